@@ -1,0 +1,85 @@
+// Creating and resetting the shared kernel memory (the emulator's "boot"), and building the
+// per-CPU context kernel code runs with. Used by every runtime and by tests.
+import type { AllocPolicy, KernelCtx, RuntimeHooks } from './context.js';
+import { C, CPU_WORDS, G, GLOBAL_WORDS, MAX_CPUS, cpuBase, makeLayout, type Dims, type Layout } from './layout.js';
+import type { Policy } from './policy.js';
+import { MigrateType, Zone } from './constants.js';
+
+export const DEFAULT_DIMS: Dims = { nCpus: 4, nFolios: 4096, nPtes: 4096, nCacheSlots: 4096 };
+
+/** Validate dimensions; messages name the field and the value. */
+export function checkDims(d: Dims): void {
+  if (!Number.isInteger(d.nCpus) || d.nCpus < 1 || d.nCpus > MAX_CPUS) {
+    throw new RangeError(`cpus: expected an integer from 1 to ${MAX_CPUS}, got ${d.nCpus}`);
+  }
+  for (const k of ['nFolios', 'nPtes', 'nCacheSlots'] as const) {
+    if (!Number.isInteger(d[k]) || d[k] < 1 || d[k] > 4_000_000) {
+      throw new RangeError(`${k}: expected an integer from 1 to 4000000, got ${d[k]}`);
+    }
+  }
+}
+
+/** Allocate the SharedArrayBuffer for `dims` and boot it. */
+export function createKernelMemory(dims: Dims): { sab: SharedArrayBuffer; w: Int32Array; lay: Layout } {
+  checkDims(dims);
+  const lay = makeLayout(dims);
+  const sab = new SharedArrayBuffer(lay.total * 4);
+  const w = new Int32Array(sab);
+  resetKernelMemory(w, lay);
+  return { sab, w, lay };
+}
+
+/**
+ * Reset everything to the booted state: no folios, empty batches, all CPUs online, drain
+ * machinery idle. Called between trials (only while no CPU is running kernel code).
+ */
+export function resetKernelMemory(w: Int32Array, lay: Layout): void {
+  w.fill(0, 0, lay.total);
+  resetForTrial(w, lay);
+}
+
+/** Reset only what a trial changes: batches, locks, counters, tables; CPUs back online. */
+export function resetForTrial(w: Int32Array, lay: Layout): void {
+  // Globals (keep the trial-control words: the coordinator owns them).
+  const keep = [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].map((i) => w[i]!);
+  w.fill(0, 0, GLOBAL_WORDS);
+  [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].forEach((i, k) => (w[i] = keep[k]!));
+  Atomics.store(w, G.WQ_READY, 1);
+  Atomics.store(w, G.DRAIN_OWNER, -1);
+  for (let cpu = 0; cpu <= MAX_CPUS; cpu++) {
+    const b = cpuBase(cpu);
+    const bell = w[b + C.BELL]!;
+    w.fill(0, b, b + CPU_WORDS);
+    w[b + C.BELL] = bell; // sleepers compare against it: never move it backwards
+    if (cpu < lay.dims.nCpus) w[b + C.ONLINE] = 1;
+  }
+  w.fill(0, cpuBase(MAX_CPUS + 1), lay.total);
+}
+
+export const NOOP_HOOKS: RuntimeHooks = {
+  wake: () => {},
+  nowNs: () => Number(process.hrtime.bigint()),
+  spinNoPreempt: () => {},
+};
+
+export const DEFAULT_ALLOC: AllocPolicy = { movableMt: MigrateType.MOVABLE, movableZone: Zone.NORMAL };
+
+/** Build the context CPU `cpu` runs kernel code with. */
+export function makeCtx(w: Int32Array, lay: Layout, cpu: number, policy: Policy, hooks: RuntimeHooks): KernelCtx {
+  return {
+    cpu,
+    nCpus: lay.dims.nCpus,
+    w,
+    base: cpuBase(cpu),
+    lay,
+    policy,
+    task: { pfMemallocPin: false },
+    preempt: 0,
+    blockedOn: null,
+    blockReason: '',
+    trace: null,
+    hooks,
+    obs: null,
+    alloc: { ...DEFAULT_ALLOC },
+  };
+}

@@ -1,0 +1,110 @@
+// The per-CPU context every emulated kernel function receives, and the yield protocol by which
+// kernel code hands control to the runtime at scheduling points (spec §8).
+//
+// Kernel code that can reach a scheduling point is written as a generator (KGen). It yields a
+// YieldPoint number; the runtime decides what happens there: in free-run mode it services the
+// CPU's doorbell (runs queued drain work unless inside a local-lock section) and goes on; in
+// deterministic mode it asks the scheduler whether this CPU may go on. Kernel code knows nothing
+// about threads.
+import type { Policy } from './policy.js';
+import type { Layout } from './layout.js';
+
+/** Where a CPU can be preempted (spec §8 "mandatory yield points"). */
+export const YP = {
+  OP_BOUNDARY: 0, // between two script operations
+  LRU_ADD_AFTER_GET: 1, // (1) LRU batch add: after folio_get, before the local lock
+  MLOCK_BEFORE_APPEND: 2, // (2) mlock_folio: PG_mlocked set and ref taken, entry not yet appended
+  COLLECT_BEFORE_DRAIN: 3, // (3) collect: flags/refcount read, drain not yet called
+  DRAIN_ALL_AFTER_SAMPLE: 4, // (4) lru_add_drain_all: generation sampled, mutex not yet taken
+  DRAIN_ALL_SCAN: 5, // (4) lru_add_drain_all: between scanning two CPUs' counters
+  MIGRATE_STEP: 6, // (5) migration: between unmap and a move attempt, between passes
+  FAULT_BEFORE_RMAP: 7, // (6) fault: page cache insertion done, rmap add not yet
+  BLOCKED: 8, // waiting (mutex, flush_work): ctx.blockedOn says for what
+  SCRIPT_DELAY: 9, // a scenario's explicit delay step
+} as const;
+export type YieldPointId = (typeof YP)[keyof typeof YP];
+export const YP_NAMES = [
+  'op', 'lru_add_after_get', 'mlock_before_append', 'collect_before_drain', 'drain_all_after_sample',
+  'drain_all_scan', 'migrate_step', 'fault_before_rmap', 'blocked', 'delay',
+] as const;
+
+/** A kernel function that may pass scheduling points. */
+export type KGen<T = void> = Generator<YieldPointId, T, void>;
+
+/** Trace sink (ftrace page_ref_* style events plus the holder that changed). */
+export interface TraceSink {
+  pageRef(ctx: KernelCtx, event: TraceEvent, folio: number, delta: number, holder: number, fn: string): void;
+  mark(ctx: KernelCtx, what: string, a?: number, b?: number): void;
+}
+export type TraceEvent = 'page_ref_mod' | 'page_ref_mod_and_test' | 'page_ref_freeze' | 'page_ref_unfreeze';
+
+/** What the runtime provides to kernel code. */
+export interface RuntimeHooks {
+  /** Wake a CPU (or the coordinator) that may be sleeping on its doorbell. */
+  wake(cpu: number): void;
+  /** Current time in nanoseconds (logical in deterministic mode). */
+  nowNs(): number;
+  /** Busy the CPU without scheduling points for `ns` (an RT task / preempt-off section). */
+  spinNoPreempt(ns: number): void;
+}
+
+/** The task currently running on a CPU (only what the model needs). */
+export interface TaskState {
+  /** PF_MEMALLOC_PIN: set for the duration of __gup_longterm_locked(). */
+  pfMemallocPin: boolean;
+}
+
+export interface KernelCtx {
+  readonly cpu: number;
+  readonly nCpus: number;
+  /** The whole shared kernel memory as 32-bit words (layout.ts). */
+  readonly w: Int32Array;
+  /** Word offset of this CPU's region. */
+  readonly base: number;
+  /** Where the dims-sized areas (PTEs, page cache) start. */
+  readonly lay: Layout;
+  policy: Policy;
+  readonly task: TaskState;
+  /** > 0 inside a local-lock (preempt-disabled) section: drain work must not run here. */
+  preempt: number;
+  /** While yielding BLOCKED: the condition this CPU waits for. */
+  blockedOn: (() => boolean) | null;
+  blockReason: string;
+  trace: TraceSink | null;
+  readonly hooks: RuntimeHooks;
+  /** Measurement sink (latencies, counts); null when nobody listens. */
+  obs: KernelObserver | null;
+  /** Allocation placement for new folios (scenario-controlled). */
+  alloc: AllocPolicy;
+}
+
+/** Where the page allocator places new user folios (spec §1.6). */
+export interface AllocPolicy {
+  /** Migratetype for a movable allocation without PF_MEMALLOC_PIN (e.g. 4 = CMA). */
+  movableMt: number;
+  movableZone: number;
+}
+
+/** Measurements the kernel model reports as they happen (the runtime aggregates them). */
+export interface KernelObserver {
+  drainAll(ctx: KernelCtx, r: DrainAllRecord): void;
+  pin(ctx: KernelCtx, r: PinRecord): void;
+}
+export interface DrainAllRecord {
+  startNs: number;
+  endNs: number;
+  mutexWaitNs: number;
+  cpusQueued: number;
+  genSkipped: boolean;
+  forced: boolean;
+}
+export interface PinRecord {
+  startNs: number;
+  endNs: number;
+  /** Pages pinned (> 0) or a negative errno. */
+  rc: number;
+  retries: number;
+  localDrains: number;
+  drainAlls: number;
+  migrateAttempts: number;
+}

@@ -1,0 +1,44 @@
+// struct folio_batch (include/linux/pagevec.h, all versions) stored in the owning CPU's region
+// of shared memory. Only the owner writes (I14); other CPUs read `nr` racily, as
+// cpu_needs_drain() does with folio_batch_count() (data_race).
+import { BATCH_SLOTS } from './constants.js';
+import type { KernelCtx } from './context.js';
+import { batchBase } from './layout.js';
+
+/** folio_batch_count(): racy read of another CPU's batch length. */
+export function folio_batch_count(ctx: KernelCtx, cpu: number, batch: number): number {
+  return Atomics.load(ctx.w, batchBase(cpu, batch));
+}
+
+/**
+ * folio_batch_add(): append an entry to this CPU's batch; returns the space left, so 0 means
+ * "full: process now". `entry` is a folio index, shifted and tagged by the mlock batch.
+ */
+export function folio_batch_add(ctx: KernelCtx, batch: number, entry: number): number {
+  const b = batchBase(ctx.cpu, batch);
+  const nr = ctx.w[b];
+  if (nr >= BATCH_SLOTS) throw new Error(`cpu ${ctx.cpu}: batch ${batch} overflow`);
+  ctx.w[b + 1 + nr] = entry;
+  // Publish the entry before the count, so a racy reader that sees nr sees the entry.
+  Atomics.store(ctx.w, b, nr + 1);
+  return ctx.policy.switches.batchCapacity - (nr + 1);
+}
+
+/** The entries of a batch (a copy: processing may re-add to the same batch). */
+export function folio_batch_entries(ctx: KernelCtx, cpu: number, batch: number): number[] {
+  const b = batchBase(cpu, batch);
+  const nr = Atomics.load(ctx.w, b);
+  const out = new Array<number>(nr);
+  for (let i = 0; i < nr; i++) out[i] = Atomics.load(ctx.w, b + 1 + i);
+  return out;
+}
+
+/** folio_batch_reinit(). */
+export function folio_batch_reinit(ctx: KernelCtx, cpu: number, batch: number): void {
+  Atomics.store(ctx.w, batchBase(cpu, batch), 0);
+}
+
+/** Replace slot `i` (targeted extraction writes a tombstone). */
+export function folio_batch_set_slot(ctx: KernelCtx, cpu: number, batch: number, i: number, entry: number): void {
+  Atomics.store(ctx.w, batchBase(cpu, batch) + 1 + i, entry);
+}

@@ -1,0 +1,196 @@
+// Word offsets of everything that lives in the SharedArrayBuffer: global kernel state, one
+// region per CPU (its batches, local locks, workqueue words, event counters), and the folio
+// table. Each region starts on a 64-byte line so CPUs do not false-share hot words.
+import { BATCH_SLOTS, NR_BATCHES } from './constants.js';
+
+/** Int32 words per 64-byte cache line. */
+export const LINE = 16;
+
+/** Global words. Hot words that different CPUs write each get a line of their own. */
+export const G = {
+  LRU_DISABLE_COUNT: 0 * LINE, // lru_disable_count (mm/swap.c)
+  DRAIN_GEN: 1 * LINE, // lru_drain_gen (mm/swap.c __lru_add_drain_all)
+  DRAIN_MUTEX: 2 * LINE, // the static mutex of __lru_add_drain_all: 0 free, else owner cpu + 1
+  DRAIN_MUTEX_WAITERS: 2 * LINE + 1, // 3 words: bitmask of CPUs (and the coordinator) waiting
+  DRAIN_OWNER: 2 * LINE + 4, // cpu currently flushing drain work, -1 none
+  LRUVEC_LOCK: 3 * LINE, // lruvec->lru_lock (one lruvec)
+  NEXT_FREE_FOLIO: 4 * LINE, // folio allocator cursor (migration targets, new faults)
+  WQ_READY: 5 * LINE, // mm_percpu_wq exists (early boot: no drain at all)
+  TRACE_SEQ: 6 * LINE, // global ordering of trace events
+  TRIAL_GEN: 7 * LINE, // trial barrier: bumped by the coordinator to release all CPUs
+  TRIAL_DONE: 8 * LINE, // CPUs that finished their script in this trial
+  TRIAL_STOP: 9 * LINE, // 1 = workers leave their loop
+  PIN_SEQ: 10 * LINE, // id of the next pin_user_pages call (for the pin ledger)
+  PTL: 11 * LINE, // the page-table lock (one mm-wide spinlock is enough here)
+  NEXT_PTE: 11 * LINE + 4, // PTE area allocation cursor (VMA creation)
+  NEXT_CACHE_SLOT: 11 * LINE + 5, // page-cache area allocation cursor (object creation)
+  NEXT_VMA: 11 * LINE + 6,
+  NEXT_OBJ: 11 * LINE + 7,
+} as const;
+export const GLOBAL_WORDS = 12 * LINE;
+/** The coordinator's own doorbell, as if it were CPU index MAX_CPUS. */
+export const MAX_CPUS = 64;
+export const COORDINATOR = MAX_CPUS;
+
+/** Per-CPU event counters (vm_event_item-style, plus the tool's own measurements). */
+export const Stat = {
+  LRU_ADD_DRAIN: 0, // lru_add_drain() calls on this CPU
+  LRU_ADD_DRAIN_ALL: 1, // lru_add_drain_all() calls made from this CPU
+  DRAIN_ALL_GEN_SKIP: 2, // ... that returned early through the generation check
+  DRAIN_ALL_CPUS_QUEUED: 3, // works queued by this CPU's drain-alls
+  DRAIN_WORK_RUN: 4, // lru_add_drain_per_cpu() runs on this CPU's kworker
+  PGACTIVATE: 5,
+  PGDEACTIVATE: 6,
+  PGLAZYFREE: 7,
+  PGROTATED: 8,
+  UNEVICTABLE_PGCULLED: 9,
+  UNEVICTABLE_PGRESCUED: 10,
+  UNEVICTABLE_PGMLOCKED: 11,
+  UNEVICTABLE_PGMUNLOCKED: 12,
+  UNEVICTABLE_PGSTRANDED: 13,
+  NR_MLOCK: 14, // this CPU's delta of the NR_MLOCK node stat (sum over CPUs = NR_MLOCK)
+  LRU_OP_DROPPED: 15, // 6.11+: an LRU op not queued because PG_lru was already clear
+  PIN_CALLS: 16,
+  PIN_OK: 17,
+  PIN_ENOMEM: 18,
+  PIN_OTHER_ERR: 19,
+  GUP_RETRY: 20, // -EAGAIN iterations of __gup_longterm_locked
+  MIGRATE_MOVE_ATTEMPT: 21, // refcount checks in the move phase
+  MIGRATE_SUCCEEDED: 22,
+  MIGRATE_FAILED: 23,
+  ISOLATE_OK: 24,
+  ISOLATE_FAIL: 25,
+  EXTRACTED: 26, // targeted extraction: entries taken out of another CPU's batch
+  COW_COPY: 27,
+  COW_REUSE: 28,
+  DRAIN_ALL_LOCAL_PIN: 29, // local lru_add_drain() calls made by GUP collect
+  DRAIN_ALL_PIN: 30, // lru_add_drain_all() calls made by GUP collect
+  BATCH_FLUSH_FULL: 31,
+  BATCH_FLUSH_LARGE: 32,
+  BATCH_FLUSH_DISABLED: 33,
+  LRUVEC_LOCK_TAKEN: 34,
+  FOLIO_FREED: 35,
+  MIGRATE_PASS: 36,
+  DEAD_CPU_DRAIN: 37,
+} as const;
+export type StatId = (typeof Stat)[keyof typeof Stat];
+export const STAT_NAMES = Object.keys(Stat) as (keyof typeof Stat)[];
+export const NR_STATS = 48;
+
+/** Words of one batch: nr, then BATCH_SLOTS slots. */
+export const BATCH_WORDS = 1 + BATCH_SLOTS;
+/** Per-CPU region. */
+export const C = {
+  BATCHES: 0, // NR_BATCHES * BATCH_WORDS words
+  LOCK: 15 * LINE, // cpu_fbatches.lock (local_lock)
+  LOCK_IRQ: 15 * LINE + 1, // cpu_fbatches.lock_irq (pre-6.11: lru_rotate.lock)
+  MLOCK_LOCK: 15 * LINE + 2, // mlock_fbatch.lock
+  WQ_PENDING: 16 * LINE, // the lru_add_drain_work item is pending on this CPU's kworker
+  WQ_QUEUED_SEQ: 16 * LINE + 1,
+  WQ_DONE_SEQ: 16 * LINE + 2,
+  BELL: 16 * LINE + 3, // futex word this CPU sleeps on
+  ONLINE: 17 * LINE, // in cpu_online_mask
+  NOPREEMPT: 17 * LINE + 1, // a non-preemptible stretch (RT task / preempt-off) is running
+  CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
+  STATS: 18 * LINE, // NR_STATS words
+} as const;
+if (NR_BATCHES * BATCH_WORDS > C.LOCK) throw new Error('layout: batches overflow their area');
+export const CPU_WORDS = 18 * LINE + NR_STATS; // 336, a multiple of LINE
+
+/** Folio record: one 128-byte record per folio (two lines), so folios never share a line. */
+export const F = {
+  FLAGS: 0,
+  REF: 1, // _refcount
+  MAPCOUNT: 2, // _mapcount as the kernel stores it: mapcount - 1 (-1 = unmapped)
+  PINCOUNT: 3, // _pincount, large folios only
+  MLOCK_COUNT: 4, // overlays lru.prev; meaningful only while PG_lru && PG_unevictable
+  LRU: 5, // which list the folio is linked on (Lru), emulator-only
+  ZONE: 6,
+  MT: 7, // pageblock migratetype
+  ORDER: 8,
+  MAPPING: 9, // MappingKind
+  LOCKED_MAPS: 10, // mappings in VM_LOCKED VMAs (for I11; the kernel would walk rmap)
+  PFN: 11,
+  STATE: 12, // FolioState
+  MAPPING_ID: 13, // which file/shmem object (printed as mapping=)
+  INDEX: 14, // page-cache index
+  LEDGER: 16, // NR_HOLDERS words: references held per holder kind
+} as const;
+export const FOLIO_WORDS = 32;
+
+/** Lifecycle of a folio slot. */
+export const FolioState = { FREE: 0, ALLOCATED: 1, FREED: 2 } as const;
+
+/** VMA record (the few vm_area_struct fields the model needs). */
+export const MAX_VMAS = 64;
+export const V = {
+  FLAGS: 0, // VM_* flags (constants.ts VM)
+  NPAGES: 1,
+  OBJ: 2, // backing page-cache object (shmem/file), -1 for anonymous
+  PTE_BASE: 3, // index of this VMA's first PTE in the PTE area
+  PGOFF: 4, // first page of the object mapped
+  MM: 5, // owning mm (process) id
+  IN_USE: 6,
+} as const;
+export const VMA_WORDS = 16;
+
+/** Page-cache object (a shmem/memfd inode or a regular file's address_space). */
+export const MAX_OBJECTS = 64;
+export const O = {
+  KIND: 0, // MappingKind: SHMEM, FILE, UNEVICTABLE_FILE
+  NPAGES: 1,
+  CACHE_BASE: 2, // index of page 0's slot in the page-cache area
+  MT: 3, // migratetype new folios of this object get (user allocations may land in CMA)
+  ZONE: 4,
+  ORDER: 5, // folio order readahead allocates (0 = small)
+  IN_USE: 6,
+} as const;
+export const OBJ_WORDS = 16;
+
+export interface Dims {
+  /** Emulated CPUs (1..64). */
+  nCpus: number;
+  /** Folio slots (initial folios plus room for migration targets and new faults). */
+  nFolios: number;
+  /** Page-table entries over all VMAs (value: folio + 1, 0 = none, < 0 = migration entry). */
+  nPtes: number;
+  /** Page-cache slots over all objects (value: folio + 1, 0 = none). */
+  nCacheSlots: number;
+}
+
+/** Word offset of CPU `cpu`'s region. */
+export function cpuBase(cpu: number): number {
+  return GLOBAL_WORDS + cpu * CPU_WORDS;
+}
+/** The coordinator gets a CPU-sized region too (its doorbell), then the VMA and object tables. */
+export const VMA_TABLE = GLOBAL_WORDS + (MAX_CPUS + 1) * CPU_WORDS;
+export const OBJ_TABLE = VMA_TABLE + MAX_VMAS * VMA_WORDS;
+const FOLIO_TABLE = OBJ_TABLE + MAX_OBJECTS * OBJ_WORDS;
+export function folioTableBase(): number {
+  return FOLIO_TABLE;
+}
+export function vmaBase(vma: number): number {
+  return VMA_TABLE + vma * VMA_WORDS;
+}
+export function objBase(obj: number): number {
+  return OBJ_TABLE + obj * OBJ_WORDS;
+}
+
+/** Where the dims-sized areas start (after the folio table). */
+export interface Layout {
+  dims: Dims;
+  pteArea: number;
+  cacheArea: number;
+  total: number;
+}
+export function makeLayout(d: Dims): Layout {
+  const pteArea = FOLIO_TABLE + d.nFolios * FOLIO_WORDS;
+  const cacheArea = pteArea + d.nPtes;
+  return { dims: d, pteArea, cacheArea, total: cacheArea + d.nCacheSlots };
+}
+export function batchBase(cpu: number, batch: number): number {
+  return cpuBase(cpu) + C.BATCHES + batch * BATCH_WORDS;
+}
+export function folioBase(folio: number): number {
+  return folioTableBase() + folio * FOLIO_WORDS;
+}

@@ -1,0 +1,146 @@
+// Kernel variants as data (spec §7). Every policy is the baseline v6.11 plus switches; kernel
+// functions read switches, never policy ids, so combinations can be tested.
+
+export type GupPreLocalDrain = 'none' | 'always' | 'onMismatch';
+export type GupDrainRule =
+  | 'notLru'
+  | 'notLruOrMlocked'
+  | 'notLruOrMlockedNotUnevictable'
+  | 'refNeExpectedPlus1'
+  | 'refNeExpectedPlusPins'
+  | 'always'
+  | 'never';
+export type MlockClearsLru = 'off' | 'skipOnFail' | 'forceOnFail';
+export type DrainMechanism = 'workqueue' | 'ipi' | 'remote-locked' | 'targeted';
+
+export interface PolicySwitches {
+  /** PAGEVEC_SIZE: 15 (v5.18..v6.8) or 31 (v6.9+). */
+  batchCapacity: 15 | 31;
+  /**
+   * 33dfe9204f29 (6.11..6.17-rc5): non-add LRU batches test-and-clear PG_lru at queue time.
+   * false = pre-6.11 / merged: callers pre-check PG_lru and the batch processor test-and-clears it.
+   */
+  lruClearOnQueue: boolean;
+  /** Local lru_add_drain() in collect: none, once at the top, or as stage 1 of two (a09a8a1fbb37). */
+  gupPreLocalDrain: GupPreLocalDrain;
+  /** When collect_longterm_unpinnable_folios() calls lru_add_drain_all(). */
+  gupDrainRule: GupDrainRule;
+  /** folio_may_be_lru_cached(): no drains for large folios (2da6de30e60d). */
+  gupSkipLarge: boolean;
+  /** 1aaf8c122918: nothing isolated => success (pins on unpinnable folios kept). */
+  gupEmptyListSucceeds: boolean;
+  /** Hubbard: mlock_new_folio() processes its batch at once under PF_MEMALLOC_PIN. */
+  mlockNewImmediateIfPin: boolean;
+  /** Hubbard, corrected: mlock_folio() too. */
+  mlockImmediateIfPin: boolean;
+  /** v6.18: lru_add_drain_all() does a local lru_add_drain() before the mutex. */
+  drainAllLocalFirst: boolean;
+  /** Long-term GUP wraps collect+migrate in lru_cache_disable()/lru_cache_enable(). */
+  gupUsesLruCacheDisable: boolean;
+  /** Per-CPU mlock batching (2fbb0c10d1e8); off = every mlock op processed at once. */
+  mlockBatching: boolean;
+  /** David's one-batch idea applied to mlock batches (spec §6.4). */
+  mlockClearsLru: MlockClearsLru;
+  /** Hugh's wish (spec §6.7): GUP extracts the folio's entries from any CPU's batch. */
+  targetedExtraction: boolean;
+}
+
+export interface Policy {
+  id: string;
+  description: string;
+  source: string;
+  switches: PolicySwitches;
+}
+
+/** Baseline B = v6.11 (6.11..6.17-rc5, incl. 6.12 LTS and the 6.15 Pixel kernel). */
+export const BASELINE: PolicySwitches = {
+  batchCapacity: 31,
+  lruClearOnQueue: true,
+  gupPreLocalDrain: 'none',
+  gupDrainRule: 'notLru',
+  gupSkipLarge: false,
+  gupEmptyListSucceeds: false,
+  mlockNewImmediateIfPin: false,
+  mlockImmediateIfPin: false,
+  drainAllLocalFirst: false,
+  gupUsesLruCacheDisable: false,
+  mlockBatching: true,
+  mlockClearsLru: 'off',
+  targetedExtraction: false,
+};
+
+const MERGED: Partial<PolicySwitches> = {
+  lruClearOnQueue: false,
+  gupPreLocalDrain: 'onMismatch',
+  gupDrainRule: 'refNeExpectedPlus1',
+  gupSkipLarge: true,
+};
+
+function def(id: string, description: string, source: string, ...deltas: Partial<PolicySwitches>[]): Policy {
+  return { id, description, source, switches: Object.freeze(Object.assign({}, BASELINE, ...deltas)) };
+}
+
+/** The policy table of spec §7. Order is the order tables print in. */
+export const POLICIES: readonly Policy[] = [
+  def('v6.10', 'v5.18-v6.10: batch processor test-and-clears PG_lru; callers pre-check PG_lru; GUP drains if !PG_lru',
+    'mainline <= v6.10', { lruClearOnQueue: false }),
+  def('v6.11', 'baseline: 33dfe9204f29 clears PG_lru at queue time; GUP drains only if !PG_lru (6.11-6.17-rc5, 6.12 LTS, 6.15)',
+    'mainline v6.11..v6.17-rc5'),
+  def('v6.14-emptylist', 'v6.11 + 1aaf8c122918: nothing isolated => pin succeeds (CMA pins possible)',
+    '1aaf8c122918, reverted 2025-06', { gupEmptyListSucceeds: true }),
+  def('will-v1', "v6.11 + Will's v1: drain if !PG_lru || PG_mlocked", 'Will Deacon 2025-08-15, not merged',
+    { gupDrainRule: 'notLruOrMlocked' }),
+  def('hugh-unevictable', "v6.11 + Hugh's first idea: local drain, then drain-all if !PG_lru || (PG_mlocked && !PG_unevictable)",
+    'Hugh Dickins, thread, not merged', { gupDrainRule: 'notLruOrMlockedNotUnevictable', gupPreLocalDrain: 'always' }),
+  def('hubbard-memalloc-pin', "v6.11 + John's patch: mlock_new_folio() flushes at once under PF_MEMALLOC_PIN",
+    'John Hubbard, thread, not merged', { mlockNewImmediateIfPin: true }),
+  def('hubbard-fixed', 'hubbard-memalloc-pin + mlock_folio() flushes too (the "wrong function" correction)',
+    'thread, not merged', { mlockNewImmediateIfPin: true, mlockImmediateIfPin: true }),
+  def('hugh-portmanteau', "Hugh's 28-Aug test patch: revert 33dfe9204f29, local drain, drain-all if ref != expected+1",
+    'Hugh Dickins 2025-08-28, tested by Will on 6.15',
+    { lruClearOnQueue: false, gupPreLocalDrain: 'always', gupDrainRule: 'refNeExpectedPlus1' }),
+  def('merged', 'v6.17-rc6, 6.12.y/6.16.y: revert, two-stage local-then-global drain on ref != expected+1, skip large',
+    '98c6d259319e a09a8a1fbb37 afb99e9f5004 2da6de30e60d', MERGED),
+  def('merged-6.18', 'merged + lru_add_drain_all() drains the local CPU first', 'v6.18', MERGED,
+    { drainAllLocalFirst: true }),
+  def('pin-refs-fix', 'merged-6.18 + compare with expected + the pins this call holds (1024 per small-folio pin)',
+    'mm.git 2026 follow-up (formula inferred)', MERGED, { drainAllLocalFirst: true, gupDrainRule: 'refNeExpectedPlusPins' }),
+  def('lru-cache-disable', 'v6.11 + long-term GUP wraps collect/migrate in lru_cache_disable() (forced drain-all)',
+    'hypothetical', { gupUsesLruCacheDisable: true, gupDrainRule: 'never' }),
+  def('no-mlock-batching', 'v6.11 without per-CPU mlock batches (revert of 2fbb0c10d1e8)', 'hypothetical',
+    { mlockBatching: false }),
+  def('one-batch-mlock', 'v6.11 + mlock batches also test-and-clear PG_lru at queue time, skipping on failure',
+    "David's idea as explored by Hugh (rejected)", { mlockClearsLru: 'skipOnFail' }),
+  def('one-batch-mlock-force', 'one-batch-mlock, but a failed test-and-clear still queues the op (forceOnFail)',
+    "David's idea as explored by Hugh (rejected)", { mlockClearsLru: 'forceOnFail' }),
+  def('targeted-extraction', 'merged + GUP extracts the folio\'s own entries from any CPU, no remote drain',
+    "Hugh's wish (design inferred)", MERGED, { targetedExtraction: true, gupDrainRule: 'refNeExpectedPlusPins' }),
+  def('always-drain', 'control: v6.11 + drain-all for every unpinnable folio', 'control', { gupDrainRule: 'always' }),
+  def('v6.8', 'v6.10 semantics with PAGEVEC_SIZE 15 (v5.18..v6.8)', 'mainline <= v6.8',
+    { lruClearOnQueue: false, batchCapacity: 15 }),
+];
+
+export function policyIds(): string[] {
+  return POLICIES.map((p) => p.id);
+}
+
+export function getPolicy(id: string): Policy {
+  const p = POLICIES.find((x) => x.id === id);
+  if (!p) throw new Error(`unknown policy '${id}' (known: ${policyIds().join(', ')})`);
+  return p;
+}
+
+/** Resolve "all", one id or a comma-separated list. Throws naming the bad id. */
+export function resolvePolicies(spec: string): Policy[] {
+  if (spec === 'all') return [...POLICIES];
+  return spec.split(',').map((s) => getPolicy(s.trim()));
+}
+
+/** Switches that differ from the baseline, for `folio-race policies`. */
+export function deltaFromBaseline(p: Policy): Partial<PolicySwitches> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(BASELINE) as (keyof PolicySwitches)[]) {
+    if (p.switches[k] !== BASELINE[k]) out[k] = p.switches[k];
+  }
+  return out as Partial<PolicySwitches>;
+}

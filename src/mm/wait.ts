@@ -1,0 +1,52 @@
+// Sleeping in the model: wait_event() and a sleeping mutex (kernel/locking/mutex.c). A waiting
+// CPU yields BLOCKED with the condition it waits for; the runtime keeps running that CPU's own
+// kworker meanwhile (in the kernel the caller sleeps and its CPU runs other tasks).
+import type { KernelCtx, KGen } from './context.js';
+import { YP } from './context.js';
+import { G } from './layout.js';
+
+/** wait_event(): yield BLOCKED until `cond()` holds. */
+export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string): KGen<void> {
+  if (cond()) return;
+  ctx.blockReason = reason;
+  ctx.blockedOn = cond;
+  try {
+    while (!cond()) yield YP.BLOCKED;
+  } finally {
+    ctx.blockedOn = null;
+  }
+}
+
+/** mutex_trylock() on a word: 0 free, else owner cpu + 1. */
+export function mutex_trylock(ctx: KernelCtx, idx: number): boolean {
+  return Atomics.compareExchange(ctx.w, idx, 0, ctx.cpu + 1) === 0;
+}
+
+/** mutex_lock(): sleep until the mutex is ours. Waiters register so unlock can wake them. */
+export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KGen<void> {
+  if (mutex_trylock(ctx, idx)) return;
+  const word = waitersIdx + (ctx.cpu >> 5);
+  const bit = 1 << (ctx.cpu & 31);
+  Atomics.or(ctx.w, word, bit);
+  try {
+    yield* wait_event(ctx, () => mutex_trylock(ctx, idx), 'mutex');
+  } finally {
+    Atomics.and(ctx.w, word, ~bit);
+  }
+}
+
+/** mutex_unlock(): release and wake every registered waiter (they race for it, as in the kernel). */
+export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
+  Atomics.store(ctx.w, idx, 0);
+  for (let k = 0; k < 3; k++) {
+    let m = Atomics.load(ctx.w, waitersIdx + k);
+    while (m !== 0) {
+      const b = 31 - Math.clz32(m);
+      m &= ~(1 << b);
+      ctx.hooks.wake(k * 32 + b);
+    }
+  }
+}
+
+export const DRAIN_MUTEX = G.DRAIN_MUTEX;
+export const DRAIN_MUTEX_WAITERS = G.DRAIN_MUTEX_WAITERS;

@@ -1,0 +1,48 @@
+// The per-CPU drain work item on mm_percpu_wq (kernel/workqueue.c semantics that
+// __lru_add_drain_all relies on, all versions): queue_work_on() sets PENDING unless already
+// pending; the bound kworker clears PENDING before it runs the function; flush_work() waits
+// for the last queued instance to finish. Sequence numbers in shared memory make this exact.
+import type { KernelCtx, KGen } from './context.js';
+import { wait_event } from './wait.js';
+import { C, G, cpuBase } from './layout.js';
+
+/** queue_work_on(cpu, mm_percpu_wq, lru_add_drain_work): returns the sequence to flush. */
+export function queue_work_on(ctx: KernelCtx, cpu: number): number {
+  const b = cpuBase(cpu);
+  if (Atomics.compareExchange(ctx.w, b + C.WQ_PENDING, 0, 1) === 0) {
+    const seq = Atomics.add(ctx.w, b + C.WQ_QUEUED_SEQ, 1) + 1;
+    Atomics.add(ctx.w, b + C.BELL, 1);
+    ctx.hooks.wake(cpu);
+    return seq;
+  }
+  // Already pending: flushing waits for that pending instance.
+  return Atomics.load(ctx.w, b + C.WQ_QUEUED_SEQ);
+}
+
+/** flush_work(): sleep until the work instance `seq` on `cpu` has run. */
+export function* flush_work(ctx: KernelCtx, cpu: number, seq: number): KGen<void> {
+  const idx = cpuBase(cpu) + C.WQ_DONE_SEQ;
+  yield* wait_event(ctx, () => Atomics.load(ctx.w, idx) >= seq, 'flush_work');
+}
+
+/** Is drain work pending on this CPU? One load: the runtime's doorbell check. */
+export function work_pending(ctx: KernelCtx): boolean {
+  return Atomics.load(ctx.w, ctx.base + C.WQ_PENDING) !== 0;
+}
+
+/**
+ * The kworker bound to this CPU runs its pending work item (worker_thread/process_one_work).
+ * Called by the runtime only at a scheduling point with no local lock held.
+ * Returns true if work ran.
+ */
+export function run_pending_work(ctx: KernelCtx, fn: (ctx: KernelCtx) => void): boolean {
+  if (ctx.preempt !== 0) throw new Error(`cpu ${ctx.cpu}: kworker would run inside a local-lock section`);
+  if (Atomics.compareExchange(ctx.w, ctx.base + C.WQ_PENDING, 1, 0) !== 1) return false;
+  const seq = Atomics.load(ctx.w, ctx.base + C.WQ_QUEUED_SEQ);
+  fn(ctx);
+  Atomics.store(ctx.w, ctx.base + C.WQ_DONE_SEQ, seq);
+  // Only __lru_add_drain_all flushes this work, under its mutex: wake that flusher.
+  const owner = Atomics.load(ctx.w, G.DRAIN_OWNER);
+  if (owner >= 0) ctx.hooks.wake(owner);
+  return true;
+}
