@@ -107,4 +107,10 @@ export interface PinRecord {
   localDrains: number;
   drainAlls: number;
   migrateAttempts: number;
+  /** The folio of each page pinned (rc > 0), for invariant I9; empty on error (I10). */
+  folios?: readonly number[];
+  /** Pinning CPU's folio_extract_from_batches() calls (targeted extraction). */
+  extractions?: number;
+  /** On failure: who held the references of the folio that could not be migrated. */
+  attribution?: string[];
 }

@@ -92,6 +92,7 @@ export const C = {
   ONLINE: 17 * LINE, // in cpu_online_mask
   NOPREEMPT: 17 * LINE + 1, // a non-preemptible stretch (RT task / preempt-off) is running
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
+  USER: 17 * LINE + 4, // 4 words for runtime programs (e.g. the last folio this CPU added)
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.LOCK) throw new Error('layout: batches overflow their area');
@@ -114,6 +115,7 @@ export const F = {
   STATE: 12, // FolioState
   MAPPING_ID: 13, // which file/shmem object (printed as mapping=)
   INDEX: 14, // page-cache index
+  ANON_EXCLUSIVE: 15, // PageAnonExclusive of the (head) page: 1 = a write needs no COW (mm/memory.c, rmap.c)
   LEDGER: 16, // NR_HOLDERS words: references held per holder kind
 } as const;
 export const FOLIO_WORDS = 32;

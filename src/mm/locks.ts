@@ -37,6 +37,10 @@ export function remote_lock(ctx: KernelCtx, cpuBaseWord: number, which: number):
 export function remote_unlock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
   unlockWord(ctx.w, cpuBaseWord + which);
 }
+/** Try once to take another CPU's local lock (extraction waits on this instead of spinning). */
+export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: number): boolean {
+  return Atomics.compareExchange(ctx.w, cpuBaseWord + which, 0, ctx.cpu + 1) === 0;
+}
 
 /** spin_lock(&lruvec->lru_lock): a futex mutex (0 free, 1 held, 2 held with waiters). */
 export function lruvec_lock(ctx: KernelCtx): void {

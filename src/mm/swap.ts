@@ -1,18 +1,421 @@
-// STUB: to be written (mm/swap.c). Signatures are the contract other modules rely on.
-import type { KernelCtx, KGen } from './context.js';
-const todo = (n: string): never => { throw new Error(`${n}: not implemented yet`); };
-export function* folio_add_lru(ctx: KernelCtx, folio: number): KGen<void> { todo('folio_add_lru'); }
-export function* folio_add_lru_vma(ctx: KernelCtx, folio: number, vmaFlags: number): KGen<void> { todo('folio_add_lru_vma'); }
-export function* folio_activate(ctx: KernelCtx, folio: number): KGen<void> { todo('folio_activate'); }
-export function* folio_mark_accessed(ctx: KernelCtx, folio: number): KGen<void> { todo('folio_mark_accessed'); }
-export function* deactivate_file_folio(ctx: KernelCtx, folio: number): KGen<void> { todo('deactivate_file_folio'); }
-export function* folio_deactivate(ctx: KernelCtx, folio: number): KGen<void> { todo('folio_deactivate'); }
-export function* folio_mark_lazyfree(ctx: KernelCtx, folio: number): KGen<void> { todo('folio_mark_lazyfree'); }
-export function* folio_rotate_reclaimable(ctx: KernelCtx, folio: number): KGen<void> { todo('folio_rotate_reclaimable'); }
-export function lru_add_drain_cpu(ctx: KernelCtx, cpu: number): void { todo('lru_add_drain_cpu'); }
-export function lru_add_drain(ctx: KernelCtx): void { todo('lru_add_drain'); }
-export function lru_add_drain_per_cpu(ctx: KernelCtx): void { todo('lru_add_drain_per_cpu'); }
-export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean { return todo('cpu_needs_drain'); }
-export function* lru_cache_disable(ctx: KernelCtx): KGen<void> { todo('lru_cache_disable'); }
-export function lru_cache_enable(ctx: KernelCtx): void { todo('lru_cache_enable'); }
-export function lru_cache_disabled(ctx: KernelCtx): boolean { return todo('lru_cache_disabled'); }
+// Per-CPU LRU batches (mm/swap.c, v5.18..v6.18; classic LRU only, MGLRU is out of scope).
+// cpu_fbatches = { lock: lru_add, lru_deactivate_file, lru_deactivate, lru_lazyfree, lru_activate;
+// lock_irq: lru_move_tail } (pre-6.11: the separate lru_rotate batch, same semantics).
+// The one version difference that lives here is lruClearOnQueue (33dfe9204f29, 6.11..6.17-rc5):
+// non-add batches claim PG_lru when queueing instead of when processing (spec §2.4-2.6).
+import { Batch, Holder, PG, TOMBSTONE, VM, VM_SPECIAL } from './constants.js';
+import { YP, type KernelCtx, type KGen } from './context.js';
+import {
+  folio_get, folio_clear, folio_clear_active, folio_evictable, folio_may_be_lru_cached,
+  folio_mapped, folio_nr_pages, folio_put, folio_set, folio_set_active, folio_set_lru, folio_set_unevictable,
+  folio_test, folio_test_active, folio_test_anon, folio_test_clear_lru, folio_test_clear_unevictable,
+  folio_test_dirty, folio_test_locked, folio_test_lru, folio_test_swapbacked, folio_test_swapcache,
+  folio_test_unevictable, folio_test_writeback, fset,
+} from './folio.js';
+import { folio_batch_add, folio_batch_count, folio_batch_entries, folio_batch_reinit } from './folio_batch.js';
+import { F, G, Stat, cpuBase } from './layout.js';
+import { count_event, local_lock, local_unlock, LocalLock, lruvec_lock, lruvec_unlock, remote_lock, remote_unlock } from './locks.js';
+import { __lru_add_drain_all, cpu_online } from './lru_add_drain_all.js';
+import { mlock_drain_local, mlock_new_folio, need_mlock_drain } from './mlock.js';
+import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_inline.js';
+
+// ---- lruvec lock held across batch entries (folio_lruvec_relock_irqsave) -------------------
+
+/** The lruvec lock as a batch walk holds it: taken at the first entry that needs it. */
+export interface LruvecHold { held: boolean }
+
+/** folio_lruvec_relock_irq[save]() (include/linux/memcontrol.h): one lruvec in this model. */
+export function folio_lruvec_relock(ctx: KernelCtx, lv: LruvecHold): void {
+  if (!lv.held) {
+    lruvec_lock(ctx);
+    lv.held = true;
+  }
+}
+/** unlock_page_lruvec_irq[restore]() at the end of a batch walk, if it was taken. */
+export function lruvec_hold_release(ctx: KernelCtx, lv: LruvecHold): void {
+  if (lv.held) {
+    lruvec_unlock(ctx);
+    lv.held = false;
+  }
+}
+
+// ---- lru_disable_count (mm/swap.c, v5.13+) -----------------------------------------------
+
+/** lru_cache_disabled() (include/linux/swap.h, v5.13+): lru_disable_count != 0. */
+export function lru_cache_disabled(ctx: KernelCtx): boolean {
+  return Atomics.load(ctx.w, G.LRU_DISABLE_COUNT) !== 0;
+}
+
+/**
+ * The immediate-flush test after an add (mm/swap.c and mm/mlock.c, v5.18+; spec §2.2): batch
+ * full, large folio (merged spells it !folio_may_be_lru_cached, the same test), or LRU caches
+ * disabled. Returns the Stat counter naming the reason, or -1 to leave the batch resting.
+ */
+export function batch_flush_reason(ctx: KernelCtx, space: number, folio: number): number {
+  if (space === 0) return Stat.BATCH_FLUSH_FULL;
+  if (!folio_may_be_lru_cached(ctx, folio)) return Stat.BATCH_FLUSH_LARGE;
+  if (lru_cache_disabled(ctx)) return Stat.BATCH_FLUSH_DISABLED;
+  return -1;
+}
+
+// ---- move functions (run under the lruvec lock with PG_lru clear) --------------------------
+
+/** lru_add() (mm/swap.c; lru_add_fn before v6.11): first placement on an LRU, mlock_count = 0. */
+export function lru_add(ctx: KernelCtx, folio: number): void {
+  const wasUnevictable = folio_test_clear_unevictable(ctx, folio);
+  const nr = folio_nr_pages(ctx, folio);
+  if (folio_test_lru(ctx, folio)) throw new Error(`folio ${folio}: VM_BUG_ON lru_add with PG_lru set`);
+  if (folio_evictable(ctx, folio)) {
+    if (wasUnevictable) count_event(ctx, Stat.UNEVICTABLE_PGRESCUED, nr);
+  } else {
+    folio_clear_active(ctx, folio);
+    folio_set_unevictable(ctx, folio);
+    // Deliberate underestimate: __mlock_folio() cannot tell whether this mlock was counted.
+    fset(ctx, folio, F.MLOCK_COUNT, 0);
+    if (!wasUnevictable) count_event(ctx, Stat.UNEVICTABLE_PGCULLED, nr);
+  }
+  lruvec_add_folio(ctx, folio);
+}
+
+/** lru_move_tail() (mm/swap.c; lru_move_tail_fn before v6.11): rotate to the inactive tail. */
+export function lru_move_tail(ctx: KernelCtx, folio: number): void {
+  if (folio_test_unevictable(ctx, folio)) return;
+  lruvec_del_folio(ctx, folio);
+  folio_clear_active(ctx, folio);
+  lruvec_add_folio_tail(ctx, folio);
+  count_event(ctx, Stat.PGROTATED, folio_nr_pages(ctx, folio));
+}
+
+/** lru_activate() (mm/swap.c; folio_activate_fn before v6.11). */
+export function lru_activate(ctx: KernelCtx, folio: number): void {
+  if (folio_test_active(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  lruvec_del_folio(ctx, folio);
+  folio_set_active(ctx, folio);
+  lruvec_add_folio(ctx, folio);
+  count_event(ctx, Stat.PGACTIVATE, folio_nr_pages(ctx, folio));
+}
+
+/** lru_deactivate_file() (mm/swap.c; lru_deactivate_file_fn before v6.11): failed invalidation. */
+export function lru_deactivate_file(ctx: KernelCtx, folio: number): void {
+  const active = folio_test_active(ctx, folio);
+  const nr = folio_nr_pages(ctx, folio);
+  if (folio_test_unevictable(ctx, folio)) return;
+  if (folio_mapped(ctx, folio)) return; // some process is using it
+  lruvec_del_folio(ctx, folio);
+  folio_clear_active(ctx, folio);
+  folio_clear(ctx, folio, PG.referenced);
+  if (folio_test_writeback(ctx, folio) || folio_test_dirty(ctx, folio)) {
+    // Head of the inactive list, reclaimed when writeback ends.
+    lruvec_add_folio(ctx, folio);
+    folio_set(ctx, folio, PG.reclaim);
+  } else {
+    lruvec_add_folio_tail(ctx, folio);
+    count_event(ctx, Stat.PGROTATED, nr);
+  }
+  if (active) count_event(ctx, Stat.PGDEACTIVATE, nr);
+}
+
+/** lru_deactivate() (mm/swap.c; lru_deactivate_fn before v6.11): MADV_COLD and friends. */
+export function lru_deactivate(ctx: KernelCtx, folio: number): void {
+  if (folio_test_unevictable(ctx, folio) || !folio_test_active(ctx, folio)) return;
+  lruvec_del_folio(ctx, folio);
+  folio_clear_active(ctx, folio);
+  folio_clear(ctx, folio, PG.referenced);
+  lruvec_add_folio(ctx, folio);
+  count_event(ctx, Stat.PGDEACTIVATE, folio_nr_pages(ctx, folio));
+}
+
+/** lru_lazyfree() (mm/swap.c; lru_lazyfree_fn before v6.11): MADV_FREE, to the inactive file list. */
+export function lru_lazyfree(ctx: KernelCtx, folio: number): void {
+  if (!folio_test_anon(ctx, folio) || !folio_test_swapbacked(ctx, folio) ||
+      folio_test_swapcache(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  lruvec_del_folio(ctx, folio);
+  folio_clear_active(ctx, folio);
+  folio_clear(ctx, folio, PG.referenced);
+  // Lazyfree folios are clean anon folios without PG_swapbacked.
+  folio_clear(ctx, folio, PG.swapbacked);
+  lruvec_add_folio(ctx, folio);
+  count_event(ctx, Stat.PGLAZYFREE, folio_nr_pages(ctx, folio));
+}
+
+/** move_fn of each LRU batch, indexed by Batch id. */
+export const LRU_MOVE_FN: readonly ((ctx: KernelCtx, folio: number) => void)[] = [
+  lru_add, lru_move_tail, lru_deactivate_file, lru_deactivate, lru_lazyfree, lru_activate,
+];
+/** The entry point that queues to each LRU batch (names the batch holder in traces). */
+const BATCH_CALLER = [
+  'folio_add_lru', 'folio_rotate_reclaimable', 'deactivate_file_folio', 'folio_deactivate',
+  'folio_mark_lazyfree', 'folio_activate',
+] as const;
+
+// ---- processing ---------------------------------------------------------------------------
+
+/**
+ * One entry of folio_batch_move_lru() (mm/swap.c, all versions), also used by targeted
+ * extraction. Pre-6.11 and merged: the processor claims PG_lru here (skipping the op if the
+ * folio is isolated or being moved elsewhere); 6.11+ claimed it at queue time. Returns whether
+ * the move function ran.
+ */
+export function folio_batch_move_one(ctx: KernelCtx, batch: number, folio: number, lv: LruvecHold): boolean {
+  if (!ctx.policy.switches.lruClearOnQueue && batch !== Batch.lru_add && !folio_test_clear_lru(ctx, folio)) {
+    return false;
+  }
+  folio_lruvec_relock(ctx, lv);
+  LRU_MOVE_FN[batch]!(ctx, folio);
+  folio_set_lru(ctx, folio);
+  return true;
+}
+
+/**
+ * folio_batch_move_lru() (mm/swap.c, all versions): process `cpu`'s batch, then drop every
+ * entry's reference (folios_put_refs, which may free). The caller holds that batch's lock:
+ * its own local lock, or the dead CPU's lock taken remotely (hotplug). Tombstones left by
+ * targeted extraction are skipped: their reference was already dropped.
+ */
+export function folio_batch_move_lru(ctx: KernelCtx, cpu: number, batch: number): void {
+  const entries = folio_batch_entries(ctx, cpu, batch);
+  const lv: LruvecHold = { held: false };
+  for (const folio of entries) {
+    if (folio === TOMBSTONE) continue;
+    folio_batch_move_one(ctx, batch, folio, lv);
+  }
+  lruvec_hold_release(ctx, lv);
+  for (const folio of entries) {
+    if (folio !== TOMBSTONE) folio_put(ctx, folio, Holder.LRU_BATCH, 'folios_put_refs');
+  }
+  folio_batch_reinit(ctx, cpu, batch);
+}
+
+// ---- the generic add routine --------------------------------------------------------------
+
+/**
+ * __folio_batch_add_and_move() (mm/swap.c, v6.11+; open-coded per call site in v6.10, spec §2.4).
+ * `onLru` is the 6.11 macro argument (true for every batch but lru_add); it matters only under
+ * lruClearOnQueue, where a failed PG_lru claim drops the op before any reference is taken.
+ * The reference is taken before the local lock: yield point (1) is the preemptible gap.
+ */
+export function* folio_batch_add_and_move(ctx: KernelCtx, folio: number, batch: number, onLru: boolean): KGen<void> {
+  if (onLru && ctx.policy.switches.lruClearOnQueue && !folio_test_clear_lru(ctx, folio)) {
+    count_event(ctx, Stat.LRU_OP_DROPPED);
+    return;
+  }
+  folio_get(ctx, folio, Holder.LRU_BATCH, BATCH_CALLER[batch]!);
+  yield YP.LRU_ADD_AFTER_GET;
+  // Batches after lock_irq in struct cpu_fbatches are taken with IRQs off (lru_move_tail).
+  const lock = batch === Batch.lru_move_tail ? LocalLock.fbatches_irq : LocalLock.fbatches;
+  local_lock(ctx, lock);
+  const why = batch_flush_reason(ctx, folio_batch_add(ctx, batch, folio), folio);
+  if (why >= 0) {
+    count_event(ctx, why);
+    folio_batch_move_lru(ctx, ctx.cpu, batch);
+  }
+  local_unlock(ctx, lock);
+}
+
+/**
+ * The caller-side PG_lru test of the non-add entry points (mm/swap.c, v5.18..v6.10 and merged):
+ * a racy pre-check only. 6.11+ leaves it to the claim in folio_batch_add_and_move().
+ */
+function lru_precheck(ctx: KernelCtx, folio: number): boolean {
+  return ctx.policy.switches.lruClearOnQueue || folio_test_lru(ctx, folio);
+}
+
+// ---- entry points (spec §2.5) -------------------------------------------------------------
+
+/** folio_add_lru() (mm/swap.c, all versions): queue a never-on-LRU folio on the local lru_add batch. */
+export function* folio_add_lru(ctx: KernelCtx, folio: number): KGen<void> {
+  if (folio_test_active(ctx, folio) && folio_test_unevictable(ctx, folio)) {
+    throw new Error(`folio ${folio}: VM_BUG_ON folio_add_lru of an active unevictable folio`);
+  }
+  if (folio_test_lru(ctx, folio)) throw new Error(`folio ${folio}: VM_BUG_ON folio_add_lru with PG_lru set`);
+  yield* folio_batch_add_and_move(ctx, folio, Batch.lru_add, false);
+}
+
+/** folio_add_lru_vma() (mm/swap.c, v5.18+): new anon folios; a locked VMA goes the mlock way. */
+export function* folio_add_lru_vma(ctx: KernelCtx, folio: number, vmaFlags: number): KGen<void> {
+  if (folio_test_lru(ctx, folio)) throw new Error(`folio ${folio}: VM_BUG_ON folio_add_lru_vma with PG_lru set`);
+  if ((vmaFlags & (VM.LOCKED | VM_SPECIAL)) === VM.LOCKED) yield* mlock_new_folio(ctx, folio);
+  else yield* folio_add_lru(ctx, folio);
+}
+
+/** folio_activate() (mm/swap.c, SMP, all versions): queue on the local lru_activate batch. */
+export function* folio_activate(ctx: KernelCtx, folio: number): KGen<void> {
+  if (folio_test_active(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  if (!lru_precheck(ctx, folio)) return;
+  yield* folio_batch_add_and_move(ctx, folio, Batch.lru_activate, true);
+}
+
+/**
+ * __lru_cache_activate_folio() (mm/swap.c, all versions): a !PG_lru folio may sit in this CPU's
+ * lru_add batch; if so mark it active so lru_add places it on the active list. Only the local
+ * lru_add batch is searched (spec §2.8), newest entry first.
+ */
+export function __lru_cache_activate_folio(ctx: KernelCtx, folio: number): void {
+  local_lock(ctx, LocalLock.fbatches);
+  const entries = folio_batch_entries(ctx, ctx.cpu, Batch.lru_add);
+  for (let i = entries.length - 1; i >= 0; i--) {
+    if (entries[i] === folio) {
+      folio_set_active(ctx, folio);
+      break;
+    }
+  }
+  local_unlock(ctx, LocalLock.fbatches);
+}
+
+/**
+ * folio_mark_accessed() (mm/swap.c, classic LRU, all versions): inactive,unreferenced ->
+ * inactive,referenced -> active,unreferenced (second chance); unevictable folios are left alone.
+ */
+export function* folio_mark_accessed(ctx: KernelCtx, folio: number): KGen<void> {
+  if (!folio_test(ctx, folio, PG.referenced)) {
+    folio_set(ctx, folio, PG.referenced);
+  } else if (folio_test_unevictable(ctx, folio)) {
+    // The unevictable "list" is never rotated: nothing to do.
+  } else if (!folio_test_active(ctx, folio)) {
+    if (folio_test_lru(ctx, folio)) yield* folio_activate(ctx, folio);
+    else __lru_cache_activate_folio(ctx, folio);
+    folio_clear(ctx, folio, PG.referenced);
+  }
+}
+
+/**
+ * deactivate_file_folio() (mm/swap.c): merged and 6.11+ checks; v6.10 had no PG_lru pre-check
+ * here (the processor's claim still gated the move; see docs/fidelity/batches.md).
+ */
+export function* deactivate_file_folio(ctx: KernelCtx, folio: number): KGen<void> {
+  if (folio_test_unevictable(ctx, folio)) return; // will not accelerate reclaim
+  if (!lru_precheck(ctx, folio)) return;
+  yield* folio_batch_add_and_move(ctx, folio, Batch.lru_deactivate_file, true);
+}
+
+/** folio_deactivate() (mm/swap.c, all versions; classic LRU): only active folios. */
+export function* folio_deactivate(ctx: KernelCtx, folio: number): KGen<void> {
+  if (folio_test_unevictable(ctx, folio)) return;
+  if (!lru_precheck(ctx, folio)) return;
+  if (!folio_test_active(ctx, folio)) return;
+  yield* folio_batch_add_and_move(ctx, folio, Batch.lru_deactivate, true);
+}
+
+/** folio_mark_lazyfree() (mm/swap.c, all versions): clean anon swapbacked folios only. */
+export function* folio_mark_lazyfree(ctx: KernelCtx, folio: number): KGen<void> {
+  if (!folio_test_anon(ctx, folio) || !folio_test_swapbacked(ctx, folio) ||
+      folio_test_swapcache(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  if (!lru_precheck(ctx, folio)) return;
+  yield* folio_batch_add_and_move(ctx, folio, Batch.lru_lazyfree, true);
+}
+
+/** folio_rotate_reclaimable() (mm/swap.c, all versions): writeback end, IRQ-safe lru_move_tail. */
+export function* folio_rotate_reclaimable(ctx: KernelCtx, folio: number): KGen<void> {
+  if (folio_test_locked(ctx, folio) || folio_test_dirty(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  if (!lru_precheck(ctx, folio)) return;
+  yield* folio_batch_add_and_move(ctx, folio, Batch.lru_move_tail, true);
+}
+
+// ---- draining -----------------------------------------------------------------------------
+
+/** Take `cpu`'s local lock: our own, or a dead CPU's taken remotely (hotplug). */
+function batch_lock(ctx: KernelCtx, cpu: number, which: number): void {
+  if (cpu === ctx.cpu) local_lock(ctx, which);
+  else remote_lock(ctx, cpuBase(cpu), which);
+}
+function batch_unlock(ctx: KernelCtx, cpu: number, which: number): void {
+  if (cpu === ctx.cpu) local_unlock(ctx, which);
+  else remote_unlock(ctx, cpuBase(cpu), which);
+}
+
+/** folio_activate_drain() (mm/swap.c, SMP, all versions). */
+function folio_activate_drain(ctx: KernelCtx, cpu: number): void {
+  if (folio_batch_count(ctx, cpu, Batch.lru_activate)) folio_batch_move_lru(ctx, cpu, Batch.lru_activate);
+}
+
+/**
+ * lru_add_drain_cpu() (mm/swap.c, all versions): every non-empty LRU batch of `cpu` in the
+ * kernel's order; not the mlock batch. `cpu` is this CPU with its local lock held, or a dead
+ * CPU whose lock the hotplug caller took remotely.
+ */
+export function lru_add_drain_cpu(ctx: KernelCtx, cpu: number): void {
+  if (cpu !== ctx.cpu && cpu_online(ctx, cpu)) {
+    throw new Error(`cpu ${ctx.cpu}: lru_add_drain_cpu(${cpu}) of an online remote CPU`);
+  }
+  if (cpu === ctx.cpu && ctx.preempt === 0) {
+    throw new Error(`cpu ${ctx.cpu}: lru_add_drain_cpu without the local lock held`);
+  }
+  if (folio_batch_count(ctx, cpu, Batch.lru_add)) folio_batch_move_lru(ctx, cpu, Batch.lru_add);
+  // Racy count read, then the IRQ lock (pre-6.11: lru_rotate.lock).
+  if (folio_batch_count(ctx, cpu, Batch.lru_move_tail)) {
+    batch_lock(ctx, cpu, LocalLock.fbatches_irq);
+    folio_batch_move_lru(ctx, cpu, Batch.lru_move_tail);
+    batch_unlock(ctx, cpu, LocalLock.fbatches_irq);
+  }
+  if (folio_batch_count(ctx, cpu, Batch.lru_deactivate_file)) folio_batch_move_lru(ctx, cpu, Batch.lru_deactivate_file);
+  if (folio_batch_count(ctx, cpu, Batch.lru_deactivate)) folio_batch_move_lru(ctx, cpu, Batch.lru_deactivate);
+  if (folio_batch_count(ctx, cpu, Batch.lru_lazyfree)) folio_batch_move_lru(ctx, cpu, Batch.lru_lazyfree);
+  folio_activate_drain(ctx, cpu);
+}
+
+/** lru_add_drain() (mm/swap.c, all versions): this CPU's LRU batches, then its mlock batch. */
+export function lru_add_drain(ctx: KernelCtx): void {
+  count_event(ctx, Stat.LRU_ADD_DRAIN);
+  local_lock(ctx, LocalLock.fbatches);
+  lru_add_drain_cpu(ctx, ctx.cpu);
+  local_unlock(ctx, LocalLock.fbatches);
+  mlock_drain_local(ctx);
+}
+
+/**
+ * lru_add_drain_per_cpu() -> lru_add_and_bh_lrus_drain() (mm/swap.c, v5.13+): the kworker's
+ * drain work. Same as lru_add_drain() (buffer-head LRUs are not modelled), not counted as a
+ * caller drain (the workqueue counts DRAIN_WORK_RUN).
+ */
+export function lru_add_drain_per_cpu(ctx: KernelCtx): void {
+  local_lock(ctx, LocalLock.fbatches);
+  lru_add_drain_cpu(ctx, ctx.cpu);
+  local_unlock(ctx, LocalLock.fbatches);
+  mlock_drain_local(ctx);
+}
+
+/**
+ * cpu_needs_drain() (mm/swap.c, all versions): racy folio_batch_count() reads of `cpu`'s LRU
+ * batches, then need_mlock_drain(). A batch holding only tombstones still reads non-empty.
+ */
+export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
+  return folio_batch_count(ctx, cpu, Batch.lru_add) !== 0 ||
+    folio_batch_count(ctx, cpu, Batch.lru_move_tail) !== 0 ||
+    folio_batch_count(ctx, cpu, Batch.lru_deactivate_file) !== 0 ||
+    folio_batch_count(ctx, cpu, Batch.lru_deactivate) !== 0 ||
+    folio_batch_count(ctx, cpu, Batch.lru_lazyfree) !== 0 ||
+    folio_batch_count(ctx, cpu, Batch.lru_activate) !== 0 ||
+    need_mlock_drain(ctx, cpu);
+}
+
+/**
+ * synchronize_rcu_expedited() (kernel/rcu): wait until every CPU has left any preempt-disabled
+ * section begun before the call. Local-lock sections never span a scheduling point except the
+ * mlock append window (which re-reads lru_disable_count after it), so one scheduling point is
+ * enough: other CPUs may run meanwhile.
+ */
+function* synchronize_rcu_expedited(ctx: KernelCtx): KGen<void> {
+  ctx.blockReason = 'synchronize_rcu_expedited';
+  ctx.blockedOn = () => true;
+  try {
+    yield YP.BLOCKED;
+  } finally {
+    ctx.blockedOn = null;
+  }
+}
+
+/** lru_cache_disable() (mm/swap.c, v5.13+): every later add flushes at once; drain all CPUs, forced. */
+export function* lru_cache_disable(ctx: KernelCtx): KGen<void> {
+  Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
+  yield* synchronize_rcu_expedited(ctx);
+  yield* __lru_add_drain_all(ctx, true);
+}
+
+/** lru_cache_enable() (include/linux/swap.h, v5.13+). */
+export function lru_cache_enable(ctx: KernelCtx): void {
+  if (Atomics.sub(ctx.w, G.LRU_DISABLE_COUNT, 1) <= 0) {
+    Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
+    throw new Error(`cpu ${ctx.cpu}: lru_cache_enable without lru_cache_disable`);
+  }
+}
+

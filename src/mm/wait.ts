@@ -5,7 +5,10 @@ import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
 import { G } from './layout.js';
 
-/** wait_event(): yield BLOCKED until `cond()` holds. */
+/**
+ * wait_event(): yield BLOCKED until `cond()` holds. `cond` must have no side effects: runtimes
+ * evaluate it as often as they like.
+ */
 export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string): KGen<void> {
   if (cond()) return;
   ctx.blockReason = reason;
@@ -29,7 +32,8 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
   const bit = 1 << (ctx.cpu & 31);
   Atomics.or(ctx.w, word, bit);
   try {
-    yield* wait_event(ctx, () => mutex_trylock(ctx, idx), 'mutex');
+    do yield* wait_event(ctx, () => Atomics.load(ctx.w, idx) === 0, 'mutex');
+    while (!mutex_trylock(ctx, idx));
   } finally {
     Atomics.and(ctx.w, word, ~bit);
   }

@@ -6,17 +6,20 @@ import type { KernelCtx, KGen } from './context.js';
 import { wait_event } from './wait.js';
 import { C, G, cpuBase } from './layout.js';
 
-/** queue_work_on(cpu, mm_percpu_wq, lru_add_drain_work): returns the sequence to flush. */
+/**
+ * queue_work_on(cpu, mm_percpu_wq, lru_add_drain_work): returns the sequence to flush. The
+ * pending word holds the sequence number of the pending instance (0 = not pending), so the
+ * kworker that claims it knows exactly which instance it completes. Only __lru_add_drain_all
+ * queues this work, under its mutex: there is one queuer at a time.
+ */
 export function queue_work_on(ctx: KernelCtx, cpu: number): number {
   const b = cpuBase(cpu);
-  if (Atomics.compareExchange(ctx.w, b + C.WQ_PENDING, 0, 1) === 0) {
-    const seq = Atomics.add(ctx.w, b + C.WQ_QUEUED_SEQ, 1) + 1;
-    Atomics.add(ctx.w, b + C.BELL, 1);
-    ctx.hooks.wake(cpu);
-    return seq;
-  }
-  // Already pending: flushing waits for that pending instance.
-  return Atomics.load(ctx.w, b + C.WQ_QUEUED_SEQ);
+  const pending = Atomics.load(ctx.w, b + C.WQ_PENDING);
+  if (pending !== 0) return pending; // already pending: flushing waits for that instance
+  const seq = Atomics.add(ctx.w, b + C.WQ_QUEUED_SEQ, 1) + 1;
+  Atomics.store(ctx.w, b + C.WQ_PENDING, seq);
+  ctx.hooks.wake(cpu);
+  return seq;
 }
 
 /** flush_work(): sleep until the work instance `seq` on `cpu` has run. */
@@ -37,8 +40,9 @@ export function work_pending(ctx: KernelCtx): boolean {
  */
 export function run_pending_work(ctx: KernelCtx, fn: (ctx: KernelCtx) => void): boolean {
   if (ctx.preempt !== 0) throw new Error(`cpu ${ctx.cpu}: kworker would run inside a local-lock section`);
-  if (Atomics.compareExchange(ctx.w, ctx.base + C.WQ_PENDING, 1, 0) !== 1) return false;
-  const seq = Atomics.load(ctx.w, ctx.base + C.WQ_QUEUED_SEQ);
+  // Claim the pending instance (the kernel clears PENDING before running the function).
+  const seq = Atomics.exchange(ctx.w, ctx.base + C.WQ_PENDING, 0);
+  if (seq === 0) return false;
   fn(ctx);
   Atomics.store(ctx.w, ctx.base + C.WQ_DONE_SEQ, seq);
   // Only __lru_add_drain_all flushes this work, under its mutex: wake that flusher.

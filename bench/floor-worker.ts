@@ -1,0 +1,34 @@
+// The floor for the drain benchmark: a bare Atomics doorbell. Each thread polls its bell
+// between units of work (busy) or sleeps on it (idle), and acknowledges each ring.
+import { workerData } from 'node:worker_threads';
+
+const { sab, i, busy } = workerData as { sab: SharedArrayBuffer; i: number; busy: boolean };
+const w = new Int32Array(sab);
+const BELL = (i + 1) * 16;
+const ACK = BELL + 1;
+const MINE = BELL + 4; // private scratch on the thread's own line
+const STOP = 8;
+
+function ack(v: number): void {
+  Atomics.store(w, ACK, v);
+  Atomics.add(w, 0, 1);
+  Atomics.notify(w, 0);
+}
+
+let seen = 0;
+while (Atomics.load(w, STOP) === 0) {
+  const v = Atomics.load(w, BELL);
+  if (v !== seen) {
+    seen = v;
+    ack(v);
+    continue;
+  }
+  if (busy) {
+    // A unit of work of the same order as one emulated operation: a few dozen atomics.
+    for (let k = 0; k < 24; k++) Atomics.add(w, MINE, 1);
+  } else {
+    let spins = 0;
+    while (Atomics.load(w, BELL) === seen && spins++ < 200) { /* spin briefly, then sleep */ }
+    if (Atomics.load(w, BELL) === seen) Atomics.wait(w, BELL, seen, 50);
+  }
+}

@@ -1,0 +1,37 @@
+// Floor measurement: broadcast a doorbell to N threads and collect their acknowledgements,
+// with the same spin-then-sleep waiting the emulator's coordinator uses.
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+
+export async function measureFloor(n: number, busy: boolean, rounds: number): Promise<number[]> {
+  const sab = new SharedArrayBuffer((n + 2) * 64);
+  const w = new Int32Array(sab);
+  const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
+  const threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy } }));
+  await new Promise((r) => setTimeout(r, 200)); // let them start
+  const out: number[] = [];
+  for (let r = 1; r <= rounds; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      Atomics.store(w, (i + 1) * 16, r);
+      Atomics.notify(w, (i + 1) * 16);
+    }
+    let spins = 0;
+    for (;;) {
+      let all = true;
+      for (let i = 0; i < n; i++) if (Atomics.load(w, (i + 1) * 16 + 1) !== r) { all = false; break; }
+      if (all) break;
+      if (++spins < 200) continue;
+      const seen = Atomics.load(w, 0);
+      let again = true;
+      for (let i = 0; i < n; i++) if (Atomics.load(w, (i + 1) * 16 + 1) !== r) { again = false; break; }
+      if (!again) Atomics.wait(w, 0, seen, 50);
+    }
+    out.push(Number(process.hrtime.bigint() - t0));
+    if (!busy) await new Promise((res) => setImmediate(res));
+  }
+  Atomics.store(w, 8, 1);
+  for (let i = 0; i < n; i++) Atomics.notify(w, (i + 1) * 16);
+  await Promise.all(threads.map((t) => t.terminate()));
+  return out;
+}

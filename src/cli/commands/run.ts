@@ -1,0 +1,64 @@
+// `folio-race run <scenario> --policy P [--trace]`: one trial, explained. With --trace the
+// page_ref_* lines (ftrace style, like the ones in the linux-mm thread) print as they happen;
+// the reference ledger of every folio follows at the end, then each failure with its attribution.
+import type { Command } from 'commander';
+import type { TrialResult } from '../../runtime/api.js';
+import { aggregateTrials } from '../../stats/aggregate.js';
+import { EXIT, UsageError } from '../errors.js';
+import type { CliContext } from '../io.js';
+import { loadRunOne, loadScenario } from '../modules.js';
+import { cpusFlag, failOnFlag, randomSeed, seedFlag } from '../validate.js';
+import { failOnMatches, policiesFlag } from './stress.js';
+
+interface RunFlags {
+  policy: string;
+  cpus?: string;
+  seed?: string;
+  trace?: boolean;
+  failOn?: string;
+}
+
+/** The failures of one trial, each with its ledger attribution (empty when the trial passed). */
+export function describeTrialFailures(r: TrialResult): string[] {
+  const lines: string[] = [];
+  for (const f of r.failures) {
+    const where = [`cpu ${f.cpu}`, f.step !== undefined ? `step ${f.step}` : '', f.op ?? ''].filter(Boolean).join(', ');
+    const tag = f.permittedBy ? ` (permitted by ${f.permittedBy})` : '';
+    lines.push(`${f.kind}${f.invariant ? ` ${f.invariant}` : ''}${tag} on ${where}: ${f.message}`);
+    for (const a of f.attribution ?? []) lines.push(`    ${a}`);
+  }
+  return lines;
+}
+
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('run one trial of a scenario under one policy; print the ledger (and with --trace the page_ref_mod lines)')
+    .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
+    .option('--policy <id>', 'one policy id (see `folio-race policies`)', 'v6.11')
+    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--seed <s>', 'seed, 0-4294967295 (default: random, printed)')
+    .option('--trace', 'print page_ref_* trace lines as the trial runs')
+    .option('--fail-on <kinds>', 'exit 1 if the trial failed with one of these kinds (see `stress --help`)')
+    .action(async (scenarioArg: string, f: RunFlags) => {
+      const policies = policiesFlag(f.policy);
+      if (policies.length !== 1) throw new UsageError(`--policy: run takes exactly one policy, got '${f.policy}'`);
+      const policy = policies[0]!;
+      const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
+      const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
+      const failOn = f.failOn === undefined ? [] : failOnFlag(f.failOn);
+      const scenario = await loadScenario(scenarioArg, cpusGiven);
+      const cpus = cpusGiven ?? scenario.cpus;
+      const runOne = await loadRunOne();
+      ctx.err.write(`folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}\n`);
+      // CALL SITE (runtime owner): one traced trial.
+      const { result, ledger } = await runOne({ scenario, policy, cpus, seed, trace: f.trace === true, out: (l) => ctx.out.write(l + '\n') });
+      ctx.out.write('\nReference ledger at the end:\n');
+      for (const l of ledger) ctx.out.write(`  ${l}\n`);
+      const fails = describeTrialFailures(result);
+      ctx.out.write(fails.length ? `\nFailures:\n${fails.map((l) => `  ${l}\n`).join('')}` : '\nNo failures.\n');
+      const matched = failOnMatches([aggregateTrials(policy.id, [result])], failOn);
+      for (const l of matched) ctx.err.write(`folio-race: ${l}\n`);
+      ctx.exitCode = matched.length ? EXIT.FAIL_ON : EXIT.OK;
+    });
+}

@@ -1,0 +1,196 @@
+// `folio-race stress <scenario|file> --policy <ids|all> --cpus N --trials K [--seed S]
+// [--json out.json] [--fail-on kinds]`: free-run trials on genuine worker threads, one policy
+// after another (same seed for each, so variants are compared on the same scenario stream),
+// live progress on stderr, the table at the end, and the JSON document when asked.
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { resolvePolicies, type Policy } from '../../mm/policy.js';
+import { buildStressDoc, writeStressDoc, stringifyStressDoc } from '../../report/json.js';
+import { StressProgress } from '../../report/progress.js';
+import { renderStressReport } from '../../report/table.js';
+import { sawFailureKind, type PolicyAggregate } from '../../stats/aggregate.js';
+import { EXIT, UsageError } from '../errors.js';
+import { useColor, type CliContext } from '../io.js';
+import { loadRunStress, loadScenario } from '../modules.js';
+import { cpusFlag, failOnFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
+
+export const DEFAULT_TRIALS = 200;
+
+/** Flags as commander hands them over (strings; validated by parseStressFlags). */
+export interface StressFlags {
+  policy: string;
+  cpus?: string;
+  trials?: string;
+  seed?: string;
+  json?: string;
+  failOn?: string;
+  progress: boolean;
+  color?: boolean;
+}
+
+export interface StressRequest {
+  scenarioArg: string;
+  policies: Policy[];
+  /** undefined: the scenario's own CPU count. */
+  cpus: number | undefined;
+  trials: number;
+  seed: number;
+  seedGiven: boolean;
+  /** '-' = stdout. */
+  jsonPath: string | undefined;
+  failOn: FailOnKind[];
+  progress: boolean;
+  color: boolean | undefined;
+}
+
+/** --policy value to policies; unknown ids are usage errors listing the known ones. */
+export function policiesFlag(raw: string): Policy[] {
+  try {
+    const ps = resolvePolicies(raw.trim());
+    return ps.filter((p, i) => ps.findIndex((q) => q.id === p.id) === i);
+  } catch (e) {
+    throw new UsageError(`--policy: ${(e as Error).message}`);
+  }
+}
+
+function jsonFlag(raw: string): string {
+  if (raw === '-') return raw;
+  const path = resolve(raw);
+  const dir = dirname(path);
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st || !st.isDirectory()) throw new UsageError(`--json: directory '${dirname(raw)}' does not exist`);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--json: '${raw}' is a directory`);
+  return path;
+}
+
+/** Validate every flag before anything starts (no worker is started for bad input). */
+export function parseStressFlags(scenarioArg: string, f: StressFlags): StressRequest {
+  return {
+    scenarioArg,
+    policies: policiesFlag(f.policy),
+    cpus: f.cpus === undefined ? undefined : cpusFlag(f.cpus),
+    trials: f.trials === undefined ? DEFAULT_TRIALS : trialsFlag(f.trials),
+    seed: f.seed === undefined ? randomSeed() : seedFlag(f.seed),
+    seedGiven: f.seed !== undefined,
+    jsonPath: f.json === undefined ? undefined : jsonFlag(f.json),
+    failOn: f.failOn === undefined ? [] : failOnFlag(f.failOn),
+    progress: f.progress,
+    color: f.color,
+  };
+}
+
+/** The --fail-on verdict: one line per matching kind, empty when nothing matched. */
+export function failOnMatches(results: readonly PolicyAggregate[], failOn: readonly FailOnKind[]): string[] {
+  const lines: string[] = [];
+  for (const k of failOn) {
+    const hits = results.map((a) => [a.policy, sawFailureKind(a, k)] as const).filter(([, n]) => n > 0);
+    if (hits.length) lines.push(`--fail-on ${k}: ${hits.map(([p, n]) => `${p} ${n} trial${n === 1 ? '' : 's'}`).join(', ')}`);
+  }
+  return lines;
+}
+
+/** Run a validated stress request; returns the exit code. */
+export async function runStressRequest(req: StressRequest, ctx: CliContext): Promise<number> {
+  const scenario = await loadScenario(req.scenarioArg, req.cpus);
+  const cpus = req.cpus ?? scenario.cpus;
+  const runStress = await loadRunStress();
+  const toStdoutJson = req.jsonPath === '-';
+  const tableStream = toStdoutJson ? ctx.err : ctx.out;
+
+  ctx.err.write(
+    `folio-race stress: ${scenario.id} (${scenario.title}); ${req.policies.length} polic${req.policies.length === 1 ? 'y' : 'ies'} x ${req.trials} trials on ${cpus} CPUs; seed ${req.seed}${req.seedGiven ? '' : ' (pass --seed to repeat)'}\n`,
+  );
+
+  const startedAt = new Date();
+  const controller = new AbortController();
+  // The runtime's registry handles Ctrl-C for running coordinators (and a second Ctrl-C); this
+  // makes the policy loop stop too, then steps aside so it never swallows a second Ctrl-C.
+  const onSigint = () => {
+    controller.abort(new Error('interrupted'));
+    process.off('SIGINT', onSigint);
+  };
+  process.on('SIGINT', onSigint);
+  const progress = req.progress ? new StressProgress({ total: req.trials * req.policies.length, stream: ctx.err }) : null;
+  const results: PolicyAggregate[] = [];
+  let aborted = false;
+  try {
+    for (const policy of req.policies) {
+      if (controller.signal.aborted) {
+        aborted = true;
+        break;
+      }
+      progress?.policy(policy.id);
+      // CALL SITE (runtime owner): one policy's free-run trials.
+      const outcome = await runStress({
+        scenario,
+        policy,
+        cpus,
+        trials: req.trials,
+        seed: req.seed,
+        onTrial: progress ? (r) => progress.trial(r) : undefined,
+        signal: controller.signal,
+      });
+      results.push(outcome.aggregate);
+      if (outcome.aborted) {
+        aborted = true;
+        break;
+      }
+    }
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSigint);
+  }
+
+  if (aborted) ctx.err.write(`folio-race: interrupted: results cover ${results.length} of ${req.policies.length} policies (the last one partly)\n`);
+  tableStream.write(renderStressReport(results, { color: useColor(ctx, tableStream, req.color) }));
+
+  if (req.jsonPath !== undefined) {
+    const doc = buildStressDoc({
+      scenario: { name: scenario.id, source: req.scenarioArg, description: scenario.title, definition: scenario },
+      cpus,
+      trials: req.trials,
+      seed: req.seed,
+      mode: 'free-run',
+      policies: req.policies,
+      failOn: [...req.failOn],
+      results,
+      aborted,
+      startedAt,
+    });
+    if (toStdoutJson) ctx.out.write(stringifyStressDoc(doc));
+    else {
+      await writeStressDoc(req.jsonPath, doc);
+      ctx.err.write(`folio-race: wrote ${req.jsonPath}\n`);
+    }
+  }
+
+  const matched = failOnMatches(results, req.failOn);
+  for (const l of matched) ctx.err.write(`folio-race: ${l}\n`);
+  if (aborted) return EXIT.INTERRUPTED;
+  return matched.length ? EXIT.FAIL_ON : EXIT.OK;
+}
+
+/** The options stress and study share. */
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--trials <k>', `trials per policy (default: ${DEFAULT_TRIALS})`)
+    .option('--seed <s>', 'seed for the scenario\'s random choices, 0-4294967295 (default: random, printed)')
+    .option('--json <file>', 'write every figure and the run\'s parameters as JSON (- = stdout)')
+    .option('--fail-on <kinds>', 'exit 1 if a failure of these kinds occurred: ENOMEM, pin_error, invariant, watchdog, emulator, permitted, any (comma-separated)')
+    .option('--no-progress', 'no live progress display')
+    .option('--no-color', 'no colour in the table');
+}
+
+export function registerStress(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command('stress')
+    .description('run many free-running trials of a scenario per policy; print rates with 95% intervals, drain counts and latencies')
+    .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
+    .requiredOption('--policy <ids>', 'policy id, comma-separated ids, or "all" (see `folio-race policies`)');
+  addRunOptions(cmd).action(async (scenarioArg: string, flags: StressFlags) => {
+    const req = parseStressFlags(scenarioArg, flags);
+    ctx.exitCode = await runStressRequest(req, ctx);
+  });
+}

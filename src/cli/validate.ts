@@ -1,0 +1,49 @@
+// Validation of command-line values. Every message names the flag and the value as typed, e.g.
+// `--cpus: expected an integer from 1 to 64, got 65`; all of them throw UsageError (exit 2).
+import { MAX_CPUS } from '../mm/layout.js';
+import { ALL_FAILURE_KINDS } from '../stats/aggregate.js';
+import { UsageError } from './errors.js';
+
+export const MAX_TRIALS = 100_000_000;
+export const MAX_SEED = 0xffff_ffff;
+
+/** A decimal integer in [min, max]; `raw` is what the user typed. */
+export function intFlag(flag: string, raw: string, min: number, max: number): number {
+  const s = raw.trim();
+  const n = /^[+-]?\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag}: expected an integer from ${min} to ${max}, got ${raw === '' ? "''" : raw}`);
+  }
+  return n;
+}
+
+export function cpusFlag(raw: string): number {
+  return intFlag('--cpus', raw, 1, MAX_CPUS);
+}
+export function trialsFlag(raw: string): number {
+  return intFlag('--trials', raw, 1, MAX_TRIALS);
+}
+export function seedFlag(raw: string): number {
+  return intFlag('--seed', raw, 0, MAX_SEED);
+}
+
+/** What --fail-on accepts: failure kinds, 'permitted' (policy-permitted findings) and 'any'. */
+export const FAIL_ON_KINDS = [...ALL_FAILURE_KINDS, 'permitted', 'any'] as const;
+export type FailOnKind = (typeof FAIL_ON_KINDS)[number];
+
+/** Comma-separated kinds, case-insensitive (ENOMEM, enomem). */
+export function failOnFlag(raw: string): FailOnKind[] {
+  const out: FailOnKind[] = [];
+  for (const part of raw.split(',')) {
+    const want = part.trim().toLowerCase();
+    const hit = FAIL_ON_KINDS.find((k) => k.toLowerCase() === want);
+    if (!hit) throw new UsageError(`--fail-on: unknown failure kind '${part.trim()}' (known: ${FAIL_ON_KINDS.join(', ')})`);
+    if (!out.includes(hit)) out.push(hit);
+  }
+  return out;
+}
+
+/** A fresh seed when none was given (printed and recorded so the run can be repeated). */
+export function randomSeed(): number {
+  return Math.floor(Math.random() * MAX_SEED);
+}

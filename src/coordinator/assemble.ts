@@ -1,0 +1,30 @@
+// Merge what each CPU reported for a batch into one TrialResult per trial.
+import type { BatchResult } from '../cpu/worker_main.js';
+import type { TrialResult } from '../runtime/api.js';
+
+/**
+ * Trials with a leader record are complete. A trial some CPU started but no leader closed was
+ * cut short: by the watchdog (reported as such) or by a stop/crash (reported by the caller).
+ */
+export function assembleTrials(batch: BatchResult[], first: number, count: number, watchdog: boolean): TrialResult[] {
+  const out: TrialResult[] = [];
+  for (let t = first; t < first + count; t++) {
+    const leader = batch.flatMap((b) => b.leader).find((l) => l.trial === t);
+    const recs = batch.flatMap((b) => b.records.filter((r) => r.trial === t));
+    if (!leader && recs.length === 0) break;
+    const r: TrialResult = {
+      trial: t,
+      failures: [...(leader?.failures ?? []), ...recs.flatMap((x) => x.failures)],
+      pins: recs.flatMap((x) => x.pins),
+      drainAlls: recs.flatMap((x) => x.drainAlls),
+      stats: leader?.stats ?? [],
+      durationNs: leader?.durationNs ?? 0,
+    };
+    if (!leader) {
+      if (!watchdog) break; // stopped or crashed mid-trial: not a result
+      r.failures.push({ kind: 'watchdog', cpu: -1, message: `trial ${t} did not finish before the watchdog fired` });
+    }
+    out.push(r);
+  }
+  return out;
+}

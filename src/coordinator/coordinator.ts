@@ -1,0 +1,235 @@
+// The coordinator: spawns one worker thread per emulated CPU once, owns the shared kernel
+// memory, runs trials in batches (reset, set up, release all CPUs together, gather, check),
+// can itself call lru_add_drain_all() while CPUs run, and stops every thread on any exit path.
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
+import type { DrainAllRecord, KernelCtx } from '../mm/context.js';
+import { C, COORDINATOR, G, cpuBase, type Dims, type Layout } from '../mm/layout.js';
+import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
+import { getPolicy } from '../mm/policy.js';
+import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
+import type { Job } from '../cpu/job.js';
+import { buildJob } from '../cpu/jobs.js';
+import type { BatchResult, CpuCrash, CpuWorker, JobConfig } from '../cpu/worker_main.js';
+import type { Failure, TrialResult } from '../runtime/api.js';
+import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
+import { cpuWorkerPath } from '../runtime/worker-path.js';
+import { assembleTrials } from './assemble.js';
+
+export interface CoordinatorOptions {
+  cpus: number;
+  dims?: Partial<Omit<Dims, 'nCpus'>>;
+}
+
+export interface RunOptions {
+  trials: number;
+  /** Trials per batch (between main-thread round trips). */
+  batchSize?: number;
+  /** A batch that takes longer than this is stopped and its unfinished trial reported. */
+  watchdogMs?: number;
+  onTrial?: (r: TrialResult) => void;
+  /** Runs on this thread right after each batch's CPUs are released (benchmarks). */
+  during?: () => void;
+}
+
+export interface RunOutcome {
+  completed: number;
+  crash: CpuCrash | null;
+  aborted: boolean;
+  abortReason: string;
+}
+
+interface CpuThread {
+  cpu: number;
+  worker: Worker;
+  api: Comlink.Remote<CpuWorker>;
+  exited: Promise<void>;
+}
+
+export class Coordinator implements Stoppable {
+  readonly w: Int32Array;
+  readonly lay: Layout;
+  private readonly sab: SharedArrayBuffer;
+  private threads: CpuThread[] = [];
+  private readonly ctx: KernelCtx;
+  private readonly self: FreeRunCpu;
+  private job: Job | null = null;
+  private cfg: JobConfig | null = null;
+  private abortReason = '';
+  private crashFromEvent: CpuCrash | null = null;
+  private wakeRun: (() => void) | null = null;
+  private closed = false;
+
+  private constructor(readonly cpus: number, dims: Dims) {
+    const mem = createKernelMemory(dims);
+    this.sab = mem.sab;
+    this.w = mem.w;
+    this.lay = mem.lay;
+    this.ctx = makeCtx(this.w, this.lay, COORDINATOR, getPolicy('v6.11'), FREE_RUN_HOOKS(this.w));
+    this.self = new FreeRunCpu(this.ctx);
+  }
+
+  /** Spawn the CPUs and wait until every one answers. */
+  static async start(opts: CoordinatorOptions): Promise<Coordinator> {
+    const dims: Dims = { ...DEFAULT_DIMS, ...opts.dims, nCpus: opts.cpus };
+    const c = new Coordinator(opts.cpus, dims); // validates dims (names the field and value)
+    register(c);
+    try {
+      const path = cpuWorkerPath();
+      for (let cpu = 0; cpu < opts.cpus; cpu++) c.threads.push(c.spawn(path, cpu, dims));
+      await Promise.all(c.threads.map((t) => t.api.ping()));
+    } catch (e) {
+      await c.shutdown();
+      throw e;
+    }
+    return c;
+  }
+
+  private spawn(path: string, cpu: number, dims: Dims): CpuThread {
+    const worker = new Worker(path, { workerData: { sab: this.sab, dims, cpu } });
+    workerStarted();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => { workerExited(); resolve(); }));
+    worker.on('error', (err) => {
+      this.crashFromEvent ??= { cpu, trial: -1, step: -1, op: 'worker thread', message: err.message };
+      this.abort(`CPU ${cpu} crashed: ${err.message}`);
+    });
+    return { cpu, worker, api: Comlink.wrap<CpuWorker>(nodeEndpoint(worker)), exited };
+  }
+
+  /** Load a job (program or scenario) and policy into every CPU. */
+  async configure(cfg: JobConfig): Promise<void> {
+    this.cfg = cfg;
+    this.ctx.policy = getPolicy(cfg.policyId);
+    this.job = buildJob(cfg.job, { report: () => {} });
+    await Promise.all(this.threads.map((t) => t.api.configure(cfg)));
+  }
+
+  /** Run trials in batches until done, stopped or a CPU crashes. */
+  async run(opts: RunOptions): Promise<RunOutcome> {
+    const job = this.job;
+    if (!job || !this.cfg) throw new Error('coordinator: run before configure');
+    const batchSize = Math.max(1, opts.batchSize ?? 64);
+    const out: RunOutcome = { completed: 0, crash: null, aborted: false, abortReason: '' };
+    let t = 0;
+    while (t < opts.trials && !this.abortReason) {
+      const k = Math.min(batchSize, opts.trials - t);
+      const results = await this.runBatch(job, t, k, opts.watchdogMs ?? 10_000, opts.during);
+      const trials = assembleTrials(results.batch, t, k, results.watchdog);
+      for (const r of trials) opts.onTrial?.(r);
+      out.completed += trials.filter((r) => !r.failures.some((f) => f.kind === 'watchdog' || f.kind === 'emulator')).length;
+      const crash = results.batch.find((b) => b.crash)?.crash ?? this.crashFromEvent ?? results.rejected;
+      if (crash) {
+        out.crash = crash;
+        if (!trials.some((r) => r.trial === crash.trial)) opts.onTrial?.(crashTrial(crash));
+        break;
+      }
+      t += k;
+    }
+    out.aborted = !!this.abortReason;
+    out.abortReason = this.abortReason;
+    return out;
+  }
+
+  private async runBatch(job: Job, first: number, count: number, watchdogMs: number, during?: () => void):
+    Promise<{ batch: BatchResult[]; watchdog: boolean; rejected: CpuCrash | null }> {
+    const w = this.w;
+    resetForTrial(w, this.lay);
+    Atomics.store(w, G.TRIAL_STOP, 0);
+    Atomics.store(w, G.TRIAL_DONE, 0);
+    job.setup(this.ctx, first);
+    const releaseGen = Atomics.load(w, G.TRIAL_GEN) + 1;
+    // A CPU whose thread dies never answers: its exit settles its call instead.
+    const calls = this.threads.map((t) => Promise.race([
+      t.api.runBatch(first, count, releaseGen),
+      t.exited.then((): never => { throw new Error(`CPU ${t.cpu} thread exited`); }),
+    ]));
+    Atomics.store(w, G.TRIAL_GEN, releaseGen);
+    for (const t of this.threads) ringBell(w, t.cpu);
+    during?.();
+    let watchdog = false;
+    const timer = setTimeout(() => { watchdog = true; this.stopTrials(); }, watchdogMs);
+    const stopped = new Promise<'stuck'>((resolve) => { this.wakeRun = () => setTimeout(() => resolve('stuck'), 2000).unref(); });
+    try {
+      const res = await Promise.race([Promise.allSettled(calls), stopped]);
+      if (res === 'stuck') throw new Error('CPU threads did not stop within 2 s after the run was stopped');
+      const batch: BatchResult[] = [];
+      let rejected: CpuCrash | null = null;
+      res.forEach((r, i) => {
+        if (r.status === 'fulfilled') batch.push(r.value);
+        else rejected ??= { cpu: this.threads[i]!.cpu, trial: -1, step: -1, op: 'trial setup/check', message: String((r.reason as Error)?.message ?? r.reason) };
+      });
+      return { batch, watchdog, rejected };
+    } finally {
+      clearTimeout(timer);
+      this.wakeRun = null;
+    }
+  }
+
+  /** Tell every CPU to leave its trial now (they throw TrialAborted at their next wait). */
+  private stopTrials(): void {
+    Atomics.store(this.w, G.TRIAL_STOP, 1);
+    for (let c = 0; c <= COORDINATOR; c++) ringBell(this.w, c);
+    this.wakeRun?.();
+  }
+
+  /**
+   * lru_add_drain_all() called by the coordinator itself (as a task on no particular CPU),
+   * while the CPUs run a batch. Blocks this thread until the flush completes.
+   */
+  lruAddDrainAll(timeoutMs = 10_000): DrainAllRecord | null {
+    let rec: DrainAllRecord | null = null;
+    this.ctx.obs = { drainAll: (_c, r) => { rec = r; }, pin: () => {} };
+    this.self.stallDeadlineNs = nowNs() + timeoutMs * 1e6;
+    try {
+      this.self.drive(lru_add_drain_all(this.ctx));
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; ${this.describeCpus()}`);
+    } finally {
+      this.self.stallDeadlineNs = Infinity;
+      this.ctx.obs = null;
+    }
+    return rec;
+  }
+
+  /** Sleep on the coordinator's doorbell until `cond()` (CPUs ring it when they progress). */
+  waitFor(cond: () => boolean, timeoutMs = 10_000): void {
+    if (!this.self.waitUntil(cond, nowNs() + timeoutMs * 1e6)) {
+      throw new Error(`coordinator: gave up after ${timeoutMs} ms; ${this.describeCpus()}`);
+    }
+  }
+
+  /** Where each CPU is (for stall reports). */
+  describeCpus(): string {
+    const parts: string[] = [];
+    for (const t of this.threads) {
+      const b = cpuBase(t.cpu);
+      parts.push(`cpu ${t.cpu}: step ${this.w[b + C.CUR_OP]}, work pending ${this.w[b + C.WQ_PENDING]}, queued/done ${this.w[b + C.WQ_QUEUED_SEQ]}/${this.w[b + C.WQ_DONE_SEQ]}, locks ${this.w[b + C.LOCK]}/${this.w[b + C.LOCK_IRQ]}/${this.w[b + C.MLOCK_LOCK]}`);
+    }
+    return `drain mutex ${this.w[G.DRAIN_MUTEX]}, trial gen ${this.w[G.TRIAL_GEN]}, done ${this.w[G.TRIAL_DONE]}; ` + parts.join('; ');
+  }
+
+  abort(reason: string): void {
+    if (!this.abortReason) this.abortReason = reason;
+    this.stopTrials();
+  }
+
+  /** Stop trials and join every worker thread. Safe to call more than once. */
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTrials();
+    await Promise.all(this.threads.map(async (t) => {
+      t.api[Comlink.releaseProxy]();
+      await t.worker.terminate();
+      await t.exited;
+    }));
+    unregister(this);
+  }
+}
+
+function crashTrial(crash: CpuCrash): TrialResult {
+  const f: Failure = { kind: 'emulator', cpu: crash.cpu, step: crash.step, op: crash.op, message: `CPU ${crash.cpu} crashed in ${crash.op} (step ${crash.step}): ${crash.message}` };
+  return { trial: crash.trial, failures: [f], pins: [], drainAlls: [], stats: [], durationNs: 0 };
+}

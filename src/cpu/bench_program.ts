@@ -1,0 +1,87 @@
+// The drain benchmark's workload: every CPU keeps a pool of LRU folios and, busy, cycles them
+// through isolation and putback (so its lru_add batch is rarely empty), or, idle, sleeps and
+// refills one resting entry per round when the coordinator asks. The coordinator meanwhile
+// times its own lru_add_drain_all() calls.
+import type { KernelCtx, KGen } from '../mm/context.js';
+import { YP } from '../mm/context.js';
+import { C, COORDINATOR, cpuBase } from '../mm/layout.js';
+import { folio_alloc } from '../mm/page_alloc.js';
+import { folio_add_lru, lru_add_drain } from '../mm/swap.js';
+import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
+import type { Failure } from '../runtime/api.js';
+import { ringBell } from './freerun.js';
+import type { Job, JobEnv, Step } from './job.js';
+
+/** Coordinator-region words the benchmark uses. */
+export const BENCH_RELEASE = cpuBase(COORDINATOR) + C.USER; // 1 = stop
+export const BENCH_ROUND = cpuBase(COORDINATOR) + C.USER + 1; // idle refill round
+/** Per-CPU word: the last round this CPU has refilled for (-1 before setup). */
+export const BENCH_READY = C.USER + 3;
+
+export interface BenchParams {
+  busy: number;
+  pool: number;
+}
+
+export class BenchProgram implements Job {
+  private pool: number[] = [];
+  constructor(private readonly p: BenchParams, private readonly env: JobEnv) {}
+
+  setup(ctx: KernelCtx): void {
+    for (let c = 0; c < ctx.nCpus; c++) Atomics.store(ctx.w, cpuBase(c) + BENCH_READY, -1);
+  }
+
+  steps(): Step[] {
+    return [
+      { index: 0, op: 'bench_setup', run: (c) => this.fillPool(c) },
+      { index: 1, op: this.p.busy ? 'isolate_putback_loop' : 'idle_refill', run: (c) => (this.p.busy ? this.busy(c) : this.idle(c)) },
+    ];
+  }
+
+  private *fillPool(ctx: KernelCtx): KGen<void> {
+    this.pool = [];
+    for (let i = 0; i < this.p.pool; i++) {
+      const f = folio_alloc(ctx, 0, true);
+      yield* folio_add_lru(ctx, f);
+      this.pool.push(f);
+    }
+    lru_add_drain(ctx);
+    Atomics.store(ctx.w, ctx.base + BENCH_READY, 0);
+    ringBell(ctx.w, COORDINATOR);
+  }
+
+  private *cycle(ctx: KernelCtx, i: number): KGen<void> {
+    const f = this.pool[i % this.pool.length]!;
+    if (folio_isolate_lru(ctx, f)) yield* folio_putback_lru(ctx, f);
+  }
+
+  private *busy(ctx: KernelCtx): KGen<void> {
+    for (let i = 0; Atomics.load(ctx.w, BENCH_RELEASE) === 0; i++) {
+      yield* this.cycle(ctx, i);
+      yield YP.OP_BOUNDARY;
+      if (i === 8) {
+        Atomics.store(ctx.w, ctx.base + BENCH_READY, 1); // busy, with a non-empty batch
+        ringBell(ctx.w, COORDINATOR);
+      }
+    }
+  }
+
+  private *idle(ctx: KernelCtx): KGen<void> {
+    const cpu = this.env.cpu;
+    if (!cpu) throw new Error('bench program needs the free-run runtime');
+    let round = 0;
+    for (let i = 0; ; i++) {
+      const next = round;
+      cpu.waitUntil(() => Atomics.load(ctx.w, BENCH_ROUND) > next || Atomics.load(ctx.w, BENCH_RELEASE) !== 0, Infinity);
+      if (Atomics.load(ctx.w, BENCH_RELEASE) !== 0) return;
+      round = Atomics.load(ctx.w, BENCH_ROUND);
+      yield* this.cycle(ctx, i); // one entry rests in this CPU's lru_add batch
+      Atomics.store(ctx.w, ctx.base + BENCH_READY, round);
+      ringBell(ctx.w, COORDINATOR);
+    }
+  }
+
+  check(): Failure[] {
+    return [];
+  }
+}

@@ -1,0 +1,33 @@
+// A job is what every CPU runs in each trial: its steps, plus how the trial is set up and
+// checked. Jobs are rebuilt in every thread from a serialisable JobSpec, so functions never
+// cross threads: a built-in runtime program, or a scenario (src/scenario).
+import type { KernelCtx, KGen } from '../mm/context.js';
+import type { Failure } from '../runtime/api.js';
+import type { FreeRunCpu } from './freerun.js';
+
+export interface Step {
+  index: number;
+  op: string;
+  run(ctx: KernelCtx): KGen<void>;
+}
+
+export interface Job {
+  /** Build this trial's state in freshly reset kernel memory (leader thread or coordinator). */
+  setup(ctx: KernelCtx, trial: number): void;
+  /** The steps CPU `cpu` runs in trial `trial`. */
+  steps(cpu: number, trial: number): Step[];
+  /** Checks after a trial, on quiescent memory (leader thread). */
+  check(ctx: KernelCtx, trial: number): Failure[];
+}
+
+export type JobSpec =
+  | { kind: 'program'; name: string; params: Record<string, number> }
+  | { kind: 'scenario'; scenario: unknown; source: string };
+
+/** Services a job's steps may use from the runtime they run in. */
+export interface JobEnv {
+  /** The free-run driver of this CPU (absent in the single-thread runtime). */
+  cpu?: FreeRunCpu;
+  /** Record a failure in the current trial of the CPU running the step. */
+  report(f: Failure): void;
+}

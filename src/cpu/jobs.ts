@@ -1,0 +1,16 @@
+// Build a Job from its serialisable spec, in whichever thread needs it.
+import { DEFAULT_PROGRAM, DrainProgram, type ProgramParams } from './programs.js';
+import { BenchProgram } from './bench_program.js';
+import type { Job, JobEnv, JobSpec } from './job.js';
+
+export const PROGRAMS = ['drain', 'bench'] as const;
+
+export function buildJob(spec: JobSpec, env: JobEnv): Job {
+  if (spec.kind === 'program') {
+    if (spec.name === 'bench') return new BenchProgram({ busy: 1, pool: 64, ...spec.params }, env);
+    if (spec.name !== 'drain') throw new Error(`program: expected one of ${PROGRAMS.join(', ')}, got '${spec.name}'`);
+    const p: ProgramParams = { ...DEFAULT_PROGRAM, ...spec.params };
+    return new DrainProgram(p, env);
+  }
+  throw new Error('scenario jobs: not wired yet');
+}

@@ -1,0 +1,186 @@
+// The body of one CPU worker thread: holds the CPU's kernel context over the shared memory,
+// runs batches of trials, and reports what it saw. Trials are synchronised among the CPUs
+// through shared memory (no main-thread round trip per trial): the last CPU to finish a trial
+// is its "leader": it checks invariants, resets and sets up the next trial, then releases all.
+import { makeCtx, resetForTrial } from '../mm/boot.js';
+import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
+import { C, COORDINATOR, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
+import { getPolicy } from '../mm/policy.js';
+import type { Failure } from '../runtime/api.js';
+import { Errno } from '../mm/constants.js';
+import { errnoName } from '../mm/errno.js';
+import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell } from './freerun.js';
+import type { Job, JobSpec } from './job.js';
+import { buildJob } from './jobs.js';
+
+export interface WorkerInit {
+  sab: SharedArrayBuffer;
+  dims: Dims;
+  cpu: number;
+}
+export interface JobConfig {
+  job: JobSpec;
+  policyId: string;
+  seed: number;
+  /** Extra non-preemptible spin at each yield point (ns). */
+  yieldSpinNs?: number;
+}
+export interface CpuTrialRecord {
+  trial: number;
+  pins: PinRecord[];
+  drainAlls: DrainAllRecord[];
+  failures: Failure[];
+}
+export interface LeaderRecord {
+  trial: number;
+  stats: number[];
+  failures: Failure[];
+  durationNs: number;
+}
+export interface CpuCrash {
+  cpu: number;
+  trial: number;
+  step: number;
+  op: string;
+  message: string;
+}
+export interface BatchResult {
+  cpu: number;
+  records: CpuTrialRecord[];
+  leader: LeaderRecord[];
+  crash: CpuCrash | null;
+  aborted: boolean;
+}
+
+export class CpuWorker {
+  private readonly w: Int32Array;
+  private readonly lay: Layout;
+  private readonly ctx: KernelCtx;
+  private readonly cpu: FreeRunCpu;
+  private job: Job | null = null;
+  private current: CpuTrialRecord | null = null;
+
+  constructor(init: WorkerInit) {
+    this.w = new Int32Array(init.sab);
+    this.lay = makeLayout(init.dims);
+    this.ctx = makeCtx(this.w, this.lay, init.cpu, getPolicy('v6.11'), FREE_RUN_HOOKS(this.w));
+    this.cpu = new FreeRunCpu(this.ctx);
+    this.ctx.obs = {
+      drainAll: (_c, r) => this.current?.drainAlls.push(r),
+      pin: (c, r) => this.recordPin(c, r),
+    };
+  }
+
+  private recordPin(ctx: KernelCtx, r: PinRecord): void {
+    const rec = this.current;
+    if (!rec) return;
+    rec.pins.push(r);
+    if (r.rc >= 0) return;
+    rec.failures.push({
+      kind: r.rc === Errno.ENOMEM ? 'ENOMEM' : 'pin_error',
+      cpu: ctx.cpu,
+      message: `pin_user_pages() returned ${errnoName(r.rc)} after ${r.migrateAttempts} migration attempts`,
+      ...(r.attribution ? { attribution: r.attribution } : {}),
+    });
+  }
+
+  ping(): number {
+    return this.ctx.cpu;
+  }
+
+  configure(cfg: JobConfig): void {
+    this.ctx.policy = getPolicy(cfg.policyId);
+    this.cpu.yieldSpinNs = cfg.yieldSpinNs ?? 0;
+    this.job = buildJob(cfg.job, { cpu: this.cpu, report: (f) => this.current?.failures.push(f) });
+  }
+
+  /**
+   * Run trials firstTrial .. firstTrial+count-1. Trial i is released when G.TRIAL_GEN reaches
+   * releaseGen + i. Returns early, with what it has, when the run is stopped.
+   */
+  runBatch(firstTrial: number, count: number, releaseGen: number): BatchResult {
+    const job = this.job;
+    if (!job) throw new Error(`cpu ${this.ctx.cpu}: runBatch before configure`);
+    const w = this.w;
+    const me = this.ctx.cpu;
+    const nCpus = this.lay.dims.nCpus;
+    const out: BatchResult = { cpu: me, records: [], leader: [], crash: null, aborted: false };
+    for (let i = 0; i < count; i++) {
+      const trial = firstTrial + i;
+      const gen = releaseGen + i;
+      try {
+        this.cpu.waitUntil(() => Atomics.load(w, G.TRIAL_GEN) >= gen, Infinity);
+      } catch (e) {
+        if (e instanceof TrialAborted) { out.aborted = true; break; }
+        throw e;
+      }
+      const started = nowNs();
+      const rec: CpuTrialRecord = { trial, pins: [], drainAlls: [], failures: [] };
+      this.current = rec;
+      out.records.push(rec);
+      const crashed = this.runSteps(job, trial, out);
+      if (crashed || out.aborted) break;
+      const done = Atomics.add(w, G.TRIAL_DONE, 1) + 1;
+      if (done === nCpus) {
+        out.leader.push(this.endTrial(job, trial, i + 1 < count, started));
+        Atomics.store(w, G.TRIAL_DONE, 0);
+        Atomics.store(w, G.TRIAL_GEN, gen + 1);
+        for (let c = 0; c < nCpus; c++) if (c !== me) ringBell(w, c);
+        ringBell(w, COORDINATOR); // the coordinator may be waiting too
+      } else {
+        try {
+          this.cpu.waitUntil(() => Atomics.load(w, G.TRIAL_GEN) > gen, Infinity);
+        } catch (e) {
+          if (e instanceof TrialAborted) { out.aborted = true; break; }
+          throw e;
+        }
+      }
+    }
+    this.current = null;
+    return out;
+  }
+
+  /** Run this CPU's steps; returns true if the CPU crashed (the run is then stopped). */
+  private runSteps(job: Job, trial: number, out: BatchResult): boolean {
+    const ctx = this.ctx;
+    ctx.preempt = 0;
+    ctx.blockedOn = null;
+    ctx.task.pfMemallocPin = false;
+    const steps = job.steps(ctx.cpu, trial);
+    for (const step of steps) {
+      Atomics.store(ctx.w, ctx.base + C.CUR_OP, step.index);
+      try {
+        this.cpu.drive(step.run(ctx));
+        this.cpu.schedulePoint(0);
+      } catch (e) {
+        if (e instanceof TrialAborted) {
+          out.aborted = true;
+          return false;
+        }
+        const err = e instanceof Error ? e : new Error(String(e));
+        out.crash = { cpu: ctx.cpu, trial, step: step.index, op: step.op, message: err.message };
+        Atomics.store(ctx.w, G.TRIAL_STOP, 1);
+        for (let c = 0; c <= COORDINATOR; c++) ringBell(ctx.w, c);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Leader's end of trial: gather counters, check, and prepare the next trial. */
+  private endTrial(job: Job, trial: number, setupNext: boolean, started: number): LeaderRecord {
+    const w = this.w;
+    const stats = new Array<number>(NR_STATS).fill(0);
+    for (let c = 0; c < this.lay.dims.nCpus; c++) {
+      const b = cpuBase(c) + C.STATS;
+      for (let s = 0; s < NR_STATS; s++) stats[s]! += w[b + s]!;
+    }
+    const failures = job.check(this.ctx, trial);
+    const rec: LeaderRecord = { trial, stats, failures, durationNs: nowNs() - started };
+    if (setupNext) {
+      resetForTrial(w, this.lay);
+      job.setup(this.ctx, trial + 1);
+    }
+    return rec;
+  }
+}

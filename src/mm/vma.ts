@@ -1,0 +1,261 @@
+// The process address space in shared memory: VMAs (vm_area_struct), their page tables, and
+// page-cache objects (address_space / shmem inode). Only what the fault, unmap, mlock, GUP and
+// migration paths need (spec §5). A PTE word holds folio + 1 (present), 0 (none), or
+// -(folio + 1) (a migration entry for that folio). A page-cache slot holds folio + 1 or 0; a
+// large folio occupies 2^order consecutive slots, as in the xarray.
+import type { KernelCtx, KGen } from './context.js';
+import { fset, fw, folio_nr_pages } from './folio.js';
+import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase } from './layout.js';
+import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
+
+// ---- page-cache objects -------------------------------------------------------------------
+
+export interface ObjectSpec {
+  /** MappingKind: SHMEM, FILE or UNEVICTABLE_FILE. */
+  kind: number;
+  npages: number;
+  /** Migratetype of the folios this object's page-cache misses allocate (e.g. CMA). */
+  mt: number;
+  zone: number;
+  /** Order of the folios readahead / shmem allocate (0 = small). */
+  order?: number;
+}
+
+/** Create a page-cache object (an inode's address_space); returns its id. */
+export function object_create(ctx: KernelCtx, o: ObjectSpec): number {
+  if (!Number.isInteger(o.npages) || o.npages < 1) throw new RangeError(`object_create: npages must be a positive integer, got ${o.npages}`);
+  const order = o.order ?? 0;
+  if (!Number.isInteger(order) || order < 0 || order > 9) throw new RangeError(`object_create: order must be 0..9, got ${order}`);
+  const id = Atomics.add(ctx.w, G.NEXT_OBJ, 1);
+  if (id >= MAX_OBJECTS) {
+    Atomics.sub(ctx.w, G.NEXT_OBJ, 1);
+    throw new RangeError(`object_create: out of objects (MAX_OBJECTS=${MAX_OBJECTS})`);
+  }
+  const cacheBase = Atomics.add(ctx.w, G.NEXT_CACHE_SLOT, o.npages);
+  if (cacheBase + o.npages > ctx.lay.dims.nCacheSlots) {
+    Atomics.sub(ctx.w, G.NEXT_CACHE_SLOT, o.npages);
+    Atomics.sub(ctx.w, G.NEXT_OBJ, 1);
+    throw new RangeError(`object_create: out of page-cache slots (nCacheSlots=${ctx.lay.dims.nCacheSlots}, ${o.npages} more wanted at ${cacheBase})`);
+  }
+  const b = objBase(id);
+  ctx.w.fill(0, b, b + 16);
+  for (let i = 0; i < o.npages; i++) Atomics.store(ctx.w, ctx.lay.cacheArea + cacheBase + i, 0);
+  Atomics.store(ctx.w, b + O.KIND, o.kind);
+  Atomics.store(ctx.w, b + O.NPAGES, o.npages);
+  Atomics.store(ctx.w, b + O.CACHE_BASE, cacheBase);
+  Atomics.store(ctx.w, b + O.MT, o.mt);
+  Atomics.store(ctx.w, b + O.ZONE, o.zone);
+  Atomics.store(ctx.w, b + O.ORDER, order);
+  Atomics.store(ctx.w, b + O.IN_USE, 1);
+  return id;
+}
+
+export function obj_field(ctx: KernelCtx, obj: number, field: number): number {
+  if (obj < 0 || obj >= MAX_OBJECTS || Atomics.load(ctx.w, objBase(obj) + O.IN_USE) === 0) {
+    throw new RangeError(`object ${obj}: no such page-cache object`);
+  }
+  return Atomics.load(ctx.w, objBase(obj) + field);
+}
+export const obj_kind = (ctx: KernelCtx, obj: number) => obj_field(ctx, obj, O.KIND);
+export const obj_npages = (ctx: KernelCtx, obj: number) => obj_field(ctx, obj, O.NPAGES);
+export const obj_order = (ctx: KernelCtx, obj: number) => obj_field(ctx, obj, O.ORDER);
+
+function cacheSlot(ctx: KernelCtx, obj: number, index: number): number {
+  const n = obj_npages(ctx, obj);
+  if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`object ${obj}: page index ${index} outside 0..${n - 1}`);
+  return ctx.lay.cacheArea + obj_field(ctx, obj, O.CACHE_BASE) + index;
+}
+
+/** filemap_get_entry() (mm/filemap.c, v6.3+): the folio caching `index`, or -1. No reference taken. */
+export function filemap_get_entry(ctx: KernelCtx, obj: number, index: number): number {
+  return Atomics.load(ctx.w, cacheSlot(ctx, obj, index)) - 1;
+}
+
+/**
+ * Store `folio` in the page cache at `index` (all 2^order slots from `index`) and record
+ * mapping/index in the folio; `-1` clears every slot that holds the folio found at `index`.
+ * Raw xarray store: no references change (callers account PAGECACHE refs).
+ */
+export function page_cache_set(ctx: KernelCtx, obj: number, index: number, folio: number): void {
+  if (folio < 0) {
+    const old = filemap_get_entry(ctx, obj, index);
+    if (old < 0) return;
+    const n = obj_npages(ctx, obj);
+    for (let i = 0; i < n; i++) {
+      const s = cacheSlot(ctx, obj, i);
+      if (Atomics.load(ctx.w, s) === old + 1) Atomics.store(ctx.w, s, 0);
+    }
+    return;
+  }
+  const nr = folio_nr_pages(ctx, folio);
+  for (let i = 0; i < nr; i++) Atomics.store(ctx.w, cacheSlot(ctx, obj, index + i), folio + 1);
+  fset(ctx, folio, F.MAPPING, obj_kind(ctx, obj));
+  fset(ctx, folio, F.MAPPING_ID, obj);
+  fset(ctx, folio, F.INDEX, index);
+}
+
+/**
+ * The xarray half of __folio_migrate_mapping() (mm/migrate.c): every slot of `oldFolio` from
+ * `index` (2^order of them) now points at `newFolio`, which takes over mapping and index.
+ * Returns false (nothing changed) if a slot no longer holds `oldFolio`.
+ */
+export function page_cache_replace(ctx: KernelCtx, obj: number, index: number, oldFolio: number, newFolio: number): boolean {
+  const nr = folio_nr_pages(ctx, oldFolio);
+  for (let i = 0; i < nr; i++) {
+    if (Atomics.load(ctx.w, cacheSlot(ctx, obj, index + i)) !== oldFolio + 1) return false;
+  }
+  for (let i = 0; i < nr; i++) Atomics.store(ctx.w, cacheSlot(ctx, obj, index + i), newFolio + 1);
+  fset(ctx, newFolio, F.MAPPING, fw(ctx, oldFolio, F.MAPPING));
+  fset(ctx, newFolio, F.MAPPING_ID, obj);
+  fset(ctx, newFolio, F.INDEX, index);
+  return true;
+}
+
+// ---- VMAs ---------------------------------------------------------------------------------
+
+export interface VmaSpec {
+  npages: number;
+  /** VM_* flags (constants.ts VM). */
+  flags: number;
+  /** Backing page-cache object, or -1 for an anonymous mapping. */
+  obj: number;
+  /** First object page mapped (vm_pgoff). */
+  pgoff?: number;
+  /** Owning mm (process) id. */
+  mm?: number;
+}
+
+/** Create a VMA with an empty page table; returns its id. */
+export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
+  if (!Number.isInteger(v.npages) || v.npages < 1) throw new RangeError(`vma_create: npages must be a positive integer, got ${v.npages}`);
+  const pgoff = v.pgoff ?? 0;
+  if (v.obj >= 0 && pgoff + v.npages > obj_npages(ctx, v.obj)) {
+    throw new RangeError(`vma_create: pages ${pgoff}..${pgoff + v.npages - 1} outside object ${v.obj} (${obj_npages(ctx, v.obj)} pages)`);
+  }
+  const id = Atomics.add(ctx.w, G.NEXT_VMA, 1);
+  if (id >= MAX_VMAS) {
+    Atomics.sub(ctx.w, G.NEXT_VMA, 1);
+    throw new RangeError(`vma_create: out of VMAs (MAX_VMAS=${MAX_VMAS})`);
+  }
+  const pteBase = Atomics.add(ctx.w, G.NEXT_PTE, v.npages);
+  if (pteBase + v.npages > ctx.lay.dims.nPtes) {
+    Atomics.sub(ctx.w, G.NEXT_PTE, v.npages);
+    Atomics.sub(ctx.w, G.NEXT_VMA, 1);
+    throw new RangeError(`vma_create: out of page-table entries (nPtes=${ctx.lay.dims.nPtes}, ${v.npages} more wanted at ${pteBase})`);
+  }
+  const b = vmaBase(id);
+  ctx.w.fill(0, b, b + 16);
+  for (let i = 0; i < v.npages; i++) Atomics.store(ctx.w, ctx.lay.pteArea + pteBase + i, 0);
+  Atomics.store(ctx.w, b + V.FLAGS, v.flags);
+  Atomics.store(ctx.w, b + V.NPAGES, v.npages);
+  Atomics.store(ctx.w, b + V.OBJ, v.obj);
+  Atomics.store(ctx.w, b + V.PTE_BASE, pteBase);
+  Atomics.store(ctx.w, b + V.PGOFF, pgoff);
+  Atomics.store(ctx.w, b + V.MM, v.mm ?? 0);
+  Atomics.store(ctx.w, b + V.IN_USE, 1);
+  return id;
+}
+
+function vmaField(ctx: KernelCtx, vma: number, field: number): number {
+  if (vma < 0 || vma >= MAX_VMAS || Atomics.load(ctx.w, vmaBase(vma) + V.IN_USE) === 0) {
+    throw new RangeError(`vma ${vma}: no such VMA (unmapped or never created)`);
+  }
+  return Atomics.load(ctx.w, vmaBase(vma) + field);
+}
+export function vma_in_use(ctx: KernelCtx, vma: number): boolean {
+  return vma >= 0 && vma < MAX_VMAS && Atomics.load(ctx.w, vmaBase(vma) + V.IN_USE) !== 0;
+}
+export const vma_flags = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.FLAGS);
+/** vm_flags_reset_once(): WRITE_ONCE of the whole flags word (rmap walkers read it racily). */
+export function vma_set_flags(ctx: KernelCtx, vma: number, flags: number): void {
+  vmaField(ctx, vma, V.FLAGS);
+  Atomics.store(ctx.w, vmaBase(vma) + V.FLAGS, flags);
+}
+export const vma_npages = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.NPAGES);
+export const vma_obj = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.OBJ);
+export const vma_pgoff = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.PGOFF);
+export const vma_mm = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.MM);
+/** Remove the VMA from the address space (after its page table has been zapped). */
+export function vma_destroy(ctx: KernelCtx, vma: number): void {
+  vmaField(ctx, vma, V.IN_USE);
+  Atomics.store(ctx.w, vmaBase(vma) + V.IN_USE, 0);
+}
+
+// ---- page tables --------------------------------------------------------------------------
+
+function pteIdx(ctx: KernelCtx, vma: number, page: number): number {
+  const n = vma_npages(ctx, vma);
+  if (!Number.isInteger(page) || page < 0 || page >= n) throw new RangeError(`vma ${vma}: page ${page} outside 0..${n - 1}`);
+  return ctx.lay.pteArea + vmaField(ctx, vma, V.PTE_BASE) + page;
+}
+
+/** ptep_get(): raw PTE: folio + 1 (present), 0 (none), -(folio + 1) (migration entry). */
+export function pte_get(ctx: KernelCtx, vma: number, page: number): number {
+  return Atomics.load(ctx.w, pteIdx(ctx, vma, page));
+}
+/** set_pte_at() / pte_clear(): raw store; callers hold the PTL and do the rmap/ref accounting. */
+export function pte_set(ctx: KernelCtx, vma: number, page: number, raw: number): void {
+  Atomics.store(ctx.w, pteIdx(ctx, vma, page), raw);
+}
+/** The folio a present PTE maps, or -1 (none, or a migration entry). */
+export function pte_folio(ctx: KernelCtx, vma: number, page: number): number {
+  const raw = pte_get(ctx, vma, page);
+  return raw > 0 ? raw - 1 : -1;
+}
+export const pte_none = (raw: number) => raw === 0;
+export const pte_present = (raw: number) => raw > 0;
+export const is_migration_entry = (raw: number) => raw < 0;
+export const make_migration_entry = (folio: number) => -(folio + 1);
+export const migration_entry_folio = (raw: number) => -raw - 1;
+
+/**
+ * rmap walk (rmap_walk_anon/rmap_walk_file), done here by scanning every page table: calls
+ * `fn(vma, page, raw)` for each PTE that maps `folio` or holds a migration entry for it.
+ * Fine for scenario sizes. `fn` may change the PTE it is given.
+ */
+export function for_each_pte_mapping(ctx: KernelCtx, folio: number, fn: (vma: number, page: number, raw: number) => void): void {
+  const present = folio + 1;
+  const nvma = Math.min(Atomics.load(ctx.w, G.NEXT_VMA), MAX_VMAS);
+  for (let vma = 0; vma < nvma; vma++) {
+    if (!vma_in_use(ctx, vma)) continue;
+    const base = ctx.lay.pteArea + Atomics.load(ctx.w, vmaBase(vma) + V.PTE_BASE);
+    const n = Atomics.load(ctx.w, vmaBase(vma) + V.NPAGES);
+    for (let page = 0; page < n; page++) {
+      const raw = Atomics.load(ctx.w, base + page);
+      if (raw === present || raw === -present) fn(vma, page, raw);
+    }
+  }
+}
+
+/** The (vma, page) pairs mapping `folio` (present or migration entry), as a list. */
+export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number; page: number; raw: number }[] {
+  const out: { vma: number; page: number; raw: number }[] = [];
+  for_each_pte_mapping(ctx, folio, (vma, page, raw) => out.push({ vma, page, raw }));
+  return out;
+}
+
+// ---- the page-table lock ------------------------------------------------------------------
+// pte_offset_map_lock()/pte_unmap_unlock(): one mm-wide spinlock (G.PTL; waiters in the next 3
+// words). A spinlock disables preemption, so drain work never runs while it is held. The model
+// holds it across the yield points inside mlock_folio()/folio_add_lru(), so a contender sleeps
+// (yields BLOCKED) instead of spinning: a single-thread runtime must be able to resume the holder.
+
+const PTL_WAITERS = G.PTL + 1;
+
+/** spin_lock(ptl) for kernel code that can yield. */
+export function* pte_lock(ctx: KernelCtx): KGen<void> {
+  yield* mutex_lock(ctx, G.PTL, PTL_WAITERS);
+  ctx.preempt++;
+}
+/** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
+export function pte_lock_spin(ctx: KernelCtx): void {
+  for (let spins = 0; !mutex_trylock(ctx, G.PTL); spins++) {
+    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, G.PTL) - 1} for too long`);
+    if (spins > 64) Atomics.wait(ctx.w, G.PTL, Atomics.load(ctx.w, G.PTL) || 1, 0.01);
+  }
+  ctx.preempt++;
+}
+export function pte_unlock(ctx: KernelCtx): void {
+  ctx.preempt--;
+  mutex_unlock(ctx, G.PTL, PTL_WAITERS);
+}

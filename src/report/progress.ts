@@ -1,0 +1,120 @@
+// Live progress of a stress run. Trials arrive on an rxjs Subject; `scan` folds them into running
+// counts and `auditTime` throttles rendering: a cli-progress bar on stderr when it is a TTY
+// (refreshed at most every 100 ms), otherwise one plain line at most every few seconds (logs and
+// CI stay readable). Rendering never touches the TrialResults themselves.
+import cliProgress from 'cli-progress';
+import { Subject, asyncScheduler, auditTime, scan, share, type SchedulerLike, type Subscription } from 'rxjs';
+import type { TrialResult } from '../runtime/api.js';
+import { trialFailed } from '../stats/aggregate.js';
+import { formatPct } from './table.js';
+
+export interface ProgressStream {
+  write(s: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface ProgressOptions {
+  /** Total trials over all policies. */
+  total: number;
+  stream?: ProgressStream;
+  /** Draw a bar (default: the stream is a TTY). */
+  tty?: boolean;
+  /** Bar refresh interval (default 100 ms). */
+  refreshMs?: number;
+  /** Plain-line interval when not a TTY (default 5000 ms). */
+  plainEveryMs?: number;
+  scheduler?: SchedulerLike;
+  now?: () => number;
+}
+
+export interface ProgressState {
+  total: number;
+  done: number;
+  failed: number;
+  policy: string;
+  policyDone: number;
+  policyFailed: number;
+}
+
+type ProgressEvent = { kind: 'policy'; policy: string } | { kind: 'trial'; failed: boolean };
+
+function fold(s: ProgressState, e: ProgressEvent): ProgressState {
+  if (e.kind === 'policy') return { ...s, policy: e.policy, policyDone: 0, policyFailed: 0 };
+  const f = e.failed ? 1 : 0;
+  return { ...s, done: s.done + 1, failed: s.failed + f, policyDone: s.policyDone + 1, policyFailed: s.policyFailed + f };
+}
+
+/** Plain progress line (also used by tests). */
+export function progressLine(s: ProgressState, elapsedMs: number): string {
+  const pct = s.total ? Math.floor((100 * s.done) / s.total) : 100;
+  const rate = s.policyDone ? formatPct(s.policyFailed / s.policyDone) : '-';
+  return `stress: ${s.done}/${s.total} trials (${pct}%), ${(elapsedMs / 1000).toFixed(0)}s; ${s.policy}: ${s.policyDone} done, ${s.policyFailed} failed (${rate})\n`;
+}
+
+export class StressProgress {
+  private readonly events = new Subject<ProgressEvent>();
+  private readonly sub: Subscription;
+  private latest: ProgressState;
+  private bar: cliProgress.SingleBar | null = null;
+  private readonly started: number;
+  private readonly now: () => number;
+
+  constructor(opts: ProgressOptions) {
+    const stream = opts.stream ?? process.stderr;
+    const tty = opts.tty ?? stream.isTTY === true;
+    const scheduler = opts.scheduler ?? asyncScheduler;
+    this.now = opts.now ?? (() => scheduler.now());
+    this.started = this.now();
+    this.latest = { total: opts.total, done: 0, failed: 0, policy: '', policyDone: 0, policyFailed: 0 };
+    const state$ = this.events.pipe(scan(fold, this.latest), share());
+    if (tty) {
+      this.bar = new cliProgress.SingleBar(
+        {
+          stream: stream as NodeJS.WritableStream,
+          format: 'stress [{bar}] {value}/{total} trials | {policy} {pdone} done, {pfailed} failed ({prate}) | eta {eta_formatted}',
+          barsize: 24,
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 200,
+          fps: 10,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      this.bar.start(opts.total, 0, this.payload(this.latest));
+      this.sub = state$.pipe(auditTime(opts.refreshMs ?? 100, scheduler)).subscribe((s) => this.drawBar(s));
+    } else {
+      this.sub = state$
+        .pipe(auditTime(opts.plainEveryMs ?? 5000, scheduler))
+        .subscribe((s) => stream.write(progressLine(s, this.now() - this.started)));
+    }
+    this.sub.add(state$.subscribe((s) => (this.latest = s)));
+  }
+
+  private payload(s: ProgressState) {
+    return { policy: s.policy, pdone: s.policyDone, pfailed: s.policyFailed, prate: s.policyDone ? formatPct(s.policyFailed / s.policyDone) : '-' };
+  }
+  private drawBar(s: ProgressState): void {
+    this.bar?.update(s.done, this.payload(s));
+  }
+
+  /** A new policy starts (its trials follow). */
+  policy(id: string): void {
+    this.events.next({ kind: 'policy', policy: id });
+  }
+  /** One trial finished (pass as runStress's onTrial). */
+  trial(r: TrialResult): void {
+    this.events.next({ kind: 'trial', failed: trialFailed(r) });
+  }
+  get state(): ProgressState {
+    return this.latest;
+  }
+  /** Stop rendering (the bar is cleared; the table follows). Idempotent. */
+  stop(): void {
+    if (this.sub.closed) return;
+    this.drawBar(this.latest);
+    this.sub.unsubscribe();
+    this.events.complete();
+    this.bar?.stop();
+    this.bar = null;
+  }
+}

@@ -1,0 +1,66 @@
+// Scenario errors: one line per problem, each `<file>: <path.to.field>: expected <what>, found <value>`.
+// Every problem in a file is collected and reported at once, so a user fixes them in one pass.
+
+/** One problem in a scenario file. `path` is the field path (e.g. `steps.7[0].fault.vma`). */
+export interface ScenarioProblem {
+  path: string;
+  expected: string;
+  found: string;
+  /** 1-based line in the source file, when the file is YAML and the node could be located. */
+  line?: number;
+  /** The path as segments (to locate the node in the source). */
+  segs?: readonly (string | number)[];
+}
+
+export class ScenarioError extends Error {
+  readonly file: string;
+  readonly problems: readonly ScenarioProblem[];
+  constructor(file: string, problems: readonly ScenarioProblem[]) {
+    super(problems.map((p) => formatProblem(file, p)).join('\n'));
+    this.name = 'ScenarioError';
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+/** `<file>: <path>: expected <what>, found <value>`; the line, when known, follows the path. */
+export function formatProblem(file: string, p: ScenarioProblem): string {
+  const where = p.path === '' ? '(top level)' : p.path;
+  const line = p.line !== undefined ? ` (line ${p.line})` : '';
+  return `${file}: ${where}${line}: expected ${p.expected}, found ${p.found}`;
+}
+
+/** How a found value is shown: strings quoted, missing fields named as such, objects abbreviated. */
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `'${v.length > 60 ? v.slice(0, 57) + '...' : v}'`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `a list of ${v.length} item${v.length === 1 ? '' : 's'}`;
+  if (typeof v === 'object') {
+    const keys = Object.keys(v as object);
+    return keys.length === 0 ? 'an empty map' : `a map with ${keys.map((k) => `'${k}'`).join(', ')}`;
+  }
+  return String(v);
+}
+
+/** Path segments -> `a.b[2].c`. Numeric segments that index lists are shown in brackets. */
+export function joinPath(segs: readonly (string | number)[]): string {
+  let out = '';
+  for (const s of segs) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else out += out === '' ? s : `.${s}`;
+  }
+  return out;
+}
+
+/** Collects problems while validating; `fail()` throws them all. */
+export class Problems {
+  readonly list: ScenarioProblem[] = [];
+  add(path: readonly (string | number)[], expected: string, found: string): void {
+    this.list.push({ path: joinPath(path), expected, found, segs: [...path] });
+  }
+  get empty(): boolean {
+    return this.list.length === 0;
+  }
+}

@@ -1,0 +1,596 @@
+// Loading and validating scenarios: a built-in by id, or a user file (.yaml/.yml/.json). The
+// schema check (zod) and the reference check (names, CPU numbers, page ranges, signals) report
+// every problem as `<file>: <path>: expected <what>, found <value>`, one line each.
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { ZodIssue, ZodTypeAny } from 'zod';
+import { z } from 'zod';
+import { builtinScenarioFile, builtinScenarioIds } from './builtin.js';
+import { Problems, ScenarioError, showValue, type ScenarioProblem } from './errors.js';
+import {
+  ANON, FolioSchema, NO_ARG_OPS, OBJECT_KINDS, OP_NAMES, OP_SPECS, ObjectSchema,
+  ScenarioTopSchema, VmaSchema, folioInstanceName, type FolioSpec, type ObjectSpec, type Op, type OpName,
+  type Scenario, type VmaSpec,
+} from './schema.js';
+
+export interface ValidateOptions {
+  /** The CPU count the run will use: must be at least the scenario's `cpus`. */
+  cpus?: number;
+}
+
+/** Load a built-in scenario by id (case-insensitive), or a .yaml/.yml/.json file. */
+export function loadScenario(nameOrPath: string, opts: ValidateOptions = {}): Scenario {
+  const isPath = /\.(ya?ml|json)$/i.test(nameOrPath) || nameOrPath.includes('/') || nameOrPath.includes('\\');
+  if (!isPath) {
+    const file = builtinScenarioFile(nameOrPath);
+    if (file === null) {
+      throw new ScenarioError(nameOrPath, [{
+        path: '', expected: `a built-in scenario id (${builtinScenarioIds().join(', ')}) or a .yaml/.yml/.json file`,
+        found: showValue(nameOrPath),
+      }]);
+    }
+    return loadScenarioFile(file, opts, `scenarios/${file.split(/[\\/]/).pop()}`);
+  }
+  return loadScenarioFile(nameOrPath, opts);
+}
+
+/** Load and validate one file. `shownAs` is how the file is named in messages. */
+export function loadScenarioFile(path: string, opts: ValidateOptions = {}, shownAs = path): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ScenarioError(shownAs, [{ path: '', expected: 'a readable scenario file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` }]);
+  }
+  return parseScenarioText(text, shownAs, opts, /\.json$/i.test(path) ? 'json' : 'yaml');
+}
+
+/** Parse scenario text (YAML, or JSON) and validate it. */
+export function parseScenarioText(text: string, file: string, opts: ValidateOptions = {}, format: 'yaml' | 'json' = 'yaml'): Scenario {
+  if (format === 'json') {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch (e) {
+      throw new ScenarioError(file, [{ path: '', expected: 'valid JSON', found: (e as Error).message }]);
+    }
+    return validateScenario(obj, file, opts);
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ScenarioError(file, doc.errors.map((e) => {
+      const pos = e.linePos?.[0] ?? (e.pos ? lc.linePos(e.pos[0]) : undefined);
+      return {
+        path: pos ? `line ${pos.line}, column ${pos.col}` : '',
+        expected: 'valid YAML',
+        found: `${e.code}: ${e.message.split('\n')[0]}`,
+      };
+    }));
+  }
+  try {
+    return validateScenario(doc.toJS(), file, opts);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new ScenarioError(file, e.problems.map((p) => withLine(p, doc, lc)));
+    throw e;
+  }
+}
+
+/** Every built-in scenario, loaded and validated. */
+export function loadAllBuiltins(opts: ValidateOptions = {}): Scenario[] {
+  return builtinScenarioIds().map((id) => loadScenario(id, opts));
+}
+
+// ---- locating a problem in the YAML source ---------------------------------------------------
+
+function withLine(p: ScenarioProblem, doc: Document, lc: LineCounter): ScenarioProblem {
+  if (!p.segs) return p;
+  let node: unknown = doc.contents;
+  let offset: number | undefined = rangeStart(node);
+  for (const seg of p.segs) {
+    if (isMap(node)) {
+      const pair = node.items.find((it) => isPair(it) && String(isScalar(it.key) ? it.key.value : it.key) === String(seg));
+      if (!pair) break;
+      offset = rangeStart(pair.key) ?? offset;
+      node = pair.value;
+      offset = rangeStart(node) ?? offset;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+      if (node === undefined) break;
+      offset = rangeStart(node) ?? offset;
+    } else break;
+  }
+  return offset === undefined ? p : { ...p, line: lc.linePos(offset).line };
+}
+function rangeStart(node: unknown): number | undefined {
+  const r = (node as { range?: [number, number, number] } | null)?.range;
+  return r ? r[0] : undefined;
+}
+
+// ---- zod issues -> problems ------------------------------------------------------------------
+
+function describeType(t: string): string {
+  switch (t) {
+    case 'string': return 'a string';
+    case 'number': return 'a number';
+    case 'integer': return 'an integer';
+    case 'boolean': return 'true or false';
+    case 'array': return 'a list';
+    case 'object': return 'a map';
+    default: return t;
+  }
+}
+
+function valueAt(root: unknown, segs: readonly (string | number)[]): unknown {
+  let v: unknown = root;
+  for (const s of segs) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[s];
+  }
+  return v;
+}
+
+/** Walk a zod schema along a path to list the fields an object there accepts. */
+function knownFields(schema: ZodTypeAny, segs: readonly (string | number)[]): string[] {
+  let s: ZodTypeAny | undefined = schema;
+  const unwrap = (x: ZodTypeAny): ZodTypeAny => {
+    for (;;) {
+      const d = x._def as { innerType?: ZodTypeAny; schema?: ZodTypeAny };
+      if (x instanceof z.ZodOptional || x instanceof z.ZodDefault || x instanceof z.ZodNullable) x = d.innerType!;
+      else if (x instanceof z.ZodEffects) x = d.schema!;
+      else return x;
+    }
+  };
+  for (const seg of segs) {
+    if (!s) return [];
+    s = unwrap(s);
+    if (s instanceof z.ZodArray) s = s.element as ZodTypeAny;
+    else if (s instanceof z.ZodObject) s = (s.shape as Record<string, ZodTypeAny>)[String(seg)];
+    else if (s instanceof z.ZodRecord) s = s.valueSchema as ZodTypeAny;
+    else return [];
+  }
+  if (!s) return [];
+  s = unwrap(s);
+  return s instanceof z.ZodObject ? Object.keys(s.shape as object) : [];
+}
+
+/** Translate zod issues for a value at `prefix` (validated with `schema`) into problems. */
+function addZodIssues(pr: Problems, issues: readonly ZodIssue[], prefix: readonly (string | number)[], raw: unknown, schema: ZodTypeAny): void {
+  for (const is of issues) {
+    const segs = [...prefix, ...is.path];
+    const found = valueAt(raw, is.path);
+    switch (is.code) {
+      case 'invalid_type': {
+        const missing = is.received === 'undefined';
+        pr.add(segs, `${describeType(is.expected)}${missing ? ' (required field)' : ''}`,
+          missing ? 'nothing (the field is missing)' : is.received === 'float' ? `${String(found)} (not an integer)` : `${showValue(found)} (${describeType(is.received)})`);
+        break;
+      }
+      case 'unrecognized_keys':
+        for (const k of is.keys) {
+          const fields = knownFields(schema, is.path);
+          pr.add([...segs, k], `one of the known fields${fields.length ? ` (${fields.join(', ')})` : ''}`, `unknown field '${k}'`);
+        }
+        break;
+      case 'invalid_enum_value':
+        pr.add(segs, `one of ${is.options.map(String).join(', ')}`, showValue(found));
+        break;
+      case 'too_small':
+        if (is.type === 'array') pr.add(segs, `a list of at least ${is.minimum} item${Number(is.minimum) === 1 ? '' : 's'}`, showValue(found));
+        else if (is.type === 'string') pr.add(segs, 'a non-empty string', showValue(found));
+        else pr.add(segs, `a number ${is.inclusive ? '>=' : '>'} ${is.minimum}`, showValue(found));
+        break;
+      case 'too_big':
+        if (is.type === 'array') pr.add(segs, `a list of at most ${is.maximum} items`, showValue(found));
+        else pr.add(segs, `a number ${is.inclusive ? '<=' : '<'} ${is.maximum}`, showValue(found));
+        break;
+      case 'invalid_string':
+        pr.add(segs, is.message.startsWith('Invalid') ? 'a valid string' : is.message, showValue(found));
+        break;
+      default:
+        pr.add(segs, is.message, showValue(found));
+    }
+  }
+}
+
+function parseWith<T>(pr: Problems, schema: z.ZodType<T, z.ZodTypeDef, unknown>, raw: unknown, prefix: readonly (string | number)[]): T | undefined {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  addZodIssues(pr, r.error.issues, prefix, raw, schema as unknown as ZodTypeAny);
+  return undefined;
+}
+
+// ---- validation ------------------------------------------------------------------------------
+
+/** What the reference check knows about a VMA (declared, or created by a `fork ... as`). */
+interface VmaInfo {
+  spec: VmaSpec;
+  /** Path where it was declared. */
+  where: string;
+}
+
+const list = (names: Iterable<string>): string => {
+  const a = [...names];
+  return a.length === 0 ? 'none' : a.length > 12 ? `${a.slice(0, 12).join(', ')}, ...` : a.join(', ');
+};
+
+/**
+ * Validate a parsed scenario object (schema and references). Throws a ScenarioError listing
+ * every problem; returns the normalised scenario.
+ */
+export function validateScenario(obj: unknown, file: string, opts: ValidateOptions = {}): Scenario {
+  const pr = new Problems();
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ScenarioError(file, [{ path: '', expected: 'a map with id, title, description, raceWindow, cpus, steps ...', found: showValue(obj) }]);
+  }
+  const raw = obj as Record<string, unknown>;
+  const top = parseWith(pr, ScenarioTopSchema, raw, []);
+  const cpus = typeof raw.cpus === 'number' && Number.isInteger(raw.cpus) && raw.cpus >= 1 ? raw.cpus : undefined;
+  if (cpus !== undefined && opts.cpus !== undefined && opts.cpus < cpus) {
+    pr.add(['cpus'], `a scenario that fits in the ${opts.cpus} CPUs of this run (raise --cpus to at least ${cpus})`, `cpus: ${cpus}`);
+  }
+  const rawList = (k: string): unknown[] => (Array.isArray(raw[k]) ? (raw[k] as unknown[]) : []);
+
+  // Objects.
+  const objects: ObjectSpec[] = [];
+  const objByName = new Map<string, ObjectSpec>();
+  const objNames = namesOf(pr, rawList('objects'), 'objects', 'object', [ANON]);
+  rawList('objects').forEach((item, i) => {
+    const o = parseWith(pr, ObjectSchema, item, ['objects', i]);
+    if (!o) return;
+    objects.push(o);
+    if (!objByName.has(o.name)) objByName.set(o.name, o);
+  });
+
+  // VMAs (fork children are added below, once the scripts have been read).
+  const vmas: VmaSpec[] = [];
+  const vmaByName = new Map<string, VmaInfo>();
+  const vmaNames = namesOf(pr, rawList('vmas'), 'vmas', 'VMA', []);
+  rawList('vmas').forEach((item, i) => {
+    const v = parseWith(pr, VmaSchema, item, ['vmas', i]);
+    if (!v) return;
+    vmas.push(v);
+    if (!vmaByName.has(v.name)) vmaByName.set(v.name, { spec: v, where: `vmas[${i}]` });
+    if (v.object !== ANON) {
+      const o = objByName.get(v.object);
+      if (!o) {
+        if (!objNames.has(v.object)) pr.add(['vmas', i, 'object'], `'${ANON}' or the name of an object (${list(objNames)})`, showValue(v.object));
+      } else if (v.pgoff + v.pages > o.pages) {
+        pr.add(['vmas', i, 'pages'], `at most ${o.pages - v.pgoff} pages (object '${o.name}' has ${o.pages} pages, pgoff ${v.pgoff})`, String(v.pages));
+      }
+    } else if (v.flags.includes('shared')) {
+      pr.add(['vmas', i, 'flags'], `no 'shared' on an anonymous VMA (MAP_SHARED|MAP_ANONYMOUS is shmem: declare a shmem object)`, "'shared'");
+    }
+    if (v.flags.includes('lockonfault') && !v.flags.includes('locked')) {
+      pr.add(['vmas', i, 'flags'], "'locked' together with 'lockonfault' (VM_LOCKONFAULT is only set with VM_LOCKED)", `[${v.flags.join(', ')}]`);
+    }
+  });
+
+  // Steps: read the scripts first (fork children become VMAs, signals are collected).
+  const steps: Record<number, Op[]> = {};
+  const rawSteps = raw.steps !== null && typeof raw.steps === 'object' && !Array.isArray(raw.steps) ? (raw.steps as Record<string, unknown>) : {};
+  const sc: ScriptCheck = { pr, cpus, vmaByName, vmaNames, objByName, objNames, folioNames: new Set(), signalsRaised: new Set(), waits: [], forks: [] };
+
+  // Folios.
+  const folios: FolioSpec[] = [];
+  const folioNames = namesOf(pr, rawList('folios'), 'folios', 'folio', []);
+  for (const n of [...folioNames]) folioNames.add(`${n}#0`);
+  const pcSlots = new Map<string, string>(); // `${object}:${index}` -> folio path
+  const ptes = new Map<string, string>(); // `${vma}:${page}` -> folio path
+  rawList('folios').forEach((item, i) => {
+    const f = parseWith(pr, FolioSchema, item, ['folios', i]);
+    if (!f) return;
+    folios.push(f);
+    const nr = 1 << f.order;
+    for (let k = 1; k < f.count; k++) folioNames.add(folioInstanceName(f, k));
+    const o = f.object === ANON ? undefined : objByName.get(f.object);
+    if (f.object !== ANON) {
+      if (!o) {
+        if (!objNames.has(f.object)) pr.add(['folios', i, 'object'], `'${ANON}' or the name of an object (${list(objNames)})`, showValue(f.object));
+      } else {
+        if (f.index % nr !== 0) pr.add(['folios', i, 'index'], `an index aligned to the folio's ${nr} pages (order ${f.order})`, String(f.index));
+        if (f.index + f.count * nr > o.pages) {
+          pr.add(['folios', i, 'index'], `folios inside object '${o.name}' (${o.pages} pages): index + count x ${nr} <= ${o.pages}`, `index ${f.index}, count ${f.count}`);
+        } else {
+          for (let k = 0; k < f.count; k++) {
+            for (let p = 0; p < nr; p++) {
+              const key = `${o.name}:${f.index + k * nr + p}`;
+              const prev = pcSlots.get(key);
+              if (prev) pr.add(['folios', i, 'index'], `a page-cache index no other folio occupies (${prev} holds ${key})`, String(f.index + k * nr + p));
+              else pcSlots.set(key, `folios[${i}]`);
+            }
+          }
+        }
+      }
+    }
+    if (f.mlockCount !== undefined && f.lru !== 'unevictable') {
+      pr.add(['folios', i, 'mlockCount'], "no mlockCount unless lru is 'unevictable' (mlock_count overlays the LRU list pointers)", String(f.mlockCount));
+    }
+    if (f.object === ANON && f.flags.includes('private')) pr.add(['folios', i, 'flags'], 'no PG_private on an anonymous folio', "'private'");
+    if (f.object === ANON && f.mappedBy.length === 0) {
+      pr.add(['folios', i, 'mappedBy'], 'at least one mapping for an anonymous folio (nothing else would hold it)', 'an empty list');
+    }
+    f.mappedBy.forEach((m, j) => {
+      const at = ['folios', i, 'mappedBy', j] as const;
+      const vi = vmaByName.get(m.vma);
+      if (!vi) {
+        if (!vmaNames.has(m.vma)) pr.add([...at, 'vma'], `the name of a VMA (${list(vmaNames)})`, showValue(m.vma));
+        return;
+      }
+      const v = vi.spec;
+      if (v.object !== f.object) {
+        pr.add([...at, 'vma'], `a VMA mapping ${f.object === ANON ? 'anonymous memory' : `object '${f.object}'`}`, `'${m.vma}' (maps ${v.object === ANON ? 'anonymous memory' : `object '${v.object}'`})`);
+        return;
+      }
+      const pages = m.pages ?? nr;
+      if (pages > nr) pr.add([...at, 'pages'], `at most the folio's ${nr} pages`, String(pages));
+      const last = m.page + (f.count - 1) * nr + pages - 1;
+      if (last >= v.pages) {
+        pr.add([...at, 'page'], `a page range inside VMA '${m.vma}' (pages 0..${v.pages - 1})`, f.count > 1 || pages > 1 ? `${m.page} (last page mapped: ${last})` : String(m.page));
+        return;
+      }
+      if (f.object !== ANON && o) {
+        const off = v.pgoff + m.page - f.index;
+        if (off < 0 || off + pages > nr) {
+          pr.add([...at, 'page'], `a page of VMA '${m.vma}' that maps the folio's indices ${f.index}..${f.index + nr - 1} (VMA page = index - pgoff ${v.pgoff})`, String(m.page));
+          return;
+        }
+      }
+      for (let k = 0; k < f.count; k++) {
+        for (let p = 0; p < pages; p++) {
+          const key = `${m.vma}:${m.page + k * nr + p}`;
+          const prev = ptes.get(key);
+          if (prev) pr.add([...at, 'page'], `a page no other folio maps (${prev} maps VMA '${m.vma}' page ${m.page + k * nr + p})`, String(m.page + k * nr + p));
+          else ptes.set(key, `folios[${i}]`);
+        }
+      }
+    });
+  });
+  sc.folioNames = folioNames;
+
+  // Pre-pass over scripts for fork children, so ops may refer to them in any order.
+  for (const [key, ops] of Object.entries(rawSteps)) if (Array.isArray(ops)) collectForks(ops, ['steps', key], sc);
+  for (const fk of sc.forks) {
+    const parent = vmaByName.get(fk.parent);
+    if (vmaNames.has(fk.child) || vmaByName.has(fk.child)) {
+      pr.add([...fk.at, 'as'], `a new VMA name (not '${fk.child}': ${vmaNames.has(fk.child) ? 'declared in vmas' : 'created by another fork'})`, showValue(fk.child));
+      continue;
+    }
+    if (!parent) continue; // reported when the op is checked
+    const flags = parent.spec.flags.filter((x) => x !== 'locked' && x !== 'lockonfault');
+    vmaByName.set(fk.child, { spec: { ...parent.spec, name: fk.child, flags, mm: parent.spec.mm + 1000 }, where: fk.at.join('.') });
+  }
+
+  for (const [key, ops] of Object.entries(rawSteps)) {
+    const cpu = /^\d+$/.test(key) ? Number(key) : NaN;
+    if (Number.isNaN(cpu)) {
+      pr.add(['steps', key], 'a CPU number as the key of a script', showValue(key));
+      continue;
+    }
+    if (cpus !== undefined && cpu >= cpus) {
+      pr.add(['steps', key], `a CPU number from 0 to ${cpus - 1} (the scenario declares cpus: ${cpus})`, `CPU ${cpu}`);
+    }
+    if (!Array.isArray(ops)) continue; // reported by the top-level schema
+    steps[cpu] = parseOps(ops, ['steps', key], sc, 0);
+  }
+  for (const w of sc.waits) {
+    if (!sc.signalsRaised.has(w.name)) {
+      pr.add([...w.at, 'name'], `a signal some CPU raises with a 'signal' op (raised: ${list(sc.signalsRaised)})`, showValue(w.name));
+    }
+  }
+
+  if (!pr.empty || !top) throw new ScenarioError(file, pr.list);
+  return {
+    id: top.id, title: top.title, description: top.description, raceWindow: top.raceWindow, cpus: top.cpus,
+    alloc: top.alloc, objects, vmas, folios, steps, timing: top.timing, measure: top.measure, file,
+  };
+}
+
+/** Names of a section's items (raw, so that a broken item still defines its name); duplicates reported. */
+function namesOf(pr: Problems, items: unknown[], section: string, what: string, reserved: string[]): Set<string> {
+  const seen = new Map<string, number>();
+  items.forEach((item, i) => {
+    const n = (item as { name?: unknown } | null)?.name;
+    if (typeof n !== 'string' || n === '') return;
+    if (reserved.includes(n)) {
+      pr.add([section, i, 'name'], `${article(what)} ${what} name other than the reserved '${n}'`, showValue(n));
+    } else if (seen.has(n)) {
+      pr.add([section, i, 'name'], `${article(what)} ${what} name not used by another ${what} (${section}[${seen.get(n)}] is already '${n}')`, showValue(n));
+    } else seen.set(n, i);
+  });
+  return new Set(seen.keys());
+}
+
+const article = (w: string): string => (/^[aeiouAEIOU]/.test(w) ? 'an' : 'a');
+
+interface ScriptCheck {
+  pr: Problems;
+  cpus: number | undefined;
+  vmaByName: Map<string, VmaInfo>;
+  vmaNames: Set<string>;
+  objByName: Map<string, ObjectSpec>;
+  objNames: Set<string>;
+  folioNames: Set<string>;
+  signalsRaised: Set<string>;
+  waits: { name: string; at: (string | number)[] }[];
+  forks: { parent: string; child: string; at: (string | number)[] }[];
+}
+
+/** An op entry is `- name`, `- name: {args}` or `- name:` (no arguments). */
+function splitOp(entry: unknown): { name: string; args: unknown } | { bad: string } {
+  if (typeof entry === 'string') return { name: entry, args: undefined };
+  if (entry !== null && typeof entry === 'object' && !Array.isArray(entry)) {
+    const keys = Object.keys(entry);
+    if (keys.length === 1) return { name: keys[0]!, args: (entry as Record<string, unknown>)[keys[0]!] };
+    return { bad: keys.length === 0 ? 'an empty map' : `a map with ${keys.length} keys (${keys.map((k) => `'${k}'`).join(', ')})` };
+  }
+  return { bad: showValue(entry) };
+}
+
+function collectForks(ops: unknown[], at: (string | number)[], sc: ScriptCheck): void {
+  ops.forEach((entry, i) => {
+    const s = splitOp(entry);
+    if ('bad' in s) return;
+    const a = s.args as Record<string, unknown> | null | undefined;
+    if (s.name === 'fork' && a && typeof a.vma === 'string' && typeof a.as === 'string') sc.forks.push({ parent: a.vma, child: a.as, at: [...at, i, 'fork'] });
+    if (s.name === 'repeat' && a && Array.isArray(a.ops)) collectForks(a.ops, [...at, i, 'repeat', 'ops'], sc);
+  });
+}
+
+const opList = OP_NAMES.join(', ');
+
+/**
+ * Parse and check a list of ops. `reach` is how far repeats inside which this list sits move
+ * pages: the last repetition's page is page + reach.
+ */
+function parseOps(ops: unknown[], at: (string | number)[], sc: ScriptCheck, reach: number): Op[] {
+  const out: Op[] = [];
+  ops.forEach((entry, i) => {
+    const here = [...at, i];
+    const s = splitOp(entry);
+    if ('bad' in s) {
+      sc.pr.add(here, `an op: a name (one of ${opList}) or a map with one op name as its only key`, s.bad);
+      return;
+    }
+    if (!(OP_NAMES as string[]).includes(s.name)) {
+      sc.pr.add(here, `an op (one of ${opList})`, showValue(s.name));
+      return;
+    }
+    const name = s.name as OpName;
+    if (s.args === undefined && typeof entry === 'string' && !NO_ARG_OPS.includes(name)) {
+      sc.pr.add(here, `arguments for '${name}' (write it as '${name}: {...}')`, 'none');
+      return;
+    }
+    const spec = OP_SPECS[name];
+    const argsAt = [...here, name];
+    const args = parseWith(sc.pr, spec.args as unknown as z.ZodType<Record<string, unknown>, z.ZodTypeDef, unknown>, s.args ?? {}, argsAt);
+    if (!args) return;
+    const op = checkOp(name, args, argsAt, sc, reach);
+    if (op) out.push(op);
+  });
+  return out;
+}
+
+function checkVmaPage(sc: ScriptCheck, at: (string | number)[], vma: string, page: number | undefined, pages: number, reach: number): boolean {
+  const vi = sc.vmaByName.get(vma);
+  if (!vi) {
+    const all = new Set([...sc.vmaNames, ...sc.forks.map((f) => f.child)]);
+    if (!all.has(vma)) sc.pr.add([...at, 'vma'], `the name of a VMA (${list(all)})`, showValue(vma));
+    return false;
+  }
+  if (page === undefined) return true;
+  const n = vi.spec.pages;
+  const last = page + reach + pages - 1;
+  if (last >= n) {
+    const what = pages > 1 ? `pages ${page}..${page + pages - 1}` : `page ${page}`;
+    sc.pr.add([...at, 'page'], `a page from 0 to ${n - 1} (VMA '${vma}' has ${n} page${n === 1 ? '' : 's'})`,
+      reach > 0 ? `${page} (${what} moved by repeat strides to end at page ${last})` : pages > 1 ? `${page} (${what})` : String(page));
+    return false;
+  }
+  return true;
+}
+
+function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)[], sc: ScriptCheck, reach: number): Op | undefined {
+  const path = at.slice(0, -1).map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  const timing = { ...(a.delayAfterUs !== undefined ? { delayAfterUs: a.delayAfterUs as number } : {}), ...(a.jitterUs !== undefined ? { jitterUs: a.jitterUs as number } : {}) };
+  const base = { path, ...timing };
+  switch (name) {
+    case 'fault':
+      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
+      return { op: 'fault', vma: a.vma as string, page: a.page as number, write: a.write as boolean, ...base };
+    case 'mlock':
+      if (!checkVmaPage(sc, at, a.vma as string, undefined, 1, 0)) return undefined;
+      return { op: 'mlock', vma: a.vma as string, onfault: a.onfault as boolean, ...base };
+    case 'munlock':
+    case 'munmap':
+      if (!checkVmaPage(sc, at, a.vma as string, undefined, 1, 0)) return undefined;
+      return { op: name, vma: a.vma as string, ...base };
+    case 'fork': {
+      if (!checkVmaPage(sc, at, a.vma as string, undefined, 1, 0)) return undefined;
+      const v = sc.vmaByName.get(a.vma as string)!.spec;
+      if (v.object !== ANON) {
+        sc.pr.add([...at, 'vma'], 'a private anonymous VMA (fork copies anon PTEs; shared mappings need no copy)', `'${v.name}' (maps object '${v.object}')`);
+        return undefined;
+      }
+      return { op: 'fork', vma: a.vma as string, as: a.as as string, ...base };
+    }
+    case 'pin':
+      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, a.pages as number, reach)) return undefined;
+      return { op: 'pin', vma: a.vma as string, page: a.page as number, pages: a.pages as number, hold: a.hold as boolean, write: a.write as boolean, ...base };
+    case 'unpin':
+      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
+      return { op: 'unpin', vma: a.vma as string, page: a.page as number, ...base };
+    case 'readahead': {
+      const o = sc.objByName.get(a.object as string);
+      if (!o) {
+        if (!sc.objNames.has(a.object as string)) sc.pr.add([...at, 'object'], `the name of an object (${list(sc.objNames)})`, showValue(a.object));
+        return undefined;
+      }
+      if (o.kind === 'shmem') {
+        sc.pr.add([...at, 'object'], `a file object (kind ${OBJECT_KINDS.filter((k) => k !== 'shmem').join(' or ')}): shmem does not read ahead`, `'${o.name}' (kind shmem)`);
+        return undefined;
+      }
+      const last = (a.index as number) + reach + (a.pages as number) - 1;
+      if (last >= o.pages) {
+        sc.pr.add([...at, 'index'], `indices inside object '${o.name}' (0..${o.pages - 1})`, reach > 0 || (a.pages as number) > 1 ? `${a.index as number} (last index read: ${last})` : String(a.index));
+        return undefined;
+      }
+      return { op: 'readahead', object: a.object as string, index: a.index as number, pages: a.pages as number, ...base };
+    }
+    case 'mark_accessed':
+    case 'deactivate':
+    case 'deactivate_file':
+    case 'lazyfree':
+    case 'rotate': {
+      const byFolio = a.folio !== undefined;
+      const byPage = a.vma !== undefined || a.page !== undefined;
+      if (byFolio === byPage) {
+        sc.pr.add(at, "either 'folio' (a folio name) or 'vma' and 'page' (the folio mapped there)", byFolio ? 'both' : 'neither');
+        return undefined;
+      }
+      if (byFolio) {
+        if (!sc.folioNames.has(a.folio as string)) {
+          sc.pr.add([...at, 'folio'], `the name of a folio (${list([...sc.folioNames].filter((n) => !n.endsWith('#0')))})`, showValue(a.folio));
+          return undefined;
+        }
+        return { op: name, folio: a.folio as string, ...base };
+      }
+      if (a.vma === undefined || a.page === undefined) {
+        sc.pr.add([...at, a.vma === undefined ? 'vma' : 'page'], `'vma' and 'page' together`, 'nothing (the field is missing)');
+        return undefined;
+      }
+      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
+      return { op: name, vma: a.vma as string, page: a.page as number, ...base };
+    }
+    case 'lru_add_drain':
+    case 'lru_add_drain_all':
+    case 'lru_cache_disable':
+    case 'lru_cache_enable':
+      return { op: name, ...base };
+    case 'cpu_offline':
+    case 'cpu_dead':
+    case 'cpu_online': {
+      const cpu = a.cpu as number;
+      if (sc.cpus !== undefined && cpu >= sc.cpus) {
+        sc.pr.add([...at, 'cpu'], `a CPU number from 0 to ${sc.cpus - 1} (the scenario declares cpus: ${sc.cpus})`, `CPU ${cpu}`);
+        return undefined;
+      }
+      return { op: name, cpu, ...base };
+    }
+    case 'hog':
+    case 'delay':
+      return { op: name, ...(a.us !== undefined ? { us: a.us as number } : {}), ...base };
+    case 'signal':
+      sc.signalsRaised.add(a.name as string);
+      return { op: 'signal', name: a.name as string, ...base };
+    case 'wait':
+      sc.waits.push({ name: a.name as string, at });
+      return { op: 'wait', name: a.name as string, ...base };
+    case 'repeat': {
+      const times = a.times as number;
+      const stride = a.stride as number;
+      const ops = parseOps(a.ops as unknown[], [...at, 'ops'], sc, reach + (times - 1) * stride);
+      return { op: 'repeat', times, stride, ops, ...base };
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// __lru_add_drain_all() on the single-thread runtime, with hand-made interleavings: the
+// generation skip rule (spec §3.4, invariant I17) and the racy cpu_needs_drain() scan.
+import { describe, expect, test } from 'vitest';
+import { PG } from '../src/mm/constants.js';
+import { YP, type KGen } from '../src/mm/context.js';
+import { folio_test } from '../src/mm/folio.js';
+import { C, G, Stat } from '../src/mm/layout.js';
+import { lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
+import { folio_alloc } from '../src/mm/page_alloc.js';
+import { getPolicy } from '../src/mm/policy.js';
+import { folio_add_lru } from '../src/mm/swap.js';
+import { InlineKernel } from '../src/runtime/inline.js';
+
+/** Advance a generator until it yields `yp` (returns true) or finishes (false). */
+function stepUntil(g: KGen<void>, yp: number): boolean {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return false;
+    if (r.value === yp) return true;
+  }
+}
+
+function setup() {
+  const k = new InlineKernel({ nCpus: 2, policy: getPolicy('v6.11') });
+  const add = (cpu: number) => {
+    const f = folio_alloc(k.ctx(cpu), 0, true);
+    k.run(cpu, folio_add_lru(k.ctx(cpu), f));
+    return f;
+  };
+  const stat = (cpu: number, s: number) => k.w[k.ctx(cpu).base + C.STATS + s]!;
+  return { k, add, stat };
+}
+
+describe('lru_add_drain_all generation rule', () => {
+  test('a caller that sampled before another drain started skips, and its adds were drained by that drain', () => {
+    const { k, add, stat } = setup();
+    const fb = add(1);
+    const b = lru_add_drain_all(k.ctx(1));
+    expect(stepUntil(b, YP.DRAIN_ALL_AFTER_SAMPLE)).toBe(true); // B sampled generation 0
+    add(0);
+    k.run(0, lru_add_drain_all(k.ctx(0))); // A: generation 1, queues both CPUs, flushes
+    expect(Atomics.load(k.w, G.DRAIN_GEN)).toBe(1);
+    k.run(1, b);
+    expect(stat(1, Stat.DRAIN_ALL_GEN_SKIP)).toBe(1);
+    expect(Atomics.load(k.w, G.DRAIN_GEN)).toBe(1);
+    expect(folio_test(k.ctx(1), fb, PG.lru)).toBe(true);
+  });
+
+  test('a caller never skips because of a drain that started before its own sample', () => {
+    const { k, add, stat } = setup();
+    add(1);
+    const a = lru_add_drain_all(k.ctx(0));
+    expect(stepUntil(a, YP.BLOCKED)).toBe(true); // A holds the mutex, generation 1, flushing
+    expect(Atomics.load(k.w, G.DRAIN_GEN)).toBe(1);
+    k.runKworkers(); // the queued work runs; A has not returned yet
+    const late = add(1); // added after A's scan
+    const b = lru_add_drain_all(k.ctx(1));
+    expect(stepUntil(b, YP.BLOCKED)).toBe(true); // B sampled generation 1, waits for the mutex
+    k.run(0, a); // A finishes and unlocks
+    k.run(1, b);
+    expect(stat(1, Stat.DRAIN_ALL_GEN_SKIP)).toBe(0);
+    expect(Atomics.load(k.w, G.DRAIN_GEN)).toBe(2);
+    expect(folio_test(k.ctx(1), late, PG.lru)).toBe(true);
+  });
+
+  test('the scan queues work only on online CPUs whose batches are non-empty', () => {
+    const k = new InlineKernel({ nCpus: 4, policy: getPolicy('v6.11') });
+    const f = folio_alloc(k.ctx(2), 0, true);
+    k.run(2, folio_add_lru(k.ctx(2), f));
+    k.run(0, lru_add_drain_all(k.ctx(0)));
+    const queued = (cpu: number) => Atomics.load(k.w, k.ctx(cpu).base + C.WQ_QUEUED_SEQ);
+    expect([0, 1, 2, 3].map(queued)).toEqual([0, 0, 1, 0]);
+    expect(folio_test(k.ctx(0), f, PG.lru)).toBe(true);
+  });
+
+  test('a batch entry whose count is not yet visible is missed by the scan (the S6 window)', () => {
+    const k = new InlineKernel({ nCpus: 2, policy: getPolicy('v6.11') });
+    const f = folio_alloc(k.ctx(1), 0, true);
+    const adding = folio_add_lru(k.ctx(1), f);
+    expect(stepUntil(adding, YP.LRU_ADD_AFTER_GET)).toBe(true); // reference taken, nr still 0
+    k.run(0, lru_add_drain_all(k.ctx(0)));
+    expect(Atomics.load(k.w, k.ctx(1).base + C.WQ_QUEUED_SEQ)).toBe(0);
+    k.run(1, adding);
+    expect(folio_test(k.ctx(1), f, PG.lru)).toBe(false); // still resting in CPU 1's batch
+  });
+});
