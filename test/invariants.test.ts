@@ -446,10 +446,7 @@ describe('through the real batch code', () => {
       k.run(1, mlock_folio(c1, f.folio));
       const pages: number[] = [];
       const rc = k.run(3, pin_user_pages(k.ctx(3), f.vma, 0, 1, FOLL.LONGTERM | FOLL.WRITE, pages));
-      let vs = checkInvariants(k.w, k.lay, policy, { pins: [{ cpu: 3, rc, folios: pages }] });
-      // one-batch-mlock drops the migration's MUNLOCK, so the old folio is freed still mlocked;
-      // src/mm/folio.ts __folio_put does not yet subtract NR_MLOCK as the kernel's free path does.
-      if (policy.switches.mlockClearsLru === 'skipOnFail') vs = vs.filter((v) => v.id !== 'I12');
+      const vs = checkInvariants(k.w, k.lay, policy, { pins: [{ cpu: 3, rc, folios: pages }] });
       expect(emulatorBugs(vs)).toEqual([]);
       if (rc < 0) {
         expect(describeFolioHolders(k.w, k.lay, f.folio, { onlyBatches: true })).toContain('CPU 1 mlock batch (MLOCK) holds 1 ref');

@@ -210,6 +210,11 @@ export class Coordinator implements Stoppable {
     return `drain mutex ${this.w[G.DRAIN_MUTEX]}, trial gen ${this.w[G.TRIAL_GEN]}, done ${this.w[G.TRIAL_DONE]}; ` + parts.join('; ');
   }
 
+  /** False once a CPU thread died or the run was aborted: start a new coordinator. */
+  healthy(): boolean {
+    return !this.closed && !this.abortReason && !this.crashFromEvent;
+  }
+
   abort(reason: string): void {
     if (!this.abortReason) this.abortReason = reason;
     this.stopTrials();

@@ -4,6 +4,7 @@
 import type { KernelCtx, KGen } from '../mm/context.js';
 import type { Failure } from '../runtime/api.js';
 import type { FreeRunCpu } from './freerun.js';
+import type { Scenario } from '../scenario/schema.js';
 
 export interface Step {
   index: number;
@@ -22,7 +23,7 @@ export interface Job {
 
 export type JobSpec =
   | { kind: 'program'; name: string; params: Record<string, number> }
-  | { kind: 'scenario'; scenario: unknown; source: string };
+  | { kind: 'scenario'; scenario: Scenario; board: SharedArrayBuffer };
 
 /** Services a job's steps may use from the runtime they run in. */
 export interface JobEnv {
@@ -30,4 +31,8 @@ export interface JobEnv {
   cpu?: FreeRunCpu;
   /** Record a failure in the current trial of the CPU running the step. */
   report(f: Failure): void;
+  /** The shared kernel memory (to ring doorbells), when the job runs on one. */
+  w?: Int32Array;
+  /** Seed of the run (jitter, random choices). */
+  seed?: number;
 }

@@ -1,6 +1,7 @@
 // Build a Job from its serialisable spec, in whichever thread needs it.
 import { DEFAULT_PROGRAM, DrainProgram, type ProgramParams } from './programs.js';
 import { BenchProgram } from './bench_program.js';
+import { ScenarioJob } from './scenario_job.js';
 import type { Job, JobEnv, JobSpec } from './job.js';
 
 export const PROGRAMS = ['drain', 'bench'] as const;
@@ -12,5 +13,5 @@ export function buildJob(spec: JobSpec, env: JobEnv): Job {
     const p: ProgramParams = { ...DEFAULT_PROGRAM, ...spec.params };
     return new DrainProgram(p, env);
   }
-  throw new Error('scenario jobs: not wired yet');
+  return new ScenarioJob(spec.scenario, spec.board, env);
 }

@@ -4,10 +4,12 @@
 // is its "leader": it checks invariants, resets and sets up the next trial, then releases all.
 import { makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
-import { C, COORDINATOR, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
+import { C, COORDINATOR, F, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
 import { getPolicy } from '../mm/policy.js';
 import type { Failure } from '../runtime/api.js';
 import { Errno } from '../mm/constants.js';
+import { describeFolioHolders } from '../check/ledger.js';
+import { folio_is_longterm_pinnable, fw } from '../mm/folio.js';
 import { errnoName } from '../mm/errno.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell } from './freerun.js';
 import type { Job, JobSpec } from './job.js';
@@ -59,6 +61,7 @@ export class CpuWorker {
   private readonly cpu: FreeRunCpu;
   private job: Job | null = null;
   private current: CpuTrialRecord | null = null;
+  private lastAttribution: string[] | null = null;
 
   constructor(init: WorkerInit) {
     this.w = new Int32Array(init.sab);
@@ -68,6 +71,11 @@ export class CpuWorker {
     this.ctx.obs = {
       drainAll: (_c, r) => this.current?.drainAlls.push(r),
       pin: (c, r) => this.recordPin(c, r),
+      migrateFailed: (c, folios) => {
+        // Taken at the failure, before putback: the extra references are still where they were.
+        const lines = folios.flatMap((f) => describeFolioHolders(c.w, c.lay, f, { onlyBatches: true }).map((l) => `folio ${f}: ${l}`));
+        this.lastAttribution = lines.length ? lines : ['no batch entry held a reference when migration gave up (a transient reference)'];
+      },
     };
   }
 
@@ -75,12 +83,26 @@ export class CpuWorker {
     const rec = this.current;
     if (!rec) return;
     rec.pins.push(r);
-    if (r.rc >= 0) return;
+    if (r.rc > 0) {
+      // I9: every folio a successful long-term pin returns must be pinnable.
+      for (const f of r.folios ?? []) {
+        if (folio_is_longterm_pinnable(ctx, f)) continue;
+        rec.failures.push({
+          kind: 'invariant', invariant: 'I9', cpu: ctx.cpu,
+          message: `I9 pin_user_pages(FOLL_LONGTERM) on cpu ${ctx.cpu} returned folio ${f} (pfn 0x${fw(ctx, f, F.PFN).toString(16)}) that is not long-term pinnable`,
+          ...(ctx.policy.switches.gupEmptyListSucceeds ? { permittedBy: 'gupEmptyListSucceeds=true' } : {}),
+        });
+      }
+      return;
+    }
+    if (r.rc === 0) return;
+    const attribution = r.attribution ?? this.lastAttribution ?? undefined;
+    this.lastAttribution = null;
     rec.failures.push({
       kind: r.rc === Errno.ENOMEM ? 'ENOMEM' : 'pin_error',
       cpu: ctx.cpu,
       message: `pin_user_pages() returned ${errnoName(r.rc)} after ${r.migrateAttempts} migration attempts`,
-      ...(r.attribution ? { attribution: r.attribution } : {}),
+      ...(attribution ? { attribution } : {}),
     });
   }
 
@@ -91,7 +113,7 @@ export class CpuWorker {
   configure(cfg: JobConfig): void {
     this.ctx.policy = getPolicy(cfg.policyId);
     this.cpu.yieldSpinNs = cfg.yieldSpinNs ?? 0;
-    this.job = buildJob(cfg.job, { cpu: this.cpu, report: (f) => this.current?.failures.push(f) });
+    this.job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.current?.failures.push(f) });
   }
 
   /**

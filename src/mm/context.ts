@@ -89,6 +89,8 @@ export interface AllocPolicy {
 export interface KernelObserver {
   drainAll(ctx: KernelCtx, r: DrainAllRecord): void;
   pin(ctx: KernelCtx, r: PinRecord): void;
+  /** Long-term pin migration failed for these (still isolated) folios: who holds them now. */
+  migrateFailed?(ctx: KernelCtx, folios: readonly number[]): void;
 }
 export interface DrainAllRecord {
   startNs: number;

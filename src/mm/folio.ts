@@ -3,7 +3,7 @@
 // all versions). Every refcount change names its holder, which keeps the ledger (spec §1.3).
 import { GUP_PIN_COUNTING_BIAS, Holder, MappingKind, MigrateType, PG, Zone } from './constants.js';
 import type { KernelCtx, TraceEvent } from './context.js';
-import { F, FolioState, folioBase } from './layout.js';
+import { C, F, FolioState, Stat, folioBase } from './layout.js';
 
 // ---- raw field access -------------------------------------------------------------------
 
@@ -157,9 +157,17 @@ export function folio_put(ctx: KernelCtx, folio: number, holder: number, fn: str
   return folio_put_refs(ctx, folio, 1, holder, fn);
 }
 
-/** __folio_put (mm/swap.c, all versions): the folio is freed. */
+/**
+ * __folio_put (mm/swap.c, all versions): the folio is freed. __page_cache_release() clears a
+ * PG_mlocked still set (truncation raced with munlock) and takes it out of NR_MLOCK.
+ */
 function __folio_put(ctx: KernelCtx, folio: number): void {
   const b = folioBase(folio);
+  if (folio_test_clear(ctx, folio, PG.mlocked)) {
+    const nr = 1 << Atomics.load(ctx.w, b + F.ORDER);
+    ctx.w[ctx.base + C.STATS + Stat.NR_MLOCK] -= nr;
+    ctx.w[ctx.base + C.STATS + Stat.UNEVICTABLE_PGCLEARED] += nr;
+  }
   Atomics.store(ctx.w, b + F.LRU, -1);
   Atomics.store(ctx.w, b + F.FLAGS, 0);
   Atomics.store(ctx.w, b + F.STATE, FolioState.FREED);

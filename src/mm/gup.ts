@@ -312,6 +312,7 @@ export function* migrate_longterm_unpinnable_folios(ctx: KernelCtx, list: number
     const rc = yield* migrate_pages(ctx, list, MIGRATE_SYNC, MR_LONGTERM_PIN);
     if (rc !== 0) {
       // err: pofs_unpin() (nothing left pinned), putback, -ENOMEM whatever the cause.
+      ctx.obs?.migrateFailed?.(ctx, list);
       yield* putback_movable_pages(ctx, list);
       return Errno.ENOMEM;
     }

@@ -72,6 +72,7 @@ export const Stat = {
   FOLIO_FREED: 35,
   MIGRATE_PASS: 36,
   DEAD_CPU_DRAIN: 37,
+  UNEVICTABLE_PGCLEARED: 38, // mlocked folio freed (truncation raced with munlock)
 } as const;
 export type StatId = (typeof Stat)[keyof typeof Stat];
 export const STAT_NAMES = Object.keys(Stat) as (keyof typeof Stat)[];

@@ -1,0 +1,79 @@
+// A scenario as a Job: set up from the scenario's declarations before each trial, each CPU runs
+// its compiled steps, and the invariant checker (with this trial's pin results) runs after.
+import { YP, type KernelCtx, type KGen } from '../mm/context.js';
+import { COORDINATOR } from '../mm/layout.js';
+import type { Failure } from '../runtime/api.js';
+import { compileScenario, type CompileEnv } from '../scenario/compile.js';
+import type { Scenario } from '../scenario/schema.js';
+import { resolveNames, ScenarioBoard, setupScenario, type ResolvedNames } from '../scenario/setup.js';
+import { ringBell } from './freerun.js';
+import type { Job, JobEnv, Step } from './job.js';
+import { checkTrial } from './trial_check.js';
+
+/** A small seeded PRNG (mulberry32): jitter must replay from the run's seed. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class ScenarioJob implements Job {
+  readonly names: ResolvedNames;
+  readonly board: ScenarioBoard;
+  private readonly programs = new Map<number, Step[]>();
+
+  constructor(readonly scenario: Scenario, boardSab: SharedArrayBuffer | undefined, private readonly env: JobEnv) {
+    this.names = resolveNames(scenario);
+    this.board = new ScenarioBoard(this.names, boardSab);
+    // timing.schedPointSpacingUs: each scheduling point costs this much non-preemptible time.
+    if (env.cpu) env.cpu.yieldSpinNs = scenario.timing.schedPointSpacingUs * 1000;
+  }
+
+  setup(ctx: KernelCtx): void {
+    this.board.reset();
+    setupScenario(ctx, this.scenario, this.names);
+  }
+
+  steps(cpu: number): Step[] {
+    let p = this.programs.get(cpu);
+    if (!p) {
+      p = compileScenario(this.scenario, cpu, this.compileEnv(cpu), this.names);
+      this.programs.set(cpu, p);
+    }
+    return p;
+  }
+
+  private compileEnv(cpu: number): CompileEnv {
+    const runner = this.env.cpu;
+    const w = this.env.w;
+    const board = this.board;
+    return {
+      // Waiters sleep on their CPU doorbells: ring them all when a signal is raised.
+      signal: (n) => {
+        board.signal(n);
+        if (w) for (let c = 0; c <= COORDINATOR; c++) ringBell(w, c);
+      },
+      isSignalled: (n) => board.isSignalled(n),
+      setForkChild: (n, v) => board.setForkChild(n, v),
+      forkChild: (n) => board.forkChild(n),
+      delay: function* (ctx: KernelCtx, us: number): KGen<void> {
+        yield YP.SCRIPT_DELAY;
+        if (runner) runner.delay(us);
+        else ctx.hooks.spinNoPreempt(us * 1000); // single-thread runtimes: logical time only
+      },
+      hog: function* (ctx: KernelCtx, us: number): KGen<void> {
+        ctx.hooks.spinNoPreempt(us * 1000);
+      },
+      random: mulberry32((this.env.seed ?? 1) * 131 + cpu),
+    };
+  }
+
+  check(ctx: KernelCtx): Failure[] {
+    return checkTrial(ctx);
+  }
+}

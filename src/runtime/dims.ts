@@ -1,0 +1,17 @@
+// Sizing the shared kernel memory for a scenario: room for every page it can fault, the
+// migration targets, and fork children, with a floor that small scenarios never notice.
+import type { Dims } from '../mm/layout.js';
+import type { Scenario } from '../scenario/schema.js';
+
+export function dimsFor(s: Scenario, cpus: number): Dims {
+  const objPages = s.objects.reduce((a, o) => a + o.pages, 0);
+  const vmaPages = s.vmas.reduce((a, v) => a + v.pages, 0);
+  return {
+    nCpus: cpus,
+    // Each page can be faulted, migrated (a new folio) and COW-copied in one trial.
+    nFolios: Math.max(4096, 4 * (objPages + vmaPages) + 256),
+    // Fork children get a copy of the parent's PTEs.
+    nPtes: Math.max(4096, 3 * vmaPages + 256),
+    nCacheSlots: Math.max(4096, objPages + 256),
+  };
+}

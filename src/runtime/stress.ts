@@ -1,0 +1,65 @@
+// Stress runs: one scenario under one policy for K trials on genuine CPU worker threads
+// (free-run), folded into a PolicyAggregate as trials complete. The CPU threads are kept
+// between policies of the same run (same CPU count and memory size): nothing is spawned per
+// trial, and only the job and policy change between policies.
+import { Coordinator, type RunOutcome } from '../coordinator/coordinator.js';
+import type { Policy } from '../mm/policy.js';
+import type { Scenario } from '../scenario/schema.js';
+import { resolveNames, ScenarioBoard } from '../scenario/setup.js';
+import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
+import type { TrialResult } from './api.js';
+import { dimsFor } from './dims.js';
+
+export interface StressOptions {
+  scenario: Scenario;
+  policy: Policy;
+  cpus: number;
+  trials: number;
+  seed: number;
+  onTrial?: (r: TrialResult) => void;
+  signal?: AbortSignal;
+  /** Trials per batch between main-thread round trips (default 128). */
+  batchSize?: number;
+}
+export interface StressOutcome {
+  trials: TrialResult[] | null;
+  aggregate: PolicyAggregate;
+  aborted: boolean;
+  crash: RunOutcome['crash'];
+}
+
+let session: { key: string; c: Coordinator } | null = null;
+
+/** The coordinator for this CPU count and memory size, reusing the last one when it matches. */
+async function coordinatorFor(s: Scenario, cpus: number): Promise<Coordinator> {
+  const dims = dimsFor(s, cpus);
+  const key = JSON.stringify(dims);
+  if (session && session.key === key && session.c.healthy()) return session.c;
+  if (session) await session.c.shutdown();
+  session = null;
+  const c = await Coordinator.start({ cpus, dims });
+  session = { key, c };
+  return c;
+}
+
+export async function runStress(opts: StressOptions): Promise<StressOutcome> {
+  const c = await coordinatorFor(opts.scenario, opts.cpus);
+  const board = new ScenarioBoard(resolveNames(opts.scenario));
+  await c.configure({ job: { kind: 'scenario', scenario: opts.scenario, board: board.sab }, policyId: opts.policy.id, seed: opts.seed });
+  const agg = new PolicyAggregator(opts.policy.id);
+  const onAbort = () => c.abort('interrupted');
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    const out = await c.run({
+      trials: opts.trials,
+      batchSize: opts.batchSize ?? 128,
+      onTrial: (r) => {
+        agg.add(r);
+        opts.onTrial?.(r);
+      },
+    });
+    return { trials: null, aggregate: agg.toJSON(), aborted: out.aborted, crash: out.crash };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
