@@ -35,4 +35,6 @@ export interface JobEnv {
   w?: Int32Array;
   /** Seed of the run (jitter, random choices). */
   seed?: number;
+  /** Single-thread runtimes: the running CPU sleeps for `ns` of logical time (a preemptible delay). */
+  sleep?(ns: number): void;
 }

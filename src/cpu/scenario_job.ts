@@ -50,6 +50,7 @@ export class ScenarioJob implements Job {
 
   private compileEnv(cpu: number): CompileEnv {
     const runner = this.env.cpu;
+    const sleep = this.env.sleep;
     const w = this.env.w;
     const board = this.board;
     return {
@@ -62,9 +63,9 @@ export class ScenarioJob implements Job {
       setForkChild: (n, v) => board.setForkChild(n, v),
       forkChild: (n) => board.forkChild(n),
       delay: function* (ctx: KernelCtx, us: number): KGen<void> {
-        yield YP.SCRIPT_DELAY;
         if (runner) runner.delay(us);
-        else ctx.hooks.spinNoPreempt(us * 1000); // single-thread runtimes: logical time only
+        else if (sleep) sleep(us * 1000);
+        yield YP.SCRIPT_DELAY;
       },
       hog: function* (ctx: KernelCtx, us: number): KGen<void> {
         ctx.hooks.spinNoPreempt(us * 1000);

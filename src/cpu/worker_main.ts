@@ -4,13 +4,10 @@
 // is its "leader": it checks invariants, resets and sets up the next trial, then releases all.
 import { makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
-import { C, COORDINATOR, F, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
+import { sumCpuStats, TrialRecorder } from './recorder.js';
+import { C, COORDINATOR, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
 import { getPolicy } from '../mm/policy.js';
 import type { Failure } from '../runtime/api.js';
-import { Errno } from '../mm/constants.js';
-import { describeFolioHolders } from '../check/ledger.js';
-import { folio_is_longterm_pinnable, fw } from '../mm/folio.js';
-import { errnoName } from '../mm/errno.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell } from './freerun.js';
 import type { Job, JobSpec } from './job.js';
 import { buildJob } from './jobs.js';
@@ -60,50 +57,14 @@ export class CpuWorker {
   private readonly ctx: KernelCtx;
   private readonly cpu: FreeRunCpu;
   private job: Job | null = null;
-  private current: CpuTrialRecord | null = null;
-  private lastAttribution: string[] | null = null;
+  private readonly rec = new TrialRecorder();
 
   constructor(init: WorkerInit) {
     this.w = new Int32Array(init.sab);
     this.lay = makeLayout(init.dims);
     this.ctx = makeCtx(this.w, this.lay, init.cpu, getPolicy('v6.11'), FREE_RUN_HOOKS(this.w));
     this.cpu = new FreeRunCpu(this.ctx);
-    this.ctx.obs = {
-      drainAll: (_c, r) => this.current?.drainAlls.push(r),
-      pin: (c, r) => this.recordPin(c, r),
-      migrateFailed: (c, folios) => {
-        // Taken at the failure, before putback: the extra references are still where they were.
-        const lines = folios.flatMap((f) => describeFolioHolders(c.w, c.lay, f, { onlyBatches: true }).map((l) => `folio ${f}: ${l}`));
-        this.lastAttribution = lines.length ? lines : ['no batch entry held a reference when migration gave up (a transient reference)'];
-      },
-    };
-  }
-
-  private recordPin(ctx: KernelCtx, r: PinRecord): void {
-    const rec = this.current;
-    if (!rec) return;
-    rec.pins.push(r);
-    if (r.rc > 0) {
-      // I9: every folio a successful long-term pin returns must be pinnable.
-      for (const f of r.folios ?? []) {
-        if (folio_is_longterm_pinnable(ctx, f)) continue;
-        rec.failures.push({
-          kind: 'invariant', invariant: 'I9', cpu: ctx.cpu,
-          message: `I9 pin_user_pages(FOLL_LONGTERM) on cpu ${ctx.cpu} returned folio ${f} (pfn 0x${fw(ctx, f, F.PFN).toString(16)}) that is not long-term pinnable`,
-          ...(ctx.policy.switches.gupEmptyListSucceeds ? { permittedBy: 'gupEmptyListSucceeds=true' } : {}),
-        });
-      }
-      return;
-    }
-    if (r.rc === 0) return;
-    const attribution = r.attribution ?? this.lastAttribution ?? undefined;
-    this.lastAttribution = null;
-    rec.failures.push({
-      kind: r.rc === Errno.ENOMEM ? 'ENOMEM' : 'pin_error',
-      cpu: ctx.cpu,
-      message: `pin_user_pages() returned ${errnoName(r.rc)} after ${r.migrateAttempts} migration attempts`,
-      ...(attribution ? { attribution } : {}),
-    });
+    this.ctx.obs = this.rec;
   }
 
   ping(): number {
@@ -113,7 +74,7 @@ export class CpuWorker {
   configure(cfg: JobConfig): void {
     this.ctx.policy = getPolicy(cfg.policyId);
     this.cpu.yieldSpinNs = cfg.yieldSpinNs ?? 0;
-    this.job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.current?.failures.push(f) });
+    this.job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });
   }
 
   /**
@@ -137,9 +98,7 @@ export class CpuWorker {
         throw e;
       }
       const started = nowNs();
-      const rec: CpuTrialRecord = { trial, pins: [], drainAlls: [], failures: [] };
-      this.current = rec;
-      out.records.push(rec);
+      out.records.push(this.rec.begin(trial));
       const crashed = this.runSteps(job, trial, out);
       if (crashed || out.aborted) break;
       const done = Atomics.add(w, G.TRIAL_DONE, 1) + 1;
@@ -158,7 +117,7 @@ export class CpuWorker {
         }
       }
     }
-    this.current = null;
+    this.rec.current = null;
     return out;
   }
 
@@ -192,11 +151,7 @@ export class CpuWorker {
   /** Leader's end of trial: gather counters, check, and prepare the next trial. */
   private endTrial(job: Job, trial: number, setupNext: boolean, started: number): LeaderRecord {
     const w = this.w;
-    const stats = new Array<number>(NR_STATS).fill(0);
-    for (let c = 0; c < this.lay.dims.nCpus; c++) {
-      const b = cpuBase(c) + C.STATS;
-      for (let s = 0; s < NR_STATS; s++) stats[s]! += w[b + s]!;
-    }
+    const stats = sumCpuStats(w, this.lay.dims.nCpus);
     const failures = job.check(this.ctx, trial);
     const rec: LeaderRecord = { trial, stats, failures, durationNs: nowNs() - started };
     if (setupNext) {
