@@ -252,7 +252,8 @@ function screenFolios(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: Chec
   info: Map<number, EntryInfo>): number {
   let mlockedPages = 0;
   const clearOnQueue = sw.lruClearOnQueue;
-  const nFolios = lay.dims.nFolios;
+  // Slots are handed out by the allocator cursor (folio_alloc): none past it was ever used.
+  const nFolios = Math.min(lay.dims.nFolios, Math.max(0, w[G.NEXT_FREE_FOLIO]!));
   for (let f = 0; f < nFolios && !col.full; f++) {
     const fb = FOLIO_TABLE + f * FOLIO_WORDS;
     const state = w[fb + F_STATE]!;

@@ -1,5 +1,5 @@
 // Merge what each CPU reported for a batch into one TrialResult per trial.
-import type { BatchResult } from '../cpu/worker_main.js';
+import type { BatchResult, CpuTrialRecord } from '../cpu/worker_main.js';
 import type { TrialResult } from '../runtime/api.js';
 
 /**
@@ -8,9 +8,16 @@ import type { TrialResult } from '../runtime/api.js';
  */
 export function assembleTrials(batch: BatchResult[], first: number, count: number, watchdog: boolean): TrialResult[] {
   const out: TrialResult[] = [];
+  const leaders = new Map(batch.flatMap((b) => b.leader).map((l) => [l.trial, l]));
+  const byTrial = new Map<number, CpuTrialRecord[]>();
+  for (const b of batch) for (const r of b.records) {
+    const list = byTrial.get(r.trial);
+    if (list) list.push(r);
+    else byTrial.set(r.trial, [r]);
+  }
   for (let t = first; t < first + count; t++) {
-    const leader = batch.flatMap((b) => b.leader).find((l) => l.trial === t);
-    const recs = batch.flatMap((b) => b.records.filter((r) => r.trial === t));
+    const leader = leaders.get(t);
+    const recs = byTrial.get(t) ?? [];
     if (!leader && recs.length === 0) break;
     const r: TrialResult = {
       trial: t,

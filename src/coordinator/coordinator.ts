@@ -116,7 +116,8 @@ export class Coordinator implements Stoppable {
     while (t < opts.trials && !this.abortReason) {
       const k = Math.min(batchSize, opts.trials - t);
       const results = await this.runBatch(job, t, k, opts.watchdogMs ?? 10_000, opts.during);
-      const trials = assembleTrials(results.batch, t, k, results.watchdog);
+      const cut = results.watchdog || results.batch.some((b) => b.livelock);
+      const trials = assembleTrials(results.batch, t, k, cut);
       for (const r of trials) opts.onTrial?.(r);
       out.completed += trials.filter((r) => !r.failures.some((f) => f.kind === 'watchdog' || f.kind === 'emulator')).length;
       const crash = results.batch.find((b) => b.crash)?.crash ?? this.crashFromEvent ?? results.rejected;
@@ -125,7 +126,8 @@ export class Coordinator implements Stoppable {
         if (!trials.some((r) => r.trial === crash.trial)) opts.onTrial?.(crashTrial(crash));
         break;
       }
-      t += k;
+      // A trial cut short ends its batch: go on after the last trial that has a result.
+      t = trials.length ? trials[trials.length - 1]!.trial + 1 : t + k;
     }
     out.aborted = !!this.abortReason;
     out.abortReason = this.abortReason;

@@ -31,6 +31,10 @@ export class BenchProgram implements Job {
     for (let c = 0; c < ctx.nCpus; c++) Atomics.store(ctx.w, cpuBase(c) + BENCH_READY, -1);
   }
 
+  isScripted(): boolean {
+    return true;
+  }
+
   steps(): Step[] {
     return [
       { index: 0, op: 'bench_setup', run: (c) => this.fillPool(c) },

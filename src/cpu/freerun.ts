@@ -13,7 +13,7 @@ export class TrialAborted extends Error {
   }
 }
 
-/** Spins before sleeping on the doorbell (a wake-up costs ~70 µs on a busy 2-core host). */
+/** Minimum spins before sleeping on the doorbell. */
 const SPIN_BEFORE_SLEEP = 200;
 
 export function ringBell(w: Int32Array, cpu: number): void {
@@ -42,6 +42,12 @@ export class FreeRunCpu {
   yieldSpinNs = 0;
   /** Unbounded waits give up at this time (ns) with a Stalled error. */
   stallDeadlineNs = Infinity;
+  /**
+   * How long a wait spins before it sleeps on the doorbell (ns). A wake-up costs ~70 µs on a
+   * 2-core host, so when there are no more busy threads than cores, spinning is cheaper; with
+   * more threads than cores a spinning thread only steals the core the others need.
+   */
+  spinNs = 0;
 
   constructor(readonly ctx: KernelCtx) {
     this.bell = ctx.base + C.BELL;
@@ -75,25 +81,29 @@ export class FreeRunCpu {
    */
   waitUntil(cond: () => boolean, deadlineNs: number): boolean {
     const w = this.ctx.w;
-    let spins = 0;
-    for (;;) {
+    // Deadlines arrive on the process-wide clock (ns); the loop uses this thread's cheap clock.
+    const t0 = performance.now();
+    const bounded = deadlineNs !== Infinity || this.stallDeadlineNs !== Infinity;
+    const entryNs = bounded ? nowNs() : 0;
+    const toMs = (ns: number) => (ns === Infinity ? Infinity : t0 + (ns - entryNs) / 1e6);
+    const deadlineMs = toMs(deadlineNs);
+    const stallMs = toMs(this.stallDeadlineNs);
+    const spinUntilMs = t0 + this.spinNs / 1e6;
+    for (let spins = 0; ; spins++) {
       if (cond()) return true;
       if (this.ctx.preempt === 0 && Atomics.load(w, this.pending) !== 0) {
         kworker_run_pending(this.ctx);
         continue;
       }
       if (this.stopped()) throw new TrialAborted();
-      const limit = Math.min(deadlineNs, this.stallDeadlineNs);
-      const now = limit === Infinity ? 0 : nowNs();
-      if (now >= limit) {
-        if (now >= deadlineNs) return false;
-        throw new Error(`cpu ${this.ctx.cpu}: stalled waiting (${this.ctx.blockReason || 'condition'})`);
-      }
-      if (++spins < SPIN_BEFORE_SLEEP) continue;
+      if (spins < SPIN_BEFORE_SLEEP) continue;
+      const now = performance.now();
+      if (now >= deadlineMs) return false;
+      if (now >= stallMs) throw new Error(`cpu ${this.ctx.cpu}: stalled waiting (${this.ctx.blockReason || 'condition'})`);
+      if (now < spinUntilMs) continue;
       const seen = Atomics.load(w, this.bell);
       if (cond() || Atomics.load(w, this.pending) !== 0) continue;
-      const ms = limit === Infinity ? 50 : Math.max(0.001, Math.min(50, (limit - now) / 1e6));
-      Atomics.wait(w, this.bell, seen, ms);
+      Atomics.wait(w, this.bell, seen, Math.max(0.001, Math.min(50, Math.min(deadlineMs, stallMs) - now)));
     }
   }
 

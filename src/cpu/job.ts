@@ -17,6 +17,8 @@ export interface Job {
   setup(ctx: KernelCtx, trial: number): void;
   /** The steps CPU `cpu` runs in trial `trial`. */
   steps(cpu: number, trial: number): Step[];
+  /** Does CPU `cpu` run steps (in every trial)? Others only run drain work queued on them. */
+  isScripted(cpu: number): boolean;
   /** Checks after a trial, on quiescent memory (leader thread). */
   check(ctx: KernelCtx, trial: number): Failure[];
 }

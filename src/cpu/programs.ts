@@ -52,6 +52,10 @@ export class DrainProgram implements Job {
 
   setup(): void {}
 
+  isScripted(cpu: number): boolean {
+    return cpu < this.p.drainers + this.p.adders || (cpu === 0 && this.p.bugAtStep >= 0);
+  }
+
   steps(cpu: number): Step[] {
     const p = this.p;
     const steps: Step[] = [];

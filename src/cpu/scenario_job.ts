@@ -39,6 +39,10 @@ export class ScenarioJob implements Job {
     setupScenario(ctx, this.scenario, this.names);
   }
 
+  isScripted(cpu: number): boolean {
+    return (this.scenario.steps[cpu]?.length ?? 0) > 0;
+  }
+
   steps(cpu: number): Step[] {
     let p = this.programs.get(cpu);
     if (!p) {

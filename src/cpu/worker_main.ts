@@ -2,8 +2,10 @@
 // runs batches of trials, and reports what it saw. Trials are synchronised among the CPUs
 // through shared memory (no main-thread round trip per trial): the last CPU to finish a trial
 // is its "leader": it checks invariants, resets and sets up the next trial, then releases all.
+import { availableParallelism } from 'node:os';
 import { makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
+import { KernelLivelock } from '../mm/errno.js';
 import { sumCpuStats, TrialRecorder } from './recorder.js';
 import { C, COORDINATOR, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
 import { getPolicy } from '../mm/policy.js';
@@ -48,6 +50,8 @@ export interface BatchResult {
   records: CpuTrialRecord[];
   leader: LeaderRecord[];
   crash: CpuCrash | null;
+  /** A CPU's kernel code looped without end (KernelLivelock): the trial was cut short. */
+  livelock?: boolean;
   aborted: boolean;
 }
 
@@ -74,7 +78,12 @@ export class CpuWorker {
   configure(cfg: JobConfig): void {
     this.ctx.policy = getPolicy(cfg.policyId);
     this.cpu.yieldSpinNs = cfg.yieldSpinNs ?? 0;
-    this.job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });
+    const job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });
+    this.job = job;
+    // Spin rather than sleep in waits when the busy CPUs fit on the host's cores.
+    let busy = 0;
+    for (let c = 0; c < this.lay.dims.nCpus; c++) if (job.isScripted(c)) busy++;
+    this.cpu.spinNs = busy > 0 && busy <= availableParallelism() ? 200_000 : 0;
   }
 
   /**
@@ -88,6 +97,21 @@ export class CpuWorker {
     const me = this.ctx.cpu;
     const nCpus = this.lay.dims.nCpus;
     const out: BatchResult = { cpu: me, records: [], leader: [], crash: null, aborted: false };
+    // CPUs without a script take no part in the trial barrier: they only run drain work that
+    // others queue on them, until the batch's last trial is released past.
+    let scripted = 0;
+    for (let c = 0; c < nCpus; c++) if (job.isScripted(c)) scripted++;
+    const allScripted = scripted === 0;
+    if (!allScripted && !job.isScripted(me)) {
+      try {
+        this.cpu.waitUntil(() => Atomics.load(w, G.TRIAL_GEN) >= releaseGen + count, Infinity);
+      } catch (e) {
+        if (!(e instanceof TrialAborted)) throw e;
+        out.aborted = true;
+      }
+      return out;
+    }
+    const participants = allScripted ? nCpus : scripted;
     for (let i = 0; i < count; i++) {
       const trial = firstTrial + i;
       const gen = releaseGen + i;
@@ -102,7 +126,7 @@ export class CpuWorker {
       const crashed = this.runSteps(job, trial, out);
       if (crashed || out.aborted) break;
       const done = Atomics.add(w, G.TRIAL_DONE, 1) + 1;
-      if (done === nCpus) {
+      if (done === participants) {
         out.leader.push(this.endTrial(job, trial, i + 1 < count, started));
         Atomics.store(w, G.TRIAL_DONE, 0);
         Atomics.store(w, G.TRIAL_GEN, gen + 1);
@@ -139,7 +163,13 @@ export class CpuWorker {
           return false;
         }
         const err = e instanceof Error ? e : new Error(String(e));
-        out.crash = { cpu: ctx.cpu, trial, step: step.index, op: step.op, message: err.message };
+        if (err instanceof KernelLivelock) {
+          // A hang of the variant: report it, end this trial for everyone, keep the run going.
+          this.rec.current?.failures.push({ kind: 'watchdog', cpu: ctx.cpu, step: step.index, op: step.op, message: err.message });
+          out.livelock = true;
+        } else {
+          out.crash = { cpu: ctx.cpu, trial, step: step.index, op: step.op, message: err.message };
+        }
         Atomics.store(ctx.w, G.TRIAL_STOP, 1);
         for (let c = 0; c <= COORDINATOR; c++) ringBell(ctx.w, c);
         return true;

@@ -1,7 +1,7 @@
 // Creating and resetting the shared kernel memory (the emulator's "boot"), and building the
 // per-CPU context kernel code runs with. Used by every runtime and by tests.
 import type { AllocPolicy, KernelCtx, RuntimeHooks } from './context.js';
-import { C, CPU_WORDS, G, GLOBAL_WORDS, MAX_CPUS, cpuBase, makeLayout, type Dims, type Layout } from './layout.js';
+import { C, CPU_WORDS, FOLIO_WORDS, G, GLOBAL_WORDS, MAX_CPUS, VMA_TABLE, cpuBase, folioTableBase, makeLayout, type Dims, type Layout } from './layout.js';
 import type { Policy } from './policy.js';
 import { MigrateType, Zone } from './constants.js';
 
@@ -38,22 +38,32 @@ export function resetKernelMemory(w: Int32Array, lay: Layout): void {
   resetForTrial(w, lay);
 }
 
-/** Reset only what a trial changes: batches, locks, counters, tables; CPUs back online. */
+/**
+ * Reset only what a trial changes: globals, the CPUs' regions (batches, locks, counters), the
+ * VMA and object tables, and the folio, PTE and page-cache slots the allocation cursors handed
+ * out. CPUs come back online. Doorbells are kept: sleepers compare against them.
+ */
 export function resetForTrial(w: Int32Array, lay: Layout): void {
-  // Globals (keep the trial-control words: the coordinator owns them).
+  const usedFolios = Math.min(lay.dims.nFolios, Math.max(0, w[G.NEXT_FREE_FOLIO]!));
+  const usedPtes = Math.min(lay.dims.nPtes, Math.max(0, w[G.NEXT_PTE]!));
+  const usedCache = Math.min(lay.dims.nCacheSlots, Math.max(0, w[G.NEXT_CACHE_SLOT]!));
   const keep = [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].map((i) => w[i]!);
   w.fill(0, 0, GLOBAL_WORDS);
   [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].forEach((i, k) => (w[i] = keep[k]!));
   Atomics.store(w, G.WQ_READY, 1);
   Atomics.store(w, G.DRAIN_OWNER, -1);
   for (let cpu = 0; cpu <= MAX_CPUS; cpu++) {
+    if (cpu >= lay.dims.nCpus && cpu !== MAX_CPUS) continue; // regions of absent CPUs stay zero
     const b = cpuBase(cpu);
     const bell = w[b + C.BELL]!;
     w.fill(0, b, b + CPU_WORDS);
-    w[b + C.BELL] = bell; // sleepers compare against it: never move it backwards
+    w[b + C.BELL] = bell;
     if (cpu < lay.dims.nCpus) w[b + C.ONLINE] = 1;
   }
-  w.fill(0, cpuBase(MAX_CPUS + 1), lay.total);
+  w.fill(0, VMA_TABLE, folioTableBase());
+  w.fill(0, folioTableBase(), folioTableBase() + usedFolios * FOLIO_WORDS);
+  w.fill(0, lay.pteArea, lay.pteArea + usedPtes);
+  w.fill(0, lay.cacheArea, lay.cacheArea + usedCache);
 }
 
 export const NOOP_HOOKS: RuntimeHooks = {

@@ -5,3 +5,15 @@ export function errnoName(rc: number): string {
   for (const [k, v] of Object.entries(Errno)) if (v === rc) return `-${k}`;
   return String(rc);
 }
+
+/**
+ * A kernel loop that, in the real kernel, would spin until something else changed (the
+ * unbounded -EAGAIN retry of __gup_longterm_locked). The emulator stops it at a cap and reports
+ * a hang of the variant, not an emulator bug.
+ */
+export class KernelLivelock extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelLivelock';
+  }
+}

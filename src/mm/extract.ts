@@ -12,7 +12,7 @@ import { count_event, local_unlock, LocalLock, remote_trylock, remote_unlock } f
 import { cpu_online } from './lru_add_drain_all.js';
 import { mlock_entry_folio, mlock_folio_batch_entry } from './mlock.js';
 import { folio_batch_move_one, lruvec_hold_release, type LruvecHold } from './swap.js';
-import { wait_event } from './wait.js';
+import { wait_trylock } from './wait.js';
 
 /** Does batch entry `entry` of batch kind `batch` name `folio`? Tombstones name nothing. */
 function entry_names(batch: number, entry: number, folio: number): boolean {
@@ -40,7 +40,8 @@ function batch_may_hold(ctx: KernelCtx, cpu: number, batch: number, folio: numbe
  * point (the mlock append window), so wait with trylock rather than spin.
  */
 function* extract_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  yield* wait_event(ctx, () => remote_trylock(ctx, cpuBase(cpu), which), 'extract_lock');
+  const word = cpuBase(cpu) + which;
+  yield* wait_trylock(ctx, () => remote_trylock(ctx, cpuBase(cpu), which), () => Atomics.load(ctx.w, word) === 0, 'extract_lock');
   if (cpu === ctx.cpu) ctx.preempt++; // our own local lock: preemption off as local_lock()
 }
 function extract_unlock(ctx: KernelCtx, cpu: number, which: number): void {

@@ -3,17 +3,17 @@
 // local lru_add batch), readahead that may allocate large folios, and the fault handler.
 import { Holder, PG } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
-import { folio_nr_pages, folio_put, folio_ref_mod, folio_set, folio_trylock, folio_try_get, folio_unlock } from './folio.js';
+import { folio_nr_pages, folio_put, folio_ref_mod, folio_set, folio_test_locked, folio_trylock, folio_try_get, folio_unlock } from './folio.js';
 import { O } from './layout.js';
 import { folio_alloc } from './page_alloc.js';
 import { folio_add_lru } from './swap.js';
 import { filemap_get_entry, obj_field, obj_npages, obj_order, page_cache_set } from './vma.js';
-import { wait_event } from './wait.js';
+import { wait_trylock } from './wait.js';
 
 /** folio_lock() / __folio_lock() (mm/filemap.c): sleep until PG_locked is ours. */
 export function* folio_lock(ctx: KernelCtx, folio: number): KGen<void> {
   if (folio_trylock(ctx, folio)) return;
-  yield* wait_event(ctx, () => folio_trylock(ctx, folio), 'folio_lock');
+  yield* wait_trylock(ctx, () => folio_trylock(ctx, folio), () => !folio_test_locked(ctx, folio), 'folio_lock');
 }
 
 /**

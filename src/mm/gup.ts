@@ -6,6 +6,7 @@
 // Pages are addressed as (vma, page index); `pages[]` holds the folio of each pinned page.
 import { Errno, GUP_PIN_COUNTING_BIAS, Holder } from './constants.js';
 import { YP, type KernelCtx, type KGen, type PinRecord } from './context.js';
+import { KernelLivelock } from './errno.js';
 import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN } from './migrate.js';
 import { folio_extract_from_batches } from './extract.js';
 import {
@@ -120,7 +121,7 @@ export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: nu
 /**
  * __gup_longterm_locked() (mm/gup.c, v6.x): with PF_MEMALLOC_PIN set (memalloc_pin_save()),
  * pin, check, and start again from scratch while the check says -EAGAIN. The kernel loop is
- * unbounded; ours stops at GUP_RETRY_CAP with an emulator error naming the folios.
+ * unbounded; ours stops at GUP_RETRY_CAP with a KernelLivelock naming the folios.
  */
 function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: number, flags: number,
   pages: number[], call: PinCall): KGen<number> {
@@ -133,7 +134,7 @@ function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: nu
     let last: number[] = [];
     for (let iter = 0; ; iter++) {
       if (iter >= GUP_RETRY_CAP) {
-        throw new Error(`pin_user_pages: __gup_longterm_locked retried ${iter} times on cpu ${ctx.cpu} ` +
+        throw new KernelLivelock(`pin_user_pages: __gup_longterm_locked retried ${iter} times on cpu ${ctx.cpu} ` +
           `(vma ${vma} pages ${page}..${page + n - 1}, folios ${[...new Set(last)].join(',')}): unbounded -EAGAIN loop`);
       }
       pages.length = 0;

@@ -24,6 +24,7 @@ import { remove_migration_ptes, try_to_migrate } from './rmap.js';
 import { folio_add_lru, lru_add_drain } from './swap.js';
 import { page_cache_replace } from './vma.js';
 import { wait_event } from './wait.js';
+import { folio_lock } from './filemap.js';
 
 /** enum migrate_mode (include/linux/migrate_mode.h). */
 export const MigrateMode = { MIGRATE_ASYNC: 0, MIGRATE_SYNC_LIGHT: 1, MIGRATE_SYNC: 2 } as const;
@@ -78,11 +79,6 @@ interface Unmapped {
 /** Per-call accounting (struct migrate_pages_stats), in folios. */
 interface MigrateStats {
   nrSucceeded: number;
-}
-
-/** folio_lock() (include/linux/pagemap.h): sleep until PG_locked is ours. */
-function* folio_lock(ctx: KernelCtx, folio: number): KGen<void> {
-  yield* wait_event(ctx, () => folio_trylock(ctx, folio), 'folio_lock');
 }
 
 /** Drop `refs` ledger entries of `holder` without touching the refcount (it was set by unfreeze). */

@@ -20,6 +20,14 @@ export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string)
   }
 }
 
+/**
+ * Sleep until `trylock()` succeeds. The wait itself only watches `isFree()` (no side effect),
+ * then the lock is tried again: a lock taken inside a wait condition would be taken twice.
+ */
+export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: () => boolean, reason: string): KGen<void> {
+  while (!trylock()) yield* wait_event(ctx, isFree, reason);
+}
+
 /** mutex_trylock() on a word: 0 free, else owner cpu + 1. */
 export function mutex_trylock(ctx: KernelCtx, idx: number): boolean {
   return Atomics.compareExchange(ctx.w, idx, 0, ctx.cpu + 1) === 0;
@@ -32,8 +40,7 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
   const bit = 1 << (ctx.cpu & 31);
   Atomics.or(ctx.w, word, bit);
   try {
-    do yield* wait_event(ctx, () => Atomics.load(ctx.w, idx) === 0, 'mutex');
-    while (!mutex_trylock(ctx, idx));
+    yield* wait_trylock(ctx, () => mutex_trylock(ctx, idx), () => Atomics.load(ctx.w, idx) === 0, 'mutex');
   } finally {
     Atomics.and(ctx.w, word, ~bit);
   }

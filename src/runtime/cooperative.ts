@@ -13,6 +13,7 @@ import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec } from '../cpu/job.js';
 import { buildJob } from '../cpu/jobs.js';
 import { sumCpuStats, TrialRecorder } from '../cpu/recorder.js';
+import { KernelLivelock } from '../mm/errno.js';
 import { mulberry32 } from '../cpu/scenario_job.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from './api.js';
@@ -52,6 +53,7 @@ export class CooperativeRuntime {
   private rand: () => number;
   private rr = 0;
   private failures: Failure[] = [];
+  private abandon = false;
 
   constructor(private readonly opts: CooperativeOptions) {
     const mem = createKernelMemory({ ...DEFAULT_DIMS, ...opts.dims, nCpus: opts.nCpus });
@@ -110,7 +112,9 @@ export class CooperativeRuntime {
     }
     const max = this.opts.maxSteps ?? 5_000_000;
     let steps = 0;
+    this.abandon = false;
     for (;;) {
+      if (this.abandon) break; // a CPU hung: the others may wait on it forever
       const pick = this.choose();
       if (pick === null) break;
       if (pick === 'hung') {
@@ -173,7 +177,9 @@ export class CooperativeRuntime {
     } catch (e) {
       s.gen = null;
       const step = this.w[s.ctx.base + C.CUR_OP]!;
-      this.failures.push({ kind: 'emulator', cpu: s.ctx.cpu, step, message: `CPU ${s.ctx.cpu} crashed in step ${step}: ${(e as Error).message}` });
+      const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
+      this.failures.push({ kind, cpu: s.ctx.cpu, step, message: `CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}` });
+      if (kind === 'watchdog') this.abandon = true;
     }
   }
 

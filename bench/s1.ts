@@ -1,0 +1,63 @@
+// S1 throughput and time to first failure: free-run on CPU worker threads and on the
+// deterministic runtime, measured in the same run.
+import { getPolicy } from '../src/mm/policy.js';
+import { nowNs } from '../src/cpu/freerun.js';
+import { CooperativeRuntime } from '../src/runtime/cooperative.js';
+import { dimsFor } from '../src/runtime/dims.js';
+import { shutdownAll } from '../src/runtime/registry.js';
+import { runStress } from '../src/runtime/stress.js';
+import { loadScenario } from '../src/scenario/load.js';
+import type { Scenario } from '../src/scenario/schema.js';
+import { resolveNames, ScenarioBoard } from '../src/scenario/setup.js';
+
+/** The scenario with its scripted CPUs renumbered 0..k-1 (CPU 3 -> 0, CPU 7 -> 1 for S1) on `cpus` CPUs. */
+export function compactCpus(s: Scenario, cpus: number): Scenario {
+  const ids = Object.keys(s.steps).map(Number).sort((a, b) => a - b);
+  const map = new Map(ids.map((c, i) => [c, i]));
+  const steps: Scenario['steps'] = {};
+  for (const [c, ops] of Object.entries(s.steps)) steps[map.get(Number(c))!] = ops;
+  const text = JSON.stringify({ ...s, steps, cpus });
+  // cpu arguments of hotplug ops follow the renumbering too
+  return JSON.parse(text.replace(/"cpu":(\d+)/g, (_m, d) => `"cpu":${map.get(Number(d)) ?? d}`)) as Scenario;
+}
+
+export interface S1Bench {
+  freeRunTrialsPerSec: number;
+  coopTrialsPerSec: number;
+  firstFailureMs: number;
+  firstFailureTrial: number;
+  startMs: number;
+  cpus: number;
+}
+
+export async function benchS1(cpus: number, trials: number): Promise<S1Bench> {
+  const s = compactCpus(loadScenario('S1'), cpus);
+  const policy = getPolicy('v6.11');
+  // Start the CPU threads first (1 trial), so throughput excludes thread start-up.
+  const t0 = performance.now();
+  await runStress({ scenario: s, policy, cpus, trials: 1, seed: 1 });
+  const startMs = performance.now() - t0;
+  let first = -1;
+  let firstMs = -1;
+  const t1 = performance.now();
+  const t1ns = nowNs();
+  await runStress({
+    scenario: s, policy, cpus, trials, seed: 2, batchSize: 256,
+    onTrial: (r) => {
+      // When the failing pin_user_pages() returned, on the CPU's own clock (process-wide).
+      const failed = r.pins.find((p) => p.rc < 0);
+      if (first < 0 && failed) { first = r.trial; firstMs = (failed.endNs - t1ns) / 1e6; }
+    },
+  });
+  const freeRunTrialsPerSec = trials / ((performance.now() - t1) / 1000);
+  void t1;
+  await shutdownAll();
+
+  const rt = new CooperativeRuntime({ nCpus: cpus, policy, dims: dimsFor(s, cpus), seed: 3 });
+  rt.configure({ kind: 'scenario', scenario: s, board: new ScenarioBoard(resolveNames(s)).sab });
+  const n = Math.min(trials, 5000);
+  const t2 = performance.now();
+  for (let t = 0; t < n; t++) rt.runTrial(t);
+  const coopTrialsPerSec = n / ((performance.now() - t2) / 1000);
+  return { freeRunTrialsPerSec, coopTrialsPerSec, firstFailureMs: firstMs, firstFailureTrial: first, startMs, cpus };
+}
