@@ -50,7 +50,6 @@ export async function benchS1(cpus: number, trials: number): Promise<S1Bench> {
     },
   });
   const freeRunTrialsPerSec = trials / ((performance.now() - t1) / 1000);
-  void t1;
   await shutdownAll();
 
   const rt = new CooperativeRuntime({ nCpus: cpus, policy, dims: dimsFor(s, cpus), seed: 3 });
