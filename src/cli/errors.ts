@@ -56,7 +56,6 @@ export function reportError(e: unknown, err: ErrorSink = process.stderr): number
   }
   const msg = e instanceof Error ? e.message : String(e);
   err.write(`folio-race: internal error: ${msg}\n`);
-  if (e instanceof Error && e.name === 'MissingModuleError') return EXIT.INTERNAL;
   if (e instanceof Error && e.stack && process.env['FOLIO_RACE_DEBUG']) err.write(`${e.stack}\n`);
   else err.write('folio-race: (set FOLIO_RACE_DEBUG=1 for the stack trace)\n');
   return EXIT.INTERNAL;

@@ -7,8 +7,12 @@ import type { FreeRunCpu } from './freerun.js';
 import type { Scenario } from '../scenario/schema.js';
 
 export interface Step {
+  /** Position in this CPU's program. */
   index: number;
+  /** The operation's name (crash reports name it). */
   op: string;
+  /** Where the step comes from in a scenario file, when it does. */
+  path?: string;
   run(ctx: KernelCtx): KGen<void>;
 }
 

@@ -73,6 +73,9 @@ export const Stat = {
   MIGRATE_PASS: 36,
   DEAD_CPU_DRAIN: 37,
   UNEVICTABLE_PGCLEARED: 38, // mlocked folio freed (truncation raced with munlock)
+  DRAIN_WORK_NS: 39, // time spent in drain work (kworker or remote-locked drain), this CPU
+  DRAIN_WORK_FOLIOS: 40, // batch entries that drain work processed
+  DRAIN_REMOTE: 41, // CPUs whose batches this CPU drained itself (drainMechanism remote-locked)
 } as const;
 export type StatId = (typeof Stat)[keyof typeof Stat];
 export const STAT_NAMES = Object.keys(Stat) as (keyof typeof Stat)[];

@@ -43,6 +43,14 @@ export interface PolicySwitches {
   mlockClearsLru: MlockClearsLru;
   /** Hugh's wish (spec §6.7): GUP extracts the folio's entries from any CPU's batch. */
   targetedExtraction: boolean;
+  /**
+   * How lru_add_drain_all() reaches other CPUs' batches (timing studies): 'workqueue' (the
+   * kernel: queue work + flush), 'ipi' (the request interrupts the target even inside a
+   * non-preemptible stretch), 'remote-locked' (QPW, spec §3.7: the caller drains each CPU's
+   * batches itself under that CPU's locks), 'targeted' (drain-all itself as 'workqueue'; the
+   * drain-latency study times folio_extract_from_batches() in its place, spec §6.7).
+   */
+  drainMechanism: DrainMechanism;
 }
 
 export interface Policy {
@@ -67,6 +75,7 @@ export const BASELINE: PolicySwitches = {
   mlockBatching: true,
   mlockClearsLru: 'off',
   targetedExtraction: false,
+  drainMechanism: 'workqueue',
 };
 
 const MERGED: Partial<PolicySwitches> = {
@@ -134,6 +143,20 @@ export function getPolicy(id: string): Policy {
 export function resolvePolicies(spec: string): Policy[] {
   if (spec === 'all') return [...POLICIES];
   return spec.split(',').map((s) => getPolicy(s.trim()));
+}
+
+export const DRAIN_MECHANISMS: readonly DrainMechanism[] = ['workqueue', 'ipi', 'remote-locked', 'targeted'];
+
+/** A policy with some switches changed (id `<base>+<key>=<value>`...), e.g. a drain mechanism. */
+export function withSwitches(base: Policy, delta: Partial<PolicySwitches>): Policy {
+  const changed = (Object.keys(delta) as (keyof PolicySwitches)[]).filter((k) => delta[k] !== undefined && delta[k] !== base.switches[k]);
+  if (changed.length === 0) return base;
+  return {
+    id: base.id + changed.map((k) => `+${k}=${String(delta[k])}`).join(''),
+    description: `${base.description}; ${changed.map((k) => `${k}=${String(delta[k])}`).join(', ')}`,
+    source: base.source,
+    switches: Object.freeze({ ...base.switches, ...delta }),
+  };
 }
 
 /** Switches that differ from the baseline, for `folio-race policies`. */

@@ -25,7 +25,8 @@ export interface StressOutcome {
   trials: TrialResult[] | null;
   aggregate: PolicyAggregate;
   aborted: boolean;
-  crash: RunOutcome['crash'];
+  /** Set when a CPU crashed (the run stopped there; results so far are in the aggregate). */
+  crash?: RunOutcome['crash'];
 }
 
 let session: { key: string; c: Coordinator } | null = null;

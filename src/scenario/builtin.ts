@@ -2,22 +2,8 @@
 // ones exist. The folder is found from the package root, so this works from src/ (vitest, tsx)
 // and from dist/src/ (compiled).
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-let cachedRoot: string | null = null;
-
-/** The directory holding package.json, walking up from this file. */
-export function packageRoot(): string {
-  if (cachedRoot) return cachedRoot;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return (cachedRoot = dir);
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`folio-race: cannot find package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
+import { join } from 'node:path';
+import { packageRoot } from '../paths.js';
 
 export function scenariosDir(): string {
   return join(packageRoot(), 'scenarios');

@@ -3,6 +3,7 @@
 // is a scheduling point of the run. Repeats are unrolled; names become indices (resolveNames).
 import { Holder } from '../mm/constants.js';
 import type { KernelCtx, KGen } from '../mm/context.js';
+import type { Step as JobStep } from '../cpu/job.js';
 import { folio_put, folio_try_get } from '../mm/folio.js';
 import { page_cache_ra_order } from '../mm/filemap.js';
 import { FOLL, pin_user_pages, unpin_user_page, unpin_user_pages } from '../mm/gup.js';
@@ -19,16 +20,8 @@ import { wait_event } from '../mm/wait.js';
 import type { FolioOpName, Op, Scenario } from './schema.js';
 import { resolveNames, scenarioAlloc, type ResolvedNames, type ScenarioBoard } from './setup.js';
 
-/** One step of a CPU's program (the shape runtimes execute; same as src/cpu/job.ts Step). */
-export interface Step {
-  /** Position in this CPU's flattened program (repeats unrolled). */
-  index: number;
-  /** The op name (`fault`, `pin`, ...). */
-  op: string;
-  /** Where the op is in the scenario file, e.g. `steps.7[1]` or `steps.0[2].repeat.ops[0] (3/8)`. */
-  path: string;
-  run(ctx: KernelCtx): KGen<void>;
-}
+/** One step of a CPU's program (src/cpu/job.ts Step), always with its place in the file. */
+export type Step = JobStep & { path: string };
 
 /** Runtime services the compiled steps use. */
 export interface CompileEnv {

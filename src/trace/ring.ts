@@ -84,6 +84,8 @@ export const KNOWN_FNS: readonly string[] = [
   // targeted extraction (spec §7) and marks
   'extract_folio_entries', 'lru_add_drain_all start', 'lru_add_drain_all end', 'lru_add_drain_all genskip',
   'drain work queued', 'drain work ran', 'pin start', 'pin end', 'migrate start', 'migrate end', 'trial start', 'trial end',
+  // timing studies (drain mechanisms, Perfetto export)
+  'drain work start', 'drain work end', 'batch occupancy', 'remote drain start', 'remote drain end', 'ipi drain',
 ];
 
 export interface TraceRingDims {
