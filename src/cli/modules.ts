@@ -15,7 +15,9 @@ export interface ScenarioListItem {
   title: string;
 }
 
-export async function loadRunStress(): Promise<typeof runStress> {
+/** The stress runner of a mode: CPU worker threads, or deterministic chunks on a piscina pool. */
+export async function loadRunStress(mode: 'free-run' | 'deterministic' = 'free-run'): Promise<typeof runStress> {
+  if (mode === 'deterministic') return (await import('../runtime/det_stress.js')).runDeterministicStress;
   return (await import('../runtime/stress.js')).runStress;
 }
 

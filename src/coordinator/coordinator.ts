@@ -12,7 +12,8 @@ import { getPolicy } from '../mm/policy.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
 import type { Job } from '../cpu/job.js';
 import { buildJob } from '../cpu/jobs.js';
-import type { BatchResult, CpuCrash, CpuWorker, JobConfig } from '../cpu/worker_main.js';
+import { policyOf, type BatchResult, type CpuCrash, type CpuWorker, type JobConfig } from '../cpu/worker_main.js';
+import { RingTraceSink } from '../trace/sink.js';
 import type { Failure, TrialResult } from '../runtime/api.js';
 import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
 import { cpuWorkerPath } from '../runtime/worker-path.js';
@@ -101,7 +102,8 @@ export class Coordinator implements Stoppable {
   /** Load a job (program or scenario) and policy into every CPU. */
   async configure(cfg: JobConfig): Promise<void> {
     this.cfg = cfg;
-    this.ctx.policy = getPolicy(cfg.policyId);
+    this.ctx.policy = policyOf(cfg);
+    this.ctx.trace = cfg.traceSab ? new RingTraceSink(cfg.traceSab) : null;
     this.job = buildJob(cfg.job, { report: () => {} });
     await Promise.all(this.threads.map((t) => t.api.configure(cfg)));
   }

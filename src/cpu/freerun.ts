@@ -52,6 +52,28 @@ export class FreeRunCpu {
   constructor(readonly ctx: KernelCtx) {
     this.bell = ctx.base + C.BELL;
     this.pending = ctx.base + C.WQ_PENDING;
+    // The hog (an RT task / preempt-off stretch) belongs to this CPU: let it see IPIs.
+    ctx.hooks.spinNoPreempt = (ns) => this.spinNoPreempt(ns);
+  }
+
+  /**
+   * A non-preemptible stretch of `ns`: no scheduling point, so no kworker. Under drainMechanism
+   * 'ipi' the drain request is an interrupt: it runs inside the stretch, as soon as it is seen
+   * (unless a local lock is held: local_lock_irqsave would hold the IPI off too).
+   */
+  spinNoPreempt(ns: number): void {
+    const ctx = this.ctx;
+    const end = nowNs() + ns;
+    if (ctx.policy.switches.drainMechanism !== 'ipi') {
+      while (nowNs() < end) { /* non-preemptible: no scheduling point, no kworker */ }
+      return;
+    }
+    while (nowNs() < end) {
+      if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) {
+        ctx.trace?.mark(ctx, 'ipi drain', ctx.cpu, 0);
+        kworker_run_pending(ctx);
+      }
+    }
   }
 
   /** Run a kernel generator to completion on this CPU. */

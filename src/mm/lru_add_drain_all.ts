@@ -2,11 +2,14 @@
 // (eef1a429f234), local drain first in v6.18). Runs on whichever CPU calls it, over shared memory:
 // the drain mutex, the generation counter, the racy cpu_needs_drain() scan of online CPUs, and
 // per-CPU work items that each target CPU's kworker runs at its own scheduling points.
+import { Batch, NR_BATCHES } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
+import { folio_batch_count } from './folio_batch.js';
 import { C, G, Stat, cpuBase } from './layout.js';
-import { count_event } from './locks.js';
-import { cpu_needs_drain, lru_add_drain, lru_add_drain_per_cpu } from './swap.js';
-import { mutex_lock, mutex_unlock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
+import { count_event, LocalLock, remote_trylock, remote_unlock } from './locks.js';
+import { mlock_folio_batch } from './mlock.js';
+import { cpu_needs_drain, folio_batch_move_lru, lru_add_drain, lru_add_drain_per_cpu } from './swap.js';
+import { mutex_lock, mutex_unlock, wait_trylock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
 import { flush_work, queue_work_on, run_pending_work } from './workqueue.js';
 
 export function cpu_online(ctx: KernelCtx, cpu: number): boolean {
@@ -27,6 +30,7 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   if (Atomics.load(w, G.WQ_READY) === 0) return;
   // smp_mb() then READ_ONCE(lru_drain_gen): Atomics are sequentially consistent.
   const myGen = Atomics.load(w, G.DRAIN_GEN);
+  ctx.trace?.mark(ctx, 'lru_add_drain_all start', myGen, force ? 1 : 0);
   yield YP.DRAIN_ALL_AFTER_SAMPLE;
   if (ctx.policy.switches.drainAllLocalFirst) lru_add_drain(ctx);
   const lockStart = ctx.hooks.nowNs();
@@ -36,25 +40,34 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   if (myGen !== Atomics.load(w, G.DRAIN_GEN) && !force) {
     count_event(ctx, Stat.DRAIN_ALL_GEN_SKIP);
     mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
+    ctx.trace?.mark(ctx, 'lru_add_drain_all genskip', myGen, 0);
     ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: 0, genSkipped: true, forced: force });
     return;
   }
   Atomics.add(w, G.DRAIN_GEN, 1); // WRITE_ONCE(lru_drain_gen, lru_drain_gen + 1); smp_mb()
   Atomics.store(w, G.DRAIN_OWNER, ctx.cpu);
+  // QPW (spec §3.7): the caller processes each CPU's batches itself under that CPU's locks.
+  const remote = ctx.policy.switches.drainMechanism === 'remote-locked';
   const queuedCpu: number[] = [];
   const queuedSeq: number[] = [];
   for (let cpu = 0; cpu < ctx.nCpus; cpu++) {
     if (!cpu_online(ctx, cpu)) continue;
     if (force || cpu_needs_drain(ctx, cpu)) {
-      queuedSeq.push(queue_work_on(ctx, cpu));
+      if (remote) yield* qpw_drain_cpu(ctx, cpu);
+      else {
+        const seq = queue_work_on(ctx, cpu);
+        ctx.trace?.mark(ctx, 'drain work queued', cpu, seq);
+        queuedSeq.push(seq);
+      }
       queuedCpu.push(cpu);
     }
     yield YP.DRAIN_ALL_SCAN;
   }
-  for (let i = 0; i < queuedCpu.length; i++) yield* flush_work(ctx, queuedCpu[i]!, queuedSeq[i]!);
+  for (let i = 0; i < queuedSeq.length; i++) yield* flush_work(ctx, queuedCpu[i]!, queuedSeq[i]!);
   count_event(ctx, Stat.DRAIN_ALL_CPUS_QUEUED, queuedCpu.length);
   Atomics.store(w, G.DRAIN_OWNER, -1);
   mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
+  ctx.trace?.mark(ctx, 'lru_add_drain_all end', queuedCpu.length, remote ? 1 : 0);
   ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: queuedCpu.length, genSkipped: false, forced: force });
 }
 
@@ -68,5 +81,61 @@ export function kworker_run_pending(ctx: KernelCtx): boolean {
 }
 function drain_work_fn(ctx: KernelCtx): void {
   count_event(ctx, Stat.DRAIN_WORK_RUN);
+  const t0 = ctx.hooks.nowNs();
+  const entries = batch_entries(ctx, ctx.cpu);
+  ctx.trace?.mark(ctx, 'drain work start', ctx.cpu, Atomics.load(ctx.w, ctx.base + C.WQ_QUEUED_SEQ));
+  ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, entries);
   lru_add_drain_per_cpu(ctx);
+  ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, batch_entries(ctx, ctx.cpu));
+  ctx.trace?.mark(ctx, 'drain work end', ctx.cpu, entries);
+  count_event(ctx, Stat.DRAIN_WORK_FOLIOS, entries);
+  count_event(ctx, Stat.DRAIN_WORK_NS, Math.round(ctx.hooks.nowNs() - t0));
+}
+
+/** Entries in all of `cpu`'s batches (LRU and mlock): racy reads, for measurement only. */
+export function batch_entries(ctx: KernelCtx, cpu: number): number {
+  let n = 0;
+  for (let b = 0; b < NR_BATCHES; b++) n += folio_batch_count(ctx, cpu, b);
+  return n;
+}
+
+/** Take `cpu`'s local lock `which` from here: sleep while the owner (or another drainer) holds it. */
+function* qpw_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
+  const word = cpuBase(cpu) + which;
+  yield* wait_trylock(ctx, () => remote_trylock(ctx, cpuBase(cpu), which), () => Atomics.load(ctx.w, word) === 0, 'qpw_lock');
+  ctx.preempt++; // a spinlock held: no scheduling point, no kworker on this CPU meanwhile
+}
+function qpw_unlock(ctx: KernelCtx, cpu: number, which: number): void {
+  remote_unlock(ctx, cpuBase(cpu), which);
+  ctx.preempt--;
+}
+
+/**
+ * lru_add_drain_per_cpu() run by the drain-all caller for `cpu` under its locks (QPW proposal,
+ * spec §3.7; not mainline): what lru_add_drain_cpu(cpu) and mlock_drain_local() do on the owner,
+ * with qpw_lock() standing for local_lock() (`cpu` may be the caller itself). Work is charged to
+ * the caller (DRAIN_WORK_RUN/NS/FOLIOS), and DRAIN_REMOTE counts the CPUs drained.
+ */
+export function* qpw_drain_cpu(ctx: KernelCtx, cpu: number): KGen<void> {
+  const t0 = ctx.hooks.nowNs();
+  const entries = batch_entries(ctx, cpu);
+  ctx.trace?.mark(ctx, 'remote drain start', cpu, entries);
+  yield* qpw_lock(ctx, cpu, LocalLock.fbatches);
+  for (const b of [Batch.lru_add, Batch.lru_move_tail, Batch.lru_deactivate_file, Batch.lru_deactivate, Batch.lru_lazyfree, Batch.lru_activate]) {
+    if (folio_batch_count(ctx, cpu, b) === 0) continue;
+    // lru_move_tail has its own irq-safe lock (cpu_fbatches.lock_irq).
+    if (b === Batch.lru_move_tail) yield* qpw_lock(ctx, cpu, LocalLock.fbatches_irq);
+    folio_batch_move_lru(ctx, cpu, b);
+    if (b === Batch.lru_move_tail) qpw_unlock(ctx, cpu, LocalLock.fbatches_irq);
+  }
+  qpw_unlock(ctx, cpu, LocalLock.fbatches);
+  yield* qpw_lock(ctx, cpu, LocalLock.mlock);
+  if (folio_batch_count(ctx, cpu, Batch.mlock)) mlock_folio_batch(ctx, cpu);
+  qpw_unlock(ctx, cpu, LocalLock.mlock);
+  ctx.trace?.mark(ctx, 'batch occupancy', cpu, batch_entries(ctx, cpu));
+  ctx.trace?.mark(ctx, 'remote drain end', cpu, entries);
+  count_event(ctx, Stat.DRAIN_WORK_RUN);
+  count_event(ctx, Stat.DRAIN_REMOTE);
+  count_event(ctx, Stat.DRAIN_WORK_FOLIOS, entries);
+  count_event(ctx, Stat.DRAIN_WORK_NS, Math.round(ctx.hooks.nowNs() - t0));
 }

@@ -27,6 +27,7 @@ export interface StressFlags {
   failOn?: string;
   progress: boolean;
   color?: boolean;
+  mode?: string;
 }
 
 export interface StressRequest {
@@ -42,6 +43,16 @@ export interface StressRequest {
   failOn: FailOnKind[];
   progress: boolean;
   color: boolean | undefined;
+  mode: RunMode;
+}
+
+export type RunMode = 'free-run' | 'deterministic';
+
+/** --mode: free-run (CPU worker threads, genuine races) or deterministic (seeded, replayable). */
+function modeFlag(raw: string | undefined): RunMode {
+  if (raw === undefined || raw === 'free-run') return 'free-run';
+  if (raw === 'deterministic') return raw;
+  throw new UsageError(`--mode: expected free-run or deterministic, got '${raw}'`);
 }
 
 /** --policy value to policies; unknown ids are usage errors listing the known ones. */
@@ -77,6 +88,7 @@ export function parseStressFlags(scenarioArg: string, f: StressFlags): StressReq
     failOn: f.failOn === undefined ? [] : failOnFlag(f.failOn),
     progress: f.progress,
     color: f.color,
+    mode: modeFlag(f.mode),
   };
 }
 
@@ -94,7 +106,7 @@ export function failOnMatches(results: readonly PolicyAggregate[], failOn: reado
 export async function runStressRequest(req: StressRequest, ctx: CliContext): Promise<number> {
   const scenario = await loadScenario(req.scenarioArg, req.cpus);
   const cpus = req.cpus ?? scenario.cpus;
-  const runStress = await loadRunStress();
+  const runStress = await loadRunStress(req.mode);
   const toStdoutJson = req.jsonPath === '-';
   const tableStream = toStdoutJson ? ctx.err : ctx.out;
 
@@ -151,7 +163,7 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
       cpus,
       trials: req.trials,
       seed: req.seed,
-      mode: 'free-run',
+      mode: req.mode,
       policies: req.policies,
       failOn: [...req.failOn],
       results,
@@ -179,6 +191,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--seed <s>', 'seed for the scenario\'s random choices, 0-4294967295 (default: random, printed)')
     .option('--json <file>', 'write every figure and the run\'s parameters as JSON (- = stdout)')
     .option('--fail-on <kinds>', 'exit 1 if a failure of these kinds occurred: ENOMEM, pin_error, invariant, watchdog, emulator, permitted, any (comma-separated)')
+    .option('--mode <mode>', 'free-run (CPU worker threads, genuine races; default) or deterministic (seeded cooperative CPUs, on a pool of all host cores)')
     .option('--no-progress', 'no live progress display')
     .option('--no-color', 'no colour in the table');
 }
@@ -186,7 +199,7 @@ export function addRunOptions(cmd: Command): Command {
 export function registerStress(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('stress')
-    .description('run many free-running trials of a scenario per policy; print rates with 95% intervals, drain counts and latencies')
+    .description('run many trials of a scenario per policy (free-run on CPU threads, or --mode deterministic); print rates with 95% intervals, drain counts and latencies')
     .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
     .requiredOption('--policy <ids>', 'policy id, comma-separated ids, or "all" (see `folio-race policies`)');
   addRunOptions(cmd).action(async (scenarioArg: string, flags: StressFlags) => {

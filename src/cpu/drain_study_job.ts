@@ -1,0 +1,143 @@
+// The drain-latency study's workload (one cell of `folio-race study drain-latency`). CPU 0 is
+// the requester: each round it waits until every CPU has refilled its lru_add batch to the cell's
+// occupancy, then calls lru_add_drain_all() (or, for drainMechanism 'targeted', extracts one
+// folio's entries from every CPU, what a pin would do instead) and the kernel model reports its
+// latency. The other CPUs keep their batches at that occupancy and run non-preemptible work of
+// `spacingNs` between scheduling points (busy), or sleep until the next round (idle). One CPU
+// may instead run long non-preemptible stretches (`hogUs`, an RT task as in spec S5).
+// Waits are kernel-style (wait_event), so the job runs on worker threads and, for reproducible
+// tests, on the deterministic runtime.
+import { YP, type KernelCtx, type KGen } from '../mm/context.js';
+import { folio_extract_from_batches } from '../mm/extract.js';
+import { C, COORDINATOR, Stat, cpuBase } from '../mm/layout.js';
+import { count_event } from '../mm/locks.js';
+import { batch_entries, lru_add_drain_all } from '../mm/lru_add_drain_all.js';
+import { folio_alloc } from '../mm/page_alloc.js';
+import { folio_add_lru } from '../mm/swap.js';
+import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
+import { wait_event } from '../mm/wait.js';
+import type { Failure } from '../runtime/api.js';
+import type { Job, JobEnv, Step } from './job.js';
+
+export interface DrainStudyParams {
+  /** lru_add entries each CPU holds when a drain starts (0..batchCapacity-1). */
+  occupancy: number;
+  /** Non-preemptible work between two scheduling points on busy CPUs (ns). */
+  spacingNs: number;
+  /** 1: other CPUs run work between scheduling points; 0: they sleep between rounds. */
+  busy: number;
+  /** CPU running non-preemptible stretches of hogUs (-1: none). */
+  hogCpu: number;
+  hogUs: number;
+  /** Drain-alls per trial. */
+  rounds: number;
+}
+export const DEFAULT_DRAIN_STUDY: DrainStudyParams = { occupancy: 8, spacingNs: 0, busy: 1, hogCpu: -1, hogUs: 250, rounds: 20 };
+
+/** Words in the coordinator's region (reset with every trial). */
+const ROUND = cpuBase(COORDINATOR) + C.USER; // round the requester is preparing
+const DONE = cpuBase(COORDINATOR) + C.USER + 1; // 1 = the requester finished
+/** Per-CPU words: the last round this CPU refilled for; its first pool folio (+1, 0 = none). */
+const READY = C.USER;
+const FIRST_FOLIO = C.USER + 1;
+
+export class DrainStudyJob implements Job {
+  /** Each CPU's pool of folios (one instance serves every CPU in the deterministic runtime). */
+  private readonly pools = new Map<number, number[]>();
+  constructor(private readonly p: DrainStudyParams, private readonly env: JobEnv) {}
+
+  setup(): void {
+    this.pools.clear();
+  }
+
+  isScripted(): boolean {
+    return true;
+  }
+
+  steps(cpu: number): Step[] {
+    if (cpu === 0) return [{ index: 0, op: 'drain_requester', run: (c) => this.requester(c) }];
+    const op = cpu === this.p.hogCpu ? 'hog_loop' : this.p.busy ? 'busy_loop' : 'idle_loop';
+    return [{ index: 0, op, run: (c) => this.other(c) }];
+  }
+
+  /** Put this CPU's pool back into its lru_add batch (allocating it the first time). */
+  private *refill(ctx: KernelCtx): KGen<void> {
+    let pool = this.pools.get(ctx.cpu);
+    if (!pool) {
+      pool = [];
+      for (let i = 0; i < this.p.occupancy; i++) pool.push(folio_alloc(ctx, 0, true));
+      this.pools.set(ctx.cpu, pool);
+      if (pool.length) Atomics.store(ctx.w, ctx.base + FIRST_FOLIO, pool[0]! + 1);
+      for (const f of pool) yield* folio_add_lru(ctx, f);
+    } else {
+      // Folios still in a batch (not drained, e.g. after a targeted extraction) stay there.
+      for (const f of pool) if (folio_isolate_lru(ctx, f)) yield* folio_putback_lru(ctx, f);
+    }
+    ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, batch_entries(ctx, ctx.cpu));
+  }
+
+  private allReady(ctx: KernelCtx, round: number): boolean {
+    for (let c = 1; c < ctx.nCpus; c++) if (Atomics.load(ctx.w, cpuBase(c) + READY) < round) return false;
+    return true;
+  }
+
+  private *requester(ctx: KernelCtx): KGen<void> {
+    const targeted = ctx.policy.switches.drainMechanism === 'targeted';
+    for (let r = 1; r <= this.p.rounds; r++) {
+      yield* this.refill(ctx);
+      Atomics.store(ctx.w, ROUND, r);
+      this.wakeAll(ctx);
+      yield* wait_event(ctx, () => this.allReady(ctx, r), 'drain study: batches refilled');
+      if (targeted) yield* this.extractOne(ctx);
+      else yield* lru_add_drain_all(ctx);
+      yield YP.OP_BOUNDARY;
+    }
+    Atomics.store(ctx.w, DONE, 1);
+    this.wakeAll(ctx);
+  }
+
+  /**
+   * drainMechanism 'targeted': folio_extract_from_batches() of one folio sitting in the last
+   * CPU's batch (the hog's, when there is one), timed and reported as the round's "drain".
+   */
+  private *extractOne(ctx: KernelCtx): KGen<void> {
+    const victim = this.p.hogCpu >= 0 ? this.p.hogCpu : ctx.nCpus - 1;
+    const f = Atomics.load(ctx.w, cpuBase(victim) + FIRST_FOLIO) - 1;
+    const startNs = ctx.hooks.nowNs();
+    count_event(ctx, Stat.LRU_ADD_DRAIN_ALL);
+    const n = f >= 0 ? yield* folio_extract_from_batches(ctx, f) : 0;
+    count_event(ctx, Stat.DRAIN_ALL_CPUS_QUEUED, n);
+    ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs: 0, cpusQueued: n, genSkipped: false, forced: false });
+  }
+
+  private wakeAll(ctx: KernelCtx): void {
+    for (let c = 0; c < ctx.nCpus; c++) if (c !== ctx.cpu) ctx.hooks.wake(c);
+  }
+
+  private *other(ctx: KernelCtx): KGen<void> {
+    const w = ctx.w;
+    const hog = ctx.cpu === this.p.hogCpu;
+    for (;;) {
+      const round = Atomics.load(w, ROUND);
+      if (Atomics.load(w, DONE) !== 0) return;
+      // A new round starts only after the last drain finished: put the drained folios back.
+      if (Atomics.load(w, ctx.base + READY) < round) {
+        yield* this.refill(ctx);
+        Atomics.store(w, ctx.base + READY, round);
+        ctx.hooks.wake(0);
+      }
+      if (hog) ctx.hooks.spinNoPreempt(this.p.hogUs * 1000);
+      else if (this.p.busy) {
+        if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
+      } else {
+        // Idle: sleep until the next round or the end (the kworker still runs meanwhile).
+        yield* wait_event(ctx, () => Atomics.load(w, DONE) !== 0 || Atomics.load(w, ROUND) > Atomics.load(w, ctx.base + READY), 'drain study: idle');
+      }
+      yield YP.OP_BOUNDARY;
+    }
+  }
+
+  check(): Failure[] {
+    return [];
+  }
+}
