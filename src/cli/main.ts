@@ -15,6 +15,8 @@ import { registerPolicies } from './commands/policies.js';
 import { registerRun } from './commands/run.js';
 import { registerStress } from './commands/stress.js';
 import { registerStudy } from './commands/study.js';
+import { registerMerge } from './commands/merge.js';
+import { registerReport } from './commands/report.js';
 import { runTopLevel } from './errors.js';
 import type { CliContext } from './io.js';
 import { shutdownAll } from './modules.js';
@@ -52,6 +54,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerDemo(program, ctx);
   registerStudy(program, ctx);
+  registerMerge(program, ctx);
+  registerReport(program, ctx);
   return program;
 }
 

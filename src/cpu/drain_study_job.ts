@@ -9,7 +9,7 @@
 // tests, on the deterministic runtime.
 import { YP, type KernelCtx, type KGen } from '../mm/context.js';
 import { folio_extract_from_batches } from '../mm/extract.js';
-import { C, COORDINATOR, Stat, cpuBase } from '../mm/layout.js';
+import { C, COORDINATOR, G, Stat, cpuBase } from '../mm/layout.js';
 import { count_event } from '../mm/locks.js';
 import { batch_entries, lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { folio_alloc } from '../mm/page_alloc.js';
@@ -82,6 +82,7 @@ export class DrainStudyJob implements Job {
   }
 
   private *requester(ctx: KernelCtx): KGen<void> {
+    this.pools.delete(ctx.cpu); // last trial's folios are gone (memory is reset per trial)
     const targeted = ctx.policy.switches.drainMechanism === 'targeted';
     for (let r = 1; r <= this.p.rounds; r++) {
       yield* this.refill(ctx);
@@ -117,9 +118,11 @@ export class DrainStudyJob implements Job {
   private *other(ctx: KernelCtx): KGen<void> {
     const w = ctx.w;
     const hog = ctx.cpu === this.p.hogCpu;
+    this.pools.delete(ctx.cpu);
     for (;;) {
       const round = Atomics.load(w, ROUND);
-      if (Atomics.load(w, DONE) !== 0) return;
+      // Done, or the run was stopped (a busy loop has no wait to notice it in).
+      if (Atomics.load(w, DONE) !== 0 || Atomics.load(w, G.TRIAL_STOP) !== 0) return;
       // A new round starts only after the last drain finished: put the drained folios back.
       if (Atomics.load(w, ctx.base + READY) < round) {
         yield* this.refill(ctx);

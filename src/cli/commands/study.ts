@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../io.js';
 import { addRunOptions, parseStressFlags, runStressRequest, type StressFlags } from './stress.js';
+import { registerTimingStudies } from './timing.js';
 
 export const STUDY_SCENARIO = 'S1';
 export const STUDY_POLICIES = 'all';
@@ -15,4 +16,8 @@ export function registerStudy(program: Command, ctx: CliContext): void {
     const req = parseStressFlags(STUDY_SCENARIO, { ...flags, policy: STUDY_POLICIES });
     ctx.exitCode = await runStressRequest(req, ctx);
   });
+  // study drain-latency | pin-storm | race-window: study's own flags only before the subcommand.
+  program.enablePositionalOptions();
+  cmd.enablePositionalOptions();
+  registerTimingStudies(cmd, ctx);
 }

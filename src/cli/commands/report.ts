@@ -1,0 +1,29 @@
+// `folio-race report a.json [b.json ...] -o report.html`: a self-contained HTML report (inline
+// SVG plots, no network) of study documents, and `<report>.figures.json` with every figure's data.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../errors.js';
+import type { CliContext } from '../io.js';
+
+export function registerReport(program: Command, ctx: CliContext): void {
+  program
+    .command('report')
+    .description('write an HTML report with plots (and a JSON of every figure) from study documents')
+    .argument('<files...>', 'study documents (`study drain-latency|pin-storm|race-window --json`)')
+    .option('-o, --output <file>', 'HTML file to write', 'folio-race-report.html')
+    .action(async (files: string[], f: { output: string }) => {
+      const doc = await import('../../study/doc.js');
+      const html = await import('../../report/html.js');
+      let docs;
+      try {
+        docs = files.map((p) => doc.readStudyDoc(p));
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const figures = html.buildFigures(docs);
+      writeFileSync(f.output, html.renderHtml(docs, figures));
+      const figPath = f.output.replace(/\.html?$/i, '') + '.figures.json';
+      writeFileSync(figPath, JSON.stringify({ figures }, null, 2) + '\n');
+      ctx.err.write(`folio-race: wrote ${f.output} (${figures.length} figures) and ${figPath}\n`);
+    });
+}

@@ -1,0 +1,92 @@
+// Running a study's cells: each cell is a job (the drain-latency program or a scenario), a policy
+// with switch overrides, a CPU count and a number of trials, run on genuine worker threads (the
+// coordinator; threads are kept between cells of the same CPU count and memory size) or on the
+// deterministic runtime (one thread, logical time: reproducible, for tests). Optionally every
+// cell's trace ring is read back for --perfetto / --ftrace.
+import { Coordinator } from '../coordinator/coordinator.js';
+import type { JobSpec } from '../cpu/job.js';
+import type { Dims } from '../mm/layout.js';
+import { getPolicy, withSwitches, type PolicySwitches } from '../mm/policy.js';
+import { CooperativeRuntime } from '../runtime/cooperative.js';
+import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
+import { TraceRing, type TraceRecord } from '../trace/ring.js';
+import { RingTraceSink } from '../trace/sink.js';
+import type { CellParams } from './doc.js';
+
+export interface CellSpec {
+  key: string;
+  index: number;
+  params: CellParams;
+  job: JobSpec;
+  policyId: string;
+  switches: Partial<PolicySwitches>;
+  cpus: number;
+  dims: Omit<Dims, 'nCpus'>;
+  trials: number;
+  seed: number;
+}
+
+export interface CellOutcome {
+  aggregate: PolicyAggregate;
+  /** Trace events of the cell (when tracing), merged in sequence order. */
+  trace: TraceRecord[] | null;
+  aborted: boolean;
+}
+
+export interface RunCellsOptions {
+  mode: 'free-run' | 'deterministic';
+  /** Records per CPU ring when tracing (the most recent ones are kept). */
+  tracePerCpu?: number;
+  signal?: AbortSignal;
+  onCell?: (c: CellSpec, o: CellOutcome) => void;
+}
+
+export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions): Promise<CellOutcome[]> {
+  const out: CellOutcome[] = [];
+  let held: { key: string; c: Coordinator } | null = null;
+  try {
+    for (const cell of cells) {
+      if (opts.signal?.aborted) break;
+      const ring = opts.tracePerCpu ? TraceRing.create({ nCpus: cell.cpus, perCpu: opts.tracePerCpu }) : null;
+      let o: CellOutcome;
+      if (opts.mode === 'deterministic') o = runDeterministic(cell, ring);
+      else {
+        const key = JSON.stringify({ cpus: cell.cpus, ...cell.dims });
+        if (!held || held.key !== key || !held.c.healthy()) {
+          if (held) await held.c.shutdown();
+          held = { key, c: await Coordinator.start({ cpus: cell.cpus, dims: cell.dims }) };
+        }
+        o = await runFreeRun(held.c, cell, ring, opts.signal);
+      }
+      out.push(o);
+      opts.onCell?.(cell, o);
+      if (o.aborted) break;
+    }
+  } finally {
+    if (held) await held.c.shutdown();
+  }
+  return out;
+}
+
+async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal): Promise<CellOutcome> {
+  await c.configure({ job: cell.job, policyId: cell.policyId, switches: cell.switches, seed: cell.seed, ...(ring ? { traceSab: ring.sab } : {}) });
+  const agg = new PolicyAggregator(withSwitches(getPolicy(cell.policyId), cell.switches).id);
+  const onAbort = () => c.abort('interrupted');
+  signal?.addEventListener('abort', onAbort);
+  try {
+    const r = await c.run({ trials: cell.trials, batchSize: 32, watchdogMs: 20_000, onTrial: (t) => agg.add(t) });
+    if (r.crash) throw new Error(`cell ${cell.key}: CPU ${r.crash.cpu} crashed in ${r.crash.op}: ${r.crash.message}`);
+    return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted: r.aborted };
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function runDeterministic(cell: CellSpec, ring: TraceRing | null): CellOutcome {
+  const policy = withSwitches(getPolicy(cell.policyId), cell.switches);
+  const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
+  rt.configure(cell.job);
+  const agg = new PolicyAggregator(policy.id);
+  for (let t = 0; t < cell.trials; t++) agg.add(rt.runTrial(t));
+  return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted: false };
+}

@@ -1,0 +1,123 @@
+// The timing studies as sweeps of cells (src/study/run_cells.ts):
+// - drain-latency: lru_add_drain_all() latency against CPU count, drain mechanism, batch
+//   occupancy, spacing of scheduling points, busy/idle CPUs and one CPU running non-preemptible
+//   stretches (the drain-latency program, src/cpu/drain_study_job.ts);
+// - pin-storm: scenario S5 per policy (and mechanism), with CPU 5's non-preemptible stretches or
+//   the same time as a preemptible delay ("hog=off"): pin latency, drains per pin, and what one
+//   non-preemptible CPU does to everyone else's drains;
+// - race-window: S1 per policy with CPU 7's race window (its delay) swept: failure rate against
+//   window length.
+// Cells are enumerated in a fixed order, so `--shard i/N` selects the same cells everywhere.
+import { DEFAULT_DRAIN_STUDY } from '../cpu/drain_study_job.js';
+import { DRAIN_MECHANISMS, type DrainMechanism } from '../mm/policy.js';
+import { dimsFor } from '../runtime/dims.js';
+import type { Op, Scenario } from '../scenario/schema.js';
+import { ScenarioBoard, resolveNames } from '../scenario/setup.js';
+import type { CellSpec } from './run_cells.js';
+
+export interface DrainLatencyParams {
+  cpus: number[];
+  mechanisms: DrainMechanism[];
+  occupancy: number[];
+  /** Non-preemptible work between scheduling points on busy CPUs (µs). */
+  spacingUs: number[];
+  hog: ('off' | 'on')[];
+  load: ('busy' | 'idle')[];
+  hogUs: number;
+  rounds: number;
+  trials: number;
+  seed: number;
+  policy: string;
+}
+export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
+  cpus: [1, 2, 4, 8], mechanisms: [...DRAIN_MECHANISMS], occupancy: [8], spacingUs: [0], hog: ['off', 'on'], load: ['busy'],
+  hogUs: 250, rounds: 20, trials: 10, seed: 1, policy: 'v6.11',
+};
+
+/** Every cell of a drain-latency sweep, in sweep order (hog cells need a CPU besides CPU 0). */
+export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
+  const out: CellSpec[] = [];
+  for (const cpus of p.cpus) for (const mech of p.mechanisms) for (const occ of p.occupancy)
+    for (const sp of p.spacingUs) for (const hog of p.hog) for (const load of p.load) {
+      if (hog === 'on' && cpus < 2) continue;
+      if (load === 'idle' && sp !== p.spacingUs[0]) continue; // spacing only matters to busy CPUs
+      const index = out.length;
+      out.push({
+        key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}`,
+        index,
+        params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, load },
+        job: { kind: 'program', name: 'drain-latency', params: {
+          ...DEFAULT_DRAIN_STUDY, occupancy: occ, spacingNs: Math.round(sp * 1000), busy: load === 'busy' ? 1 : 0,
+          hogCpu: hog === 'on' ? cpus - 1 : -1, hogUs: p.hogUs, rounds: p.rounds,
+        } },
+        policyId: p.policy,
+        switches: { drainMechanism: mech },
+        cpus,
+        dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
+        trials: p.trials,
+        seed: (p.seed + index * 7919) >>> 0,
+      });
+    }
+  return out;
+}
+
+/** Apply `f` to every op of every CPU (repeat bodies included). */
+function mapOps(s: Scenario, f: (op: Op) => Op): Scenario {
+  const walk = (ops: Op[]): Op[] => ops.map((op) => (op.op === 'repeat' ? { ...op, ops: walk(op.ops) } : f(op)));
+  const steps: Scenario['steps'] = {};
+  for (const [cpu, ops] of Object.entries(s.steps)) steps[cpu as unknown as number] = walk(ops as Op[]);
+  return { ...s, steps };
+}
+
+/** S5 with CPU 5's non-preemptible stretches turned into preemptible delays of the same length. */
+export function withoutHog(s: Scenario): Scenario {
+  const t = mapOps(s, (op) => (op.op === 'hog' ? { ...op, op: 'delay', us: op.us ?? s.timing.hogUs } : op));
+  return { ...t, id: `${s.id}-nohog`, title: `${s.title} (stretches preemptible)` };
+}
+
+/** S1 with the race window (CPU 7's delay) set to `us`. */
+export function withRaceWindow(s: Scenario, us: number): Scenario {
+  const t = mapOps(s, (op) => (op.op === 'delay' ? { ...op, us } : op));
+  return { ...t, id: `${s.id}-w${us}`, timing: { ...s.timing, delayUs: us } };
+}
+
+function scenarioCell(s: Scenario, key: string, index: number, params: CellSpec['params'], policy: string, mech: DrainMechanism, cpus: number, trials: number, seed: number): CellSpec {
+  const board = new ScenarioBoard(resolveNames(s));
+  const { nCpus: _n, ...dims } = dimsFor(s, cpus);
+  return { key, index, params, job: { kind: 'scenario', scenario: s, board: board.sab }, policyId: policy, switches: { drainMechanism: mech }, cpus, dims, trials, seed };
+}
+
+export interface PinStormParams {
+  policies: string[];
+  mechanisms: DrainMechanism[];
+  hog: ('off' | 'on')[];
+  trials: number;
+  seed: number;
+}
+export const PIN_STORM_DEFAULTS: PinStormParams = { policies: ['v6.11', 'merged', 'pin-refs-fix', 'targeted-extraction'], mechanisms: ['workqueue'], hog: ['on', 'off'], trials: 50, seed: 1 };
+
+export function pinStormCells(s5: Scenario, p: PinStormParams): CellSpec[] {
+  const out: CellSpec[] = [];
+  const nohog = withoutHog(s5);
+  for (const policy of p.policies) for (const mech of p.mechanisms) for (const hog of p.hog) {
+    const key = `policy=${policy} mech=${mech} hog=${hog}`;
+    out.push(scenarioCell(hog === 'on' ? s5 : nohog, key, out.length, { policy, mechanism: mech, hog }, policy, mech, s5.cpus, p.trials, p.seed));
+  }
+  return out;
+}
+
+export interface RaceWindowParams {
+  policies: string[];
+  windowsUs: number[];
+  trials: number;
+  seed: number;
+}
+export const RACE_WINDOW_DEFAULTS: RaceWindowParams = { policies: ['v6.11', 'hugh-unevictable', 'merged'], windowsUs: [0, 10, 25, 50, 100, 200], trials: 100, seed: 1 };
+
+export function raceWindowCells(s1: Scenario, p: RaceWindowParams): CellSpec[] {
+  const out: CellSpec[] = [];
+  for (const policy of p.policies) for (const w of p.windowsUs) {
+    out.push(scenarioCell(withRaceWindow(s1, w), `policy=${policy} window=${w}us`, out.length, { policy, windowUs: w }, policy, 'workqueue', s1.cpus, p.trials, p.seed));
+  }
+  return out;
+}
