@@ -2,6 +2,7 @@
 import { cpus } from 'node:os';
 import { benchDrain } from './drain.js';
 import { benchS1 } from './s1.js';
+import { benchSched } from './sched.js';
 
 const us = (ns: number) => (ns / 1000).toFixed(1).padStart(8);
 const args = process.argv.slice(2);
@@ -27,6 +28,14 @@ async function main(): Promise<void> {
     console.log(`  first failure (-ENOMEM):    trial ${r.firstFailureTrial}, ${r.firstFailureMs.toFixed(2)} ms after the run started (threads already up)`);
     console.log(`  S1 holds a 100 µs preemptible delay on the faulting CPU (the race window), so a trial`);
     console.log(`  cannot take less than that: the trials/s ceiling of this scenario is below 10,000.`);
+  }
+  if (!only || only === 'sched') {
+    const r = await benchSched(Number(process.env.BENCH_SCHEDULES ?? 2000));
+    console.log('\nDeterministic mode (one thread, one trial per schedule)');
+    for (const x of r.rates) console.log(`  ${x.scenario} ${x.policy.padEnd(8)} ${x.strategy.padEnd(7)} ${x.schedulesPerSec.toFixed(0).padStart(6)} schedules/s  (${x.decisionsPerSchedule.toFixed(1)} decisions each, ${x.usPerDecision.toFixed(1)} µs per decision incl. trial reset and checks)`);
+    for (const h of r.hunts) console.log(`  hunt S6 ${h.policy.padEnd(8)} ${h.strategy.padEnd(7)} first failure after ${h.schedules.toFixed(1)} schedules, ${h.ms.toFixed(1)} ms (mean of 20 hunts)`);
+    for (const e of r.exhaustive) console.log(`  explore S1 (3 CPUs, preemption bound 2${e.timeless ? ', timeless' : ''}) ${e.policy.padEnd(8)} ${String(e.interleavings).padStart(5)} interleavings in ${e.ms.toFixed(0)} ms, ${e.complete ? 'complete' : 'INCOMPLETE'}, ${e.failures} failure signature(s)`);
+    console.log(`  lockstep hand-off between two threads (the alternative design): ${r.handoffUs.toFixed(1)} µs median round trip per decision`);
   }
 }
 

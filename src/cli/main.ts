@@ -17,6 +17,9 @@ import { registerStress } from './commands/stress.js';
 import { registerStudy } from './commands/study.js';
 import { registerMerge } from './commands/merge.js';
 import { registerReport } from './commands/report.js';
+import { registerHunt } from './commands/hunt.js';
+import { registerReplay } from './commands/replay.js';
+import { registerExplore } from './commands/explore.js';
 import { runTopLevel } from './errors.js';
 import type { CliContext } from './io.js';
 import { shutdownAll } from './modules.js';
@@ -56,6 +59,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerStudy(program, ctx);
   registerMerge(program, ctx);
   registerReport(program, ctx);
+  registerHunt(program, ctx);
+  registerReplay(program, ctx);
+  registerExplore(program, ctx);
   return program;
 }
 

@@ -1,36 +1,48 @@
 // The deterministic runtime: every emulated CPU runs cooperatively in one thread, over the same
-// shared kernel memory and the same kernel code as free-run mode. At each scheduling point a
-// seeded scheduler picks which CPU advances; a CPU's kworker runs drain work only when that CPU
-// is picked at a scheduling point outside a local-lock section, and not during a non-preemptible
-// stretch. Logical time: every step costs TICK_NS; `delay` sleeps a CPU (its kworker may still
-// run), `hog` keeps it busy and non-preemptible. Same seed, scenario and policy: same trace.
+// shared kernel memory and the same kernel code as free-run mode. At each scheduling decision the
+// runtime lists the threads that can advance — each CPU's task (its script, unless sleeping,
+// hogged or blocked) and each CPU's kworker (when drain work is pending and the CPU is outside a
+// local-lock section and not in a non-preemptible hog) — and a Scheduler (src/sched/) picks one;
+// the decision is recorded, so a trial can be replayed step for step. Logical time: every step
+// costs TICK_NS; `delay` sleeps a CPU (its kworker may still run), `hog` keeps it busy and
+// non-preemptible; when nothing can run, the clock jumps to the next wake-up. Same scenario,
+// policy, seed and strategy (or the same schedule): same trace.
 import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
-import { YP, type KernelCtx, type KGen, type RuntimeHooks, type TraceSink } from '../mm/context.js';
+import { type KernelCtx, type KGen, type RuntimeHooks, type TraceSink, YP } from '../mm/context.js';
 import { C, type Dims, type Layout } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
 import { work_pending } from '../mm/workqueue.js';
 import type { Policy } from '../mm/policy.js';
-import type { Job, JobEnv, JobSpec } from '../cpu/job.js';
+import type { Job, JobEnv, JobSpec, Step } from '../cpu/job.js';
 import { buildJob } from '../cpu/jobs.js';
 import { sumCpuStats, TrialRecorder } from '../cpu/recorder.js';
 import { KernelLivelock } from '../mm/errno.js';
-import { mulberry32 } from '../cpu/scenario_job.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from './api.js';
+import type { DecisionRecord, Thread } from '../sched/schedule.js';
+import { indexOf, type Scheduler, type StrategyName } from '../sched/scheduler.js';
+import { makeScheduler } from '../sched/make.js';
 
 export const TICK_NS = 100;
 
-export type Strategy = 'random' | 'round-robin';
+export type Strategy = StrategyName;
 
 export interface CooperativeOptions {
   nCpus: number;
   policy: Policy;
   dims?: Partial<Omit<Dims, 'nCpus'>>;
   seed: number;
+  /** Built-in strategy (default random); ignored when `scheduler` is given. */
   strategy?: Strategy;
+  /** PCT depth d (default 3). */
+  depth?: number;
+  /** A scheduler of the caller's own (replay, exhaustive search). */
+  scheduler?: Scheduler;
   trace?: TraceSink | null;
   /** Scheduler decisions before a trial is declared hung (watchdog). */
   maxSteps?: number;
+  /** Delays and hogs take no logical time: they are plain scheduling points (exhaustive search option). */
+  timeless?: boolean;
 }
 
 interface CpuState {
@@ -40,6 +52,7 @@ interface CpuState {
   until: number;
   hogging: boolean;
   rec: TrialRecorder;
+  steps: Step[];
 }
 
 export class CooperativeRuntime {
@@ -48,19 +61,23 @@ export class CooperativeRuntime {
   readonly sab: SharedArrayBuffer;
   private readonly cpus: CpuState[] = [];
   private job: Job | null = null;
+  private spec: JobSpec | null = null;
+  private seed: number;
   private now = 0;
   private current: CpuState | null = null;
-  private rand: () => number;
-  private rr = 0;
   private failures: Failure[] = [];
   private abandon = false;
+  private sched: Scheduler;
+  /** Every decision of the last trial, in order. */
+  decisions: DecisionRecord[] = [];
 
   constructor(private readonly opts: CooperativeOptions) {
     const mem = createKernelMemory({ ...DEFAULT_DIMS, ...opts.dims, nCpus: opts.nCpus });
     this.sab = mem.sab;
     this.w = mem.w;
     this.lay = mem.lay;
-    this.rand = mulberry32(opts.seed);
+    this.seed = opts.seed;
+    this.sched = opts.scheduler ?? makeScheduler(opts.strategy ?? 'random', opts.seed, opts.depth ?? 3, opts.nCpus);
     const hooks: RuntimeHooks = {
       wake: () => {},
       nowNs: () => this.now,
@@ -71,12 +88,13 @@ export class CooperativeRuntime {
       const rec = new TrialRecorder();
       ctx.obs = rec;
       ctx.trace = opts.trace ?? null;
-      this.cpus.push({ ctx, gen: null, until: 0, hogging: false, rec });
+      this.cpus.push({ ctx, gen: null, until: 0, hogging: false, rec, steps: [] });
     }
   }
 
   /** The current CPU sleeps (delay) or stays busy without scheduling points (hog) for `ns`. */
   private sleepCurrent(ns: number, hog: boolean): void {
+    if (this.opts.timeless) return;
     const s = this.current;
     if (!s) { this.now += ns; return; }
     s.until = this.now + ns;
@@ -84,21 +102,43 @@ export class CooperativeRuntime {
   }
 
   configure(spec: JobSpec): void {
+    this.spec = spec;
     const env: JobEnv = {
       report: (f) => this.current?.rec.current?.failures.push(f),
-      seed: this.opts.seed,
+      seed: this.seed,
       sleep: (ns: number) => this.sleepCurrent(ns, false),
     };
     this.job = buildJob(spec, env);
   }
 
-  /** Run one trial to the end; every CPU's steps interleaved by the seeded scheduler. */
+  /**
+   * Start afresh from another seed (hunting: one trial per seed): the job's own random stream
+   * (jitter) restarts from it, and so does the scheduler unless `scheduler` replaces it.
+   */
+  reseed(seed: number, scheduler?: Scheduler): void {
+    this.seed = seed;
+    this.sched = scheduler ?? makeScheduler(this.opts.strategy ?? 'random', seed, this.opts.depth ?? 3, this.opts.nCpus);
+    if (this.spec) this.configure(this.spec);
+  }
+
+  /** Use this scheduler from the next trial on (replay, exhaustive search). */
+  setScheduler(s: Scheduler): void {
+    this.sched = s;
+  }
+
+  /** Script step names of a CPU (for timelines). */
+  stepsOf(cpu: number): readonly Step[] {
+    return this.cpus[cpu]?.steps ?? [];
+  }
+
+  /** Run one trial to the end; every CPU's steps interleaved by the scheduler. */
   runTrial(trial: number): TrialResult {
     const job = this.job;
     if (!job) throw new Error('cooperative runtime: runTrial before configure');
     resetForTrial(this.w, this.lay);
     this.now = 0;
     this.failures = [];
+    this.decisions = [];
     job.setup(this.cpus[0]!.ctx, trial);
     const records: CpuTrialRecord[] = [];
     for (const s of this.cpus) {
@@ -108,25 +148,37 @@ export class CooperativeRuntime {
       s.ctx.task.pfMemallocPin = false;
       s.until = 0;
       s.hogging = false;
-      s.gen = program(s.ctx, job.steps(s.ctx.cpu, trial));
+      // CPUs without a script are no threads at all: only their kworkers may run.
+      s.steps = job.isScripted(s.ctx.cpu) ? job.steps(s.ctx.cpu, trial) : [];
+      s.gen = s.steps.length ? program(s.ctx, s.steps) : null;
     }
     const max = this.opts.maxSteps ?? 5_000_000;
-    let steps = 0;
     this.abandon = false;
+    this.sched.begin();
+    let last: Thread | null = null;
+    const options: Thread[] = [];
     for (;;) {
       if (this.abandon) break; // a CPU hung: the others may wait on it forever
-      const pick = this.choose();
-      if (pick === null) break;
-      if (pick === 'hung') {
+      const r = this.runnable(options);
+      if (r === 'done') break;
+      if (r === 'hung') {
         this.failures.push({ kind: 'watchdog', cpu: -1, message: `trial ${trial}: every unfinished CPU is blocked (${this.blockedReport()})` });
         break;
       }
-      if (++steps > max) {
+      const n = this.decisions.length;
+      if (n >= max) {
         this.failures.push({ kind: 'watchdog', cpu: -1, message: `trial ${trial}: no end after ${max} scheduling decisions` });
         break;
       }
-      this.step(pick);
+      const i = this.sched.pick(options, last, n);
+      const t = options[i]!;
+      const li = indexOf(options, last);
+      const rec: DecisionRecord = { cpu: t.cpu, kw: t.kw, preempt: li >= 0 && li !== i, dflt: i === (li >= 0 ? li : 0), step: -1, yp: -1, t: this.now };
+      this.decisions.push(rec);
+      this.step(this.cpus[t.cpu]!, t.kw, rec);
+      last = t;
     }
+    this.sched.end?.(this.decisions.length);
     this.current = null;
     const stats = sumCpuStats(this.w, this.lay.dims.nCpus);
     const failures = [...this.failures, ...job.check(this.cpus[0]!.ctx, trial), ...records.flatMap((r) => r.failures)];
@@ -142,41 +194,41 @@ export class CooperativeRuntime {
     return !s.ctx.blockedOn || s.ctx.blockedOn();
   }
 
-  /** The next CPU to advance; null when every script is done; 'hung' when nothing can run. */
-  private choose(): CpuState | 'hung' | null {
+  /** Fill `out` with the threads that can advance (CPU order, task before kworker); advance the clock if none. */
+  private runnable(out: Thread[]): 'ok' | 'hung' | 'done' {
     for (;;) {
-      const ready = this.cpus.filter((s) => this.kworkerCanRun(s) || this.taskCanRun(s));
-      if (ready.length > 0) {
-        if (this.opts.strategy === 'round-robin') {
-          for (let k = 0; k < this.cpus.length; k++) {
-            const s = this.cpus[(this.rr + k) % this.cpus.length]!;
-            if (ready.includes(s)) { this.rr = (s.ctx.cpu + 1) % this.cpus.length; return s; }
-          }
-        }
-        return ready[Math.floor(this.rand() * ready.length)]!;
+      out.length = 0;
+      for (const s of this.cpus) {
+        if (this.taskCanRun(s)) out.push({ cpu: s.ctx.cpu, kw: false });
+        if (this.kworkerCanRun(s)) out.push({ cpu: s.ctx.cpu, kw: true });
       }
-      const sleeping = this.cpus.filter((s) => s.until > this.now && (s.gen || work_pending(s.ctx)));
-      if (sleeping.length > 0) {
-        this.now = Math.min(...sleeping.map((s) => s.until));
-        continue;
-      }
-      return this.cpus.some((s) => s.gen) ? 'hung' : null;
+      if (out.length > 0) return 'ok';
+      let wake = Infinity;
+      for (const s of this.cpus) if (s.until > this.now && (s.gen || work_pending(s.ctx)) && s.until < wake) wake = s.until;
+      if (wake !== Infinity) { this.now = wake; continue; }
+      return this.cpus.some((s) => s.gen) ? 'hung' : 'done';
     }
   }
 
-  private step(s: CpuState): void {
+  private step(s: CpuState, kw: boolean, rec: DecisionRecord): void {
     this.current = s;
     this.now += TICK_NS;
-    if (this.kworkerCanRun(s) && (!this.taskCanRun(s) || this.rand() < 0.5)) {
+    if (kw) {
       kworker_run_pending(s.ctx);
       return;
     }
     try {
       const r = s.gen!.next();
       if (r.done) s.gen = null;
+      else {
+        rec.yp = r.value;
+        if (r.value === YP.BLOCKED) rec.why = s.ctx.blockReason;
+      }
+      rec.step = this.w[s.ctx.base + C.CUR_OP]!;
     } catch (e) {
       s.gen = null;
       const step = this.w[s.ctx.base + C.CUR_OP]!;
+      rec.step = step;
       const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
       this.failures.push({ kind, cpu: s.ctx.cpu, step, message: `CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}` });
       if (kind === 'watchdog') this.abandon = true;
@@ -188,11 +240,15 @@ export class CooperativeRuntime {
   }
 }
 
-/** A CPU's whole script as one generator: each step, then a scheduling point between steps. */
-function* program(ctx: KernelCtx, steps: ReturnType<Job['steps']>): KGen<void> {
-  for (const step of steps) {
+/**
+ * A CPU's whole script as one generator: each step, with a scheduling point between two steps
+ * (none after the last: the CPU's script simply ends there, and its kworker stays available).
+ */
+function* program(ctx: KernelCtx, steps: readonly Step[]): KGen<void> {
+  for (let i = 0; i < steps.length; i++) {
+    const step = steps[i]!;
     Atomics.store(ctx.w, ctx.base + C.CUR_OP, step.index);
     yield* step.run(ctx);
-    yield YP.OP_BOUNDARY;
+    if (i + 1 < steps.length) yield YP.OP_BOUNDARY;
   }
 }

@@ -12,6 +12,7 @@ import { formatFtrace } from '../trace/ftrace.js';
 import type { TrialResult } from './api.js';
 import { CooperativeRuntime, type Strategy } from './cooperative.js';
 import { dimsFor } from './dims.js';
+import type { DecisionRecord } from '../sched/schedule.js';
 
 export interface RunOneOptions {
   scenario: Scenario;
@@ -21,11 +22,15 @@ export interface RunOneOptions {
   trace: boolean;
   out: (line: string) => void;
   strategy?: Strategy;
+  /** PCT depth (strategy pct). */
+  depth?: number;
   signal?: AbortSignal;
 }
 export interface RunOneOutcome {
   result: TrialResult;
   ledger: string[];
+  /** Every scheduling decision of the trial (src/sched/schedule.ts), for the schedule string. */
+  decisions: DecisionRecord[];
 }
 
 /** Every allocated folio: flags, list, mlock_count and its references by named holder. */
@@ -46,7 +51,7 @@ export async function runOne(opts: RunOneOptions): Promise<RunOneOutcome> {
   const sink = opts.trace ? createTraceSink(opts.cpus, 1 << 14) : null;
   const rt = new CooperativeRuntime({
     nCpus: opts.cpus, policy: opts.policy, dims: dimsFor(opts.scenario, opts.cpus), seed: opts.seed,
-    strategy: opts.strategy ?? 'random', trace: sink,
+    strategy: opts.strategy ?? 'random', depth: opts.depth ?? 3, trace: sink,
   });
   const board = new ScenarioBoard(resolveNames(opts.scenario));
   rt.configure({ kind: 'scenario', scenario: opts.scenario, board: board.sab });
@@ -55,5 +60,5 @@ export async function runOne(opts: RunOneOptions): Promise<RunOneOutcome> {
     const text = formatFtrace(sink.ring.read().events, { holders: true });
     for (const line of text.split('\n')) if (line) opts.out(line);
   }
-  return { result, ledger: ledgerLines(rt.w, rt.lay) };
+  return { result, ledger: ledgerLines(rt.w, rt.lay), decisions: rt.decisions };
 }

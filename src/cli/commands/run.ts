@@ -8,6 +8,7 @@ import { EXIT, UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
 import { loadRunOne, loadScenario } from '../modules.js';
 import { cpusFlag, failOnFlag, randomSeed, seedFlag } from '../validate.js';
+import { depthFlag, outFlag, reportRunSchedule, strategyFlag } from '../sched_flags.js';
 import { failOnMatches, policiesFlag } from './stress.js';
 
 interface RunFlags {
@@ -16,6 +17,9 @@ interface RunFlags {
   seed?: string;
   trace?: boolean;
   failOn?: string;
+  strategy: string;
+  depth: string;
+  out?: string;
 }
 
 /** The failures of one trial, each with its ledger attribution (empty when the trial passed). */
@@ -40,6 +44,9 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--seed <s>', 'seed, 0-4294967295 (default: random, printed)')
     .option('--trace', 'print page_ref_* trace lines as the trial runs')
     .option('--fail-on <kinds>', 'exit 1 if the trial failed with one of these kinds (see `stress --help`)')
+    .option('--strategy <name>', 'scheduling strategy: random, pct or round-robin', 'random')
+    .option('--depth <d>', 'PCT depth: d-1 priority-change points, 1-16', '3')
+    .option('--out <file>', 'on a failure, write a replay file (`folio-race replay <file>`)')
     .action(async (scenarioArg: string, f: RunFlags) => {
       const policies = policiesFlag(f.policy);
       if (policies.length !== 1) throw new UsageError(`--policy: run takes exactly one policy, got '${f.policy}'`);
@@ -47,16 +54,20 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
       const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
       const failOn = f.failOn === undefined ? [] : failOnFlag(f.failOn);
+      const strategy = strategyFlag(f.strategy);
+      const depth = depthFlag(f.depth);
+      const out = f.out === undefined ? null : outFlag(f.out);
       const scenario = await loadScenario(scenarioArg, cpusGiven);
       const cpus = cpusGiven ?? scenario.cpus;
       const runOne = await loadRunOne();
-      ctx.err.write(`folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}\n`);
+      ctx.err.write(`folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}\n`);
       // CALL SITE (runtime owner): one traced trial.
-      const { result, ledger } = await runOne({ scenario, policy, cpus, seed, trace: f.trace === true, out: (l) => ctx.out.write(l + '\n') });
+      const { result, ledger, decisions } = await runOne({ scenario, policy, cpus, seed, strategy, depth, trace: f.trace === true, out: (l) => ctx.out.write(l + '\n') });
       ctx.out.write('\nReference ledger at the end:\n');
       for (const l of ledger) ctx.out.write(`  ${l}\n`);
       const fails = describeTrialFailures(result);
       ctx.out.write(fails.length ? `\nFailures:\n${fails.map((l) => `  ${l}\n`).join('')}` : '\nNo failures.\n');
+      if (decisions && fails.length) reportRunSchedule(ctx, { scenario, source: scenarioArg, policyId: policy.id, cpus, seed, strategy, depth, timeless: false }, decisions, out);
       const matched = failOnMatches([aggregateTrials(policy.id, [result])], failOn);
       for (const l of matched) ctx.err.write(`folio-race: ${l}\n`);
       ctx.exitCode = matched.length ? EXIT.FAIL_ON : EXIT.OK;

@@ -1,0 +1,69 @@
+// `folio-race hunt <scenario> --policy P`: run deterministic schedules (seed, seed+1, ...) until
+// the first failure; print how many schedules and how long it took, the seed and the schedule,
+// write a replay file, and with --shrink the minimal interleaving as a per-CPU timeline.
+import type { Command } from 'commander';
+import { hunt } from '../../sched/hunt.js';
+import { DetSession } from '../../sched/session.js';
+import { EXIT } from '../errors.js';
+import type { CliContext } from '../io.js';
+import { loadScenario } from '../modules.js';
+import { defaultReplayPath, depthFlag, onePolicy, outFlag, reportFailure, strategyFlag } from '../sched_flags.js';
+import { cpusFlag, intFlag, randomSeed, seedFlag } from '../validate.js';
+
+interface HuntFlags {
+  policy: string;
+  cpus?: string;
+  seed?: string;
+  strategy: string;
+  depth: string;
+  maxSchedules: string;
+  timeLimit?: string;
+  shrink?: boolean;
+  out?: string;
+  replayFile: boolean;
+  timeless?: boolean;
+}
+
+export function registerHunt(program: Command, ctx: CliContext): void {
+  program
+    .command('hunt')
+    .description('deterministic search until the first failure: schedules and time to it, the seed, the schedule, a replay file')
+    .argument('<scenario>', 'built-in scenario id or a .yaml/.yml/.json file')
+    .option('--policy <id>', 'one policy id', 'v6.11')
+    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--seed <s>', 'first seed, 0-4294967295 (default: random, printed); schedule i uses seed+i')
+    .option('--strategy <name>', 'random, pct or round-robin', 'pct')
+    .option('--depth <d>', 'PCT depth: d-1 priority-change points, 1-16', '3')
+    .option('--max-schedules <n>', 'give up after this many schedules', '100000')
+    .option('--time-limit <s>', 'give up after this many seconds')
+    .option('--shrink', 'shrink the failing schedule (fewer preemptions and steps, same failure) and print it per CPU')
+    .option('--out <file>', 'replay file to write (default ./folio-race-<scenario>-<policy>-seed<seed>.replay.json)')
+    .option('--no-replay-file', 'do not write a replay file')
+    .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
+    .action(async (scenarioArg: string, f: HuntFlags) => {
+      const policy = onePolicy(f.policy, 'hunt');
+      const strategy = strategyFlag(f.strategy);
+      const depth = depthFlag(f.depth);
+      const maxSchedules = intFlag('--max-schedules', f.maxSchedules, 1, 100_000_000);
+      const timeLimitMs = f.timeLimit === undefined ? undefined : intFlag('--time-limit', f.timeLimit, 1, 86_400) * 1000;
+      const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
+      const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
+      const out = f.out === undefined ? null : outFlag(f.out);
+      const scenario = await loadScenario(scenarioArg, cpusGiven);
+      const cpus = cpusGiven ?? scenario.cpus;
+      const timeless = f.timeless === true;
+      ctx.err.write(`folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}\n`);
+      const session = new DetSession({ scenario, policy, cpus, strategy, depth, timeless });
+      const h = hunt(session, { seed, maxSchedules, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
+      const rate = h.schedules / Math.max(h.elapsedMs / 1000, 1e-9);
+      if (!h.found) {
+        ctx.out.write(`no failure in ${h.schedules} schedules (${(h.elapsedMs / 1000).toFixed(2)} s, ${rate.toFixed(0)} schedules/s)\n`);
+        ctx.exitCode = EXIT.OK;
+        return;
+      }
+      ctx.out.write(`first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s)\n`);
+      const path = f.replayFile === false ? null : out ?? defaultReplayPath(scenario, policy.id, h.found.seed);
+      reportFailure(ctx, session, { scenario, source: scenarioArg, policyId: policy.id, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, { shrink: f.shrink === true, out: path });
+      ctx.exitCode = EXIT.FAIL_ON;
+    });
+}

@@ -1,0 +1,34 @@
+// The choice at every scheduling point of the deterministic runtime, pulled out of the runtime:
+// the runtime lists the threads that can advance (each CPU's task, each CPU's kworker with
+// pending drain work), in a fixed order (CPU ascending, task before kworker), and a Scheduler
+// picks one. Strategies: seeded random, PCT, round-robin, replay of an explicit schedule, and
+// the exhaustive explorer's own (explore.ts).
+import type { Thread } from './schedule.js';
+
+export interface Scheduler {
+  /** Called at the start of every trial. */
+  begin(): void;
+  /**
+   * Pick among `options` (never empty). `last` is the thread that ran the previous step;
+   * `step` counts decisions from 0. Returns an index into `options`.
+   */
+  pick(options: readonly Thread[], last: Thread | null, step: number): number;
+  /** Called at the end of a trial with the number of decisions it took. */
+  end?(steps: number): void;
+}
+
+export const STRATEGIES = ['random', 'pct', 'round-robin'] as const;
+export type StrategyName = (typeof STRATEGIES)[number];
+
+/** The option continuing `last` if it can, else -1. */
+export function indexOf(options: readonly Thread[], t: Thread | null): number {
+  if (!t) return -1;
+  for (let i = 0; i < options.length; i++) if (options[i]!.cpu === t.cpu && options[i]!.kw === t.kw) return i;
+  return -1;
+}
+
+/** Non-preemptive default: continue the last thread if it can run, else the first option. */
+export function defaultPick(options: readonly Thread[], last: Thread | null): number {
+  const i = indexOf(options, last);
+  return i >= 0 ? i : 0;
+}

@@ -1,0 +1,67 @@
+// One scenario under one policy on the deterministic runtime, run again and again with different
+// seeds or schedulers: the unit that hunting, replay, shrinking and exhaustive search share.
+// Every run is trial 0 of a freshly reseeded job, so a run depends only on (seed, schedule).
+import type { Policy } from '../mm/policy.js';
+import { CooperativeRuntime } from '../runtime/cooperative.js';
+import { dimsFor } from '../runtime/dims.js';
+import type { TrialResult } from '../runtime/api.js';
+import type { Scenario } from '../scenario/schema.js';
+import { resolveNames, ScenarioBoard } from '../scenario/setup.js';
+import { formatFtrace } from '../trace/ftrace.js';
+import { createTraceSink, type RingTraceSink } from '../trace/sink.js';
+import { countPreemptions, encodeSchedule, explicitPrefix, type DecisionRecord } from './schedule.js';
+import type { Scheduler, StrategyName } from './scheduler.js';
+import { failureSignature } from './signature.js';
+
+export interface SessionOptions {
+  scenario: Scenario;
+  policy: Policy;
+  cpus: number;
+  strategy?: StrategyName;
+  depth?: number;
+  /** Delays and hogs as plain scheduling points (no logical time). */
+  timeless?: boolean;
+  /** Keep a trace ring (page_ref_* events) for traceText(). */
+  trace?: boolean;
+  maxSteps?: number;
+}
+
+export interface DetRun {
+  result: TrialResult;
+  decisions: DecisionRecord[];
+  signature: string | null;
+  preemptions: number;
+  /** The whole schedule, compact (every decision). */
+  schedule: string;
+}
+
+export class DetSession {
+  readonly rt: CooperativeRuntime;
+  private readonly sink: RingTraceSink | null;
+
+  constructor(readonly o: SessionOptions) {
+    this.sink = o.trace ? createTraceSink(o.cpus, 1 << 14) : null;
+    this.rt = new CooperativeRuntime({
+      nCpus: o.cpus, policy: o.policy, dims: dimsFor(o.scenario, o.cpus), seed: 0, strategy: o.strategy ?? 'random',
+      depth: o.depth ?? 3, trace: this.sink, timeless: o.timeless ?? false, maxSteps: o.maxSteps ?? 200_000,
+    });
+    this.rt.configure({ kind: 'scenario', scenario: o.scenario, board: new ScenarioBoard(resolveNames(o.scenario)).sab });
+  }
+
+  /** One run from `seed`, scheduled by the session's strategy or by `scheduler`. */
+  run(seed: number, scheduler?: Scheduler): DetRun {
+    this.rt.reseed(seed, scheduler);
+    const result = this.rt.runTrial(0);
+    const decisions = this.rt.decisions;
+    return { result, decisions, signature: failureSignature(result), preemptions: countPreemptions(decisions), schedule: encodeSchedule(decisions) };
+  }
+
+  /** The page_ref_* trace of every run since the session began (ftrace lines with holders). */
+  traceText(): string {
+    if (!this.sink) return '';
+    return formatFtrace(this.sink.ring.read().events, { holders: true });
+  }
+}
+
+/** The explicit (non-default) part of a run's schedule, compact. */
+export const explicitSchedule = (r: DetRun): string => encodeSchedule(explicitPrefix(r.decisions));
