@@ -76,7 +76,8 @@ describe('crashes and shutdown', () => {
     const crashTrial = results.find((r) => r.failures.some((f) => f.kind === 'emulator'));
     expect(crashTrial?.failures[0]?.message).toMatch(/CPU 0 crashed in bug \(step 2\)/);
     expect(liveWorkerCount()).toBe(0);
-    expect(osThreads()).toBe(before);
+    // No OS thread left behind (other runtime threads may come and go, so not exact equality).
+    expect(osThreads()).toBeLessThanOrEqual(before);
   });
 });
 
