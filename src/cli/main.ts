@@ -66,7 +66,16 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /** Parse `argv` (process.argv shape), run the command, return the exit code (also set on process.exitCode). */
+/** A reader that went away (`folio-race ... | head`) is not an error: stop writing, quietly. */
+function ignoreEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 export async function main(argv: string[] = process.argv): Promise<number> {
+  ignoreEpipe(process.stdout);
+  ignoreEpipe(process.stderr);
   const ctx: CliContext = { out: process.stdout, err: process.stderr, exitCode: 0, env: process.env };
   return runTopLevel(async () => {
     await buildProgram(ctx).parseAsync(argv);

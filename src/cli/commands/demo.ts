@@ -7,7 +7,7 @@ import { loadRunDemo } from '../modules.js';
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('a short demonstration: Will\'s pKVM race (S1) under the variants from the thread')
+    .description('the CPU runtime alone: 4 CPU threads queue batch entries while CPU 0 runs lru_add_drain_all(), checked by state')
     .action(async () => {
       // CALL SITE (runtime owner): runDemo() from src/runtime/demo.ts.
       const runDemo = await loadRunDemo();
