@@ -8,6 +8,16 @@ import { fset, fw, folio_nr_pages } from './folio.js';
 import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase } from './layout.js';
 import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
 
+/** Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. */
+function claim(ctx: KernelCtx, cursor: number, n: number, limit: number, fn: string, what: string): number {
+  const first = Atomics.add(ctx.w, cursor, n);
+  if (first + n > limit) {
+    Atomics.sub(ctx.w, cursor, n);
+    throw new RangeError(`${fn}: out of ${what}: ${limit} in all, ${n} more wanted at ${first}`);
+  }
+  return first;
+}
+
 // ---- page-cache objects -------------------------------------------------------------------
 
 export interface ObjectSpec {
@@ -26,16 +36,13 @@ export function object_create(ctx: KernelCtx, o: ObjectSpec): number {
   if (!Number.isInteger(o.npages) || o.npages < 1) throw new RangeError(`object_create: npages must be a positive integer, got ${o.npages}`);
   const order = o.order ?? 0;
   if (!Number.isInteger(order) || order < 0 || order > 9) throw new RangeError(`object_create: order must be 0..9, got ${order}`);
-  const id = Atomics.add(ctx.w, G.NEXT_OBJ, 1);
-  if (id >= MAX_OBJECTS) {
+  const id = claim(ctx, G.NEXT_OBJ, 1, MAX_OBJECTS, 'object_create', 'objects (MAX_OBJECTS)');
+  let cacheBase: number;
+  try {
+    cacheBase = claim(ctx, G.NEXT_CACHE_SLOT, o.npages, ctx.lay.dims.nCacheSlots, 'object_create', 'page-cache slots (nCacheSlots)');
+  } catch (e) {
     Atomics.sub(ctx.w, G.NEXT_OBJ, 1);
-    throw new RangeError(`object_create: out of objects (MAX_OBJECTS=${MAX_OBJECTS})`);
-  }
-  const cacheBase = Atomics.add(ctx.w, G.NEXT_CACHE_SLOT, o.npages);
-  if (cacheBase + o.npages > ctx.lay.dims.nCacheSlots) {
-    Atomics.sub(ctx.w, G.NEXT_CACHE_SLOT, o.npages);
-    Atomics.sub(ctx.w, G.NEXT_OBJ, 1);
-    throw new RangeError(`object_create: out of page-cache slots (nCacheSlots=${ctx.lay.dims.nCacheSlots}, ${o.npages} more wanted at ${cacheBase})`);
+    throw e;
   }
   const b = objBase(id);
   ctx.w.fill(0, b, b + 16);
@@ -132,16 +139,13 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
   if (v.obj >= 0 && pgoff + v.npages > obj_npages(ctx, v.obj)) {
     throw new RangeError(`vma_create: pages ${pgoff}..${pgoff + v.npages - 1} outside object ${v.obj} (${obj_npages(ctx, v.obj)} pages)`);
   }
-  const id = Atomics.add(ctx.w, G.NEXT_VMA, 1);
-  if (id >= MAX_VMAS) {
+  const id = claim(ctx, G.NEXT_VMA, 1, MAX_VMAS, 'vma_create', 'VMAs (MAX_VMAS)');
+  let pteBase: number;
+  try {
+    pteBase = claim(ctx, G.NEXT_PTE, v.npages, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
+  } catch (e) {
     Atomics.sub(ctx.w, G.NEXT_VMA, 1);
-    throw new RangeError(`vma_create: out of VMAs (MAX_VMAS=${MAX_VMAS})`);
-  }
-  const pteBase = Atomics.add(ctx.w, G.NEXT_PTE, v.npages);
-  if (pteBase + v.npages > ctx.lay.dims.nPtes) {
-    Atomics.sub(ctx.w, G.NEXT_PTE, v.npages);
-    Atomics.sub(ctx.w, G.NEXT_VMA, 1);
-    throw new RangeError(`vma_create: out of page-table entries (nPtes=${ctx.lay.dims.nPtes}, ${v.npages} more wanted at ${pteBase})`);
+    throw e;
   }
   const b = vmaBase(id);
   ctx.w.fill(0, b, b + 16);
