@@ -36,7 +36,7 @@ export interface Violation {
 
 /** One finished pin_user_pages(FOLL_LONGTERM) call, for I9/I10. */
 export interface PinCheckRecord {
-  /** Call id (G.PIN_SEQ), for messages. */
+  /** Call id, for messages. */
   id?: number;
   cpu: number;
   /** Pages pinned (> 0) or a negative errno. */

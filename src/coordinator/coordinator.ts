@@ -28,7 +28,7 @@ export interface RunOptions {
   trials: number;
   /** Trials per batch (between main-thread round trips). */
   batchSize?: number;
-  /** A batch that takes longer than this is stopped and its unfinished trial reported. */
+  /** No trial completing for this long (one to two periods) stops the batch; the unfinished trial is reported. */
   watchdogMs?: number;
   onTrial?: (r: TrialResult) => void;
   /** Runs on this thread right after each batch's CPUs are released (benchmarks). */
@@ -80,7 +80,7 @@ export class Coordinator implements Stoppable {
     try {
       const path = cpuWorkerPath();
       for (let cpu = 0; cpu < opts.cpus; cpu++) c.threads.push(c.spawn(path, cpu, dims));
-      await Promise.all(c.threads.map((t) => t.api.ping()));
+      await Promise.all(c.threads.map((t) => callOrExit(t, t.api.ping())));
     } catch (e) {
       await c.shutdown();
       throw e;
@@ -105,7 +105,7 @@ export class Coordinator implements Stoppable {
     this.ctx.policy = policyOf(cfg);
     this.ctx.trace = cfg.traceSab ? new RingTraceSink(cfg.traceSab) : null;
     this.job = buildJob(cfg.job, { report: () => {} });
-    await Promise.all(this.threads.map((t) => t.api.configure(cfg)));
+    await Promise.all(this.threads.map((t) => callOrExit(t, t.api.configure(cfg))));
   }
 
   /** Run trials in batches until done, stopped or a CPU crashes. */
@@ -145,15 +145,19 @@ export class Coordinator implements Stoppable {
     job.setup(this.ctx, first);
     const releaseGen = Atomics.load(w, G.TRIAL_GEN) + 1;
     // A CPU whose thread dies never answers: its exit settles its call instead.
-    const calls = this.threads.map((t) => Promise.race([
-      t.api.runBatch(first, count, releaseGen),
-      t.exited.then((): never => { throw new Error(`CPU ${t.cpu} thread exited`); }),
-    ]));
+    const calls = this.threads.map((t) => callOrExit(t, t.api.runBatch(first, count, releaseGen)));
     Atomics.store(w, G.TRIAL_GEN, releaseGen);
     for (const t of this.threads) ringBell(w, t.cpu);
     during?.();
     let watchdog = false;
-    const timer = setTimeout(() => { watchdog = true; this.stopTrials(); }, watchdogMs);
+    // Per trial, not per batch: fire when no trial has completed for a whole period.
+    let seenGen = Atomics.load(w, G.TRIAL_GEN);
+    const timer = setInterval(() => {
+      const gen = Atomics.load(w, G.TRIAL_GEN);
+      if (gen !== seenGen) { seenGen = gen; return; }
+      watchdog = true;
+      this.stopTrials();
+    }, watchdogMs);
     const stopped = new Promise<'stuck'>((resolve) => { this.wakeRun = () => setTimeout(() => resolve('stuck'), 2000).unref(); });
     try {
       const res = await Promise.race([Promise.allSettled(calls), stopped]);
@@ -166,7 +170,7 @@ export class Coordinator implements Stoppable {
       });
       return { batch, watchdog, rejected };
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       this.wakeRun = null;
     }
   }
@@ -236,6 +240,11 @@ export class Coordinator implements Stoppable {
     }));
     unregister(this);
   }
+}
+
+/** A control call to a CPU thread, settled by the thread's exit if it dies first. */
+function callOrExit<T>(t: CpuThread, call: Promise<T>): Promise<T> {
+  return Promise.race([call, t.exited.then((): never => { throw new Error(`CPU ${t.cpu} thread exited`); })]);
 }
 
 function crashTrial(crash: CpuCrash): TrialResult {

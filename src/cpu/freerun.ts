@@ -5,6 +5,7 @@
 import { YP, type KernelCtx, type KGen, type RuntimeHooks } from '../mm/context.js';
 import { C, G, cpuBase } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
+import { nowNs } from '../mm/boot.js';
 
 /** Thrown out of a CPU's kernel code when the coordinator stops the run. */
 export class TrialAborted extends Error {
@@ -22,13 +23,12 @@ export function ringBell(w: Int32Array, cpu: number): void {
   Atomics.notify(w, i);
 }
 
-export function nowNs(): number {
-  return Number(process.hrtime.bigint());
-}
+export { nowNs };
 
 export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
   wake: (cpu) => ringBell(w, cpu),
   nowNs,
+  // Replaced by FreeRunCpu, whose stretch can take IPIs; until then a plain spin.
   spinNoPreempt: (ns) => {
     const end = nowNs() + ns;
     while (nowNs() < end) { /* non-preemptible: no scheduling point, no kworker */ }

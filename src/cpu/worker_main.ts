@@ -7,7 +7,7 @@ import { makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
 import { KernelLivelock } from '../mm/errno.js';
 import { sumCpuStats, TrialRecorder } from './recorder.js';
-import { C, COORDINATOR, G, NR_STATS, cpuBase, makeLayout, type Dims, type Layout } from '../mm/layout.js';
+import { C, COORDINATOR, G, makeLayout, type Dims, type Layout } from '../mm/layout.js';
 import { getPolicy, withSwitches, type Policy, type PolicySwitches } from '../mm/policy.js';
 import { RingTraceSink } from '../trace/sink.js';
 import type { Failure } from '../runtime/api.js';
@@ -73,6 +73,9 @@ export class CpuWorker {
   private readonly cpu: FreeRunCpu;
   private job: Job | null = null;
   private readonly rec = new TrialRecorder();
+  /** CPUs that take part in the trial barrier, and whether this one does (set by configure). */
+  private participants = 0;
+  private inBarrier = true;
 
   constructor(init: WorkerInit) {
     this.w = new Int32Array(init.sab);
@@ -93,9 +96,12 @@ export class CpuWorker {
     const job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });
     this.job = job;
     // Spin rather than sleep in waits when the busy CPUs fit on the host's cores.
-    let busy = 0;
-    for (let c = 0; c < this.lay.dims.nCpus; c++) if (job.isScripted(c)) busy++;
-    this.cpu.spinNs = busy > 0 && busy <= availableParallelism() ? 200_000 : 0;
+    let scripted = 0;
+    for (let c = 0; c < this.lay.dims.nCpus; c++) if (job.isScripted(c)) scripted++;
+    // A job that scripts no CPU at all runs every CPU through the trial barrier.
+    this.participants = scripted === 0 ? this.lay.dims.nCpus : scripted;
+    this.inBarrier = scripted === 0 || job.isScripted(this.ctx.cpu);
+    this.cpu.spinNs = scripted > 0 && scripted <= availableParallelism() ? 200_000 : 0;
   }
 
   /**
@@ -111,10 +117,7 @@ export class CpuWorker {
     const out: BatchResult = { cpu: me, records: [], leader: [], crash: null, aborted: false };
     // CPUs without a script take no part in the trial barrier: they only run drain work that
     // others queue on them, until the batch's last trial is released past.
-    let scripted = 0;
-    for (let c = 0; c < nCpus; c++) if (job.isScripted(c)) scripted++;
-    const allScripted = scripted === 0;
-    if (!allScripted && !job.isScripted(me)) {
+    if (!this.inBarrier) {
       try {
         this.cpu.waitUntil(() => Atomics.load(w, G.TRIAL_GEN) >= releaseGen + count, Infinity);
       } catch (e) {
@@ -123,7 +126,7 @@ export class CpuWorker {
       }
       return out;
     }
-    const participants = allScripted ? nCpus : scripted;
+    const participants = this.participants;
     for (let i = 0; i < count; i++) {
       const trial = firstTrial + i;
       const gen = releaseGen + i;
@@ -139,7 +142,14 @@ export class CpuWorker {
       if (crashed || out.aborted) break;
       const done = Atomics.add(w, G.TRIAL_DONE, 1) + 1;
       if (done === participants) {
-        out.leader.push(this.endTrial(job, trial, i + 1 < count, started));
+        try {
+          out.leader.push(this.endTrial(job, trial, i + 1 < count, started));
+        } catch (e) {
+          // The check or the next trial's setup failed: report it and release everyone.
+          out.crash = { cpu: me, trial, step: -1, op: 'trial check/setup', message: (e as Error).message };
+          stopAll(w);
+          break;
+        }
         Atomics.store(w, G.TRIAL_DONE, 0);
         Atomics.store(w, G.TRIAL_GEN, gen + 1);
         for (let c = 0; c < nCpus; c++) if (c !== me) ringBell(w, c);
@@ -182,8 +192,7 @@ export class CpuWorker {
         } else {
           out.crash = { cpu: ctx.cpu, trial, step: step.index, op: step.op, message: err.message };
         }
-        Atomics.store(ctx.w, G.TRIAL_STOP, 1);
-        for (let c = 0; c <= COORDINATOR; c++) ringBell(ctx.w, c);
+        stopAll(ctx.w);
         return true;
       }
     }
@@ -202,4 +211,10 @@ export class CpuWorker {
     }
     return rec;
   }
+}
+
+/** Stop the run: every CPU (and the coordinator) leaves its wait at once. */
+function stopAll(w: Int32Array): void {
+  Atomics.store(w, G.TRIAL_STOP, 1);
+  for (let c = 0; c <= COORDINATOR; c++) ringBell(w, c);
 }

@@ -55,9 +55,9 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
   for (let cpu = 0; cpu <= MAX_CPUS; cpu++) {
     if (cpu >= lay.dims.nCpus && cpu !== MAX_CPUS) continue; // regions of absent CPUs stay zero
     const b = cpuBase(cpu);
-    const bell = w[b + C.BELL]!;
-    w.fill(0, b, b + CPU_WORDS);
-    w[b + C.BELL] = bell;
+    // Never touch the doorbell: a ring landing during the reset must not be lost.
+    w.fill(0, b, b + C.BELL);
+    w.fill(0, b + C.BELL + 1, b + CPU_WORDS);
     if (cpu < lay.dims.nCpus) w[b + C.ONLINE] = 1;
   }
   w.fill(0, VMA_TABLE, folioTableBase());
@@ -66,9 +66,14 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
   w.fill(0, lay.cacheArea, lay.cacheArea + usedCache);
 }
 
+/** The process-wide monotonic clock in ns (comparable across worker threads). */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
 export const NOOP_HOOKS: RuntimeHooks = {
   wake: () => {},
-  nowNs: () => Number(process.hrtime.bigint()),
+  nowNs,
   spinNoPreempt: () => {},
 };
 

@@ -8,11 +8,10 @@ import type { KernelCtx, KGen } from './context.js';
 import { folio_put } from './folio.js';
 import { folio_batch_entries, folio_batch_set_slot } from './folio_batch.js';
 import { Stat, cpuBase } from './layout.js';
-import { count_event, local_unlock, LocalLock, remote_trylock, remote_unlock } from './locks.js';
+import { count_event, local_unlock, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
 import { cpu_online } from './lru_add_drain_all.js';
 import { mlock_entry_folio, mlock_folio_batch_entry } from './mlock.js';
 import { folio_batch_move_one, lruvec_hold_release, type LruvecHold } from './swap.js';
-import { wait_trylock } from './wait.js';
 
 /** Does batch entry `entry` of batch kind `batch` name `folio`? Tombstones name nothing. */
 function entry_names(batch: number, entry: number, folio: number): boolean {
@@ -40,8 +39,7 @@ function batch_may_hold(ctx: KernelCtx, cpu: number, batch: number, folio: numbe
  * point (the mlock append window), so wait with trylock rather than spin.
  */
 function* extract_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  const word = cpuBase(cpu) + which;
-  yield* wait_trylock(ctx, () => remote_trylock(ctx, cpuBase(cpu), which), () => Atomics.load(ctx.w, word) === 0, 'extract_lock');
+  yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'extract_lock');
   if (cpu === ctx.cpu) ctx.preempt++; // our own local lock: preemption off as local_lock()
 }
 function extract_unlock(ctx: KernelCtx, cpu: number, which: number): void {

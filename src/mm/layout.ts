@@ -16,11 +16,11 @@ export const G = {
   LRUVEC_LOCK: 3 * LINE, // lruvec->lru_lock (one lruvec)
   NEXT_FREE_FOLIO: 4 * LINE, // folio allocator cursor (migration targets, new faults)
   WQ_READY: 5 * LINE, // mm_percpu_wq exists (early boot: no drain at all)
-  TRACE_SEQ: 6 * LINE, // global ordering of trace events
+  LOCK_WAITING: 6 * LINE, // threads sleeping for a CPU's local lock (remote drains, extraction)
+  LOCK_WAITERS: 6 * LINE + 1, // 3 words: bitmask of the CPUs (and coordinator) among them
   TRIAL_GEN: 7 * LINE, // trial barrier: bumped by the coordinator to release all CPUs
   TRIAL_DONE: 8 * LINE, // CPUs that finished their script in this trial
   TRIAL_STOP: 9 * LINE, // 1 = workers leave their loop
-  PIN_SEQ: 10 * LINE, // id of the next pin_user_pages call (for the pin ledger)
   PTL: 11 * LINE, // the page-table lock (one mm-wide spinlock is enough here)
   NEXT_PTE: 11 * LINE + 4, // PTE area allocation cursor (VMA creation)
   NEXT_CACHE_SLOT: 11 * LINE + 5, // page-cache area allocation cursor (object creation)

@@ -2,7 +2,8 @@
 // lruvec spinlock. Local locks disable preemption: while one is held (ctx.preempt > 0) the
 // runtime never runs drain work at a yield point. Only the owner takes its local locks, except
 // the hotplug-dead drain and targeted extraction, so they are compare-and-swap words.
-import type { KernelCtx } from './context.js';
+import type { KernelCtx, KGen } from './context.js';
+import { wait_trylock } from './wait.js';
 import { C, G } from './layout.js';
 import { Stat } from './layout.js';
 
@@ -11,14 +12,27 @@ export const LocalLock = { fbatches: C.LOCK, fbatches_irq: C.LOCK_IRQ, mlock: C.
 
 function lockWord(w: Int32Array, idx: number, owner: number): void {
   // Uncontended except against a remote extractor/hotplug drain, which holds it briefly.
-  let spins = 0;
-  while (Atomics.compareExchange(w, idx, 0, owner + 1) !== 0) {
-    if (++spins > 64) Atomics.wait(w, idx, Atomics.load(w, idx) || 1, 0.05);
+  if (Atomics.compareExchange(w, idx, 0, owner + 1) === 0) return;
+  Atomics.add(w, G.LOCK_WAITING, 1);
+  for (let spins = 0; Atomics.compareExchange(w, idx, 0, owner + 1) !== 0; spins++) {
+    if (spins > 64) Atomics.wait(w, idx, Atomics.load(w, idx) || 1, 0.05);
   }
+  Atomics.sub(w, G.LOCK_WAITING, 1);
 }
-function unlockWord(w: Int32Array, idx: number): void {
+/** Release; wake whoever waits for a local lock (rare: one load when nobody does). */
+function unlockWord(ctx: KernelCtx, idx: number): void {
+  const w = ctx.w;
   Atomics.store(w, idx, 0);
+  if (Atomics.load(w, G.LOCK_WAITING) === 0) return;
   Atomics.notify(w, idx);
+  for (let k = 0; k < 3; k++) {
+    let m = Atomics.load(w, G.LOCK_WAITERS + k);
+    while (m !== 0) {
+      const b = 31 - Math.clz32(m);
+      m &= ~(1 << b);
+      ctx.hooks.wake(k * 32 + b);
+    }
+  }
 }
 
 /** local_lock() / local_lock_irqsave() on this CPU. */
@@ -27,7 +41,7 @@ export function local_lock(ctx: KernelCtx, which: number): void {
   lockWord(ctx.w, ctx.base + which, ctx.cpu);
 }
 export function local_unlock(ctx: KernelCtx, which: number): void {
-  unlockWord(ctx.w, ctx.base + which);
+  unlockWord(ctx, ctx.base + which);
   ctx.preempt--;
 }
 /** Take another CPU's local lock (QPW-style remote lock; hotplug-dead or extraction only). */
@@ -35,11 +49,31 @@ export function remote_lock(ctx: KernelCtx, cpuBaseWord: number, which: number):
   lockWord(ctx.w, cpuBaseWord + which, ctx.cpu);
 }
 export function remote_unlock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
-  unlockWord(ctx.w, cpuBaseWord + which);
+  unlockWord(ctx, cpuBaseWord + which);
 }
-/** Try once to take another CPU's local lock (extraction waits on this instead of spinning). */
+/** Try once to take another CPU's local lock. */
 export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: number): boolean {
   return Atomics.compareExchange(ctx.w, cpuBaseWord + which, 0, ctx.cpu + 1) === 0;
+}
+
+/**
+ * Take another CPU's local lock from a path that may sleep (remote drains, extraction): its
+ * owner may hold it while parked at a scheduling point. The waiter registers, so the unlock
+ * rings its doorbell, and sleeps (never spins forever in the single-thread runtime).
+ */
+export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: number, reason: string): KGen<void> {
+  if (remote_trylock(ctx, cpuBaseWord, which)) return;
+  const w = ctx.w;
+  const word = G.LOCK_WAITERS + (ctx.cpu >> 5);
+  const bit = 1 << (ctx.cpu & 31);
+  Atomics.or(w, word, bit);
+  Atomics.add(w, G.LOCK_WAITING, 1);
+  try {
+    yield* wait_trylock(ctx, () => remote_trylock(ctx, cpuBaseWord, which), () => Atomics.load(w, cpuBaseWord + which) === 0, reason);
+  } finally {
+    Atomics.sub(w, G.LOCK_WAITING, 1);
+    Atomics.and(w, word, ~bit);
+  }
 }
 
 /** spin_lock(&lruvec->lru_lock): a futex mutex (0 free, 1 held, 2 held with waiters). */

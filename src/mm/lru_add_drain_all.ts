@@ -6,10 +6,10 @@ import { Batch, NR_BATCHES } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, G, Stat, cpuBase } from './layout.js';
-import { count_event, LocalLock, remote_trylock, remote_unlock } from './locks.js';
+import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
 import { mlock_folio_batch } from './mlock.js';
 import { cpu_needs_drain, folio_batch_move_lru, lru_add_drain, lru_add_drain_per_cpu } from './swap.js';
-import { mutex_lock, mutex_unlock, wait_trylock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
+import { mutex_lock, mutex_unlock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
 import { flush_work, queue_work_on, run_pending_work } from './workqueue.js';
 
 export function cpu_online(ctx: KernelCtx, cpu: number): boolean {
@@ -101,8 +101,7 @@ export function batch_entries(ctx: KernelCtx, cpu: number): number {
 
 /** Take `cpu`'s local lock `which` from here: sleep while the owner (or another drainer) holds it. */
 function* qpw_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  const word = cpuBase(cpu) + which;
-  yield* wait_trylock(ctx, () => remote_trylock(ctx, cpuBase(cpu), which), () => Atomics.load(ctx.w, word) === 0, 'qpw_lock');
+  yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'qpw_lock');
   ctx.preempt++; // a spinlock held: no scheduling point, no kworker on this CPU meanwhile
 }
 function qpw_unlock(ctx: KernelCtx, cpu: number, which: number): void {
