@@ -7,19 +7,8 @@ import { dimsFor } from '../src/runtime/dims.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { runStress } from '../src/runtime/stress.js';
 import { loadScenario } from '../src/scenario/load.js';
-import type { Scenario } from '../src/scenario/schema.js';
-import { resolveNames, ScenarioBoard } from '../src/scenario/setup.js';
+import { compactCpus } from '../src/sched/compact.js';
 
-/** The scenario with its scripted CPUs renumbered 0..k-1 (CPU 3 -> 0, CPU 7 -> 1 for S1) on `cpus` CPUs. */
-export function compactCpus(s: Scenario, cpus: number): Scenario {
-  const ids = Object.keys(s.steps).map(Number).sort((a, b) => a - b);
-  const map = new Map(ids.map((c, i) => [c, i]));
-  const steps: Scenario['steps'] = {};
-  for (const [c, ops] of Object.entries(s.steps)) steps[map.get(Number(c))!] = ops;
-  const text = JSON.stringify({ ...s, steps, cpus });
-  // cpu arguments of hotplug ops follow the renumbering too
-  return JSON.parse(text.replace(/"cpu":(\d+)/g, (_m, d) => `"cpu":${map.get(Number(d)) ?? d}`)) as Scenario;
-}
 
 export interface S1Bench {
   freeRunTrialsPerSec: number;
@@ -53,7 +42,7 @@ export async function benchS1(cpus: number, trials: number): Promise<S1Bench> {
   await shutdownAll();
 
   const rt = new CooperativeRuntime({ nCpus: cpus, policy, dims: dimsFor(s, cpus), seed: 3 });
-  rt.configure({ kind: 'scenario', scenario: s, board: new ScenarioBoard(resolveNames(s)).sab });
+  rt.configure({ kind: 'scenario', scenario: s });
   const n = Math.min(trials, 5000);
   const t2 = performance.now();
   for (let t = 0; t < n; t++) rt.runTrial(t);

@@ -8,7 +8,6 @@ import { dimsFor } from '../src/runtime/dims.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { runStress } from '../src/runtime/stress.js';
 import { loadAllBuiltins, loadScenario } from '../src/scenario/load.js';
-import { resolveNames, ScenarioBoard } from '../src/scenario/setup.js';
 import type { Failure } from '../src/runtime/api.js';
 
 const bugs = (fs: Failure[]) => fs.filter((f) => f.kind === 'emulator' || (f.kind === 'invariant' && !f.permittedBy));
@@ -22,7 +21,7 @@ describe('deterministic runtime: every scenario x every policy', () => {
     test(`${s.id}`, () => {
       for (const p of POLICIES) {
         const rt = new CooperativeRuntime({ nCpus: s.cpus, policy: p, dims: dimsFor(s, s.cpus), seed: 7 });
-        rt.configure({ kind: 'scenario', scenario: s, board: new ScenarioBoard(resolveNames(s)).sab });
+        rt.configure({ kind: 'scenario', scenario: s });
         for (let t = 0; t < 4; t++) {
           const r = rt.runTrial(t);
           expect(bugs(r.failures), `${s.id} under ${p.id}, trial ${t}`).toEqual([]);

@@ -5,13 +5,12 @@ import { getPolicy } from '../src/mm/policy.js';
 import { CooperativeRuntime } from '../src/runtime/cooperative.js';
 import { dimsFor } from '../src/runtime/dims.js';
 import type { DetChunk } from '../src/runtime/det_stress.js';
-import { resolveNames, ScenarioBoard } from '../src/scenario/setup.js';
 import { PolicyAggregator, type PolicyAggregate } from '../src/stats/aggregate.js';
 
 
 export default function runChunk(c: DetChunk): PolicyAggregate {
   const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: getPolicy(c.policyId), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
-  rt.configure({ kind: 'scenario', scenario: c.scenario, board: new ScenarioBoard(resolveNames(c.scenario)).sab });
+  rt.configure({ kind: 'scenario', scenario: c.scenario });
   const agg = new PolicyAggregator(c.policyId);
   for (let t = c.firstTrial; t < c.firstTrial + c.trials; t++) agg.add(rt.runTrial(t));
   return agg.toJSON();

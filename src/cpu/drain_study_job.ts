@@ -17,7 +17,7 @@ import { folio_add_lru } from '../mm/swap.js';
 import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
 import { wait_event } from '../mm/wait.js';
 import type { Failure } from '../runtime/api.js';
-import type { Job, JobEnv, Step } from './job.js';
+import type { Job, Step } from './job.js';
 
 export interface DrainStudyParams {
   /** lru_add entries each CPU holds when a drain starts (0..batchCapacity-1). */
@@ -44,7 +44,7 @@ const FIRST_FOLIO = C.USER + 1;
 export class DrainStudyJob implements Job {
   /** Each CPU's pool of folios (one instance serves every CPU in the deterministic runtime). */
   private readonly pools = new Map<number, number[]>();
-  constructor(private readonly p: DrainStudyParams, private readonly env: JobEnv) {}
+  constructor(private readonly p: DrainStudyParams) {}
 
   setup(): void {
     this.pools.clear();

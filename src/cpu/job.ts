@@ -23,13 +23,16 @@ export interface Job {
   steps(cpu: number, trial: number): Step[];
   /** Does CPU `cpu` run steps (in every trial)? Others only run drain work queued on them. */
   isScripted(cpu: number): boolean;
+  /** Restart the job's own random streams from `seed` (cheaper than building the job again). */
+  reseed?(seed: number): void;
   /** Checks after a trial, on quiescent memory (leader thread). */
   check(ctx: KernelCtx, trial: number): Failure[];
 }
 
 export type JobSpec =
   | { kind: 'program'; name: string; params: Record<string, number> }
-  | { kind: 'scenario'; scenario: Scenario; board: SharedArrayBuffer };
+  /** `board`: the signal board CPU threads share; single-thread runtimes may leave it out. */
+  | { kind: 'scenario'; scenario: Scenario; board?: SharedArrayBuffer };
 
 /** Services a job's steps may use from the runtime they run in. */
 export interface JobEnv {

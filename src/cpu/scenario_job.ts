@@ -28,10 +28,29 @@ export class ScenarioJob implements Job {
   private readonly programs = new Map<number, Step[]>();
 
   constructor(readonly scenario: Scenario, boardSab: SharedArrayBuffer | undefined, private readonly env: JobEnv) {
+    this.seed = env.seed ?? 1;
     this.names = resolveNames(scenario);
     this.board = new ScenarioBoard(this.names, boardSab);
     // timing.schedPointSpacingUs: each scheduling point costs this much non-preemptible time.
     if (env.cpu) env.cpu.yieldSpinNs = scenario.timing.schedPointSpacingUs * 1000;
+  }
+
+  /** Per-CPU random streams (jitter), restarted by reseed without recompiling the programs. */
+  private streams = new Map<number, () => number>();
+  private seed: number;
+
+  private stream(cpu: number): () => number {
+    let r = this.streams.get(cpu);
+    if (!r) {
+      r = mulberry32(this.seed * 131 + cpu);
+      this.streams.set(cpu, r);
+    }
+    return r;
+  }
+
+  reseed(seed: number): void {
+    this.seed = seed;
+    this.streams.clear();
   }
 
   setup(ctx: KernelCtx): void {
@@ -66,7 +85,7 @@ export class ScenarioJob implements Job {
       isSignalled: (n) => board.isSignalled(n),
       setForkChild: (n, v) => board.setForkChild(n, v),
       forkChild: (n) => board.forkChild(n),
-      delay: function* (ctx: KernelCtx, us: number): KGen<void> {
+      delay: function* (_ctx: KernelCtx, us: number): KGen<void> {
         if (runner) runner.delay(us);
         else if (sleep) sleep(us * 1000);
         yield YP.SCRIPT_DELAY;
@@ -74,7 +93,7 @@ export class ScenarioJob implements Job {
       hog: function* (ctx: KernelCtx, us: number): KGen<void> {
         ctx.hooks.spinNoPreempt(us * 1000);
       },
-      random: mulberry32((this.env.seed ?? 1) * 131 + cpu),
+      random: () => this.stream(cpu)(),
     };
   }
 

@@ -32,11 +32,3 @@ export interface TrialResult {
   durationNs: number;
 }
 
-export interface RunParams {
-  scenario: string;
-  policy: string;
-  cpus: number;
-  trials: number;
-  seed: number;
-  mode: 'free-run' | 'deterministic';
-}

@@ -118,7 +118,8 @@ export class CooperativeRuntime {
   reseed(seed: number, scheduler?: Scheduler): void {
     this.seed = seed;
     this.sched = scheduler ?? makeScheduler(this.opts.strategy ?? 'random', seed, this.opts.depth ?? 3, this.opts.nCpus);
-    if (this.spec) this.configure(this.spec);
+    if (this.job?.reseed) this.job.reseed(seed);
+    else if (this.spec) this.configure(this.spec);
   }
 
   /** Use this scheduler from the next trial on (replay, exhaustive search). */

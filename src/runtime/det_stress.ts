@@ -78,5 +78,5 @@ export async function runDeterministicStress(opts: StressOptions): Promise<Stres
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  return { trials: null, aggregate: agg.toJSON(), aborted };
+  return { aggregate: agg.toJSON(), aborted };
 }

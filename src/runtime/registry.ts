@@ -29,9 +29,6 @@ export function workerExited(): void {
 export function liveWorkerCount(): number {
   return liveWorkers;
 }
-export function wasInterrupted(): boolean {
-  return interrupted;
-}
 
 /** Stop every coordinator and wait until all their threads have exited. */
 export async function shutdownAll(): Promise<void> {

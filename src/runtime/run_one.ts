@@ -6,7 +6,6 @@ import { F, folioBase } from '../mm/layout.js';
 import type { Policy } from '../mm/policy.js';
 import { LRU_NAMES } from '../mm/constants.js';
 import type { Scenario } from '../scenario/schema.js';
-import { resolveNames, ScenarioBoard } from '../scenario/setup.js';
 import { createTraceSink } from '../trace/sink.js';
 import { formatFtrace } from '../trace/ftrace.js';
 import type { TrialResult } from './api.js';
@@ -53,8 +52,7 @@ export async function runOne(opts: RunOneOptions): Promise<RunOneOutcome> {
     nCpus: opts.cpus, policy: opts.policy, dims: dimsFor(opts.scenario, opts.cpus), seed: opts.seed,
     strategy: opts.strategy ?? 'random', depth: opts.depth ?? 3, trace: sink,
   });
-  const board = new ScenarioBoard(resolveNames(opts.scenario));
-  rt.configure({ kind: 'scenario', scenario: opts.scenario, board: board.sab });
+  rt.configure({ kind: 'scenario', scenario: opts.scenario });
   const result = rt.runTrial(0);
   if (sink) {
     const text = formatFtrace(sink.ring.read().events, { holders: true });

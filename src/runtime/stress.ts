@@ -22,7 +22,6 @@ export interface StressOptions {
   batchSize?: number;
 }
 export interface StressOutcome {
-  trials: TrialResult[] | null;
   aggregate: PolicyAggregate;
   aborted: boolean;
   /** Set when a CPU crashed (the run stopped there; results so far are in the aggregate). */
@@ -59,7 +58,7 @@ export async function runStress(opts: StressOptions): Promise<StressOutcome> {
         opts.onTrial?.(r);
       },
     });
-    return { trials: null, aggregate: agg.toJSON(), aborted: out.aborted, crash: out.crash };
+    return { aggregate: agg.toJSON(), aborted: out.aborted, crash: out.crash };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }

@@ -1,6 +1,6 @@
 // `folio-race explain <scenario>`: the setup, the steps per CPU (with the kernel entry point
 // each op calls), the race window and what is measured. No outcomes: those come from runs.
-import { ANON, MEASURES, OP_NAMES, OP_SPECS, MEASURE_NAMES, scriptedCpus, type Op, type Scenario, type Timing } from './schema.js';
+import { ANON, MEASURES, OP_SPECS, scriptedCpus, type Op, type Scenario, type Timing } from './schema.js';
 
 /** One op in words, e.g. `fault on VMA 'guest' page 0 (write)`. */
 export function describeOp(op: Op, timing?: Timing): string {
@@ -120,17 +120,3 @@ export function explainScenario(s: Scenario): string {
   return out.join('\n') + '\n';
 }
 
-/** A reference of the scenario format's ops and measures (for `folio-race explain --format`). */
-export function scenarioFormatHelp(): string {
-  const out: string[] = ['Ops (each list entry is `- name: {args}`; no-argument ops may be written `- name`):'];
-  for (const name of OP_NAMES) {
-    const spec = OP_SPECS[name];
-    const shape = (spec.args as unknown as { shape?: Record<string, unknown> }).shape;
-    const args = shape ? Object.keys(shape).filter((k) => k !== 'delayAfterUs' && k !== 'jitterUs') : [];
-    out.push(`  ${name}${args.length ? ` {${args.join(', ')}}` : ''}: ${spec.doc}${spec.kernel !== '-' ? ` [${spec.kernel}]` : ''}`);
-  }
-  out.push('  Any op also takes delayAfterUs (preemptible pause after it) and jitterUs (random extra pause).');
-  out.push('', 'Measures (the `measure` list):');
-  for (const m of MEASURE_NAMES) out.push(`  ${m}: ${MEASURES[m].doc}`);
-  return out.join('\n') + '\n';
-}

@@ -166,7 +166,6 @@ interface OpCommon {
   jitterUs?: number;
 }
 export type FolioOpName = 'mark_accessed' | 'deactivate' | 'deactivate_file' | 'lazyfree' | 'rotate';
-export const FOLIO_OPS: readonly FolioOpName[] = ['mark_accessed', 'deactivate', 'deactivate_file', 'lazyfree', 'rotate'];
 
 /** A validated op. Folio ops name a folio, or a VMA page whose mapped folio is meant. */
 export type Op = OpCommon & (

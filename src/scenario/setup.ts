@@ -92,8 +92,6 @@ const PGFLAG: Record<FolioFlag, number> = {
 export function vmaFlagsWord(flags: readonly VmaFlag[]): number {
   return flags.reduce((w, f) => w | VMFLAG[f], 0);
 }
-export const migratetypeOf = (m: MigratetypeName): number => MT[m];
-export const zoneOf = (z: ZoneName): number => ZONE[z];
 
 /** Where user faults place new folios (ctx.alloc): the scenario's `alloc`. */
 export function scenarioAlloc(s: Scenario): AllocPolicy {

@@ -6,7 +6,6 @@ import { CooperativeRuntime } from '../runtime/cooperative.js';
 import { dimsFor } from '../runtime/dims.js';
 import type { TrialResult } from '../runtime/api.js';
 import type { Scenario } from '../scenario/schema.js';
-import { resolveNames, ScenarioBoard } from '../scenario/setup.js';
 import { formatFtrace } from '../trace/ftrace.js';
 import { createTraceSink, type RingTraceSink } from '../trace/sink.js';
 import { countPreemptions, encodeSchedule, explicitPrefix, type DecisionRecord } from './schedule.js';
@@ -45,7 +44,7 @@ export class DetSession {
       nCpus: o.cpus, policy: o.policy, dims: dimsFor(o.scenario, o.cpus), seed: 0, strategy: o.strategy ?? 'random',
       depth: o.depth ?? 3, trace: this.sink, timeless: o.timeless ?? false, maxSteps: o.maxSteps ?? 200_000,
     });
-    this.rt.configure({ kind: 'scenario', scenario: o.scenario, board: new ScenarioBoard(resolveNames(o.scenario)).sab });
+    this.rt.configure({ kind: 'scenario', scenario: o.scenario });
   }
 
   /** One run from `seed`, scheduled by the session's strategy or by `scheduler`. */

@@ -4,6 +4,10 @@
 // never trial numbers, times or step counts. Permitted findings are not failures.
 import type { Failure, TrialResult } from '../runtime/api.js';
 
+/**
+ * Deliberately wider than the stress failure rate (src/stats/aggregate.ts trialFailed): an
+ * emulator error also stops a hunt and has a signature, because a tool bug is worth finding.
+ */
 export function isCounted(f: Failure): boolean {
   return !f.permittedBy;
 }

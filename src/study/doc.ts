@@ -133,7 +133,3 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
   return StudyDocSchema.parse(doc) as StudyDoc;
 }
 
-/** Re-aggregate a cell's figures through PolicyAggregator (so merged and unmerged read alike). */
-export function cellFigures(c: StudyCell): PolicyAggregate {
-  return PolicyAggregator.fromJSON(c.aggregate).toJSON();
-}
