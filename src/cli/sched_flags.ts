@@ -1,8 +1,7 @@
 // Flags shared by the deterministic-mode commands (run, hunt, explore, replay): strategy, PCT
 // depth, budgets, the scenario with optional CPU renumbering, and the failure report (seed,
 // schedule, replay file, shrunk timeline). Every bad value: UsageError naming flag and value.
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Policy } from '../mm/policy.js';
 import type { Scenario } from '../scenario/schema.js';
 import { makeReplayFile, writeReplayFile, type ReplaySetup } from '../sched/replay_file.js';
@@ -14,7 +13,7 @@ import { countPreemptions, encodeSchedule, explicitPrefix, type DecisionRecord }
 import { formatTimeline } from '../sched/timeline.js';
 import { UsageError } from './errors.js';
 import type { CliContext } from './io.js';
-import { intFlag } from './validate.js';
+import { intFlag, outputPathFlag } from './validate.js';
 import { policiesFlag } from './commands/stress.js';
 
 export function strategyFlag(raw: string): StrategyName {
@@ -32,12 +31,7 @@ export function onePolicy(raw: string, cmd: string): Policy {
 }
 
 /** A replay-file path: its directory must exist. */
-export function outFlag(raw: string): string {
-  const path = resolve(raw);
-  const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out: directory ${dir} does not exist (for '${raw}')`);
-  return path;
-}
+export const outFlag = (raw: string): string => outputPathFlag('--out', raw);
 
 export const defaultReplayPath = (s: Scenario, policy: string, seed: number): string =>
   resolve(`folio-race-${s.id}-${policy}-seed${seed}.replay.json`.replace(/[^A-Za-z0-9._-]/g, '_'));

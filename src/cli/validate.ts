@@ -1,5 +1,7 @@
 // Validation of command-line values. Every message names the flag and the value as typed, e.g.
 // `--cpus: expected an integer from 1 to 64, got 65`; all of them throw UsageError (exit 2).
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { MAX_CPUS } from '../mm/layout.js';
 import { ALL_FAILURE_KINDS } from '../stats/aggregate.js';
 import { UsageError } from './errors.js';
@@ -15,6 +17,15 @@ export function intFlag(flag: string, raw: string, min: number, max: number): nu
     throw new UsageError(`${flag}: expected an integer from ${min} to ${max}, got ${raw === '' ? "''" : raw}`);
   }
   return n;
+}
+
+/** A file to write: its directory must exist and the path must not be a directory. */
+export function outputPathFlag(flag: string, raw: string): string {
+  const path = resolve(raw);
+  const dir = statSync(dirname(path), { throwIfNoEntry: false });
+  if (!dir || !dir.isDirectory()) throw new UsageError(`${flag}: directory '${dirname(raw)}' does not exist`);
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${flag}: '${raw}' is a directory`);
+  return path;
 }
 
 export function cpusFlag(raw: string): number {

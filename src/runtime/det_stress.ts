@@ -70,11 +70,16 @@ export async function runDeterministicStress(opts: StressOptions): Promise<Stres
   try {
     // Merge in chunk order, whatever order they finish in.
     const parts = await Promise.allSettled(chunks.map((c) => p.run(c, { signal: abort.signal })));
-    for (const r of parts) {
+    parts.forEach((r, c) => {
       if (r.status === 'fulfilled') agg.merge(PolicyAggregator.fromJSON(r.value));
       else if (abort.signal.aborted) aborted = true;
-      else throw r.reason;
-    }
+      else {
+        // A chunk that died outside its trials: an emulator error; the other chunks are kept.
+        const first = chunks[c]!.firstTrial;
+        const message = `deterministic chunk of trials ${first}..${first + chunks[c]!.trials - 1} failed: ${(r.reason as Error)?.message ?? r.reason}`;
+        agg.add({ trial: first, failures: [{ kind: 'emulator', cpu: -1, message }], pins: [], drainAlls: [], stats: [], durationNs: 0 });
+      }
+    });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }

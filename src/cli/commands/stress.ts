@@ -2,8 +2,6 @@
 // [--json out.json] [--fail-on kinds]`: free-run trials on genuine worker threads, one policy
 // after another (same seed for each, so variants are compared on the same scenario stream),
 // live progress on stderr, the table at the end, and the JSON document when asked.
-import { statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resolvePolicies, type Policy } from '../../mm/policy.js';
 import { buildStressDoc, writeStressDoc, stringifyStressDoc } from '../../report/json.js';
@@ -13,7 +11,7 @@ import { sawFailureKind, type PolicyAggregate } from '../../stats/aggregate.js';
 import { EXIT, UsageError } from '../errors.js';
 import { useColor, type CliContext } from '../io.js';
 import { loadRunStress, loadScenario } from '../modules.js';
-import { cpusFlag, failOnFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
+import { cpusFlag, failOnFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
 
 export const DEFAULT_TRIALS = 200;
 
@@ -66,13 +64,7 @@ export function policiesFlag(raw: string): Policy[] {
 }
 
 function jsonFlag(raw: string): string {
-  if (raw === '-') return raw;
-  const path = resolve(raw);
-  const dir = dirname(path);
-  const st = statSync(dir, { throwIfNoEntry: false });
-  if (!st || !st.isDirectory()) throw new UsageError(`--json: directory '${dirname(raw)}' does not exist`);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--json: '${raw}' is a directory`);
-  return path;
+  return raw === '-' ? raw : outputPathFlag('--json', raw);
 }
 
 /** Validate every flag before anything starts (no worker is started for bad input). */

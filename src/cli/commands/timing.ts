@@ -7,7 +7,8 @@ import { DRAIN_MECHANISMS, getPolicy, type DrainMechanism } from '../../mm/polic
 import type { StudyKind } from '../../study/doc.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
-import { intFlag, seedFlag, trialsFlag } from '../validate.js';
+import { onePolicy } from '../sched_flags.js';
+import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 
 interface TimingFlags {
   cpus?: string; mechanisms?: string; occupancy?: string; spacing?: string; hog?: string; load?: string; hogUs?: string;
@@ -32,6 +33,11 @@ const num = (min: number, max: number) => (s: string) => {
   if (!Number.isFinite(v) || v < min || v > max) throw new Error(`expected numbers from ${min} to ${max}, got '${s}'`);
   return v;
 };
+const int = (min: number, max: number) => (s: string) => {
+  const v = Number(s);
+  if (!Number.isInteger(v) || v < min || v > max) throw new Error(`expected integers from ${min} to ${max}, got '${s}'`);
+  return v;
+};
 const oneOf = <T extends string>(xs: readonly T[]) => (s: string): T => {
   if (!xs.includes(s as T)) throw new Error(`expected one of ${xs.join(', ')}, got '${s}'`);
   return s as T;
@@ -40,6 +46,7 @@ const policyId = (s: string) => {
   getPolicy(s);
   return s;
 };
+const outPath = (flag: string, raw: string | undefined) => (raw === undefined ? undefined : outputPathFlag(flag, raw));
 
 async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promise<void> {
   const studies = await import('../../study/studies.js');
@@ -52,22 +59,26 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   const mode = f.deterministic ? 'deterministic' : 'free-run';
   const trials = f.trials === undefined ? undefined : trialsFlag(f.trials);
   const seed = f.seed === undefined ? 1 : seedFlag(f.seed);
+  // Output paths are checked before anything runs.
+  const jsonPath = outPath('--json', f.json);
+  const perfettoPath = outPath('--perfetto', f.perfetto);
+  const ftracePath = outPath('--ftrace', f.ftrace);
   const mechanisms = list('--mechanisms', f.mechanisms, undefined as unknown as DrainMechanism[], oneOf(DRAIN_MECHANISMS));
   let params: Record<string, unknown>;
   let cells;
   if (kind === 'drain-latency') {
     const d = studies.DRAIN_LATENCY_DEFAULTS;
     const p = {
-      cpus: list('--cpus', f.cpus, d.cpus, num(1, 64)).map(Math.round),
+      cpus: list('--cpus', f.cpus, d.cpus, int(1, 64)),
       mechanisms: mechanisms ?? d.mechanisms,
-      occupancy: list('--occupancy', f.occupancy, d.occupancy, num(0, 30)).map(Math.round),
+      occupancy: list('--occupancy', f.occupancy, d.occupancy, int(0, 30)),
       spacingUs: list('--spacing', f.spacing, d.spacingUs, num(0, 100_000)),
       hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
       load: list('--load', f.load, d.load, oneOf(['busy', 'idle'] as const)),
       hogUs: f.hogUs === undefined ? d.hogUs : intFlag('--hog-us', f.hogUs, 1, 1_000_000),
       rounds: f.rounds === undefined ? d.rounds : intFlag('--rounds', f.rounds, 1, 100_000),
       trials: trials ?? d.trials, seed,
-      policy: f.policy === undefined ? d.policy : list('--policy', f.policy, [], policyId)[0]!,
+      policy: f.policy === undefined ? d.policy : onePolicy(f.policy, 'study drain-latency').id,
     };
     if (mode === 'deterministic' && p.mechanisms.includes('ipi') && p.hog.includes('on')) {
       throw new UsageError('--deterministic: the deterministic runtime does not model an IPI interrupting a non-preemptible stretch; leave out ipi or --hog on');
@@ -109,24 +120,28 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     });
   } finally {
     process.off('SIGINT', onSigint);
-  }
-  const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done);
-  if (f.json !== undefined) {
-    writeFileSync(f.json, JSON.stringify(out, null, 2) + '\n');
-    ctx.err.write(`folio-race: wrote ${f.json}\n`);
-  }
-  if (f.perfetto !== undefined) {
-    const { toPerfetto } = await import('../../trace/perfetto.js');
-    writeFileSync(f.perfetto, JSON.stringify(toPerfetto(traces)));
-    ctx.err.write(`folio-race: wrote ${f.perfetto} (open in ui.perfetto.dev)\n`);
-  }
-  if (f.ftrace !== undefined) {
-    const { formatFtrace, ftraceHeader } = await import('../../trace/ftrace.js');
-    const text = traces.map((t) => `# cell: ${t.name}\n${ftraceHeader({ nCpus: Math.max(1, ...t.events.map((e) => e.cpu + 1)) }, t.events.length, 0)}\n${formatFtrace(t.events, { holders: true })}\n`).join('');
-    writeFileSync(f.ftrace, text);
-    ctx.err.write(`folio-race: wrote ${f.ftrace}\n`);
+    // Also after a crashed cell: the cells that finished are kept.
+    if (done.length < mine.length) ctx.err.write(`folio-race: ${done.length} of ${mine.length} cells finished\n`);
+    const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done);
+    if (jsonPath !== undefined) {
+      writeFileSync(jsonPath, JSON.stringify(out, null, 2) + '\n');
+      ctx.err.write(`folio-race: wrote ${f.json}\n`);
+    }
+    if (perfettoPath !== undefined) {
+      const { toPerfetto } = await import('../../trace/perfetto.js');
+      writeFileSync(perfettoPath, JSON.stringify(toPerfetto(traces)));
+      ctx.err.write(`folio-race: wrote ${f.perfetto} (open in ui.perfetto.dev)\n`);
+    }
+    if (ftracePath !== undefined) {
+      const { formatFtrace, ftraceHeader } = await import('../../trace/ftrace.js');
+      const text = traces.map((t) => `# cell: ${t.name}\n${ftraceHeader({ nCpus: Math.max(1, ...t.events.map((e) => e.cpu + 1)) }, t.events.length, 0)}\n${formatFtrace(t.events, { holders: true })}\n`).join('');
+      writeFileSync(ftracePath, text);
+      ctx.err.write(`folio-race: wrote ${f.ftrace}\n`);
+    }
   }
 }
+
+
 
 function common(cmd: Command): Command {
   return cmd
