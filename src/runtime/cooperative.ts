@@ -53,6 +53,9 @@ interface CpuState {
   hogging: boolean;
   rec: TrialRecorder;
   steps: Step[];
+  /** This CPU's two schedulable threads, made once (the scheduler sees the same objects). */
+  task: Thread;
+  kworker: Thread;
 }
 
 export class CooperativeRuntime {
@@ -88,7 +91,9 @@ export class CooperativeRuntime {
       const rec = new TrialRecorder();
       ctx.obs = rec;
       ctx.trace = opts.trace ?? null;
-      this.cpus.push({ ctx, gen: null, until: 0, hogging: false, rec, steps: [] });
+      const task: Thread = Object.freeze({ cpu: c, kw: false });
+      const kworker: Thread = Object.freeze({ cpu: c, kw: true });
+      this.cpus.push({ ctx, gen: null, until: 0, hogging: false, rec, steps: [], task, kworker });
     }
   }
 
@@ -200,8 +205,8 @@ export class CooperativeRuntime {
     for (;;) {
       out.length = 0;
       for (const s of this.cpus) {
-        if (this.taskCanRun(s)) out.push({ cpu: s.ctx.cpu, kw: false });
-        if (this.kworkerCanRun(s)) out.push({ cpu: s.ctx.cpu, kw: true });
+        if (this.taskCanRun(s)) out.push(s.task);
+        if (this.kworkerCanRun(s)) out.push(s.kworker);
       }
       if (out.length > 0) return 'ok';
       let wake = Infinity;
