@@ -96,7 +96,7 @@ describe('commands that need no runtime', () => {
     expect(r.out).toMatch(/switches: \(none: this is the baseline\)/);
     expect(r.out).toMatch(/^merged .*\n.*\n\s+switches: lruClearOnQueue=false gupPreLocalDrain=onMismatch gupDrainRule=refNeExpectedPlus1 gupSkipLarge=true$/m);
     const j = JSON.parse((await cli('policies', '--json')).out) as { id: string; delta: object }[];
-    expect(j.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false });
+    expect(j.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false });
   });
   test.concurrent('list shows the built-in scenarios', async ({ expect }) => {
     const r = await cli('list');

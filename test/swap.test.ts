@@ -250,6 +250,30 @@ describe('deactivate / lazyfree / rotate', () => {
     }
   });
 
+  it('deactivate_file_folio of an isolated folio: v6.10/v6.8 queue it (ref held until the drain skips it); merged and v6.11 do not', () => {
+    for (const p of ['v6.10', 'v6.8', 'merged', 'v6.11']) {
+      const k = kernel(p);
+      const f = fileOnLru(k, ['active']);
+      expect(folio_isolate_lru(k.ctx(1), f)).toBe(true);
+      expect(ref(k, f)).toBe(2); // PAGECACHE + ISOLATION
+      k.run(0, deactivate_file_folio(k.ctx(0), f));
+      const queued = p === 'v6.10' || p === 'v6.8';
+      expect(nr(k, 0, Batch.lru_deactivate_file)).toBe(queued ? 1 : 0);
+      expect(led(k, f, Holder.LRU_BATCH)).toBe(queued ? 1 : 0);
+      expect(ref(k, f)).toBe(queued ? 3 : 2);
+      expect(stat(k, 0, Stat.LRU_OP_DROPPED)).toBe(p === 'v6.11' ? 1 : 0);
+      drain(k, 0);
+      // The processor's PG_lru claim fails: the op is skipped, the batch ref dropped.
+      expect(nr(k, 0, Batch.lru_deactivate_file)).toBe(0);
+      expect(led(k, f, Holder.LRU_BATCH)).toBe(0);
+      expect(ref(k, f)).toBe(2);
+      expect(has(k, f, PG.lru)).toBe(false);
+      expect(has(k, f, PG.active)).toBe(true);
+      expect(lru(k, f)).toBe(Lru.NONE);
+      expect(stat(k, 0, Stat.PGROTATED) + stat(k, 0, Stat.PGDEACTIVATE)).toBe(0);
+    }
+  });
+
   it('deactivate_file_folio: dirty -> head with PG_reclaim; mapped -> untouched', () => {
     const k = kernel('merged');
     const d = fileOnLru(k, ['dirty']);

@@ -6,23 +6,17 @@
 import { Batch, Holder, NR_BATCHES, TOMBSTONE } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { folio_put } from './folio.js';
-import { folio_batch_entries, folio_batch_set_slot } from './folio_batch.js';
+import { folio_batch_count, folio_batch_set_slot, folio_batch_slot } from './folio_batch.js';
 import { Stat, cpuBase } from './layout.js';
-import { count_event, local_unlock, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
+import { BATCH_LOCK, count_event, cpu_unlock, remote_lock_wait } from './locks.js';
 import { cpu_online } from './lru_add_drain_all.js';
 import { mlock_entry_folio, mlock_folio_batch_entry } from './mlock.js';
-import { folio_batch_move_one, lruvec_hold_release, type LruvecHold } from './swap.js';
+import { folio_batch_move_one, lruvec_hold_begin, lruvec_hold_release } from './swap.js';
 
 /** Does batch entry `entry` of batch kind `batch` name `folio`? Tombstones name nothing. */
 function entry_names(batch: number, entry: number, folio: number): boolean {
   if (entry === TOMBSTONE) return false;
   return batch === Batch.mlock ? mlock_entry_folio(entry) === folio : entry === folio;
-}
-
-/** The local lock that guards a batch kind (mm/swap.c cpu_fbatches, mm/mlock.c mlock_fbatch). */
-function lock_of(batch: number): number {
-  if (batch === Batch.mlock) return LocalLock.mlock;
-  return batch === Batch.lru_move_tail ? LocalLock.fbatches_irq : LocalLock.fbatches;
 }
 
 /**
@@ -31,7 +25,9 @@ function lock_of(batch: number): number {
  * its reference get and its append is therefore missed, as the spec expects (S6).
  */
 function batch_may_hold(ctx: KernelCtx, cpu: number, batch: number, folio: number): boolean {
-  return folio_batch_entries(ctx, cpu, batch).some((e) => entry_names(batch, e, folio));
+  const nr = folio_batch_count(ctx, cpu, batch);
+  for (let i = 0; i < nr; i++) if (entry_names(batch, folio_batch_slot(ctx, cpu, batch, i), folio)) return true;
+  return false;
 }
 
 /**
@@ -42,17 +38,13 @@ function* extract_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
   yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'extract_lock');
   if (cpu === ctx.cpu) ctx.preempt++; // our own local lock: preemption off as local_lock()
 }
-function extract_unlock(ctx: KernelCtx, cpu: number, which: number): void {
-  if (cpu === ctx.cpu) local_unlock(ctx, which);
-  else remote_unlock(ctx, cpuBase(cpu), which);
-}
 
 /**
  * Perform one extracted entry's operation here, under the lruvec lock, with the same PG_lru
  * rules batch processing uses, then drop the entry's reference.
  */
 function extract_perform(ctx: KernelCtx, batch: number, entry: number): void {
-  const lv: LruvecHold = { held: false };
+  const lv = lruvec_hold_begin();
   if (batch === Batch.mlock) {
     mlock_folio_batch_entry(ctx, entry, lv);
     lruvec_hold_release(ctx, lv);
@@ -78,17 +70,18 @@ export function* folio_extract_from_batches(ctx: KernelCtx, folio: number): KGen
     if (!cpu_online(ctx, cpu)) continue;
     for (let batch = 0; batch < NR_BATCHES; batch++) {
       if (!batch_may_hold(ctx, cpu, batch, folio)) continue;
-      const which = lock_of(batch);
+      const which = BATCH_LOCK[batch]!;
       yield* extract_lock(ctx, cpu, which);
-      const entries = folio_batch_entries(ctx, cpu, batch);
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i]!;
+      // In place: nr is stable under the lock, and a slot is read before it is tombstoned.
+      const nr = folio_batch_count(ctx, cpu, batch);
+      for (let i = 0; i < nr; i++) {
+        const e = folio_batch_slot(ctx, cpu, batch, i);
         if (!entry_names(batch, e, folio)) continue;
         folio_batch_set_slot(ctx, cpu, batch, i, TOMBSTONE);
         extract_perform(ctx, batch, e);
         extracted++;
       }
-      extract_unlock(ctx, cpu, which);
+      cpu_unlock(ctx, cpu, which);
     }
   }
   return extracted;

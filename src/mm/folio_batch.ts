@@ -24,7 +24,12 @@ export function folio_batch_add(ctx: KernelCtx, batch: number, entry: number): n
   return ctx.policy.switches.batchCapacity - (nr + 1);
 }
 
-/** The entries of a batch (a copy: processing may re-add to the same batch). */
+/** Slot `i` of `cpu`'s batch (read in place by batch processing under the batch's lock). */
+export function folio_batch_slot(ctx: KernelCtx, cpu: number, batch: number, i: number): number {
+  return Atomics.load(ctx.w, batchBase(cpu, batch) + 1 + i);
+}
+
+/** A copy of the entries of a batch (tests, and readers not holding its lock). */
 export function folio_batch_entries(ctx: KernelCtx, cpu: number, batch: number): number[] {
   const b = batchBase(cpu, batch);
   const nr = Atomics.load(ctx.w, b);

@@ -2,13 +2,25 @@
 // lruvec spinlock. Local locks disable preemption: while one is held (ctx.preempt > 0) the
 // runtime never runs drain work at a yield point. Only the owner takes its local locks, except
 // the hotplug-dead drain and targeted extraction, so they are compare-and-swap words.
+import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { wait_trylock } from './wait.js';
-import { C, G } from './layout.js';
-import { Stat } from './layout.js';
+import { C, G, Stat, cpuBase } from './layout.js';
 
 /** Which local lock: offsets in the CPU region. */
 export const LocalLock = { fbatches: C.LOCK, fbatches_irq: C.LOCK_IRQ, mlock: C.MLOCK_LOCK } as const;
+
+/**
+ * The local lock guarding each batch, by Batch id (mm/swap.c cpu_fbatches: batches declared
+ * after lock_irq, i.e. lru_move_tail, take it; pre-6.11 lru_rotate.lock; mm/mlock.c mlock_fbatch.lock).
+ */
+export const BATCH_LOCK: readonly number[] = (() => {
+  const t: number[] = [];
+  for (const id of Object.values(Batch)) t[id] = LocalLock.fbatches;
+  t[Batch.lru_move_tail] = LocalLock.fbatches_irq;
+  t[Batch.mlock] = LocalLock.mlock;
+  return t;
+})();
 
 function lockWord(w: Int32Array, idx: number, owner: number): void {
   // Uncontended except against a remote extractor/hotplug drain, which holds it briefly.
@@ -51,6 +63,20 @@ export function remote_lock(ctx: KernelCtx, cpuBaseWord: number, which: number):
 export function remote_unlock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
   unlockWord(ctx, cpuBaseWord + which);
 }
+/** Take `cpu`'s local lock `which` without sleeping: ours as local_lock(), a dead CPU's remotely (hotplug). */
+export function cpu_lock(ctx: KernelCtx, cpu: number, which: number): void {
+  if (cpu === ctx.cpu) local_lock(ctx, which);
+  else remote_lock(ctx, cpuBase(cpu), which);
+}
+/** Release what cpu_lock() took (also the own-CPU case of remote_lock_wait() plus preempt++). */
+export function cpu_unlock(ctx: KernelCtx, cpu: number, which: number): void {
+  if (cpu === ctx.cpu) local_unlock(ctx, which);
+  else remote_unlock(ctx, cpuBase(cpu), which);
+}
+/** Does this CPU hold `cpu`'s local lock `which` (taken locally or remotely)? */
+export function cpu_lock_held(ctx: KernelCtx, cpu: number, which: number): boolean {
+  return Atomics.load(ctx.w, cpuBase(cpu) + which) === ctx.cpu + 1;
+}
 /** Try once to take another CPU's local lock. */
 export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: number): boolean {
   return Atomics.compareExchange(ctx.w, cpuBaseWord + which, 0, ctx.cpu + 1) === 0;
@@ -80,7 +106,7 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
 export function lruvec_lock(ctx: KernelCtx): void {
   const w = ctx.w;
   const i = G.LRUVEC_LOCK;
-  ctx.w[ctx.base + C.STATS + Stat.LRUVEC_LOCK_TAKEN]++;
+  count_event(ctx, Stat.LRUVEC_LOCK_TAKEN);
   if (Atomics.compareExchange(w, i, 0, 1) === 0) return;
   for (let spin = 0; spin < 100; spin++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;

@@ -2,13 +2,13 @@
 // (eef1a429f234), local drain first in v6.18). Runs on whichever CPU calls it, over shared memory:
 // the drain mutex, the generation counter, the racy cpu_needs_drain() scan of online CPUs, and
 // per-CPU work items that each target CPU's kworker runs at its own scheduling points.
-import { Batch, NR_BATCHES } from './constants.js';
+import { NR_BATCHES } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, G, Stat, cpuBase } from './layout.js';
 import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
-import { mlock_folio_batch } from './mlock.js';
-import { cpu_needs_drain, folio_batch_move_lru, lru_add_drain, lru_add_drain_per_cpu } from './swap.js';
+import { mlock_folio_batch, need_mlock_drain } from './mlock.js';
+import { cpu_needs_drain, lru_add_drain, lru_add_drain_cpu, lru_add_drain_per_cpu } from './swap.js';
 import { mutex_lock, mutex_unlock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
 import { flush_work, queue_work_on, run_pending_work } from './workqueue.js';
 
@@ -76,18 +76,22 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
  * CPU's scheduling points (never inside a local-lock section).
  */
 export function kworker_run_pending(ctx: KernelCtx): boolean {
-  if (!run_pending_work(ctx, drain_work_fn)) return false;
-  return true;
+  return run_pending_work(ctx, drain_work_fn);
 }
 function drain_work_fn(ctx: KernelCtx): void {
-  count_event(ctx, Stat.DRAIN_WORK_RUN);
   const t0 = ctx.hooks.nowNs();
   const entries = batch_entries(ctx, ctx.cpu);
   ctx.trace?.mark(ctx, 'drain work start', ctx.cpu, Atomics.load(ctx.w, ctx.base + C.WQ_QUEUED_SEQ));
   ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, entries);
   lru_add_drain_per_cpu(ctx);
-  ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, batch_entries(ctx, ctx.cpu));
+  drain_work_done(ctx, ctx.cpu, entries, t0);
   ctx.trace?.mark(ctx, 'drain work end', ctx.cpu, entries);
+}
+
+/** The accounting of one run of drain work for `cpu` (by its kworker, or by a QPW caller). */
+function drain_work_done(ctx: KernelCtx, cpu: number, entries: number, t0: number): void {
+  ctx.trace?.mark(ctx, 'batch occupancy', cpu, batch_entries(ctx, cpu));
+  count_event(ctx, Stat.DRAIN_WORK_RUN);
   count_event(ctx, Stat.DRAIN_WORK_FOLIOS, entries);
   count_event(ctx, Stat.DRAIN_WORK_NS, Math.round(ctx.hooks.nowNs() - t0));
 }
@@ -111,30 +115,22 @@ function qpw_unlock(ctx: KernelCtx, cpu: number, which: number): void {
 
 /**
  * lru_add_drain_per_cpu() run by the drain-all caller for `cpu` under its locks (QPW proposal,
- * spec §3.7; not mainline): what lru_add_drain_cpu(cpu) and mlock_drain_local() do on the owner,
- * with qpw_lock() standing for local_lock() (`cpu` may be the caller itself). Work is charged to
- * the caller (DRAIN_WORK_RUN/NS/FOLIOS), and DRAIN_REMOTE counts the CPUs drained.
+ * spec §3.7; not mainline): lru_add_drain_cpu(cpu) and the mlock batch, with qpw_lock() standing
+ * for local_lock() (`cpu` may be the caller itself; lru_add_drain_cpu() takes the lock_irq
+ * itself). Work is charged to the caller (DRAIN_WORK_RUN/NS/FOLIOS), and DRAIN_REMOTE counts
+ * the CPUs drained.
  */
 export function* qpw_drain_cpu(ctx: KernelCtx, cpu: number): KGen<void> {
   const t0 = ctx.hooks.nowNs();
   const entries = batch_entries(ctx, cpu);
   ctx.trace?.mark(ctx, 'remote drain start', cpu, entries);
   yield* qpw_lock(ctx, cpu, LocalLock.fbatches);
-  for (const b of [Batch.lru_add, Batch.lru_move_tail, Batch.lru_deactivate_file, Batch.lru_deactivate, Batch.lru_lazyfree, Batch.lru_activate]) {
-    if (folio_batch_count(ctx, cpu, b) === 0) continue;
-    // lru_move_tail has its own irq-safe lock (cpu_fbatches.lock_irq).
-    if (b === Batch.lru_move_tail) yield* qpw_lock(ctx, cpu, LocalLock.fbatches_irq);
-    folio_batch_move_lru(ctx, cpu, b);
-    if (b === Batch.lru_move_tail) qpw_unlock(ctx, cpu, LocalLock.fbatches_irq);
-  }
+  lru_add_drain_cpu(ctx, cpu);
   qpw_unlock(ctx, cpu, LocalLock.fbatches);
   yield* qpw_lock(ctx, cpu, LocalLock.mlock);
-  if (folio_batch_count(ctx, cpu, Batch.mlock)) mlock_folio_batch(ctx, cpu);
+  if (need_mlock_drain(ctx, cpu)) mlock_folio_batch(ctx, cpu);
   qpw_unlock(ctx, cpu, LocalLock.mlock);
-  ctx.trace?.mark(ctx, 'batch occupancy', cpu, batch_entries(ctx, cpu));
+  drain_work_done(ctx, cpu, entries, t0);
   ctx.trace?.mark(ctx, 'remote drain end', cpu, entries);
-  count_event(ctx, Stat.DRAIN_WORK_RUN);
   count_event(ctx, Stat.DRAIN_REMOTE);
-  count_event(ctx, Stat.DRAIN_WORK_FOLIOS, entries);
-  count_event(ctx, Stat.DRAIN_WORK_NS, Math.round(ctx.hooks.nowNs() - t0));
 }

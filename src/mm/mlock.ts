@@ -11,12 +11,12 @@ import {
   folio_set_lru, folio_set_mlocked, folio_set_unevictable, folio_test_clear_lru, folio_test_clear_mlocked,
   folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_set_mlocked, folio_test_unevictable, fset, fw,
 } from './folio.js';
-import { folio_batch_add, folio_batch_count, folio_batch_entries, folio_batch_reinit } from './folio_batch.js';
+import { folio_batch_add, folio_batch_count, folio_batch_reinit, folio_batch_slot } from './folio_batch.js';
 import { F, Stat } from './layout.js';
 import { count_event, local_lock, local_unlock, LocalLock } from './locks.js';
 import { cpu_online } from './lru_add_drain_all.js';
 import { lruvec_add_folio, lruvec_del_folio } from './mm_inline.js';
-import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_release, type LruvecHold } from './swap.js';
+import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_begin, lruvec_hold_release, type LruvecHold } from './swap.js';
 
 // ---- entry encoding -----------------------------------------------------------------------
 
@@ -178,11 +178,16 @@ export function mlock_folio_batch_entry(ctx: KernelCtx, entry: number, lv: Lruve
  * left by targeted extraction are skipped.
  */
 export function mlock_folio_batch(ctx: KernelCtx, cpu: number): void {
-  const entries = folio_batch_entries(ctx, cpu, Batch.mlock);
-  const lv: LruvecHold = { held: false };
-  for (const e of entries) if (e !== TOMBSTONE) mlock_folio_batch_entry(ctx, e, lv);
+  // In place, as folio_batch_move_lru(): no append and no extraction while the lock is held.
+  const nr = folio_batch_count(ctx, cpu, Batch.mlock);
+  const lv = lruvec_hold_begin();
+  for (let i = 0; i < nr; i++) {
+    const e = folio_batch_slot(ctx, cpu, Batch.mlock, i);
+    if (e !== TOMBSTONE) mlock_folio_batch_entry(ctx, e, lv);
+  }
   lruvec_hold_release(ctx, lv);
-  for (const e of entries) {
+  for (let i = 0; i < nr; i++) {
+    const e = folio_batch_slot(ctx, cpu, Batch.mlock, i);
     if (e !== TOMBSTONE) folio_put(ctx, mlock_entry_folio(e), Holder.MLOCK_BATCH, 'folios_put_refs');
   }
   folio_batch_reinit(ctx, cpu, Batch.mlock);

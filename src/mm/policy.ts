@@ -21,6 +21,13 @@ export interface PolicySwitches {
    * false = pre-6.11 / merged: callers pre-check PG_lru and the batch processor test-and-clears it.
    */
   lruClearOnQueue: boolean;
+  /**
+   * deactivate_file_folio() refuses an off-LRU folio at queue time: the merged family's PG_lru
+   * pre-check (afb99e9f5004), 6.11+'s queue-time claim. false = v5.18..v6.10: no check, the
+   * folio is queued and its op skipped at processing. Only the pre-check reads it (the 6.11
+   * claim stays with lruClearOnQueue).
+   */
+  deactivateFileChecksLru: boolean;
   /** Local lru_add_drain() in collect: none, once at the top, or as stage 1 of two (a09a8a1fbb37). */
   gupPreLocalDrain: GupPreLocalDrain;
   /** When collect_longterm_unpinnable_folios() calls lru_add_drain_all(). */
@@ -64,6 +71,7 @@ export interface Policy {
 export const BASELINE: PolicySwitches = {
   batchCapacity: 31,
   lruClearOnQueue: true,
+  deactivateFileChecksLru: true,
   gupPreLocalDrain: 'none',
   gupDrainRule: 'notLru',
   gupSkipLarge: false,
@@ -92,7 +100,7 @@ function def(id: string, description: string, source: string, ...deltas: Partial
 /** The policy table of spec §7. Order is the order tables print in. */
 export const POLICIES: readonly Policy[] = [
   def('v6.10', 'v5.18-v6.10: batch processor test-and-clears PG_lru; callers pre-check PG_lru; GUP drains if !PG_lru',
-    'mainline <= v6.10', { lruClearOnQueue: false }),
+    'mainline <= v6.10', { lruClearOnQueue: false, deactivateFileChecksLru: false }),
   def('v6.11', 'baseline: 33dfe9204f29 clears PG_lru at queue time; GUP drains only if !PG_lru (6.11-6.17-rc5, 6.12 LTS, 6.15)',
     'mainline v6.11..v6.17-rc5'),
   def('v6.14-emptylist', 'v6.11 + 1aaf8c122918: nothing isolated => pin succeeds (CMA pins possible)',
@@ -126,7 +134,7 @@ export const POLICIES: readonly Policy[] = [
     "Hugh's wish (design inferred)", MERGED, { targetedExtraction: true, gupDrainRule: 'refNeExpectedPlusPins' }),
   def('always-drain', 'control: v6.11 + drain-all for every unpinnable folio', 'control', { gupDrainRule: 'always' }),
   def('v6.8', 'v6.10 semantics with PAGEVEC_SIZE 15 (v5.18..v6.8)', 'mainline <= v6.8',
-    { lruClearOnQueue: false, batchCapacity: 15 }),
+    { lruClearOnQueue: false, deactivateFileChecksLru: false, batchCapacity: 15 }),
 ];
 
 export function policyIds(): string[] {

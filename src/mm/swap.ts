@@ -12,9 +12,11 @@ import {
   folio_test_dirty, folio_test_locked, folio_test_lru, folio_test_swapbacked, folio_test_swapcache,
   folio_test_unevictable, folio_test_writeback, fset,
 } from './folio.js';
-import { folio_batch_add, folio_batch_count, folio_batch_entries, folio_batch_reinit } from './folio_batch.js';
-import { F, G, Stat, cpuBase } from './layout.js';
-import { count_event, local_lock, local_unlock, LocalLock, lruvec_lock, lruvec_unlock, remote_lock, remote_unlock } from './locks.js';
+import { folio_batch_add, folio_batch_count, folio_batch_reinit, folio_batch_slot } from './folio_batch.js';
+import { F, G, Stat } from './layout.js';
+import {
+  BATCH_LOCK, count_event, cpu_lock, cpu_lock_held, cpu_unlock, local_lock, local_unlock, LocalLock, lruvec_lock, lruvec_unlock,
+} from './locks.js';
 import { __lru_add_drain_all, cpu_online } from './lru_add_drain_all.js';
 import { mlock_drain_local, mlock_new_folio, need_mlock_drain } from './mlock.js';
 import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_inline.js';
@@ -23,6 +25,14 @@ import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_
 
 /** The lruvec lock as a batch walk holds it: taken at the first entry that needs it. */
 export interface LruvecHold { held: boolean }
+
+// Batch walks never nest and never reach a scheduling point, so one holder serves them all.
+const LV: LruvecHold = { held: false };
+/** Start a batch walk with the lruvec lock not yet taken (a walk that threw left it stale). */
+export function lruvec_hold_begin(): LruvecHold {
+  LV.held = false;
+  return LV;
+}
 
 /** folio_lruvec_relock_irq[save]() (include/linux/memcontrol.h): one lruvec in this model. */
 export function folio_lruvec_relock(ctx: KernelCtx, lv: LruvecHold): void {
@@ -173,14 +183,17 @@ export function folio_batch_move_one(ctx: KernelCtx, batch: number, folio: numbe
  * targeted extraction are skipped: their reference was already dropped.
  */
 export function folio_batch_move_lru(ctx: KernelCtx, cpu: number, batch: number): void {
-  const entries = folio_batch_entries(ctx, cpu, batch);
-  const lv: LruvecHold = { held: false };
-  for (const folio of entries) {
-    if (folio === TOMBSTONE) continue;
-    folio_batch_move_one(ctx, batch, folio, lv);
+  // In place: nothing here appends to a batch, and extraction (the only other slot writer)
+  // needs the lock our caller holds, so nr and the slots are stable until the reinit.
+  const nr = folio_batch_count(ctx, cpu, batch);
+  const lv = lruvec_hold_begin();
+  for (let i = 0; i < nr; i++) {
+    const folio = folio_batch_slot(ctx, cpu, batch, i);
+    if (folio !== TOMBSTONE) folio_batch_move_one(ctx, batch, folio, lv);
   }
   lruvec_hold_release(ctx, lv);
-  for (const folio of entries) {
+  for (let i = 0; i < nr; i++) {
+    const folio = folio_batch_slot(ctx, cpu, batch, i);
     if (folio !== TOMBSTONE) folio_put(ctx, folio, Holder.LRU_BATCH, 'folios_put_refs');
   }
   folio_batch_reinit(ctx, cpu, batch);
@@ -202,7 +215,7 @@ export function* folio_batch_add_and_move(ctx: KernelCtx, folio: number, batch: 
   folio_get(ctx, folio, Holder.LRU_BATCH, BATCH_CALLER[batch]!);
   yield YP.LRU_ADD_AFTER_GET;
   // Batches after lock_irq in struct cpu_fbatches are taken with IRQs off (lru_move_tail).
-  const lock = batch === Batch.lru_move_tail ? LocalLock.fbatches_irq : LocalLock.fbatches;
+  const lock = BATCH_LOCK[batch]!;
   local_lock(ctx, lock);
   const why = batch_flush_reason(ctx, folio_batch_add(ctx, batch, folio), folio);
   if (why >= 0) {
@@ -252,9 +265,8 @@ export function* folio_activate(ctx: KernelCtx, folio: number): KGen<void> {
  */
 export function __lru_cache_activate_folio(ctx: KernelCtx, folio: number): void {
   local_lock(ctx, LocalLock.fbatches);
-  const entries = folio_batch_entries(ctx, ctx.cpu, Batch.lru_add);
-  for (let i = entries.length - 1; i >= 0; i--) {
-    if (entries[i] === folio) {
+  for (let i = folio_batch_count(ctx, ctx.cpu, Batch.lru_add) - 1; i >= 0; i--) {
+    if (folio_batch_slot(ctx, ctx.cpu, Batch.lru_add, i) === folio) {
       folio_set_active(ctx, folio);
       break;
     }
@@ -279,12 +291,13 @@ export function* folio_mark_accessed(ctx: KernelCtx, folio: number): KGen<void> 
 }
 
 /**
- * deactivate_file_folio() (mm/swap.c): merged and 6.11+ checks; v6.10 had no PG_lru pre-check
- * here (the processor's claim still gated the move; see docs/fidelity/batches.md).
+ * deactivate_file_folio() (mm/swap.c, all versions): v5.18..v6.10 have no PG_lru pre-check
+ * (an off-LRU folio is queued; the processor's claim then skips it); the merged revert checks;
+ * 6.11+ claims PG_lru at queue time (deactivateFileChecksLru, spec §2.5).
  */
 export function* deactivate_file_folio(ctx: KernelCtx, folio: number): KGen<void> {
   if (folio_test_unevictable(ctx, folio)) return; // will not accelerate reclaim
-  if (!lru_precheck(ctx, folio)) return;
+  if (ctx.policy.switches.deactivateFileChecksLru && !lru_precheck(ctx, folio)) return;
   yield* folio_batch_add_and_move(ctx, folio, Batch.lru_deactivate_file, true);
 }
 
@@ -313,16 +326,6 @@ export function* folio_rotate_reclaimable(ctx: KernelCtx, folio: number): KGen<v
 
 // ---- draining -----------------------------------------------------------------------------
 
-/** Take `cpu`'s local lock: our own, or a dead CPU's taken remotely (hotplug). */
-function batch_lock(ctx: KernelCtx, cpu: number, which: number): void {
-  if (cpu === ctx.cpu) local_lock(ctx, which);
-  else remote_lock(ctx, cpuBase(cpu), which);
-}
-function batch_unlock(ctx: KernelCtx, cpu: number, which: number): void {
-  if (cpu === ctx.cpu) local_unlock(ctx, which);
-  else remote_unlock(ctx, cpuBase(cpu), which);
-}
-
 /** folio_activate_drain() (mm/swap.c, SMP, all versions). */
 function folio_activate_drain(ctx: KernelCtx, cpu: number): void {
   if (folio_batch_count(ctx, cpu, Batch.lru_activate)) folio_batch_move_lru(ctx, cpu, Batch.lru_activate);
@@ -330,12 +333,13 @@ function folio_activate_drain(ctx: KernelCtx, cpu: number): void {
 
 /**
  * lru_add_drain_cpu() (mm/swap.c, all versions): every non-empty LRU batch of `cpu` in the
- * kernel's order; not the mlock batch. `cpu` is this CPU with its local lock held, or a dead
- * CPU whose lock the hotplug caller took remotely.
+ * kernel's order; not the mlock batch. `cpu` is this CPU with its local lock held, a dead CPU
+ * whose lock the hotplug caller took remotely, or (QPW, spec §3.7) an online CPU whose lock the
+ * drain-all caller took remotely.
  */
 export function lru_add_drain_cpu(ctx: KernelCtx, cpu: number): void {
-  if (cpu !== ctx.cpu && cpu_online(ctx, cpu)) {
-    throw new Error(`cpu ${ctx.cpu}: lru_add_drain_cpu(${cpu}) of an online remote CPU`);
+  if (cpu !== ctx.cpu && cpu_online(ctx, cpu) && !cpu_lock_held(ctx, cpu, LocalLock.fbatches)) {
+    throw new Error(`cpu ${ctx.cpu}: lru_add_drain_cpu(${cpu}) of an online remote CPU without its lock`);
   }
   if (cpu === ctx.cpu && ctx.preempt === 0) {
     throw new Error(`cpu ${ctx.cpu}: lru_add_drain_cpu without the local lock held`);
@@ -343,9 +347,9 @@ export function lru_add_drain_cpu(ctx: KernelCtx, cpu: number): void {
   if (folio_batch_count(ctx, cpu, Batch.lru_add)) folio_batch_move_lru(ctx, cpu, Batch.lru_add);
   // Racy count read, then the IRQ lock (pre-6.11: lru_rotate.lock).
   if (folio_batch_count(ctx, cpu, Batch.lru_move_tail)) {
-    batch_lock(ctx, cpu, LocalLock.fbatches_irq);
+    cpu_lock(ctx, cpu, BATCH_LOCK[Batch.lru_move_tail]!);
     folio_batch_move_lru(ctx, cpu, Batch.lru_move_tail);
-    batch_unlock(ctx, cpu, LocalLock.fbatches_irq);
+    cpu_unlock(ctx, cpu, BATCH_LOCK[Batch.lru_move_tail]!);
   }
   if (folio_batch_count(ctx, cpu, Batch.lru_deactivate_file)) folio_batch_move_lru(ctx, cpu, Batch.lru_deactivate_file);
   if (folio_batch_count(ctx, cpu, Batch.lru_deactivate)) folio_batch_move_lru(ctx, cpu, Batch.lru_deactivate);
@@ -353,25 +357,22 @@ export function lru_add_drain_cpu(ctx: KernelCtx, cpu: number): void {
   folio_activate_drain(ctx, cpu);
 }
 
-/** lru_add_drain() (mm/swap.c, all versions): this CPU's LRU batches, then its mlock batch. */
-export function lru_add_drain(ctx: KernelCtx): void {
-  count_event(ctx, Stat.LRU_ADD_DRAIN);
-  local_lock(ctx, LocalLock.fbatches);
-  lru_add_drain_cpu(ctx, ctx.cpu);
-  local_unlock(ctx, LocalLock.fbatches);
-  mlock_drain_local(ctx);
-}
-
 /**
  * lru_add_drain_per_cpu() -> lru_add_and_bh_lrus_drain() (mm/swap.c, v5.13+): the kworker's
- * drain work. Same as lru_add_drain() (buffer-head LRUs are not modelled), not counted as a
- * caller drain (the workqueue counts DRAIN_WORK_RUN).
+ * drain work: this CPU's LRU batches, then its mlock batch (buffer-head LRUs are not
+ * modelled). Not counted as a caller drain (the workqueue counts DRAIN_WORK_RUN).
  */
 export function lru_add_drain_per_cpu(ctx: KernelCtx): void {
   local_lock(ctx, LocalLock.fbatches);
   lru_add_drain_cpu(ctx, ctx.cpu);
   local_unlock(ctx, LocalLock.fbatches);
   mlock_drain_local(ctx);
+}
+
+/** lru_add_drain() (mm/swap.c, all versions): a counted caller drain of this CPU, as above. */
+export function lru_add_drain(ctx: KernelCtx): void {
+  count_event(ctx, Stat.LRU_ADD_DRAIN);
+  lru_add_drain_per_cpu(ctx);
 }
 
 /**
