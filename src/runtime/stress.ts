@@ -2,7 +2,8 @@
 // (free-run), folded into a PolicyAggregate as trials complete. The CPU threads are kept
 // between policies of the same run (same CPU count and memory size): nothing is spawned per
 // trial, and only the job and policy change between policies.
-import { Coordinator, type RunOutcome } from '../coordinator/coordinator.js';
+import type { RunOutcome } from '../coordinator/coordinator.js';
+import { sharedCoordinator } from '../coordinator/shared.js';
 import type { Policy } from '../mm/policy.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resolveNames, ScenarioBoard } from '../scenario/setup.js';
@@ -28,22 +29,9 @@ export interface StressOutcome {
   crash?: RunOutcome['crash'];
 }
 
-let session: { key: string; c: Coordinator } | null = null;
-
-/** The coordinator for this CPU count and memory size, reusing the last one when it matches. */
-async function coordinatorFor(s: Scenario, cpus: number): Promise<Coordinator> {
-  const dims = dimsFor(s, cpus);
-  const key = JSON.stringify(dims);
-  if (session && session.key === key && session.c.healthy()) return session.c;
-  if (session) await session.c.shutdown();
-  session = null;
-  const c = await Coordinator.start({ cpus, dims });
-  session = { key, c };
-  return c;
-}
-
 export async function runStress(opts: StressOptions): Promise<StressOutcome> {
-  const c = await coordinatorFor(opts.scenario, opts.cpus);
+  const { nCpus: _n, ...dims } = dimsFor(opts.scenario, opts.cpus);
+  const c = await sharedCoordinator(opts.cpus, dims);
   const board = new ScenarioBoard(resolveNames(opts.scenario));
   await c.configure({ job: { kind: 'scenario', scenario: opts.scenario, board: board.sab }, policyId: opts.policy.id, seed: opts.seed });
   const agg = new PolicyAggregator(opts.policy.id);

@@ -3,10 +3,12 @@
 // coordinator; threads are kept between cells of the same CPU count and memory size) or on the
 // deterministic runtime (one thread, logical time: reproducible, for tests). Optionally every
 // cell's trace ring is read back for --perfetto / --ftrace.
-import { Coordinator } from '../coordinator/coordinator.js';
+import type { Coordinator } from '../coordinator/coordinator.js';
+import { sharedCoordinator } from '../coordinator/shared.js';
+import { policyOf } from '../cpu/worker_main.js';
 import type { JobSpec } from '../cpu/job.js';
 import type { Dims } from '../mm/layout.js';
-import { getPolicy, withSwitches, type PolicySwitches } from '../mm/policy.js';
+import type { PolicySwitches } from '../mm/policy.js';
 import { CooperativeRuntime } from '../runtime/cooperative.js';
 import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
 import { TraceRing, type TraceRecord } from '../trace/ring.js';
@@ -43,34 +45,22 @@ export interface RunCellsOptions {
 
 export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions): Promise<CellOutcome[]> {
   const out: CellOutcome[] = [];
-  let held: { key: string; c: Coordinator } | null = null;
-  try {
-    for (const cell of cells) {
-      if (opts.signal?.aborted) break;
-      const ring = opts.tracePerCpu ? TraceRing.create({ nCpus: cell.cpus, perCpu: opts.tracePerCpu }) : null;
-      let o: CellOutcome;
-      if (opts.mode === 'deterministic') o = runDeterministic(cell, ring);
-      else {
-        const key = JSON.stringify({ cpus: cell.cpus, ...cell.dims });
-        if (!held || held.key !== key || !held.c.healthy()) {
-          if (held) await held.c.shutdown();
-          held = { key, c: await Coordinator.start({ cpus: cell.cpus, dims: cell.dims }) };
-        }
-        o = await runFreeRun(held.c, cell, ring, opts.signal);
-      }
-      out.push(o);
-      opts.onCell?.(cell, o);
-      if (o.aborted) break;
-    }
-  } finally {
-    if (held) await held.c.shutdown();
+  for (const cell of cells) {
+    if (opts.signal?.aborted) break;
+    const ring = opts.tracePerCpu ? TraceRing.create({ nCpus: cell.cpus, perCpu: opts.tracePerCpu }) : null;
+    const o = opts.mode === 'deterministic'
+      ? runDeterministic(cell, ring)
+      : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal);
+    out.push(o);
+    opts.onCell?.(cell, o);
+    if (o.aborted) break;
   }
   return out;
 }
 
 async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal): Promise<CellOutcome> {
   await c.configure({ job: cell.job, policyId: cell.policyId, switches: cell.switches, seed: cell.seed, ...(ring ? { traceSab: ring.sab } : {}) });
-  const agg = new PolicyAggregator(withSwitches(getPolicy(cell.policyId), cell.switches).id);
+  const agg = new PolicyAggregator(policyOf(cell).id);
   const onAbort = () => c.abort('interrupted');
   signal?.addEventListener('abort', onAbort);
   try {
@@ -83,7 +73,7 @@ async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null
 }
 
 function runDeterministic(cell: CellSpec, ring: TraceRing | null): CellOutcome {
-  const policy = withSwitches(getPolicy(cell.policyId), cell.switches);
+  const policy = policyOf(cell);
   const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
   rt.configure(cell.job);
   const agg = new PolicyAggregator(policy.id);
