@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Batch, Holder, Lru, MappingKind, PG, VM } from '../src/mm/constants.js';
 import { YP } from '../src/mm/context.js';
-import { F, C, Stat, cpuBase } from '../src/mm/layout.js';
-import { folio_ref_count, folio_test, fw, ledger_get } from '../src/mm/folio.js';
+import { F, C, FolioState, Stat, cpuBase } from '../src/mm/layout.js';
+import { folio_put, folio_ref_count, folio_test, fw, ledger_get } from '../src/mm/folio.js';
 import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
@@ -48,6 +48,19 @@ describe('folio_add_lru / lru_add', () => {
       expect(led(k, f, Holder.LRU_BATCH)).toBe(0);
     });
   }
+
+  it('the batch drop of the last reference frees the folio on the draining CPU (FOLIO_FREED)', () => {
+    const k = kernel('v6.11');
+    const f = makeFolio(k, { mapping: MappingKind.SHMEM, flags: ['swapbacked'], holders: { TEMP: 1 } });
+    k.run(1, folio_add_lru(k.ctx(1), f));
+    expect(folio_put(k.ctx(1), f, Holder.TEMP, 'test')).toBe(false);
+    expect(stat(k, 1, Stat.FOLIO_FREED)).toBe(0);
+    drain(k, 1);
+    expect(ref(k, f)).toBe(0);
+    expect(fw(k.ctx(0), f, F.STATE)).toBe(FolioState.FREED);
+    expect(stat(k, 1, Stat.FOLIO_FREED)).toBe(1);
+    expect(stat(k, 0, Stat.FOLIO_FREED)).toBe(0);
+  });
 
   it('BUGs on a folio that already has PG_lru', () => {
     const k = kernel('v6.11');

@@ -4,12 +4,14 @@
 // inside a critical section, e.g. after a trial). One pass over the batches, one over the folios.
 // Reads plain words only: works on the live SharedArrayBuffer or on a copy. No kernel code.
 import {
-  BATCH_NAMES, BATCH_SLOTS, Batch, GUP_PIN_COUNTING_BIAS, HOLDER_NAMES, Holder, Lru, LRU_NAMES, MappingKind,
-  MigrateType, NR_BATCHES, NR_HOLDERS, PG, TOMBSTONE, Zone, type HolderId,
+  BATCH_NAMES, BATCH_SLOTS, Batch, GUP_PIN_COUNTING_BIAS, HOLDER_NAMES, Holder, Lru, LRU_NAMES,
+  NR_BATCHES, NR_HOLDERS, PG, TOMBSTONE, type HolderId,
 } from '../mm/constants.js';
 import {
   C, COORDINATOR, F, FOLIO_WORDS, FolioState, G, Stat, batchBase, cpuBase, folioBase, type Layout,
 } from '../mm/layout.js';
+import { evictable_of, longterm_pinnable_of } from '../mm/folio.js';
+import { lru_list_of_flags } from '../mm/mm_inline.js';
 import type { Policy, PolicySwitches } from '../mm/policy.js';
 import {
   attributeRefs, decodeMlockEntry, folioLabel, ledgerSummary, pageFlagsText, type BatchEntryRef, type MlockOpName,
@@ -103,12 +105,7 @@ export function sumStat(w: Int32Array, lay: Layout, stat: number): number {
   return s + w[cpuBase(COORDINATOR) + C.STATS + stat]!;
 }
 
-/** folio_lru_list() on a flags word (include/linux/mm_inline.h). */
-function lruListOf(flags: number): number {
-  if (flags & PG.unevictable) return Lru.UNEVICTABLE;
-  const base = flags & PG.swapbacked ? Lru.INACTIVE_ANON : Lru.INACTIVE_FILE;
-  return flags & PG.active ? base + 1 : base;
-}
+const lruListOf = lru_list_of_flags;
 
 function lruName(l: number): string {
   return LRU_NAMES[l] ?? `list ${l}`;
@@ -225,7 +222,7 @@ export function checkInvariants(w: Int32Array, lay: Layout, policy: AnyPolicy, o
         const fb = folioBase(folio);
         const mt = w[fb + F.MT]!;
         const zone = w[fb + F.ZONE]!;
-        if (!longtermPinnable(mt, zone)) {
+        if (!longterm_pinnable_of(mt, zone)) {
           const v: Violation = { id: 'I9', folio, pfn: w[fb + F.PFN]!, cpu: p.cpu, message: `I9 ${folioLabel(folio, w[fb + F.PFN]!)}: ${call} returned ${p.rc} with this folio long-term pinned in unpinnable memory (mt=${mt}, zone ${zone})` };
           if (sw.gupEmptyListSucceeds) v.permittedBy = 'gupEmptyListSucceeds=true';
           col.add(v);
@@ -268,7 +265,8 @@ function screenFolios(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: Chec
     const ref = w[fb + F_REF]!;
     const fi = info.get(f);
     if (state !== ST_ALLOCATED) {
-      if (ref !== 0 || sum !== 0 || neg || anyNonZeroLedger(w, fb)) checkFolio(w, lay, sw, opts, col, f, fi ?? NO_INFO);
+      // Non-negative holders summing to 0 are all 0.
+      if (ref !== 0 || sum !== 0 || neg) checkFolio(w, lay, sw, opts, col, f, fi ?? NO_INFO);
       continue;
     }
     const flags = w[fb + F_FLAGS]!;
@@ -318,7 +316,7 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   const label = folioLabel(f, pfn);
 
   if (state === FolioState.FREED) {
-    if (ref !== 0 || sum !== 0 || negHolder >= 0 || anyNonZeroLedger(w, fb)) {
+    if (ref !== 0 || sum !== 0 || negHolder >= 0) {
       col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: freed with refcount ${ref}, ledger sum ${sum} (${ledgerSummary(attr())}); a freed folio must have refcount 0 and no holders` });
     }
     return;
@@ -410,7 +408,7 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   }
 
   // I8: unevictable placement is justified (else "stranded").
-  const evictable = w[fb + F.MAPPING] !== MappingKind.UNEVICTABLE_FILE && !mlocked;
+  const evictable = evictable_of(w[fb + F.MAPPING]!, flags);
   if (quiet && unevictable && onLru && evictable) {
     const v: Violation = { id: 'I8', folio: f, pfn, message: `I8 ${label}: stranded on the unevictable list although evictable (flags ${pageFlagsText(flags)}, mlock_count ${w[fb + F.MLOCK_COUNT]}, mlocked mappings ${w[fb + F.LOCKED_MAPS]})` };
     if (sw.mlockClearsLru === 'skipOnFail') v.permittedBy = 'mlockClearsLru=skipOnFail';
@@ -442,15 +440,6 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   }
 }
 
-/** folio_is_longterm_pinnable() on raw fields (spec §1.6). */
-function longtermPinnable(mt: number, zone: number): boolean {
-  return mt !== MigrateType.CMA && mt !== MigrateType.ISOLATE && zone !== Zone.MOVABLE && zone !== Zone.DEVICE;
-}
-
-function anyNonZeroLedger(w: Int32Array, fb: number): boolean {
-  for (let h = 0; h < NR_HOLDERS; h++) if (w[fb + F.LEDGER + h] !== 0) return true;
-  return false;
-}
 
 function holderName(h: number): string {
   return HOLDER_NAMES[h] ?? `holder ${h}`;

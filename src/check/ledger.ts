@@ -7,7 +7,7 @@ import {
   NR_HOLDERS, PG, PG_PRINT_ORDER, TOMBSTONE, type BatchName,
 } from '../mm/constants.js';
 import { C, F, FolioState, batchBase, cpuBase, folioBase, type Layout } from '../mm/layout.js';
-import { MLOCK_LRU_UNCLAIMED } from '../mm/mlock.js';
+import { mlock_entry_folio, mlock_entry_op } from '../mm/mlock.js';
 
 export type HolderName = (typeof HOLDER_NAMES)[number];
 export type MlockOpName = 'MLOCK' | 'NEW' | 'MUNLOCK';
@@ -67,9 +67,9 @@ export interface Attribution {
  * emulator-only MLOCK_LRU_UNCLAIMED bit (src/mm/mlock.ts, one-batch-mlock forceOnFail) is masked.
  */
 export function decodeMlockEntry(e: number): { folio: number; op: MlockOpName } {
-  const tag = e & 3;
+  const tag = mlock_entry_op(e);
   return {
-    folio: (e & ~MLOCK_LRU_UNCLAIMED) >>> 2,
+    folio: mlock_entry_folio(e),
     op: tag === MlockOp.LRU_FOLIO ? 'MLOCK' : tag === MlockOp.NEW_FOLIO ? 'NEW' : 'MUNLOCK',
   };
 }

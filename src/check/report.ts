@@ -1,6 +1,6 @@
 // Formatting invariant violations for people: emulator bugs first (nothing permits them), then the
 // findings about kernel variants (violations the policy's switches permit, spec §10).
-import type { InvariantId, Violation } from './invariants.js';
+import { emulatorBugs, type InvariantId, type Violation } from './invariants.js';
 
 /** Short names of the invariants of spec §10, for headings. */
 export const INVARIANT_TITLES: Record<InvariantId, string> = {
@@ -65,7 +65,7 @@ export function formatViolations(vs: readonly Violation[], opts: { maxPerId?: nu
   if (vs.length === 0) return `invariants: all hold${opts.policy ? ` (${opts.policy})` : ''}`;
   const max = opts.maxPerId ?? 5;
   const lines: string[] = [];
-  const bugs = vs.filter((v) => v.permittedBy === undefined);
+  const bugs = emulatorBugs(vs);
   const finds = vs.filter((v) => v.permittedBy !== undefined);
   const section = (title: string, list: Violation[]) => {
     if (list.length === 0) return;

@@ -77,7 +77,6 @@ export const BATCH_NAMES = [
 ] as const;
 export type BatchName = (typeof BATCH_NAMES)[number];
 export const NR_BATCHES = BATCH_NAMES.length;
-export const NR_LRU_BATCHES = 6;
 /** Slots allocated per batch: the largest PAGEVEC_SIZE (31) plus one spare. */
 export const BATCH_SLOTS = 32;
 
@@ -103,16 +102,13 @@ export const LRU_NAMES: Record<number, string> = {
 
 /** Pageblock migratetypes (include/linux/mmzone.h), as printed by page_ref's mt=. */
 export const MigrateType = { UNMOVABLE: 0, MOVABLE: 1, RECLAIMABLE: 2, HIGHATOMIC: 3, CMA: 4, ISOLATE: 5 } as const;
-export const MIGRATETYPE_NAMES = ['unmovable', 'movable', 'reclaimable', 'highatomic', 'cma', 'isolate'] as const;
 
 /** Zones that matter for folio_is_longterm_pinnable(). */
 export const Zone = { NORMAL: 0, MOVABLE: 1, DEVICE: 2 } as const;
-export const ZONE_NAMES = ['normal', 'movable', 'device'] as const;
 
 /** What folio->mapping points at. ANON is the PAGE_MAPPING_ANON-tagged anon_vma. */
 export const MappingKind = { NONE: 0, ANON: 1, SHMEM: 2, FILE: 3, UNEVICTABLE_FILE: 4 } as const;
 export type MappingKindId = (typeof MappingKind)[keyof typeof MappingKind];
-export const MAPPING_NAMES = ['none', 'anon', 'shmem', 'file', 'unevictable_file'] as const;
 
 /** Errors returned by emulated kernel functions (negative, as in the kernel). */
 export const Errno = { ENOMEM: -12, EAGAIN: -11, EBUSY: -16, EFAULT: -14 } as const;

@@ -1,9 +1,10 @@
 // The shared folio table: kernel-named helpers over one record per folio in the
 // SharedArrayBuffer (include/linux/page-flags.h, include/linux/page_ref.h, include/linux/mm.h;
 // all versions). Every refcount change names its holder, which keeps the ledger (spec §1.3).
-import { GUP_PIN_COUNTING_BIAS, Holder, MappingKind, MigrateType, PG, Zone } from './constants.js';
+import { Holder, MappingKind, MigrateType, PG, Zone } from './constants.js';
 import type { KernelCtx, TraceEvent } from './context.js';
-import { C, F, FolioState, Stat, folioBase } from './layout.js';
+import { F, FolioState, Stat, folioBase } from './layout.js';
+import { count_event } from './locks.js';
 
 // ---- raw field access -------------------------------------------------------------------
 
@@ -39,7 +40,6 @@ export function folio_test_clear(ctx: KernelCtx, folio: number, bit: number): bo
 
 export const folio_test_lru = (c: KernelCtx, f: number) => folio_test(c, f, PG.lru);
 export const folio_set_lru = (c: KernelCtx, f: number) => folio_set(c, f, PG.lru);
-export const folio_clear_lru = (c: KernelCtx, f: number) => folio_clear(c, f, PG.lru);
 /** The "I own the LRU linkage now" handshake of isolation and batch processing. */
 export const folio_test_clear_lru = (c: KernelCtx, f: number) => folio_test_clear(c, f, PG.lru);
 export const folio_test_mlocked = (c: KernelCtx, f: number) => folio_test(c, f, PG.mlocked);
@@ -77,9 +77,6 @@ export function folio_order(ctx: KernelCtx, folio: number): number {
 export function folio_nr_pages(ctx: KernelCtx, folio: number): number {
   return 1 << fw(ctx, folio, F.ORDER);
 }
-export function folio_mapping_kind(ctx: KernelCtx, folio: number): number {
-  return fw(ctx, folio, F.MAPPING);
-}
 /** folio_test_anon(): the PAGE_MAPPING_ANON bit of folio->mapping. */
 export function folio_test_anon(ctx: KernelCtx, folio: number): boolean {
   return fw(ctx, folio, F.MAPPING) === MappingKind.ANON;
@@ -94,7 +91,11 @@ export function folio_mapped(ctx: KernelCtx, folio: number): boolean {
 
 /** folio_evictable() (mm/internal.h, all versions): mapping not unevictable && !PG_mlocked. */
 export function folio_evictable(ctx: KernelCtx, folio: number): boolean {
-  return fw(ctx, folio, F.MAPPING) !== MappingKind.UNEVICTABLE_FILE && !folio_test_mlocked(ctx, folio);
+  return evictable_of(fw(ctx, folio, F.MAPPING), folio_flags(ctx, folio));
+}
+/** folio_evictable() on raw (mapping kind, flags word) (pure: the checker uses it). */
+export function evictable_of(mapping: number, flags: number): boolean {
+  return mapping !== MappingKind.UNEVICTABLE_FILE && (flags & PG.mlocked) === 0;
 }
 
 /** folio_may_be_lru_cached() (include/linux/swap.h, v6.17-rc6+): small folios only. */
@@ -104,10 +105,11 @@ export function folio_may_be_lru_cached(ctx: KernelCtx, folio: number): boolean 
 
 /** folio_is_longterm_pinnable() (include/linux/mm.h, 6.x): not CMA/isolate, not ZONE_MOVABLE, not device. */
 export function folio_is_longterm_pinnable(ctx: KernelCtx, folio: number): boolean {
-  const mt = fw(ctx, folio, F.MT);
-  if (mt === MigrateType.CMA || mt === MigrateType.ISOLATE) return false;
-  const zone = fw(ctx, folio, F.ZONE);
-  return zone !== Zone.MOVABLE && zone !== Zone.DEVICE;
+  return longterm_pinnable_of(fw(ctx, folio, F.MT), fw(ctx, folio, F.ZONE));
+}
+/** folio_is_longterm_pinnable() on raw (migratetype, zone) (pure: the checker uses it). */
+export function longterm_pinnable_of(mt: number, zone: number): boolean {
+  return mt !== MigrateType.CMA && mt !== MigrateType.ISOLATE && zone !== Zone.MOVABLE && zone !== Zone.DEVICE;
 }
 
 // ---- references (include/linux/page_ref.h) -----------------------------------------------
@@ -165,9 +167,10 @@ function __folio_put(ctx: KernelCtx, folio: number): void {
   const b = folioBase(folio);
   if (folio_test_clear(ctx, folio, PG.mlocked)) {
     const nr = 1 << Atomics.load(ctx.w, b + F.ORDER);
-    ctx.w[ctx.base + C.STATS + Stat.NR_MLOCK] -= nr;
-    ctx.w[ctx.base + C.STATS + Stat.UNEVICTABLE_PGCLEARED] += nr;
+    count_event(ctx, Stat.NR_MLOCK, -nr);
+    count_event(ctx, Stat.UNEVICTABLE_PGCLEARED, nr);
   }
+  count_event(ctx, Stat.FOLIO_FREED);
   Atomics.store(ctx.w, b + F.LRU, -1);
   Atomics.store(ctx.w, b + F.FLAGS, 0);
   Atomics.store(ctx.w, b + F.STATE, FolioState.FREED);
@@ -204,10 +207,4 @@ export function ledger_transfer(ctx: KernelCtx, folio: number, from: number, to:
   const b = folioBase(folio) + F.LEDGER;
   Atomics.sub(ctx.w, b + from, refs);
   Atomics.add(ctx.w, b + to, refs);
-}
-
-/** folio_maybe_dma_pinned() (include/linux/mm.h). */
-export function folio_maybe_dma_pinned(ctx: KernelCtx, folio: number): boolean {
-  if (folio_test_large(ctx, folio)) return fw(ctx, folio, F.PINCOUNT) > 0;
-  return folio_ref_count(ctx, folio) >= GUP_PIN_COUNTING_BIAS;
 }

@@ -11,7 +11,7 @@ import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN 
 import { folio_extract_from_batches } from './extract.js';
 import {
   folio_is_longterm_pinnable, folio_may_be_lru_cached, folio_put_refs, folio_ref_count, folio_ref_mod,
-  folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_unevictable, fw,
+  folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_unevictable,
 } from './folio.js';
 import { C, F, Stat, folioBase } from './layout.js';
 import { count_event } from './locks.js';
@@ -86,6 +86,9 @@ interface PinCall {
   extractions: number;
 }
 
+/** The counters a PinRecord reports as per-call deltas (retries, local drains, drain-alls, moves). */
+const PIN_RECORD_STATS = [Stat.GUP_RETRY, Stat.DRAIN_ALL_LOCAL_PIN, Stat.DRAIN_ALL_PIN, Stat.MIGRATE_MOVE_ATTEMPT] as const;
+
 function stat(ctx: KernelCtx, s: number): number {
   return ctx.w[ctx.base + C.STATS + s]!;
 }
@@ -98,7 +101,7 @@ function stat(ctx: KernelCtx, s: number): number {
 export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: number, flags: number,
   pages: number[] = []): KGen<number> {
   const startNs = ctx.hooks.nowNs();
-  const s0 = [Stat.GUP_RETRY, Stat.DRAIN_ALL_LOCAL_PIN, Stat.DRAIN_ALL_PIN, Stat.MIGRATE_MOVE_ATTEMPT].map((s) => stat(ctx, s));
+  const s0 = ctx.obs ? PIN_RECORD_STATS.map((s) => stat(ctx, s)) : null;
   const call: PinCall = { extractions: 0 };
   count_event(ctx, Stat.PIN_CALLS);
   pages.length = 0;
@@ -107,8 +110,8 @@ export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: nu
   if (rc >= 0) count_event(ctx, Stat.PIN_OK);
   else if (rc === Errno.ENOMEM) count_event(ctx, Stat.PIN_ENOMEM);
   else count_event(ctx, Stat.PIN_OTHER_ERR);
-  if (ctx.obs) {
-    const d = [Stat.GUP_RETRY, Stat.DRAIN_ALL_LOCAL_PIN, Stat.DRAIN_ALL_PIN, Stat.MIGRATE_MOVE_ATTEMPT].map((s, i) => stat(ctx, s) - s0[i]!);
+  if (ctx.obs && s0) {
+    const d = PIN_RECORD_STATS.map((s, i) => stat(ctx, s) - s0[i]!);
     const r: PinRecord = {
       startNs, endNs: ctx.hooks.nowNs(), rc, retries: d[0]!, localDrains: d[1]!, drainAlls: d[2]!,
       migrateAttempts: d[3]!, folios: [...pages], extractions: call.extractions,
@@ -143,7 +146,7 @@ function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: nu
         rc = nr;
         break;
       }
-      last = [...pages];
+      if (iter === GUP_RETRY_CAP - 1) last = [...pages]; // for the livelock report only
       rc = yield* check_and_migrate_movable_folios(ctx, pages, call);
       if (rc !== Errno.EAGAIN) break;
       count_event(ctx, Stat.GUP_RETRY);
@@ -268,7 +271,8 @@ export function* collect_longterm_unpinnable_folios(ctx: KernelCtx, list: number
     // are not modelled.
     // folio_may_be_lru_cached() (2da6de30e60d): large folios never rest in a per-CPU cache.
     const cacheable = !sw.gupSkipLarge || folio_may_be_lru_cached(ctx, folio);
-    const pinRefs = gup_pin_refs(ctx, folio, pages);
+    // Only refNeExpectedPlusPins reads the pin count: do not scan `pages` for the others.
+    const pinRefs = sw.gupDrainRule === 'refNeExpectedPlusPins' ? gup_pin_refs(ctx, folio, pages) : 0;
     if (sw.gupPreLocalDrain === 'onMismatch' && drained === 0 && cacheable && gup_drain_rule(ctx, folio, pinRefs)) {
       // a09a8a1fbb37: try the cheap local drain first.
       yield YP.COLLECT_BEFORE_DRAIN;
@@ -304,11 +308,8 @@ export function* collect_longterm_unpinnable_folios(ctx: KernelCtx, list: number
  * the caller pins the range again.
  */
 export function* migrate_longterm_unpinnable_folios(ctx: KernelCtx, list: number[], pages: number[]): KGen<number> {
-  for (let i = 0; i < pages.length; i++) {
-    unpin_folio(ctx, pages[i]!);
-    pages[i] = -1; // pofs_clear_entry()
-  }
-  pages.length = 0;
+  for (const folio of pages) unpin_folio(ctx, folio);
+  pages.length = 0; // pofs_clear_entry() of every entry
   if (list.length > 0) {
     const rc = yield* migrate_pages(ctx, list, MIGRATE_SYNC, MR_LONGTERM_PIN);
     if (rc !== 0) {
@@ -320,9 +321,4 @@ export function* migrate_longterm_unpinnable_folios(ctx: KernelCtx, list: number
   }
   yield* putback_movable_pages(ctx, list);
   return Errno.EAGAIN;
-}
-
-/** folio->_pincount (large folios only), for tests and checkers. */
-export function folio_pincount(ctx: KernelCtx, folio: number): number {
-  return fw(ctx, folio, F.PINCOUNT);
 }

@@ -28,8 +28,7 @@ import { folio_lock } from './filemap.js';
 
 /** enum migrate_mode (include/linux/migrate_mode.h). */
 export const MigrateMode = { MIGRATE_ASYNC: 0, MIGRATE_SYNC_LIGHT: 1, MIGRATE_SYNC: 2 } as const;
-export type MigrateModeId = (typeof MigrateMode)[keyof typeof MigrateMode];
-export const { MIGRATE_ASYNC, MIGRATE_SYNC_LIGHT, MIGRATE_SYNC } = MigrateMode;
+export const { MIGRATE_ASYNC, MIGRATE_SYNC } = MigrateMode;
 
 /** enum migrate_reason (include/linux/migrate_mode.h). */
 export const MigrateReason = {

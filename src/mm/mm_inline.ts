@@ -8,7 +8,10 @@ import { F } from './layout.js';
 
 /** folio_lru_list(): unevictable, else (anon|file) x (active|inactive) by PG_swapbacked/PG_active. */
 export function folio_lru_list(ctx: KernelCtx, folio: number): number {
-  const fl = folio_flags(ctx, folio);
+  return lru_list_of_flags(folio_flags(ctx, folio));
+}
+/** folio_lru_list() on a flags word (pure: the checker uses it on copied memory). */
+export function lru_list_of_flags(fl: number): number {
   if (fl & PG.unevictable) return Lru.UNEVICTABLE;
   const base = fl & PG.swapbacked ? Lru.INACTIVE_ANON : Lru.INACTIVE_FILE;
   return fl & PG.active ? base + 1 : base;

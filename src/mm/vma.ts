@@ -178,7 +178,6 @@ export function vma_set_flags(ctx: KernelCtx, vma: number, flags: number): void 
 export const vma_npages = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.NPAGES);
 export const vma_obj = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.OBJ);
 export const vma_pgoff = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.PGOFF);
-export const vma_mm = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.MM);
 /** Remove the VMA from the address space (after its page table has been zapped). */
 export function vma_destroy(ctx: KernelCtx, vma: number): void {
   vmaField(ctx, vma, V.IN_USE);
@@ -207,10 +206,8 @@ export function pte_folio(ctx: KernelCtx, vma: number, page: number): number {
   return raw > 0 ? raw - 1 : -1;
 }
 export const pte_none = (raw: number) => raw === 0;
-export const pte_present = (raw: number) => raw > 0;
 export const is_migration_entry = (raw: number) => raw < 0;
 export const make_migration_entry = (folio: number) => -(folio + 1);
-export const migration_entry_folio = (raw: number) => -raw - 1;
 
 /**
  * rmap walk (rmap_walk_anon/rmap_walk_file), done here by scanning every page table: calls
