@@ -95,7 +95,7 @@ describe('placement (spec §1.6)', () => {
     expect(folio_is_longterm_pinnable(k.ctx(0), b)).toBe(false);
     k.ctx(1).task.pfMemallocPin = true;
     const c = fault(k, 1, vma, 2);
-    expect([fw(k.ctx(0), c, F.MT), fw(k.ctx(0), c, F.ZONE)]).toEqual([MigrateType.MOVABLE, Zone.NORMAL]);
+    expect([fw(k.ctx(0), c, F.MT), fw(k.ctx(0), c, F.ZONE)]).toEqual([MigrateType.UNMOVABLE, Zone.NORMAL]);
     expect(folio_is_longterm_pinnable(k.ctx(0), c)).toBe(true);
   });
 

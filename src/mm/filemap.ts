@@ -16,16 +16,40 @@ export function* folio_lock(ctx: KernelCtx, folio: number): KGen<void> {
   yield* wait_trylock(ctx, () => folio_trylock(ctx, folio), () => !folio_test_locked(ctx, folio), 'folio_lock');
 }
 
+/** Are the page-cache slots [index, index + nr) of `obj` all empty? */
+export function filemap_range_empty(ctx: KernelCtx, obj: number, index: number, nr: number): boolean {
+  for (let k = 0; k < nr; k++) if (filemap_get_entry(ctx, obj, index + k) >= 0) return false;
+  return true;
+}
+
 /**
- * filemap_add_folio() (mm/filemap.c, v5.16+): lock the new folio, insert it at `index` (its
- * 2^order slots; +nr PAGECACHE references, mapping and index set), then folio_add_lru() on
- * this CPU. The caller keeps its allocation reference. Returns false if the range is occupied.
+ * The page-cache hit path of __filemap_get_folio(FGP_LOCK) (mm/filemap.c, v5.16+; also
+ * shmem_get_folio_gfp()): take a reference, lock the folio, recheck that it still caches
+ * `index` (not truncated or migrated meanwhile). Returns false, holding nothing, when the
+ * caller must look again. `getFn`/`putFn` name the caller in the reference trace.
  */
-export function* filemap_add_folio(ctx: KernelCtx, obj: number, index: number, folio: number): KGen<boolean> {
+export function* filemap_lock_cached(ctx: KernelCtx, obj: number, index: number, folio: number,
+  getFn: string, putFn: string): KGen<boolean> {
+  if (!folio_try_get(ctx, folio, 1, Holder.TEMP, getFn)) return false;
+  yield* folio_lock(ctx, folio);
+  if (filemap_get_entry(ctx, obj, index) === folio) return true;
+  folio_unlock(ctx, folio);
+  folio_put(ctx, folio, Holder.TEMP, putFn);
+  return false;
+}
+
+/**
+ * filemap_add_folio() (mm/filemap.c, v5.16+; shmem_add_to_page_cache() for shmem, `fn`): lock
+ * the new folio, insert it at `index` (its 2^order slots; +nr PAGECACHE references, mapping and
+ * index set), then folio_add_lru() on this CPU. The caller keeps its allocation reference.
+ * Returns false if the range is occupied.
+ */
+export function* filemap_add_folio(ctx: KernelCtx, obj: number, index: number, folio: number,
+  fn = '__filemap_add_folio'): KGen<boolean> {
   const nr = folio_nr_pages(ctx, folio);
-  for (let i = 0; i < nr; i++) if (filemap_get_entry(ctx, obj, index + i) >= 0) return false;
+  if (!filemap_range_empty(ctx, obj, index, nr)) return false;
   folio_set(ctx, folio, PG.locked); // __folio_set_locked(): nobody else can see it yet
-  folio_ref_mod(ctx, folio, nr, Holder.PAGECACHE, '__filemap_add_folio');
+  folio_ref_mod(ctx, folio, nr, Holder.PAGECACHE, fn);
   page_cache_set(ctx, obj, index, folio);
   yield* folio_add_lru(ctx, folio);
   return true;
@@ -54,7 +78,7 @@ export function* page_cache_ra_order(ctx: KernelCtx, obj: number, index: number,
     if (filemap_get_entry(ctx, obj, i) >= 0) { i++; continue; }
     let order = ra_order_at(ctx, obj, i, end);
     // Never overlap a folio already cached inside the range.
-    while (order > 0 && [...Array(1 << order).keys()].some((k) => filemap_get_entry(ctx, obj, i + k) >= 0)) order--;
+    while (order > 0 && !filemap_range_empty(ctx, obj, i, 1 << order)) order--;
     const folio = folio_alloc(ctx, order, true, mt, zone); // readahead_gfp_mask(): movable
     if (!(yield* filemap_add_folio(ctx, obj, i, folio))) {
       folio_put(ctx, folio, Holder.TEMP, 'page_cache_ra_order');
@@ -87,14 +111,7 @@ export function* filemap_fault(ctx: KernelCtx, obj: number, index: number): KGen
       folio = filemap_get_entry(ctx, obj, index);
       if (folio < 0) continue;
     }
-    if (!folio_try_get(ctx, folio, 1, Holder.TEMP, 'filemap_get_folio')) continue;
-    yield* folio_lock(ctx, folio);
-    // lock_folio_maybe_drop_mmap() then the recheck: truncated or migrated meanwhile?
-    if (filemap_get_entry(ctx, obj, index) !== folio) {
-      folio_unlock(ctx, folio);
-      folio_put(ctx, folio, Holder.TEMP, 'filemap_fault');
-      continue;
-    }
-    return folio;
+    // lock_folio_maybe_drop_mmap() then the recheck.
+    if (yield* filemap_lock_cached(ctx, obj, index, folio, 'filemap_get_folio', 'filemap_fault')) return folio;
   }
 }

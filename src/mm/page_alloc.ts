@@ -17,9 +17,8 @@ export function folio_default_pfn(folio: number): number {
  * targets) is never placed in CMA or ZONE_MOVABLE.
  */
 function placement(ctx: KernelCtx, movable: boolean, mt?: number, zone?: number): { mt: number; zone: number } {
-  if (!movable || ctx.task.pfMemallocPin) {
-    return movable ? { mt: MigrateType.MOVABLE, zone: Zone.NORMAL } : { mt: MigrateType.UNMOVABLE, zone: Zone.NORMAL };
-  }
+  // gfp_migratetype() of the mask left by current_gfp_context(): no __GFP_MOVABLE, UNMOVABLE.
+  if (!movable || ctx.task.pfMemallocPin) return { mt: MigrateType.UNMOVABLE, zone: Zone.NORMAL };
   return { mt: mt ?? ctx.alloc.movableMt, zone: zone ?? ctx.alloc.movableZone };
 }
 

@@ -14,16 +14,13 @@ import { folio_pte_mappings, make_migration_entry, pte_get, pte_lock, pte_set, p
 function mapcount_mod(ctx: KernelCtx, folio: number, nr: number, vmaFlags: number, fn: string): void {
   const raw = Atomics.add(ctx.w, folioBase(folio) + F.MAPCOUNT, nr) + nr;
   if (raw < -1) throw new Error(`folio ${folio}: mapcount went negative (raw _mapcount ${raw}) in ${fn}`);
-  if (vmaFlags & VM.LOCKED) {
-    const l = Atomics.add(ctx.w, folioBase(folio) + F.LOCKED_MAPS, nr) + nr;
-    if (l < 0) throw new Error(`folio ${folio}: locked mappings went negative in ${fn}`);
-  }
+  if (vmaFlags & VM.LOCKED) locked_maps_mod(ctx, folio, nr, fn);
 }
 
 /** Adjust LOCKED_MAPS only: a VMA holding `nr` of the folio's PTEs became (un)locked (mlock_fixup). */
-export function locked_maps_mod(ctx: KernelCtx, folio: number, nr: number): void {
+export function locked_maps_mod(ctx: KernelCtx, folio: number, nr: number, fn = 'mlock_fixup'): void {
   const l = Atomics.add(ctx.w, folioBase(folio) + F.LOCKED_MAPS, nr) + nr;
-  if (l < 0) throw new Error(`folio ${folio}: locked mappings went negative`);
+  if (l < 0) throw new Error(`folio ${folio}: locked mappings went negative in ${fn}`);
 }
 
 /**

@@ -3,12 +3,11 @@
 // (spec §1.8 step A0, §5.3).
 import { Holder, PG } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
-import { folio_nr_pages, folio_put, folio_ref_mod, folio_set, folio_test, folio_try_get, folio_unlock } from './folio.js';
+import { folio_put, folio_set, folio_test } from './folio.js';
 import { O } from './layout.js';
-import { folio_lock } from './filemap.js';
+import { filemap_add_folio, filemap_lock_cached, filemap_range_empty } from './filemap.js';
 import { folio_alloc } from './page_alloc.js';
-import { folio_add_lru } from './swap.js';
-import { filemap_get_entry, obj_field, obj_npages, obj_order, page_cache_set } from './vma.js';
+import { filemap_get_entry, obj_field, obj_npages, obj_order } from './vma.js';
 
 /** shmem_alloc_folio() order: the object's (huge=always-style) order, if aligned and inside. */
 function shmem_order_at(ctx: KernelCtx, obj: number, index: number): number {
@@ -16,9 +15,7 @@ function shmem_order_at(ctx: KernelCtx, obj: number, index: number): number {
   const n = obj_npages(ctx, obj);
   while (order > 0) {
     const start = index & ~((1 << order) - 1);
-    let free = start + (1 << order) <= n;
-    for (let k = 0; free && k < 1 << order; k++) if (filemap_get_entry(ctx, obj, start + k) >= 0) free = false;
-    if (free) break;
+    if (start + (1 << order) <= n && filemap_range_empty(ctx, obj, start, 1 << order)) break;
     order--;
   }
   return order;
@@ -34,19 +31,13 @@ function* shmem_alloc_and_add_folio(ctx: KernelCtx, obj: number, index: number):
   const order = shmem_order_at(ctx, obj, index);
   const start = index & ~((1 << order) - 1);
   const folio = folio_alloc(ctx, order, true, obj_field(ctx, obj, O.MT), obj_field(ctx, obj, O.ZONE));
-  folio_set(ctx, folio, PG.locked); // __folio_set_locked()
   folio_set(ctx, folio, PG.swapbacked); // __folio_set_swapbacked()
-  // shmem_add_to_page_cache(): fails if the range got populated meanwhile.
-  for (let k = 0; k < folio_nr_pages(ctx, folio); k++) {
-    if (filemap_get_entry(ctx, obj, start + k) >= 0) {
-      folio_unlock(ctx, folio);
-      folio_put(ctx, folio, Holder.TEMP, 'shmem_alloc_and_add_folio');
-      return -1;
-    }
+  // __folio_set_locked(), shmem_add_to_page_cache() (fails if the range got populated
+  // meanwhile), folio_add_lru(): the same steps as filemap_add_folio().
+  if (!(yield* filemap_add_folio(ctx, obj, start, folio, 'shmem_add_to_page_cache'))) {
+    folio_put(ctx, folio, Holder.TEMP, 'shmem_alloc_and_add_folio');
+    return -1;
   }
-  folio_ref_mod(ctx, folio, folio_nr_pages(ctx, folio), Holder.PAGECACHE, 'shmem_add_to_page_cache');
-  page_cache_set(ctx, obj, start, folio);
-  yield* folio_add_lru(ctx, folio);
   return folio;
 }
 
@@ -60,14 +51,8 @@ export function* shmem_get_folio(ctx: KernelCtx, obj: number, index: number): KG
   for (;;) {
     let folio = filemap_get_entry(ctx, obj, index);
     if (folio >= 0) {
-      if (!folio_try_get(ctx, folio, 1, Holder.TEMP, 'filemap_get_entry')) continue;
-      yield* folio_lock(ctx, folio);
-      if (filemap_get_entry(ctx, obj, index) !== folio) { // truncated or migrated meanwhile
-        folio_unlock(ctx, folio);
-        folio_put(ctx, folio, Holder.TEMP, 'shmem_get_folio_gfp');
-        continue;
-      }
-      return folio;
+      if (yield* filemap_lock_cached(ctx, obj, index, folio, 'filemap_get_entry', 'shmem_get_folio_gfp')) return folio;
+      continue;
     }
     folio = yield* shmem_alloc_and_add_folio(ctx, obj, index);
     if (folio < 0) continue;
