@@ -2,6 +2,7 @@
 // operations, or idle, beside the floor measured in the same run.
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { C, cpuBase } from '../src/mm/layout.js';
+import { getPolicy } from '../src/mm/policy.js';
 import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND } from '../src/cpu/bench_program.js';
 import { measureFloor } from './floor.js';
 
@@ -25,7 +26,7 @@ async function measureEmulator(n: number, busy: boolean, rounds: number): Promis
   const lat: number[] = [];
   let queued = 0;
   try {
-    await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policyId: 'v6.11', seed: 1 });
+    await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
     const w = c.w;
     const ready = (round: number) => () => {
       for (let i = 0; i < n; i++) if (Atomics.load(w, cpuBase(i) + BENCH_READY) < round) return false;

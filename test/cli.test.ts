@@ -2,7 +2,6 @@
 // `folio-race: <message>` line naming the flag and the value, nothing on stdout, and the process
 // ends by itself (a worker left running would keep it alive until the spawn timeout kills it). The stress
 // flow (progress, table, JSON, --fail-on) runs in-process against a stand-in runtime.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,31 +10,9 @@ import type { Failure, TrialResult } from '../src/runtime/api.js';
 import { NR_STATS, Stat } from '../src/mm/layout.js';
 import { PolicyAggregator } from '../src/stats/aggregate.js';
 import type { StressOptions, StressOutcome } from '../src/cli/modules.js';
+import { cli } from './helpers/cli.js';
 
 // ---- spawned binary --------------------------------------------------------------------------
-
-interface CliRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-}
-/** Run the real binary; resolves when the process has exited (a leftover thread would keep it alive: timeout). */
-function cli(...args: string[]): Promise<CliRun> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: join(import.meta.dirname, '..'),
-      env: { ...process.env, NO_COLOR: '1' },
-      timeout: 50_000,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolvePromise({ code, signal, out, err }));
-  });
-}
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -50,7 +27,7 @@ describe('bad usage and input: exit 2 with a message', () => {
     ['--trials 0', ['stress', 'S1', '--policy', 'all', '--trials', '0'], /^folio-race: --trials: expected an integer from 1 to \d+, got 0$/m],
     ['--seed abc', ['stress', 'S1', '--policy', 'all', '--seed', 'abc'], /^folio-race: --seed: expected an integer from 0 to 4294967295, got abc$/m],
     ['unknown policy', ['stress', 'S1', '--policy', 'v6.11,nope'], /^folio-race: --policy: unknown policy 'nope' \(known: v6\.10, v6\.11, .*merged.*\)$/m],
-    ['missing --policy', ['stress', 'S1'], /^folio-race: required option '--policy <ids>' not specified/],
+    ['missing --policy', ['stress', 'S1'], /^folio-race: required option '--policy <spec>' \(or --kernel <versions>\) not specified/],
     ['--fail-on bogus', ['stress', 'S1', '--policy', 'all', '--fail-on', 'ENOMEM,bogus'], /^folio-race: --fail-on: unknown failure kind 'bogus' \(known: ENOMEM, .*any\)$/m],
     ['--json into a missing directory', ['stress', 'S1', '--policy', 'all', '--json', '/nonexistent-dir/x.json'], /^folio-race: --json: directory '\/nonexistent-dir' does not exist$/m],
     ['missing argument', ['explain'], /^folio-race: missing required argument 'scenario'/],
@@ -95,8 +72,12 @@ describe('commands that need no runtime', () => {
     expect(r.out).toMatch(/^v6\.11 .*baseline/m);
     expect(r.out).toMatch(/switches: \(none: this is the baseline\)/);
     expect(r.out).toMatch(/^merged .*\n.*\n\s+switches: lruClearOnQueue=false gupPreLocalDrain=onMismatch gupDrainRule=refNeExpectedPlus1 gupSkipLarge=true$/m);
-    const j = JSON.parse((await cli('policies', '--json')).out) as { id: string; delta: object }[];
-    expect(j.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false });
+    const j = JSON.parse((await cli('policies', '--json')).out) as { switches: { name: string; values: unknown; meaning: string }[]; policies: { id: string; delta: object }[] };
+    expect(j.policies.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false });
+    // The switch schema: every switch with its values and a line of meaning.
+    expect(j.switches.find((x) => x.name === 'migrateStyle')!.values).toEqual(['passes10', 'batched']);
+    expect(j.switches.find((x) => x.name === 'batchCapacity')!.values).toEqual({ min: 1, max: 31 });
+    for (const x of j.switches) expect(x.meaning.length).toBeGreaterThan(10);
   });
   test.concurrent('list shows the built-in scenarios', async ({ expect }) => {
     const r = await cli('list');

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { Stat } from '../src/mm/layout.js';
+import { getPolicy } from '../src/mm/policy.js';
 import type { TrialResult } from '../src/runtime/api.js';
 import { liveWorkerCount, shutdownAll } from '../src/runtime/registry.js';
 import type { ProgramParams } from '../src/cpu/programs.js';
@@ -15,7 +16,7 @@ async function runDrainProgram(cpus: number, params: Partial<ProgramParams>, tri
   const c = await Coordinator.start({ cpus });
   const results: TrialResult[] = [];
   try {
-    await c.configure({ job: { kind: 'program', name: 'drain', params: params as Record<string, number> }, policyId, seed: 1 });
+    await c.configure({ job: { kind: 'program', name: 'drain', params: params as Record<string, number> }, policy: getPolicy(policyId), seed: 1 });
     const outcome = await c.run({ trials, batchSize: 8, onTrial: (r) => results.push(r) });
     return { outcome, results };
   } finally {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { builtinScenarioIds, scenariosDir } from '../src/scenario/builtin.js';
-import { ScenarioError } from '../src/scenario/errors.js';
+import { ScenarioError } from '../src/input/problems.js';
 import { loadAllBuiltins, loadScenario, parseScenarioText, validateScenario } from '../src/scenario/load.js';
 import { MEASURE_NAMES, scriptedCpus } from '../src/scenario/schema.js';
 import { resolveNames } from '../src/scenario/setup.js';

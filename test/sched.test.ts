@@ -76,7 +76,7 @@ describe('replay', () => {
   test('a replay file reproduces the identical trace and signature; a wrong schedule diverges', () => {
     const h = hunt(session('will-v1'), { seed: 1, maxSchedules: 300 });
     expect(h.found).not.toBeNull();
-    const setup = { scenario: S6, source: 'S6', policyId: 'will-v1', cpus: 8, seed: h.found!.seed, strategy: 'pct' as const, depth: 3, timeless: false };
+    const setup = { scenario: S6, source: 'S6', policy: getPolicy('will-v1'), cpus: 8, seed: h.found!.seed, strategy: 'pct' as const, depth: 3, timeless: false };
     const { file, trace } = makeReplayFile(setup, h.found!.run.schedule);
     expect(file.signature).toBe(h.found!.run.signature);
     const path = join(dir, 'x.replay.json');

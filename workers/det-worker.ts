@@ -1,7 +1,7 @@
 // piscina task: run a chunk of deterministic trials (one scenario, one policy) on the
 // single-thread cooperative runtime and return them folded into a PolicyAggregate. Chunks are
 // independent (each seeds its own scheduler), so a pool runs them on every core at once.
-import { getPolicy } from '../src/mm/policy.js';
+import { checkPolicy } from '../src/policy/derive.js';
 import { CooperativeRuntime } from '../src/runtime/cooperative.js';
 import { dimsFor } from '../src/runtime/dims.js';
 import type { DetChunk } from '../src/runtime/det_stress.js';
@@ -9,9 +9,9 @@ import { PolicyAggregator, type PolicyAggregate } from '../src/stats/aggregate.j
 
 
 export default function runChunk(c: DetChunk): PolicyAggregate {
-  const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: getPolicy(c.policyId), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
+  const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: checkPolicy(c.policy), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
   rt.configure({ kind: 'scenario', scenario: c.scenario });
-  const agg = new PolicyAggregator(c.policyId);
+  const agg = new PolicyAggregator(c.policy.id);
   for (let t = c.firstTrial; t < c.firstTrial + c.trials; t++) agg.add(rt.runTrial(t));
   return agg.toJSON();
 }

@@ -12,6 +12,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerExplain } from './commands/explain.js';
 import { registerList } from './commands/list.js';
 import { registerPolicies } from './commands/policies.js';
+import { registerKernels } from './commands/kernels.js';
 import { registerRun } from './commands/run.js';
 import { registerStress } from './commands/stress.js';
 import { registerStudy } from './commands/study.js';
@@ -53,6 +54,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerList(program, ctx);
   registerExplain(program, ctx);
   registerPolicies(program, ctx);
+  registerKernels(program, ctx);
   registerStress(program, ctx);
   registerRun(program, ctx);
   registerDemo(program, ctx);

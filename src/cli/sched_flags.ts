@@ -14,7 +14,6 @@ import { formatTimeline } from '../sched/timeline.js';
 import { UsageError } from './errors.js';
 import type { CliContext } from './io.js';
 import { intFlag, outputPathFlag } from './validate.js';
-import { policiesFlag } from './commands/stress.js';
 
 export function strategyFlag(raw: string): StrategyName {
   const hit = STRATEGIES.find((s) => s === raw.trim().toLowerCase());
@@ -23,12 +22,6 @@ export function strategyFlag(raw: string): StrategyName {
 }
 export const depthFlag = (raw: string): number => intFlag('--depth', raw, 1, 16);
 export const preemptionsFlag = (raw: string): number => intFlag('--preemptions', raw, 0, 8);
-
-export function onePolicy(raw: string, cmd: string): Policy {
-  const ps = policiesFlag(raw);
-  if (ps.length !== 1) throw new UsageError(`--policy: ${cmd} takes exactly one policy, got '${raw}'`);
-  return ps[0]!;
-}
 
 /** A replay-file path: its directory must exist. */
 export const outFlag = (raw: string): string => outputPathFlag('--out', raw);

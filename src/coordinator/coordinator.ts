@@ -12,7 +12,8 @@ import { getPolicy } from '../mm/policy.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
 import type { Job } from '../cpu/job.js';
 import { buildJob } from '../cpu/jobs.js';
-import { policyOf, type BatchResult, type CpuCrash, type CpuWorker, type JobConfig } from '../cpu/worker_main.js';
+import { checkPolicy } from '../policy/derive.js';
+import { type BatchResult, type CpuCrash, type CpuWorker, type JobConfig } from '../cpu/worker_main.js';
 import { RingTraceSink } from '../trace/sink.js';
 import type { Failure, TrialResult } from '../runtime/api.js';
 import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
@@ -102,7 +103,7 @@ export class Coordinator implements Stoppable {
   /** Load a job (program or scenario) and policy into every CPU. */
   async configure(cfg: JobConfig): Promise<void> {
     this.cfg = cfg;
-    this.ctx.policy = policyOf(cfg);
+    this.ctx.policy = checkPolicy(cfg.policy);
     this.ctx.trace = cfg.traceSab ? new RingTraceSink(cfg.traceSab) : null;
     this.job = buildJob(cfg.job, { report: () => {} });
     await Promise.all(this.threads.map((t) => callOrExit(t, t.api.configure(cfg))));

@@ -8,7 +8,8 @@ import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
 import { KernelLivelock } from '../mm/errno.js';
 import { sumCpuStats, TrialRecorder } from './recorder.js';
 import { C, COORDINATOR, G, makeLayout, type Dims, type Layout } from '../mm/layout.js';
-import { getPolicy, withSwitches, type Policy, type PolicySwitches } from '../mm/policy.js';
+import { getPolicy, type Policy } from '../mm/policy.js';
+import { checkPolicy } from '../policy/derive.js';
 import { RingTraceSink } from '../trace/sink.js';
 import type { Failure } from '../runtime/api.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell } from './freerun.js';
@@ -22,21 +23,15 @@ export interface WorkerInit {
 }
 export interface JobConfig {
   job: JobSpec;
-  policyId: string;
+  /** The full switch set (a user's variant crosses as data, never as an id to look up). */
+  policy: Policy;
   seed: number;
   /** Extra non-preemptible spin at each yield point (ns). */
   yieldSpinNs?: number;
-  /** Switches changed on top of the policy (timing studies: drainMechanism). */
-  switches?: Partial<PolicySwitches>;
   /** A trace ring (TraceRing.create) to write page_ref events and marks into. */
   traceSab?: SharedArrayBuffer;
 }
 
-/** The policy a JobConfig asks for: its id plus any switch overrides. */
-export function policyOf(cfg: Pick<JobConfig, 'policyId' | 'switches'>): Policy {
-  const p = getPolicy(cfg.policyId);
-  return cfg.switches ? withSwitches(p, cfg.switches) : p;
-}
 export interface CpuTrialRecord {
   trial: number;
   pins: PinRecord[];
@@ -90,7 +85,7 @@ export class CpuWorker {
   }
 
   configure(cfg: JobConfig): void {
-    this.ctx.policy = policyOf(cfg);
+    this.ctx.policy = checkPolicy(cfg.policy);
     this.ctx.trace = cfg.traceSab ? new RingTraceSink(cfg.traceSab) : null;
     this.cpu.yieldSpinNs = cfg.yieldSpinNs ?? 0;
     const job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });

@@ -77,8 +77,10 @@ export const BATCH_NAMES = [
 ] as const;
 export type BatchName = (typeof BATCH_NAMES)[number];
 export const NR_BATCHES = BATCH_NAMES.length;
-/** Slots allocated per batch: the largest PAGEVEC_SIZE (31) plus one spare. */
-export const BATCH_SLOTS = 32;
+/** The largest batch capacity a policy may ask for (PAGEVEC_SIZE is 31 from v6.9). */
+export const MAX_BATCH_CAPACITY = 31;
+/** Slots allocated per batch: the largest capacity plus one spare. */
+export const BATCH_SLOTS = MAX_BATCH_CAPACITY + 1;
 
 /** mlock batch entry tags (mm/mlock.c: LRU_FOLIO, NEW_FOLIO; untagged = munlock). */
 export const MlockOp = { MUNLOCK: 0, LRU_FOLIO: 1, NEW_FOLIO: 2 } as const;

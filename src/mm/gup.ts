@@ -229,6 +229,8 @@ export function gup_drain_rule(ctx: KernelCtx, folio: number, pinRefs: number): 
       return folio_ref_count(ctx, folio) !== folio_expected_ref_count(ctx, folio) + 1;
     case 'refNeExpectedPlusPins': // 2026 mm.git follow-up (formula inferred, spec §4.8)
       return folio_ref_count(ctx, folio) !== folio_expected_ref_count(ctx, folio) + pinRefs;
+    case 'refNeExpectedPlusPinBias': // 6.12.111+: pin_refs = folio_has_pincount() ? 1 : GUP_PIN_COUNTING_BIAS
+      return folio_ref_count(ctx, folio) !== folio_expected_ref_count(ctx, folio) + (folio_test_large(ctx, folio) ? 1 : GUP_PIN_COUNTING_BIAS);
     case 'always':
       return true;
     case 'never':

@@ -8,14 +8,16 @@ export type GupDrainRule =
   | 'notLruOrMlockedNotUnevictable'
   | 'refNeExpectedPlus1'
   | 'refNeExpectedPlusPins'
+  | 'refNeExpectedPlusPinBias'
   | 'always'
   | 'never';
 export type MlockClearsLru = 'off' | 'skipOnFail' | 'forceOnFail';
 export type DrainMechanism = 'workqueue' | 'ipi' | 'remote-locked' | 'targeted';
+export type MigrateStyle = 'passes10' | 'batched';
 
 export interface PolicySwitches {
-  /** PAGEVEC_SIZE: 15 (v5.18..v6.8) or 31 (v6.9+). */
-  batchCapacity: 15 | 31;
+  /** PAGEVEC_SIZE: 15 (v5.18..v6.8) or 31 (v6.9+); a user's variant may pick 1..31. */
+  batchCapacity: number;
   /**
    * 33dfe9204f29 (6.11..6.17-rc5): non-add LRU batches test-and-clear PG_lru at queue time.
    * false = pre-6.11 / merged: callers pre-check PG_lru and the batch processor test-and-clears it.
@@ -58,6 +60,11 @@ export interface PolicySwitches {
    * drain-latency study times folio_extract_from_batches() in its place, spec §6.7).
    */
   drainMechanism: DrainMechanism;
+  /**
+   * migrate_pages(): 'passes10' = v5.18..v6.2 (6.1.y): up to 10 passes, each unmap -> move
+   * (freeze attempt) -> remap per folio; 'batched' = v6.3+ migrate_pages_batch() (6.12.y).
+   */
+  migrateStyle: MigrateStyle;
 }
 
 export interface Policy {
@@ -84,6 +91,7 @@ export const BASELINE: PolicySwitches = {
   mlockClearsLru: 'off',
   targetedExtraction: false,
   drainMechanism: 'workqueue',
+  migrateStyle: 'batched',
 };
 
 const MERGED: Partial<PolicySwitches> = {

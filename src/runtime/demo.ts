@@ -4,6 +4,7 @@
 // drained when it returned. Prints what the drains cost and what the checker found.
 import { Coordinator } from '../coordinator/coordinator.js';
 import { Stat } from '../mm/layout.js';
+import { getPolicy } from '../mm/policy.js';
 import { LatencyHistogram } from '../stats/histogram.js';
 import type { TrialResult } from './api.js';
 
@@ -13,7 +14,7 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   const c = await Coordinator.start({ cpus });
   const results: TrialResult[] = [];
   try {
-    await c.configure({ job: { kind: 'program', name: 'drain', params: { drainers: 1, adders: 3, drains: 20, adds: 60 } }, policyId: 'v6.11', seed: 1 });
+    await c.configure({ job: { kind: 'program', name: 'drain', params: { drainers: 1, adders: 3, drains: 20, adds: 60 } }, policy: getPolicy('v6.11'), seed: 1 });
     out(`folio-race demo: ${cpus} CPU worker threads; CPUs 1-3 queue folios on their lru_add batches, CPU 0 calls lru_add_drain_all()`);
     const outcome = await c.run({ trials, onTrial: (r) => results.push(r) });
     const lat = new LatencyHistogram();

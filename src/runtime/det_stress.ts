@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
+import type { Policy } from '../mm/policy.js';
 import { packageRoot } from '../paths.js';
 import { PolicyAggregator } from '../stats/aggregate.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -14,7 +15,7 @@ import type { StressOptions, StressOutcome } from './stress.js';
 /** One piscina task (workers/det-worker.ts). */
 export interface DetChunk {
   scenario: Scenario;
-  policyId: string;
+  policy: Policy;
   cpus: number;
   /** Seed of this chunk's scheduler (derived from the run's seed and the chunk index). */
   seed: number;
@@ -58,7 +59,7 @@ export async function runDeterministicStress(opts: StressOptions): Promise<Stres
   const chunks: DetChunk[] = [];
   for (let first = 0, c = 0; first < opts.trials; first += CHUNK_TRIALS, c++) {
     chunks.push({
-      scenario: opts.scenario, policyId: opts.policy.id, cpus: opts.cpus, seed: chunkSeed(opts.seed, c),
+      scenario: opts.scenario, policy: opts.policy, cpus: opts.cpus, seed: chunkSeed(opts.seed, c),
       firstTrial: first, trials: Math.min(CHUNK_TRIALS, opts.trials - first),
     });
   }

@@ -33,7 +33,7 @@ export async function runStress(opts: StressOptions): Promise<StressOutcome> {
   const { nCpus: _n, ...dims } = dimsFor(opts.scenario, opts.cpus);
   const c = await sharedCoordinator(opts.cpus, dims);
   const board = new ScenarioBoard(resolveNames(opts.scenario));
-  await c.configure({ job: { kind: 'scenario', scenario: opts.scenario, board: board.sab }, policyId: opts.policy.id, seed: opts.seed });
+  await c.configure({ job: { kind: 'scenario', scenario: opts.scenario, board: board.sab }, policy: opts.policy, seed: opts.seed });
   const agg = new PolicyAggregator(opts.policy.id);
   const onAbort = () => c.abort('interrupted');
   opts.signal?.addEventListener('abort', onAbort);

@@ -2,11 +2,10 @@
 // schema check (zod) and the reference check (names, CPU numbers, page ranges, signals) report
 // every problem as `<file>: <path>: expected <what>, found <value>`, one line each.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
-import type { ZodIssue, ZodTypeAny } from 'zod';
-import { z } from 'zod';
 import { builtinScenarioFile, builtinScenarioIds } from './builtin.js';
-import { Problems, ScenarioError, showValue, type ScenarioProblem } from './errors.js';
+import type { z } from 'zod';
+import { parseDocumentText, parseWith } from '../input/document.js';
+import { Problems, ScenarioError, showValue } from '../input/problems.js';
 import {
   ANON, FolioSchema, NO_ARG_OPS, OBJECT_KINDS, OP_NAMES, OP_SPECS, ObjectSchema,
   ScenarioTopSchema, VmaSchema, folioInstanceName, type FolioSpec, type ObjectSpec, type Op, type OpName,
@@ -47,157 +46,12 @@ export function loadScenarioFile(path: string, opts: ValidateOptions = {}, shown
 
 /** Parse scenario text (YAML, or JSON) and validate it. */
 export function parseScenarioText(text: string, file: string, opts: ValidateOptions = {}, format: 'yaml' | 'json' = 'yaml'): Scenario {
-  if (format === 'json') {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(text);
-    } catch (e) {
-      throw new ScenarioError(file, [{ path: '', expected: 'valid JSON', found: (e as Error).message }]);
-    }
-    return validateScenario(obj, file, opts);
-  }
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ScenarioError(file, doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? (e.pos ? lc.linePos(e.pos[0]) : undefined);
-      return {
-        path: pos ? `line ${pos.line}, column ${pos.col}` : '',
-        expected: 'valid YAML',
-        found: `${e.code}: ${e.message.split('\n')[0]}`,
-      };
-    }));
-  }
-  try {
-    return validateScenario(doc.toJS(), file, opts);
-  } catch (e) {
-    if (e instanceof ScenarioError) throw new ScenarioError(file, e.problems.map((p) => withLine(p, doc, lc)));
-    throw e;
-  }
+  return parseDocumentText(text, file, format, (obj) => validateScenario(obj, file, opts), (f, ps) => new ScenarioError(f, ps));
 }
 
 /** Every built-in scenario, loaded and validated. */
 export function loadAllBuiltins(opts: ValidateOptions = {}): Scenario[] {
   return builtinScenarioIds().map((id) => loadScenario(id, opts));
-}
-
-// ---- locating a problem in the YAML source ---------------------------------------------------
-
-function withLine(p: ScenarioProblem, doc: Document, lc: LineCounter): ScenarioProblem {
-  if (!p.segs) return p;
-  let node: unknown = doc.contents;
-  let offset: number | undefined = rangeStart(node);
-  for (const seg of p.segs) {
-    if (isMap(node)) {
-      const pair = node.items.find((it) => isPair(it) && String(isScalar(it.key) ? it.key.value : it.key) === String(seg));
-      if (!pair) break;
-      offset = rangeStart(pair.key) ?? offset;
-      node = pair.value;
-      offset = rangeStart(node) ?? offset;
-    } else if (isSeq(node) && typeof seg === 'number') {
-      node = node.items[seg];
-      if (node === undefined) break;
-      offset = rangeStart(node) ?? offset;
-    } else break;
-  }
-  return offset === undefined ? p : { ...p, line: lc.linePos(offset).line };
-}
-function rangeStart(node: unknown): number | undefined {
-  const r = (node as { range?: [number, number, number] } | null)?.range;
-  return r ? r[0] : undefined;
-}
-
-// ---- zod issues -> problems ------------------------------------------------------------------
-
-function describeType(t: string): string {
-  switch (t) {
-    case 'string': return 'a string';
-    case 'number': return 'a number';
-    case 'integer': return 'an integer';
-    case 'boolean': return 'true or false';
-    case 'array': return 'a list';
-    case 'object': return 'a map';
-    default: return t;
-  }
-}
-
-function valueAt(root: unknown, segs: readonly (string | number)[]): unknown {
-  let v: unknown = root;
-  for (const s of segs) {
-    if (v === null || typeof v !== 'object') return undefined;
-    v = (v as Record<string | number, unknown>)[s];
-  }
-  return v;
-}
-
-/** Walk a zod schema along a path to list the fields an object there accepts. */
-function knownFields(schema: ZodTypeAny, segs: readonly (string | number)[]): string[] {
-  let s: ZodTypeAny | undefined = schema;
-  const unwrap = (x: ZodTypeAny): ZodTypeAny => {
-    for (;;) {
-      const d = x._def as { innerType?: ZodTypeAny; schema?: ZodTypeAny };
-      if (x instanceof z.ZodOptional || x instanceof z.ZodDefault || x instanceof z.ZodNullable) x = d.innerType!;
-      else if (x instanceof z.ZodEffects) x = d.schema!;
-      else return x;
-    }
-  };
-  for (const seg of segs) {
-    if (!s) return [];
-    s = unwrap(s);
-    if (s instanceof z.ZodArray) s = s.element as ZodTypeAny;
-    else if (s instanceof z.ZodObject) s = (s.shape as Record<string, ZodTypeAny>)[String(seg)];
-    else if (s instanceof z.ZodRecord) s = s.valueSchema as ZodTypeAny;
-    else return [];
-  }
-  if (!s) return [];
-  s = unwrap(s);
-  return s instanceof z.ZodObject ? Object.keys(s.shape as object) : [];
-}
-
-/** Translate zod issues for a value at `prefix` (validated with `schema`) into problems. */
-function addZodIssues(pr: Problems, issues: readonly ZodIssue[], prefix: readonly (string | number)[], raw: unknown, schema: ZodTypeAny): void {
-  for (const is of issues) {
-    const segs = [...prefix, ...is.path];
-    const found = valueAt(raw, is.path);
-    switch (is.code) {
-      case 'invalid_type': {
-        const missing = is.received === 'undefined';
-        pr.add(segs, `${describeType(is.expected)}${missing ? ' (required field)' : ''}`,
-          missing ? 'nothing (the field is missing)' : is.received === 'float' ? `${String(found)} (not an integer)` : `${showValue(found)} (${describeType(is.received)})`);
-        break;
-      }
-      case 'unrecognized_keys':
-        for (const k of is.keys) {
-          const fields = knownFields(schema, is.path);
-          pr.add([...segs, k], `one of the known fields${fields.length ? ` (${fields.join(', ')})` : ''}`, `unknown field '${k}'`);
-        }
-        break;
-      case 'invalid_enum_value':
-        pr.add(segs, `one of ${is.options.map(String).join(', ')}`, showValue(found));
-        break;
-      case 'too_small':
-        if (is.type === 'array') pr.add(segs, `a list of at least ${is.minimum} item${Number(is.minimum) === 1 ? '' : 's'}`, showValue(found));
-        else if (is.type === 'string') pr.add(segs, 'a non-empty string', showValue(found));
-        else pr.add(segs, `a number ${is.inclusive ? '>=' : '>'} ${is.minimum}`, showValue(found));
-        break;
-      case 'too_big':
-        if (is.type === 'array') pr.add(segs, `a list of at most ${is.maximum} items`, showValue(found));
-        else pr.add(segs, `a number ${is.inclusive ? '<=' : '<'} ${is.maximum}`, showValue(found));
-        break;
-      case 'invalid_string':
-        pr.add(segs, is.message.startsWith('Invalid') ? 'a valid string' : is.message, showValue(found));
-        break;
-      default:
-        pr.add(segs, is.message, showValue(found));
-    }
-  }
-}
-
-function parseWith<T>(pr: Problems, schema: z.ZodType<T, z.ZodTypeDef, unknown>, raw: unknown, prefix: readonly (string | number)[]): T | undefined {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  addZodIssues(pr, r.error.issues, prefix, raw, schema as unknown as ZodTypeAny);
-  return undefined;
 }
 
 // ---- validation ------------------------------------------------------------------------------

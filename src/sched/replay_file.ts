@@ -5,7 +5,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { getPolicy } from '../mm/policy.js';
+import { getPolicy, type Policy } from '../mm/policy.js';
+import { FullSwitchesSchema } from '../mm/policy_schema.js';
+import { checkPolicy } from '../policy/derive.js';
 import { toolVersion } from '../report/json.js';
 import type { Scenario } from '../scenario/schema.js';
 import { ReplayScheduler } from './replay.js';
@@ -17,10 +19,11 @@ export const REPLAY_FORMAT = 'folio-race-replay';
 
 export const ReplayFileSchema = z.object({
   format: z.literal(REPLAY_FORMAT),
-  version: z.literal(1),
+  /** 1: policy by built-in id; 2: the policy's full switch set (a user's variant replays anywhere). */
+  version: z.union([z.literal(1), z.literal(2)]),
   tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
   scenario: z.object({ id: z.string(), source: z.string(), definition: z.unknown() }).strict(),
-  policy: z.string(),
+  policy: z.union([z.string(), z.object({ id: z.string(), description: z.string(), source: z.string(), switches: FullSwitchesSchema }).strict()]),
   cpus: z.number().int().min(1).max(64),
   seed: z.number().int().min(0).max(0xffff_ffff),
   strategy: z.enum([...STRATEGIES, 'exhaustive', 'shrunk']),
@@ -42,7 +45,7 @@ export const sha256 = (s: string): string => createHash('sha256').update(s).dige
 export interface ReplaySetup {
   scenario: Scenario;
   source: string;
-  policyId: string;
+  policy: Policy;
   cpus: number;
   seed: number;
   strategy: ReplayFile['strategy'];
@@ -52,7 +55,7 @@ export interface ReplaySetup {
 
 /** Run `schedule` strictly under a trace: the run, and the trace text. */
 export function tracedReplay(s: ReplaySetup, schedule: string): { run: DetRun; trace: string } {
-  const session = new DetSession({ scenario: s.scenario, policy: getPolicy(s.policyId), cpus: s.cpus, timeless: s.timeless, trace: true });
+  const session = new DetSession({ scenario: s.scenario, policy: s.policy, cpus: s.cpus, timeless: s.timeless, trace: true });
   const run = session.run(s.seed, new ReplayScheduler(decodeSchedule(schedule)));
   return { run, trace: session.traceText() };
 }
@@ -61,9 +64,9 @@ export function tracedReplay(s: ReplaySetup, schedule: string): { run: DetRun; t
 export function makeReplayFile(s: ReplaySetup, schedule: string, foundSchedule?: string): { file: ReplayFile; trace: string; run: DetRun } {
   const { run, trace } = tracedReplay(s, schedule);
   const file: ReplayFile = {
-    format: REPLAY_FORMAT, version: 1, tool: { name: 'folio-race', version: toolVersion() },
+    format: REPLAY_FORMAT, version: 2, tool: { name: 'folio-race', version: toolVersion() },
     scenario: { id: s.scenario.id, source: s.source, definition: s.scenario },
-    policy: s.policyId, cpus: s.cpus, seed: s.seed, strategy: s.strategy, ...(s.depth !== undefined ? { depth: s.depth } : {}),
+    policy: { id: s.policy.id, description: s.policy.description, source: s.policy.source, switches: { ...s.policy.switches } }, cpus: s.cpus, seed: s.seed, strategy: s.strategy, ...(s.depth !== undefined ? { depth: s.depth } : {}),
     timeless: s.timeless, schedule, ...(foundSchedule !== undefined && foundSchedule !== schedule ? { foundSchedule } : {}),
     decisions: run.decisions.length, preemptions: run.preemptions, signature: run.signature, traceSha256: sha256(trace),
   };
@@ -85,8 +88,9 @@ export function readReplayFile(path: string): { file: ReplayFile; setup: ReplayS
   const p = ReplayFileSchema.safeParse(raw);
   if (!p.success) throw new RangeError(`replay: ${path} is not a folio-race replay file: ${p.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
   const file = p.data;
+  let policy: Policy;
   try {
-    getPolicy(file.policy);
+    policy = typeof file.policy === 'string' ? getPolicy(file.policy) : checkPolicy(file.policy as Policy);
   } catch (e) {
     throw new RangeError(`replay: ${path}: ${(e as Error).message}`);
   }
@@ -96,5 +100,5 @@ export function readReplayFile(path: string): { file: ReplayFile; setup: ReplayS
     throw new RangeError(`replay: ${path}: scenario.definition is not a scenario definition for ${file.cpus} CPUs`);
   }
   const scenario = def as Scenario;
-  return { file, setup: { scenario, source: file.scenario.source, policyId: file.policy, cpus: file.cpus, seed: file.seed, strategy: file.strategy, ...(file.depth !== undefined ? { depth: file.depth } : {}), timeless: file.timeless } };
+  return { file, setup: { scenario, source: file.scenario.source, policy, cpus: file.cpus, seed: file.seed, strategy: file.strategy, ...(file.depth !== undefined ? { depth: file.depth } : {}), timeless: file.timeless } };
 }

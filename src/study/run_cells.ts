@@ -5,10 +5,9 @@
 // cell's trace ring is read back for --perfetto / --ftrace.
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { sharedCoordinator } from '../coordinator/shared.js';
-import { policyOf } from '../cpu/worker_main.js';
 import type { JobSpec } from '../cpu/job.js';
 import type { Dims } from '../mm/layout.js';
-import type { PolicySwitches } from '../mm/policy.js';
+import type { Policy } from '../mm/policy.js';
 import { CooperativeRuntime } from '../runtime/cooperative.js';
 import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
 import { TraceRing, type TraceRecord } from '../trace/ring.js';
@@ -20,8 +19,8 @@ export interface CellSpec {
   index: number;
   params: CellParams;
   job: JobSpec;
-  policyId: string;
-  switches: Partial<PolicySwitches>;
+  /** The cell's full switch set (drain mechanism included). */
+  policy: Policy;
   cpus: number;
   dims: Omit<Dims, 'nCpus'>;
   trials: number;
@@ -59,8 +58,8 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
 }
 
 async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal): Promise<CellOutcome> {
-  await c.configure({ job: cell.job, policyId: cell.policyId, switches: cell.switches, seed: cell.seed, ...(ring ? { traceSab: ring.sab } : {}) });
-  const agg = new PolicyAggregator(policyOf(cell).id);
+  await c.configure({ job: cell.job, policy: cell.policy, seed: cell.seed, ...(ring ? { traceSab: ring.sab } : {}) });
+  const agg = new PolicyAggregator(cell.policy.id);
   const onAbort = () => c.abort('interrupted');
   signal?.addEventListener('abort', onAbort);
   try {
@@ -73,7 +72,7 @@ async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null
 }
 
 function runDeterministic(cell: CellSpec, ring: TraceRing | null): CellOutcome {
-  const policy = policyOf(cell);
+  const policy = cell.policy;
   const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
   rt.configure(cell.job);
   const agg = new PolicyAggregator(policy.id);

@@ -9,7 +9,8 @@
 //   window length.
 // Cells are enumerated in a fixed order, so `--shard i/N` selects the same cells everywhere.
 import { DEFAULT_DRAIN_STUDY } from '../cpu/drain_study_job.js';
-import { DRAIN_MECHANISMS, type DrainMechanism } from '../mm/policy.js';
+import { DRAIN_MECHANISMS, withSwitches, type DrainMechanism, type Policy } from '../mm/policy.js';
+import { resolvePolicySpec } from '../policy/resolve.js';
 import { dimsFor } from '../runtime/dims.js';
 import type { Op, Scenario } from '../scenario/schema.js';
 import { ScenarioBoard, resolveNames } from '../scenario/setup.js';
@@ -34,6 +35,13 @@ export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
   hogUs: 250, rounds: 20, trials: 10, seed: 1, policy: 'v6.11',
 };
 
+/** A study's policy (a built-in id, a release, an inline variant or a file) with the cell's drain mechanism. */
+function studyPolicy(spec: string, mech: DrainMechanism): Policy {
+  const ps = resolvePolicySpec(spec);
+  if (ps.length !== 1) throw new RangeError(`policy '${spec}': a study cell takes one policy, this names ${ps.length}`);
+  return withSwitches(ps[0]!, { drainMechanism: mech });
+}
+
 /** Every cell of a drain-latency sweep, in sweep order (hog cells need a CPU besides CPU 0). */
 export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
   const out: CellSpec[] = [];
@@ -50,8 +58,7 @@ export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
           ...DEFAULT_DRAIN_STUDY, occupancy: occ, spacingNs: Math.round(sp * 1000), busy: load === 'busy' ? 1 : 0,
           hogCpu: hog === 'on' ? cpus - 1 : -1, hogUs: p.hogUs, rounds: p.rounds,
         } },
-        policyId: p.policy,
-        switches: { drainMechanism: mech },
+        policy: studyPolicy(p.policy, mech),
         cpus,
         dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
         trials: p.trials,
@@ -84,7 +91,7 @@ export function withRaceWindow(s: Scenario, us: number): Scenario {
 function scenarioCell(s: Scenario, key: string, index: number, params: CellSpec['params'], policy: string, mech: DrainMechanism, cpus: number, trials: number, seed: number): CellSpec {
   const board = new ScenarioBoard(resolveNames(s));
   const { nCpus: _n, ...dims } = dimsFor(s, cpus);
-  return { key, index, params, job: { kind: 'scenario', scenario: s, board: board.sab }, policyId: policy, switches: { drainMechanism: mech }, cpus, dims, trials, seed };
+  return { key, index, params, job: { kind: 'scenario', scenario: s, board: board.sab }, policy: studyPolicy(policy, mech), cpus, dims, trials, seed };
 }
 
 export interface PinStormParams {

@@ -9,13 +9,15 @@ import { makeReplayFile, writeReplayFile } from '../../sched/replay_file.js';
 import { DetSession } from '../../sched/session.js';
 import { formatTimeline } from '../../sched/timeline.js';
 import { EXIT } from '../errors.js';
+import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 import type { CliContext } from '../io.js';
 import { loadScenario } from '../modules.js';
-import { onePolicy, outFlag, preemptionsFlag } from '../sched_flags.js';
+import { outFlag, preemptionsFlag } from '../sched_flags.js';
 import { cpusFlag, intFlag } from '../validate.js';
 
 interface ExploreFlags {
-  policy: string;
+  policy?: string;
+  kernel?: string;
   cpus?: string;
   compact?: boolean;
   preemptions: string;
@@ -30,7 +32,8 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .command('explore')
     .description('bounded exhaustive search of interleavings: count, completeness, each distinct failure with a minimal schedule')
     .argument('<scenario>', 'built-in scenario id or a .yaml/.yml/.json file')
-    .option('--policy <id>', 'one policy id', 'v6.11')
+    .option('--policy <spec>', ONE_POLICY_HELP)
+    .option('--kernel <version>', ONE_KERNEL_HELP)
     .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
     .option('--compact', 'renumber the scripted CPUs 0..k-1 (S1 on --cpus 3: CPU 3 -> 0, CPU 7 -> 1)')
     .option('--preemptions <k>', 'preemption bound, 0-8', '2')
@@ -39,7 +42,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
     .option('--out <prefix>', 'write one replay file per failure signature: <prefix>-<n>.replay.json')
     .action(async (scenarioArg: string, f: ExploreFlags) => {
-      const policy = onePolicy(f.policy, 'explore');
+      const policy = onePolicyFrom(f, 'explore');
       const bound = preemptionsFlag(f.preemptions);
       const maxInterleavings = intFlag('--max-interleavings', f.maxInterleavings, 1, 1_000_000_000);
       const timeLimitMs = f.timeLimit === undefined ? undefined : intFlag('--time-limit', f.timeLimit, 1, 86_400) * 1000;
@@ -64,7 +67,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
         for (const l of formatTimeline(fl.run.decisions, (c) => session.rt.stepsOf(c))) w(`    ${l}`);
         if (out) {
           const path = `${out.replace(/\.replay\.json$/, '')}-${i + 1}.replay.json`;
-          writeReplayFile(path, makeReplayFile({ scenario, source: scenarioArg, policyId: policy.id, cpus, seed: 0, strategy: 'exhaustive', timeless }, encodeSchedule(fl.explicit)).file);
+          writeReplayFile(path, makeReplayFile({ scenario, source: scenarioArg, policy, cpus, seed: 0, strategy: 'exhaustive', timeless }, encodeSchedule(fl.explicit)).file);
           w(`  replay file: ${path}`);
         }
       });

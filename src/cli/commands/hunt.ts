@@ -5,13 +5,15 @@ import type { Command } from 'commander';
 import { hunt } from '../../sched/hunt.js';
 import { DetSession } from '../../sched/session.js';
 import { EXIT } from '../errors.js';
+import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 import type { CliContext } from '../io.js';
 import { loadScenario } from '../modules.js';
-import { defaultReplayPath, depthFlag, onePolicy, outFlag, reportFailure, strategyFlag } from '../sched_flags.js';
+import { defaultReplayPath, depthFlag, outFlag, reportFailure, strategyFlag } from '../sched_flags.js';
 import { cpusFlag, intFlag, randomSeed, seedFlag } from '../validate.js';
 
 interface HuntFlags {
-  policy: string;
+  policy?: string;
+  kernel?: string;
   cpus?: string;
   seed?: string;
   strategy: string;
@@ -29,7 +31,8 @@ export function registerHunt(program: Command, ctx: CliContext): void {
     .command('hunt')
     .description('deterministic search until the first failure: schedules and time to it, the seed, the schedule, a replay file')
     .argument('<scenario>', 'built-in scenario id or a .yaml/.yml/.json file')
-    .option('--policy <id>', 'one policy id', 'v6.11')
+    .option('--policy <spec>', ONE_POLICY_HELP)
+    .option('--kernel <version>', ONE_KERNEL_HELP)
     .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
     .option('--seed <s>', 'first seed, 0-4294967295 (default: random, printed); schedule i uses seed+i')
     .option('--strategy <name>', 'random, pct or round-robin', 'pct')
@@ -41,7 +44,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
     .option('--no-replay-file', 'do not write a replay file')
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
     .action(async (scenarioArg: string, f: HuntFlags) => {
-      const policy = onePolicy(f.policy, 'hunt');
+      const policy = onePolicyFrom(f, 'hunt');
       const strategy = strategyFlag(f.strategy);
       const depth = depthFlag(f.depth);
       const maxSchedules = intFlag('--max-schedules', f.maxSchedules, 1, 100_000_000);
@@ -63,7 +66,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       }
       ctx.out.write(`first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s)\n`);
       const path = f.replayFile === false ? null : out ?? defaultReplayPath(scenario, policy.id, h.found.seed);
-      reportFailure(ctx, session, { scenario, source: scenarioArg, policyId: policy.id, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, { shrink: f.shrink === true, out: path });
+      reportFailure(ctx, session, { scenario, source: scenarioArg, policy, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, { shrink: f.shrink === true, out: path });
       ctx.exitCode = EXIT.FAIL_ON;
     });
 }

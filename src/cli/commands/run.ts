@@ -9,10 +9,12 @@ import type { CliContext } from '../io.js';
 import { loadRunOne, loadScenario } from '../modules.js';
 import { cpusFlag, failOnFlag, randomSeed, seedFlag } from '../validate.js';
 import { depthFlag, outFlag, reportRunSchedule, strategyFlag } from '../sched_flags.js';
-import { failOnMatches, policiesFlag } from './stress.js';
+import { failOnMatches } from './stress.js';
+import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 
 interface RunFlags {
-  policy: string;
+  policy?: string;
+  kernel?: string;
   cpus?: string;
   seed?: string;
   trace?: boolean;
@@ -39,7 +41,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .command('run')
     .description('run one trial of a scenario under one policy; print the ledger (and with --trace the page_ref_mod lines)')
     .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
-    .option('--policy <id>', 'one policy id (see `folio-race policies`)', 'v6.11')
+    .option('--policy <spec>', ONE_POLICY_HELP)
+    .option('--kernel <version>', ONE_KERNEL_HELP)
     .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
     .option('--seed <s>', 'seed, 0-4294967295 (default: random, printed)')
     .option('--trace', 'print page_ref_* trace lines as the trial runs')
@@ -48,9 +51,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--depth <d>', 'PCT depth: d-1 priority-change points, 1-16', '3')
     .option('--out <file>', 'on a failure, write a replay file (`folio-race replay <file>`)')
     .action(async (scenarioArg: string, f: RunFlags) => {
-      const policies = policiesFlag(f.policy);
-      if (policies.length !== 1) throw new UsageError(`--policy: run takes exactly one policy, got '${f.policy}'`);
-      const policy = policies[0]!;
+      const policy = onePolicyFrom(f, 'run');
       const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
       const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
       const failOn = f.failOn === undefined ? [] : failOnFlag(f.failOn);
@@ -67,7 +68,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       for (const l of ledger) ctx.out.write(`  ${l}\n`);
       const fails = describeTrialFailures(result);
       ctx.out.write(fails.length ? `\nFailures:\n${fails.map((l) => `  ${l}\n`).join('')}` : '\nNo failures.\n');
-      if (decisions && fails.length) reportRunSchedule(ctx, { scenario, source: scenarioArg, policyId: policy.id, cpus, seed, strategy, depth, timeless: false }, decisions, out);
+      if (decisions && fails.length) reportRunSchedule(ctx, { scenario, source: scenarioArg, policy, cpus, seed, strategy, depth, timeless: false }, decisions, out);
       const matched = failOnMatches([aggregateTrials(policy.id, [result])], failOn);
       for (const l of matched) ctx.err.write(`folio-race: ${l}\n`);
       ctx.exitCode = matched.length ? EXIT.FAIL_ON : EXIT.OK;

@@ -3,7 +3,8 @@
 // after another (same seed for each, so variants are compared on the same scenario stream),
 // live progress on stderr, the table at the end, and the JSON document when asked.
 import type { Command } from 'commander';
-import { resolvePolicies, type Policy } from '../../mm/policy.js';
+import type { Policy } from '../../mm/policy.js';
+import { policiesFrom, policyOptions } from '../policy_flags.js';
 import { buildStressDoc, writeStressDoc, stringifyStressDoc } from '../../report/json.js';
 import { StressProgress } from '../../report/progress.js';
 import { renderStressReport } from '../../report/table.js';
@@ -17,7 +18,8 @@ export const DEFAULT_TRIALS = 200;
 
 /** Flags as commander hands them over (strings; validated by parseStressFlags). */
 export interface StressFlags {
-  policy: string;
+  policy?: string;
+  kernel?: string;
   cpus?: string;
   trials?: string;
   seed?: string;
@@ -53,16 +55,6 @@ function modeFlag(raw: string | undefined): RunMode {
   throw new UsageError(`--mode: expected free-run or deterministic, got '${raw}'`);
 }
 
-/** --policy value to policies; unknown ids are usage errors listing the known ones. */
-export function policiesFlag(raw: string): Policy[] {
-  try {
-    const ps = resolvePolicies(raw.trim());
-    return ps.filter((p, i) => ps.findIndex((q) => q.id === p.id) === i);
-  } catch (e) {
-    throw new UsageError(`--policy: ${(e as Error).message}`);
-  }
-}
-
 function jsonFlag(raw: string): string {
   return raw === '-' ? raw : outputPathFlag('--json', raw);
 }
@@ -71,7 +63,7 @@ function jsonFlag(raw: string): string {
 export function parseStressFlags(scenarioArg: string, f: StressFlags): StressRequest {
   return {
     scenarioArg,
-    policies: policiesFlag(f.policy),
+    policies: policiesFrom(f),
     cpus: f.cpus === undefined ? undefined : cpusFlag(f.cpus),
     trials: f.trials === undefined ? DEFAULT_TRIALS : trialsFlag(f.trials),
     seed: f.seed === undefined ? randomSeed() : seedFlag(f.seed),
@@ -193,7 +185,7 @@ export function registerStress(program: Command, ctx: CliContext): void {
     .command('stress')
     .description('run many trials of a scenario per policy (free-run on CPU threads, or --mode deterministic); print rates with 95% intervals, drain counts and latencies')
     .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
-    .requiredOption('--policy <ids>', 'policy id, comma-separated ids, or "all" (see `folio-race policies`)');
+  policyOptions(cmd);
   addRunOptions(cmd).action(async (scenarioArg: string, flags: StressFlags) => {
     const req = parseStressFlags(scenarioArg, flags);
     ctx.exitCode = await runStressRequest(req, ctx);

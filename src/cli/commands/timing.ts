@@ -3,11 +3,12 @@
 // written as a study document (`--json`), and traced for Perfetto / ftrace.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DRAIN_MECHANISMS, getPolicy, type DrainMechanism } from '../../mm/policy.js';
+import { DRAIN_MECHANISMS, type DrainMechanism } from '../../mm/policy.js';
+import { resolvePolicySpec } from '../../policy/resolve.js';
 import type { StudyKind } from '../../study/doc.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
-import { onePolicy } from '../sched_flags.js';
+import { onePolicyFrom } from '../policy_flags.js';
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 
 interface TimingFlags {
@@ -42,8 +43,10 @@ const oneOf = <T extends string>(xs: readonly T[]) => (s: string): T => {
   if (!xs.includes(s as T)) throw new Error(`expected one of ${xs.join(', ')}, got '${s}'`);
   return s as T;
 };
+/** One study policy: anything `--policy` takes that names exactly one variant (kept as written). */
 const policyId = (s: string) => {
-  getPolicy(s);
+  const n = resolvePolicySpec(s).length;
+  if (n !== 1) throw new Error(`'${s}' names ${n} policies; a study takes one per list item`);
   return s;
 };
 const outPath = (flag: string, raw: string | undefined) => (raw === undefined ? undefined : outputPathFlag(flag, raw));
@@ -78,7 +81,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       hogUs: f.hogUs === undefined ? d.hogUs : intFlag('--hog-us', f.hogUs, 1, 1_000_000),
       rounds: f.rounds === undefined ? d.rounds : intFlag('--rounds', f.rounds, 1, 100_000),
       trials: trials ?? d.trials, seed,
-      policy: f.policy === undefined ? d.policy : onePolicy(f.policy, 'study drain-latency').id,
+      policy: f.policy === undefined ? d.policy : (onePolicyFrom({ policy: f.policy }, 'study drain-latency'), f.policy.trim()),
     };
     if (mode === 'deterministic' && p.mechanisms.includes('ipi') && p.hog.includes('on')) {
       throw new UsageError('--deterministic: the deterministic runtime does not model an IPI interrupting a non-preemptible stretch; leave out ipi or --hog on');

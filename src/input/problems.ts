@@ -1,5 +1,6 @@
-// Scenario errors: one line per problem, each `<file>: <path.to.field>: expected <what>, found <value>`.
-// Every problem in a file is collected and reported at once, so a user fixes them in one pass.
+// Input-file errors (scenario files, policy files, replay files): one line per problem, each
+// `<file>: <path.to.field> (line N): expected <what>, found <value>`. Every problem in a file is
+// collected and reported at once, so a user fixes them in one pass.
 
 /** One problem in a scenario file. `path` is the field path (e.g. `steps.7[0].fault.vma`). */
 export interface ScenarioProblem {
@@ -12,14 +13,29 @@ export interface ScenarioProblem {
   segs?: readonly (string | number)[];
 }
 
-export class ScenarioError extends Error {
+/** A user file with problems: the CLI reports it as bad input (exit 2). */
+export class InputFileError extends Error {
   readonly file: string;
   readonly problems: readonly ScenarioProblem[];
   constructor(file: string, problems: readonly ScenarioProblem[]) {
     super(problems.map((p) => formatProblem(file, p)).join('\n'));
-    this.name = 'ScenarioError';
+    this.name = 'InputFileError';
     this.file = file;
     this.problems = problems;
+  }
+}
+
+export class ScenarioError extends InputFileError {
+  constructor(file: string, problems: readonly ScenarioProblem[]) {
+    super(file, problems);
+    this.name = 'ScenarioError';
+  }
+}
+
+export class PolicyFileError extends InputFileError {
+  constructor(file: string, problems: readonly ScenarioProblem[]) {
+    super(file, problems);
+    this.name = 'PolicyFileError';
   }
 }
 

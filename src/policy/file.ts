@@ -1,0 +1,73 @@
+// A user's kernel variant as a file: a base (built-in policy or kernel release) plus switches.
+//
+//   id: my-fix                      # optional: the file name without extension
+//   description: merged, but ...    # optional
+//   base: merged                    # a policy id (folio-race policies) or a release (6.12.45)
+//   switches:
+//     gupDrainRule: refNeExpectedPlusPins
+//
+// Checked like scenario files: every problem as `<file>: <path> (line N): expected ..., found ...`.
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { z } from 'zod';
+import { parseDocumentText, parseWith } from '../input/document.js';
+import { PolicyFileError, Problems, showValue } from '../input/problems.js';
+import type { Policy, PolicySwitches } from '../mm/policy.js';
+import { PartialSwitchesSchema } from '../mm/policy_schema.js';
+import { derivePolicy } from './derive.js';
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export const PolicyFileSchema = z.object({
+  id: z.string().regex(ID_RE, 'an id of letters, digits, ".", "_" and "-"').optional(),
+  description: z.string().min(1).optional(),
+  source: z.string().min(1).optional(),
+  base: z.string().min(1),
+  switches: z.unknown().optional(),
+}).strict();
+
+/** Resolves a base name to a policy, or returns the list of names it could have been. */
+export type BaseLookup = (name: string) => Policy | { known: string };
+
+/** Validate a parsed policy file object. */
+export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLookup): Policy {
+  const pr = new Problems();
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new PolicyFileError(file, [{ path: '', expected: 'a map with base and switches (and optionally id, description, source)', found: showValue(obj) }]);
+  }
+  const raw = obj as Record<string, unknown>;
+  const top = parseWith(pr, PolicyFileSchema, raw, []);
+  const switches = raw.switches === undefined || raw.switches === null
+    ? {}
+    : parseWith(pr, PartialSwitchesSchema, raw.switches, ['switches']);
+  let base: Policy | undefined;
+  if (top) {
+    const b = lookup(top.base);
+    if ('known' in b) pr.add(['base'], `a built-in policy or a kernel release (${b.known})`, showValue(top.base));
+    else base = b;
+  }
+  if (!pr.empty || !top || !base || !switches) throw new PolicyFileError(file, pr.list);
+  const id = top.id ?? basename(file, extname(file));
+  return derivePolicy(base, switches as Partial<PolicySwitches>, {
+    id,
+    description: top.description ?? `${base.id} with ${describeDelta(base, switches as Partial<PolicySwitches>)} (${file})`,
+    source: top.source ?? `policy file ${file}`,
+  });
+}
+
+function describeDelta(base: Policy, d: Partial<PolicySwitches>): string {
+  const parts = Object.entries(d).filter(([k, v]) => base.switches[k as keyof PolicySwitches] !== v).map(([k, v]) => `${k}=${String(v)}`);
+  return parts.length ? parts.join(', ') : 'no switch changed';
+}
+
+/** Load and validate a policy file (.yaml/.yml/.json). */
+export function loadPolicyFile(path: string, lookup: BaseLookup): Policy {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PolicyFileError(path, [{ path: '', expected: 'a readable policy file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` }]);
+  }
+  return parseDocumentText(text, path, /\.json$/i.test(path) ? 'json' : 'yaml',
+    (obj) => validatePolicyFile(obj, path, lookup), (f, ps) => new PolicyFileError(f, ps));
+}
