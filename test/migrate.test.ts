@@ -9,6 +9,7 @@ import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN 
 import { mlock_drain_local, mlock_folio } from '../src/mm/mlock.js';
 import { filemap_get_entry, pte_get } from '../src/mm/vma.js';
 import { folio_isolate_lru, folio_putback_lru, putback_movable_pages } from '../src/mm/vmscan.js';
+import { resolvePolicySpec } from '../src/policy/resolve.js';
 import { fakeRefs, kernel, ledger, ledgerSum, placeFolio, refcount, stat, Stepper } from './helpers/gup.js';
 
 describe('folio_expected_ref_count (v6.16+)', () => {
@@ -92,6 +93,33 @@ describe('migrate_pages (MIGRATE_SYNC, MR_LONGTERM_PIN)', () => {
     expect(folio_test(c, dst, PG.swapbacked)).toBe(true);
     expect(folio_test(c, dst, PG.locked)).toBe(false);
     expect(folio_batch_entries(c, 0, Batch.lru_add)).toEqual([dst]);
+  });
+
+  it.each([
+    ['merged (v6.3+ batched)', 'merged', { attempts: 10, freezes: 0, mlocked: 2, stranded: 2 }],
+    ['6.1.192 (10 passes)', '6.1.192', { attempts: 10, freezes: 10, mlocked: 10, stranded: 10 }],
+  ])('one foreign batch ref under %s: unmap/remap cycles, freeze attempts and vmstat', (_name, spec, want) => {
+    const policy = resolvePolicySpec(spec)[0]!;
+    const freezes: number[] = [];
+    const k = kernel(policy, 2, { pageRef: (_c: unknown, ev: string, _f: number, delta: number) => { if (ev === 'page_ref_freeze') freezes.push(delta); }, mark: () => {} } as never);
+    const c0 = k.ctx(0);
+    const { folio: src, vma } = placeFolio(c0, { kind: 'shmem', mapped: true, lockedVma: true, onLru: true, mlocked: true, mlockCount: 0 });
+    k.run(1, mlock_folio(k.ctx(1), src));
+    expect(folio_isolate_lru(c0, src)).toBe(true);
+    const before = [Stat.UNEVICTABLE_PGMLOCKED, Stat.UNEVICTABLE_PGSTRANDED].map((s) => stat(k, 0, s));
+    const list = [src];
+    expect(k.run(0, migrate_pages(c0, list, MIGRATE_SYNC, MR_LONGTERM_PIN))).toBe(1);
+    expect(list).toEqual([src]);
+    expect(stat(k, 0, Stat.MIGRATE_MOVE_ATTEMPT)).toBe(want.attempts);
+    // 6.1's migrate_folio() tries the freeze with no early check; v6.10+ bail before it.
+    expect(freezes.length).toBe(want.freezes);
+    expect(stat(k, 0, Stat.UNEVICTABLE_PGMLOCKED) - before[0]!).toBe(want.mlocked);
+    expect(stat(k, 0, Stat.UNEVICTABLE_PGSTRANDED) - before[1]!).toBe(want.stranded);
+    expect(stat(k, 0, Stat.MIGRATE_FAILED)).toBe(1);
+    // Either way the folio ends remapped, unlocked, still isolated, with the foreign ref intact.
+    expect(pte_get(c0, vma, 0)).toBe(src + 1);
+    expect(folio_test(c0, src, PG.locked)).toBe(false);
+    expect(ledger(c0, src)).toEqual({ PAGECACHE: 1, MAP: 1, MLOCK_BATCH: 1, ISOLATION: 1 });
   });
 
   it('one foreign batch ref: 3 async + 7 sync attempts, then undone and left on the list', () => {

@@ -111,25 +111,28 @@ describe('received policies are checked as full switch sets', () => {
 describe('kernel releases', () => {
   test.each([
     ['6.1.0', '6.1.0-6.1.128'], ['6.1.128', '6.1.0-6.1.128'], ['6.1.129', '6.1.129-6.1.154'], ['6.1.154', '6.1.129-6.1.154'],
-    ['6.1.155', '6.1.155-6.1.192'], ['6.1.200', '6.1.155-6.1.192'],
+    ['6.1.155', '6.1.155-6.1.159'], ['6.1.160', '6.1.160-6.1.192'], ['6.1.200', '6.1.160-6.1.192'], ['6.6.50', '6.6.0-6.6.78'], ['6.6.130', '6.6.120'],
     ['6.12.13', '6.12.0-6.12.13'], ['6.12.14', '6.12.14-6.12.35'], ['6.12.45', '6.12.36-6.12.48'], ['6.12.49', '6.12.49'],
-    ['6.12.50', '6.12.50-6.12.110'], ['6.12.110', '6.12.50-6.12.110'], ['6.12.111', '6.12.111-6.12.117'],
+    ['6.12.50', '6.12.50-6.12.64'], ['6.12.65', '6.12.65-6.12.110'], ['6.12.110', '6.12.65-6.12.110'], ['6.12.111', '6.12.111-6.12.117'],
     ['v6.11', 'v6.11-v6.13'], ['6.15', 'v6.14-v6.15'], ['v6.17-rc5', 'v6.16-v6.17-rc5'], ['v6.17-rc6', 'v6.17-rc6-v6.17'], ['6.17', 'v6.17-rc6-v6.17'], ['6.18', 'v6.18'], ['v6.2', 'v5.18-v6.2'],
   ])('%s runs %s', (v, id) => {
     expect(releaseFor(v).id).toBe(id);
   });
   test('lines expand to every range, in order', () => {
-    expect(resolveKernels('6.12.y').map((p) => p.id)).toEqual(['6.12.0-6.12.13', '6.12.14-6.12.35', '6.12.36-6.12.48', '6.12.49', '6.12.50-6.12.110', '6.12.111-6.12.117']);
+    expect(resolveKernels('6.12.y').map((p) => p.id)).toEqual(['6.12.0-6.12.13', '6.12.14-6.12.35', '6.12.36-6.12.48', '6.12.49', '6.12.50-6.12.64', '6.12.65-6.12.110', '6.12.111-6.12.117']);
   });
   test('refused: unknown versions, stable lines without data, releases before v5.18', () => {
     expect(() => releaseFor('six')).toThrow(/expected a version such as/);
-    expect(() => releaseFor('6.6.50')).toThrow(/no stable history of 6\.6\.y is modelled/);
+    expect(() => releaseFor('5.15.150')).toThrow(/no stable history of 5\.15\.y is modelled/);
     expect(() => releaseFor('5.15')).toThrow(/before v5\.18/);
   });
   test('switch values of the ranges that matter (read from the sources, see docs/releases.md)', () => {
     const s = (v: string) => releaseFor(v).switches;
-    expect(s('6.1.192')).toMatchObject({ batchCapacity: 15, lruClearOnQueue: false, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', migrateStyle: 'passes10', drainAllLocalFirst: false });
-    expect(s('6.12.117')).toMatchObject({ batchCapacity: 31, lruClearOnQueue: false, gupDrainRule: 'refNeExpectedPlusPinBias', migrateStyle: 'batched', drainAllLocalFirst: false });
-    expect(s('6.12.49')).toMatchObject({ lruClearOnQueue: true, gupDrainRule: 'refNeExpectedPlus1' });
+    expect(s('6.1.192')).toMatchObject({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true, migrateStyle: 'passes10', drainAllLocalFirst: false, expectedRefSwapCache: 'all' });
+    expect(s('6.1.150')).toMatchObject({ gupDrainRule: 'notLru', gupEmptyListSucceeds: true, migrateStyle: 'passes10' });
+    expect(s('6.12.117')).toMatchObject({ batchCapacity: 31, lruClearOnQueue: false, deactivateFileChecksLru: true, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlusPinBias', migrateStyle: 'batched', drainAllLocalFirst: false, expectedRefSwapCache: 'all' });
+    expect(s('6.12.49')).toMatchObject({ lruClearOnQueue: true, gupPreLocalDrain: 'none', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: false });
+    expect(s('6.12.45')).toMatchObject({ lruClearOnQueue: true, gupDrainRule: 'notLru', gupEmptyListSucceeds: false });
+    expect(s('6.18')).toMatchObject({ drainAllLocalFirst: true, gupDrainRule: 'refNeExpectedPlus1' });
   });
 });

@@ -57,8 +57,8 @@ describe('compileScenario: op sequence per CPU', () => {
   it('S1: CPU 7 and CPU 3 programs, empty programs elsewhere', () => {
     const s = loadScenario('S1');
     const env = boardEnv(new ScenarioBoard(resolveNames(s)), { *delay() {}, *hog() {} });
-    expect(programOps(compileScenario(s, 7, env))).toEqual(['fault', 'readahead', 'signal', 'delay', 'lru_add_drain']);
-    expect(programOps(compileScenario(s, 3, env))).toEqual(['wait', 'pin']);
+    expect(programOps(compileScenario(s, 7, env))).toEqual(['fault', 'readahead', 'signal', 'wait', 'lru_add_drain']);
+    expect(programOps(compileScenario(s, 3, env))).toEqual(['wait', 'pin', 'signal']);
     expect(compileScenario(s, 0, env)).toEqual([]);
     const p7 = compileScenario(s, 7, env);
     expect(p7.map((x) => x.index)).toEqual([0, 1, 2, 3, 4]);
@@ -130,8 +130,8 @@ describe('compiled steps run on the emulated kernel', () => {
       expect(ledger_get(ctx, 0, Holder.GUP_PIN), policy).toBe(0); // not held: unpinned at the end of the step
     }
   });
-  it('S1 after CPU 7 drained: the pin succeeds under v6.11 too', () => {
-    const r = rig(loadScenario('S1'), 'v6.11');
+  it('S1w after CPU 7 drained: the pin succeeds under v6.11 too', () => {
+    const r = rig(loadScenario('S1w'), 'v6.11');
     r.run(7);
     r.run(3);
     expect(r.pins[0]!.rc).toBe(1);

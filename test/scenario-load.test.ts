@@ -191,7 +191,7 @@ describe('malformed scenarios: file, field path, expected, found', () => {
     expect(() => validateScenario([1, 2], 'x.json')).toThrowError(/^x\.json: \(top level\): expected a map with id, .*found a list of 2 items$/);
   });
   it('an unknown built-in id names the built-ins', () => {
-    expect(() => loadScenario('S99')).toThrowError(/^S99: \(top level\): expected a built-in scenario id \(S1, S1b, S2/);
+    expect(() => loadScenario('S99')).toThrowError(/^S99: \(top level\): expected a built-in scenario id \(S1, S1b, S1t, S1w, S2/);
   });
 });
 
@@ -223,11 +223,13 @@ describe('built-in scenarios', () => {
     expect(s.file).toBe(f);
     expect(s.steps[1]!.map((o) => o.op)).toEqual(['fault', 'signal']);
   });
-  it('S1 is the sequence of the thread: CPU 7 faults, reads ahead, signals, runs on, drains; CPU 3 waits and pins', () => {
+  it('S1 is the sequence of the thread: CPU 7 faults, reads ahead, signals and holds still until the pin returned; CPU 3 waits and pins', () => {
     const s = loadScenario('S1');
     expect(s.cpus).toBe(8);
-    expect(s.steps[7]!.map((o) => o.op)).toEqual(['fault', 'readahead', 'signal', 'delay', 'lru_add_drain']);
-    expect(s.steps[3]!.map((o) => o.op)).toEqual(['wait', 'pin']);
+    expect(s.steps[7]!.map((o) => o.op)).toEqual(['fault', 'readahead', 'signal', 'wait', 'lru_add_drain']);
+    expect(s.steps[3]!.map((o) => o.op)).toEqual(['wait', 'pin', 'signal']);
+    // S1w: the timed-window form (CPU 7 drains after a preemptible delay, whatever the pin does).
+    expect(loadScenario('S1w').steps[7]!.map((o) => o.op)).toEqual(['fault', 'readahead', 'signal', 'delay', 'lru_add_drain']);
     expect(s.alloc.migratetype).toBe('cma');
     expect(s.vmas[0]!.flags).toEqual(['read', 'write', 'shared', 'locked', 'lockonfault']);
   });

@@ -184,8 +184,8 @@ describe('HTML report', () => {
     const s5 = loadScenario('S5');
     const nohog = withoutHog(s5);
     expect(JSON.stringify(nohog.steps)).not.toContain('"hog"');
-    expect(JSON.stringify(withRaceWindow(loadScenario('S1'), 7).steps[7])).toContain('"us":7');
-    const rw = raceWindowCells(loadScenario('S1'), { policies: ['v6.11'], windowsUs: [0, 100], trials: 2, seed: 1 });
+    expect(JSON.stringify(withRaceWindow(loadScenario('S1w'), 7).steps[7])).toContain('"us":7');
+    const rw = raceWindowCells(loadScenario('S1w'), { policies: ['v6.11'], windowsUs: [0, 100], trials: 2, seed: 1 });
     expect(rw.map((c) => c.key)).toEqual(['policy=v6.11 window=0us', 'policy=v6.11 window=100us']);
   });
 

@@ -151,20 +151,24 @@ describe('trace ring', () => {
     expect(ring.read().events).toEqual([]);
   });
 
-  it('formats freeze/unfreeze like the kernel (freeze: val = frozen count, ret=1), large folios with head, no flags as empty', () => {
+  it('formats freeze/unfreeze like the kernel (freeze: val = frozen count, ret=1), large folios with head, no flags as none', () => {
     const { ring, k } = kernelWithRing('merged', 1);
     const c = k.ctx(0);
     const big = makeFolio(k, { order: 1, flags: ['lru'], holders: { PAGECACHE: 2, ISOLATION: 1 } });
     expect(folio_ref_freeze(c, big, 3)).toBe(true);
     folio_ref_unfreeze(c, big, 1);
+    // A freeze at the wrong count is traced too (ret=0), as 6.1's migrate_folio() shows.
+    expect(folio_ref_freeze(c, big, 5)).toBe(false);
     const bare = makeFolio(k, { holders: { TEMP: 1 } });
     k.w[folioBase(bare) + F.FLAGS] = 0;
     folio_ref_mod(c, bare, -1, Holder.TEMP, 'folio_put', 'page_ref_mod_and_test');
+    // (Test folios are placed, not allocated: no page_ref_set here; test/trace-real.test.ts has it.)
     const lines = formatFtrace(ring.read().events).split('\n');
     expect(lines[0]).toMatch(/page_ref_freeze: pfn=0x[0-9a-f]+ flags=lru\|head count=0 mapcount=-1 mapping=0000000000000000 mt=1 val=3 ret=1$/);
     expect(lines[1]).toMatch(/page_ref_unfreeze: .* flags=lru\|head count=1 .* val=1$/);
-    expect(lines[2]).toMatch(/page_ref_mod_and_test: .* flags= count=0 .* val=-1 ret=1$/);
-    const p = parseFtraceLine(lines[2]!)!;
+    expect(lines[2]).toMatch(/page_ref_freeze: .* flags=lru\|head count=1 .* val=5 ret=0$/);
+    expect(lines[3]).toMatch(/page_ref_mod_and_test: .* flags=none count=0 .* val=-1 ret=1$/);
+    const p = parseFtraceLine(lines[3]!)!;
     expect(p).toMatchObject({ flags: 0, flagNames: [], count: 0, ret: 1 });
   });
 

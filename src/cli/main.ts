@@ -13,6 +13,7 @@ import { registerExplain } from './commands/explain.js';
 import { registerList } from './commands/list.js';
 import { registerPolicies } from './commands/policies.js';
 import { registerKernels } from './commands/kernels.js';
+import { registerAffected } from './commands/affected.js';
 import { registerRun } from './commands/run.js';
 import { registerStress } from './commands/stress.js';
 import { registerStudy } from './commands/study.js';
@@ -32,6 +33,9 @@ Exit codes: 0 done; 1 --fail-on <kind> given and such a failure occurred; 2 bad 
 Examples:
   folio-race list
   folio-race policies
+  folio-race kernels 6.12.y
+  folio-race affected S1
+  folio-race stress S1 --kernel 6.1.150,6.12.45 --trials 200
   folio-race stress S1 --policy v6.11,merged --cpus 8 --trials 500 --seed 1 --json s1.json
   folio-race run S1 --policy v6.11 --trace
 `;
@@ -55,6 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExplain(program, ctx);
   registerPolicies(program, ctx);
   registerKernels(program, ctx);
+  registerAffected(program, ctx);
   registerStress(program, ctx);
   registerRun(program, ctx);
   registerDemo(program, ctx);

@@ -21,11 +21,12 @@ export const YP = {
   FAULT_BEFORE_RMAP: 7, // (6) fault: page cache insertion done, rmap add not yet
   BLOCKED: 8, // waiting (mutex, flush_work): ctx.blockedOn says for what
   SCRIPT_DELAY: 9, // a scenario's explicit delay step
+  GUP_FAST_REF: 10, // GUP-fast: speculative reference taken, pinnability not yet checked
 } as const;
 export type YieldPointId = (typeof YP)[keyof typeof YP];
 export const YP_NAMES = [
   'op', 'lru_add_after_get', 'mlock_before_append', 'collect_before_drain', 'drain_all_after_sample',
-  'drain_all_scan', 'migrate_step', 'fault_before_rmap', 'blocked', 'delay',
+  'drain_all_scan', 'migrate_step', 'fault_before_rmap', 'blocked', 'delay', 'gup_fast_ref',
 ] as const;
 
 /** A kernel function that may pass scheduling points. */
@@ -36,7 +37,7 @@ export interface TraceSink {
   pageRef(ctx: KernelCtx, event: TraceEvent, folio: number, delta: number, holder: number, fn: string): void;
   mark(ctx: KernelCtx, what: string, a?: number, b?: number): void;
 }
-export type TraceEvent = 'page_ref_mod' | 'page_ref_mod_and_test' | 'page_ref_freeze' | 'page_ref_unfreeze';
+export type TraceEvent = 'page_ref_mod' | 'page_ref_mod_and_test' | 'page_ref_freeze' | 'page_ref_unfreeze' | 'page_ref_set' | 'page_ref_mod_unless';
 
 /** What the runtime provides to kernel code. */
 export interface RuntimeHooks {

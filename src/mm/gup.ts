@@ -4,20 +4,21 @@
 // variant's drain rule, spec §4.4 / §7), isolate them, drop every pin, migrate. Spec §4.1-4.5.
 //
 // Pages are addressed as (vma, page index); `pages[]` holds the folio of each pinned page.
-import { Errno, GUP_PIN_COUNTING_BIAS, Holder } from './constants.js';
+import { Errno, GUP_PIN_COUNTING_BIAS, Holder, PG } from './constants.js';
 import { YP, type KernelCtx, type KGen, type PinRecord } from './context.js';
 import { KernelLivelock } from './errno.js';
 import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN } from './migrate.js';
 import { folio_extract_from_batches } from './extract.js';
 import {
   folio_is_longterm_pinnable, folio_may_be_lru_cached, folio_put_refs, folio_ref_count, folio_ref_mod,
-  folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_unevictable,
+  folio_set, folio_test, folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_unevictable,
 } from './folio.js';
 import { C, F, Stat, folioBase } from './layout.js';
 import { count_event } from './locks.js';
 import { lru_add_drain_all } from './lru_add_drain_all.js';
 import { follow_page_pte, handle_mm_fault } from './memory.js';
-import { lru_add_drain, lru_cache_disable, lru_cache_enable } from './swap.js';
+import { gup_fast } from './gup_fast.js';
+import { folio_mark_accessed, lru_add_drain, lru_cache_disable, lru_cache_enable } from './swap.js';
 import { folio_isolate_lru, putback_movable_pages } from './vmscan.js';
 
 /** gup_flags (include/linux/mm_types.h enum + mm/internal.h internal flags). */
@@ -25,6 +26,7 @@ export const FOLL = {
   WRITE: 1 << 0,
   GET: 1 << 1,
   LONGTERM: 1 << 8,
+  TOUCH: 1 << 2, // mark the page accessed (and dirty on write)
   PIN: 1 << 16, // internal: set by pin_user_pages()
 } as const;
 
@@ -99,14 +101,32 @@ function stat(ctx: KernelCtx, s: number): number {
  * (then `pages` is empty and no pin is held: I10).
  */
 export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: number, flags: number,
-  pages: number[] = []): KGen<number> {
+  pages: number[] = [], fast = false): KGen<number> {
   const startNs = ctx.hooks.nowNs();
   const s0 = ctx.obs ? PIN_RECORD_STATS.map((s) => stat(ctx, s)) : null;
   const call: PinCall = { extractions: 0 };
   count_event(ctx, Stat.PIN_CALLS);
   pages.length = 0;
   // is_valid_gup_args(): pin_user_pages() sets FOLL_PIN; FOLL_GET is not allowed with it.
-  const rc = yield* __gup_longterm_locked(ctx, vma, page, n, (flags & ~FOLL.GET) | FOLL.PIN, pages, call);
+  const pinFlags = (flags & ~FOLL.GET) | FOLL.PIN;
+  let rc: number;
+  if (fast) {
+    // pin_user_pages_fast() -> gup_fast_fallback(): the lockless walk, then the slow path for
+    // the pages it could not pin (6.12 adds FOLL_TOUCH there).
+    const nrFast = yield* gup_fast(ctx, vma, page, n, pinFlags, pages);
+    const slowFlags = pinFlags | (ctx.policy.switches.gupFast === 'refFirst' ? FOLL.TOUCH : 0);
+    const slow: number[] = [];
+    rc = nrFast === n ? 0 : yield* __gup_longterm_locked(ctx, vma, page + nrFast, n - nrFast, slowFlags, slow, call);
+    if (rc < 0) {
+      unpin_user_pages(ctx, pages); // the fast pins are dropped when the slow path fails
+      pages.length = 0;
+    } else {
+      pages.push(...slow);
+      rc = nrFast + rc;
+    }
+  } else {
+    rc = yield* __gup_longterm_locked(ctx, vma, page, n, pinFlags, pages, call);
+  }
   if (rc >= 0) count_event(ctx, Stat.PIN_OK);
   else if (rc === Errno.ENOMEM) count_event(ctx, Stat.PIN_ENOMEM);
   else count_event(ctx, Stat.PIN_OTHER_ERR);
@@ -177,6 +197,11 @@ function* __get_user_pages(ctx: KernelCtx, vma: number, page: number, n: number,
     }
     const e = try_grab_folio(ctx, folio, 1, flags);
     if (e !== 0) return i > 0 ? i : e;
+    if (flags & FOLL.TOUCH) {
+      // follow_page_pte() with FOLL_TOUCH: dirty on a write to a clean folio, then accessed.
+      if (write && !folio_test(ctx, folio, PG.dirty)) folio_set(ctx, folio, PG.dirty);
+      yield* folio_mark_accessed(ctx, folio);
+    }
     pages.push(folio);
   }
   return n;

@@ -52,7 +52,9 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   const queuedSeq: number[] = [];
   for (let cpu = 0; cpu < ctx.nCpus; cpu++) {
     if (!cpu_online(ctx, cpu)) continue;
-    if (force || cpu_needs_drain(ctx, cpu)) {
+    // force_all_cpus (lru_cache_disable()) only bypasses the generation skip above: work is
+    // queued where cpu_needs_drain() says so, as in every kernel since v5.13 (mm/swap.c).
+    if (cpu_needs_drain(ctx, cpu)) {
       if (remote) yield* qpw_drain_cpu(ctx, cpu);
       else {
         const seq = queue_work_on(ctx, cpu);

@@ -158,7 +158,8 @@ export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: 
       for (let i = 0; i < nrPages && allNone; i++) allNone = pte_none(pte_get(ctx, vma, first + i));
       if (allNone) { start = first; nr = nrPages; }
     }
-    if (nr > 1) folio_ref_mod(ctx, folio, nr - 1, Holder.TEMP, 'finish_fault');
+    // 6.12: folio_ref_add(folio, nr - 1) whatever nr is (traced as val=0 for one page).
+    if (nr > 1 || ctx.policy.switches.finishFaultRefAdd) folio_ref_mod(ctx, folio, nr - 1, Holder.TEMP, 'finish_fault');
     yield* set_pte_range(ctx, vma, folio, start, nr);
     return true;
   } finally {

@@ -25,6 +25,7 @@ import { folio_add_lru, lru_add_drain } from './swap.js';
 import { page_cache_replace } from './vma.js';
 import { wait_event } from './wait.js';
 import { folio_lock } from './filemap.js';
+import { migrate_pages_passes } from './migrate_passes.js';
 
 /** enum migrate_mode (include/linux/migrate_mode.h). */
 export const MigrateMode = { MIGRATE_ASYNC: 0, MIGRATE_SYNC_LIGHT: 1, MIGRATE_SYNC: 2 } as const;
@@ -44,10 +45,10 @@ export const NR_MAX_MIGRATE_SYNC_RETRY = NR_MAX_MIGRATE_PAGES_RETRY - NR_MAX_MIG
 /** NR_MAX_BATCHED_MIGRATION = HPAGE_PMD_NR with 4K pages. */
 export const NR_MAX_BATCHED_MIGRATION = 512;
 
-const MIGRATEPAGE_SUCCESS = 0;
-const MIGRATEPAGE_UNMAP = 1;
+export const MIGRATEPAGE_SUCCESS = 0;
+export const MIGRATEPAGE_UNMAP = 1;
 /** Old-state bits recorded in dst->private by migrate_folio_unmap() (v6.3+). */
-const PAGE_WAS_MAPPED = 1 << 0;
+export const PAGE_WAS_MAPPED = 1 << 0;
 const PAGE_WAS_MLOCKED = 1 << 1;
 
 /**
@@ -59,9 +60,10 @@ const PAGE_WAS_MLOCKED = 1 << 1;
 export function folio_expected_ref_count(ctx: KernelCtx, folio: number): number {
   const nr = folio_nr_pages(ctx, folio);
   let r = 0;
-  if (folio_test_anon(ctx, folio)) {
+  if (folio_test_anon(ctx, folio) || ctx.policy.switches.expectedRefSwapCache === 'all') {
     r += folio_test_swapcache(ctx, folio) ? nr : 0;
-  } else {
+  }
+  if (!folio_test_anon(ctx, folio)) {
     r += fw(ctx, folio, F.MAPPING) !== MappingKind.NONE ? nr : 0;
     r += folio_test_private(ctx, folio) ? 1 : 0;
   }
@@ -69,14 +71,14 @@ export function folio_expected_ref_count(ctx: KernelCtx, folio: number): number 
 }
 
 /** The unmap-phase result for one folio: its destination and recorded old state. */
-interface Unmapped {
+export interface Unmapped {
   src: number;
   dst: number;
   state: number;
 }
 
 /** Per-call accounting (struct migrate_pages_stats), in folios. */
-interface MigrateStats {
+export interface MigrateStats {
   nrSucceeded: number;
 }
 
@@ -94,7 +96,7 @@ function migrate_folio_done(ctx: KernelCtx, src: number): void {
 }
 
 /** migrate_folio_undo_src() (mm/migrate.c, v6.3+): remap src to itself and unlock it. */
-function* migrate_folio_undo_src(ctx: KernelCtx, src: number, wasMapped: boolean, locked: boolean): KGen<void> {
+export function* migrate_folio_undo_src(ctx: KernelCtx, src: number, wasMapped: boolean, locked: boolean): KGen<void> {
   // remove_migration_ptes(src, src): re-adds rmaps; in a VM_LOCKED VMA that re-queues and
   // drains a local MLOCK, setting PG_mlocked again (spec §4.6 step 4).
   if (wasMapped) yield* remove_migration_ptes(ctx, src, src);
@@ -102,7 +104,7 @@ function* migrate_folio_undo_src(ctx: KernelCtx, src: number, wasMapped: boolean
 }
 
 /** migrate_folio_undo_dst() (mm/migrate.c, v6.3+): the unused destination is freed. */
-function migrate_folio_undo_dst(ctx: KernelCtx, dst: number, locked: boolean): void {
+export function migrate_folio_undo_dst(ctx: KernelCtx, dst: number, locked: boolean): void {
   if (locked) folio_unlock(ctx, dst);
   folio_put(ctx, dst, Holder.TEMP, 'migrate_folio_undo_dst');
 }
@@ -113,7 +115,7 @@ function migrate_folio_undo_dst(ctx: KernelCtx, dst: number, locked: boolean): v
  * try_to_migrate() drops the MAP references and, in locked VMAs, queues and drains a local
  * MUNLOCK, which clears PG_mlocked on the isolated folio (spec §3.8).
  */
-function* migrate_folio_unmap(ctx: KernelCtx, src: number, mode: number): KGen<{ rc: number; u: Unmapped | null }> {
+export function* migrate_folio_unmap(ctx: KernelCtx, src: number, mode: number, force = true): KGen<{ rc: number; u: Unmapped | null }> {
   if (folio_ref_count(ctx, src) === 1) {
     // Only our isolation reference is left: the folio was freed from under us.
     folio_clear(ctx, src, PG.active);
@@ -131,7 +133,8 @@ function* migrate_folio_unmap(ctx: KernelCtx, src: number, mode: number): KGen<{
   let dstLocked = false;
   out: {
     if (!folio_trylock(ctx, src)) {
-      if (mode === MIGRATE_ASYNC) break out;
+      // v6.3+: only MIGRATE_ASYNC gives up; 6.1 also gives up in passes 0-2 (`!force`).
+      if (mode === MIGRATE_ASYNC || !force) break out;
       yield* folio_lock(ctx, src);
     }
     locked = true;
@@ -227,8 +230,9 @@ function __migrate_folio(ctx: KernelCtx, dst: number, src: number): number {
   const expectedCount = folio_expected_ref_count(ctx, src) + 1;
   count_event(ctx, Stat.MIGRATE_MOVE_ATTEMPT);
   // Check whether src has extra references before doing more work (I15): the 6.12 traces
-  // show this early check failing, with no folio_ref_freeze attempted (spec §4.6).
-  if (folio_ref_count(ctx, src) !== expectedCount) return Errno.EAGAIN;
+  // show this early check failing, with no folio_ref_freeze attempted (spec §4.6). 6.1's
+  // migrate_folio() has none: a page-cache folio goes straight to the freeze attempt.
+  if (ctx.policy.switches.migrateStyle === 'batched' && folio_ref_count(ctx, src) !== expectedCount) return Errno.EAGAIN;
   // folio_mc_copy(): data is not modelled.
   const rc = __folio_migrate_mapping(ctx, dst, src, expectedCount);
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;
@@ -258,7 +262,7 @@ function move_to_new_folio(ctx: KernelCtx, dst: number, src: number): number {
  * reference are dropped (src is freed). -EAGAIN leaves the pair for the next pass; any other
  * error undoes both.
  */
-function* migrate_folio_move(ctx: KernelCtx, u: Unmapped): KGen<number> {
+export function* migrate_folio_move(ctx: KernelCtx, u: Unmapped): KGen<number> {
   const { src, dst, state } = u;
   const rc = move_to_new_folio(ctx, dst, src);
   if (rc === Errno.EAGAIN) return rc;
@@ -385,7 +389,8 @@ function* migrate_pages_sync(ctx: KernelCtx, from: number[], mode: number, ret: 
 }
 
 /**
- * migrate_pages() (mm/migrate.c, v6.3+; hugetlb not modelled): migrate the isolated folios of
+ * migrate_pages() (mm/migrate.c; hugetlb not modelled): v6.3+ batched, or the 6.1 loop of
+ * migrate_pages_passes() (policy switch migrateStyle): migrate the isolated folios of
  * `from` to new GFP_USER folios. On return `from` holds the folios that were not migrated
  * (still isolated: the caller puts them back with putback_movable_pages()). Returns the number
  * not migrated, or a negative errno.
@@ -401,9 +406,11 @@ export function* migrate_pages(ctx: KernelCtx, from: number[], mode: number, rea
     let k = 0;
     while (k < from.length && nrPages < NR_MAX_BATCHED_MIGRATION) nrPages += folio_nr_pages(ctx, from[k++]!);
     const folios = from.splice(0, k);
-    const rc = mode === MIGRATE_ASYNC
-      ? yield* migrate_pages_batch(ctx, folios, mode, ret, stats, NR_MAX_MIGRATE_PAGES_RETRY)
-      : yield* migrate_pages_sync(ctx, folios, mode, ret, stats);
+    const rc = ctx.policy.switches.migrateStyle === 'passes10'
+      ? yield* migrate_pages_passes(ctx, folios, mode, ret, stats)
+      : mode === MIGRATE_ASYNC
+        ? yield* migrate_pages_batch(ctx, folios, mode, ret, stats, NR_MAX_MIGRATE_PAGES_RETRY)
+        : yield* migrate_pages_sync(ctx, folios, mode, ret, stats);
     ret.push(...folios);
     if (rc < 0) {
       rcGather = rc;

@@ -51,5 +51,6 @@ export function folio_alloc(ctx: KernelCtx, order: number, movable: boolean, mt?
   Atomics.store(ctx.w, b + F.LEDGER + Holder.TEMP, 1);
   Atomics.store(ctx.w, b + F.REF, 1);
   Atomics.store(ctx.w, b + F.STATE, FolioState.ALLOCATED);
+  if (ctx.trace) ctx.trace.pageRef(ctx, 'page_ref_set', folio, 1, Holder.TEMP, 'set_page_refcounted');
   return folio;
 }

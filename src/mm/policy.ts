@@ -14,6 +14,8 @@ export type GupDrainRule =
 export type MlockClearsLru = 'off' | 'skipOnFail' | 'forceOnFail';
 export type DrainMechanism = 'workqueue' | 'ipi' | 'remote-locked' | 'targeted';
 export type MigrateStyle = 'passes10' | 'batched';
+export type ExpectedRefSwapCache = 'anon' | 'all';
+export type GupFast = 'checkFirst' | 'refFirst';
 
 export interface PolicySwitches {
   /** PAGEVEC_SIZE: 15 (v5.18..v6.8) or 31 (v6.9+); a user's variant may pick 1..31. */
@@ -65,6 +67,24 @@ export interface PolicySwitches {
    * (freeze attempt) -> remap per folio; 'batched' = v6.3+ migrate_pages_batch() (6.12.y).
    */
   migrateStyle: MigrateStyle;
+  /**
+   * folio_expected_ref_count(): swap-cache references counted for anon folios only ('anon', the
+   * v6.16 helper and its first backports) or for every folio, shmem included ('all':
+   * f183663901f2, in 6.1.160 and 6.12.65).
+   */
+  expectedRefSwapCache: ExpectedRefSwapCache;
+  /**
+   * pin_user_pages_fast(): 'checkFirst' = 6.1.y: the lockless walk tests long-term pinnability
+   * before taking any reference, and the slow path runs without FOLL_TOUCH; 'refFirst' = 6.12.y:
+   * try_grab_folio_fast() takes a speculative reference (page_ref_mod_unless) and drops it for an
+   * unpinnable folio, and the slow path adds FOLL_TOUCH (PG_referenced, dirty).
+   */
+  gupFast: GupFast;
+  /**
+   * finish_fault() takes the extra references of a multi-PTE mapping in one folio_ref_add(nr - 1),
+   * also for one page (a traced val=0 event): 6.12.y; 6.1.y maps one PTE with no such call.
+   */
+  finishFaultRefAdd: boolean;
 }
 
 export interface Policy {
@@ -92,6 +112,9 @@ export const BASELINE: PolicySwitches = {
   targetedExtraction: false,
   drainMechanism: 'workqueue',
   migrateStyle: 'batched',
+  expectedRefSwapCache: 'anon',
+  gupFast: 'refFirst',
+  finishFaultRefAdd: true,
 };
 
 const MERGED: Partial<PolicySwitches> = {

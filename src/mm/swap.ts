@@ -4,6 +4,7 @@
 // The one version difference that lives here is lruClearOnQueue (33dfe9204f29, 6.11..6.17-rc5):
 // non-add batches claim PG_lru when queueing instead of when processing (spec §2.4-2.6).
 import { Batch, Holder, PG, TOMBSTONE, VM, VM_SPECIAL } from './constants.js';
+import { has_bh_in_lru, invalidate_bh_lrus_cpu } from './buffer.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import {
   folio_get, folio_clear, folio_clear_active, folio_evictable, folio_may_be_lru_cached,
@@ -357,27 +358,33 @@ export function lru_add_drain_cpu(ctx: KernelCtx, cpu: number): void {
   folio_activate_drain(ctx, cpu);
 }
 
-/**
- * lru_add_drain_per_cpu() -> lru_add_and_bh_lrus_drain() (mm/swap.c, v5.13+): the kworker's
- * drain work: this CPU's LRU batches, then its mlock batch (buffer-head LRUs are not
- * modelled). Not counted as a caller drain (the workqueue counts DRAIN_WORK_RUN).
- */
-export function lru_add_drain_per_cpu(ctx: KernelCtx): void {
+/** This CPU's LRU batches, then its mlock batch (the body lru_add_drain() and the drain work share). */
+function drain_local_batches(ctx: KernelCtx): void {
   local_lock(ctx, LocalLock.fbatches);
   lru_add_drain_cpu(ctx, ctx.cpu);
   local_unlock(ctx, LocalLock.fbatches);
   mlock_drain_local(ctx);
 }
 
-/** lru_add_drain() (mm/swap.c, all versions): a counted caller drain of this CPU, as above. */
+/**
+ * lru_add_drain_per_cpu() -> lru_add_and_bh_lrus_drain() (mm/swap.c, v5.13+): the kworker's
+ * drain work: this CPU's batches and its buffer-head LRU. Not counted as a caller drain (the
+ * workqueue counts DRAIN_WORK_RUN).
+ */
+export function lru_add_drain_per_cpu(ctx: KernelCtx): void {
+  drain_local_batches(ctx);
+  invalidate_bh_lrus_cpu(ctx);
+}
+
+/** lru_add_drain() (mm/swap.c, all versions): a counted caller drain of this CPU; the bh LRU stays. */
 export function lru_add_drain(ctx: KernelCtx): void {
   count_event(ctx, Stat.LRU_ADD_DRAIN);
-  lru_add_drain_per_cpu(ctx);
+  drain_local_batches(ctx);
 }
 
 /**
  * cpu_needs_drain() (mm/swap.c, all versions): racy folio_batch_count() reads of `cpu`'s LRU
- * batches, then need_mlock_drain(). A batch holding only tombstones still reads non-empty.
+ * batches, then need_mlock_drain() and has_bh_in_lru() (fs/buffer.c). A batch holding only tombstones still reads non-empty.
  */
 export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
   return folio_batch_count(ctx, cpu, Batch.lru_add) !== 0 ||
@@ -386,7 +393,8 @@ export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
     folio_batch_count(ctx, cpu, Batch.lru_deactivate) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_lazyfree) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_activate) !== 0 ||
-    need_mlock_drain(ctx, cpu);
+    need_mlock_drain(ctx, cpu) ||
+    has_bh_in_lru(ctx, cpu);
 }
 
 /**

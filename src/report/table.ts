@@ -1,6 +1,7 @@
 // The end-of-run table of `folio-race stress`: one row per policy, then where the failing
 // references were (ledger attribution), permitted findings, and emulator errors. Plain aligned
 // text; ANSI colour only when asked for (the CLI asks when stdout is a TTY and NO_COLOR is unset).
+import { renderVmstatTable } from './vmstat.js';
 import { COUNTED_KINDS, type PolicyAggregate } from '../stats/aggregate.js';
 
 export interface TableOptions {
@@ -119,5 +120,6 @@ export function renderDetails(aggs: readonly PolicyAggregate[], opts: TableOptio
 /** Table, then details; ends with a newline. */
 export function renderStressReport(aggs: readonly PolicyAggregate[], opts: TableOptions = {}): string {
   const details = renderDetails(aggs, opts);
-  return renderSummaryTable(aggs, opts) + '\n' + (details ? '\n' + details + '\n' : '');
+  const vm = renderVmstatTable(aggs);
+  return renderSummaryTable(aggs, opts) + '\n' + (vm ? '\n' + vm + '\n' : '') + (details ? '\n' + details + '\n' : '');
 }

@@ -17,6 +17,7 @@ import {
 import { page_alloc_cpu_dead, set_cpu_online } from '../mm/swap_hotplug.js';
 import { pte_folio, pte_lock, pte_unlock } from '../mm/vma.js';
 import { wait_event } from '../mm/wait.js';
+import { bh_lru_install } from '../mm/buffer.js';
 import type { FolioOpName, Op, Scenario } from './schema.js';
 import { resolveNames, scenarioAlloc, type ResolvedNames, type ScenarioBoard } from './setup.js';
 
@@ -178,7 +179,7 @@ export function compileScenario(s: Scenario, cpu: number, env: CompileEnv, names
         return function* (ctx, path) {
           const vma = vmaId(op.vma, path);
           const pages: number[] = [];
-          const rc = yield* pin_user_pages(ctx, vma, page, op.pages, flags, pages);
+          const rc = yield* pin_user_pages(ctx, vma, page, op.pages, flags, pages, op.fast);
           env.pinLog?.(ctx, rc, pages);
           if (rc <= 0) return;
           if (!op.hold) {
@@ -247,6 +248,10 @@ export function compileScenario(s: Scenario, cpu: number, env: CompileEnv, names
       case 'lru_add_drain_all':
         return function* (ctx) {
           yield* lru_add_drain_all(ctx);
+        };
+      case 'bh_lru_install':
+        return function* (ctx) {
+          bh_lru_install(ctx, op.count);
         };
       case 'lru_cache_disable':
         return function* (ctx) {

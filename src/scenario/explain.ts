@@ -12,7 +12,7 @@ export function describeOp(op: Op, timing?: Timing): string {
     case 'fork': return `fork: copy VMA '${op.vma}' into the child's VMA '${op.as}'`;
     case 'pin': {
       const what = op.pages === 1 ? `page ${op.page}` : `pages ${op.page}..${op.page + op.pages - 1}`;
-      return `pin_user_pages(FOLL_LONGTERM${op.write ? '|FOLL_WRITE' : ''}) VMA '${op.vma}' ${what}${op.hold ? ', keep the pins' : ', unpin at the end of the step'}`;
+      return `${op.fast ? 'pin_user_pages_fast' : 'pin_user_pages'}(FOLL_LONGTERM${op.write ? '|FOLL_WRITE' : ''}) VMA '${op.vma}' ${what}${op.hold ? ', keep the pins' : ', unpin at the end of the step'}`;
     }
     case 'unpin': return `unpin the pins held on VMA '${op.vma}' page ${op.page}`;
     case 'readahead': return `readahead of object '${op.object}' pages ${op.index}..${op.index + op.pages - 1}`;
@@ -29,6 +29,7 @@ export function describeOp(op: Op, timing?: Timing): string {
     case 'lru_cache_disable':
     case 'lru_cache_enable':
       return op.op;
+    case 'bh_lru_install': return `install ${op.count} buffer head${op.count === 1 ? '' : 's'} in this CPU's bh LRU`;
     case 'cpu_offline': return `take CPU ${op.cpu} offline (out of cpu_online_mask)`;
     case 'cpu_dead': return `CPU-dead callback for CPU ${op.cpu}`;
     case 'cpu_online': return `bring CPU ${op.cpu} back online`;

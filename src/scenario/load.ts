@@ -370,7 +370,7 @@ function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)
     }
     case 'pin':
       if (!checkVmaPage(sc, at, a.vma as string, a.page as number, a.pages as number, reach)) return undefined;
-      return { op: 'pin', vma: a.vma as string, page: a.page as number, pages: a.pages as number, hold: a.hold as boolean, write: a.write as boolean, ...base };
+      return { op: 'pin', vma: a.vma as string, page: a.page as number, pages: a.pages as number, hold: a.hold as boolean, write: a.write as boolean, fast: a.fast as boolean, ...base };
     case 'unpin':
       if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
       return { op: 'unpin', vma: a.vma as string, page: a.page as number, ...base };
@@ -421,6 +421,8 @@ function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)
     case 'lru_cache_disable':
     case 'lru_cache_enable':
       return { op: name, ...base };
+    case 'bh_lru_install':
+      return { op: name, count: a.count as number, ...base };
     case 'cpu_offline':
     case 'cpu_dead':
     case 'cpu_online': {

@@ -100,9 +100,9 @@ export const OP_SPECS = {
   },
   pin: {
     args: z.object({
-      vma: name, page, pages: count.default(1), hold: z.boolean().default(false), write: z.boolean().default(true), ...opTiming,
+      vma: name, page, pages: count.default(1), hold: z.boolean().default(false), write: z.boolean().default(true), fast: z.boolean().default(false), ...opTiming,
     }).strict(),
-    doc: 'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE); pins are dropped at the end of the op unless `hold`', kernel: 'pin_user_pages() -> __gup_longterm_locked() (mm/gup.c)',
+    doc: 'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE), or with `fast` pin_user_pages_fast() (io_uring buffer registration: the lockless walk first); pins are dropped at the end of the op unless `hold`', kernel: 'pin_user_pages() / pin_user_pages_fast() -> __gup_longterm_locked() (mm/gup.c)',
   },
   unpin: {
     args: z.object({ vma: name, page, ...opTiming }).strict(),
@@ -119,6 +119,10 @@ export const OP_SPECS = {
   rotate: { args: folioTarget, doc: 'writeback completion of a PG_reclaim folio', kernel: 'folio_rotate_reclaimable() (mm/swap.c)' },
   lru_add_drain: { args: z.object({ ...opTiming }).strict(), doc: 'drain this CPU\'s LRU and mlock batches', kernel: 'lru_add_drain() (mm/swap.c)' },
   lru_add_drain_all: { args: z.object({ ...opTiming }).strict(), doc: 'drain every CPU\'s batches through their kworkers', kernel: 'lru_add_drain_all() (mm/swap.c)' },
+  bh_lru_install: {
+    args: z.object({ count: z.number().int().min(1).max(16).default(1), ...opTiming }).strict(),
+    doc: 'a block-device buffer lookup leaves buffer heads in this CPU\'s bh LRU (cpu_needs_drain() then counts this CPU)', kernel: '__find_get_block() -> bh_lru_install() (fs/buffer.c)',
+  },
   lru_cache_disable: { args: z.object({ ...opTiming }).strict(), doc: 'disable per-CPU LRU caching (CMA allocation, memory offline)', kernel: 'lru_cache_disable() (mm/swap.c)' },
   lru_cache_enable: { args: z.object({ ...opTiming }).strict(), doc: 'end of a lru_cache_disable() section', kernel: 'lru_cache_enable() (include/linux/swap.h)' },
   cpu_offline: {
@@ -157,7 +161,7 @@ export const OP_SPECS = {
 export type OpName = keyof typeof OP_SPECS;
 export const OP_NAMES = Object.keys(OP_SPECS) as OpName[];
 /** Ops written without arguments are allowed as a bare string (`- lru_add_drain`). */
-export const NO_ARG_OPS: readonly OpName[] = ['lru_add_drain', 'lru_add_drain_all', 'lru_cache_disable', 'lru_cache_enable', 'hog', 'delay'];
+export const NO_ARG_OPS: readonly OpName[] = ['lru_add_drain', 'lru_add_drain_all', 'lru_cache_disable', 'lru_cache_enable', 'hog', 'delay', 'bh_lru_install'];
 
 interface OpCommon {
   /** Where the op is in the file (e.g. `steps.7[2]`), for messages and crash reports. */
@@ -173,11 +177,12 @@ export type Op = OpCommon & (
   | { op: 'mlock'; vma: string; onfault: boolean }
   | { op: 'munlock' | 'munmap'; vma: string }
   | { op: 'fork'; vma: string; as: string }
-  | { op: 'pin'; vma: string; page: number; pages: number; hold: boolean; write: boolean }
+  | { op: 'pin'; vma: string; page: number; pages: number; hold: boolean; write: boolean; fast: boolean }
   | { op: 'unpin'; vma: string; page: number }
   | { op: 'readahead'; object: string; index: number; pages: number }
   | { op: FolioOpName; folio?: string; vma?: string; page?: number }
   | { op: 'lru_add_drain' | 'lru_add_drain_all' | 'lru_cache_disable' | 'lru_cache_enable' }
+  | { op: 'bh_lru_install'; count: number }
   | { op: 'cpu_offline' | 'cpu_dead' | 'cpu_online'; cpu: number }
   | { op: 'hog' | 'delay'; us?: number }
   | { op: 'signal' | 'wait'; name: string }

@@ -33,11 +33,11 @@ const FLAG_BIT: Record<string, number> = PG;
 export function formatPageFlags(flags: number): string {
   const out: string[] = [];
   for (const n of PG_PRINT_ORDER) if (flags & PG[n]) out.push(n);
-  return out.join('|');
+  return out.length ? out.join('|') : 'none'; // show_page_flags() prints "none" for no flag
 }
 /** Inverse of formatPageFlags; throws on an unknown name. */
 export function parsePageFlags(s: string): number {
-  if (s === '') return 0;
+  if (s === '' || s === 'none') return 0;
   let f = 0;
   for (const n of s.split('|')) {
     const bit = FLAG_BIT[n];
@@ -83,12 +83,15 @@ export function formatFtraceLine(e: TraceRecord, opts: FtraceOptions = {}): stri
   const lab = labelOf(e.cpu, opts);
   const head = `${lab.task}-${lab.pid} [${String(e.cpu).padStart(3, '0')}] ${latencyField(e.preempt)} ${formatTimestamp(e.timeNs + (opts.timeOffsetNs ?? 0))}: `;
   if (e.event === 'mark') return `${head}tracing_mark_write: ${e.fn} a=${e.folio} b=${e.delta}`;
-  // page_ref_freeze prints the count it froze at (val = count, ret = success); we only trace successes.
+  // page_ref_freeze prints the count it tries to freeze at (val = count) and whether it did (ret).
   const val = e.event === 'page_ref_freeze' ? -e.delta : e.delta;
   let line = `${head}${e.event}: pfn=0x${(e.pfn >>> 0).toString(16)} flags=${formatPageFlags(e.flags)} count=${e.count} ` +
     `mapcount=${e.mapcount} mapping=${mappingPointer(e.mappingKind, e.mappingId, opts.mappingPointers)} mt=${e.mt} val=${val}`;
-  if (e.event === 'page_ref_mod_and_test') line += ` ret=${e.count === 0 ? 1 : 0}`;
-  else if (e.event === 'page_ref_freeze') line += ' ret=1';
+  // mod_and_test: ret = the count reached zero; freeze: ret = the count was frozen (read as 0
+  // right after; the model never tries to freeze a folio whose count is already 0);
+  // mod_unless: we only trace references actually taken.
+  if (e.event === 'page_ref_mod_and_test' || e.event === 'page_ref_freeze') line += ` ret=${e.count === 0 ? 1 : 0}`;
+  else if (e.event === 'page_ref_mod_unless') line += ' ret=1';
   if (opts.holders) line += ` holder=${HOLDER_NAMES[e.holder] ?? e.holder} fn=${e.fn}`;
   return line;
 }
@@ -170,7 +173,7 @@ export function parseFtraceLine(line: string): FtraceLine | null {
   const fl = kv.get('flags');
   if (fl !== undefined) {
     out.flags = parsePageFlags(fl);
-    out.flagNames = fl === '' ? [] : (fl.split('|') as PageFlagName[]);
+    out.flagNames = fl === '' || fl === 'none' ? [] : (fl.split('|') as PageFlagName[]);
   }
   const set = <K extends 'count' | 'mapcount' | 'mt' | 'val' | 'ret'>(k: K) => {
     const v = num(k);

@@ -34,9 +34,9 @@ export const REC = {
 } as const;
 export const REC_WORDS = 16;
 
-export const TraceKind = { page_ref_mod: 0, page_ref_mod_and_test: 1, page_ref_freeze: 2, page_ref_unfreeze: 3, mark: 4 } as const;
+export const TraceKind = { page_ref_mod: 0, page_ref_mod_and_test: 1, page_ref_freeze: 2, page_ref_unfreeze: 3, mark: 4, page_ref_set: 5, page_ref_mod_unless: 6 } as const;
 export type TraceKindName = TraceEvent | 'mark';
-export const TRACE_KIND_NAMES: readonly TraceKindName[] = ['page_ref_mod', 'page_ref_mod_and_test', 'page_ref_freeze', 'page_ref_unfreeze', 'mark'];
+export const TRACE_KIND_NAMES: readonly TraceKindName[] = ['page_ref_mod', 'page_ref_mod_and_test', 'page_ref_freeze', 'page_ref_unfreeze', 'mark', 'page_ref_set', 'page_ref_mod_unless'];
 
 /** Header words. */
 const H = { MAGIC: 0, NCPUS: 1, CAP: 2, SEQ: 3, NAMES_NR: 4, NAMES_CAP: 5, ENABLED: 6 } as const;

@@ -13,6 +13,8 @@ const KIND: Record<TraceEvent, number> = {
   page_ref_mod_and_test: TraceKind.page_ref_mod_and_test,
   page_ref_freeze: TraceKind.page_ref_freeze,
   page_ref_unfreeze: TraceKind.page_ref_unfreeze,
+  page_ref_set: TraceKind.page_ref_set,
+  page_ref_mod_unless: TraceKind.page_ref_mod_unless,
 };
 
 export class RingTraceSink implements TraceSink {

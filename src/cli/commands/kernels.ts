@@ -15,6 +15,7 @@ const COLUMNS: { head: string; get: (s: PolicySwitches) => string }[] = [
   { head: 'skip large', get: (s) => (s.gupSkipLarge ? 'yes' : '-') },
   { head: 'empty=>ok', get: (s) => (s.gupEmptyListSucceeds ? 'yes' : '-') },
   { head: 'drain-all local', get: (s) => (s.drainAllLocalFirst ? 'yes' : '-') },
+  { head: 'swapcache refs', get: (s) => s.expectedRefSwapCache },
   { head: 'migrate_pages', get: (s) => (s.migrateStyle === 'passes10' ? '10 passes' : 'batched') },
 ];
 

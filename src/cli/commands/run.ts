@@ -10,6 +10,7 @@ import { loadRunOne, loadScenario } from '../modules.js';
 import { cpusFlag, failOnFlag, randomSeed, seedFlag } from '../validate.js';
 import { depthFlag, outFlag, reportRunSchedule, strategyFlag } from '../sched_flags.js';
 import { failOnMatches } from './stress.js';
+import { renderVmstat } from '../../report/vmstat.js';
 import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 
 interface RunFlags {
@@ -64,6 +65,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ctx.err.write(`folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}\n`);
       // CALL SITE (runtime owner): one traced trial.
       const { result, ledger, decisions } = await runOne({ scenario, policy, cpus, seed, strategy, depth, trace: f.trace === true, out: (l) => ctx.out.write(l + '\n') });
+      ctx.out.write('\n/proc/vmstat deltas of this trial:\n');
+      for (const l of renderVmstat(result.stats)) ctx.out.write(`  ${l}\n`);
       ctx.out.write('\nReference ledger at the end:\n');
       for (const l of ledger) ctx.out.write(`  ${l}\n`);
       const fails = describeTrialFailures(result);

@@ -97,7 +97,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     const d = studies.RACE_WINDOW_DEFAULTS;
     const p = { policies: list('--policy', f.policy, d.policies, policyId), windowsUs: list('--windows', f.windows, d.windowsUs, num(0, 1_000_000)), trials: trials ?? d.trials, seed };
     params = p;
-    cells = studies.raceWindowCells(loadScenario('S1'), p);
+    cells = studies.raceWindowCells(loadScenario('S1w'), p);
   }
   const mine = doc.selectShard(cells, shard);
   const tracing = f.perfetto !== undefined || f.ftrace !== undefined;

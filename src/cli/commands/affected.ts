@@ -1,0 +1,123 @@
+// `folio-race affected <scenario>`: "which of my kernels have this bug?" — the scenario run under
+// every release range of the kernel table (or the lines given), one verdict per range: the
+// failure rate with its 95% interval, and what the pin cost in drains. The verdicts come from
+// the emulated kernel running each range's switch set; nothing here knows which ranges are fixed.
+import type { Command } from 'commander';
+import { RELEASES, releasePolicy, resolveKernels } from '../../policy/releases.js';
+import type { PolicyAggregate } from '../../stats/aggregate.js';
+import { formatPct } from '../../report/table.js';
+import { EXIT, UsageError } from '../errors.js';
+import type { CliContext } from '../io.js';
+import { loadRunStress, loadScenario } from '../modules.js';
+import { cpusFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
+
+interface AffectedFlags {
+  kernel?: string;
+  trials?: string;
+  seed?: string;
+  cpus?: string;
+  mode?: string;
+  json?: string;
+}
+
+export interface AffectedRow {
+  range: string;
+  line: string;
+  verdict: 'fails' | 'not seen';
+  trials: number;
+  failures: number;
+  rate: number;
+  ci95: [number, number];
+  /** lru_add_drain() / lru_add_drain_all() calls by GUP per pin_user_pages() call. */
+  localDrainsPerPin: number | null;
+  drainAllsPerPin: number | null;
+  /** Drain works queued on CPUs per pin_user_pages() call. */
+  drainWorksPerPin: number | null;
+  /** The holder seen most often at failures (the reference ledger). */
+  topHolder: string | null;
+}
+
+export function affectedRow(range: string, line: string, a: PolicyAggregate): AffectedRow {
+  const pins = a.pins.calls;
+  const per = (n: number) => (pins > 0 ? n / pins : null);
+  const holders = Object.entries(a.attribution.ENOMEM ?? {}).sort((x, y) => y[1] - x[1]);
+  return {
+    range, line, verdict: a.failures.total > 0 ? 'fails' : 'not seen', trials: a.trials, failures: a.failures.total,
+    rate: a.rate, ci95: a.ci95, localDrainsPerPin: a.drainsPerPin.local, drainAllsPerPin: a.drainsPerPin.all,
+    drainWorksPerPin: per(a.drains.cpusQueued), topHolder: holders[0]?.[0] ?? null,
+  };
+}
+
+const num = (x: number | null) => (x === null ? '-' : x === 0 ? '0' : x.toFixed(2));
+
+export function renderAffected(rows: readonly AffectedRow[]): string {
+  const head = ['line', 'releases', 'verdict', 'fail/trials', 'rate [95% CI]', 'local/pin', 'drain-all/pin', 'works/pin', 'extra reference at failure'];
+  const cells = rows.map((r) => [
+    r.line, r.range, r.verdict === 'fails' ? 'FAILS' : 'not seen', `${r.failures}/${r.trials}`,
+    `${formatPct(r.rate)} [${formatPct(r.ci95[0])}, ${formatPct(r.ci95[1])}]`,
+    num(r.localDrainsPerPin), num(r.drainAllsPerPin), num(r.drainWorksPerPin), r.topHolder ?? '-',
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const fmt = (c: string[]) => c.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
+  return [fmt(head), fmt(w.map((n) => '-'.repeat(n))), ...cells.map(fmt)].join('\n') + '\n';
+}
+
+export function registerAffected(program: Command, ctx: CliContext): void {
+  program
+    .command('affected')
+    .description('run a scenario under every kernel release range (folio-race kernels) and print the verdict per range')
+    .argument('<scenario>', 'built-in scenario id or a .yaml/.yml/.json file')
+    .option('--kernel <versions>', 'only these ranges: versions, lines (6.1.y, mainline) or all (default all)')
+    .option('--trials <k>', 'trials per range (default 200)')
+    .option('--seed <s>', 'seed (default 1: the same figures every run in deterministic mode)')
+    .option('--cpus <n>', 'emulated CPUs (default: the scenario\'s own count)')
+    .option('--mode <mode>', 'deterministic (default: seeded cooperative CPUs, reproducible) or free-run (CPU worker threads)')
+    .option('--json <file>', 'write the rows as JSON')
+    .action(async (scenarioArg: string, f: AffectedFlags) => {
+      const mode = f.mode === undefined || f.mode === 'deterministic' ? 'deterministic' : f.mode === 'free-run' ? 'free-run' : null;
+      if (!mode) throw new UsageError(`--mode: expected deterministic or free-run, got '${f.mode}'`);
+      let policies;
+      try {
+        policies = resolveKernels(f.kernel ?? 'all');
+      } catch (e) {
+        throw new UsageError(`--kernel: ${(e as Error).message}`);
+      }
+      const trials = f.trials === undefined ? 200 : trialsFlag(f.trials);
+      const seed = f.seed === undefined ? 1 : seedFlag(f.seed);
+      const cpusArg = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
+      const jsonPath = f.json === undefined ? undefined : outputPathFlag('--json', f.json);
+      const scenario = await loadScenario(scenarioArg, cpusArg);
+      const cpus = cpusArg ?? scenario.cpus;
+      const runStress = await loadRunStress(mode);
+      ctx.err.write(`folio-race affected: ${scenario.id} on ${cpus} CPUs, ${policies.length} release ranges x ${trials} trials, ${mode}, seed ${seed}\n`);
+      const controller = new AbortController();
+      const onSigint = () => {
+        controller.abort(new Error('interrupted'));
+        process.off('SIGINT', onSigint);
+      };
+      process.on('SIGINT', onSigint);
+      const rows: AffectedRow[] = [];
+      let aborted = false;
+      try {
+        for (const p of policies) {
+          const r = RELEASES.find((x) => releasePolicy(x).id === p.id)!;
+          const out = await runStress({ scenario, policy: p, cpus, trials, seed, signal: controller.signal });
+          rows.push(affectedRow(`${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, r.line, out.aggregate));
+          if (out.aborted || controller.signal.aborted) {
+            aborted = true;
+            break;
+          }
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+      ctx.out.write(renderAffected(rows));
+      ctx.out.write(`\n"FAILS": the pin failed in at least one trial; "not seen": no failure in ${trials} trials (the interval bounds the rate).\n`);
+      if (jsonPath !== undefined) {
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(jsonPath, JSON.stringify({ scenario: scenario.id, cpus, trials, seed, mode, aborted, rows }, null, 2) + '\n');
+        ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
+      }
+      ctx.exitCode = aborted ? EXIT.INTERRUPTED : EXIT.OK;
+    });
+}
