@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     console.log(`  free-run (worker threads):  ${r.freeRunTrialsPerSec.toFixed(0).padStart(7)} trials/s   (thread start-up and first trial ${r.startMs.toFixed(0)} ms, not counted)`);
     console.log(`  deterministic (one thread): ${r.coopTrialsPerSec.toFixed(0).padStart(7)} trials/s`);
     console.log(`  first failure (-ENOMEM):    trial ${r.firstFailureTrial}, ${r.firstFailureMs.toFixed(2)} ms after the run started (threads already up)`);
-    console.log(`  S1 holds a 100 µs preemptible delay on the faulting CPU (the race window), so a trial`);
-    console.log(`  cannot take less than that: the trials/s ceiling of this scenario is below 10,000.`);
+    console.log(`  S1's faulting CPU holds still until the pin returned (a state race): every v6.11 trial fails,`);
+    console.log(`  and a trial costs a full failed migration (10 refcount checks, two unmap/remap cycles).`);
   }
   if (!only || only === 'sched') {
     const r = await benchSched(Number(process.env.BENCH_SCHEDULES ?? 2000));
