@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Batch, Errno, Holder, Lru, MigrateType, PG } from '../src/mm/constants.js';
 import { YP } from '../src/mm/context.js';
-import { folio_flags, folio_test, fw, ledger_get } from '../src/mm/folio.js';
+import { folio_flags, folio_set, folio_test, fw, ledger_get } from '../src/mm/folio.js';
 import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js';
 import { F, FolioState, Stat } from '../src/mm/layout.js';
 import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN } from '../src/mm/migrate.js';
@@ -26,6 +26,18 @@ describe('folio_expected_ref_count (v6.16+)', () => {
     expect(folio_expected_ref_count(c, swp.folio)).toBe(2);
     const large = placeFolio(c, { kind: 'shmem', order: 4, mapped: true, onLru: true });
     expect(folio_expected_ref_count(c, large.folio)).toBe(32);
+  });
+});
+
+describe('folio_expected_ref_count: swap cache of non-anon folios (expectedRefSwapCache)', () => {
+  it.each([['6.12.64', 'anon', 2], ['6.12.65', 'all', 3], ['6.1.159', 'anon', 2], ['6.1.160', 'all', 3]])('%s (%s): a shmem folio in the swap cache expects %d', (rel, mode, want) => {
+    const p = resolvePolicySpec(rel)[0]!;
+    expect(p.switches.expectedRefSwapCache).toBe(mode);
+    const k = kernel(p, 1);
+    const c = k.ctx(0);
+    const { folio } = placeFolio(c, { kind: 'shmem', mapped: true, onLru: true });
+    folio_set(c, folio, PG.swapcache);
+    expect(folio_expected_ref_count(c, folio)).toBe(want); // page cache + PTE (+ swap cache with f183663901f2)
   });
 });
 
