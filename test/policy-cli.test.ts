@@ -64,3 +64,28 @@ describe('a policy file on the command line', () => {
     }
   });
 });
+
+describe('kernels and affected', () => {
+  test.concurrent('kernels prints a line\'s ranges with their commits', async ({ expect }) => {
+    const r = await cli('kernels', '6.1.y');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^6\.1\.y\s+6\.1\.155\.\.6\.1\.159\s+15\s+-\s+ref!=exp\+1\s+yes/m);
+    expect(r.out).toMatch(/6\.1\.129-6\.1\.154\s+1aaf8c122918\s+6\.1\.129/);
+    const j = JSON.parse((await cli('kernels', '6.12.49', '--json')).out) as { id: string; delta: Record<string, unknown> }[];
+    expect(j.map((x) => x.id)).toEqual(['6.12.49']);
+    expect(j[0]!.delta).toEqual({ gupDrainRule: 'refNeExpectedPlus1' });
+  });
+  test.concurrent('affected: one verdict per range, from the emulated kernel', async ({ expect }) => {
+    const r = await cli('affected', 'S1', '--kernel', '6.12.y', '--trials', '10', '--json', join(dir, 'aff.json'));
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(readFileSync(join(dir, 'aff.json'), 'utf8')) as { rows: { range: string; verdict: string; failures: number; trials: number }[] };
+    expect(doc.rows.map((x) => [x.range, x.verdict])).toEqual([
+      ['6.12.0..6.12.13', 'fails'], ['6.12.14..6.12.35', 'fails'], ['6.12.36..6.12.48', 'fails'], ['6.12.49..6.12.49', 'not seen'],
+      ['6.12.50..6.12.64', 'not seen'], ['6.12.65..6.12.110', 'not seen'], ['6.12.111..6.12.117+', 'not seen'],
+    ]);
+    expect(r.out).toMatch(/FAILS\s+10\/10\s+100\.0% \[72\.2%, 100\.0%\]/);
+    const bad = await cli('affected', 'S1', '--kernel', '4.19');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^folio-race: --kernel: kernel '4\.19': before v5\.18/m);
+  });
+});
