@@ -4,9 +4,8 @@
 //   6.12.45, 6.1.y, v6.17-rc6   a kernel release or stable line (folio-race kernels)
 //   merged+batchCapacity=15     a base with switches changed inline
 //   ./my-fix.yaml               a policy file (base + switches)
-import { POLICIES, type Policy, type PolicySwitches } from '../mm/policy.js';
+import { POLICIES, withSwitches, type Policy, type PolicySwitches } from '../mm/policy.js';
 import { parseSwitchText } from '../mm/policy_schema.js';
-import { derivePolicy } from './derive.js';
 import { loadPolicyFile, type BaseLookup } from './file.js';
 import { knownReleaseNames, resolveKernels } from './releases.js';
 
@@ -50,12 +49,8 @@ function inline(item: string): Policy {
     if ('error' in r) throw new PolicySpecError(`'${item}': ${r.error}`);
     (delta as Record<string, unknown>)[r.key] = r.value;
   }
-  const changed = Object.entries(delta).filter(([k, v]) => base.switches[k as keyof PolicySwitches] !== v);
-  return derivePolicy(base, delta, {
-    id: base.id + sets.map((s) => `+${s.trim()}`).join(''),
-    description: changed.length ? `${base.description}; ${changed.map(([k, v]) => `${k}=${String(v)}`).join(', ')}` : base.description,
-    source: base.source,
-  });
+  // The id keeps the item as written, so it names the variant the user asked for.
+  return { ...withSwitches(base, delta), id: base.id + sets.map((x) => `+${x.trim()}`).join('') };
 }
 
 /** Resolve a `--policy` value. Throws PolicySpecError (or PolicyFileError) naming the bad item. */
@@ -66,8 +61,10 @@ export function resolvePolicySpec(spec: string): Policy[] {
   for (const item of items) {
     if (item === 'all') out.push(...POLICIES);
     else if (isPath(item)) out.push(loadPolicyFile(item, lookupBase));
-    else if (!item.includes('+') && !POLICIES.some((p) => p.id === item) && tryKernels(item)) out.push(...tryKernels(item)!);
-    else out.push(inline(item));
+    else {
+      const ks = !item.includes('+') && !POLICIES.some((p) => p.id === item) ? tryKernels(item) : null;
+      out.push(...(ks ?? [inline(item)]));
+    }
   }
   // The same variant named twice runs once; two different variants may not share an id.
   const seen = new Map<string, Policy>();

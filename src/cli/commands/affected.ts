@@ -3,7 +3,7 @@
 // failure rate with its 95% interval, and what the pin cost in drains. The verdicts come from
 // the emulated kernel running each range's switch set; nothing here knows which ranges are fixed.
 import type { Command } from 'commander';
-import { RELEASES, releasePolicy, resolveKernels } from '../../policy/releases.js';
+import { RELEASES, resolveKernels } from '../../policy/releases.js';
 import type { PolicyAggregate } from '../../stats/aggregate.js';
 import { formatPct } from '../../report/table.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -100,7 +100,7 @@ export function registerAffected(program: Command, ctx: CliContext): void {
       let aborted = false;
       try {
         for (const p of policies) {
-          const r = RELEASES.find((x) => releasePolicy(x).id === p.id)!;
+          const r = RELEASES.find((x) => x.id === p.id)!; // a release's policy id is its range id
           const out = await runStress({ scenario, policy: p, cpus, trials, seed, signal: controller.signal });
           rows.push(affectedRow(`${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, r.line, out.aggregate));
           if (out.aborted || controller.signal.aborted) {
