@@ -234,7 +234,25 @@ describe('munmap (spec §5.4)', () => {
     expect(has(k, f, PG.mlocked)).toBe(true); // until the MUNLOCK is processed
     lru_add_drain(k.ctx(3));
     expect(ledger(k, f)).toEqual({ PAGECACHE: 1 });
-    expect(flagStr(k, f)).toBe('uptodate|dirty|lru|swapbacked');
+    // The zap saw a young PTE of a file folio: folio_mark_accessed().
+    expect(flagStr(k, f)).toBe('referenced|uptodate|dirty|lru|swapbacked');
+  });
+
+  it('zap marks a file folio accessed (young PTE): the second zap activates it', () => {
+    const k = kernel('merged');
+    const memfd = shmemObj(k, 1);
+    const a = sharedVma(k, memfd, 1, 0);
+    const b = sharedVma(k, memfd, 1, 0);
+    const f = fault(k, 1, a, 0);
+    fault(k, 1, b, 0);
+    lru_add_drain(k.ctx(1));
+    expect(has(k, f, PG.referenced)).toBe(false);
+    k.run(1, unmap_vma(k.ctx(1), a));
+    expect(has(k, f, PG.referenced)).toBe(true);
+    k.run(1, unmap_vma(k.ctx(1), b));
+    lru_add_drain(k.ctx(1));
+    expect(has(k, f, PG.active)).toBe(true);
+    expect(has(k, f, PG.referenced)).toBe(false);
   });
 
   it('munmap of an unlocked VMA queues nothing; the last MAP reference frees an anon folio', () => {

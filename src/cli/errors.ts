@@ -68,7 +68,7 @@ export function reportError(e: unknown, err: ErrorSink = process.stderr): number
  */
 export function isUsageLike(e: unknown): boolean {
   if (e instanceof UsageError || e instanceof RangeError) return true;
-  return e instanceof Error && (e.name === 'ScenarioError' || e.name === 'PolicyFileError' || e.name === 'InputFileError' || e.name === 'UsageError');
+  return e instanceof Error && (e.name === 'ScenarioError' || e.name === 'PolicyFileError' || e.name === 'InputFileError' || e.name === 'UntranslatableError' || e.name === 'UsageError');
 }
 
 /**

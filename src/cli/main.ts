@@ -14,6 +14,7 @@ import { registerList } from './commands/list.js';
 import { registerPolicies } from './commands/policies.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerAffected } from './commands/affected.js';
+import { registerKernel } from './commands/kernel.js';
 import { registerRun } from './commands/run.js';
 import { registerStress } from './commands/stress.js';
 import { registerStudy } from './commands/study.js';
@@ -35,6 +36,7 @@ Examples:
   folio-race policies
   folio-race kernels 6.12.y
   folio-race affected S1
+  folio-race kernel S1 --image /boot/vmlinuz-6.1.0-57-amd64
   folio-race stress S1 --kernel 6.1.150,6.12.45 --trials 200
   folio-race stress S1 --policy v6.11,merged --cpus 8 --trials 500 --seed 1 --json s1.json
   folio-race run S1 --policy v6.11 --trace
@@ -60,6 +62,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPolicies(program, ctx);
   registerKernels(program, ctx);
   registerAffected(program, ctx);
+  registerKernel(program, ctx);
   registerStress(program, ctx);
   registerRun(program, ctx);
   registerDemo(program, ctx);

@@ -11,11 +11,16 @@ export interface CliRun {
 }
 
 export function cli(...args: string[]): Promise<CliRun> {
+  return cliWith({}, ...args);
+}
+
+/** `cli` with a longer limit (a QEMU boot) or extra environment. */
+export function cliWith(o: { timeoutMs?: number; env?: Record<string, string> }, ...args: string[]): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: join(import.meta.dirname, '..', '..'),
-      env: { ...process.env, NO_COLOR: '1' },
-      timeout: 50_000,
+      env: { ...process.env, NO_COLOR: '1', ...o.env },
+      timeout: o.timeoutMs ?? 50_000,
     });
     let out = '';
     let err = '';
