@@ -138,4 +138,12 @@ describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emula
     const c = compareScenario(s.id, by['k-fault-pin']!.real, emulatorFigures(old.aggregate, s), false);
     expect(c.comparisons.find((x) => x.metric === 'trials with a failed pin')!.verdict).toBe('DISAGREE');
   }, 300_000);
+
+  test('a guest that cannot boot (40 MiB) ends with exit 3 and the console tail, not with figures', async () => {
+    const r = await cliWith({ timeoutMs: 120_000 }, 'kernel', FORMS[0]!, '--image', IMAGE, '--trials', '2', '--memory', '40M', '--timeout', '60', '--cache', join(dir, 'cache'));
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/the guest never started the test program|the guest kernel panicked|did not finish within 60 s/);
+    expect(r.err).toContain('console tail:');
+    expect(r.out).toBe('');
+  }, 150_000);
 });

@@ -143,7 +143,9 @@ one boot. Example:
       }
       if (ctx.err.isTTY) ctx.err.write('\r\x1b[K');
       if (consolePath) writeFileSync(consolePath, boot.console.join('\n') + '\n');
-      const tail = () => boot.console.filter((l) => l.trim()).slice(-25).map((l) => `  | ${l}`).join('\n');
+      // The firmware's screen-control sequences are noise in a terminal.
+      const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+      const tail = () => boot.console.map(clean).filter((l) => l.trim()).slice(-25).map((l) => `  | ${l}`).join('\n');
       const why = boot.panic ? `the guest kernel panicked (${boot.panic})`
         : boot.timedOut ? `the guest did not finish within ${timeoutS} s (--timeout)`
           : boot.aborted ? 'interrupted'
