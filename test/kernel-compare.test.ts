@@ -91,3 +91,31 @@ describe('judging the two sides', () => {
     expect(isTimedScenario(loadScenario('S5'))).toBe(true);
   });
 });
+
+describe('page_ref tracepoints of a CONFIG_DEBUG_PAGE_REF kernel', () => {
+  test('FR-PAGEREF lines are kept per scenario and lined up with an emulated trial of the same variant', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { runOne } = await import('../src/runtime/run_one.js');
+    const { resolvePolicySpec } = await import('../src/policy/resolve.js');
+    const { addPageRefLineUp } = await import('../src/realkernel/compare.js');
+    const realLines = readFileSync(join(import.meta.dirname, 'data', 'trace-6.12-prefix-s1.txt'), 'utf8').split('\n').filter((l) => l.includes(': page_ref_'));
+    const run = emptyRun();
+    parseGuestLine(run, 'FR-SCENARIO {"id":"S1t","trials":1}');
+    for (const l of realLines) parseGuestLine(run, `FR-PAGEREF ${JSON.stringify({ scenario: 'S1t', line: l })}`);
+    expect(run.scenarios[0]!.pageRef).toHaveLength(25);
+    const lineUpWith = async (spec: string) => {
+      const lines: string[] = [];
+      await runOne({ scenario: loadScenario('S1t'), policy: resolvePolicySpec(spec)[0]!, cpus: 4, seed: 1, trace: true, out: (l) => lines.push(l) });
+      const c = compareScenario('S1t', side({}), side({}), false);
+      addPageRefLineUp(c, run.scenarios[0]!.pageRef, lines, false);
+      return c;
+    };
+    const same = await lineUpWith('6.12.117+gupPreLocalDrain=none+gupDrainRule=notLru');
+    expect(same.pageRef).toMatchObject({ real: 25, emulator: 25, firstDifference: null });
+    expect(same.comparisons.at(-1)!.verdict).toBe('ok');
+    // The fixed 6.12.117 drains before isolating: the traces part, and that is a disagreement.
+    const fixed = await lineUpWith('6.12.117');
+    expect(fixed.pageRef!.firstDifference).not.toBeNull();
+    expect(fixed.comparisons.at(-1)!.verdict).toBe('DISAGREE');
+  });
+});

@@ -11,21 +11,12 @@ import { describe, expect, test } from 'vitest';
 import { resolvePolicySpec } from '../src/policy/resolve.js';
 import { runOne } from '../src/runtime/run_one.js';
 import { loadScenario } from '../src/scenario/load.js';
+import { lineUp, pageRefFields, parsePageRef, pinnedPfn } from '../src/trace/page_ref_lineup.js';
 
 // A copy of ../shared/data/trace-6.12-prefix-s1.txt (see its README there), kept with the tests.
 const REAL = join(import.meta.dirname, 'data', 'trace-6.12-prefix-s1.txt');
-const LINE = /: (page_ref_\w+): pfn=(0x[0-9a-f]+) flags=(\S+) count=(\d+) mapcount=(-?\d+) (?:mapping=\S+ )?mt=\d+ val=(-?\d+)/;
-
-interface Ev { event: string; pfn: string; flags: string; count: number; mapcount: number; val: number }
-function parse(lines: readonly string[]): Ev[] {
-  const out: Ev[] = [];
-  for (const l of lines) {
-    const m = LINE.exec(l);
-    if (m) out.push({ event: m[1]!, pfn: m[2]!, flags: m[3]!, count: Number(m[4]), mapcount: Number(m[5]), val: Number(m[6]) });
-  }
-  return out;
-}
-const fields = (e: Ev) => `${e.event} val=${e.val} count=${e.count} flags=${e.flags} mapcount=${e.mapcount}`;
+const parse = parsePageRef;
+const fields = pageRefFields;
 
 describe('page_ref trace of S1t lines up with Debian 6.12.117 (drain rule !lru)', () => {
   test('event for event', async () => {
@@ -38,6 +29,11 @@ describe('page_ref trace of S1t lines up with Debian 6.12.117 (drain rule !lru)'
     const ours = parse(lines);
     const x = ours[0]!.pfn; // X is the first folio allocated
     expect(ours.filter((e) => e.pfn === x).map(fields)).toEqual(real.map(fields));
+    // What `folio-race kernel` does with a guest's page_ref events: the pinned folio's, lined up.
+    expect(pinnedPfn(ours)).toBe(x);
+    expect(lineUp(real, ours.filter((e) => e.pfn === pinnedPfn(ours)))).toMatchObject({ firstDifference: null, real: 25, emulator: 25 });
+    const shifted = lineUp(real.slice(1), ours.filter((e) => e.pfn === x));
+    expect(shifted.firstDifference).toBe(0);
   });
   test('on 6.1.192 the same sequence pins: no GUP-fast pair, and the drain rule drains first', async () => {
     const lines: string[] = [];

@@ -7,6 +7,7 @@ import { VMSTAT } from '../report/vmstat.js';
 import type { PolicyAggregate } from '../stats/aggregate.js';
 import { wilson } from '../stats/wilson.js';
 import type { Op, Scenario } from '../scenario/schema.js';
+import { lineUp, parsePageRef, pinnedPfn, type LineUp } from '../trace/page_ref_lineup.js';
 import type { GuestScenarioResult } from './guest_output.js';
 
 /** Linux x86-64 errno numbers the pin can return (include/uapi/asm-generic/errno-base.h, errno.h). */
@@ -71,6 +72,24 @@ export interface ScenarioComparison {
   real: SideFigures;
   emulator: SideFigures;
   comparisons: Comparison[];
+  /** The first trial's page_ref events of the pinned folio, lined up (CONFIG_DEBUG_PAGE_REF kernels). */
+  pageRef?: LineUp & { realLines: string[] };
+}
+
+/** Add the page_ref line-up to a comparison: a row judged like the others. */
+export function addPageRefLineUp(c: ScenarioComparison, realLines: readonly string[], emulatedLines: readonly string[], timedScenario: boolean): void {
+  const real = parsePageRef(realLines);
+  const emu = parsePageRef(emulatedLines);
+  const pfn = pinnedPfn(emu);
+  const u = lineUp(real, pfn === null ? [] : emu.filter((e) => e.pfn === pfn));
+  c.pageRef = { ...u, realLines: [...realLines] };
+  const raced = timedScenario || (c.emulator.rate > 0 && c.emulator.rate < 1);
+  c.comparisons.push({
+    metric: 'page_ref events of the pinned folio, trial 1',
+    real: u.firstDifference === null ? `${u.real} events` : `${u.real} events; #${u.firstDifference + 1}: ${u.realAt}`,
+    emulator: u.firstDifference === null ? `${u.emulator} events, the same` : `${u.emulator} events; #${u.firstDifference + 1}: ${u.emulatorAt}`,
+    verdict: u.firstDifference === null ? 'ok' : raced ? 'timing' : 'DISAGREE',
+  });
 }
 
 const perPin = (n: number, pins: number) => (pins > 0 ? n / pins : null);

@@ -9,6 +9,8 @@ const PinSchema = z.object({
   /** 1: the pfn changed across the pin (migrated); 0: same page; -1: unknown. */
   moved: z.number().int(),
   movableAfter: z.number().int(),
+  /** The page's pfn before the pin (0: not present). */
+  pfn: z.number().int().optional(),
 });
 const TrialSchema = z.object({
   trial: z.number().int(),
@@ -25,8 +27,11 @@ const BeginSchema = z.object({
   cpus: z.number().int(),
   movableZone: z.tuple([z.number(), z.number()]),
   trace: z.number().int(),
+  /** 1: page_ref tracepoints (CONFIG_DEBUG_PAGE_REF) are traced in each scenario's first trial. */
+  pageRef: z.number().int().optional(),
 });
 const ScenarioSchema = z.object({ id: z.string(), trials: z.number().int() });
+const PageRefSchema = z.object({ scenario: z.string(), line: z.string() });
 
 export type GuestPin = z.infer<typeof PinSchema>;
 export type GuestTrial = z.infer<typeof TrialSchema>;
@@ -35,6 +40,8 @@ export type GuestBegin = z.infer<typeof BeginSchema>;
 export interface GuestScenarioResult {
   id: string;
   trials: GuestTrial[];
+  /** The first trial's page_ref trace lines of its first pinned page (CONFIG_DEBUG_PAGE_REF kernels). */
+  pageRef: string[];
 }
 
 export interface GuestRun {
@@ -67,7 +74,7 @@ export function parseGuestLine(run: GuestRun, raw: string): GuestTrial | null {
     case 'BEGIN': run.begin = BeginSchema.parse(json()); return null;
     case 'SCENARIO': {
       const s = ScenarioSchema.parse(json());
-      run.scenarios.push({ id: s.id, trials: [] });
+      run.scenarios.push({ id: s.id, trials: [], pageRef: [] });
       return null;
     }
     case 'TRIAL': {
@@ -76,6 +83,13 @@ export function parseGuestLine(run: GuestRun, raw: string): GuestTrial | null {
       if (!cur) throw new Error('guest printed a trial before its scenario');
       cur.trials.push(t);
       return t;
+    }
+    case 'PAGEREF': {
+      const p = PageRefSchema.parse(json());
+      const cur = run.scenarios.find((x) => x.id === p.scenario);
+      if (!cur) throw new Error(`guest printed page_ref lines of an unknown scenario '${p.scenario}'`);
+      cur.pageRef.push(p.line);
+      return null;
     }
     case 'END': run.ended = true; return null;
     case 'EXIT': run.exitStatus = Number(rest.trim()); return null;

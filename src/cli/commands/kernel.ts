@@ -6,7 +6,7 @@ import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Policy } from '../../mm/policy.js';
 import { releaseFor, releasePolicy } from '../../policy/releases.js';
-import { compareScenario, emulatorFigures, isTimedScenario, realFigures, renderComparisons, type ScenarioComparison } from '../../realkernel/compare.js';
+import { addPageRefLineUp, compareScenario, emulatorFigures, isTimedScenario, realFigures, renderComparisons, type ScenarioComparison } from '../../realkernel/compare.js';
 import { buildGuestImage, defaultCacheDir } from '../../realkernel/guest_image.js';
 import { emptyRun, parseGuestLine } from '../../realkernel/guest_output.js';
 import { bzImageVersion, upstreamVersion } from '../../realkernel/kernel_version.js';
@@ -16,7 +16,7 @@ import { translateScenarios } from '../../realkernel/translate.js';
 import type { Scenario } from '../../scenario/schema.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
-import { loadRunStress, loadScenario } from '../modules.js';
+import { loadRunOne, loadRunStress, loadScenario } from '../modules.js';
 import { onePolicyFrom } from '../policy_flags.js';
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 
@@ -163,13 +163,22 @@ one boot. Example:
       const guestUp = run.begin ? upstreamVersion(run.begin.version) ?? upstreamVersion(run.begin.release) : null;
       ctx.err.write(`folio-race kernel: guest ran ${done.length} scenario(s) in ${(boot.wallMs / 1000).toFixed(1)} s (${run.begin?.release ?? '?'}${guestUp ? `, ${guestUp}` : ''}); emulator runs ${policy.id}\n`);
       if (run.begin && run.begin.trace === 0) ctx.err.write('folio-race kernel: no tracefs in the guest: drain works are not counted\n');
+      if (run.begin?.pageRef === 1) ctx.err.write('folio-race kernel: the kernel has page_ref tracepoints (CONFIG_DEBUG_PAGE_REF): each scenario\'s first trial is lined up with an emulated one\n');
 
       const runStress = await loadRunStress('deterministic');
       const rows: ScenarioComparison[] = [];
       for (const g of done) {
         const s = scenarios.find((x) => x.id === g.id)!;
         const out = await runStress({ scenario: s, policy, cpus: s.cpus, trials: g.trials.length, seed, signal: controller.signal });
-        rows.push(compareScenario(s.id, realFigures(g, run.begin?.trace === 1), emulatorFigures(out.aggregate, s), isTimedScenario(s)));
+        const row = compareScenario(s.id, realFigures(g, run.begin?.trace === 1), emulatorFigures(out.aggregate, s), isTimedScenario(s));
+        if (g.pageRef.length > 0) {
+          // The kernel traced page_ref events: line up the first trial with one emulated trial.
+          const lines: string[] = [];
+          const runOne = await loadRunOne();
+          await runOne({ scenario: s, policy, cpus: s.cpus, seed, trace: true, out: (l) => lines.push(l) });
+          addPageRefLineUp(row, g.pageRef, lines, isTimedScenario(s));
+        }
+        rows.push(row);
       }
       const realLabel = `real ${guestUp ?? run.begin?.release ?? 'kernel'}`;
       ctx.out.write(renderComparisons(rows, realLabel, `emulator ${policy.id}`));

@@ -58,6 +58,7 @@ struct fr_pin_result {
   int err;              /* 0, or the errno of IORING_REGISTER_BUFFERS */
   int moved;            /* pfn after != pfn before (-1: unknown) */
   int movable_after;    /* the page after the pin lies in ZONE_MOVABLE (-1: unknown) */
+  unsigned long pfn;    /* the page's pfn before the pin (0: not present) */
 };
 
 struct fr_trial {
@@ -146,6 +147,8 @@ FR_FN double fr_now_us(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
+
+FR_FN void fr_json_str(const char *s);
 
 /* Uniform [0, 1) for an op's jitterUs (per thread, seeded from fr.seed= on the command line). */
 static unsigned fr_seed_base;
@@ -251,6 +254,7 @@ FR_FN void fr_pin(struct fr_trial *t, int cpu, const char *path, char *addr, uns
     r->err = err;
     r->moved = before && after ? before != after : -1;
     r->movable_after = after && fr_movable_end ? after >= fr_movable_start && after < fr_movable_end : -1;
+    r->pfn = before;
   }
   if (!err && hold && t->nheld < FR_MAX_HELD) {
     t->held[t->nheld].cpu = cpu;
@@ -297,6 +301,8 @@ FR_FN void fr_vmstat(long long *out) {
 
 static const char *fr_tracefs;
 static int fr_trace_on;
+/* page_ref tracepoints exist only with CONFIG_DEBUG_PAGE_REF; traced in the first trial of a scenario. */
+static int fr_page_ref_on;
 FR_FN int fr_write_file(const char *dir, const char *file, const char *text) {
   char path[256];
   snprintf(path, sizeof path, "%s/%s", dir, file);
@@ -314,6 +320,7 @@ FR_FN void fr_trace_setup(void) {
       fr_write_file(dirs[i], "buffer_size_kb", "4096");
       fr_write_file(dirs[i], "tracing_on", "1");
       fr_trace_on = 1;
+      fr_page_ref_on = fr_write_file(dirs[i], "events/page_ref/enable", "0") == 0;
       return;
     }
   }
@@ -322,6 +329,27 @@ FR_FN void fr_trace_clear(void) {
   if (fr_trace_on) fr_write_file(fr_tracefs, "trace", "");
 }
 /* Drain works queued (workqueue_queue_work for lru_add_drain_per_cpu), per target CPU. */
+FR_FN void fr_page_ref_enable(int on) {
+  if (fr_page_ref_on) fr_write_file(fr_tracefs, "events/page_ref/enable", on ? "1" : "0");
+}
+/* The page_ref events of one pfn in the trace buffer, as FR-PAGEREF lines. */
+FR_FN void fr_print_page_ref(const char *scenario, unsigned long pfn) {
+  char path[256], line[1024], want[64];
+  snprintf(path, sizeof path, "%s/trace", fr_tracefs);
+  snprintf(want, sizeof want, "pfn=0x%lx ", pfn);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || !strstr(line, ": page_ref_") || !strstr(line, want)) continue;
+    line[strcspn(line, "\n")] = 0;
+    printf("FR-PAGEREF {\"scenario\":");
+    fr_json_str(scenario);
+    printf(",\"line\":");
+    fr_json_str(line);
+    printf("}\n");
+  }
+  fclose(f);
+}
 FR_FN int fr_trace_drain_works(int *by_cpu) {
   if (!fr_trace_on) return -1;
   char path[256], line[512];
@@ -419,6 +447,7 @@ FR_FN void fr_run_scenario(const struct fr_scenario *sc, int trials) {
     fr_count_up(&run.gen);
     fr_wait_count(&run.ready, nthreads);
     long long v0[FR_NVMSTAT], v1[FR_NVMSTAT];
+    fr_page_ref_enable(trial == 0);
     fr_trace_clear();
     fr_vmstat(v0);
     fr_count_up(&run.phase);
@@ -431,12 +460,16 @@ FR_FN void fr_run_scenario(const struct fr_scenario *sc, int trials) {
       sc->teardown(t);
       continue;
     }
+    if (trial == 0 && fr_page_ref_on && t->npins > 0 && t->pins[0].pfn) {
+      fr_page_ref_enable(0);
+      fr_print_page_ref(sc->id, t->pins[0].pfn);
+    }
     printf("FR-TRIAL {\"trial\":%d,\"pins\":[", trial);
     for (int i = 0; i < t->npins; i++) {
       struct fr_pin_result *r = &t->pins[i];
       printf("%s{\"cpu\":%d,\"path\":", i ? "," : "", r->cpu);
       fr_json_str(r->path);
-      printf(",\"errno\":%d,\"moved\":%d,\"movableAfter\":%d}", r->err, r->moved, r->movable_after);
+      printf(",\"errno\":%d,\"moved\":%d,\"movableAfter\":%d,\"pfn\":%lu}", r->err, r->moved, r->movable_after, r->pfn);
     }
     printf("],\"drainWorks\":%d,\"drainWorksByCpu\":{", works);
     for (int c = 0, first = 1; c < FR_MAX_CPUS; c++)
@@ -494,7 +527,7 @@ FR_FN void fr_begin(void) {
   fr_json_str(u.release);
   printf(",\"version\":");
   fr_json_str(u.version);
-  printf(",\"cpus\":%ld,\"movableZone\":[%lu,%lu],\"trace\":%d}\n", sysconf(_SC_NPROCESSORS_ONLN), fr_movable_start, fr_movable_end, fr_trace_on);
+  printf(",\"cpus\":%ld,\"movableZone\":[%lu,%lu],\"trace\":%d,\"pageRef\":%d}\n", sysconf(_SC_NPROCESSORS_ONLN), fr_movable_start, fr_movable_end, fr_trace_on, fr_page_ref_on);
   fflush(stdout);
 }
 FR_FN void fr_end(void) {
