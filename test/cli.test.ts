@@ -73,7 +73,7 @@ describe('commands that need no runtime', () => {
     expect(r.out).toMatch(/switches: \(none: this is the baseline\)/);
     expect(r.out).toMatch(/^merged .*\n.*\n\s+switches: lruClearOnQueue=false gupPreLocalDrain=onMismatch gupDrainRule=refNeExpectedPlus1 gupSkipLarge=true$/m);
     const j = JSON.parse((await cli('policies', '--json')).out) as { switches: { name: string; values: unknown; meaning: string }[]; policies: { id: string; delta: object }[] };
-    expect(j.policies.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false });
+    expect(j.policies.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false, tlbFreeDrains: true });
     // The switch schema: every switch with its values and a line of meaning.
     expect(j.switches.find((x) => x.name === 'migrateStyle')!.values).toEqual(['passes10', 'batched']);
     expect(j.switches.find((x) => x.name === 'batchCapacity')!.values).toEqual({ min: 1, max: 31 });

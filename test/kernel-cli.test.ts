@@ -102,14 +102,14 @@ function missingParts(): string[] {
 }
 const missing = missingParts();
 if (missing.length > 0) console.warn(`kernel-cli: the QEMU boot of Debian's 6.1.192 is SKIPPED: missing ${missing.join(', ')}`);
-const FORMS = ['k-fault-pin', 'k-no-touch', 'k-local-drain', 'k-same-cpu'].map((f) => join('test', 'data', 'kernel', `${f}.yaml`));
+const FORMS = ['k-fault-pin', 'k-no-touch', 'k-local-drain', 'k-same-cpu', 'k-munmap-locked'].map((f) => join('test', 'data', 'kernel', `${f}.yaml`));
 
 describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emulator\'s 6.1.192 variant', () => {
-  test('S1\'s fault-then-pin, no-touch, local-drain-first and same-CPU forms: failures and drain works per pin agree', async () => {
+  test('S1\'s fault-then-pin, no-touch, local-drain-first and same-CPU forms, and a munmap of a locked VMA: failures and drain works per pin agree', async () => {
     const json = join(dir, 'k.json');
     const r = await cliWith({ timeoutMs: 280_000 }, 'kernel', ...FORMS, '--image', IMAGE, '--trials', '30', '--json', json, '--cache', join(dir, 'cache'), '--console', join(dir, 'console.txt'));
     expect(r.err).toContain('emulator variant 6.1.160-6.1.192 (from the image\'s version 6.1.192)');
-    expect(r.out).toContain('No disagreements in 4 scenarios.');
+    expect(r.out).toContain('No disagreements in 5 scenarios.');
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(json, 'utf8')) as { complete: boolean; scenarios: ScenarioComparison[] };
     expect(doc.complete).toBe(true);
@@ -129,6 +129,9 @@ describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emula
     expect(by['k-no-touch']!.real.drainWorksPerPin).toBeLessThanOrEqual(1.1);
     expect(by['k-local-drain']!.real.drainWorksPerPin).toBeLessThanOrEqual(0.1);
     expect(by['k-same-cpu']!.real.drainWorksPerPin).toBeLessThanOrEqual(0.1);
+    // 6.1's TLB-flush free path drains: munmap processed the MUNLOCK its zap queued (tlbFreeDrains).
+    expect(by['k-munmap-locked']!.real.drainWorksPerPin).toBeLessThanOrEqual(0.1);
+    expect(by['k-munmap-locked']!.real.vmstat['unevictable_pgs_munlocked']).toBeCloseTo(1, 1);
     expect(by['k-fault-pin']!.real.failedTrials).toBe(0);
 
     // The judgement can fail: the same real figures against 6.1.150 (the pre-fix `!lru` rule, which

@@ -13,7 +13,7 @@ import { folio_activate, folio_deactivate, lru_add_drain } from '../src/mm/swap.
 import { pte_folio, pte_get, pte_set, vma_flags, vma_in_use } from '../src/mm/vma.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import {
-  LOCKED, LOCKED_ONFAULT, anonVma, fileObj, flagStr, flagWordStr, kernel, ledger, ledgerBalanced, sharedVma, shmemObj, stat,
+  LOCKED, LOCKED_ONFAULT, anonVma, fileObj, flagStr, flagWordStr, kernel, kernelWith, ledger, ledgerBalanced, sharedVma, shmemObj, stat,
 } from './helpers/mm.js';
 import { MlockOp } from '../src/mm/constants.js';
 
@@ -421,5 +421,24 @@ describe('racing faults (yield point 6, the PTL)', () => {
     expect(ledger(k, f)).toEqual({ PAGECACHE: 1, LRU_BATCH: 1, MLOCK_BATCH: 2 }); // C0 lru_add + MLOCK, C1 MUNLOCK
     expect(folio_mapcount(k.ctx(0), f)).toBe(0);
     expect(fw(k.ctx(0), f, F.LOCKED_MAPS)).toBe(0);
+  });
+});
+
+describe('the TLB-flush free path (tlbFreeDrains)', () => {
+  it('where free_pages_and_swap_cache() drains (6.1.y, 6.12.y), munmap of a locked VMA leaves no MUNLOCK entry', async () => {
+    const { releasePolicy, releaseFor } = await import('../src/policy/releases.js');
+    for (const [v, left] of [['6.1.192', 0], ['6.12.117', 0], ['v6.18', 1]] as const) {
+      const k = kernelWith(releasePolicy(releaseFor(v)));
+      const memfd = shmemObj(k, 1);
+      const plain = sharedVma(k, memfd, 1, 0);
+      const l = sharedVma(k, memfd, 1, LOCKED);
+      const f = fault(k, 1, plain, 0);
+      lru_add_drain(k.ctx(1));
+      fault(k, 1, l, 0);
+      lru_add_drain(k.ctx(1));
+      k.run(1, unmap_vma(k.ctx(1), l));
+      expect(nr(k, 1, Batch.mlock), v).toBe(left);
+      expect(has(k, f, PG.mlocked), v).toBe(left === 1);
+    }
   });
 });

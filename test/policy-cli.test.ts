@@ -73,7 +73,7 @@ describe('kernels and affected', () => {
     expect(r.out).toMatch(/6\.1\.129-6\.1\.154\s+1aaf8c122918\s+6\.1\.129/);
     const j = JSON.parse((await cli('kernels', '6.12.49', '--json')).out) as { id: string; delta: Record<string, unknown> }[];
     expect(j.map((x) => x.id)).toEqual(['6.12.49']);
-    expect(j[0]!.delta).toEqual({ gupDrainRule: 'refNeExpectedPlus1' });
+    expect(j[0]!.delta).toEqual({ gupDrainRule: 'refNeExpectedPlus1', tlbFreeDrains: true });
   });
   test.concurrent('affected: one verdict per range, from the emulated kernel', async ({ expect }) => {
     const r = await cli('affected', 'S1', '--kernel', '6.12.y', '--trials', '10', '--json', join(dir, 'aff.json'));

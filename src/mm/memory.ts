@@ -329,6 +329,8 @@ export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: 
   } finally {
     pte_unlock(ctx);
   }
+  // tlb_finish_mmu() -> free_pages_and_swap_cache(): a local drain first where the kernel has it.
+  if (gather.length > 0 && ctx.policy.switches.tlbFreeDrains) lru_add_drain(ctx);
   for (const g of gather) folio_put_refs(ctx, g.folio, g.nr, Holder.MAP, 'tlb_finish_mmu');
 }
 

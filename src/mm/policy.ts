@@ -85,6 +85,13 @@ export interface PolicySwitches {
    * also for one page (a traced val=0 event): 6.12.y; 6.1.y maps one PTE with no such call.
    */
   finishFaultRefAdd: boolean;
+  /**
+   * tlb_finish_mmu() -> free_pages_and_swap_cache() starts with a local lru_add_drain() (mm/swap_state.c,
+   * v5.18..v6.13 and the 6.1.y/6.6.y/6.12.y lines): the MUNLOCK entries a zap of a locked VMA
+   * queued are processed before munmap returns. Removed in mainline by "mm: remove unnecessary
+   * calls to lru_add_drain" (Rik van Riel, mm tree January 2025; placed at v6.14, tag not verified).
+   */
+  tlbFreeDrains: boolean;
 }
 
 export interface Policy {
@@ -115,6 +122,7 @@ export const BASELINE: PolicySwitches = {
   expectedRefSwapCache: 'anon',
   gupFast: 'refFirst',
   finishFaultRefAdd: true,
+  tlbFreeDrains: false,
 };
 
 const MERGED: Partial<PolicySwitches> = {
@@ -131,7 +139,7 @@ function def(id: string, description: string, source: string, ...deltas: Partial
 /** The policy table of spec §7. Order is the order tables print in. */
 export const POLICIES: readonly Policy[] = [
   def('v6.10', 'v5.18-v6.10: batch processor test-and-clears PG_lru; callers pre-check PG_lru; GUP drains if !PG_lru',
-    'mainline <= v6.10', { lruClearOnQueue: false, deactivateFileChecksLru: false }),
+    'mainline <= v6.10', { lruClearOnQueue: false, deactivateFileChecksLru: false, tlbFreeDrains: true }),
   def('v6.11', 'baseline: 33dfe9204f29 clears PG_lru at queue time; GUP drains only if !PG_lru (6.11-6.17-rc5, 6.12 LTS, 6.15)',
     'mainline v6.11..v6.17-rc5'),
   def('v6.14-emptylist', 'v6.11 + 1aaf8c122918: nothing isolated => pin succeeds (CMA pins possible)',
@@ -165,7 +173,7 @@ export const POLICIES: readonly Policy[] = [
     "Hugh's wish (design inferred)", MERGED, { targetedExtraction: true, gupDrainRule: 'refNeExpectedPlusPins' }),
   def('always-drain', 'control: v6.11 + drain-all for every unpinnable folio', 'control', { gupDrainRule: 'always' }),
   def('v6.8', 'v6.10 semantics with PAGEVEC_SIZE 15 (v5.18..v6.8)', 'mainline <= v6.8',
-    { lruClearOnQueue: false, deactivateFileChecksLru: false, batchCapacity: 15 }),
+    { lruClearOnQueue: false, deactivateFileChecksLru: false, batchCapacity: 15, tlbFreeDrains: true }),
 ];
 
 export function policyIds(): string[] {

@@ -34,6 +34,7 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   drainMechanism: { values: ['workqueue', 'ipi', 'remote-locked', 'targeted'], meaning: 'how lru_add_drain_all() reaches remote batches: queue_work (kernel), IPI, QPW remote locks, targeted extraction' },
   expectedRefSwapCache: { values: ['anon', 'all'], meaning: 'folio_expected_ref_count() counts swap-cache refs of anon folios only, or of every folio (f183663901f2: 6.1.160, 6.12.65)' },
   gupFast: { values: ['checkFirst', 'refFirst'], meaning: 'pin_user_pages_fast(): test pinnability before any reference, slow path without FOLL_TOUCH (6.1.y), or speculative ref first and FOLL_TOUCH (6.12.y)' },
+  tlbFreeDrains: { values: BOOL, meaning: 'the TLB-flush free path (free_pages_and_swap_cache) runs lru_add_drain() first, so munmap processes the MUNLOCK entries its zap queued (<= v6.13, 6.1.y, 6.6.y, 6.12.y), or not (v6.14+)' },
   finishFaultRefAdd: { values: BOOL, meaning: 'finish_fault() calls folio_ref_add(nr - 1) even for one page (a val=0 page_ref_mod; 6.12.y), or not (6.1.y)' },
   migrateStyle: { values: ['passes10', 'batched'], meaning: 'migrate_pages(): pre-v6.3 10 passes of unmap/freeze/remap (6.1.y), or v6.3+ migrate_pages_batch (6.12.y)' },
 };

@@ -43,7 +43,9 @@ export interface KernelRelease {
   evidence: string;
 }
 
-const PRE_611: Partial<PolicySwitches> = { lruClearOnQueue: false, deactivateFileChecksLru: false, gupFast: 'checkFirst', finishFaultRefAdd: false };
+const PRE_611: Partial<PolicySwitches> = { lruClearOnQueue: false, deactivateFileChecksLru: false, gupFast: 'checkFirst', finishFaultRefAdd: false, tlbFreeDrains: true };
+/** Every 6.12.y (and mainline v6.11-v6.13): free_pages_and_swap_cache() still drains (6.12.117 mm/swap_state.c:320). */
+const TLB: Partial<PolicySwitches> = { tlbFreeDrains: true };
 /** Hugh's fix set as merged in v6.17-rc6 (mainline and 6.12.50+: deactivate_file_folio pre-checks PG_lru). */
 const FIXED: Partial<PolicySwitches> = { lruClearOnQueue: false, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true, deactivateFileChecksLru: true };
 /** 6.1.y: 15-entry batches, the old migrate_pages(), no PG_lru pre-check in deactivate_file_folio (mm/swap.c:704). */
@@ -68,6 +70,7 @@ const C_REVERT_CLEAR: SwitchChange = { switches: ['lruClearOnQueue', 'deactivate
 const C_SKIP_LARGE: SwitchChange = { switches: ['gupSkipLarge'], commit: '2da6de30e60d', release: 'v6.17-rc6', what: 'mm: folio_may_be_lru_cached() unless folio_test_large()' };
 const C_LOCAL_FIRST: SwitchChange = { switches: ['drainAllLocalFirst'], commit: "Hugh's series 6/6", release: 'v6.18', what: '__lru_add_drain_all() drains the calling CPU first (not sent to stable; release tag not verified)' };
 const C_SWAP_NONANON: SwitchChange = { switches: ['expectedRefSwapCache'], commit: 'f183663901f2', release: 'v6.19', what: 'mm: consider non-anon swap cache folios in folio_expected_ref_count() (mainline tag not verified)' };
+const C_TLB_NO_DRAIN: SwitchChange = { switches: ['tlbFreeDrains'], commit: 'mm: remove unnecessary calls to lru_add_drain', release: 'v6.14', what: "free_pages_and_swap_cache() loses its lru_add_drain() (Rik van Riel, mm tree January 2025; the mainline id and tag are not verified); 6.1.192 mm/swap_state.c:311 and 6.12.117 :320 still drain, and Debian's 6.1.192 under `folio-race kernel` processes the MUNLOCK at munmap" };
 const C_PIN_REFS: SwitchChange = { switches: ['gupDrainRule'], commit: 'pin_refs follow-up', release: '6.12.111', what: 'collect_longterm_unpinnable_folios() compares with expected + pin_refs (folio_has_pincount() ? 1 : GUP_PIN_COUNTING_BIAS); Debian 6.12 changelog line 7832' };
 
 const at = (c: SwitchChange, release: string): SwitchChange => ({ ...c, release });
@@ -82,9 +85,9 @@ export const RELEASES: readonly KernelRelease[] = [
   rel('v6.9-v6.10', 'mainline', 'v6.9', 'v6.10', false, '31-entry batches',
     { ...PRE_611 }, [C_BATCH31], 'Linux 6.9-rc2 shortlog'),
   rel('v6.11-v6.13', 'mainline', 'v6.11', 'v6.13', false, '33dfe9204f29: non-add LRU batches clear PG_lru at queue time; GUP drains if !PG_lru',
-    {}, [C_CLEAR_LRU], 'the thread (Hugh: "6.11 commit 33dfe9204f29"); the 6.12.0 tree shape'),
+    TLB, [C_CLEAR_LRU], 'the thread (Hugh: "6.11 commit 33dfe9204f29"); the 6.12.0 tree shape'),
   rel('v6.14-v6.15', 'mainline', 'v6.14', 'v6.15', false, '+ 1aaf8c122918: nothing isolated => the pin succeeds',
-    { gupEmptyListSucceeds: true }, [C_EMPTY], 'stable review mail of the 6.1/6.12 backports'),
+    { gupEmptyListSucceeds: true }, [C_EMPTY, C_TLB_NO_DRAIN], 'stable review mail of the 6.1/6.12 backports'),
   rel('v6.16-v6.17-rc5', 'mainline', 'v6.16', 'v6.17-rc5', false, '1aaf8c122918 reverted (the state Will reported on)',
     {}, [C_EMPTY_REVERT], 'stable mail with the full revert commit'),
   rel('v6.17-rc6-v6.17', 'mainline', 'v6.17-rc6', 'v6.17', false, "Hugh's fix set: 33dfe9204f29 reverted, two-stage drain on ref != expected+1, no drain for large folios",
@@ -118,19 +121,19 @@ export const RELEASES: readonly KernelRelease[] = [
 
   // ---- 6.12.y (Debian linux-source-6.12 = 6.12.117 and its changelog) ----
   rel('6.12.0-6.12.13', '6.12.y', '6.12.0', '6.12.13', false, 'v6.12: 33dfe9204f29 in; GUP drains if !PG_lru',
-    {}, [], 'v6.12 base'),
+    TLB, [], 'v6.12 base'),
   rel('6.12.14-6.12.35', '6.12.y', '6.12.14', '6.12.35', false, '+ 1aaf8c122918 backported',
-    { gupEmptyListSucceeds: true }, [at(C_EMPTY, '6.12.14')], 'CL612:27267 [6.12.14]'),
+    { ...TLB, gupEmptyListSucceeds: true }, [at(C_EMPTY, '6.12.14')], 'CL612:27267 [6.12.14]'),
   rel('6.12.36-6.12.48', '6.12.y', '6.12.36', '6.12.48', false, '1aaf8c122918 reverted',
-    {}, [at(C_EMPTY_REVERT, '6.12.36')], 'CL612:21875 [6.12.36]'),
+    TLB, [at(C_EMPTY_REVERT, '6.12.36')], 'CL612:21875 [6.12.36]'),
   rel('6.12.49', '6.12.y', '6.12.49', '6.12.49', false, 'hybrid: one-stage lru_add_drain_all() on ref != expected+1 while 33dfe9204f29 is still in; no large-folio gate',
-    { gupDrainRule: 'refNeExpectedPlus1' }, [at(C_REFCOUNT, '6.12.49')], 'CL612:18735-18778 [6.12.49]'),
+    { ...TLB, gupDrainRule: 'refNeExpectedPlus1' }, [at(C_REFCOUNT, '6.12.49')], 'CL612:18735-18778 [6.12.49]'),
   rel('6.12.50-6.12.64', '6.12.y', '6.12.50', '6.12.64', false, 'the fix set complete: 33dfe9204f29 reverted, two-stage drain, no drain for large folios',
-    FIXED, [at(C_REVERT_CLEAR, '6.12.50'), at(C_LOCAL, '6.12.50'), at(C_SKIP_LARGE, '6.12.50')], 'CL612:18839-18842 [6.12.50]'),
+    { ...FIXED, ...TLB }, [at(C_REVERT_CLEAR, '6.12.50'), at(C_LOCAL, '6.12.50'), at(C_SKIP_LARGE, '6.12.50')], 'CL612:18839-18842 [6.12.50]'),
   rel('6.12.65-6.12.110', '6.12.y', '6.12.65', '6.12.110', false, '+ swap cache counted for non-anon folios',
-    { ...FIXED, expectedRefSwapCache: 'all' }, [at(C_SWAP_NONANON, '6.12.65')], 'CL612:16880-16881 [6.12.65]'),
+    { ...FIXED, ...TLB, expectedRefSwapCache: 'all' }, [at(C_SWAP_NONANON, '6.12.65')], 'CL612:16880-16881 [6.12.65]'),
   rel('6.12.111-6.12.117', '6.12.y', '6.12.111', '6.12.117', true, 'two-stage drain on ref != expected + pin_refs; no local-first drain in lru_add_drain_all()',
-    { ...FIXED, expectedRefSwapCache: 'all', gupDrainRule: 'refNeExpectedPlusPinBias' }, [C_PIN_REFS], 'CL612:7832 [6.12.111]; 6.12.117 mm/gup.c:2360-2396'),
+    { ...FIXED, ...TLB, expectedRefSwapCache: 'all', gupDrainRule: 'refNeExpectedPlusPinBias' }, [C_PIN_REFS], 'CL612:7832 [6.12.111]; 6.12.117 mm/gup.c:2360-2396'),
 ];
 
 // ---- versions --------------------------------------------------------------------------------

@@ -2,13 +2,15 @@
 // views that make assertions read like the spec's tables.
 import { HOLDER_NAMES, MappingKind, MigrateType, PG, PG_PRINT_ORDER, VM, Zone } from '../../src/mm/constants.js';
 import { folio_flags, folio_ref_count, ledger_get } from '../../src/mm/folio.js';
-import { getPolicy } from '../../src/mm/policy.js';
+import { getPolicy, type Policy } from '../../src/mm/policy.js';
 import { C, cpuBase } from '../../src/mm/layout.js';
 import { object_create, vma_create } from '../../src/mm/vma.js';
 import { InlineKernel } from '../../src/runtime/inline.js';
 
-export const kernel = (policy: string, nCpus = 8) =>
-  new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 256, nPtes: 256, nCacheSlots: 256 } });
+export const kernel = (policy: string, nCpus = 8) => kernelWith(getPolicy(policy), nCpus);
+/** A kernel of any variant (a release's policy, a user's switch set). */
+export const kernelWith = (policy: Policy, nCpus = 8) =>
+  new InlineKernel({ nCpus, policy, dims: { nFolios: 256, nPtes: 256, nCacheSlots: 256 } });
 
 export function shmemObj(k: InlineKernel, npages: number, mt: number = MigrateType.CMA, order = 0): number {
   return object_create(k.ctx(0), { kind: MappingKind.SHMEM, npages, mt, zone: Zone.NORMAL, order });
