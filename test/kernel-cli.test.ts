@@ -150,3 +150,32 @@ describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emula
     expect(r.out).toBe('');
   }, 150_000);
 });
+
+// A kernel the user built: scripts/build-test-kernel.sh makes 6.12.117 with the pre-6.11 `!lru`
+// drain rule and CONFIG_DEBUG_PAGE_REF. Not in CI (no Debian package has it): set
+// FOLIO_RACE_TEST_UNFIXED_KERNEL to its bzImage to run this.
+const UNFIXED = process.env['FOLIO_RACE_TEST_UNFIXED_KERNEL'];
+if (!UNFIXED) console.warn('kernel-cli: the unfixed-kernel check is SKIPPED: set FOLIO_RACE_TEST_UNFIXED_KERNEL (scripts/build-test-kernel.sh builds one)');
+describe.skipIf(!UNFIXED || missing.some((m) => !m.startsWith(IMAGE)))('a user\'s unfixed 6.12.117 build (!lru drain rule, page_ref tracepoints)', () => {
+  test('fails S1 every time as the matching variant says, page_ref events and all; against the release it disagrees', async () => {
+    const json = join(dir, 'unfixed.json');
+    const policy = '6.12.117+gupPreLocalDrain=none+gupDrainRule=notLru';
+    const [mine, release] = await Promise.all([
+      cliWith({ timeoutMs: 280_000 }, 'kernel', 'S1', FORMS[0]!, '--image', UNFIXED!, '--trials', '20', '--policy', policy, '--json', json, '--cache', join(dir, 'cache-u')),
+      cliWith({ timeoutMs: 280_000 }, 'kernel', 'S1', '--image', UNFIXED!, '--trials', '20', '--cache', join(dir, 'cache-u2')),
+    ]);
+    expect(mine.out).toContain('No disagreements in 2 scenarios.');
+    expect(mine.code).toBe(0);
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as { scenarios: ScenarioComparison[] };
+    for (const s of doc.scenarios) {
+      expect(s.real.failedTrials).toBe(20);
+      expect(s.real.errors).toEqual({ '-ENOMEM': 20 });
+      expect(s.pageRef?.firstDifference).toBeNull();
+      expect(s.pageRef!.real).toBeGreaterThan(10);
+    }
+    // --kernel auto reads 6.12.117 from the image: the release is fixed, this build is not.
+    expect(release.code).toBe(1);
+    expect(release.out).toMatch(/DISAGREEMENTS \(\d+\)/);
+    expect(release.out).toContain('S1: trials with a failed pin: real 20/20');
+  }, 300_000);
+});

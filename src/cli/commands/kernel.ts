@@ -12,6 +12,7 @@ import { emptyRun, parseGuestLine } from '../../realkernel/guest_output.js';
 import { bzImageVersion, upstreamVersion } from '../../realkernel/kernel_version.js';
 import { bootGuest } from '../../realkernel/qemu.js';
 import { findGuestTools } from '../../realkernel/tools.js';
+import { ioUringPinsFast, withPinPath } from '../../realkernel/io_uring_pin.js';
 import { translateScenarios } from '../../realkernel/translate.js';
 import type { Scenario } from '../../scenario/schema.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -167,8 +168,17 @@ one boot. Example:
 
       const runStress = await loadRunStress('deterministic');
       const rows: ScenarioComparison[] = [];
+      // The guest pinned through io_uring: the emulator pins the way this kernel's io_uring does.
+      const version = guestUp ?? upstreamVersion(imageVersion);
+      const fast = version === null ? null : ioUringPinsFast(version);
+      const runNotes: string[] = [];
+      if (fast !== null && scenarios.some((s) => withPinPath(s, fast) !== s)) {
+        runNotes.push(`the emulator runs every pin as ${fast ? 'pin_user_pages_fast()' : 'pin_user_pages()'}, as io_uring buffer registration does on ${version}`);
+      }
+      if (fast === null && version !== null) runNotes.push(`which GUP entry io_uring uses on ${version} is not known here: the emulator pins as each scenario says`);
       for (const g of done) {
-        const s = scenarios.find((x) => x.id === g.id)!;
+        const s0 = scenarios.find((x) => x.id === g.id)!;
+        const s = fast === null ? s0 : withPinPath(s0, fast);
         const out = await runStress({ scenario: s, policy, cpus: s.cpus, trials: g.trials.length, seed, signal: controller.signal });
         const row = compareScenario(s.id, realFigures(g, run.begin?.trace === 1), emulatorFigures(out.aggregate, s), isTimedScenario(s));
         if (g.pageRef.length > 0) {
@@ -182,11 +192,12 @@ one boot. Example:
       }
       const realLabel = `real ${guestUp ?? run.begin?.release ?? 'kernel'}`;
       ctx.out.write(renderComparisons(rows, realLabel, `emulator ${policy.id}`));
-      if (tr.notes.length > 0 || run.notes.length > 0) ctx.out.write(`\nHow the guest differs from the scenario:\n${[...tr.notes, ...run.notes].map((n) => `  - ${n}`).join('\n')}\n`);
+      const notes = [...tr.notes, ...run.notes, ...runNotes];
+      if (notes.length > 0) ctx.out.write(`\nHow the guest differs from the scenario:\n${notes.map((n) => `  - ${n}`).join('\n')}\n`);
       if (jsonPath !== undefined) {
         writeFileSync(jsonPath, JSON.stringify({
           image: f.image, imageVersion, guest: run.begin, policy: policy.id, policyFrom: how, trials, seed,
-          bootSeconds: boot.wallMs / 1000, qemu: boot.argv, complete: why === null, notes: [...tr.notes, ...run.notes], scenarios: rows,
+          bootSeconds: boot.wallMs / 1000, qemu: boot.argv, complete: why === null, notes, scenarios: rows,
         }, null, 2) + '\n');
         ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
       }
