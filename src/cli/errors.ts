@@ -14,6 +14,8 @@ export const EXIT = {
   INTERNAL: 3,
   /** Interrupted by SIGINT (results so far were still reported). */
   INTERRUPTED: 130,
+  /** Terminated by SIGTERM (a batch scheduler's time limit): as INTERRUPTED. */
+  TERMINATED: 143,
 } as const;
 
 /** Bad usage or input: exit 2, message only (no stack). */
@@ -92,8 +94,9 @@ export async function runTopLevel(
     err.write(`folio-race: stopping worker threads failed: ${e instanceof Error ? e.message : String(e)}\n`);
     if (code === EXIT.OK) code = EXIT.INTERNAL;
   }
-  // A Ctrl-C during the run (the runtime sets 130) wins over a clean finish.
-  if (process.exitCode === EXIT.INTERRUPTED && code === EXIT.OK) code = EXIT.INTERRUPTED;
+  // A signal during the run (signals.ts sets 130 or 143) wins over a clean finish, and names itself.
+  const sig = process.exitCode === EXIT.INTERRUPTED || process.exitCode === EXIT.TERMINATED ? process.exitCode : null;
+  if (sig !== null && (code === EXIT.OK || code === EXIT.INTERRUPTED)) code = sig;
   process.exitCode = code;
   return code;
 }

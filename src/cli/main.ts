@@ -26,10 +26,12 @@ import { registerExplore } from './commands/explore.js';
 import { runTopLevel } from './errors.js';
 import type { CliContext } from './io.js';
 import { shutdownAll } from './modules.js';
+import { installInterruptHandlers } from './signals.js';
 
 const EPILOG = `
 Exit codes: 0 done; 1 --fail-on <kind> given and such a failure occurred; 2 bad usage or input;
-3 internal error; 130 interrupted (Ctrl-C; results so far are still printed and written).
+3 internal error; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): results so far are still
+printed and written.
 
 Examples:
   folio-race list
@@ -86,6 +88,7 @@ function ignoreEpipe(stream: NodeJS.WriteStream): void {
 export async function main(argv: string[] = process.argv): Promise<number> {
   ignoreEpipe(process.stdout);
   ignoreEpipe(process.stderr);
+  installInterruptHandlers();
   const ctx: CliContext = { out: process.stdout, err: process.stderr, exitCode: 0, env: process.env };
   return runTopLevel(async () => {
     await buildProgram(ctx).parseAsync(argv);

@@ -1,5 +1,6 @@
 // Every live coordinator registers here so that any exit path (normal end, a crashed CPU,
-// bad input, Ctrl-C) can stop all worker threads before the process ends.
+// bad input, Ctrl-C) can stop all worker threads before the process ends. No process handlers
+// here: the CLI installs them (src/cli/signals.ts).
 export interface Stoppable {
   /** Ask running trials to stop; keep results gathered so far. */
   abort(reason: string): void;
@@ -9,12 +10,8 @@ export interface Stoppable {
 
 const live = new Set<Stoppable>();
 let liveWorkers = 0;
-let sigintInstalled = false;
-let interrupted = false;
-
 export function register(s: Stoppable): void {
   live.add(s);
-  installSigint();
 }
 export function unregister(s: Stoppable): void {
   live.delete(s);
@@ -35,14 +32,7 @@ export async function shutdownAll(): Promise<void> {
   await Promise.all([...live].map((s) => s.shutdown()));
 }
 
-function installSigint(): void {
-  if (sigintInstalled) return;
-  sigintInstalled = true;
-  process.on('SIGINT', () => {
-    if (interrupted) process.exit(130); // second Ctrl-C: leave at once
-    interrupted = true;
-    process.exitCode = 130;
-    process.stderr.write('\nfolio-race: interrupted; stopping CPUs and keeping results so far (Ctrl-C again to quit at once)\n');
-    for (const s of live) s.abort('interrupted (SIGINT)');
-  });
+/** Ask every live coordinator to stop (the CLI calls this on SIGINT/SIGTERM; a library caller uses AbortSignals). */
+export function abortAll(reason: string): void {
+  for (const s of live) s.abort(reason);
 }

@@ -43,6 +43,8 @@ export const StudyDocSchema = z.object({
   shards: z.array(z.string()),
   hosts: z.array(HostSchema),
   cells: z.array(CellSchema),
+  /** True when the run was interrupted (SIGINT/SIGTERM): `cells` holds the cells that finished. */
+  aborted: z.boolean().optional(),
 }).strict();
 export type StudyDoc = z.infer<typeof StudyDocSchema> & { cells: StudyCell[] };
 
@@ -66,7 +68,7 @@ export function selectShard<T>(cells: readonly T[], shard: Shard | null): T[] {
   return cells.filter((_, k) => k % shard.count === shard.index - 1);
 }
 
-export function buildStudyDoc(study: StudyKind, mode: StudyDoc['mode'], params: Record<string, unknown>, totalCells: number, shard: Shard | null, cells: StudyCell[]): StudyDoc {
+export function buildStudyDoc(study: StudyKind, mode: StudyDoc['mode'], params: Record<string, unknown>, totalCells: number, shard: Shard | null, cells: StudyCell[], aborted = false): StudyDoc {
   const doc = {
     schemaVersion: 1 as const,
     kind: 'folio-race-study' as const,
@@ -79,6 +81,7 @@ export function buildStudyDoc(study: StudyKind, mode: StudyDoc['mode'], params: 
     shards: [shard ? `${shard.index}/${shard.count}` : '1/1'],
     hosts: [hostInfo()],
     cells: [...cells].sort((a, b) => a.index - b.index),
+    ...(aborted ? { aborted: true } : {}),
   };
   return StudyDocSchema.parse(doc) as StudyDoc;
 }
@@ -128,6 +131,7 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
     generatedAt: new Date().toISOString(),
     shards: docs.flatMap((d) => d.shards),
     hosts,
+    ...(docs.some((d) => d.aborted) ? { aborted: true } : {}),
     cells: cells.sort((a, b) => a.index - b.index),
   };
   return StudyDocSchema.parse(doc) as StudyDoc;

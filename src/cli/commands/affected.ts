@@ -8,6 +8,7 @@ import type { PolicyAggregate } from '../../stats/aggregate.js';
 import { formatPct } from '../../report/table.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
+import { interruptSignal } from '../signals.js';
 import { loadRunStress, loadScenario } from '../modules.js';
 import { cpusFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 
@@ -90,26 +91,17 @@ export function registerAffected(program: Command, ctx: CliContext): void {
       const cpus = cpusArg ?? scenario.cpus;
       const runStress = await loadRunStress(mode);
       ctx.err.write(`folio-race affected: ${scenario.id} on ${cpus} CPUs, ${policies.length} release ranges x ${trials} trials, ${mode}, seed ${seed}\n`);
-      const controller = new AbortController();
-      const onSigint = () => {
-        controller.abort(new Error('interrupted'));
-        process.off('SIGINT', onSigint);
-      };
-      process.on('SIGINT', onSigint);
+      const controller = { signal: interruptSignal };
       const rows: AffectedRow[] = [];
       let aborted = false;
-      try {
-        for (const p of policies) {
-          const r = RELEASES.find((x) => x.id === p.id)!; // a release's policy id is its range id
-          const out = await runStress({ scenario, policy: p, cpus, trials, seed, signal: controller.signal });
-          rows.push(affectedRow(`${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, r.line, out.aggregate));
-          if (out.aborted || controller.signal.aborted) {
-            aborted = true;
-            break;
-          }
+      for (const p of policies) {
+        const r = RELEASES.find((x) => x.id === p.id)!; // a release's policy id is its range id
+        const out = await runStress({ scenario, policy: p, cpus, trials, seed, signal: controller.signal });
+        rows.push(affectedRow(`${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, r.line, out.aggregate));
+        if (out.aborted || controller.signal.aborted) {
+          aborted = true;
+          break;
         }
-      } finally {
-        process.off('SIGINT', onSigint);
       }
       ctx.out.write(renderAffected(rows));
       ctx.out.write(`\n"FAILS": the pin failed in at least one trial; "not seen": no failure in ${trials} trials (the interval bounds the rate).\n`);

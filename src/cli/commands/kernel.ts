@@ -17,6 +17,7 @@ import { translateScenarios } from '../../realkernel/translate.js';
 import type { Scenario } from '../../scenario/schema.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
+import { interruptSignal } from '../signals.js';
 import { loadRunOne, loadRunStress, loadScenario } from '../modules.js';
 import { onePolicyFrom } from '../policy_flags.js';
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
@@ -118,10 +119,7 @@ one boot. Example:
       const image = buildGuestImage(tr.c, tools, f.cache ?? defaultCacheDir());
       ctx.err.write(`folio-race kernel: guest image ${image.initramfs}${image.cached ? ' (cached)' : ''}; booting QEMU (TCG, ${tr.guestCpus} CPUs, ${memory})\n`);
 
-      const controller = new AbortController();
-      const onSignal = () => controller.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const controller = { signal: interruptSignal };
       const run = emptyRun();
       let parseError: string | null = null;
       let boot;
@@ -139,8 +137,7 @@ one boot. Example:
           },
         });
       } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        // the interrupt handlers belong to the CLI (signals.ts)
       }
       if (ctx.err.isTTY) ctx.err.write('\r\x1b[K');
       if (consolePath) writeFileSync(consolePath, boot.console.join('\n') + '\n');

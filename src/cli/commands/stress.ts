@@ -11,6 +11,7 @@ import { renderStressReport } from '../../report/table.js';
 import { sawFailureKind, type PolicyAggregate } from '../../stats/aggregate.js';
 import { EXIT, UsageError } from '../errors.js';
 import { useColor, type CliContext } from '../io.js';
+import { interruptSignal, interruptedBy } from '../signals.js';
 import { loadRunStress, loadScenario } from '../modules.js';
 import { cpusFlag, failOnFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
 
@@ -99,14 +100,8 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
   );
 
   const startedAt = new Date();
-  const controller = new AbortController();
-  // The runtime's registry handles Ctrl-C for running coordinators (and a second Ctrl-C); this
-  // makes the policy loop stop too, then steps aside so it never swallows a second Ctrl-C.
-  const onSigint = () => {
-    controller.abort(new Error('interrupted'));
-    process.off('SIGINT', onSigint);
-  };
-  process.on('SIGINT', onSigint);
+  // Ctrl-C / SIGTERM (signals.ts) stop the running coordinators and this policy loop.
+  const controller = { signal: interruptSignal };
   const progress = req.progress ? new StressProgress({ total: req.trials * req.policies.length, stream: ctx.err }) : null;
   const results: PolicyAggregate[] = [];
   let aborted = false;
@@ -135,10 +130,9 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
     }
   } finally {
     progress?.stop();
-    process.off('SIGINT', onSigint);
   }
 
-  if (aborted) ctx.err.write(`folio-race: interrupted: results cover ${results.length} of ${req.policies.length} policies (the last one partly)\n`);
+  if (aborted) ctx.err.write(`folio-race: ${interruptedBy() === 'SIGTERM' ? 'terminated' : 'interrupted'}: results cover ${results.length} of ${req.policies.length} policies (the last one partly)\n`);
   tableStream.write(renderStressReport(results, { color: useColor(ctx, tableStream, req.color) }));
 
   if (req.jsonPath !== undefined) {

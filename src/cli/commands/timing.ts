@@ -8,6 +8,7 @@ import { resolvePolicySpec } from '../../policy/resolve.js';
 import type { StudyKind } from '../../study/doc.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
+import { interruptSignal } from '../signals.js';
 import { onePolicyFrom } from '../policy_flags.js';
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 
@@ -104,9 +105,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   ctx.err.write(`folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}\n`);
   const traces: { name: string; events: import('../../trace/ring.js').TraceRecord[] }[] = [];
   const done: import('../../study/doc.js').StudyCell[] = [];
-  const controller = new AbortController();
-  const onSigint = () => { controller.abort(); process.off('SIGINT', onSigint); };
-  process.on('SIGINT', onSigint);
+  const controller = { signal: interruptSignal };
   const us = (ns: number) => (ns / 1000).toFixed(1).padStart(9);
   ctx.out.write(`${'cell'.padEnd(58)} ${'drains'.padStart(6)} ${'p50 µs'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'max'.padStart(9)}  CPUs/da  skips  mutex p99  work/CPU  da/pin  pin p50/p99 µs   fail\n`);
   try {
@@ -122,10 +121,9 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       },
     });
   } finally {
-    process.off('SIGINT', onSigint);
     // Also after a crashed cell: the cells that finished are kept.
     if (done.length < mine.length) ctx.err.write(`folio-race: ${done.length} of ${mine.length} cells finished\n`);
-    const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done);
+    const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done, interruptSignal.aborted);
     if (jsonPath !== undefined) {
       writeFileSync(jsonPath, JSON.stringify(out, null, 2) + '\n');
       ctx.err.write(`folio-race: wrote ${f.json}\n`);
