@@ -17,7 +17,7 @@ import { type BatchResult, type CpuCrash, type CpuWorker, type JobConfig } from 
 import { RingTraceSink } from '../trace/sink.js';
 import type { Failure, TrialResult } from '../runtime/api.js';
 import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
-import { cpuWorkerPath } from '../runtime/worker-path.js';
+import { cpuWorkerPath, workerExecArgv } from '../runtime/worker-path.js';
 import { assembleTrials } from './assemble.js';
 
 export interface CoordinatorOptions {
@@ -90,7 +90,7 @@ export class Coordinator implements Stoppable {
   }
 
   private spawn(path: string, cpu: number, dims: Dims): CpuThread {
-    const worker = new Worker(path, { workerData: { sab: this.sab, dims, cpu } });
+    const worker = new Worker(path, { workerData: { sab: this.sab, dims, cpu }, execArgv: workerExecArgv() });
     workerStarted();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => { workerExited(); resolve(); }));
     worker.on('error', (err) => {

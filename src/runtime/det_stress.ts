@@ -2,6 +2,7 @@
 // chunks that a piscina pool runs on every host core at once (sweep cells are independent, the
 // case piscina is built for). Chunk c's scheduler is seeded from (seed, c), so the figures do
 // not depend on how many threads ran them: the same seed gives the same aggregate.
+import { workerExecArgv } from './worker-path.js';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
@@ -35,6 +36,7 @@ function getPool(): Piscina {
     maxThreads: availableParallelism(),
     minThreads: 1,
     idleTimeout: 1000,
+    execArgv: workerExecArgv(),
   });
   const s: Stoppable = {
     abort: () => {},
