@@ -40,11 +40,17 @@ async function measureEmulator(n: number, busy: boolean, rounds: number): Promis
         for (let r = 1; r <= rounds + 20; r++) {
           if (!busy) {
             Atomics.store(w, BENCH_ROUND, r);
-            for (let i = 0; i < n; i++) { Atomics.add(w, cpuBase(i) + C.BELL, 1); Atomics.notify(w, cpuBase(i) + C.BELL); }
+            for (let i = 0; i < n; i++) {
+              Atomics.add(w, cpuBase(i) + C.BELL, 1);
+              Atomics.notify(w, cpuBase(i) + C.BELL);
+            }
             c.waitFor(ready(r));
           }
           const rec = c.lruAddDrainAll();
-          if (rec && r > 20) { lat.push(rec.endNs - rec.startNs); queued += rec.cpusQueued; }
+          if (rec && r > 20) {
+            lat.push(rec.endNs - rec.startNs);
+            queued += rec.cpusQueued;
+          }
         }
         Atomics.store(w, BENCH_RELEASE, 1);
       },
@@ -63,9 +69,12 @@ export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r
       const emu = await measureEmulator(n, mode === 'busy', rounds);
       const floor = await measureFloor(n, mode === 'busy', rounds);
       rows.push({
-        cpus: n, mode,
-        emuP50: pct(emu.lat, 50), emuP99: pct(emu.lat, 99),
-        floorP50: pct(floor.slice(20), 50), floorP99: pct(floor.slice(20), 99),
+        cpus: n,
+        mode,
+        emuP50: pct(emu.lat, 50),
+        emuP99: pct(emu.lat, 99),
+        floorP50: pct(floor.slice(20), 50),
+        floorP99: pct(floor.slice(20), 99),
         cpusQueued: emu.queued,
       });
       onRow?.(rows[rows.length - 1]!);

@@ -28,7 +28,9 @@ while (Atomics.load(w, STOP) === 0) {
     for (let k = 0; k < 24; k++) Atomics.add(w, MINE, 1);
   } else {
     let spins = 0;
-    while (Atomics.load(w, BELL) === seen && spins++ < 200) { /* spin briefly, then sleep */ }
+    while (Atomics.load(w, BELL) === seen && spins++ < 200) {
+      /* spin briefly, then sleep */
+    }
     if (Atomics.load(w, BELL) === seen) Atomics.wait(w, BELL, seen, 50);
   }
 }

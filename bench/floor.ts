@@ -19,12 +19,20 @@ export async function measureFloor(n: number, busy: boolean, rounds: number): Pr
     let spins = 0;
     for (;;) {
       let all = true;
-      for (let i = 0; i < n; i++) if (Atomics.load(w, (i + 1) * 16 + 1) !== r) { all = false; break; }
+      for (let i = 0; i < n; i++)
+        if (Atomics.load(w, (i + 1) * 16 + 1) !== r) {
+          all = false;
+          break;
+        }
       if (all) break;
       if (++spins < 200) continue;
       const seen = Atomics.load(w, 0);
       let again = true;
-      for (let i = 0; i < n; i++) if (Atomics.load(w, (i + 1) * 16 + 1) !== r) { again = false; break; }
+      for (let i = 0; i < n; i++)
+        if (Atomics.load(w, (i + 1) * 16 + 1) !== r) {
+          again = false;
+          break;
+        }
       if (!again) Atomics.wait(w, 0, seen, 50);
     }
     out.push(Number(process.hrtime.bigint() - t0));

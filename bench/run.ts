@@ -16,14 +16,18 @@ async function main(): Promise<void> {
     console.log(`\nlru_add_drain_all() round trip from the coordinator, ${rounds} calls per cell (µs)`);
     console.log('  cpus  mode   emu p50  emu p99  floor p50 floor p99  ratio p50  ratio p99  cpus queued');
     await benchDrain(counts, rounds, (r) => {
-      console.log(`  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}   ${(r.emuP50 / r.floorP50).toFixed(2).padStart(6)}x   ${(r.emuP99 / r.floorP99).toFixed(2).padStart(6)}x   ${r.cpusQueued.toFixed(1)}`);
+      console.log(
+        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}   ${(r.emuP50 / r.floorP50).toFixed(2).padStart(6)}x   ${(r.emuP99 / r.floorP99).toFixed(2).padStart(6)}x   ${r.cpusQueued.toFixed(1)}`,
+      );
     });
   }
   if (!only || only === 's1') {
     const trials = Number(process.env.BENCH_TRIALS ?? 5000);
     const r = await benchS1(4, trials);
     console.log(`\nS1 (its two scripted CPUs renumbered 0 and 1) on ${r.cpus} CPUs under v6.11, ${trials} trials`);
-    console.log(`  free-run (worker threads):  ${r.freeRunTrialsPerSec.toFixed(0).padStart(7)} trials/s   (thread start-up and first trial ${r.startMs.toFixed(0)} ms, not counted)`);
+    console.log(
+      `  free-run (worker threads):  ${r.freeRunTrialsPerSec.toFixed(0).padStart(7)} trials/s   (thread start-up and first trial ${r.startMs.toFixed(0)} ms, not counted)`,
+    );
     console.log(`  deterministic (one thread): ${r.coopTrialsPerSec.toFixed(0).padStart(7)} trials/s`);
     console.log(`  first failure (-ENOMEM):    trial ${r.firstFailureTrial}, ${r.firstFailureMs.toFixed(2)} ms after the run started (threads already up)`);
     console.log(`  S1's faulting CPU holds still until the pin returned (a state race): every v6.11 trial fails,`);
@@ -32,9 +36,18 @@ async function main(): Promise<void> {
   if (!only || only === 'sched') {
     const r = await benchSched(Number(process.env.BENCH_SCHEDULES ?? 2000));
     console.log('\nDeterministic mode (one thread, one trial per schedule)');
-    for (const x of r.rates) console.log(`  ${x.scenario} ${x.policy.padEnd(8)} ${x.strategy.padEnd(7)} ${x.schedulesPerSec.toFixed(0).padStart(6)} schedules/s  (${x.decisionsPerSchedule.toFixed(1)} decisions each, ${x.usPerDecision.toFixed(1)} µs per decision incl. trial reset and checks)`);
-    for (const h of r.hunts) console.log(`  hunt S6 ${h.policy.padEnd(8)} ${h.strategy.padEnd(7)} first failure after ${h.schedules.toFixed(1)} schedules, ${h.ms.toFixed(1)} ms (mean of 20 hunts)`);
-    for (const e of r.exhaustive) console.log(`  explore S1 (3 CPUs, preemption bound 2${e.timeless ? ', timeless' : ''}) ${e.policy.padEnd(8)} ${String(e.interleavings).padStart(5)} interleavings in ${e.ms.toFixed(0)} ms, ${e.complete ? 'complete' : 'INCOMPLETE'}, ${e.failures} failure signature(s)`);
+    for (const x of r.rates)
+      console.log(
+        `  ${x.scenario} ${x.policy.padEnd(8)} ${x.strategy.padEnd(7)} ${x.schedulesPerSec.toFixed(0).padStart(6)} schedules/s  (${x.decisionsPerSchedule.toFixed(1)} decisions each, ${x.usPerDecision.toFixed(1)} µs per decision incl. trial reset and checks)`,
+      );
+    for (const h of r.hunts)
+      console.log(
+        `  hunt S6 ${h.policy.padEnd(8)} ${h.strategy.padEnd(7)} first failure after ${h.schedules.toFixed(1)} schedules, ${h.ms.toFixed(1)} ms (mean of 20 hunts)`,
+      );
+    for (const e of r.exhaustive)
+      console.log(
+        `  explore S1 (3 CPUs, preemption bound 2${e.timeless ? ', timeless' : ''}) ${e.policy.padEnd(8)} ${String(e.interleavings).padStart(5)} interleavings in ${e.ms.toFixed(0)} ms, ${e.complete ? 'complete' : 'INCOMPLETE'}, ${e.failures} failure signature(s)`,
+      );
     console.log(`  lockstep hand-off between two threads (the alternative design): ${r.handoffUs.toFixed(1)} µs median round trip per decision`);
   }
 }

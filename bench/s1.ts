@@ -9,7 +9,6 @@ import { runStress } from '../src/runtime/stress.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
 
-
 export interface S1Bench {
   freeRunTrialsPerSec: number;
   coopTrialsPerSec: number;
@@ -31,11 +30,19 @@ export async function benchS1(cpus: number, trials: number): Promise<S1Bench> {
   const t1 = performance.now();
   const t1ns = nowNs();
   await runStress({
-    scenario: s, policy, cpus, trials, seed: 2, batchSize: 256,
+    scenario: s,
+    policy,
+    cpus,
+    trials,
+    seed: 2,
+    batchSize: 256,
     onTrial: (r) => {
       // When the failing pin_user_pages() returned, on the CPU's own clock (process-wide).
       const failed = r.pins.find((p) => p.rc < 0);
-      if (first < 0 && failed) { first = r.trial; firstMs = (failed.endNs - t1ns) / 1e6; }
+      if (first < 0 && failed) {
+        first = r.trial;
+        firstMs = (failed.endNs - t1ns) / 1e6;
+      }
     },
   });
   const freeRunTrialsPerSec = trials / ((performance.now() - t1) / 1000);

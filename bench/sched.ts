@@ -37,7 +37,7 @@ async function handoff(rounds: number): Promise<number> {
     const { workerData } = require('node:worker_threads');
     const w = new Int32Array(workerData);
     for (let i = 1; ; i++) {
-      let v;
+      let v: number;
       while ((v = Atomics.load(w, 0)) !== i && v >= 0) Atomics.wait(w, 0, v);
       if (v < 0) break;
       Atomics.store(w, 1, i);
@@ -50,7 +50,7 @@ async function handoff(rounds: number): Promise<number> {
     const t = performance.now();
     Atomics.store(w, 0, i);
     Atomics.notify(w, 0);
-    let v;
+    let v: number;
     while ((v = Atomics.load(w, 1)) !== i) Atomics.wait(w, 1, v, 1000);
     times.push(performance.now() - t);
   }
@@ -63,8 +63,11 @@ async function handoff(rounds: number): Promise<number> {
 
 export async function benchSched(n: number): Promise<SchedBench> {
   const rates = [
-    rate('S1', 'v6.11', 'random', n), rate('S1', 'will-v1', 'random', n),
-    rate('S6', 'will-v1', 'random', n), rate('S6', 'will-v1', 'pct', n), rate('S6', 'merged', 'pct', n),
+    rate('S1', 'v6.11', 'random', n),
+    rate('S1', 'will-v1', 'random', n),
+    rate('S6', 'will-v1', 'random', n),
+    rate('S6', 'will-v1', 'pct', n),
+    rate('S6', 'merged', 'pct', n),
   ];
   const hunts: SchedBench['hunts'] = [];
   for (const policy of ['will-v1', 'merged']) {
@@ -82,9 +85,11 @@ export async function benchSched(n: number): Promise<SchedBench> {
     }
   }
   const s1 = compactCpus(loadScenario('S1'), 3);
-  const exhaustive = [false, true].flatMap((timeless) => ['will-v1', 'v6.11', 'merged'].map((policy) => {
-    const r = explore(new DetSession({ scenario: s1, policy: getPolicy(policy), cpus: 3, timeless }), { preemptionBound: 2 });
-    return { policy, timeless, interleavings: r.interleavings, ms: r.elapsedMs, complete: r.complete, failures: r.failures.length };
-  }));
+  const exhaustive = [false, true].flatMap((timeless) =>
+    ['will-v1', 'v6.11', 'merged'].map((policy) => {
+      const r = explore(new DetSession({ scenario: s1, policy: getPolicy(policy), cpus: 3, timeless }), { preemptionBound: 2 });
+      return { policy, timeless, interleavings: r.interleavings, ms: r.elapsedMs, complete: r.complete, failures: r.failures.length };
+    }),
+  );
   return { rates, hunts, exhaustive, handoffUs: await handoff(2000) };
 }

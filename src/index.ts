@@ -53,4 +53,12 @@ export { VMSTAT, vmstatDeltas } from './report/vmstat.js';
 
 // ---- the same scenario on a real kernel ----------------------------------------------------------
 export { translateScenarios, UntranslatableError, type Translation } from './realkernel/translate.js';
-export { compareScenario, emulatorFigures, realFigures, type Comparison, type ScenarioComparison, type SideFigures, type Verdict } from './realkernel/compare.js';
+export {
+  compareScenario,
+  emulatorFigures,
+  realFigures,
+  type Comparison,
+  type ScenarioComparison,
+  type SideFigures,
+  type Verdict,
+} from './realkernel/compare.js';

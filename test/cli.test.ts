@@ -28,8 +28,16 @@ describe('bad usage and input: exit 2 with a message', () => {
     ['--seed abc', ['stress', 'S1', '--policy', 'all', '--seed', 'abc'], /^folio-race: --seed: expected an integer from 0 to 4294967295, got abc$/m],
     ['unknown policy', ['stress', 'S1', '--policy', 'v6.11,nope'], /^folio-race: --policy: unknown policy 'nope' \(known: v6\.10, v6\.11, .*merged.*\)$/m],
     ['missing --policy', ['stress', 'S1'], /^folio-race: required option '--policy <spec>' \(or --kernel <versions>\) not specified/],
-    ['--fail-on bogus', ['stress', 'S1', '--policy', 'all', '--fail-on', 'ENOMEM,bogus'], /^folio-race: --fail-on: unknown failure kind 'bogus' \(known: ENOMEM, .*any\)$/m],
-    ['--json into a missing directory', ['stress', 'S1', '--policy', 'all', '--json', '/nonexistent-dir/x.json'], /^folio-race: --json: directory '\/nonexistent-dir' does not exist$/m],
+    [
+      '--fail-on bogus',
+      ['stress', 'S1', '--policy', 'all', '--fail-on', 'ENOMEM,bogus'],
+      /^folio-race: --fail-on: unknown failure kind 'bogus' \(known: ENOMEM, .*any\)$/m,
+    ],
+    [
+      '--json into a missing directory',
+      ['stress', 'S1', '--policy', 'all', '--json', '/nonexistent-dir/x.json'],
+      /^folio-race: --json: directory '\/nonexistent-dir' does not exist$/m,
+    ],
     ['missing argument', ['explain'], /^folio-race: missing required argument 'scenario'/],
     ['excess argument', ['policies', 'extra'], /^folio-race: too many arguments/],
     ['run with two policies', ['run', 'S1', '--policy', 'v6.11,merged'], /^folio-race: --policy: run takes exactly one policy/m],
@@ -72,8 +80,16 @@ describe('commands that need no runtime', () => {
     expect(r.out).toMatch(/^v6\.11 .*baseline/m);
     expect(r.out).toMatch(/switches: \(none: this is the baseline\)/);
     expect(r.out).toMatch(/^merged .*\n.*\n\s+switches: lruClearOnQueue=false gupPreLocalDrain=onMismatch gupDrainRule=refNeExpectedPlus1 gupSkipLarge=true$/m);
-    const j = JSON.parse((await cli('policies', '--json')).out) as { switches: { name: string; values: unknown; meaning: string }[]; policies: { id: string; delta: object }[] };
-    expect(j.policies.find((p) => p.id === 'v6.8')!.delta).toEqual({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false, tlbFreeDrains: true });
+    const j = JSON.parse((await cli('policies', '--json')).out) as {
+      switches: { name: string; values: unknown; meaning: string }[];
+      policies: { id: string; delta: object }[];
+    };
+    expect(j.policies.find((p) => p.id === 'v6.8')!.delta).toEqual({
+      batchCapacity: 15,
+      lruClearOnQueue: false,
+      deactivateFileChecksLru: false,
+      tlbFreeDrains: true,
+    });
     // The switch schema: every switch with its values and a line of meaning.
     expect(j.switches.find((x) => x.name === 'migrateStyle')!.values).toEqual(['passes10', 'batched']);
     expect(j.switches.find((x) => x.name === 'batchCapacity')!.values).toEqual({ min: 1, max: 31 });
@@ -97,10 +113,18 @@ function fakeTrial(i: number, policy: string): TrialResult {
   stats[Stat.LRU_ADD_DRAIN_ALL] = stats[Stat.DRAIN_ALL_PIN]!;
   stats[Stat.DRAIN_ALL_CPUS_QUEUED] = policy === 'merged' ? 2 : 0;
   stats[Stat.MIGRATE_MOVE_ATTEMPT] = 1;
-  const failures: Failure[] = policy === 'v6.11' && i % 2 === 0
-    ? [{ kind: 'ENOMEM', cpu: 3, message: 'pin_user_pages: -ENOMEM', attribution: ['CPU 7 mlock batch (MLOCK) holds 1 ref'] }]
-    : [];
-  return { trial: i, failures, pins: [{ startNs: 0, endNs: 20_000 + i, rc: failures.length ? -12 : 1, retries: 0, localDrains: 0, drainAlls: 0, migrateAttempts: 1 }], drainAlls: [], stats, durationNs: 50_000 };
+  const failures: Failure[] =
+    policy === 'v6.11' && i % 2 === 0
+      ? [{ kind: 'ENOMEM', cpu: 3, message: 'pin_user_pages: -ENOMEM', attribution: ['CPU 7 mlock batch (MLOCK) holds 1 ref'] }]
+      : [];
+  return {
+    trial: i,
+    failures,
+    pins: [{ startNs: 0, endNs: 20_000 + i, rc: failures.length ? -12 : 1, retries: 0, localDrains: 0, drainAlls: 0, migrateAttempts: 1 }],
+    drainAlls: [],
+    stats,
+    durationNs: 50_000,
+  };
 }
 async function fakeRunStress(o: StressOptions): Promise<StressOutcome> {
   calls.push(o);
@@ -110,7 +134,7 @@ async function fakeRunStress(o: StressOptions): Promise<StressOutcome> {
     g.add(r);
     o.onTrial?.(r);
   }
-  return { trials: null, aggregate: g.toJSON(), aborted: false };
+  return { aggregate: g.toJSON(), aborted: false };
 }
 vi.mock('../src/cli/modules.js', async (importOriginal) => {
   const orig = await importOriginal<typeof import('../src/cli/modules.js')>();
@@ -127,10 +151,14 @@ async function inProcess(...args: string[]) {
   const err: string[] = [];
   const ctx = { out: { write: (s: string) => out.push(s), isTTY: false }, err: { write: (s: string) => err.push(s), isTTY: false }, exitCode: 0, env: {} };
   const saved = process.exitCode;
-  const code = await runTopLevel(async () => {
-    await buildProgram(ctx).parseAsync(['node', 'folio-race', ...args]);
-    return ctx.exitCode;
-  }, async () => {}, ctx.err);
+  const code = await runTopLevel(
+    async () => {
+      await buildProgram(ctx).parseAsync(['node', 'folio-race', ...args]);
+      return ctx.exitCode;
+    },
+    async () => {},
+    ctx.err,
+  );
   process.exitCode = saved;
   return { code, out: out.join(''), err: err.join('') };
 }
@@ -141,7 +169,10 @@ describe('stress (stand-in runtime)', () => {
     const path = join(tmp, 's1.json');
     const r = await inProcess('stress', 'S1', '--policy', 'v6.11,merged', '--cpus', '8', '--trials', '10', '--seed', '7', '--json', path);
     expect(r.code).toBe(0);
-    expect(calls.map((c) => [c.policy.id, c.cpus, c.trials, c.seed])).toEqual([['v6.11', 8, 10, 7], ['merged', 8, 10, 7]]);
+    expect(calls.map((c) => [c.policy.id, c.cpus, c.trials, c.seed])).toEqual([
+      ['v6.11', 8, 10, 7],
+      ['merged', 8, 10, 7],
+    ]);
     expect(calls[0]!.scenario.id).toBe('S1');
     expect(r.err).toMatch(/^folio-race stress: S1 .*2 policies x 10 trials on 8 CPUs; seed 7\n/);
     expect(r.out).toMatch(/^v6\.11\s+10\s+5\s+50\.0%\s+\[23\.7%, 76\.3%\]\s+0\s+0\s+-\s+1\.00\s+20\.0us\s+20\.0us$/m);
@@ -151,7 +182,10 @@ describe('stress (stand-in runtime)', () => {
     const doc = parseStressDoc(readFileSync(path, 'utf8'));
     expect(doc.scenario).toMatchObject({ name: 'S1', source: 'S1' });
     expect(doc.params).toMatchObject({ cpus: 8, trials: 10, seed: 7, mode: 'free-run', failOn: [] });
-    expect(doc.results.map((a) => [a.policy, a.failures.total, a.failures.byKind.ENOMEM])).toEqual([['v6.11', 5, 5], ['merged', 0, 0]]);
+    expect(doc.results.map((a) => [a.policy, a.failures.total, a.failures.byKind.ENOMEM])).toEqual([
+      ['v6.11', 5, 5],
+      ['merged', 0, 0],
+    ]);
     expect(doc.results[1]!.drainsPerPin).toEqual({ local: 0, all: 1 });
     expect(doc.results[1]!.cpusQueuedPerDrainAll).toBe(2);
   });
@@ -192,7 +226,13 @@ describe('stress (stand-in runtime)', () => {
     const { runTopLevel } = await import('../src/cli/errors.js');
     const err: string[] = [];
     const saved = process.exitCode;
-    const code = await runTopLevel(async () => { throw new Error('kaput'); }, async () => {}, { write: (s: string) => err.push(s) });
+    const code = await runTopLevel(
+      async () => {
+        throw new Error('kaput');
+      },
+      async () => {},
+      { write: (s: string) => err.push(s) },
+    );
     process.exitCode = saved;
     expect(code).toBe(3);
     expect(err[0]).toBe('folio-race: internal error: kaput\n');

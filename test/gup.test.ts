@@ -6,8 +6,14 @@ import { YP, type KernelCtx, type PinRecord, type TraceEvent, type TraceSink } f
 import { folio_flags, folio_is_longterm_pinnable, fw, ledger_get } from '../src/mm/folio.js';
 import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js';
 import {
-  collect_longterm_unpinnable_folios, FOLL, gup_drain_rule, gup_pin_refs, pin_user_pages, try_grab_folio,
-  unpin_folio, unpin_user_pages,
+  collect_longterm_unpinnable_folios,
+  FOLL,
+  gup_drain_rule,
+  gup_pin_refs,
+  pin_user_pages,
+  try_grab_folio,
+  unpin_folio,
+  unpin_user_pages,
 } from '../src/mm/gup.js';
 import { F, FolioState, Stat } from '../src/mm/layout.js';
 import { folio_expected_ref_count } from '../src/mm/migrate.js';
@@ -81,8 +87,7 @@ describe('try_grab_folio / unpin_folio', () => {
 
 // ---- spec §4.8 table: what each rule decides, computed from state ---------------------------
 
-const RULES: GupDrainRule[] = ['notLru', 'notLruOrMlocked', 'notLruOrMlockedNotUnevictable', 'refNeExpectedPlus1',
-  'refNeExpectedPlusPins', 'always', 'never'];
+const RULES: GupDrainRule[] = ['notLru', 'notLruOrMlocked', 'notLruOrMlockedNotUnevictable', 'refNeExpectedPlus1', 'refNeExpectedPlusPins', 'always', 'never'];
 
 interface Case {
   name: string;
@@ -110,38 +115,98 @@ const CASES: Case[] = [
       fakeRefs(c, folio, Holder.MLOCK_BATCH, 1);
       return pinned(c, folio, 1);
     },
-    refcount: 1027, expected: 2,
-    drains: { notLru: false, notLruOrMlocked: true, notLruOrMlockedNotUnevictable: false, refNeExpectedPlus1: true, refNeExpectedPlusPins: true, always: true, never: false },
+    refcount: 1027,
+    expected: 2,
+    drains: {
+      notLru: false,
+      notLruOrMlocked: true,
+      notLruOrMlockedNotUnevictable: false,
+      refNeExpectedPlus1: true,
+      refNeExpectedPlusPins: true,
+      refNeExpectedPlusPinBias: true,
+      always: true,
+      never: false,
+    },
   },
   {
     name: 'same folio, no batch reference (false positive of expected+1)',
     build: (c) => pinned(c, placeFolio(c, { kind: 'shmem', mapped: true, lockedVma: true, onLru: true, mlocked: true, mlockCount: 1 }).folio, 1),
-    refcount: 1026, expected: 2,
-    drains: { notLru: false, notLruOrMlocked: true, notLruOrMlockedNotUnevictable: false, refNeExpectedPlus1: true, refNeExpectedPlusPins: false, always: true, never: false },
+    refcount: 1026,
+    expected: 2,
+    drains: {
+      notLru: false,
+      notLruOrMlocked: true,
+      notLruOrMlockedNotUnevictable: false,
+      refNeExpectedPlus1: true,
+      refNeExpectedPlusPins: false,
+      refNeExpectedPlusPinBias: false,
+      always: true,
+      never: false,
+    },
   },
   {
     name: 'anon folio mapped once, clean',
     build: (c) => pinned(c, placeFolio(c, { kind: 'anon', mapped: true, onLru: true }).folio, 1),
-    refcount: 1025, expected: 1,
-    drains: { notLru: false, notLruOrMlocked: false, notLruOrMlockedNotUnevictable: false, refNeExpectedPlus1: true, refNeExpectedPlusPins: false, always: true, never: false },
+    refcount: 1025,
+    expected: 1,
+    drains: {
+      notLru: false,
+      notLruOrMlocked: false,
+      notLruOrMlockedNotUnevictable: false,
+      refNeExpectedPlus1: true,
+      refNeExpectedPlusPins: false,
+      refNeExpectedPlusPinBias: false,
+      always: true,
+      never: false,
+    },
   },
   {
     name: 'anon folio in swap cache',
     build: (c) => pinned(c, placeFolio(c, { kind: 'anon', mapped: true, onLru: true, swapcache: true }).folio, 1),
-    refcount: 1026, expected: 2,
-    drains: { notLru: false, notLruOrMlocked: false, notLruOrMlockedNotUnevictable: false, refNeExpectedPlus1: true, refNeExpectedPlusPins: false, always: true, never: false },
+    refcount: 1026,
+    expected: 2,
+    drains: {
+      notLru: false,
+      notLruOrMlocked: false,
+      notLruOrMlockedNotUnevictable: false,
+      refNeExpectedPlus1: true,
+      refNeExpectedPlusPins: false,
+      refNeExpectedPlusPinBias: false,
+      always: true,
+      never: false,
+    },
   },
   {
     name: 'large order-4 shmem folio, fully mapped, 1 page pinned',
     build: (c) => pinned(c, placeFolio(c, { kind: 'shmem', order: 4, mapped: true, onLru: true }).folio, 1),
-    refcount: 33, expected: 32,
-    drains: { notLru: false, notLruOrMlocked: false, notLruOrMlockedNotUnevictable: false, refNeExpectedPlus1: false, refNeExpectedPlusPins: false, always: true, never: false },
+    refcount: 33,
+    expected: 32,
+    drains: {
+      notLru: false,
+      notLruOrMlocked: false,
+      notLruOrMlockedNotUnevictable: false,
+      refNeExpectedPlus1: false,
+      refNeExpectedPlusPins: false,
+      refNeExpectedPlusPinBias: false,
+      always: true,
+      never: false,
+    },
   },
   {
     name: 'large order-4 shmem folio, 16 pages pinned in one call',
     build: (c) => pinned(c, placeFolio(c, { kind: 'shmem', order: 4, mapped: true, onLru: true }).folio, 16),
-    refcount: 48, expected: 32,
-    drains: { notLru: false, notLruOrMlocked: false, notLruOrMlockedNotUnevictable: false, refNeExpectedPlus1: true, refNeExpectedPlusPins: false, always: true, never: false },
+    refcount: 48,
+    expected: 32,
+    drains: {
+      notLru: false,
+      notLruOrMlocked: false,
+      notLruOrMlockedNotUnevictable: false,
+      refNeExpectedPlus1: true,
+      refNeExpectedPlusPins: false,
+      refNeExpectedPlusPinBias: true,
+      always: true,
+      never: false,
+    },
   },
   {
     name: 'S2: anon folio with a NEW mlock entry (never on the LRU yet)',
@@ -150,8 +215,18 @@ const CASES: Case[] = [
       fakeRefs(c, folio, Holder.MLOCK_BATCH, 1);
       return pinned(c, folio, 1);
     },
-    refcount: 1026, expected: 1,
-    drains: { notLru: true, notLruOrMlocked: true, notLruOrMlockedNotUnevictable: true, refNeExpectedPlus1: true, refNeExpectedPlusPins: true, always: true, never: false },
+    refcount: 1026,
+    expected: 1,
+    drains: {
+      notLru: true,
+      notLruOrMlocked: true,
+      notLruOrMlockedNotUnevictable: true,
+      refNeExpectedPlus1: true,
+      refNeExpectedPlusPins: true,
+      refNeExpectedPlusPinBias: true,
+      always: true,
+      never: false,
+    },
   },
 ];
 
@@ -409,8 +484,7 @@ describe('the unbounded -EAGAIN loop', () => {
     const c0 = k.ctx(0);
     // Isolated by someone who never puts it back: !PG_lru, no batch entry.
     const { folio, vma } = placeFolio(c0, { kind: 'shmem', mapped: true });
-    expect(() => k.run(0, pin_user_pages(c0, vma, 0, 1, LONGTERM, []))).toThrow(
-      new RegExp(`retried 10000 times .*folios ${folio}\\)`));
+    expect(() => k.run(0, pin_user_pages(c0, vma, 0, 1, LONGTERM, []))).toThrow(new RegExp(`retried 10000 times .*folios ${folio}\\)`));
     expect(stat(k, 0, Stat.GUP_RETRY)).toBe(10000);
     expect(ledger_get(c0, folio, Holder.GUP_PIN)).toBe(0);
   });

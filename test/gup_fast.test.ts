@@ -12,7 +12,10 @@ import { kernel, ledger, placeFolio, refcount, stat, Stepper } from './helpers/g
 const policy = (s: string) => resolvePolicySpec(s)[0]!;
 
 describe('gup_fast on an unpinnable folio', () => {
-  it.each([['6.12.117', true], ['6.1.192', false]])('%s: speculative reference first = %s', (spec, refFirst) => {
+  it.each([
+    ['6.12.117', true],
+    ['6.1.192', false],
+  ])('%s: speculative reference first = %s', (spec, refFirst) => {
     const k = kernel(policy(spec), 2);
     const c1 = k.ctx(1);
     const { folio, vma } = placeFolio(k.ctx(0), { kind: 'shmem', mapped: true, onLru: true });

@@ -9,7 +9,12 @@ import { InlineKernel } from '../src/runtime/inline.js';
 import { cpu_online, lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
 import { mlock_folio, munlock_folio } from '../src/mm/mlock.js';
 import {
-  cpu_needs_drain, deactivate_file_folio, folio_activate, folio_add_lru, folio_rotate_reclaimable, lru_add_drain,
+  cpu_needs_drain,
+  deactivate_file_folio,
+  folio_activate,
+  folio_add_lru,
+  folio_rotate_reclaimable,
+  lru_add_drain,
   lru_add_drain_cpu,
 } from '../src/mm/swap.js';
 import { page_alloc_cpu_dead, set_cpu_online } from '../src/mm/swap_hotplug.js';
@@ -17,8 +22,7 @@ import { folio_extract_from_batches } from '../src/mm/extract.js';
 import { folio_isolate_lru } from '../src/mm/vmscan.js';
 import { makeFolio } from './helpers/folios.js';
 
-const kernel = (policy: string, nCpus = 3) =>
-  new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
+const kernel = (policy: string, nCpus = 3) => new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
 const stat = (k: InlineKernel, cpu: number, s: number) => k.w[cpuBase(cpu) + C.STATS + s]!;
 const nr = (k: InlineKernel, cpu: number, b: number) => folio_batch_count(k.ctx(cpu), cpu, b);
 const has = (k: InlineKernel, f: number, bit: number) => folio_test(k.ctx(0), f, bit);
@@ -29,8 +33,7 @@ const count = (k: InlineKernel, f: number) => fw(k.ctx(0), f, F.MLOCK_COUNT);
 const fileOnLru = (k: InlineKernel) => makeFolio(k, { mapping: MappingKind.FILE, flags: ['lru'], holders: { PAGECACHE: 1 } });
 const mappedOnLru = (k: InlineKernel) => makeFolio(k, { mapping: MappingKind.FILE, flags: ['lru'], holders: { PAGECACHE: 1, MAP: 1 } });
 /** Will's folio: shmem in CMA, page cache + mapping. */
-const willsFolio = (k: InlineKernel) =>
-  makeFolio(k, { mapping: MappingKind.SHMEM, flags: ['swapbacked'], holders: { PAGECACHE: 1, MAP: 1 }, mt: 4 });
+const willsFolio = (k: InlineKernel) => makeFolio(k, { mapping: MappingKind.SHMEM, flags: ['swapbacked'], holders: { PAGECACHE: 1, MAP: 1 }, mt: 4 });
 const batchRefs = (k: InlineKernel, f: number) => led(k, f, Holder.LRU_BATCH) + led(k, f, Holder.MLOCK_BATCH);
 
 describe('CPU hotplug: page_alloc_cpu_dead (spec §3.6, S10)', () => {
@@ -147,7 +150,7 @@ describe('targeted extraction (spec §6.7)', () => {
     expect(stat(m, 0, Stat.EXTRACTED)).toBe(1);
   });
 
-  it("an add still before its append is missed (S6b: LRU get-before-lock window)", () => {
+  it('an add still before its append is missed (S6b: LRU get-before-lock window)', () => {
     const k = kernel('targeted-extraction');
     const f = fileOnLru(k);
     const g = folio_activate(k.ctx(1), f);

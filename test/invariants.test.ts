@@ -66,8 +66,12 @@ beforeEach(() => {
 describe('attributeRefs / describeHolders', () => {
   it("names every holder of Will's folio after step A, including CPU 7's two batch entries", () => {
     const k = kern(v611);
-    const f = makeFolio(k, { flags: ['locked', 'uptodate', 'swapbacked', 'mlocked'], mapping: MappingKind.SHMEM, mt: MigrateType.CMA,
-      holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1, MLOCK_BATCH: 1 } });
+    const f = makeFolio(k, {
+      flags: ['locked', 'uptodate', 'swapbacked', 'mlocked'],
+      mapping: MappingKind.SHMEM,
+      mt: MigrateType.CMA,
+      holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1, MLOCK_BATCH: 1 },
+    });
     putEntry(k, 7, Batch.lru_add, f);
     putEntry(k, 7, Batch.mlock, mlockEntry(f, MlockOp.LRU_FOLIO));
     const a = attributeRefs(k.w, k.lay, f);
@@ -80,10 +84,7 @@ describe('attributeRefs / describeHolders', () => {
       { holder: 'MLOCK_BATCH', refs: 1, cpu: 7, batch: 'mlock', slot: 0, op: 'MLOCK' },
     ]);
     expect(ledgerSummary(a)).toBe('PAGECACHE 1, MAP 1, LRU_BATCH 1 (cpu 7 lru_add), MLOCK_BATCH 1 (cpu 7 mlock MLOCK)');
-    expect(describeHolders(a, { onlyBatches: true })).toEqual([
-      'CPU 7 lru_add batch holds 1 ref',
-      'CPU 7 mlock batch (MLOCK) holds 1 ref',
-    ]);
+    expect(describeHolders(a, { onlyBatches: true })).toEqual(['CPU 7 lru_add batch holds 1 ref', 'CPU 7 mlock batch (MLOCK) holds 1 ref']);
     expect(describeHolders(a)).toContain('page cache holds 1 ref');
   });
 
@@ -122,8 +123,13 @@ describe('good states: the checker stays silent', () => {
       const fresh = makeFolio(k, { flags: ['uptodate', 'swapbacked'], mapping: MappingKind.SHMEM, holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1 } });
       putEntry(k, 2, Batch.lru_add, fresh);
       // Mlocked, unevictable, counted once for its one locked mapping; an MLOCK entry pending on CPU 5.
-      const ml = makeFolio(k, { flags: ['lru', 'unevictable', 'mlocked', 'swapbacked'], mapping: MappingKind.SHMEM,
-        holders: { PAGECACHE: 1, MAP: 2, MLOCK_BATCH: 1 }, mlockCount: 1, lockedMaps: 2 });
+      const ml = makeFolio(k, {
+        flags: ['lru', 'unevictable', 'mlocked', 'swapbacked'],
+        mapping: MappingKind.SHMEM,
+        holders: { PAGECACHE: 1, MAP: 2, MLOCK_BATCH: 1 },
+        mlockCount: 1,
+        lockedMaps: 2,
+      });
       putEntry(k, 5, Batch.mlock, mlockEntry(ml, MlockOp.LRU_FOLIO));
       // Isolated (migration in progress): off-list, PG_lru clear.
       makeFolio(k, { flags: ['uptodate'], mapping: MappingKind.FILE, holders: { PAGECACHE: 1, ISOLATION: 1 } });
@@ -136,16 +142,29 @@ describe('good states: the checker stays silent', () => {
       setStat(k, 1, Stat.LRU_ADD_DRAIN_ALL, 3);
       setStat(k, 1, Stat.DRAIN_ALL_GEN_SKIP, 1);
       k.w[G.DRAIN_GEN] = 2;
-      const vs = check(k, policy, { pins: [{ cpu: 1, rc: 1, folios: [fresh] }, { cpu: 2, rc: -12, folios: [], heldPins: 0 }] });
+      const vs = check(k, policy, {
+        pins: [
+          { cpu: 1, rc: 1, folios: [fresh] },
+          { cpu: 2, rc: -12, folios: [], heldPins: 0 },
+        ],
+      });
       expect(vs).toEqual([]);
       expect(formatViolations(vs, { policy: policy.id })).toBe(`invariants: all hold (${policy.id})`);
     });
   }
 
   it('6.11+: on a list with PG_lru clear is fine while a non-add LRU entry owns it; v6.10 flags it (I4)', () => {
-    for (const [policy, expected] of [[v611, []], [v610, ['I4']]] as const) {
+    for (const [policy, expected] of [
+      [v611, []],
+      [v610, ['I4']],
+    ] as const) {
       const k = kern(policy);
-      const f = makeFolio(k, { flags: ['active', 'uptodate'], mapping: MappingKind.FILE, holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1 }, lru: Lru.ACTIVE_FILE });
+      const f = makeFolio(k, {
+        flags: ['active', 'uptodate'],
+        mapping: MappingKind.FILE,
+        holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1 },
+        lru: Lru.ACTIVE_FILE,
+      });
       putEntry(k, 0, Batch.lru_deactivate, f);
       expect(ids(check(k, policy))).toEqual(expected);
     }
@@ -166,18 +185,25 @@ describe('good states: the checker stays silent', () => {
 describe('each invariant flagged on a bad state', () => {
   it('I1: refcount != ledger sum; message names folio, pfn, holders with CPUs and counts', () => {
     const k = kern(v611);
-    const f = makeFolio(k, { flags: ['locked', 'uptodate', 'swapbacked', 'mlocked'], mapping: MappingKind.SHMEM,
-      holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1, MLOCK_BATCH: 1 } });
+    const f = makeFolio(k, {
+      flags: ['locked', 'uptodate', 'swapbacked', 'mlocked'],
+      mapping: MappingKind.SHMEM,
+      holders: { PAGECACHE: 1, MAP: 1, LRU_BATCH: 1, MLOCK_BATCH: 1 },
+    });
     fset(k, f, F.PFN, 0x9f83a8);
     putEntry(k, 7, Batch.lru_add, f);
     putEntry(k, 7, Batch.mlock, mlockEntry(f, MlockOp.LRU_FOLIO));
     setStat(k, 7, Stat.NR_MLOCK, 1);
     fset(k, f, F.REF, 3); // one reference too few
     const vs = check(k, v611);
-    expect(vs).toEqual([{
-      id: 'I1', folio: f, pfn: 0x9f83a8,
-      message: `I1 folio ${f} (pfn 0x9f83a8): refcount 3 != ledger sum 4 (PAGECACHE 1, MAP 1, LRU_BATCH 1 (cpu 7 lru_add), MLOCK_BATCH 1 (cpu 7 mlock MLOCK))`,
-    }]);
+    expect(vs).toEqual([
+      {
+        id: 'I1',
+        folio: f,
+        pfn: 0x9f83a8,
+        message: `I1 folio ${f} (pfn 0x9f83a8): refcount 3 != ledger sum 4 (PAGECACHE 1, MAP 1, LRU_BATCH 1 (cpu 7 lru_add), MLOCK_BATCH 1 (cpu 7 mlock MLOCK))`,
+      },
+    ]);
   });
 
   it('I1: large folio pincount, small folio partial bias, negative holder, freed folio with references', () => {
@@ -188,7 +214,12 @@ describe('each invariant flagged on a bad state', () => {
     const freed = makeFolio(k, { holders: { TEMP: 1 } });
     fset(k, freed, F.STATE, FolioState.FREED);
     const vs = check(k, merged);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I1', large], ['I1', small], ['I1', neg], ['I1', freed]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I1', large],
+      ['I1', small],
+      ['I1', neg],
+      ['I1', freed],
+    ]);
     expect(vs[0]!.message).toMatch(/large folio _pincount 1 != GUP_PIN pins 2/);
     expect(vs[1]!.message).toMatch(/GUP_PIN holds 1000 refs, not a multiple of GUP_PIN_COUNTING_BIAS 1024/);
     expect(vs[2]!.message).toMatch(/holder TEMP holds -1 refs/);
@@ -204,10 +235,18 @@ describe('each invariant flagged on a bad state', () => {
     fset(k, freed, F.STATE, FolioState.FREED);
     putEntry(k, 6, Batch.lru_add, freed);
     const vs = check(k, merged);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I2', freed], ['I2', noEntry], ['I2', noRef]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I2', freed],
+      ['I2', noEntry],
+      ['I2', noRef],
+    ]);
     expect(vs[0]!.message).toMatch(/cpu 6 lru_add slot 0 names a freed folio/);
-    expect(vs[1]!.message).toBe(`I2 folio ${noEntry} (pfn 0x${fget(k, noEntry, F.PFN).toString(16)}): LRU_BATCH holds 1 ref but 0 LRU batch entries name it (refcount 2: MAP 1, LRU_BATCH 1 (1 not in any batch))`);
-    expect(vs[2]!.message).toMatch(/MLOCK_BATCH holds 0 refs but 1 mlock batch entry names it \(refcount 1: MAP 1, MLOCK_BATCH 0 \(cpu 4 mlock MUNLOCK, 1 entry unaccounted\)\)/);
+    expect(vs[1]!.message).toBe(
+      `I2 folio ${noEntry} (pfn 0x${fget(k, noEntry, F.PFN).toString(16)}): LRU_BATCH holds 1 ref but 0 LRU batch entries name it (refcount 2: MAP 1, LRU_BATCH 1 (1 not in any batch))`,
+    );
+    expect(vs[2]!.message).toMatch(
+      /MLOCK_BATCH holds 0 refs but 1 mlock batch entry names it \(refcount 1: MAP 1, MLOCK_BATCH 0 \(cpu 4 mlock MUNLOCK, 1 entry unaccounted\)\)/,
+    );
   });
 
   it('I3: PG_lru but on no list; on a list other than the flags select', () => {
@@ -215,7 +254,10 @@ describe('each invariant flagged on a bad state', () => {
     const a = makeFolio(k, { flags: ['lru'], lru: Lru.NONE });
     const b = makeFolio(k, { flags: ['lru', 'active'], lru: Lru.INACTIVE_FILE });
     const vs = check(k, merged);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I3', a], ['I3', b]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I3', a],
+      ['I3', b],
+    ]);
     expect(vs[1]!.message).toMatch(/linked on inactive_file but its flags \(lru\|active\) select active_file/);
   });
 
@@ -228,7 +270,11 @@ describe('each invariant flagged on a bad state', () => {
     putEntry(k, 1, Batch.mlock, mlockEntry(g, MlockOp.NEW_FOLIO));
     setStat(k, 1, Stat.NR_MLOCK, 1);
     const vs = check(k, merged);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I5', f], ['I4', g], ['I5', g]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I5', f],
+      ['I4', g],
+      ['I5', g],
+    ]);
     expect(vs[2]!.message).toMatch(/in a NEW mlock batch entry but linked on inactive_anon/);
   });
 
@@ -240,12 +286,19 @@ describe('each invariant flagged on a bad state', () => {
     const set = makeFolio(k, { flags: ['lru'], holders: { PAGECACHE: 1, LRU_BATCH: 1 } });
     putEntry(k, 1, Batch.lru_activate, set);
     const vs = check(k, v611);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I6', two], ['I6', set]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I6', two],
+      ['I6', set],
+    ]);
     expect(vs[0]!.message).toMatch(/2 LRU batch entries with lruClearOnQueue/);
   });
 
   it('I7: mlocked on an evictable list -- permitted by lruClearOnQueue (6.11+), a known race elsewhere; not checked while entries are pending', () => {
-    for (const [policy, permit] of [[v611, 'lruClearOnQueue=true'], [v610, /^race: /], [getPolicy('one-batch-mlock'), 'lruClearOnQueue=true']] as const) {
+    for (const [policy, permit] of [
+      [v611, 'lruClearOnQueue=true'],
+      [v610, /^race: /],
+      [getPolicy('one-batch-mlock'), 'lruClearOnQueue=true'],
+    ] as const) {
       const k = kern(policy);
       const f = makeFolio(k, { flags: ['lru', 'mlocked', 'uptodate'], mapping: MappingKind.FILE, holders: { PAGECACHE: 1, MAP: 1 }, lockedMaps: 1 });
       setStat(k, 0, Stat.NR_MLOCK, 1);
@@ -265,7 +318,11 @@ describe('each invariant flagged on a bad state', () => {
   });
 
   it('I8: stranded unevictable folio -- permitted only by one-batch-mlock skipOnFail', () => {
-    for (const [policy, permit] of [[getPolicy('one-batch-mlock'), 'mlockClearsLru=skipOnFail'], [v611, undefined], [merged, undefined]] as const) {
+    for (const [policy, permit] of [
+      [getPolicy('one-batch-mlock'), 'mlockClearsLru=skipOnFail'],
+      [v611, undefined],
+      [merged, undefined],
+    ] as const) {
       const k = kern(policy);
       makeFolio(k, { flags: ['lru', 'unevictable'], mapping: MappingKind.SHMEM, holders: { PAGECACHE: 1 } });
       const vs = check(k, policy);
@@ -280,7 +337,10 @@ describe('each invariant flagged on a bad state', () => {
   });
 
   it('I9: a long-term pin returned on a CMA folio -- permitted by gupEmptyListSucceeds; I10: failed call holding pins', () => {
-    for (const [policy, permit] of [[getPolicy('v6.14-emptylist'), 'gupEmptyListSucceeds=true'], [v611, undefined]] as const) {
+    for (const [policy, permit] of [
+      [getPolicy('v6.14-emptylist'), 'gupEmptyListSucceeds=true'],
+      [v611, undefined],
+    ] as const) {
       const k = kern(policy);
       const f = makeFolio(k, { flags: ['lru'], mt: MigrateType.CMA, mapping: MappingKind.SHMEM, holders: { PAGECACHE: 1, MAP: 1, GUP_PIN: 1024 } });
       const vs = check(k, policy, { pins: [{ id: 9, cpu: 2, rc: 1, folios: [f] }] });
@@ -294,7 +354,10 @@ describe('each invariant flagged on a bad state', () => {
   });
 
   it('I11: mlock_count above the locked mappings (overcount) -- permitted by one-batch-mlock', () => {
-    for (const [policy, permit] of [[merged, undefined], [getPolicy('one-batch-mlock'), 'mlockClearsLru=skipOnFail']] as const) {
+    for (const [policy, permit] of [
+      [merged, undefined],
+      [getPolicy('one-batch-mlock'), 'mlockClearsLru=skipOnFail'],
+    ] as const) {
       const k = kern(policy);
       makeFolio(k, { flags: ['lru', 'unevictable', 'mlocked'], mapping: MappingKind.SHMEM, holders: { PAGECACHE: 1, MAP: 1 }, mlockCount: 2, lockedMaps: 1 });
       setStat(k, 0, Stat.NR_MLOCK, 1);
@@ -327,7 +390,13 @@ describe('each invariant flagged on a bad state', () => {
       fs.push(f);
     }
     let vs = check(k, getPolicy('v6.8'));
-    expect(vs).toEqual([{ id: 'I13', cpu: 1, message: 'I13 cpu 1 lru_add batch: 15 entries at rest > capacity 15 - 1 (a full batch must be processed by the add that filled it)' }]);
+    expect(vs).toEqual([
+      {
+        id: 'I13',
+        cpu: 1,
+        message: 'I13 cpu 1 lru_add batch: 15 entries at rest > capacity 15 - 1 (a full batch must be processed by the add that filled it)',
+      },
+    ]);
     const k2 = kern(merged);
     const big = makeFolio(k2, { order: 4, holders: { PAGECACHE: 16, MLOCK_BATCH: 1 } });
     putEntry(k2, 0, Batch.mlock, mlockEntry(big, MlockOp.MUNLOCK));
@@ -343,7 +412,10 @@ describe('each invariant flagged on a bad state', () => {
     const neg = makeFolio(k, { flags: ['lru', 'unevictable'], mapping: MappingKind.UNEVICTABLE_FILE, holders: { PAGECACHE: 1 }, mlockCount: -1 });
     const evict = makeFolio(k, { flags: ['lru'], mapping: MappingKind.FILE, holders: { PAGECACHE: 1 }, mlockCount: 1 });
     const vs = check(k, merged);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I16', neg], ['I16', evict]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I16', neg],
+      ['I16', evict],
+    ]);
     expect(vs[1]!.message).toMatch(/mlock_count 1 on a folio on inactive_file/);
   });
 
@@ -368,7 +440,10 @@ describe('each invariant flagged on a bad state', () => {
     const two = makeFolio(k, { holders: { PAGECACHE: 1, ISOLATION: 2 } });
     const onList = makeFolio(k, { flags: ['lru'], holders: { PAGECACHE: 1, ISOLATION: 1 } });
     const vs = check(k, merged);
-    expect(vs.map((v) => [v.id, v.folio])).toEqual([['I18', two], ['I18', onList]]);
+    expect(vs.map((v) => [v.id, v.folio])).toEqual([
+      ['I18', two],
+      ['I18', onList],
+    ]);
     expect(vs[1]!.message).toMatch(/isolated \(ISOLATION 1\) but PG_lru set and still linked on inactive_file/);
   });
 
@@ -387,14 +462,16 @@ describe('report formatting', () => {
     ];
     const s = summarizeViolations(vs);
     expect(s).toMatchObject({ total: 2, bugs: 1, findings: 1, byPermit: { 'lruClearOnQueue=true': 1 } });
-    expect(formatViolations(vs, { policy: 'v6.11' })).toBe([
-      'emulator bugs under v6.11 (no variant permits these) (1):',
-      '  I1 refcount conservation (refcount == sum of the ledger): 1',
-      '    I1 folio 1 (pfn 0x10): refcount 2 != ledger sum 3 (MAP 3)',
-      'findings about the kernel variant under v6.11 (permitted by its switches) (1):',
-      '  I7 mlocked and on the LRU => unevictable: 1',
-      '    I7 folio 2 (pfn 0x20): PG_mlocked on the evictable inactive_file list [permitted by lruClearOnQueue=true]',
-    ].join('\n'));
+    expect(formatViolations(vs, { policy: 'v6.11' })).toBe(
+      [
+        'emulator bugs under v6.11 (no variant permits these) (1):',
+        '  I1 refcount conservation (refcount == sum of the ledger): 1',
+        '    I1 folio 1 (pfn 0x10): refcount 2 != ledger sum 3 (MAP 3)',
+        'findings about the kernel variant under v6.11 (permitted by its switches) (1):',
+        '  I7 mlocked and on the LRU => unevictable: 1',
+        '    I7 folio 2 (pfn 0x20): PG_mlocked on the evictable inactive_file list [permitted by lruClearOnQueue=true]',
+      ].join('\n'),
+    );
   });
 });
 
@@ -423,10 +500,14 @@ describe('through the real batch code', () => {
     const { k, f, before, after } = addAndDrain(true);
     expect(before).toEqual([]);
     const pfn = fget(k, f, F.PFN).toString(16);
-    expect(after).toEqual([{
-      id: 'I2', folio: f, pfn: fget(k, f, F.PFN),
-      message: `I2 folio ${f} (pfn 0x${pfn}): LRU_BATCH holds 1 ref but 0 LRU batch entries name it (refcount 3: PAGECACHE 1, LRU_BATCH 1 (1 not in any batch), TEMP 1)`,
-    }]);
+    expect(after).toEqual([
+      {
+        id: 'I2',
+        folio: f,
+        pfn: fget(k, f, F.PFN),
+        message: `I2 folio ${f} (pfn 0x${pfn}): LRU_BATCH holds 1 ref but 0 LRU batch entries name it (refcount 3: PAGECACHE 1, LRU_BATCH 1 (1 not in any batch), TEMP 1)`,
+      },
+    ]);
   });
 
   it('mlock_folio on another CPU: the stress report line names CPU 3 mlock batch (MLOCK)', () => {

@@ -48,14 +48,16 @@ describe('refused before any build or boot (exit 2)', () => {
   });
   test.concurrent('no --image, a missing one, a file that is not a bzImage', async ({ expect }) => {
     const [none, missing, notBz] = await Promise.all([
-      cli('kernel', 'S1'), cli('kernel', 'S1', '--image', join(dir, 'nope')), cli('kernel', 'S1', '--image', 'package.json'),
+      cli('kernel', 'S1'),
+      cli('kernel', 'S1', '--image', join(dir, 'nope')),
+      cli('kernel', 'S1', '--image', 'package.json'),
     ]);
     expect(none.code).toBe(2);
     expect(none.err).toContain('--image: the kernel to boot is required');
     expect(missing.code).toBe(2);
     expect(missing.err).toContain(`--image: '${join(dir, 'nope')}' is not a file`);
     expect(notBz.code).toBe(2);
-    expect(notBz.err).toContain("is not an x86 bzImage");
+    expect(notBz.err).toContain('is not an x86 bzImage');
   });
   test.concurrent('an image of a release the table does not know, without --kernel or --policy', async ({ expect }) => {
     const r = await cli('kernel', 'S1', '--image', fakeImage('4.19.0 (me@host) #1 SMP'));
@@ -104,11 +106,25 @@ const missing = missingParts();
 if (missing.length > 0) console.warn(`kernel-cli: the QEMU boot of Debian's 6.1.192 is SKIPPED: missing ${missing.join(', ')}`);
 const FORMS = ['k-fault-pin', 'k-no-touch', 'k-local-drain', 'k-same-cpu', 'k-munmap-locked'].map((f) => join('test', 'data', 'kernel', `${f}.yaml`));
 
-describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emulator\'s 6.1.192 variant', () => {
-  test('S1\'s fault-then-pin, no-touch, local-drain-first and same-CPU forms, and a munmap of a locked VMA: failures and drain works per pin agree', async () => {
+describe.skipIf(missing.length > 0)("Debian 6.1.192 under QEMU against the emulator's 6.1.192 variant", () => {
+  test("S1's fault-then-pin, no-touch, local-drain-first and same-CPU forms, and a munmap of a locked VMA: failures and drain works per pin agree", async () => {
     const json = join(dir, 'k.json');
-    const r = await cliWith({ timeoutMs: 280_000 }, 'kernel', ...FORMS, '--image', IMAGE, '--trials', '30', '--json', json, '--cache', join(dir, 'cache'), '--console', join(dir, 'console.txt'));
-    expect(r.err).toContain('emulator variant 6.1.160-6.1.192 (from the image\'s version 6.1.192)');
+    const r = await cliWith(
+      { timeoutMs: 280_000 },
+      'kernel',
+      ...FORMS,
+      '--image',
+      IMAGE,
+      '--trials',
+      '30',
+      '--json',
+      json,
+      '--cache',
+      join(dir, 'cache'),
+      '--console',
+      join(dir, 'console.txt'),
+    );
+    expect(r.err).toContain("emulator variant 6.1.160-6.1.192 (from the image's version 6.1.192)");
     expect(r.out).toContain('No disagreements in 5 scenarios.');
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(json, 'utf8')) as { complete: boolean; scenarios: ScenarioComparison[] };
@@ -143,7 +159,21 @@ describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emula
   }, 300_000);
 
   test('a guest that cannot boot (40 MiB) ends with exit 3 and the console tail, not with figures', async () => {
-    const r = await cliWith({ timeoutMs: 120_000 }, 'kernel', FORMS[0]!, '--image', IMAGE, '--trials', '2', '--memory', '40M', '--timeout', '60', '--cache', join(dir, 'cache'));
+    const r = await cliWith(
+      { timeoutMs: 120_000 },
+      'kernel',
+      FORMS[0]!,
+      '--image',
+      IMAGE,
+      '--trials',
+      '2',
+      '--memory',
+      '40M',
+      '--timeout',
+      '60',
+      '--cache',
+      join(dir, 'cache'),
+    );
     expect(r.code).toBe(3);
     expect(r.err).toMatch(/the guest never started the test program|the guest kernel panicked|did not finish within 60 s/);
     expect(r.err).toContain('console tail:');
@@ -156,12 +186,27 @@ describe.skipIf(missing.length > 0)('Debian 6.1.192 under QEMU against the emula
 // FOLIO_RACE_TEST_UNFIXED_KERNEL to its bzImage to run this.
 const UNFIXED = process.env['FOLIO_RACE_TEST_UNFIXED_KERNEL'];
 if (!UNFIXED) console.warn('kernel-cli: the unfixed-kernel check is SKIPPED: set FOLIO_RACE_TEST_UNFIXED_KERNEL (scripts/build-test-kernel.sh builds one)');
-describe.skipIf(!UNFIXED || missing.some((m) => !m.startsWith(IMAGE)))('a user\'s unfixed 6.12.117 build (!lru drain rule, page_ref tracepoints)', () => {
+describe.skipIf(!UNFIXED || missing.some((m) => !m.startsWith(IMAGE)))("a user's unfixed 6.12.117 build (!lru drain rule, page_ref tracepoints)", () => {
   test('fails S1 every time as the matching variant says, page_ref events and all; against the release it disagrees', async () => {
     const json = join(dir, 'unfixed.json');
     const policy = '6.12.117+gupPreLocalDrain=none+gupDrainRule=notLru';
     const [mine, release] = await Promise.all([
-      cliWith({ timeoutMs: 280_000 }, 'kernel', 'S1', FORMS[0]!, '--image', UNFIXED!, '--trials', '20', '--policy', policy, '--json', json, '--cache', join(dir, 'cache-u')),
+      cliWith(
+        { timeoutMs: 280_000 },
+        'kernel',
+        'S1',
+        FORMS[0]!,
+        '--image',
+        UNFIXED!,
+        '--trials',
+        '20',
+        '--policy',
+        policy,
+        '--json',
+        json,
+        '--cache',
+        join(dir, 'cache-u'),
+      ),
       cliWith({ timeoutMs: 280_000 }, 'kernel', 'S1', '--image', UNFIXED!, '--trials', '20', '--cache', join(dir, 'cache-u2')),
     ]);
     expect(mine.out).toContain('No disagreements in 2 scenarios.');

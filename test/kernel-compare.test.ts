@@ -20,7 +20,8 @@ describe('the guest console', () => {
       'FR-SCENARIO {"id":"S1","trials":2}',
       trial(0, 12, 0),
       `\r${trial(1, 0, 1)}\r`,
-      'FR-END {}', 'FR-EXIT 0',
+      'FR-END {}',
+      'FR-EXIT 0',
     ];
     for (const l of lines) parseGuestLine(run, l);
     expect(run.begin?.release).toBe('6.1.0-57-amd64');
@@ -38,7 +39,7 @@ describe('the guest console', () => {
   test('a malformed FR line is an error naming the line', () => {
     expect(() => parseGuestLine(emptyRun(), 'FR-TRIAL {"trial":')).toThrow(/malformed FR-TRIAL line/);
   });
-  test('kernel versions: Debian\'s uname -v names the upstream release; a plain release is taken as it is', () => {
+  test("kernel versions: Debian's uname -v names the upstream release; a plain release is taken as it is", () => {
     expect(upstreamVersion('6.1.0-57-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.192-3 (2026-11-26)')).toBe('6.1.192');
     expect(upstreamVersion('6.12.45-dirty (me@host) #3 SMP')).toBe('6.12.45');
     expect(upstreamVersion('6.17.0-rc6+ #1')).toBe('v6.17.0-rc6');
@@ -62,8 +63,18 @@ describe('the guest console', () => {
 });
 
 const side = (o: Partial<SideFigures>): SideFigures => ({
-  trials: 100, pins: 100, failedTrials: 0, rate: 0, ci95: [0, 0.037], errors: {}, migratedPerPin: 1, leftMovablePerPin: null,
-  drainWorksPerPin: 1, drainWorksPerTrial: 1, vmstat: {}, ...o,
+  trials: 100,
+  pins: 100,
+  failedTrials: 0,
+  rate: 0,
+  ci95: [0, 0.037],
+  errors: {},
+  migratedPerPin: 1,
+  leftMovablePerPin: null,
+  drainWorksPerPin: 1,
+  drainWorksPerTrial: 1,
+  vmstat: {},
+  ...o,
 });
 
 describe('judging the two sides', () => {
@@ -98,7 +109,9 @@ describe('page_ref tracepoints of a CONFIG_DEBUG_PAGE_REF kernel', () => {
     const { runOne } = await import('../src/runtime/run_one.js');
     const { resolvePolicySpec } = await import('../src/policy/resolve.js');
     const { addPageRefLineUp } = await import('../src/realkernel/compare.js');
-    const realLines = readFileSync(join(import.meta.dirname, 'data', 'trace-6.12-prefix-s1.txt'), 'utf8').split('\n').filter((l) => l.includes(': page_ref_'));
+    const realLines = readFileSync(join(import.meta.dirname, 'data', 'trace-6.12-prefix-s1.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(': page_ref_'));
     const run = emptyRun();
     parseGuestLine(run, 'FR-SCENARIO {"id":"S1t","trials":1}');
     for (const l of realLines) parseGuestLine(run, `FR-PAGEREF ${JSON.stringify({ scenario: 'S1t', line: l })}`);

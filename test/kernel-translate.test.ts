@@ -73,8 +73,11 @@ describe('translatable ops become their user-space calls', () => {
     expect(c).toContain('fr_local_drain()');
     expect(c.match(/fr_lru_cache_disable_enable\(\)/g)).toHaveLength(1);
   });
-  test('hog, delay and per-op pauses (with jitter) use the scenario\'s lengths', () => {
-    const c = cOf('  1:\n    - hog\n    - delay: { us: 7 }\n    - fault: { vma: v, page: 0, delayAfterUs: 5, jitterUs: 3 }\n', 'timing: { hogUs: 250, delayUs: 40 }\n');
+  test("hog, delay and per-op pauses (with jitter) use the scenario's lengths", () => {
+    const c = cOf(
+      '  1:\n    - hog\n    - delay: { us: 7 }\n    - fault: { vma: v, page: 0, delayAfterUs: 5, jitterUs: 3 }\n',
+      'timing: { hogUs: 250, delayUs: 40 }\n',
+    );
     expect(c).toContain('fr_hog_us(250);');
     expect(c).toContain('fr_delay_us(7);');
     expect(c).toContain('fr_delay_us(5 + 3 * fr_rand01());');
@@ -93,7 +96,10 @@ describe('translatable ops become their user-space calls', () => {
     expect(c).toContain('fr_touch(t->vma[0] + (0 + k0 * 2 + k1 * 1) * FR_PS, 1);');
   });
   test('setup: memfd for shmem, mapping flags, VM_LOCKED by mlock2(MLOCK_ONFAULT), pre-existing folios faulted in', () => {
-    const c = cOf('  1:\n    - pin: { vma: v, page: 0 }\n', 'folios:\n  - { name: F, object: mem, index: 2, lru: unevictable, mlockCount: 1, flags: [dirty, mlocked], mappedBy: [{ vma: v, page: 2 }] }\n');
+    const c = cOf(
+      '  1:\n    - pin: { vma: v, page: 0 }\n',
+      'folios:\n  - { name: F, object: mem, index: 2, lru: unevictable, mlockCount: 1, flags: [dirty, mlocked], mappedBy: [{ vma: v, page: 2 }] }\n',
+    );
     expect(c).toContain('t->objfd[0] = fr_memfd("mem", 16);');
     expect(c).toContain('t->vma[0] = fr_map(t->objfd[0], 0, 8, PROT_READ | PROT_WRITE, 1);');
     expect(c).toContain('t->vma[1] = fr_map(-1, 0, 4, PROT_READ | PROT_WRITE, 0);');
@@ -109,9 +115,18 @@ describe('ops without a user-space equivalent refuse the translation', () => {
     expect(untranslatable).toEqual(expect.arrayContaining(['fork', 'mark_accessed', 'lru_add_drain_all', 'cpu_offline', 'bh_lru_install']));
   });
   const arg: Record<string, string> = {
-    fork: '{ vma: heap, as: child }', mark_accessed: '{ vma: v, page: 0 }', deactivate: '{ vma: v, page: 0 }',
-    deactivate_file: '{ vma: v, page: 0 }', lazyfree: '{ vma: heap, page: 0 }', rotate: '{ vma: v, page: 0 }',
-    cpu_offline: '{ cpu: 2 }', cpu_dead: '{ cpu: 2 }', cpu_online: '{ cpu: 2 }', lru_add_drain_all: '{}', bh_lru_install: '{}', lru_cache_enable: '{}',
+    fork: '{ vma: heap, as: child }',
+    mark_accessed: '{ vma: v, page: 0 }',
+    deactivate: '{ vma: v, page: 0 }',
+    deactivate_file: '{ vma: v, page: 0 }',
+    lazyfree: '{ vma: heap, page: 0 }',
+    rotate: '{ vma: v, page: 0 }',
+    cpu_offline: '{ cpu: 2 }',
+    cpu_dead: '{ cpu: 2 }',
+    cpu_online: '{ cpu: 2 }',
+    lru_add_drain_all: '{}',
+    bh_lru_install: '{}',
+    lru_cache_enable: '{}',
   };
   for (const op of untranslatable) {
     test(`${op}: named with its CPU and step`, () => {
@@ -126,14 +141,19 @@ describe('ops without a user-space equivalent refuse the translation', () => {
     expect(msg).toContain('steps.2[0]');
   });
   test('lru_cache_disable without the enable right after it', () => {
-    expect(refusal('  1:\n    - lru_cache_disable\n    - delay: { us: 5 }\n    - lru_cache_enable\n')).toContain("op 'lru_cache_disable' on CPU 1, step 1 has no user-space equivalent on its own");
+    expect(refusal('  1:\n    - lru_cache_disable\n    - delay: { us: 5 }\n    - lru_cache_enable\n')).toContain(
+      "op 'lru_cache_disable' on CPU 1, step 1 has no user-space equivalent on its own",
+    );
   });
   test('a pin of folios the scenario makes pinnable (the guest places every user page in ZONE_MOVABLE)', () => {
     expect(refusal('  1:\n    - pin: { vma: pv, page: 0 }\n')).toContain("VMA 'pv' holds pinnable folios in the scenario (movable in ZONE_NORMAL)");
     expect(() => cOf('  1:\n    - pin: { vma: heap, page: 0 }\n')).not.toThrow(); // anon in CMA: unpinnable, as in the guest
   });
   test('a mapped object of large folios of another order', () => {
-    const s = parseScenarioText(HEAD.replace('kind: shmem, pages: 16 }', 'kind: shmem, pages: 16, order: 4 }') + 'steps:\n  1:\n    - fault: { vma: v, page: 0 }\n', 'test.yaml');
+    const s = parseScenarioText(
+      HEAD.replace('kind: shmem, pages: 16 }', 'kind: shmem, pages: 16, order: 4 }') + 'steps:\n  1:\n    - fault: { vma: v, page: 0 }\n',
+      'test.yaml',
+    );
     expect(() => translateScenarios([s])).toThrow(/VMA 'v' maps object 'mem' of order-4 folios/);
   });
 });
@@ -158,7 +178,11 @@ describe('the built-in scenarios', () => {
     const dir = mkdtempSync(join(tmpdir(), 'folio-race-c-'));
     try {
       writeFileSync(join(dir, 'p.c'), translateScenarios(ok).c);
-      const r = spawnSync(gcc!, ['-static', '-O0', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', guestRuntimeDir(), '-o', join(dir, 'p'), join(dir, 'p.c')], { encoding: 'utf8' });
+      const r = spawnSync(
+        gcc!,
+        ['-static', '-O0', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', guestRuntimeDir(), '-o', join(dir, 'p'), join(dir, 'p.c')],
+        { encoding: 'utf8' },
+      );
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
     } finally {

@@ -13,23 +13,47 @@ import { folio_activate, folio_deactivate, lru_add_drain } from '../src/mm/swap.
 import { pte_folio, pte_get, pte_set, vma_flags, vma_in_use } from '../src/mm/vma.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import {
-  LOCKED, LOCKED_ONFAULT, anonVma, fileObj, flagStr, flagWordStr, kernel, kernelWith, ledger, ledgerBalanced, sharedVma, shmemObj, stat,
+  LOCKED,
+  LOCKED_ONFAULT,
+  anonVma,
+  fileObj,
+  flagStr,
+  flagWordStr,
+  kernel,
+  kernelWith,
+  ledger,
+  ledgerBalanced,
+  sharedVma,
+  shmemObj,
+  stat,
 } from './helpers/mm.js';
 import { MlockOp } from '../src/mm/constants.js';
 
 const nr = (k: InlineKernel, cpu: number, b: number) => folio_batch_count(k.ctx(cpu), cpu, b);
 const has = (k: InlineKernel, f: number, bit: number) => folio_test(k.ctx(0), f, bit);
-const fault = (k: InlineKernel, cpu: number, vma: number, page: number, write = true) =>
-  k.run(cpu, handle_mm_fault(k.ctx(cpu), vma, page, write));
+const fault = (k: InlineKernel, cpu: number, vma: number, page: number, write = true) => k.run(cpu, handle_mm_fault(k.ctx(cpu), vma, page, write));
 
-interface RefEvent { fn: string; holder: number; delta: number; count: number; flags: string; mapcount: number; mt: number }
+interface RefEvent {
+  fn: string;
+  holder: number;
+  delta: number;
+  count: number;
+  flags: string;
+  mapcount: number;
+  mt: number;
+}
 function recorder(): { sink: TraceSink; events: RefEvent[] } {
   const events: RefEvent[] = [];
   const sink: TraceSink = {
     pageRef(ctx: KernelCtx, _e, folio, delta, holder, fn) {
       events.push({
-        fn, holder, delta, count: folio_ref_count(ctx, folio), flags: flagWordStr(folio_flags(ctx, folio)),
-        mapcount: fw(ctx, folio, F.MAPCOUNT), mt: fw(ctx, folio, F.MT),
+        fn,
+        holder,
+        delta,
+        count: folio_ref_count(ctx, folio),
+        flags: flagWordStr(folio_flags(ctx, folio)),
+        mapcount: fw(ctx, folio, F.MAPCOUNT),
+        mt: fw(ctx, folio, F.MT),
       });
     },
     mark() {},
@@ -148,7 +172,7 @@ describe("Will's sequence, S1 steps 1-2 (spec §1.8)", () => {
       const code = fileObj(k, 16, 4);
       const G0 = k.run(7, filemap_fault(k.ctx(7), code, 5));
       expect(fw(k.ctx(0), G0, F.ORDER)).toBe(4);
-      const b = events.filter((e) => e.fn === 'folios_put_refs' || e.holder === Holder.LRU_BATCH && e.delta < 0);
+      const b = events.filter((e) => e.fn === 'folios_put_refs' || (e.holder === Holder.LRU_BATCH && e.delta < 0));
       expect(b.some((e) => e.count === 3)).toBe(true);
       expect(ledger(k, F0)).toEqual({ PAGECACHE: 1, MAP: 1, MLOCK_BATCH: 1 });
       expect(flagStr(k, F0)).toBe('uptodate|dirty|lru|swapbacked|unevictable|mlocked');
@@ -427,7 +451,11 @@ describe('racing faults (yield point 6, the PTL)', () => {
 describe('the TLB-flush free path (tlbFreeDrains)', () => {
   it('where free_pages_and_swap_cache() drains (6.1.y, 6.12.y), munmap of a locked VMA leaves no MUNLOCK entry', async () => {
     const { releasePolicy, releaseFor } = await import('../src/policy/releases.js');
-    for (const [v, left] of [['6.1.192', 0], ['6.12.117', 0], ['v6.18', 1]] as const) {
+    for (const [v, left] of [
+      ['6.1.192', 0],
+      ['6.12.117', 0],
+      ['v6.18', 1],
+    ] as const) {
       const k = kernelWith(releasePolicy(releaseFor(v)));
       const memfd = shmemObj(k, 1);
       const plain = sharedVma(k, memfd, 1, 0);

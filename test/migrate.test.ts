@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Batch, Errno, Holder, Lru, MigrateType, PG } from '../src/mm/constants.js';
 import { YP } from '../src/mm/context.js';
-import { folio_flags, folio_set, folio_test, fw, ledger_get } from '../src/mm/folio.js';
+import { folio_flags, folio_set, folio_test, fw } from '../src/mm/folio.js';
 import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js';
 import { F, FolioState, Stat } from '../src/mm/layout.js';
 import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN } from '../src/mm/migrate.js';
@@ -30,7 +30,12 @@ describe('folio_expected_ref_count (v6.16+)', () => {
 });
 
 describe('folio_expected_ref_count: swap cache of non-anon folios (expectedRefSwapCache)', () => {
-  it.each([['6.12.64', 'anon', 2], ['6.12.65', 'all', 3], ['6.1.159', 'anon', 2], ['6.1.160', 'all', 3]])('%s (%s): a shmem folio in the swap cache expects %d', (rel, mode, want) => {
+  it.each([
+    ['6.12.64', 'anon', 2],
+    ['6.12.65', 'all', 3],
+    ['6.1.159', 'anon', 2],
+    ['6.1.160', 'all', 3],
+  ])('%s (%s): a shmem folio in the swap cache expects %d', (rel, mode, want) => {
     const p = resolvePolicySpec(rel)[0]!;
     expect(p.switches.expectedRefSwapCache).toBe(mode);
     const k = kernel(p, 1);
@@ -113,7 +118,12 @@ describe('migrate_pages (MIGRATE_SYNC, MR_LONGTERM_PIN)', () => {
   ])('one foreign batch ref under %s: unmap/remap cycles, freeze attempts and vmstat', (_name, spec, want) => {
     const policy = resolvePolicySpec(spec)[0]!;
     const freezes: number[] = [];
-    const k = kernel(policy, 2, { pageRef: (_c: unknown, ev: string, _f: number, delta: number) => { if (ev === 'page_ref_freeze') freezes.push(delta); }, mark: () => {} } as never);
+    const k = kernel(policy, 2, {
+      pageRef: (_c: unknown, ev: string, _f: number, delta: number) => {
+        if (ev === 'page_ref_freeze') freezes.push(delta);
+      },
+      mark: () => {},
+    } as never);
     const c0 = k.ctx(0);
     const { folio: src, vma } = placeFolio(c0, { kind: 'shmem', mapped: true, lockedVma: true, onLru: true, mlocked: true, mlockCount: 0 });
     k.run(1, mlock_folio(k.ctx(1), src));
@@ -176,9 +186,17 @@ describe('migrate_pages (MIGRATE_SYNC, MR_LONGTERM_PIN)', () => {
       seen.push([stat(k, 0, Stat.MIGRATE_MOVE_ATTEMPT), pte_get(c0, vma, 0) === src + 1]);
     }
     expect(seen).toEqual([
-      [0, false], [1, false], [2, false], // MIGRATE_ASYNC batch: 3 passes
+      [0, false],
+      [1, false],
+      [2, false], // MIGRATE_ASYNC batch: 3 passes
       [3, true], // undone; between the async batch and the sync retry of this folio
-      [3, false], [4, false], [5, false], [6, false], [7, false], [8, false], [9, false], // MIGRATE_SYNC: 7
+      [3, false],
+      [4, false],
+      [5, false],
+      [6, false],
+      [7, false],
+      [8, false],
+      [9, false], // MIGRATE_SYNC: 7
     ]);
     expect(s.value).toBe(1);
   });

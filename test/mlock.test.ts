@@ -7,14 +7,20 @@ import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import {
-  MLOCK_LRU_UNCLAIMED, mlock_drain_local, mlock_drain_remote, mlock_folio, mlock_new_folio, mlock_vma_folio,
-  munlock_folio, munlock_vma_folio, need_mlock_drain,
+  MLOCK_LRU_UNCLAIMED,
+  mlock_drain_local,
+  mlock_drain_remote,
+  mlock_folio,
+  mlock_new_folio,
+  mlock_vma_folio,
+  munlock_folio,
+  munlock_vma_folio,
+  need_mlock_drain,
 } from '../src/mm/mlock.js';
 import { folio_add_lru, folio_deactivate, lru_add_drain } from '../src/mm/swap.js';
 import { makeFolio } from './helpers/folios.js';
 
-const kernel = (policy: string, nCpus = 4) =>
-  new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
+const kernel = (policy: string, nCpus = 4) => new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
 const stat = (k: InlineKernel, cpu: number, s: number) => k.w[cpuBase(cpu) + C.STATS + s]!;
 const total = (k: InlineKernel, s: number) => k.ctxs.reduce((a, c) => a + stat(k, c.cpu, s), 0);
 const nr = (k: InlineKernel, cpu: number) => folio_batch_count(k.ctx(cpu), cpu, Batch.mlock);
@@ -27,7 +33,7 @@ const drain = (k: InlineKernel, cpu: number) => lru_add_drain(k.ctx(cpu));
 const mlock = (k: InlineKernel, cpu: number, f: number) => k.run(cpu, mlock_folio(k.ctx(cpu), f));
 const munlock = (k: InlineKernel, cpu: number, f: number) => k.run(cpu, munlock_folio(k.ctx(cpu), f));
 /** A mapped file folio on the inactive list. */
-const mappedOnLru = (k: InlineKernel, extra: ('active')[] = []) =>
+const mappedOnLru = (k: InlineKernel, extra: 'active'[] = []) =>
   makeFolio(k, { mapping: MappingKind.FILE, flags: ['lru', ...extra], holders: { PAGECACHE: 1, MAP: 1 } });
 /** A file folio already mlocked and on the unevictable LRU with mlock_count `n`. */
 const mlockedOnLru = (k: InlineKernel, n: number) =>
@@ -210,7 +216,10 @@ describe('munlock_folio', () => {
 });
 
 describe('flushing', () => {
-  for (const [p, cap] of [['v6.8', 15], ['v6.11', 31]] as const) {
+  for (const [p, cap] of [
+    ['v6.8', 15],
+    ['v6.11', 31],
+  ] as const) {
     it(`${p}: the ${cap}th mlock op processes the batch`, () => {
       const k = kernel(p);
       const fs = Array.from({ length: cap }, () => mappedOnLru(k));
@@ -239,7 +248,10 @@ describe('flushing', () => {
   });
 
   it('mlockBatching off: every op processed at once', () => {
-    for (const [p, rest] of [['no-mlock-batching', 0], ['v6.11', 1]] as const) {
+    for (const [p, rest] of [
+      ['no-mlock-batching', 0],
+      ['v6.11', 1],
+    ] as const) {
       const k = kernel(p);
       const f = mappedOnLru(k);
       mlock(k, 0, f);
@@ -252,7 +264,11 @@ describe('flushing', () => {
   });
 
   it('PF_MEMALLOC_PIN shortcuts: hubbard flushes NEW only, hubbard-fixed MLOCK too, neither MUNLOCK', () => {
-    const cases = [['v6.11', 1, 1], ['hubbard-memalloc-pin', 0, 1], ['hubbard-fixed', 0, 0]] as const;
+    const cases = [
+      ['v6.11', 1, 1],
+      ['hubbard-memalloc-pin', 0, 1],
+      ['hubbard-fixed', 0, 0],
+    ] as const;
     for (const [p, newRests, mlockRests] of cases) {
       const k = kernel(p);
       const ctx = k.ctx(0);
@@ -407,4 +423,3 @@ describe('one-batch-mlock (mlockClearsLru, spec §6.4 / S7b)', () => {
     expect(ref(k, f)).toBe(2);
   });
 });
-

@@ -11,8 +11,7 @@ import type { InlineKernel } from '../src/runtime/inline.js';
 import { anonVma, flagStr, kernel, ledger, sharedVma, shmemObj, stat } from './helpers/mm.js';
 
 const nr = (k: InlineKernel, cpu: number, b: number) => folio_batch_count(k.ctx(cpu), cpu, b);
-const fault = (k: InlineKernel, cpu: number, vma: number, page: number, write = true) =>
-  k.run(cpu, handle_mm_fault(k.ctx(cpu), vma, page, write));
+const fault = (k: InlineKernel, cpu: number, vma: number, page: number, write = true) => k.run(cpu, handle_mm_fault(k.ctx(cpu), vma, page, write));
 
 describe('mlock(2) / munlock(2) on a VMA (spec §5.1)', () => {
   for (const p of ['v6.10', 'v6.11', 'merged']) {

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test, vi } from 'vitest';
+import { afterAll, describe, test, vi } from 'vitest';
 import { cli } from './helpers/cli.js';
 
 vi.setConfig({ testTimeout: 60_000 });
@@ -18,11 +18,30 @@ describe('a policy file on the command line', () => {
   test.concurrent('stress, free-run and deterministic', async ({ expect }) => {
     const [free, det] = await Promise.all([
       cli('stress', 'S1', '--policy', `${UNFIXED},6.12.117`, '--cpus', '8', '--trials', '20', '--seed', '1', '--no-progress', '--json', '-'),
-      cli('stress', 'S1', '--policy', `${UNFIXED},6.12.117`, '--cpus', '8', '--trials', '20', '--seed', '1', '--no-progress', '--mode', 'deterministic', '--json', '-'),
+      cli(
+        'stress',
+        'S1',
+        '--policy',
+        `${UNFIXED},6.12.117`,
+        '--cpus',
+        '8',
+        '--trials',
+        '20',
+        '--seed',
+        '1',
+        '--no-progress',
+        '--mode',
+        'deterministic',
+        '--json',
+        '-',
+      ),
     ]);
     for (const r of [free, det]) {
       expect(r.code).toBe(0);
-      const doc = JSON.parse(r.out) as { results: { policy: string; trials: number; failures: { total: number } }[]; params: { policies: { id: string; switches: Record<string, unknown> }[] } };
+      const doc = JSON.parse(r.out) as {
+        results: { policy: string; trials: number; failures: { total: number } }[];
+        params: { policies: { id: string; switches: Record<string, unknown> }[] };
+      };
       expect(doc.results.map((x) => x.policy)).toEqual(['unfix', '6.12.111-6.12.117']);
       expect(doc.params.policies[0]!.switches.gupDrainRule).toBe('notLru');
       expect(doc.results[0]!.trials).toBe(20);
@@ -56,7 +75,11 @@ describe('a policy file on the command line', () => {
   test.concurrent('a malformed file: exit 2, the file, path and line, nothing on stdout', async ({ expect }) => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'base: merged\nswitches:\n  gupDrainRule: sometimes\n');
-    for (const cmd of [['stress', 'S1', '--policy', bad, '--trials', '1'], ['hunt', 'S1', '--policy', bad], ['run', 'S1', '--policy', `merged,${bad}`]]) {
+    for (const cmd of [
+      ['stress', 'S1', '--policy', bad, '--trials', '1'],
+      ['hunt', 'S1', '--policy', bad],
+      ['run', 'S1', '--policy', `merged,${bad}`],
+    ]) {
       const r = await cli(...cmd);
       expect(r.code).toBe(2);
       expect(r.out).toBe('');
@@ -66,7 +89,7 @@ describe('a policy file on the command line', () => {
 });
 
 describe('kernels and affected', () => {
-  test.concurrent('kernels prints a line\'s ranges with their commits', async ({ expect }) => {
+  test.concurrent("kernels prints a line's ranges with their commits", async ({ expect }) => {
     const r = await cli('kernels', '6.1.y');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^6\.1\.y\s+6\.1\.155\.\.6\.1\.159\s+15\s+-\s+ref!=exp\+1\s+yes/m);
@@ -80,8 +103,13 @@ describe('kernels and affected', () => {
     expect(r.code).toBe(0);
     const doc = JSON.parse(readFileSync(join(dir, 'aff.json'), 'utf8')) as { rows: { range: string; verdict: string; failures: number; trials: number }[] };
     expect(doc.rows.map((x) => [x.range, x.verdict])).toEqual([
-      ['6.12.0..6.12.13', 'fails'], ['6.12.14..6.12.35', 'fails'], ['6.12.36..6.12.48', 'fails'], ['6.12.49..6.12.49', 'not seen'],
-      ['6.12.50..6.12.64', 'not seen'], ['6.12.65..6.12.110', 'not seen'], ['6.12.111..6.12.117+', 'not seen'],
+      ['6.12.0..6.12.13', 'fails'],
+      ['6.12.14..6.12.35', 'fails'],
+      ['6.12.36..6.12.48', 'fails'],
+      ['6.12.49..6.12.49', 'not seen'],
+      ['6.12.50..6.12.64', 'not seen'],
+      ['6.12.65..6.12.110', 'not seen'],
+      ['6.12.111..6.12.117+', 'not seen'],
     ]);
     expect(r.out).toMatch(/FAILS\s+10\/10\s+100\.0% \[72\.2%, 100\.0%\]/);
     const bad = await cli('affected', 'S1', '--kernel', '4.19');

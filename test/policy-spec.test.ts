@@ -55,7 +55,9 @@ describe('policy files', () => {
     expect(p.source).toMatch(/policy file .*my-fix\.yaml/);
   });
   test('a JSON file, with id and description', () => {
-    const p = resolvePolicySpec(file('x.json', JSON.stringify({ id: 'six-one-cap31', description: 'd', base: '6.1.192', switches: { batchCapacity: 31 } })))[0]!;
+    const p = resolvePolicySpec(
+      file('x.json', JSON.stringify({ id: 'six-one-cap31', description: 'd', base: '6.1.192', switches: { batchCapacity: 31 } })),
+    )[0]!;
     expect(p.id).toBe('six-one-cap31');
     expect(p.description).toBe('d');
     expect(p.switches.migrateStyle).toBe('passes10');
@@ -63,19 +65,51 @@ describe('policy files', () => {
   });
   // Each malformed file: the file, the field path, its line, what was expected and what was found.
   test.each([
-    ['unknown switch', 'base: merged\nswitches:\n  gupDrainRul: notLru\n', /bad\.yaml: switches\.gupDrainRul \(line 3\): expected one of the known fields \(batchCapacity, .*\), found unknown field 'gupDrainRul'/],
-    ['bad enum value', 'base: merged\nswitches:\n  gupDrainRule: lru\n', /bad\.yaml: switches\.gupDrainRule \(line 3\): expected one of notLru, .*, found 'lru'/],
-    ['capacity out of range', 'base: merged\nswitches:\n  batchCapacity: 64\n', /bad\.yaml: switches\.batchCapacity \(line 3\): expected a number <= 31, found 64/],
-    ['capacity not an integer', 'base: merged\nswitches:\n  batchCapacity: 15.5\n', /bad\.yaml: switches\.batchCapacity \(line 3\): expected an integer, found 15\.5 \(not an integer\)/],
-    ['boolean as a string', 'base: merged\nswitches:\n  gupSkipLarge: "yes"\n', /bad\.yaml: switches\.gupSkipLarge \(line 3\): expected true or false, found 'yes' \(a string\)/],
-    ['missing base', 'switches:\n  gupSkipLarge: true\n', /bad\.yaml: base( \(line 1\))?: expected a string \(required field\), found nothing \(the field is missing\)/],
+    [
+      'unknown switch',
+      'base: merged\nswitches:\n  gupDrainRul: notLru\n',
+      /bad\.yaml: switches\.gupDrainRul \(line 3\): expected one of the known fields \(batchCapacity, .*\), found unknown field 'gupDrainRul'/,
+    ],
+    [
+      'bad enum value',
+      'base: merged\nswitches:\n  gupDrainRule: lru\n',
+      /bad\.yaml: switches\.gupDrainRule \(line 3\): expected one of notLru, .*, found 'lru'/,
+    ],
+    [
+      'capacity out of range',
+      'base: merged\nswitches:\n  batchCapacity: 64\n',
+      /bad\.yaml: switches\.batchCapacity \(line 3\): expected a number <= 31, found 64/,
+    ],
+    [
+      'capacity not an integer',
+      'base: merged\nswitches:\n  batchCapacity: 15.5\n',
+      /bad\.yaml: switches\.batchCapacity \(line 3\): expected an integer, found 15\.5 \(not an integer\)/,
+    ],
+    [
+      'boolean as a string',
+      'base: merged\nswitches:\n  gupSkipLarge: "yes"\n',
+      /bad\.yaml: switches\.gupSkipLarge \(line 3\): expected true or false, found 'yes' \(a string\)/,
+    ],
+    [
+      'missing base',
+      'switches:\n  gupSkipLarge: true\n',
+      /bad\.yaml: base( \(line 1\))?: expected a string \(required field\), found nothing \(the field is missing\)/,
+    ],
     ['unknown base', 'id: x\nbase: merged-6.19\n', /bad\.yaml: base \(line 2\): expected a built-in policy or a kernel release \(.*\), found 'merged-6\.19'/],
-    ['unknown top-level field', 'base: merged\nswitch:\n  gupSkipLarge: true\n', /bad\.yaml: switch \(line 2\): expected one of the known fields \(id, description, source, base, switches\), found unknown field 'switch'/],
+    [
+      'unknown top-level field',
+      'base: merged\nswitch:\n  gupSkipLarge: true\n',
+      /bad\.yaml: switch \(line 2\): expected one of the known fields \(id, description, source, base, switches\), found unknown field 'switch'/,
+    ],
     ['bad id', 'id: "my fix"\nbase: merged\n', /bad\.yaml: id \(line 1\): expected an id of letters, digits, "\.", "_" and "-", found 'my fix'/],
     ['switches not a map', 'base: merged\nswitches: [1, 2]\n', /bad\.yaml: switches \(line 2\): expected a map, found a list of 2 items/],
     ['not a map at all', '- merged\n', /bad\.yaml: \(top level\): expected a map with base and switches/],
     ['YAML syntax', 'base: merged\nswitches: {gupSkipLarge: true\n', /bad\.yaml: line \d+, column \d+: expected valid YAML/],
-    ['alias bomb', 'a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nbase: merged\n', /bad\.yaml: \(top level\): expected a YAML document without excessive aliases/],
+    [
+      'alias bomb',
+      'a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nbase: merged\n',
+      /bad\.yaml: \(top level\): expected a YAML document without excessive aliases/,
+    ],
   ])('%s', (_what, text, msg) => {
     const p = file('bad.yaml', text);
     let err: Error | undefined;
@@ -101,7 +135,9 @@ describe('received policies are checked as full switch sets', () => {
     expect(checkPolicy(getPolicy('merged')).switches).toEqual(getPolicy('merged').switches);
     const { migrateStyle: _m, ...short } = getPolicy('merged').switches;
     expect(() => checkPolicy({ ...getPolicy('merged'), switches: short as never })).toThrow(/policy 'merged': switch migrateStyle/);
-    expect(() => checkPolicy({ ...getPolicy('merged'), switches: { ...getPolicy('merged').switches, gupDrainRule: 'x' as never } })).toThrow(/switch gupDrainRule/);
+    expect(() => checkPolicy({ ...getPolicy('merged'), switches: { ...getPolicy('merged').switches, gupDrainRule: 'x' as never } })).toThrow(
+      /switch gupDrainRule/,
+    );
   });
   test('every switch of the schema is a switch of the baseline', () => {
     expect([...SWITCH_KEYS].sort()).toEqual(Object.keys(getPolicy('v6.11').switches).sort());
@@ -110,16 +146,43 @@ describe('received policies are checked as full switch sets', () => {
 
 describe('kernel releases', () => {
   test.each([
-    ['6.1.0', '6.1.0-6.1.128'], ['6.1.128', '6.1.0-6.1.128'], ['6.1.129', '6.1.129-6.1.154'], ['6.1.154', '6.1.129-6.1.154'],
-    ['6.1.155', '6.1.155-6.1.159'], ['6.1.160', '6.1.160-6.1.192'], ['6.1.200', '6.1.160-6.1.192'], ['6.6.50', '6.6.0-6.6.78'], ['6.6.130', '6.6.120'],
-    ['6.12.13', '6.12.0-6.12.13'], ['6.12.14', '6.12.14-6.12.35'], ['6.12.45', '6.12.36-6.12.48'], ['6.12.49', '6.12.49'],
-    ['6.12.50', '6.12.50-6.12.64'], ['6.12.65', '6.12.65-6.12.110'], ['6.12.110', '6.12.65-6.12.110'], ['6.12.111', '6.12.111-6.12.117'],
-    ['v6.11', 'v6.11-v6.13'], ['6.15', 'v6.14-v6.15'], ['v6.17-rc5', 'v6.16-v6.17-rc5'], ['v6.17-rc6', 'v6.17-rc6-v6.17'], ['6.17', 'v6.17-rc6-v6.17'], ['6.18', 'v6.18'], ['v6.2', 'v5.18-v6.2'],
+    ['6.1.0', '6.1.0-6.1.128'],
+    ['6.1.128', '6.1.0-6.1.128'],
+    ['6.1.129', '6.1.129-6.1.154'],
+    ['6.1.154', '6.1.129-6.1.154'],
+    ['6.1.155', '6.1.155-6.1.159'],
+    ['6.1.160', '6.1.160-6.1.192'],
+    ['6.1.200', '6.1.160-6.1.192'],
+    ['6.6.50', '6.6.0-6.6.78'],
+    ['6.6.130', '6.6.120'],
+    ['6.12.13', '6.12.0-6.12.13'],
+    ['6.12.14', '6.12.14-6.12.35'],
+    ['6.12.45', '6.12.36-6.12.48'],
+    ['6.12.49', '6.12.49'],
+    ['6.12.50', '6.12.50-6.12.64'],
+    ['6.12.65', '6.12.65-6.12.110'],
+    ['6.12.110', '6.12.65-6.12.110'],
+    ['6.12.111', '6.12.111-6.12.117'],
+    ['v6.11', 'v6.11-v6.13'],
+    ['6.15', 'v6.14-v6.15'],
+    ['v6.17-rc5', 'v6.16-v6.17-rc5'],
+    ['v6.17-rc6', 'v6.17-rc6-v6.17'],
+    ['6.17', 'v6.17-rc6-v6.17'],
+    ['6.18', 'v6.18'],
+    ['v6.2', 'v5.18-v6.2'],
   ])('%s runs %s', (v, id) => {
     expect(releaseFor(v).id).toBe(id);
   });
   test('lines expand to every range, in order', () => {
-    expect(resolveKernels('6.12.y').map((p) => p.id)).toEqual(['6.12.0-6.12.13', '6.12.14-6.12.35', '6.12.36-6.12.48', '6.12.49', '6.12.50-6.12.64', '6.12.65-6.12.110', '6.12.111-6.12.117']);
+    expect(resolveKernels('6.12.y').map((p) => p.id)).toEqual([
+      '6.12.0-6.12.13',
+      '6.12.14-6.12.35',
+      '6.12.36-6.12.48',
+      '6.12.49',
+      '6.12.50-6.12.64',
+      '6.12.65-6.12.110',
+      '6.12.111-6.12.117',
+    ]);
   });
   test('refused: unknown versions, stable lines without data, releases before v5.18', () => {
     expect(() => releaseFor('six')).toThrow(/expected a version such as/);
@@ -128,9 +191,28 @@ describe('kernel releases', () => {
   });
   test('switch values of the ranges that matter (read from the sources, see docs/releases.md)', () => {
     const s = (v: string) => releaseFor(v).switches;
-    expect(s('6.1.192')).toMatchObject({ batchCapacity: 15, lruClearOnQueue: false, deactivateFileChecksLru: false, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true, migrateStyle: 'passes10', drainAllLocalFirst: false, expectedRefSwapCache: 'all' });
+    expect(s('6.1.192')).toMatchObject({
+      batchCapacity: 15,
+      lruClearOnQueue: false,
+      deactivateFileChecksLru: false,
+      gupPreLocalDrain: 'onMismatch',
+      gupDrainRule: 'refNeExpectedPlus1',
+      gupSkipLarge: true,
+      migrateStyle: 'passes10',
+      drainAllLocalFirst: false,
+      expectedRefSwapCache: 'all',
+    });
     expect(s('6.1.150')).toMatchObject({ gupDrainRule: 'notLru', gupEmptyListSucceeds: true, migrateStyle: 'passes10' });
-    expect(s('6.12.117')).toMatchObject({ batchCapacity: 31, lruClearOnQueue: false, deactivateFileChecksLru: true, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlusPinBias', migrateStyle: 'batched', drainAllLocalFirst: false, expectedRefSwapCache: 'all' });
+    expect(s('6.12.117')).toMatchObject({
+      batchCapacity: 31,
+      lruClearOnQueue: false,
+      deactivateFileChecksLru: true,
+      gupPreLocalDrain: 'onMismatch',
+      gupDrainRule: 'refNeExpectedPlusPinBias',
+      migrateStyle: 'batched',
+      drainAllLocalFirst: false,
+      expectedRefSwapCache: 'all',
+    });
     expect(s('6.12.49')).toMatchObject({ lruClearOnQueue: true, gupPreLocalDrain: 'none', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: false });
     expect(s('6.12.45')).toMatchObject({ lruClearOnQueue: true, gupDrainRule: 'notLru', gupEmptyListSucceeds: false });
     expect(s('6.18')).toMatchObject({ drainAllLocalFirst: true, gupDrainRule: 'refNeExpectedPlus1' });

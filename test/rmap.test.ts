@@ -14,8 +14,7 @@ import type { InlineKernel } from '../src/runtime/inline.js';
 import { LOCKED, anonVma, flagStr, kernel, ledger, ledgerBalanced, sharedVma, shmemObj, stat } from './helpers/mm.js';
 
 const nr = (k: InlineKernel, cpu: number, b: number) => folio_batch_count(k.ctx(cpu), cpu, b);
-const fault = (k: InlineKernel, cpu: number, vma: number, page: number, write = true) =>
-  k.run(cpu, handle_mm_fault(k.ctx(cpu), vma, page, write));
+const fault = (k: InlineKernel, cpu: number, vma: number, page: number, write = true) => k.run(cpu, handle_mm_fault(k.ctx(cpu), vma, page, write));
 
 /** A shmem folio in CMA mapped by a locked and an unlocked VMA, batches drained: S12's F. */
 function mappedTwice(policy: string) {

@@ -83,11 +83,15 @@ describe('crashes and shutdown', () => {
 });
 
 describe('many CPUs on a small host', () => {
-  test.each([16, 64])('%i CPUs run drains among adders', async (cpus) => {
-    const { outcome, results } = await runDrainProgram(cpus, { drainers: 2, adders: cpus - 2, drains: 5, adds: 8 }, 2);
-    expect(outcome.crash).toBeNull();
-    expect(results).toHaveLength(2);
-    expect(results.flatMap((r) => r.failures)).toEqual([]);
-    expect(sum(results, Stat.DRAIN_WORK_RUN)).toBe(sum(results, Stat.DRAIN_ALL_CPUS_QUEUED));
-  }, 60_000);
+  test.each([16, 64])(
+    '%i CPUs run drains among adders',
+    async (cpus) => {
+      const { outcome, results } = await runDrainProgram(cpus, { drainers: 2, adders: cpus - 2, drains: 5, adds: 8 }, 2);
+      expect(outcome.crash).toBeNull();
+      expect(results).toHaveLength(2);
+      expect(results.flatMap((r) => r.failures)).toEqual([]);
+      expect(sum(results, Stat.DRAIN_WORK_RUN)).toBe(sum(results, Stat.DRAIN_ALL_CPUS_QUEUED));
+    },
+    60_000,
+  );
 });

@@ -10,7 +10,9 @@ import { runStress } from '../src/runtime/stress.js';
 import { loadScenario } from '../src/scenario/load.js';
 
 vi.setConfig({ testTimeout: 120_000 });
-afterAll(async () => { await shutdownAll(); });
+afterAll(async () => {
+  await shutdownAll();
+});
 
 const TRIALS = 24;
 const variants = [...POLICIES, ...RELEASES.map(releasePolicy)];
@@ -22,7 +24,10 @@ describe('S1 is a state race', () => {
     for (const policy of variants) {
       const det = await runDeterministicStress({ scenario: s1, policy, cpus: 8, trials: TRIALS, seed: 1 });
       const free = await runStress({ scenario: s1, policy, cpus: 8, trials: TRIALS, seed: 1 });
-      for (const [mode, o] of [['deterministic', det], ['free-run', free]] as const) {
+      for (const [mode, o] of [
+        ['deterministic', det],
+        ['free-run', free],
+      ] as const) {
         expect(o.aggregate.trials, `${policy.id} ${mode}`).toBe(TRIALS);
         expect(o.aggregate.emulatorErrors.trials, `${policy.id} ${mode}`).toBe(0);
         expect([0, TRIALS], `${policy.id} ${mode}: ${o.aggregate.failures.total} of ${TRIALS} failed`).toContain(o.aggregate.failures.total);
@@ -32,8 +37,14 @@ describe('S1 is a state race', () => {
     }
     // The thread's report and the fixes as Debian ships them.
     expect(verdicts).toMatchObject({
-      'v6.11': 'fails', 'hugh-unevictable': 'fails', 'will-v1': 'pins', 'merged': 'pins',
-      '6.1.0-6.1.128': 'fails', '6.1.160-6.1.192': 'pins', '6.12.36-6.12.48': 'fails', '6.12.111-6.12.117': 'pins',
+      'v6.11': 'fails',
+      'hugh-unevictable': 'fails',
+      'will-v1': 'pins',
+      merged: 'pins',
+      '6.1.0-6.1.128': 'fails',
+      '6.1.160-6.1.192': 'pins',
+      '6.12.36-6.12.48': 'fails',
+      '6.12.111-6.12.117': 'pins',
     });
   });
 });

@@ -36,14 +36,25 @@ function rig(s: Scenario, policy = 'merged', random?: () => number): Rig {
   const hogs: [number, number][] = [];
   const pins: Rig['pins'] = [];
   const env = boardEnv(board, {
-    *delay(ctx: KernelCtx, us: number): KGen<void> { delays.push([ctx.cpu, us]); yield YP.SCRIPT_DELAY; },
-    *hog(ctx: KernelCtx, us: number): KGen<void> { hogs.push([ctx.cpu, us]); },
+    *delay(ctx: KernelCtx, us: number): KGen<void> {
+      delays.push([ctx.cpu, us]);
+      yield YP.SCRIPT_DELAY;
+    },
+    *hog(ctx: KernelCtx, us: number): KGen<void> {
+      hogs.push([ctx.cpu, us]);
+    },
     pinLog: (ctx, rc, folios) => pins.push({ cpu: ctx.cpu, rc, folios: [...folios] }),
     ...(random ? { random } : {}),
   });
   const progs = Array.from({ length: s.cpus }, (_, c) => compileScenario(s, c, env, names));
   return {
-    k, board, env, delays, hogs, pins, progs,
+    k,
+    board,
+    env,
+    delays,
+    hogs,
+    pins,
+    progs,
     run(cpu, from = 0, to = progs[cpu]!.length) {
       for (const st of progs[cpu]!.slice(from, to)) k.run(cpu, st.run(k.ctx(cpu)));
     },
@@ -115,7 +126,11 @@ describe('setupScenario', () => {
 
 describe('compiled steps run on the emulated kernel', () => {
   it('S1 in the window (CPU 7 has not drained): v6.11 pin fails with -ENOMEM, merged succeeds', () => {
-    for (const [policy, want] of [['v6.11', Errno.ENOMEM], ['merged', 1], ['will-v1', 1]] as const) {
+    for (const [policy, want] of [
+      ['v6.11', Errno.ENOMEM],
+      ['merged', 1],
+      ['will-v1', 1],
+    ] as const) {
       const r = rig(loadScenario('S1'), policy);
       r.run(7, 0, 3); // fault, readahead, signal
       const ctx = r.k.ctx(7);
@@ -163,7 +178,8 @@ describe('compiled steps run on the emulated kernel', () => {
     expect(() => r.run(2, 1, 2)).toThrowError(/steps\.2\[1\]: VMA 'child' is created by a fork that has not run yet/);
   });
   it('repeat strides move pages; timing knobs pause after ops; jitter uses env.random', () => {
-    const s = parseScenarioText(`
+    const s = parseScenarioText(
+      `
 id: T2
 title: t
 description: d
@@ -176,20 +192,31 @@ steps:
     - hog
     - delay: { us: 3 }
 timing: { delayAfterUs: 1, hogUs: 42 }
-`, 't2.yaml');
+`,
+      't2.yaml',
+    );
     const r = rig(s, 'merged', () => 0.5);
     r.run(1);
     const ctx = r.k.ctx(1);
     expect([0, 1, 2, 3, 4, 5, 6, 7].map((p) => pte_folio(ctx, 0, p) >= 0)).toEqual([false, true, false, true, false, true, false, true]);
     // Each fault: 1 µs default pause + 0.5 x 10 µs jitter, then the repeat's own 7 µs; hog: 1 µs pause.
     expect(r.delays).toEqual([
-      ...Array(4).fill([[1, 6], [1, 7]]).flat(), [1, 1], [1, 3], [1, 1],
+      ...Array(4)
+        .fill([
+          [1, 6],
+          [1, 7],
+        ])
+        .flat(),
+      [1, 1],
+      [1, 3],
+      [1, 1],
     ]);
     expect(r.hogs).toEqual([[1, 42]]);
     expect(batchNr(r.k, 1, Batch.lru_add)).toBe(4);
   });
   it('pins kept with hold are dropped by unpin; folio ops by PTE skip an unmapped page', () => {
-    const s = parseScenarioText(`
+    const s = parseScenarioText(
+      `
 id: T3
 title: t
 description: d
@@ -205,7 +232,9 @@ steps:
     - unpin: { vma: shm, page: 0 }
     - unpin: { vma: shm, page: 0 }
     - deactivate: { folio: F }
-`, 't3.yaml');
+`,
+      't3.yaml',
+    );
     const r = rig(s, 'v6.11');
     const ctx = r.k.ctx(0);
     r.run(0, 0, 1);
@@ -225,9 +254,21 @@ describe('explainScenario', () => {
   it('S1: setup, both CPUs with their kernel entry points, the race window, what is measured', () => {
     const text = explainScenario(loadScenario('S1'));
     expect(text).toMatch(/^S1 — /);
-    for (const want of ['Setup', 'guestmem: shmem, 16 pages, cma', 'flags read|write|shared|locked|lockonfault',
-      'CPU 7:', 'CPU 3:', "1. fault on VMA 'guest' page 0 (write)", '-> handle_mm_fault()', 'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE)',
-      "wait for signal 'faulted'", 'Race window', 'until CPU 7 next drains its mlock batch', 'Measured', 'pin_success_rate:']) {
+    for (const want of [
+      'Setup',
+      'guestmem: shmem, 16 pages, cma',
+      'flags read|write|shared|locked|lockonfault',
+      'CPU 7:',
+      'CPU 3:',
+      "1. fault on VMA 'guest' page 0 (write)",
+      '-> handle_mm_fault()',
+      'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE)',
+      "wait for signal 'faulted'",
+      'Race window',
+      'until CPU 7 next drains its mlock batch',
+      'Measured',
+      'pin_success_rate:',
+    ]) {
       expect(text).toContain(want);
     }
     expect(text.indexOf('Steps per CPU')).toBeLessThan(text.indexOf('Race window'));

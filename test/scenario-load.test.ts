@@ -35,6 +35,7 @@ steps:
     - pin: { vma: shm, page: 0 }
 `;
 
+// biome-ignore lint/suspicious/noExplicitAny: scenario documents are edited freely in these tests
 type Obj = Record<string, any>;
 /** BASE with a change applied, as YAML text. */
 function mutate(fn: (o: Obj) => void): string {
@@ -55,8 +56,12 @@ function rejection(text: string, opts: { cpus?: number } = {}, file = 'bad.yaml'
 /** Assert one line `bad.yaml: <path>...: expected <expected...>, found <found...>`. */
 function expectProblem(err: ScenarioError, path: string, expected: string, found: string): void {
   const lines = err.message.split('\n');
-  const hit = lines.find((l) => (l.startsWith(`bad.yaml: ${path}: `) || l.startsWith(`bad.yaml: ${path} (line `))
-    && l.includes(`: expected ${expected}`) && l.includes(`, found ${found}`));
+  const hit = lines.find(
+    (l) =>
+      (l.startsWith(`bad.yaml: ${path}: `) || l.startsWith(`bad.yaml: ${path} (line `)) &&
+      l.includes(`: expected ${expected}`) &&
+      l.includes(`, found ${found}`),
+  );
   expect(hit, `no line for ${path} / ${expected} / ${found} in:\n${err.message}`).toBeDefined();
 }
 
@@ -72,43 +77,84 @@ describe('the base test scenario', () => {
 
 describe('malformed scenarios: file, field path, expected, found', () => {
   it('unknown op', () => {
-    const e = rejection(mutate((o) => { o.steps[1][0] = { faultt: { vma: 'heap', page: 0 } }; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1][0] = { faultt: { vma: 'heap', page: 0 } };
+      }),
+    );
     expectProblem(e, 'steps.1[0]', 'an op (one of fault, mlock', "'faultt'");
   });
   it('unknown VMA name', () => {
-    const e = rejection(mutate((o) => { o.steps[1][0].fault.vma = 'hep'; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1][0].fault.vma = 'hep';
+      }),
+    );
     expectProblem(e, 'steps.1[0].fault.vma', 'the name of a VMA (heap, shm)', "'hep'");
   });
   it('a script for CPU 9 on 4 CPUs', () => {
-    const e = rejection(mutate((o) => { o.steps[9] = [{ lru_add_drain: null }]; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[9] = [{ lru_add_drain: null }];
+      }),
+    );
     expectProblem(e, 'steps.9', 'a CPU number from 0 to 3 (the scenario declares cpus: 4)', 'CPU 9');
   });
   it('an op naming CPU 9 on 4 CPUs', () => {
-    const e = rejection(mutate((o) => { o.steps[1].push({ cpu_dead: { cpu: 9 } }); }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1].push({ cpu_dead: { cpu: 9 } });
+      }),
+    );
     expectProblem(e, 'steps.1[2].cpu_dead.cpu', 'a CPU number from 0 to 3', 'CPU 9');
   });
   it('negative pages', () => {
-    const e = rejection(mutate((o) => { o.vmas[0].pages = -3; }));
+    const e = rejection(
+      mutate((o) => {
+        o.vmas[0].pages = -3;
+      }),
+    );
     expectProblem(e, 'vmas[0].pages', 'a number > 0', '-3');
   });
   it('wrong type', () => {
-    const e = rejection(mutate((o) => { o.cpus = 'four'; }));
+    const e = rejection(
+      mutate((o) => {
+        o.cpus = 'four';
+      }),
+    );
     expectProblem(e, 'cpus', 'a number', "'four' (a string)");
   });
   it('non-integer page', () => {
-    const e = rejection(mutate((o) => { o.steps[2][1].pin.page = 1.5; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[2][1].pin.page = 1.5;
+      }),
+    );
     expectProblem(e, 'steps.2[1].pin.page', 'an integer', '1.5 (not an integer)');
   });
   it('missing required field', () => {
-    const e = rejection(mutate((o) => { delete o.raceWindow; }));
+    const e = rejection(
+      mutate((o) => {
+        delete o.raceWindow;
+      }),
+    );
     expectProblem(e, 'raceWindow', 'a string (required field)', 'nothing (the field is missing)');
   });
   it('unknown VMA flag', () => {
-    const e = rejection(mutate((o) => { o.vmas[1].flags = ['read', 'lockd']; }));
+    const e = rejection(
+      mutate((o) => {
+        o.vmas[1].flags = ['read', 'lockd'];
+      }),
+    );
     expectProblem(e, 'vmas[1].flags[1]', 'one of read, write, shared, locked, lockonfault', "'lockd'");
   });
   it('unknown field (and no field for expected outcomes)', () => {
-    const e = rejection(mutate((o) => { o.vmas[0].flgs = []; o.expected = { 'v6.11': 'ENOMEM' }; }));
+    const e = rejection(
+      mutate((o) => {
+        o.vmas[0].flgs = [];
+        o.expected = { 'v6.11': 'ENOMEM' };
+      }),
+    );
     expectProblem(e, 'vmas[0].flgs', 'one of the known fields (name, object, pgoff, pages, flags, mm)', "unknown field 'flgs'");
     expectProblem(e, 'expected', 'one of the known fields (id, title', "unknown field 'expected'");
   });
@@ -125,47 +171,85 @@ describe('malformed scenarios: file, field path, expected, found', () => {
     expect(() => loadScenario(f)).toThrowError(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\(top level\\): expected valid JSON, found `));
   });
   it('unknown object', () => {
-    const e = rejection(mutate((o) => { o.vmas[1].object = 'memm'; }));
+    const e = rejection(
+      mutate((o) => {
+        o.vmas[1].object = 'memm';
+      }),
+    );
     expectProblem(e, 'vmas[1].object', "'anon' or the name of an object (mem, lib)", "'memm'");
   });
   it('wait on a signal nobody raises', () => {
-    const e = rejection(mutate((o) => { o.steps[2][0].wait.name = 'og'; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[2][0].wait.name = 'og';
+      }),
+    );
     expectProblem(e, 'steps.2[0].wait.name', "a signal some CPU raises with a 'signal' op (raised: go)", "'og'");
   });
   it('duplicate names', () => {
-    const e = rejection(mutate((o) => { o.vmas[1].name = 'heap'; }));
+    const e = rejection(
+      mutate((o) => {
+        o.vmas[1].name = 'heap';
+      }),
+    );
     expectProblem(e, 'vmas[1].name', "a VMA name not used by another VMA (vmas[0] is already 'heap')", "'heap'");
   });
   it('page out of range', () => {
-    const e = rejection(mutate((o) => { o.steps[1][0].fault.page = 8; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1][0].fault.page = 8;
+      }),
+    );
     expectProblem(e, 'steps.1[0].fault.page', "a page from 0 to 7 (VMA 'heap' has 8 pages)", '8');
   });
   it('pin range past the end of the VMA', () => {
-    const e = rejection(mutate((o) => { o.steps[2][1].pin.pages = 9; }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[2][1].pin.pages = 9;
+      }),
+    );
     expectProblem(e, 'steps.2[1].pin.page', "a page from 0 to 7 (VMA 'shm' has 8 pages)", '0 (pages 0..8)');
   });
   it('repeat strides that walk off the VMA', () => {
-    const e = rejection(mutate((o) => { o.steps[1].push({ repeat: { times: 5, stride: 2, ops: [{ fault: { vma: 'heap', page: 0 } }] } }); }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1].push({ repeat: { times: 5, stride: 2, ops: [{ fault: { vma: 'heap', page: 0 } }] } });
+      }),
+    );
     expectProblem(e, 'steps.1[2].repeat.ops[0].fault.page', 'a page from 0 to 7', '0 (page 0 moved by repeat strides to end at page 8)');
   });
   it('unknown folio name and a folio op with two targets', () => {
-    const e = rejection(mutate((o) => {
-      o.steps[1].push({ deactivate: { folio: 'G' } }, { lazyfree: { folio: 'F', vma: 'heap', page: 0 } });
-    }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1].push({ deactivate: { folio: 'G' } }, { lazyfree: { folio: 'F', vma: 'heap', page: 0 } });
+      }),
+    );
     expectProblem(e, 'steps.1[2].deactivate.folio', 'the name of a folio (F)', "'G'");
     expectProblem(e, 'steps.1[3].lazyfree', "either 'folio' (a folio name) or 'vma' and 'page'", 'both');
   });
   it('a folio mapped by a VMA of another object, and unaligned', () => {
-    const e = rejection(mutate((o) => { o.folios.push({ name: 'L', object: 'lib', index: 2, order: 2, mappedBy: [{ vma: 'shm', page: 0 }] }); }));
+    const e = rejection(
+      mutate((o) => {
+        o.folios.push({ name: 'L', object: 'lib', index: 2, order: 2, mappedBy: [{ vma: 'shm', page: 0 }] });
+      }),
+    );
     expectProblem(e, 'folios[1].index', "an index aligned to the folio's 4 pages (order 2)", '2');
     expectProblem(e, 'folios[1].mappedBy[0].vma', "a VMA mapping object 'lib'", "'shm' (maps object 'mem')");
   });
   it('unknown measure', () => {
-    const e = rejection(mutate((o) => { o.measure = ['pin_latency', 'pin_lat']; }));
+    const e = rejection(
+      mutate((o) => {
+        o.measure = ['pin_latency', 'pin_lat'];
+      }),
+    );
     expectProblem(e, 'measure[1]', 'one of pin_success_rate', "'pin_lat'");
   });
   it('readahead of a shmem object', () => {
-    const e = rejection(mutate((o) => { o.steps[1].push({ readahead: { object: 'mem', index: 0 } }); }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1].push({ readahead: { object: 'mem', index: 0 } });
+      }),
+    );
     expectProblem(e, 'steps.1[2].readahead.object', 'a file object', "'mem' (kind shmem)");
   });
   it('a run with fewer CPUs than the scenario needs', () => {
@@ -173,7 +257,11 @@ describe('malformed scenarios: file, field path, expected, found', () => {
     expectProblem(e, 'cpus', 'a scenario that fits in the 2 CPUs of this run (raise --cpus to at least 4)', 'cpus: 4');
   });
   it('an op that needs arguments written bare', () => {
-    const e = rejection(mutate((o) => { o.steps[1].push('pin'); }));
+    const e = rejection(
+      mutate((o) => {
+        o.steps[1].push('pin');
+      }),
+    );
     expectProblem(e, 'steps.1[2]', "arguments for 'pin'", 'none');
   });
   it('lists every problem, one line each, with YAML line numbers', () => {
@@ -249,13 +337,20 @@ describe('resolveNames', () => {
   it('numbers objects, VMAs and folios in declaration order; signals sorted; fork slots after signals', () => {
     const r = resolveNames(loadScenario('S5'));
     expect(r.objects.get('guestmem')).toBe(0);
-    expect([...r.vmas]).toEqual([['guest', 0], ['rt_heap', 1], ['busy_heap', 2]]);
+    expect([...r.vmas]).toEqual([
+      ['guest', 0],
+      ['rt_heap', 1],
+      ['busy_heap', 2],
+    ]);
     expect(r.folios.get('G')).toBe(0);
     expect(r.folios.get('G#0')).toBe(0);
     expect(r.folios.get('G#31')).toBe(31);
     expect(r.nFolios).toBe(32);
     const r4 = resolveNames(loadScenario('S4'));
-    expect([...r4.signals]).toEqual([['child_exited', 0], ['forked', 1]]);
+    expect([...r4.signals]).toEqual([
+      ['child_exited', 0],
+      ['forked', 1],
+    ]);
     expect([...r4.forks]).toEqual([['child', 2]]);
   });
 });

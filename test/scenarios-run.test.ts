@@ -49,8 +49,10 @@ describe('CPU worker threads: every scenario under v6.11 and merged', () => {
     // so a busy CI host that delays the pinning thread cannot close it: the outcome is then
     // decided by the drain rule alone.
     const base = loadScenario('S1');
-    const s = { ...base, steps: Object.fromEntries(Object.entries(base.steps).map(([cpu, ops]) =>
-      [cpu, ops.map((op) => (op.op === 'delay' ? { ...op, us: 2000 } : op))])) } as typeof base;
+    const s = {
+      ...base,
+      steps: Object.fromEntries(Object.entries(base.steps).map(([cpu, ops]) => [cpu, ops.map((op) => (op.op === 'delay' ? { ...op, us: 2000 } : op))])),
+    } as typeof base;
     const rate = async (id: string) => (await runStress({ scenario: s, policy: getPolicy(id), cpus: s.cpus, trials: 120, seed: 5 })).aggregate;
     const broken = await rate('v6.11');
     const fixed = await rate('merged');

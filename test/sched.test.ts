@@ -25,7 +25,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: join(import.meta.dirname, '..'), env: { ...process.env, NO_COLOR: '1' }, timeout: 50_000,
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 50_000,
     });
     let out = '';
     let err = '';
@@ -76,7 +78,16 @@ describe('replay', () => {
   test('a replay file reproduces the identical trace and signature; a wrong schedule diverges', () => {
     const h = hunt(session('will-v1'), { seed: 1, maxSchedules: 300 });
     expect(h.found).not.toBeNull();
-    const setup = { scenario: S6, source: 'S6', policy: getPolicy('will-v1'), cpus: 8, seed: h.found!.seed, strategy: 'pct' as const, depth: 3, timeless: false };
+    const setup = {
+      scenario: S6,
+      source: 'S6',
+      policy: getPolicy('will-v1'),
+      cpus: 8,
+      seed: h.found!.seed,
+      strategy: 'pct' as const,
+      depth: 3,
+      timeless: false,
+    };
     const { file, trace } = makeReplayFile(setup, h.found!.run.schedule);
     expect(file.signature).toBe(h.found!.run.signature);
     const path = join(dir, 'x.replay.json');
@@ -136,7 +147,7 @@ describe('bounded exhaustive search: S1 on 3 CPUs (renumbered), preemption bound
     // a bigger bound explores more
     expect(explore(session('will-v1', 'pct', S1x3), { preemptionBound: 1 }).interleavings).toBeLessThan(r.interleavings);
   });
-  test('v6.11: the -ENOMEM with CPU 1\'s mlock batch holding the reference, minimal schedule replays', () => {
+  test("v6.11: the -ENOMEM with CPU 1's mlock batch holding the reference, minimal schedule replays", () => {
     const s = session('v6.11', 'pct', S1x3);
     const r = explore(s, { preemptionBound: 2 });
     expect(r.complete).toBe(true);

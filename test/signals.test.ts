@@ -14,7 +14,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function runAndSignal(sig: NodeJS.Signals, when: string, ...args: string[]): Promise<{ code: number | null; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: join(import.meta.dirname, '..'), env: { ...process.env, NO_COLOR: '1' }, timeout: 50_000,
+      cwd: join(import.meta.dirname, '..'),
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 50_000,
     });
     let err = '';
     let sent = false;
@@ -33,7 +35,19 @@ function runAndSignal(sig: NodeJS.Signals, when: string, ...args: string[]): Pro
 
 test('stress: SIGTERM writes the JSON with aborted: true and exits 143', async () => {
   const json = join(dir, 'stress.json');
-  const r = await runAndSignal('SIGTERM', 'folio-race stress:', 'stress', 'S1', '--policy', 'v6.11,merged', '--trials', '1000000', '--no-progress', '--json', json);
+  const r = await runAndSignal(
+    'SIGTERM',
+    'folio-race stress:',
+    'stress',
+    'S1',
+    '--policy',
+    'v6.11,merged',
+    '--trials',
+    '1000000',
+    '--no-progress',
+    '--json',
+    json,
+  );
   expect(r.code).toBe(143);
   expect(r.err).toContain('terminated (SIGTERM)');
   const doc = JSON.parse(readFileSync(json, 'utf8')) as { aborted: boolean };
@@ -42,7 +56,20 @@ test('stress: SIGTERM writes the JSON with aborted: true and exits 143', async (
 
 test('study: SIGTERM writes the study document with aborted: true and exits 143', async () => {
   const json = join(dir, 'study.json');
-  const r = await runAndSignal('SIGTERM', 'folio-race study drain-latency:', 'study', 'drain-latency', '--cpus', '1,2', '--rounds', '2000', '--trials', '50', '--json', json);
+  const r = await runAndSignal(
+    'SIGTERM',
+    'folio-race study drain-latency:',
+    'study',
+    'drain-latency',
+    '--cpus',
+    '1,2',
+    '--rounds',
+    '2000',
+    '--trials',
+    '50',
+    '--json',
+    json,
+  );
   expect(r.code).toBe(143);
   const doc = JSON.parse(readFileSync(json, 'utf8')) as { aborted?: boolean; kind: string };
   expect(doc.kind).toBe('folio-race-study');

@@ -82,8 +82,14 @@ describe('LatencyHistogram', () => {
         const ha = new LatencyHistogram();
         const hb = new LatencyHistogram();
         const all = new LatencyHistogram();
-        a.forEach((v) => (ha.record(v), all.record(v)));
-        b.forEach((v) => (hb.record(v), all.record(v)));
+        for (const v of a) {
+          ha.record(v);
+          all.record(v);
+        }
+        for (const v of b) {
+          hb.record(v);
+          all.record(v);
+        }
         ha.merge(hb);
         expect(ha.summary()).toEqual(all.summary());
         expect(ha.count).toBe(a.length + b.length);
@@ -154,13 +160,38 @@ function trial(i: number, failures: Failure[] = [], extra: Partial<TrialResult> 
       { startNs: 0, endNs: 40_000, mutexWaitNs: 100, cpusQueued: 3, genSkipped: false, forced: false },
       { startNs: 0, endNs: 900, mutexWaitNs: 800, cpusQueued: 0, genSkipped: true, forced: false },
     ],
-    stats: stats({ PIN_CALLS: 2, PIN_OK: 1, PIN_ENOMEM: 1, DRAIN_ALL_LOCAL_PIN: 2, DRAIN_ALL_PIN: 1, LRU_ADD_DRAIN: 5, LRU_ADD_DRAIN_ALL: 2, DRAIN_ALL_GEN_SKIP: 1, DRAIN_ALL_CPUS_QUEUED: 3, MIGRATE_MOVE_ATTEMPT: 6, GUP_RETRY: 1 }),
+    stats: stats({
+      PIN_CALLS: 2,
+      PIN_OK: 1,
+      PIN_ENOMEM: 1,
+      DRAIN_ALL_LOCAL_PIN: 2,
+      DRAIN_ALL_PIN: 1,
+      LRU_ADD_DRAIN: 5,
+      LRU_ADD_DRAIN_ALL: 2,
+      DRAIN_ALL_GEN_SKIP: 1,
+      DRAIN_ALL_CPUS_QUEUED: 3,
+      MIGRATE_MOVE_ATTEMPT: 6,
+      GUP_RETRY: 1,
+    }),
     durationNs: 1_000_000,
     ...extra,
   };
 }
-const enomem = (cpu = 3): Failure => ({ kind: 'ENOMEM', cpu, op: 'pin', message: 'pin_user_pages: -ENOMEM', attribution: ['CPU 7 mlock batch (MLOCK) holds 1 ref'] });
-const invariant = (permittedBy?: string): Failure => ({ kind: 'invariant', cpu: 0, invariant: 'I7', message: 'mlocked but evictable', ...(permittedBy ? { permittedBy } : {}), attribution: ['CPU 2 lru_activate batch holds 1 ref'] });
+const enomem = (cpu = 3): Failure => ({
+  kind: 'ENOMEM',
+  cpu,
+  op: 'pin',
+  message: 'pin_user_pages: -ENOMEM',
+  attribution: ['CPU 7 mlock batch (MLOCK) holds 1 ref'],
+});
+const invariant = (permittedBy?: string): Failure => ({
+  kind: 'invariant',
+  cpu: 0,
+  invariant: 'I7',
+  message: 'mlocked but evictable',
+  ...(permittedBy ? { permittedBy } : {}),
+  attribution: ['CPU 2 lru_activate batch holds 1 ref'],
+});
 const emulator: Failure = { kind: 'emulator', cpu: 1, message: 'TypeError: boom' };
 
 function syntheticTrials(): TrialResult[] {
@@ -190,7 +221,11 @@ describe('PolicyAggregator', () => {
     expect(a.permitted.examples[0]).toMatchObject({ trial: 3, permittedBy: 'v6.11 permits I7' });
     expect(a.emulatorErrors).toMatchObject({ trials: 1, records: 1 });
     expect(a.emulatorErrors.examples[0]!.message).toBe('TypeError: boom');
-    expect(a.examples.ENOMEM.map((e) => [e.trial, e.cpu])).toEqual([[1, 3], [1, 4], [2, 3]]);
+    expect(a.examples.ENOMEM.map((e) => [e.trial, e.cpu])).toEqual([
+      [1, 3],
+      [1, 4],
+      [2, 3],
+    ]);
     expect(a.examples.watchdog[0]!.message).toBe('no progress for 2s');
     expect(trialFailed(syntheticTrials()[3]!)).toBe(false);
     expect(trialFailed(syntheticTrials()[4]!)).toBe(false);
@@ -255,7 +290,12 @@ describe('PolicyAggregator', () => {
     const fail = fc.record({ kind: kinds, permitted: fc.boolean() });
     fc.assert(
       fc.property(fc.array(fc.array(fail, { maxLength: 3 }), { minLength: 1, maxLength: 40 }), (spec) => {
-        const ts = spec.map((fs, i) => trial(i, fs.map((f) => ({ kind: f.kind, cpu: 0, message: 'x', ...(f.permitted && f.kind !== 'emulator' ? { permittedBy: 'p' } : {}) }))));
+        const ts = spec.map((fs, i) =>
+          trial(
+            i,
+            fs.map((f) => ({ kind: f.kind, cpu: 0, message: 'x', ...(f.permitted && f.kind !== 'emulator' ? { permittedBy: 'p' } : {}) })),
+          ),
+        );
         const a = aggregateTrials('p', ts);
         const failing = ts.filter(trialFailed).length;
         expect(a.failures.total).toBe(failing);
@@ -289,7 +329,14 @@ describe('stress JSON', () => {
     expect(d.params.policies.map((p) => p.id)).toEqual(['v6.11', 'merged']);
     expect(d.host.cores).toBeGreaterThan(0);
     expect(d.host.node).toBe(process.version);
-    expect(d.results[0]).toMatchObject({ policy: 'v6.11', trials: 6, failures: { total: 3 }, rate: 0.5, drainsPerPin: { local: 1, all: 0.5 }, cpusQueuedPerDrainAll: 3 });
+    expect(d.results[0]).toMatchObject({
+      policy: 'v6.11',
+      trials: 6,
+      failures: { total: 3 },
+      rate: 0.5,
+      drainsPerPin: { local: 1, all: 0.5 },
+      cpusQueuedPerDrainAll: 3,
+    });
     expect(d.elapsedMs).toBeGreaterThanOrEqual(1500);
     const path = join(tmp, 'out.json');
     await writeStressDoc(path, d);
@@ -319,7 +366,16 @@ describe('stress JSON', () => {
     expect(msg).toMatch(/extra/);
   });
   test('every policy serialises its switches', () => {
-    const d = buildStressDoc({ scenario: { name: 'x', source: 'x.yaml' }, cpus: 1, trials: 1, seed: 0, policies: POLICIES, results: [], aborted: true, startedAt: new Date() });
+    const d = buildStressDoc({
+      scenario: { name: 'x', source: 'x.yaml' },
+      cpus: 1,
+      trials: 1,
+      seed: 0,
+      policies: POLICIES,
+      results: [],
+      aborted: true,
+      startedAt: new Date(),
+    });
     expect(d.params.policies).toHaveLength(POLICIES.length);
     expect(d.params.policies[0]!.switches).toHaveProperty('batchCapacity');
   });

@@ -7,9 +7,21 @@ import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import {
-  cpu_needs_drain, deactivate_file_folio, folio_activate, folio_add_lru, folio_add_lru_vma, folio_deactivate,
-  folio_mark_accessed, folio_mark_lazyfree, folio_rotate_reclaimable, lru_add_drain, lru_add_drain_cpu,
-  lru_add_drain_per_cpu, lru_cache_disable, lru_cache_disabled, lru_cache_enable,
+  cpu_needs_drain,
+  deactivate_file_folio,
+  folio_activate,
+  folio_add_lru,
+  folio_add_lru_vma,
+  folio_deactivate,
+  folio_mark_accessed,
+  folio_mark_lazyfree,
+  folio_rotate_reclaimable,
+  lru_add_drain,
+  lru_add_drain_cpu,
+  lru_add_drain_per_cpu,
+  lru_cache_disable,
+  lru_cache_disabled,
+  lru_cache_enable,
 } from '../src/mm/swap.js';
 import { mlock_folio } from '../src/mm/mlock.js';
 import { folio_isolate_lru } from '../src/mm/vmscan.js';
@@ -17,8 +29,7 @@ import { makeFolio } from './helpers/folios.js';
 import { bh_lru_install, has_bh_in_lru } from '../src/mm/buffer.js';
 import { lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
 
-const kernel = (policy: string, nCpus = 2) =>
-  new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
+const kernel = (policy: string, nCpus = 2) => new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
 const stat = (k: InlineKernel, cpu: number, s: number) => k.w[cpuBase(cpu) + C.STATS + s]!;
 const nr = (k: InlineKernel, cpu: number, b: number) => folio_batch_count(k.ctx(cpu), cpu, b);
 const has = (k: InlineKernel, f: number, bit: number) => folio_test(k.ctx(0), f, bit);
@@ -152,7 +163,11 @@ describe('folio_activate by version', () => {
   });
 
   it('off-LRU folio: v6.10/merged pre-check returns quietly; v6.11 drops the op and counts it', () => {
-    for (const [p, dropped] of [['v6.10', 0], ['merged', 0], ['v6.11', 1]] as const) {
+    for (const [p, dropped] of [
+      ['v6.10', 0],
+      ['merged', 0],
+      ['v6.11', 1],
+    ] as const) {
       const k = kernel(p);
       const f = makeFolio(k, { mapping: MappingKind.FILE, holders: { PAGECACHE: 1, ISOLATION: 1 } });
       k.run(0, folio_activate(k.ctx(0), f));
@@ -354,7 +369,10 @@ describe('deactivate / lazyfree / rotate', () => {
 });
 
 describe('batch capacity and immediate flushes', () => {
-  for (const [p, cap] of [['v6.8', 15], ['v6.11', 31]] as const) {
+  for (const [p, cap] of [
+    ['v6.8', 15],
+    ['v6.11', 31],
+  ] as const) {
     it(`${p}: flush at the ${cap}th add, at most ${cap - 1} at rest`, () => {
       const k = kernel(p);
       const fs: number[] = [];
@@ -414,7 +432,10 @@ describe('batch capacity and immediate flushes', () => {
     const e = makeFolio(k, { mapping: MappingKind.FILE, holders: { PAGECACHE: 1 } });
     k.run(1, folio_add_lru(k.ctx(1), e));
     expect(nr(k, 1, Batch.lru_add)).toBe(1);
-    expect(() => { lru_cache_enable(k.ctx(0)); lru_cache_enable(k.ctx(0)); }).toThrow(/without/);
+    expect(() => {
+      lru_cache_enable(k.ctx(0));
+      lru_cache_enable(k.ctx(0));
+    }).toThrow(/without/);
   });
 });
 

@@ -46,7 +46,7 @@ describe('drain mechanisms in lru_add_drain_all()', () => {
     expect(ledger_get(k.ctx(0), f, Holder.LRU_BATCH)).toBe(0);
   });
 
-  test('remote-locked: CPU 0 drains CPU 1\'s batch itself under its lock; nothing is queued', () => {
+  test("remote-locked: CPU 0 drains CPU 1's batch itself under its lock; nothing is queued", () => {
     const { k, f, stat } = twoCpus('remote-locked');
     k.run(0, lru_add_drain_all(k.ctx(0)));
     expect(k.w[cpuBase(1) + C.WQ_QUEUED_SEQ]).toBe(0);
@@ -67,12 +67,17 @@ describe('drain mechanisms in lru_add_drain_all()', () => {
     for (let i = 0; i < 50; i++) {
       const r = g.next();
       if (r.done) break;
-      if (k.ctx(0).blockReason === 'qpw_lock' && k.ctx(0).blockedOn) { blocked = true; break; }
+      if (k.ctx(0).blockReason === 'qpw_lock' && k.ctx(0).blockedOn) {
+        blocked = true;
+        break;
+      }
     }
     expect(blocked).toBe(true);
     expect(ledger_get(k.ctx(0), f, Holder.LRU_BATCH)).toBe(1); // still in CPU 1's batch
     Atomics.store(k.w, cpuBase(1) + C.LOCK, 0);
-    for (let r = g.next(); !r.done; r = g.next()) { /* finish */ }
+    for (let r = g.next(); !r.done; r = g.next()) {
+      /* finish */
+    }
     expect(ledger_get(k.ctx(0), f, Holder.LRU_BATCH)).toBe(0);
   });
 
@@ -93,7 +98,15 @@ describe('drain mechanisms in lru_add_drain_all()', () => {
   });
 });
 
-const tiny = { ...DRAIN_LATENCY_DEFAULTS, cpus: [1, 3], mechanisms: ['workqueue', 'remote-locked', 'targeted'] as DrainMechanism[], hog: ['off', 'on'] as ('off' | 'on')[], trials: 2, rounds: 3, hogUs: 50 };
+const tiny = {
+  ...DRAIN_LATENCY_DEFAULTS,
+  cpus: [1, 3],
+  mechanisms: ['workqueue', 'remote-locked', 'targeted'] as DrainMechanism[],
+  hog: ['off', 'on'] as ('off' | 'on')[],
+  trials: 2,
+  rounds: 3,
+  hogUs: 50,
+};
 
 async function runDoc(shard: { index: number; count: number } | null) {
   const cells = drainLatencyCells(tiny);
@@ -150,7 +163,12 @@ describe('exports', () => {
     const doc = JSON.parse(JSON.stringify(toPerfetto(runs)));
     expect(validateTraceEvents(doc)).toEqual([]);
     const ev = doc.traceEvents as { ph: string; name: string; pid: number; tid: number; id?: number; args?: Record<string, unknown> }[];
-    expect(ev.filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === 1).map((e) => e.args!.name).sort()).toEqual(['CPU 0', 'CPU 1', 'CPU 2']);
+    expect(
+      ev
+        .filter((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === 1)
+        .map((e) => e.args!.name)
+        .sort(),
+    ).toEqual(['CPU 0', 'CPU 1', 'CPU 2']);
     expect(ev.filter((e) => e.ph === 'B' && e.name === 'lru_add_drain_all' && e.pid === 1)).toHaveLength(tiny.rounds);
     const drainWork = ev.filter((e) => e.ph === 'B' && e.name === 'drain work' && e.pid === 1);
     expect(new Set(drainWork.map((e) => e.tid))).toEqual(new Set([0, 1, 2]));
@@ -199,9 +217,24 @@ describe('HTML report', () => {
     try {
       const page = join(dir, 'report.html');
       writeFileSync(page, html);
-      const r = spawnSync(chromium!, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
-        '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`, '--enable-logging=stderr', '--v=0',
-        '--dump-dom', `file://${page}`], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(
+        chromium!,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--no-first-run',
+          '--disable-component-update',
+          '--disable-sync',
+          `--user-data-dir=${join(dir, 'profile')}`,
+          '--enable-logging=stderr',
+          '--v=0',
+          '--dump-dom',
+          `file://${page}`,
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
       expect(r.status).toBe(0);
       const dom = r.stdout;
       expect(dom.match(/<svg[^>]*class="plot"/g)?.length).toBe(figures.length);

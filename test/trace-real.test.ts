@@ -31,13 +31,28 @@ describe('page_ref trace of S1t lines up with Debian 6.12.117 (drain rule !lru)'
     expect(ours.filter((e) => e.pfn === x).map(fields)).toEqual(real.map(fields));
     // What `folio-race kernel` does with a guest's page_ref events: the pinned folio's, lined up.
     expect(pinnedPfn(ours)).toBe(x);
-    expect(lineUp(real, ours.filter((e) => e.pfn === pinnedPfn(ours)))).toMatchObject({ firstDifference: null, real: 25, emulator: 25 });
-    const shifted = lineUp(real.slice(1), ours.filter((e) => e.pfn === x));
+    expect(
+      lineUp(
+        real,
+        ours.filter((e) => e.pfn === pinnedPfn(ours)),
+      ),
+    ).toMatchObject({ firstDifference: null, real: 25, emulator: 25 });
+    const shifted = lineUp(
+      real.slice(1),
+      ours.filter((e) => e.pfn === x),
+    );
     expect(shifted.firstDifference).toBe(0);
   });
   test('on 6.1.192 the same sequence pins: no GUP-fast pair, and the drain rule drains first', async () => {
     const lines: string[] = [];
-    const { result } = await runOne({ scenario: loadScenario('S1t'), policy: resolvePolicySpec('6.1.192')[0]!, cpus: 4, seed: 1, trace: true, out: (l) => lines.push(l) });
+    const { result } = await runOne({
+      scenario: loadScenario('S1t'),
+      policy: resolvePolicySpec('6.1.192')[0]!,
+      cpus: 4,
+      seed: 1,
+      trace: true,
+      out: (l) => lines.push(l),
+    });
     expect(result.failures).toEqual([]);
     const ours = parse(lines);
     const x = ours.filter((e) => e.pfn === ours[0]!.pfn);

@@ -27,7 +27,9 @@ function kernelWithRing(policy: string, nCpus: number, perCpu = 1024) {
   const ring = TraceRing.create({ nCpus, perCpu });
   const sink = new RingTraceSink(ring);
   const k = new InlineKernel({ nCpus, policy: getPolicy(policy), trace: sink, tickNs: 0 });
-  const setClock = (ns: number) => { (k as unknown as { clock: number }).clock = ns; };
+  const setClock = (ns: number) => {
+    (k as unknown as { clock: number }).clock = ns;
+  };
   return { ring, sink, k, setClock };
 }
 
@@ -38,8 +40,12 @@ describe("Will's trace (spec §1.8), from the emulated kernel", () => {
       const c7 = k.ctx(7);
       const c3 = k.ctx(3);
       // A0 (untraced in Will's mail): shmem fault allocates F in CMA, page cache, lru_add on CPU 7.
-      const f = makeFolio(k, { flags: ['locked', 'uptodate', 'swapbacked'], mapping: MappingKind.SHMEM, mt: MigrateType.CMA,
-        holders: { TEMP: 1, PAGECACHE: 1 } });
+      const f = makeFolio(k, {
+        flags: ['locked', 'uptodate', 'swapbacked'],
+        mapping: MappingKind.SHMEM,
+        mt: MigrateType.CMA,
+        holders: { TEMP: 1, PAGECACHE: 1 },
+      });
       k.w[folioBase(f) + F.PFN] = 0x9f83a8;
       k.w[folioBase(f) + F.MAPPING_ID] = 5;
       setClock(144_767_200_000);
@@ -69,7 +75,9 @@ describe("Will's trace (spec §1.8), from the emulated kernel", () => {
       const text = formatFtrace(events, { folio: f, labels: LABELS, mappingPointers: { 5: '00000000f0e9c5fd' } });
       const lines = text.split('\n');
       expect(lines).toHaveLength(4);
-      expect(lines[0]).toBe('crosvm_VmRunApp-6493 [007] ..... 144.767200: page_ref_mod: pfn=0x9f83a8 flags=locked|uptodate|swapbacked count=3 mapcount=-1 mapping=00000000f0e9c5fd mt=4 val=1');
+      expect(lines[0]).toBe(
+        'crosvm_VmRunApp-6493 [007] ..... 144.767200: page_ref_mod: pfn=0x9f83a8 flags=locked|uptodate|swapbacked count=3 mapcount=-1 mapping=00000000f0e9c5fd mt=4 val=1',
+      );
       expect(lines.slice(1)).toEqual(WILL);
       // With holders: who changed.
       const withHolders = formatFtrace(events, { folio: f, labels: LABELS, holders: true, mappingPointers: { 5: '00000000f0e9c5fd' } }).split('\n');
@@ -85,8 +93,21 @@ describe("Will's trace (spec §1.8), from the emulated kernel", () => {
   it("parses Will's lines (and skips stack-trace lines)", () => {
     const parsed = parseFtrace([WILL[0], 'crosvm_VmRunApp-6493 [007] ...2. 144.767288: <stack trace>', '=> __page_ref_mod', WILL[1]].join('\n'));
     expect(parsed).toHaveLength(2);
-    expect(parsed[0]).toMatchObject({ task: 'crosvm_VmRunApp', pid: 6493, cpu: 7, preempt: 2, timestamp: '144.767288', event: 'page_ref_mod',
-      pfn: 0x9f83a8, count: 4, mapcount: 0, mapping: '00000000f0e9c5fd', mt: 4, val: 1, flagNames: ['locked', 'uptodate', 'swapbacked', 'mlocked'] });
+    expect(parsed[0]).toMatchObject({
+      task: 'crosvm_VmRunApp',
+      pid: 6493,
+      cpu: 7,
+      preempt: 2,
+      timestamp: '144.767288',
+      event: 'page_ref_mod',
+      pfn: 0x9f83a8,
+      count: 4,
+      mapcount: 0,
+      mapping: '00000000f0e9c5fd',
+      mt: 4,
+      val: 1,
+      flagNames: ['locked', 'uptodate', 'swapbacked', 'mlocked'],
+    });
     expect(parsed[1]).toMatchObject({ event: 'page_ref_mod_and_test', count: 3, val: -1, ret: 0 });
     expect(parsed[1]!.flags).toBe(PG.uptodate | PG.dirty | PG.lru | PG.swapbacked | PG.unevictable | PG.mlocked);
   });
@@ -124,8 +145,20 @@ describe('trace ring', () => {
     expect(parsed).toHaveLength(12);
     for (let i = 0; i < 10; i++) {
       const e = events[i]!;
-      expect(parsed[i]).toMatchObject({ cpu: e.cpu, task: `cpu${e.cpu}`, pid: 1000 + e.cpu, event: 'page_ref_mod', pfn: e.pfn, count: e.count,
-        mapcount: -1, mt: 1, val: 1, holder: 'TEMP', fn: e.fn, timeNs: 1_000_000 + i * 1000 });
+      expect(parsed[i]).toMatchObject({
+        cpu: e.cpu,
+        task: `cpu${e.cpu}`,
+        pid: 1000 + e.cpu,
+        event: 'page_ref_mod',
+        pfn: e.pfn,
+        count: e.count,
+        mapcount: -1,
+        mt: 1,
+        val: 1,
+        holder: 'TEMP',
+        fn: e.fn,
+        timeNs: 1_000_000 + i * 1000,
+      });
       expect(parsed[i]!.flags).toBe(PG.lru | PG.uptodate);
     }
     expect(parsed[10]).toMatchObject({ event: 'tracing_mark_write', cpu: 1, what: 'lru_add_drain_all start', a: 3, b: 0 });

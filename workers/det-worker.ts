@@ -7,7 +7,6 @@ import { dimsFor } from '../src/runtime/dims.js';
 import type { DetChunk } from '../src/runtime/det_stress.js';
 import { PolicyAggregator, type PolicyAggregate } from '../src/stats/aggregate.js';
 
-
 export default function runChunk(c: DetChunk): PolicyAggregate {
   const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: checkPolicy(c.policy), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
   rt.configure({ kind: 'scenario', scenario: c.scenario });

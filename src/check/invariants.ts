@@ -4,22 +4,27 @@
 // inside a critical section, e.g. after a trial). One pass over the batches, one over the folios.
 // Reads plain words only: works on the live SharedArrayBuffer or on a copy. No kernel code.
 import {
-  BATCH_NAMES, BATCH_SLOTS, Batch, GUP_PIN_COUNTING_BIAS, HOLDER_NAMES, Holder, Lru, LRU_NAMES,
-  NR_BATCHES, NR_HOLDERS, PG, TOMBSTONE, type HolderId,
+  BATCH_NAMES,
+  BATCH_SLOTS,
+  Batch,
+  GUP_PIN_COUNTING_BIAS,
+  HOLDER_NAMES,
+  Holder,
+  Lru,
+  LRU_NAMES,
+  NR_BATCHES,
+  NR_HOLDERS,
+  PG,
+  TOMBSTONE,
+  type HolderId,
 } from '../mm/constants.js';
-import {
-  C, COORDINATOR, F, FOLIO_WORDS, FolioState, G, Stat, batchBase, cpuBase, folioBase, type Layout,
-} from '../mm/layout.js';
+import { C, COORDINATOR, F, FOLIO_WORDS, FolioState, G, Stat, batchBase, cpuBase, folioBase, type Layout } from '../mm/layout.js';
 import { evictable_of, longterm_pinnable_of } from '../mm/folio.js';
 import { lru_list_of_flags } from '../mm/mm_inline.js';
 import type { Policy, PolicySwitches } from '../mm/policy.js';
-import {
-  attributeRefs, decodeMlockEntry, folioLabel, ledgerSummary, pageFlagsText, type BatchEntryRef, type MlockOpName,
-} from './ledger.js';
+import { attributeRefs, decodeMlockEntry, folioLabel, ledgerSummary, pageFlagsText, type BatchEntryRef, type MlockOpName } from './ledger.js';
 
-export type InvariantId =
-  | 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I9' | 'I10' | 'I11' | 'I12' | 'I13' | 'I14'
-  | 'I15' | 'I16' | 'I17' | 'I18';
+export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8' | 'I9' | 'I10' | 'I11' | 'I12' | 'I13' | 'I14' | 'I15' | 'I16' | 'I17' | 'I18';
 
 export interface Violation {
   id: InvariantId;
@@ -136,7 +141,11 @@ export function checkInvariants(w: Int32Array, lay: Layout, policy: AnyPolicy, o
         continue;
       }
       if (rawNr > cap - 1) {
-        col.add({ id: 'I13', cpu, message: `I13 cpu ${cpu} ${bname} batch: ${rawNr} entries at rest > capacity ${cap} - 1 (a full batch must be processed by the add that filled it)` });
+        col.add({
+          id: 'I13',
+          cpu,
+          message: `I13 cpu ${cpu} ${bname} batch: ${rawNr} entries at rest > capacity ${cap} - 1 (a full batch must be processed by the add that filled it)`,
+        });
       }
       let live = 0;
       for (let i = 0; i < rawNr; i++) {
@@ -155,11 +164,23 @@ export function checkInvariants(w: Int32Array, lay: Layout, policy: AnyPolicy, o
         const fb = folioBase(folio);
         const state = w[fb + F.STATE]!;
         if (state !== FolioState.ALLOCATED) {
-          col.add({ id: 'I2', cpu, folio, pfn: w[fb + F.PFN]!, message: `I2 ${folioLabel(folio, w[fb + F.PFN]!)}: ${where} names a ${state === FolioState.FREED ? 'freed' : 'never allocated'} folio (the entry's reference was dropped twice or never taken)` });
+          col.add({
+            id: 'I2',
+            cpu,
+            folio,
+            pfn: w[fb + F.PFN]!,
+            message: `I2 ${folioLabel(folio, w[fb + F.PFN]!)}: ${where} names a ${state === FolioState.FREED ? 'freed' : 'never allocated'} folio (the entry's reference was dropped twice or never taken)`,
+          });
           continue;
         }
         if (w[fb + F.ORDER]! > 0) {
-          col.add({ id: 'I13', cpu, folio, pfn: w[fb + F.PFN]!, message: `I13 ${folioLabel(folio, w[fb + F.PFN]!)}: large folio (order ${w[fb + F.ORDER]}) rests in ${where} (large folios are processed at once)` });
+          col.add({
+            id: 'I13',
+            cpu,
+            folio,
+            pfn: w[fb + F.PFN]!,
+            message: `I13 ${folioLabel(folio, w[fb + F.PFN]!)}: large folio (order ${w[fb + F.ORDER]}) rests in ${where} (large folios are processed at once)`,
+          });
         }
         let fi = info.get(folio);
         if (!fi) {
@@ -180,7 +201,11 @@ export function checkInvariants(w: Int32Array, lay: Layout, policy: AnyPolicy, o
         }
       }
       if (disabled && live > 0) {
-        col.add({ id: 'I13', cpu, message: `I13 cpu ${cpu} ${bname} batch: ${live} entr${live === 1 ? 'y rests' : 'ies rest'} while lru_disable_count = ${w[G.LRU_DISABLE_COUNT]} (every add must be processed at once)` });
+        col.add({
+          id: 'I13',
+          cpu,
+          message: `I13 cpu ${cpu} ${bname} batch: ${live} entr${live === 1 ? 'y rests' : 'ies rest'} while lru_disable_count = ${w[G.LRU_DISABLE_COUNT]} (every add must be processed at once)`,
+        });
       }
     }
   }
@@ -223,7 +248,13 @@ export function checkInvariants(w: Int32Array, lay: Layout, policy: AnyPolicy, o
         const mt = w[fb + F.MT]!;
         const zone = w[fb + F.ZONE]!;
         if (!longterm_pinnable_of(mt, zone)) {
-          const v: Violation = { id: 'I9', folio, pfn: w[fb + F.PFN]!, cpu: p.cpu, message: `I9 ${folioLabel(folio, w[fb + F.PFN]!)}: ${call} returned ${p.rc} with this folio long-term pinned in unpinnable memory (mt=${mt}, zone ${zone})` };
+          const v: Violation = {
+            id: 'I9',
+            folio,
+            pfn: w[fb + F.PFN]!,
+            cpu: p.cpu,
+            message: `I9 ${folioLabel(folio, w[fb + F.PFN]!)}: ${call} returned ${p.rc} with this folio long-term pinned in unpinnable memory (mt=${mt}, zone ${zone})`,
+          };
           if (sw.gupEmptyListSucceeds) v.permittedBy = 'gupEmptyListSucceeds=true';
           col.add(v);
         }
@@ -238,15 +269,27 @@ export function checkInvariants(w: Int32Array, lay: Layout, policy: AnyPolicy, o
 const NO_INFO: EntryInfo = { lru: 0, nonAdd: 0, add: 0, mlock: 0, mlockOnList: 0, mlockNew: 0, refs: [] };
 // Hot-loop constants (module-level, so the screen reads locals, not imported objects).
 const FOLIO_TABLE = folioBase(0);
-const F_STATE = F.STATE, F_REF = F.REF, F_LEDGER = F.LEDGER, F_FLAGS = F.FLAGS, F_ORDER = F.ORDER, F_LRU = F.LRU;
-const F_PINCOUNT = F.PINCOUNT, F_MLOCK_COUNT = F.MLOCK_COUNT, F_LOCKED_MAPS = F.LOCKED_MAPS;
-const ST_FREE = FolioState.FREE, ST_ALLOCATED = FolioState.ALLOCATED;
-const PG_LRU = PG.lru, PG_MLOCKED = PG.mlocked, PG_UNEVICTABLE = PG.unevictable;
-const H_GUP_PIN = Holder.GUP_PIN, H_ISOLATION = Holder.ISOLATION, H_LRU_BATCH = Holder.LRU_BATCH, H_MLOCK_BATCH = Holder.MLOCK_BATCH;
+const F_STATE = F.STATE,
+  F_REF = F.REF,
+  F_LEDGER = F.LEDGER,
+  F_FLAGS = F.FLAGS,
+  F_ORDER = F.ORDER,
+  F_LRU = F.LRU;
+const F_PINCOUNT = F.PINCOUNT,
+  F_MLOCK_COUNT = F.MLOCK_COUNT,
+  F_LOCKED_MAPS = F.LOCKED_MAPS;
+const ST_FREE = FolioState.FREE,
+  ST_ALLOCATED = FolioState.ALLOCATED;
+const PG_LRU = PG.lru,
+  PG_MLOCKED = PG.mlocked,
+  PG_UNEVICTABLE = PG.unevictable;
+const H_GUP_PIN = Holder.GUP_PIN,
+  H_ISOLATION = Holder.ISOLATION,
+  H_LRU_BATCH = Holder.LRU_BATCH,
+  H_MLOCK_BATCH = Holder.MLOCK_BATCH;
 
 /** Pass 2: screen every folio slot; returns the pages of PG_mlocked folios (for I12). */
-function screenFolios(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckOptions, col: Collector,
-  info: Map<number, EntryInfo>): number {
+function screenFolios(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckOptions, col: Collector, info: Map<number, EntryInfo>): number {
   let mlockedPages = 0;
   const clearOnQueue = sw.lruClearOnQueue;
   // Slots are handed out by the allocator cursor (folio_alloc): none past it was ever used.
@@ -282,17 +325,23 @@ function screenFolios(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: Chec
     const nLru = fi ? fi.lru : 0;
     const nMlock = fi ? fi.mlock : 0;
     const suspicious =
-      ref !== sum || neg ||
+      ref !== sum ||
+      neg ||
       (order > 0 ? pincount !== pinRefs : pinRefs % GUP_PIN_COUNTING_BIAS !== 0 || pincount !== 0) ||
-      w[fb + F_LEDGER + H_LRU_BATCH] !== nLru || w[fb + F_LEDGER + H_MLOCK_BATCH] !== nMlock ||
-      lru < Lru.NONE || lru > Lru.UNEVICTABLE || (onLru && lru === Lru.NONE) ||
+      w[fb + F_LEDGER + H_LRU_BATCH] !== nLru ||
+      w[fb + F_LEDGER + H_MLOCK_BATCH] !== nMlock ||
+      lru < Lru.NONE ||
+      lru > Lru.UNEVICTABLE ||
+      (onLru && lru === Lru.NONE) ||
       (lru !== Lru.NONE && (!onLru || lru !== lruListOf(flags))) ||
       (fi !== undefined && (fi.add > 0 || fi.mlockNew > 0) && (onLru || lru !== Lru.NONE)) ||
       (clearOnQueue && (nLru > 1 || (nLru === 1 && onLru))) ||
       (onLru && (flags & PG_MLOCKED) !== 0 && !unev) ||
       (onLru && unev && ((flags & PG_MLOCKED) === 0 || mlockCount > w[fb + F_LOCKED_MAPS]!)) ||
-      mlockCount < 0 || (mlockCount !== 0 && lru !== Lru.UNEVICTABLE) ||
-      iso > 1 || (iso === 1 && (onLru || lru !== Lru.NONE));
+      mlockCount < 0 ||
+      (mlockCount !== 0 && lru !== Lru.UNEVICTABLE) ||
+      iso > 1 ||
+      (iso === 1 && (onLru || lru !== Lru.NONE));
     if (suspicious) checkFolio(w, lay, sw, opts, col, f, fi ?? NO_INFO);
   }
   return mlockedPages;
@@ -317,7 +366,12 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
 
   if (state === FolioState.FREED) {
     if (ref !== 0 || sum !== 0 || negHolder >= 0) {
-      col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: freed with refcount ${ref}, ledger sum ${sum} (${ledgerSummary(attr())}); a freed folio must have refcount 0 and no holders` });
+      col.add({
+        id: 'I1',
+        folio: f,
+        pfn,
+        message: `I1 ${label}: freed with refcount ${ref}, ledger sum ${sum} (${ledgerSummary(attr())}); a freed folio must have refcount 0 and no holders`,
+      });
     }
     return;
   }
@@ -332,17 +386,32 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   if (ref !== sum) {
     col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: refcount ${ref} != ledger sum ${sum} (${ledgerSummary(attr())})` });
   } else if (negHolder >= 0) {
-    col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: holder ${holderName(negHolder)} holds ${ledger(negHolder as HolderId)} refs (released more than it took); refcount ${ref} (${ledgerSummary(attr())})` });
+    col.add({
+      id: 'I1',
+      folio: f,
+      pfn,
+      message: `I1 ${label}: holder ${holderName(negHolder)} holds ${ledger(negHolder as HolderId)} refs (released more than it took); refcount ${ref} (${ledgerSummary(attr())})`,
+    });
   }
   const pinRefs = ledger(Holder.GUP_PIN);
   const pincount = w[fb + F.PINCOUNT]!;
   if (order > 0) {
     if (pincount !== pinRefs) {
-      col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: large folio _pincount ${pincount} != GUP_PIN pins ${pinRefs} (refcount ${ref}: ${ledgerSummary(attr())})` });
+      col.add({
+        id: 'I1',
+        folio: f,
+        pfn,
+        message: `I1 ${label}: large folio _pincount ${pincount} != GUP_PIN pins ${pinRefs} (refcount ${ref}: ${ledgerSummary(attr())})`,
+      });
     }
   } else {
     if (pinRefs % GUP_PIN_COUNTING_BIAS !== 0) {
-      col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: small folio GUP_PIN holds ${pinRefs} refs, not a multiple of GUP_PIN_COUNTING_BIAS ${GUP_PIN_COUNTING_BIAS} (refcount ${ref}: ${ledgerSummary(attr())})` });
+      col.add({
+        id: 'I1',
+        folio: f,
+        pfn,
+        message: `I1 ${label}: small folio GUP_PIN holds ${pinRefs} refs, not a multiple of GUP_PIN_COUNTING_BIAS ${GUP_PIN_COUNTING_BIAS} (refcount ${ref}: ${ledgerSummary(attr())})`,
+      });
     }
     if (pincount !== 0) {
       col.add({ id: 'I1', folio: f, pfn, message: `I1 ${label}: small folio has _pincount ${pincount} (small folios count pins in refcount only)` });
@@ -352,11 +421,21 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   // I2: one reference per batch entry, per kind.
   const lruRefs = ledger(Holder.LRU_BATCH);
   if (lruRefs !== fi.lru) {
-    col.add({ id: 'I2', folio: f, pfn, message: `I2 ${label}: LRU_BATCH holds ${lruRefs} ref${lruRefs === 1 ? '' : 's'} but ${fi.lru} LRU batch entr${fi.lru === 1 ? 'y names' : 'ies name'} it (refcount ${ref}: ${ledgerSummary(attr())})` });
+    col.add({
+      id: 'I2',
+      folio: f,
+      pfn,
+      message: `I2 ${label}: LRU_BATCH holds ${lruRefs} ref${lruRefs === 1 ? '' : 's'} but ${fi.lru} LRU batch entr${fi.lru === 1 ? 'y names' : 'ies name'} it (refcount ${ref}: ${ledgerSummary(attr())})`,
+    });
   }
   const mlRefs = ledger(Holder.MLOCK_BATCH);
   if (mlRefs !== fi.mlock) {
-    col.add({ id: 'I2', folio: f, pfn, message: `I2 ${label}: MLOCK_BATCH holds ${mlRefs} ref${mlRefs === 1 ? '' : 's'} but ${fi.mlock} mlock batch entr${fi.mlock === 1 ? 'y names' : 'ies name'} it (refcount ${ref}: ${ledgerSummary(attr())})` });
+    col.add({
+      id: 'I2',
+      folio: f,
+      pfn,
+      message: `I2 ${label}: MLOCK_BATCH holds ${mlRefs} ref${mlRefs === 1 ? '' : 's'} but ${fi.mlock} mlock batch entr${fi.mlock === 1 ? 'y names' : 'ies name'} it (refcount ${ref}: ${ledgerSummary(attr())})`,
+    });
   }
 
   // I3: PG_lru => on exactly one list; the list is the one the flags select.
@@ -365,7 +444,12 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   } else if (onLru && lru === Lru.NONE) {
     col.add({ id: 'I3', folio: f, pfn, message: `I3 ${label}: PG_lru set but on no LRU list (flags ${pageFlagsText(flags)})` });
   } else if (lru !== Lru.NONE && lru !== lruListOf(flags)) {
-    col.add({ id: 'I3', folio: f, pfn, message: `I3 ${label}: linked on ${lruName(lru)} but its flags (${pageFlagsText(flags)}) select ${lruName(lruListOf(flags))}` });
+    col.add({
+      id: 'I3',
+      folio: f,
+      pfn,
+      message: `I3 ${label}: linked on ${lruName(lru)} but its flags (${pageFlagsText(flags)}) select ${lruName(lruListOf(flags))}`,
+    });
   }
 
   // I4: on a list with PG_lru clear only while a queue-time-clearing batch entry owns the linkage.
@@ -373,34 +457,58 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
     const ownedByLruEntry = sw.lruClearOnQueue && fi.nonAdd > 0;
     const ownedByMlockEntry = sw.mlockClearsLru !== 'off' && fi.mlockOnList > 0;
     if (!ownedByLruEntry && !ownedByMlockEntry) {
-      col.add({ id: 'I4', folio: f, pfn, message: `I4 ${label}: on ${lruName(lru)} with PG_lru clear at rest, and no ${sw.lruClearOnQueue ? 'non-add LRU batch entry' : 'batch processing or isolation'} owns it (flags ${pageFlagsText(flags)}; ${ledgerSummary(attr())})` });
+      col.add({
+        id: 'I4',
+        folio: f,
+        pfn,
+        message: `I4 ${label}: on ${lruName(lru)} with PG_lru clear at rest, and no ${sw.lruClearOnQueue ? 'non-add LRU batch entry' : 'batch processing or isolation'} owns it (flags ${pageFlagsText(flags)}; ${ledgerSummary(attr())})`,
+      });
     }
   }
 
   // I5: an lru_add or NEW mlock entry means the folio is not on the LRU yet.
   if ((fi.add > 0 || fi.mlockNew > 0) && (onLru || lru !== Lru.NONE)) {
     const which = fi.add > 0 ? 'an lru_add' : 'a NEW mlock';
-    col.add({ id: 'I5', folio: f, pfn, message: `I5 ${label}: in ${which} batch entry but ${onLru ? 'PG_lru is set' : ''}${onLru && lru !== Lru.NONE ? ' and ' : ''}${lru !== Lru.NONE ? `linked on ${lruName(lru)}` : ''} (${ledgerSummary(attr())})` });
+    col.add({
+      id: 'I5',
+      folio: f,
+      pfn,
+      message: `I5 ${label}: in ${which} batch entry but ${onLru ? 'PG_lru is set' : ''}${onLru && lru !== Lru.NONE ? ' and ' : ''}${lru !== Lru.NONE ? `linked on ${lruName(lru)}` : ''} (${ledgerSummary(attr())})`,
+    });
   }
 
   // I6 (6.11+ only): at most one LRU batch entry, and then PG_lru clear (David's invariant).
   if (sw.lruClearOnQueue) {
     if (fi.lru > 1) {
-      col.add({ id: 'I6', folio: f, pfn, message: `I6 ${label}: ${fi.lru} LRU batch entries with lruClearOnQueue (at most one: the queue-time PG_lru test-and-clear admits one) (${ledgerSummary(attr())})` });
+      col.add({
+        id: 'I6',
+        folio: f,
+        pfn,
+        message: `I6 ${label}: ${fi.lru} LRU batch entries with lruClearOnQueue (at most one: the queue-time PG_lru test-and-clear admits one) (${ledgerSummary(attr())})`,
+      });
     } else if (fi.lru === 1 && onLru) {
-      col.add({ id: 'I6', folio: f, pfn, message: `I6 ${label}: PG_lru set while an LRU batch entry holds it with lruClearOnQueue (${ledgerSummary(attr())})` });
+      col.add({
+        id: 'I6',
+        folio: f,
+        pfn,
+        message: `I6 ${label}: PG_lru set while an LRU batch entry holds it with lruClearOnQueue (${ledgerSummary(attr())})`,
+      });
     }
   }
 
   // Folio-level quiescence for the quiescent-all invariants.
-  const quiet = opts.quiescentAll === true ||
-    (fi.lru === 0 && fi.mlock === 0 && lruRefs === 0 && mlRefs === 0 && ledger(Holder.ISOLATION) === 0);
+  const quiet = opts.quiescentAll === true || (fi.lru === 0 && fi.mlock === 0 && lruRefs === 0 && mlRefs === 0 && ledger(Holder.ISOLATION) === 0);
   const mlocked = (flags & PG.mlocked) !== 0;
   const unevictable = (flags & PG.unevictable) !== 0;
 
   // I7: mlocked and on the LRU => unevictable.
   if (quiet && mlocked && onLru && !unevictable) {
-    const v: Violation = { id: 'I7', folio: f, pfn, message: `I7 ${label}: PG_mlocked on the evictable ${lruName(lru)} list once processed (flags ${pageFlagsText(flags)}; mlocked mappings ${w[fb + F.LOCKED_MAPS]})` };
+    const v: Violation = {
+      id: 'I7',
+      folio: f,
+      pfn,
+      message: `I7 ${label}: PG_mlocked on the evictable ${lruName(lru)} list once processed (flags ${pageFlagsText(flags)}; mlocked mappings ${w[fb + F.LOCKED_MAPS]})`,
+    };
     if (sw.lruClearOnQueue) v.permittedBy = 'lruClearOnQueue=true';
     else if (sw.mlockClearsLru !== 'off') v.permittedBy = `mlockClearsLru=${sw.mlockClearsLru}`;
     else v.permittedBy = 'race: __mlock_folio during a concurrent LRU batch move (all versions, spec §10 I7)';
@@ -410,7 +518,12 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   // I8: unevictable placement is justified (else "stranded").
   const evictable = evictable_of(w[fb + F.MAPPING]!, flags);
   if (quiet && unevictable && onLru && evictable) {
-    const v: Violation = { id: 'I8', folio: f, pfn, message: `I8 ${label}: stranded on the unevictable list although evictable (flags ${pageFlagsText(flags)}, mlock_count ${w[fb + F.MLOCK_COUNT]}, mlocked mappings ${w[fb + F.LOCKED_MAPS]})` };
+    const v: Violation = {
+      id: 'I8',
+      folio: f,
+      pfn,
+      message: `I8 ${label}: stranded on the unevictable list although evictable (flags ${pageFlagsText(flags)}, mlock_count ${w[fb + F.MLOCK_COUNT]}, mlocked mappings ${w[fb + F.LOCKED_MAPS]})`,
+    };
     if (sw.mlockClearsLru === 'skipOnFail') v.permittedBy = 'mlockClearsLru=skipOnFail';
     col.add(v);
   }
@@ -419,7 +532,12 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   const mlockCount = w[fb + F.MLOCK_COUNT]!;
   const lockedMaps = w[fb + F.LOCKED_MAPS]!;
   if ((quiet || (fi.mlock === 0 && mlRefs === 0)) && onLru && unevictable && mlockCount > lockedMaps) {
-    const v: Violation = { id: 'I11', folio: f, pfn, message: `I11 ${label}: mlock_count ${mlockCount} > ${lockedMaps} locked mapping${lockedMaps === 1 ? '' : 's'} (overcount; flags ${pageFlagsText(flags)})` };
+    const v: Violation = {
+      id: 'I11',
+      folio: f,
+      pfn,
+      message: `I11 ${label}: mlock_count ${mlockCount} > ${lockedMaps} locked mapping${lockedMaps === 1 ? '' : 's'} (overcount; flags ${pageFlagsText(flags)})`,
+    };
     if (sw.mlockClearsLru !== 'off') v.permittedBy = `mlockClearsLru=${sw.mlockClearsLru}`;
     col.add(v);
   }
@@ -428,18 +546,32 @@ function checkFolio(w: Int32Array, lay: Layout, sw: PolicySwitches, opts: CheckO
   if (mlockCount < 0) {
     col.add({ id: 'I16', folio: f, pfn, message: `I16 ${label}: mlock_count ${mlockCount} < 0 (__munlock_folio decremented below zero)` });
   } else if (mlockCount !== 0 && lru !== Lru.UNEVICTABLE) {
-    col.add({ id: 'I16', folio: f, pfn, message: `I16 ${label}: mlock_count ${mlockCount} on a folio ${lru === Lru.NONE ? 'on no LRU list' : `on ${lruName(lru)}`} (only meaningful on the unevictable LRU)` });
+    col.add({
+      id: 'I16',
+      folio: f,
+      pfn,
+      message: `I16 ${label}: mlock_count ${mlockCount} on a folio ${lru === Lru.NONE ? 'on no LRU list' : `on ${lruName(lru)}`} (only meaningful on the unevictable LRU)`,
+    });
   }
 
   // I18: isolation = one reference, off every list, PG_lru clear.
   const iso = ledger(Holder.ISOLATION);
   if (iso > 1) {
-    col.add({ id: 'I18', folio: f, pfn, message: `I18 ${label}: ISOLATION holds ${iso} refs (only the PG_lru test-and-clear winner may isolate) (${ledgerSummary(attr())})` });
+    col.add({
+      id: 'I18',
+      folio: f,
+      pfn,
+      message: `I18 ${label}: ISOLATION holds ${iso} refs (only the PG_lru test-and-clear winner may isolate) (${ledgerSummary(attr())})`,
+    });
   } else if (iso === 1 && (onLru || lru !== Lru.NONE)) {
-    col.add({ id: 'I18', folio: f, pfn, message: `I18 ${label}: isolated (ISOLATION 1) but ${onLru ? 'PG_lru set' : ''}${onLru && lru !== Lru.NONE ? ' and ' : ''}${lru !== Lru.NONE ? `still linked on ${lruName(lru)}` : ''}` });
+    col.add({
+      id: 'I18',
+      folio: f,
+      pfn,
+      message: `I18 ${label}: isolated (ISOLATION 1) but ${onLru ? 'PG_lru set' : ''}${onLru && lru !== Lru.NONE ? ' and ' : ''}${lru !== Lru.NONE ? `still linked on ${lruName(lru)}` : ''}`,
+    });
   }
 }
-
 
 function holderName(h: number): string {
   return HOLDER_NAMES[h] ?? `holder ${h}`;

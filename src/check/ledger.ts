@@ -3,8 +3,19 @@
 // per-CPU batch entries are found by scanning every CPU's batches. Reads plain words, so it works
 // on the live SharedArrayBuffer (a racy snapshot) or on a copied Int32Array alike. No kernel code.
 import {
-  BATCH_NAMES, BATCH_SLOTS, Batch, GUP_PIN_COUNTING_BIAS, HOLDER_NAMES, Holder, MlockOp, NR_BATCHES,
-  NR_HOLDERS, PG, PG_PRINT_ORDER, TOMBSTONE, type BatchName,
+  BATCH_NAMES,
+  BATCH_SLOTS,
+  Batch,
+  GUP_PIN_COUNTING_BIAS,
+  HOLDER_NAMES,
+  Holder,
+  MlockOp,
+  NR_BATCHES,
+  NR_HOLDERS,
+  PG,
+  PG_PRINT_ORDER,
+  TOMBSTONE,
+  type BatchName,
 } from '../mm/constants.js';
 import { C, F, FolioState, batchBase, cpuBase, folioBase, type Layout } from '../mm/layout.js';
 import { mlock_entry_folio, mlock_entry_op } from '../mm/mlock.js';
@@ -77,15 +88,18 @@ export function decodeMlockEntry(e: number): { folio: number; op: MlockOpName } 
 /** Batch entry count clamped to the slots that exist (a corrupt nr is reported by I13, not here). */
 function batchNr(w: Int32Array, cpu: number, batch: number): number {
   const nr = w[batchBase(cpu, batch)]!;
-  return nr < 0 ? 0 : nr > BATCH_SLOTS ? BATCH_SLOTS : nr;
+  return nr < 0 ? 0 : Math.min(nr, BATCH_SLOTS);
 }
 
 /**
  * Visit every live batch entry of every CPU (online or not: an offline CPU's batches still hold
  * references until page_alloc_cpu_dead drains them). Tombstones are skipped.
  */
-export function forEachBatchEntry(w: Int32Array, lay: Layout,
-  fn: (folio: number, cpu: number, batch: number, slot: number, op: MlockOpName | undefined) => void): void {
+export function forEachBatchEntry(
+  w: Int32Array,
+  lay: Layout,
+  fn: (folio: number, cpu: number, batch: number, slot: number, op: MlockOpName | undefined) => void,
+): void {
   const nCpus = lay.dims.nCpus;
   for (let cpu = 0; cpu < nCpus; cpu++) {
     for (let b = 0; b < NR_BATCHES; b++) {
@@ -146,7 +160,10 @@ export function attributeRefs(w: Int32Array, lay: Layout, folio: number, entries
     if (h === Holder.GUP_PIN) r.pins = order > 0 ? refs : refs / GUP_PIN_COUNTING_BIAS;
     holders.push(r);
   }
-  for (const [h, name, isMlock] of [[Holder.LRU_BATCH, 'LRU_BATCH', false], [Holder.MLOCK_BATCH, 'MLOCK_BATCH', true]] as const) {
+  for (const [h, name, isMlock] of [
+    [Holder.LRU_BATCH, 'LRU_BATCH', false],
+    [Holder.MLOCK_BATCH, 'MLOCK_BATCH', true],
+  ] as const) {
     let placed = 0;
     for (const e of ents) {
       if ((e.batch === 'mlock') !== isMlock) continue;
@@ -160,8 +177,16 @@ export function attributeRefs(w: Int32Array, lay: Layout, folio: number, entries
     if (rest !== 0) holders.push({ holder: name, refs: rest, unplaced: true });
   }
   return {
-    folio, pfn: w[b + F.PFN]!, state: w[b + F.STATE]!, refcount: w[b + F.REF]!, pincount: w[b + F.PINCOUNT]!,
-    order, ledger, ledgerSum, entries: ents, holders,
+    folio,
+    pfn: w[b + F.PFN]!,
+    state: w[b + F.STATE]!,
+    refcount: w[b + F.REF]!,
+    pincount: w[b + F.PINCOUNT]!,
+    order,
+    ledger,
+    ledgerSum,
+    entries: ents,
+    holders,
   };
 }
 
@@ -238,9 +263,11 @@ export function describeHolders(a: Attribution, opts: { onlyBatches?: boolean } 
     if (opts.onlyBatches && !isBatch) continue;
     if (isBatch && r.unplaced) {
       const kind = r.holder === 'LRU_BATCH' ? 'LRU batch' : 'mlock batch';
-      out.push(r.refs > 0
-        ? `${refsText(r.refs)} counted for an ${kind} entry not (yet) in any CPU's batch`
-        : `${-r.refs} ${kind} entr${r.refs === -1 ? 'y holds' : 'ies hold'} a ref the ledger does not count`);
+      out.push(
+        r.refs > 0
+          ? `${refsText(r.refs)} counted for an ${kind} entry not (yet) in any CPU's batch`
+          : `${-r.refs} ${kind} entr${r.refs === -1 ? 'y holds' : 'ies hold'} a ref the ledger does not count`,
+      );
       continue;
     }
     if (isBatch) {

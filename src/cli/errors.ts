@@ -70,18 +70,17 @@ export function reportError(e: unknown, err: ErrorSink = process.stderr): number
  */
 export function isUsageLike(e: unknown): boolean {
   if (e instanceof UsageError || e instanceof RangeError) return true;
-  return e instanceof Error && (e.name === 'ScenarioError' || e.name === 'PolicyFileError' || e.name === 'InputFileError' || e.name === 'UntranslatableError' || e.name === 'UsageError');
+  return (
+    e instanceof Error &&
+    (e.name === 'ScenarioError' || e.name === 'PolicyFileError' || e.name === 'InputFileError' || e.name === 'UntranslatableError' || e.name === 'UsageError')
+  );
 }
 
 /**
  * The single top-level handler: run the command, map errors, then stop every worker thread
  * (`shutdown`) before setting process.exitCode. The process exits on its own afterwards.
  */
-export async function runTopLevel(
-  body: () => Promise<number>,
-  shutdown: () => Promise<void>,
-  err: ErrorSink = process.stderr,
-): Promise<number> {
+export async function runTopLevel(body: () => Promise<number>, shutdown: () => Promise<void>, err: ErrorSink = process.stderr): Promise<number> {
   let code: number;
   try {
     code = await body();

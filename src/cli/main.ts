@@ -48,7 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('folio-race');
   // Set before adding commands: subcommands inherit exitOverride and the output configuration.
   program
-    .description('Reproduce, measure and explain races in the Linux kernel\'s per-CPU folio batching')
+    .description("Reproduce, measure and explain races in the Linux kernel's per-CPU folio batching")
     .version(toolVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .exitOverride()
@@ -90,10 +90,14 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   ignoreEpipe(process.stderr);
   installInterruptHandlers();
   const ctx: CliContext = { out: process.stdout, err: process.stderr, exitCode: 0, env: process.env };
-  return runTopLevel(async () => {
-    await buildProgram(ctx).parseAsync(argv);
-    return ctx.exitCode;
-  }, shutdownAll, ctx.err);
+  return runTopLevel(
+    async () => {
+      await buildProgram(ctx).parseAsync(argv);
+      return ctx.exitCode;
+    },
+    shutdownAll,
+    ctx.err,
+  );
 }
 
 function invokedDirectly(): boolean {

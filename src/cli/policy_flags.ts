@@ -13,7 +13,8 @@ export interface PolicyFlags {
   kernel?: string;
 }
 
-export const POLICY_HELP = 'kernel variant(s): built-in ids, "all", a release (6.12.45), a line (6.1.y), base+switch=value, or a policy file (see `folio-race policies`)';
+export const POLICY_HELP =
+  'kernel variant(s): built-in ids, "all", a release (6.12.45), a line (6.1.y), base+switch=value, or a policy file (see `folio-race policies`)';
 export const KERNEL_HELP = 'kernel release(s) instead of --policy: 6.12.45, 6.1.y, mainline, all (see `folio-race kernels`)';
 
 export const ONE_POLICY_HELP = 'one kernel variant (default v6.11): a built-in id, a release (6.12.45), base+switch=value, or a policy file';

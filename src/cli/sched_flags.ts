@@ -2,7 +2,6 @@
 // depth, budgets, the scenario with optional CPU renumbering, and the failure report (seed,
 // schedule, replay file, shrunk timeline). Every bad value: UsageError naming flag and value.
 import { resolve } from 'node:path';
-import type { Policy } from '../mm/policy.js';
 import type { Scenario } from '../scenario/schema.js';
 import { makeReplayFile, writeReplayFile, type ReplaySetup } from '../sched/replay_file.js';
 import { STRATEGIES, type StrategyName } from '../sched/scheduler.js';
@@ -36,7 +35,9 @@ export const defaultReplayPath = (s: Scenario, policy: string, seed: number): st
 export function reportFailure(ctx: CliContext, session: DetSession, setup: ReplaySetup, found: DetRun, o: { shrink: boolean; out: string | null }): DetRun {
   const w = (s: string) => ctx.out.write(s + '\n');
   w(`failure: ${found.signature}`);
-  w(`seed ${setup.seed}, strategy ${setup.strategy}${setup.depth !== undefined && setup.strategy === 'pct' ? ` (depth ${setup.depth})` : ''}: ${found.decisions.length} decisions, ${found.preemptions} preemptions`);
+  w(
+    `seed ${setup.seed}, strategy ${setup.strategy}${setup.depth !== undefined && setup.strategy === 'pct' ? ` (depth ${setup.depth})` : ''}: ${found.decisions.length} decisions, ${found.preemptions} preemptions`,
+  );
   w(`schedule: ${found.schedule}`);
   let schedule = found.schedule;
   let run = found;
@@ -47,7 +48,9 @@ export function reportFailure(ctx: CliContext, session: DetSession, setup: Repla
     run = sh.run;
     schedule = encodeSchedule(sh.explicit);
     file = { ...setup, strategy: 'shrunk' };
-    w(`\nshrunk in ${sh.attempts} replays (${(performance.now() - t0).toFixed(0)} ms): ${sh.before.preemptions} -> ${run.preemptions} preemptions, explicit schedule ${sh.before.explicit} -> ${sh.explicit.length} decisions (the rest: each CPU runs on until it stops)`);
+    w(
+      `\nshrunk in ${sh.attempts} replays (${(performance.now() - t0).toFixed(0)} ms): ${sh.before.preemptions} -> ${run.preemptions} preemptions, explicit schedule ${sh.before.explicit} -> ${sh.explicit.length} decisions (the rest: each CPU runs on until it stops)`,
+    );
     w(`shrunk schedule: ${schedule || '(empty: the default order alone fails)'}`);
     w(`failure (same signature): ${run.signature}\n`);
     for (const l of formatTimeline(run.decisions, (c) => session.rt.stepsOf(c))) w(`  ${l}`);
@@ -66,7 +69,9 @@ export function reportFailure(ctx: CliContext, session: DetSession, setup: Repla
 /** `run`: on a failure, the seed and schedule; with --out, the replay file. */
 export function reportRunSchedule(ctx: CliContext, setup: ReplaySetup, decisions: readonly DecisionRecord[], out: string | null): void {
   const schedule = encodeSchedule(explicitPrefix(decisions));
-  ctx.out.write(`\nseed ${setup.seed}, strategy ${setup.strategy}; schedule (${decisions.length} decisions, ${countPreemptions(decisions)} preemptions): ${schedule || '(the default order)'}\n`);
+  ctx.out.write(
+    `\nseed ${setup.seed}, strategy ${setup.strategy}; schedule (${decisions.length} decisions, ${countPreemptions(decisions)} preemptions): ${schedule || '(the default order)'}\n`,
+  );
   if (!out) {
     ctx.out.write('  (--out <file> writes a replay file; `folio-race hunt --shrink` shrinks it)\n');
     return;

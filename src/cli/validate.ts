@@ -23,7 +23,7 @@ export function intFlag(flag: string, raw: string, min: number, max: number): nu
 export function outputPathFlag(flag: string, raw: string): string {
   const path = resolve(raw);
   const dir = statSync(dirname(path), { throwIfNoEntry: false });
-  if (!dir || !dir.isDirectory()) throw new UsageError(`${flag}: directory '${dirname(raw)}' does not exist`);
+  if (!dir?.isDirectory()) throw new UsageError(`${flag}: directory '${dirname(raw)}' does not exist`);
   if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${flag}: '${raw}' is a directory`);
   return path;
 }

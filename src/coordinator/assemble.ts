@@ -10,11 +10,12 @@ export function assembleTrials(batch: BatchResult[], first: number, count: numbe
   const out: TrialResult[] = [];
   const leaders = new Map(batch.flatMap((b) => b.leader).map((l) => [l.trial, l]));
   const byTrial = new Map<number, CpuTrialRecord[]>();
-  for (const b of batch) for (const r of b.records) {
-    const list = byTrial.get(r.trial);
-    if (list) list.push(r);
-    else byTrial.set(r.trial, [r]);
-  }
+  for (const b of batch)
+    for (const r of b.records) {
+      const list = byTrial.get(r.trial);
+      if (list) list.push(r);
+      else byTrial.set(r.trial, [r]);
+    }
   for (let t = first; t < first + count; t++) {
     const leader = leaders.get(t);
     const recs = byTrial.get(t) ?? [];

@@ -13,7 +13,7 @@ import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
 import type { Job } from '../cpu/job.js';
 import { buildJob } from '../cpu/jobs.js';
 import { checkPolicy } from '../policy/derive.js';
-import { type BatchResult, type CpuCrash, type CpuWorker, type JobConfig } from '../cpu/worker_main.js';
+import type { BatchResult, CpuCrash, CpuWorker, JobConfig } from '../cpu/worker_main.js';
 import { RingTraceSink } from '../trace/sink.js';
 import type { Failure, TrialResult } from '../runtime/api.js';
 import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
@@ -64,7 +64,10 @@ export class Coordinator implements Stoppable {
   private wakeRun: (() => void) | null = null;
   private closed = false;
 
-  private constructor(readonly cpus: number, dims: Dims) {
+  private constructor(
+    readonly cpus: number,
+    dims: Dims,
+  ) {
     const mem = createKernelMemory(dims);
     this.sab = mem.sab;
     this.w = mem.w;
@@ -92,7 +95,12 @@ export class Coordinator implements Stoppable {
   private spawn(path: string, cpu: number, dims: Dims): CpuThread {
     const worker = new Worker(path, { workerData: { sab: this.sab, dims, cpu }, execArgv: workerExecArgv() });
     workerStarted();
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => { workerExited(); resolve(); }));
+    const exited = new Promise<void>((resolve) =>
+      worker.once('exit', () => {
+        workerExited();
+        resolve();
+      }),
+    );
     worker.on('error', (err) => {
       this.crashFromEvent ??= { cpu, trial: -1, step: -1, op: 'worker thread', message: err.message };
       this.abort(`CPU ${cpu} crashed: ${err.message}`);
@@ -137,8 +145,13 @@ export class Coordinator implements Stoppable {
     return out;
   }
 
-  private async runBatch(job: Job, first: number, count: number, watchdogMs: number, during?: () => void):
-    Promise<{ batch: BatchResult[]; watchdog: boolean; rejected: CpuCrash | null }> {
+  private async runBatch(
+    job: Job,
+    first: number,
+    count: number,
+    watchdogMs: number,
+    during?: () => void,
+  ): Promise<{ batch: BatchResult[]; watchdog: boolean; rejected: CpuCrash | null }> {
     const w = this.w;
     resetForTrial(w, this.lay);
     Atomics.store(w, G.TRIAL_STOP, 0);
@@ -155,11 +168,16 @@ export class Coordinator implements Stoppable {
     let seenGen = Atomics.load(w, G.TRIAL_GEN);
     const timer = setInterval(() => {
       const gen = Atomics.load(w, G.TRIAL_GEN);
-      if (gen !== seenGen) { seenGen = gen; return; }
+      if (gen !== seenGen) {
+        seenGen = gen;
+        return;
+      }
       watchdog = true;
       this.stopTrials();
     }, watchdogMs);
-    const stopped = new Promise<'stuck'>((resolve) => { this.wakeRun = () => setTimeout(() => resolve('stuck'), 2000).unref(); });
+    const stopped = new Promise<'stuck'>((resolve) => {
+      this.wakeRun = () => setTimeout(() => resolve('stuck'), 2000).unref();
+    });
     try {
       const res = await Promise.race([Promise.allSettled(calls), stopped]);
       if (res === 'stuck') throw new Error('CPU threads did not stop within 2 s after the run was stopped');
@@ -167,7 +185,8 @@ export class Coordinator implements Stoppable {
       let rejected: CpuCrash | null = null;
       res.forEach((r, i) => {
         if (r.status === 'fulfilled') batch.push(r.value);
-        else rejected ??= { cpu: this.threads[i]!.cpu, trial: -1, step: -1, op: 'trial setup/check', message: String((r.reason as Error)?.message ?? r.reason) };
+        else
+          rejected ??= { cpu: this.threads[i]!.cpu, trial: -1, step: -1, op: 'trial setup/check', message: String((r.reason as Error)?.message ?? r.reason) };
       });
       return { batch, watchdog, rejected };
     } finally {
@@ -189,7 +208,12 @@ export class Coordinator implements Stoppable {
    */
   lruAddDrainAll(timeoutMs = 10_000): DrainAllRecord | null {
     let rec: DrainAllRecord | null = null;
-    this.ctx.obs = { drainAll: (_c, r) => { rec = r; }, pin: () => {} };
+    this.ctx.obs = {
+      drainAll: (_c, r) => {
+        rec = r;
+      },
+      pin: () => {},
+    };
     this.self.stallDeadlineNs = nowNs() + timeoutMs * 1e6;
     try {
       this.self.drive(lru_add_drain_all(this.ctx));
@@ -214,7 +238,9 @@ export class Coordinator implements Stoppable {
     const parts: string[] = [];
     for (const t of this.threads) {
       const b = cpuBase(t.cpu);
-      parts.push(`cpu ${t.cpu}: step ${this.w[b + C.CUR_OP]}, work pending ${this.w[b + C.WQ_PENDING]}, queued/done ${this.w[b + C.WQ_QUEUED_SEQ]}/${this.w[b + C.WQ_DONE_SEQ]}, locks ${this.w[b + C.LOCK]}/${this.w[b + C.LOCK_IRQ]}/${this.w[b + C.MLOCK_LOCK]}`);
+      parts.push(
+        `cpu ${t.cpu}: step ${this.w[b + C.CUR_OP]}, work pending ${this.w[b + C.WQ_PENDING]}, queued/done ${this.w[b + C.WQ_QUEUED_SEQ]}/${this.w[b + C.WQ_DONE_SEQ]}, locks ${this.w[b + C.LOCK]}/${this.w[b + C.LOCK_IRQ]}/${this.w[b + C.MLOCK_LOCK]}`,
+      );
     }
     return `drain mutex ${this.w[G.DRAIN_MUTEX]}, trial gen ${this.w[G.TRIAL_GEN]}, done ${this.w[G.TRIAL_DONE]}; ` + parts.join('; ');
   }
@@ -234,21 +260,34 @@ export class Coordinator implements Stoppable {
     if (this.closed) return;
     this.closed = true;
     this.stopTrials();
-    await Promise.all(this.threads.map(async (t) => {
-      t.api[Comlink.releaseProxy]();
-      await t.worker.terminate();
-      await t.exited;
-    }));
+    await Promise.all(
+      this.threads.map(async (t) => {
+        t.api[Comlink.releaseProxy]();
+        await t.worker.terminate();
+        await t.exited;
+      }),
+    );
     unregister(this);
   }
 }
 
 /** A control call to a CPU thread, settled by the thread's exit if it dies first. */
 function callOrExit<T>(t: CpuThread, call: Promise<T>): Promise<T> {
-  return Promise.race([call, t.exited.then((): never => { throw new Error(`CPU ${t.cpu} thread exited`); })]);
+  return Promise.race([
+    call,
+    t.exited.then((): never => {
+      throw new Error(`CPU ${t.cpu} thread exited`);
+    }),
+  ]);
 }
 
 function crashTrial(crash: CpuCrash): TrialResult {
-  const f: Failure = { kind: 'emulator', cpu: crash.cpu, step: crash.step, op: crash.op, message: `CPU ${crash.cpu} crashed in ${crash.op} (step ${crash.step}): ${crash.message}` };
+  const f: Failure = {
+    kind: 'emulator',
+    cpu: crash.cpu,
+    step: crash.step,
+    op: crash.op,
+    message: `CPU ${crash.cpu} crashed in ${crash.op} (step ${crash.step}): ${crash.message}`,
+  };
   return { trial: crash.trial, failures: [f], pins: [], drainAlls: [], stats: [], durationNs: 0 };
 }

@@ -25,7 +25,10 @@ export interface BenchParams {
 
 export class BenchProgram implements Job {
   private pool: number[] = [];
-  constructor(private readonly p: BenchParams, private readonly env: JobEnv) {}
+  constructor(
+    private readonly p: BenchParams,
+    private readonly env: JobEnv,
+  ) {}
 
   setup(ctx: KernelCtx): void {
     for (let c = 0; c < ctx.nCpus; c++) Atomics.store(ctx.w, cpuBase(c) + BENCH_READY, -1);

@@ -31,7 +31,9 @@ export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
   // Replaced by FreeRunCpu, whose stretch can take IPIs; until then a plain spin.
   spinNoPreempt: (ns) => {
     const end = nowNs() + ns;
-    while (nowNs() < end) { /* non-preemptible: no scheduling point, no kworker */ }
+    while (nowNs() < end) {
+      /* non-preemptible: no scheduling point, no kworker */
+    }
   },
 });
 
@@ -65,7 +67,9 @@ export class FreeRunCpu {
     const ctx = this.ctx;
     const end = nowNs() + ns;
     if (ctx.policy.switches.drainMechanism !== 'ipi') {
-      while (nowNs() < end) { /* non-preemptible: no scheduling point, no kworker */ }
+      while (nowNs() < end) {
+        /* non-preemptible: no scheduling point, no kworker */
+      }
       return;
     }
     while (nowNs() < end) {

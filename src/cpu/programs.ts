@@ -48,7 +48,10 @@ function drained(ctx: KernelCtx, f: number): boolean {
 }
 
 export class DrainProgram implements Job {
-  constructor(private readonly p: ProgramParams, private readonly env: JobEnv) {}
+  constructor(
+    private readonly p: ProgramParams,
+    private readonly env: JobEnv,
+  ) {}
 
   setup(): void {}
 

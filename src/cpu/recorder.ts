@@ -39,7 +39,9 @@ export class TrialRecorder implements KernelObserver {
       for (const f of r.folios ?? []) {
         if (folio_is_longterm_pinnable(ctx, f)) continue;
         rec.failures.push({
-          kind: 'invariant', invariant: 'I9', cpu: ctx.cpu,
+          kind: 'invariant',
+          invariant: 'I9',
+          cpu: ctx.cpu,
           message: `I9 pin_user_pages(FOLL_LONGTERM) on cpu ${ctx.cpu} returned folio ${f} (pfn 0x${fw(ctx, f, F.PFN).toString(16)}) that is not long-term pinnable`,
           ...(ctx.policy.switches.gupEmptyListSucceeds ? { permittedBy: 'gupEmptyListSucceeds=true' } : {}),
         });

@@ -27,7 +27,11 @@ export class ScenarioJob implements Job {
   readonly board: ScenarioBoard;
   private readonly programs = new Map<number, Step[]>();
 
-  constructor(readonly scenario: Scenario, boardSab: SharedArrayBuffer | undefined, private readonly env: JobEnv) {
+  constructor(
+    readonly scenario: Scenario,
+    boardSab: SharedArrayBuffer | undefined,
+    private readonly env: JobEnv,
+  ) {
     this.seed = env.seed ?? 1;
     this.names = resolveNames(scenario);
     this.board = new ScenarioBoard(this.names, boardSab);

@@ -128,7 +128,10 @@ export class CpuWorker {
       try {
         this.cpu.waitUntil(() => Atomics.load(w, G.TRIAL_GEN) >= gen, Infinity);
       } catch (e) {
-        if (e instanceof TrialAborted) { out.aborted = true; break; }
+        if (e instanceof TrialAborted) {
+          out.aborted = true;
+          break;
+        }
         throw e;
       }
       const started = nowNs();
@@ -153,7 +156,10 @@ export class CpuWorker {
         try {
           this.cpu.waitUntil(() => Atomics.load(w, G.TRIAL_GEN) > gen, Infinity);
         } catch (e) {
-          if (e instanceof TrialAborted) { out.aborted = true; break; }
+          if (e instanceof TrialAborted) {
+            out.aborted = true;
+            break;
+          }
           throw e;
         }
       }

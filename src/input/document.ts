@@ -3,7 +3,7 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodIssue, ZodTypeAny } from 'zod';
 import { z } from 'zod';
-import { InputFileError, Problems, showValue, type ScenarioProblem } from './problems.js';
+import { InputFileError, type Problems, showValue, type ScenarioProblem } from './problems.js';
 
 type MakeError = (file: string, problems: readonly ScenarioProblem[]) => InputFileError;
 
@@ -12,8 +12,7 @@ type MakeError = (file: string, problems: readonly ScenarioProblem[]) => InputFi
  * problems `validate` throws, come back as one error of `makeError`'s class, each problem with
  * its line in the YAML source where it can be located.
  */
-export function parseDocumentText<T>(text: string, file: string, format: 'yaml' | 'json',
-  validate: (obj: unknown) => T, makeError: MakeError): T {
+export function parseDocumentText<T>(text: string, file: string, format: 'yaml' | 'json', validate: (obj: unknown) => T, makeError: MakeError): T {
   if (format === 'json') {
     let obj: unknown;
     try {
@@ -26,14 +25,17 @@ export function parseDocumentText<T>(text: string, file: string, format: 'yaml' 
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw makeError(file, doc.errors.map((e) => {
-      const pos = e.linePos?.[0] ?? (e.pos ? lc.linePos(e.pos[0]) : undefined);
-      return {
-        path: pos ? `line ${pos.line}, column ${pos.col}` : '',
-        expected: 'valid YAML',
-        found: `${e.code}: ${e.message.split('\n')[0]}`,
-      };
-    }));
+    throw makeError(
+      file,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? (e.pos ? lc.linePos(e.pos[0]) : undefined);
+        return {
+          path: pos ? `line ${pos.line}, column ${pos.col}` : '',
+          expected: 'valid YAML',
+          found: `${e.code}: ${e.message.split('\n')[0]}`,
+        };
+      }),
+    );
   }
   let obj: unknown;
   try {
@@ -45,7 +47,11 @@ export function parseDocumentText<T>(text: string, file: string, format: 'yaml' 
   try {
     return validate(obj);
   } catch (e) {
-    if (e instanceof InputFileError) throw makeError(file, e.problems.map((p) => withLine(p, doc, lc)));
+    if (e instanceof InputFileError)
+      throw makeError(
+        file,
+        e.problems.map((p) => withLine(p, doc, lc)),
+      );
     throw e;
   }
 }
@@ -81,13 +87,20 @@ function rangeStart(node: unknown): number | undefined {
 
 function describeType(t: string): string {
   switch (t) {
-    case 'string': return 'a string';
-    case 'number': return 'a number';
-    case 'integer': return 'an integer';
-    case 'boolean': return 'true or false';
-    case 'array': return 'a list';
-    case 'object': return 'a map';
-    default: return t;
+    case 'string':
+      return 'a string';
+    case 'number':
+      return 'a number';
+    case 'integer':
+      return 'an integer';
+    case 'boolean':
+      return 'true or false';
+    case 'array':
+      return 'a list';
+    case 'object':
+      return 'a map';
+    default:
+      return t;
   }
 }
 
@@ -132,8 +145,15 @@ function addZodIssues(pr: Problems, issues: readonly ZodIssue[], prefix: readonl
     switch (is.code) {
       case 'invalid_type': {
         const missing = is.received === 'undefined';
-        pr.add(segs, `${describeType(is.expected)}${missing ? ' (required field)' : ''}`,
-          missing ? 'nothing (the field is missing)' : is.received === 'float' ? `${String(found)} (not an integer)` : `${showValue(found)} (${describeType(is.received)})`);
+        pr.add(
+          segs,
+          `${describeType(is.expected)}${missing ? ' (required field)' : ''}`,
+          missing
+            ? 'nothing (the field is missing)'
+            : is.received === 'float'
+              ? `${String(found)} (not an integer)`
+              : `${showValue(found)} (${describeType(is.received)})`,
+        );
         break;
       }
       case 'unrecognized_keys':
@@ -169,4 +189,3 @@ export function parseWith<T>(pr: Problems, schema: z.ZodType<T, z.ZodTypeDef, un
   addZodIssues(pr, r.error.issues, prefix, raw, schema as unknown as ZodTypeAny);
   return undefined;
 }
-

@@ -28,9 +28,26 @@ export type PageFlagName = keyof typeof PG;
 
 /** Order in which the page_ref tracepoint prints flag names (kernel's show_page_flags order). */
 export const PG_PRINT_ORDER: readonly PageFlagName[] = [
-  'locked', 'waiters', 'referenced', 'uptodate', 'dirty', 'lru', 'active', 'workingset',
-  'owner_priv_1', 'arch_1', 'reserved', 'private', 'private_2', 'writeback', 'head', 'reclaim',
-  'swapbacked', 'unevictable', 'mlocked', 'swapcache',
+  'locked',
+  'waiters',
+  'referenced',
+  'uptodate',
+  'dirty',
+  'lru',
+  'active',
+  'workingset',
+  'owner_priv_1',
+  'arch_1',
+  'reserved',
+  'private',
+  'private_2',
+  'writeback',
+  'head',
+  'reclaim',
+  'swapbacked',
+  'unevictable',
+  'mlocked',
+  'swapcache',
 ];
 
 /** GUP_PIN_COUNTING_BIAS (include/linux/mm.h): refcount added per FOLL_PIN on a small folio. */
@@ -52,8 +69,17 @@ export const Holder = {
 } as const;
 export type HolderId = (typeof Holder)[keyof typeof Holder];
 export const HOLDER_NAMES = [
-  'PAGECACHE', 'SWAPCACHE', 'PRIVATE', 'PRIVATE_2', 'MAP', 'LRU_BATCH', 'MLOCK_BATCH',
-  'ISOLATION', 'GUP_GET', 'GUP_PIN', 'TEMP',
+  'PAGECACHE',
+  'SWAPCACHE',
+  'PRIVATE',
+  'PRIVATE_2',
+  'MAP',
+  'LRU_BATCH',
+  'MLOCK_BATCH',
+  'ISOLATION',
+  'GUP_GET',
+  'GUP_PIN',
+  'TEMP',
 ] as const;
 export const NR_HOLDERS = HOLDER_NAMES.length;
 
@@ -71,10 +97,7 @@ export const Batch = {
   mlock: 6,
 } as const;
 export type BatchId = (typeof Batch)[keyof typeof Batch];
-export const BATCH_NAMES = [
-  'lru_add', 'lru_move_tail', 'lru_deactivate_file', 'lru_deactivate', 'lru_lazyfree',
-  'lru_activate', 'mlock',
-] as const;
+export const BATCH_NAMES = ['lru_add', 'lru_move_tail', 'lru_deactivate_file', 'lru_deactivate', 'lru_lazyfree', 'lru_activate', 'mlock'] as const;
 export type BatchName = (typeof BATCH_NAMES)[number];
 export const NR_BATCHES = BATCH_NAMES.length;
 /** The largest batch capacity a policy may ask for (PAGEVEC_SIZE is 31 from v6.9). */
@@ -99,7 +122,12 @@ export const Lru = {
 } as const;
 export type LruId = (typeof Lru)[keyof typeof Lru];
 export const LRU_NAMES: Record<number, string> = {
-  [-1]: 'none', 0: 'inactive_anon', 1: 'active_anon', 2: 'inactive_file', 3: 'active_file', 4: 'unevictable',
+  [-1]: 'none',
+  0: 'inactive_anon',
+  1: 'active_anon',
+  2: 'inactive_file',
+  3: 'active_file',
+  4: 'unevictable',
 };
 
 /** Pageblock migratetypes (include/linux/mmzone.h), as printed by page_ref's mt=. */

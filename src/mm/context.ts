@@ -25,8 +25,17 @@ export const YP = {
 } as const;
 export type YieldPointId = (typeof YP)[keyof typeof YP];
 export const YP_NAMES = [
-  'op', 'lru_add_after_get', 'mlock_before_append', 'collect_before_drain', 'drain_all_after_sample',
-  'drain_all_scan', 'migrate_step', 'fault_before_rmap', 'blocked', 'delay', 'gup_fast_ref',
+  'op',
+  'lru_add_after_get',
+  'mlock_before_append',
+  'collect_before_drain',
+  'drain_all_after_sample',
+  'drain_all_scan',
+  'migrate_step',
+  'fault_before_rmap',
+  'blocked',
+  'delay',
+  'gup_fast_ref',
 ] as const;
 
 /** A kernel function that may pass scheduling points. */

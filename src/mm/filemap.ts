@@ -13,7 +13,12 @@ import { wait_trylock } from './wait.js';
 /** folio_lock() / __folio_lock() (mm/filemap.c): sleep until PG_locked is ours. */
 export function* folio_lock(ctx: KernelCtx, folio: number): KGen<void> {
   if (folio_trylock(ctx, folio)) return;
-  yield* wait_trylock(ctx, () => folio_trylock(ctx, folio), () => !folio_test_locked(ctx, folio), 'folio_lock');
+  yield* wait_trylock(
+    ctx,
+    () => folio_trylock(ctx, folio),
+    () => !folio_test_locked(ctx, folio),
+    'folio_lock',
+  );
 }
 
 /** Are the page-cache slots [index, index + nr) of `obj` all empty? */
@@ -28,8 +33,7 @@ export function filemap_range_empty(ctx: KernelCtx, obj: number, index: number, 
  * `index` (not truncated or migrated meanwhile). Returns false, holding nothing, when the
  * caller must look again. `getFn`/`putFn` name the caller in the reference trace.
  */
-export function* filemap_lock_cached(ctx: KernelCtx, obj: number, index: number, folio: number,
-  getFn: string, putFn: string): KGen<boolean> {
+export function* filemap_lock_cached(ctx: KernelCtx, obj: number, index: number, folio: number, getFn: string, putFn: string): KGen<boolean> {
   if (!folio_try_get(ctx, folio, 1, Holder.TEMP, getFn)) return false;
   yield* folio_lock(ctx, folio);
   if (filemap_get_entry(ctx, obj, index) === folio) return true;
@@ -44,8 +48,7 @@ export function* filemap_lock_cached(ctx: KernelCtx, obj: number, index: number,
  * index set), then folio_add_lru() on this CPU. The caller keeps its allocation reference.
  * Returns false if the range is occupied.
  */
-export function* filemap_add_folio(ctx: KernelCtx, obj: number, index: number, folio: number,
-  fn = '__filemap_add_folio'): KGen<boolean> {
+export function* filemap_add_folio(ctx: KernelCtx, obj: number, index: number, folio: number, fn = '__filemap_add_folio'): KGen<boolean> {
   const nr = folio_nr_pages(ctx, folio);
   if (!filemap_range_empty(ctx, obj, index, nr)) return false;
   folio_set(ctx, folio, PG.locked); // __folio_set_locked(): nobody else can see it yet
@@ -75,7 +78,10 @@ export function* page_cache_ra_order(ctx: KernelCtx, obj: number, index: number,
   const zone = obj_field(ctx, obj, O.ZONE);
   let i = index;
   while (i < end) {
-    if (filemap_get_entry(ctx, obj, i) >= 0) { i++; continue; }
+    if (filemap_get_entry(ctx, obj, i) >= 0) {
+      i++;
+      continue;
+    }
     let order = ra_order_at(ctx, obj, i, end);
     // Never overlap a folio already cached inside the range.
     while (order > 0 && !filemap_range_empty(ctx, obj, i, 1 << order)) order--;

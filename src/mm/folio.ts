@@ -128,8 +128,7 @@ export function ledger_get(ctx: KernelCtx, folio: number, holder: number): numbe
  * `holder`, keep the ledger, emit a page_ref trace event. Returns the count after the change.
  * `fn` names the emulated kernel function making the change (the top of the trace's stack).
  */
-export function folio_ref_mod(ctx: KernelCtx, folio: number, delta: number, holder: number, fn: string,
-  event: TraceEvent = 'page_ref_mod'): number {
+export function folio_ref_mod(ctx: KernelCtx, folio: number, delta: number, holder: number, fn: string, event: TraceEvent = 'page_ref_mod'): number {
   const b = folioBase(folio);
   Atomics.add(ctx.w, b + F.LEDGER + holder, delta);
   const after = Atomics.add(ctx.w, b + F.REF, delta) + delta;

@@ -10,8 +10,17 @@ import { KernelLivelock } from './errno.js';
 import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN } from './migrate.js';
 import { folio_extract_from_batches } from './extract.js';
 import {
-  folio_is_longterm_pinnable, folio_may_be_lru_cached, folio_put_refs, folio_ref_count, folio_ref_mod,
-  folio_set, folio_test, folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_unevictable,
+  folio_is_longterm_pinnable,
+  folio_may_be_lru_cached,
+  folio_put_refs,
+  folio_ref_count,
+  folio_ref_mod,
+  folio_set,
+  folio_test,
+  folio_test_large,
+  folio_test_lru,
+  folio_test_mlocked,
+  folio_test_unevictable,
 } from './folio.js';
 import { C, F, Stat, folioBase } from './layout.js';
 import { count_event } from './locks.js';
@@ -100,8 +109,7 @@ function stat(ctx: KernelCtx, s: number): number {
  * `pages` with the folio of each pinned page. Returns the number pinned or a negative errno
  * (then `pages` is empty and no pin is held: I10).
  */
-export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: number, flags: number,
-  pages: number[] = [], fast = false): KGen<number> {
+export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: number, flags: number, pages: number[] = [], fast = false): KGen<number> {
   const startNs = ctx.hooks.nowNs();
   const s0 = ctx.obs ? PIN_RECORD_STATS.map((s) => stat(ctx, s)) : null;
   const call: PinCall = { extractions: 0 };
@@ -133,8 +141,15 @@ export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: nu
   if (ctx.obs && s0) {
     const d = PIN_RECORD_STATS.map((s, i) => stat(ctx, s) - s0[i]!);
     const r: PinRecord = {
-      startNs, endNs: ctx.hooks.nowNs(), rc, retries: d[0]!, localDrains: d[1]!, drainAlls: d[2]!,
-      migrateAttempts: d[3]!, folios: [...pages], extractions: call.extractions,
+      startNs,
+      endNs: ctx.hooks.nowNs(),
+      rc,
+      retries: d[0]!,
+      localDrains: d[1]!,
+      drainAlls: d[2]!,
+      migrateAttempts: d[3]!,
+      folios: [...pages],
+      extractions: call.extractions,
     };
     ctx.obs.pin(ctx, r);
   }
@@ -146,8 +161,7 @@ export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: nu
  * pin, check, and start again from scratch while the check says -EAGAIN. The kernel loop is
  * unbounded; ours stops at GUP_RETRY_CAP with a KernelLivelock naming the folios.
  */
-function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: number, flags: number,
-  pages: number[], call: PinCall): KGen<number> {
+function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: number, flags: number, pages: number[], call: PinCall): KGen<number> {
   if (!(flags & FOLL.LONGTERM)) return yield* __get_user_pages(ctx, vma, page, n, flags, pages);
   const saved = ctx.task.pfMemallocPin;
   ctx.task.pfMemallocPin = true;
@@ -157,8 +171,10 @@ function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: nu
     let last: number[] = [];
     for (let iter = 0; ; iter++) {
       if (iter >= GUP_RETRY_CAP) {
-        throw new KernelLivelock(`pin_user_pages: __gup_longterm_locked retried ${iter} times on cpu ${ctx.cpu} ` +
-          `(vma ${vma} pages ${page}..${page + n - 1}, folios ${[...new Set(last)].join(',')}): unbounded -EAGAIN loop`);
+        throw new KernelLivelock(
+          `pin_user_pages: __gup_longterm_locked retried ${iter} times on cpu ${ctx.cpu} ` +
+            `(vma ${vma} pages ${page}..${page + n - 1}, folios ${[...new Set(last)].join(',')}): unbounded -EAGAIN loop`,
+        );
       }
       pages.length = 0;
       nr = yield* __get_user_pages(ctx, vma, page, n, flags, pages);
@@ -183,8 +199,7 @@ function* __gup_longterm_locked(ctx: KernelCtx, vma: number, page: number, n: nu
  * absent, fault it in (handle_mm_fault, under PF_MEMALLOC_PIN so new folios are pinnable) and
  * look again; then try_grab_folio(). Returns pages pinned, or an errno if none was.
  */
-function* __get_user_pages(ctx: KernelCtx, vma: number, page: number, n: number, flags: number,
-  pages: number[]): KGen<number> {
+function* __get_user_pages(ctx: KernelCtx, vma: number, page: number, n: number, flags: number, pages: number[]): KGen<number> {
   const write = (flags & FOLL.WRITE) !== 0;
   for (let i = 0; i < n; i++) {
     let folio = follow_page_pte(ctx, vma, page + i, write);
@@ -276,8 +291,7 @@ export function gup_pin_refs(ctx: KernelCtx, folio: number, pages: readonly numb
  * then try to isolate it onto `list`. Returns the number of unpinnable folios (isolated or
  * not). The drain state is local to the call, so it resets on every retry of the loop.
  */
-export function* collect_longterm_unpinnable_folios(ctx: KernelCtx, list: number[], pages: readonly number[],
-  call?: PinCall): KGen<number> {
+export function* collect_longterm_unpinnable_folios(ctx: KernelCtx, list: number[], pages: readonly number[], call?: PinCall): KGen<number> {
   const sw = ctx.policy.switches;
   let collected = 0;
   // 0: nothing yet; 1: local lru_add_drain() done; 2: lru_add_drain_all() done.

@@ -95,7 +95,12 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
   Atomics.or(w, word, bit);
   Atomics.add(w, G.LOCK_WAITING, 1);
   try {
-    yield* wait_trylock(ctx, () => remote_trylock(ctx, cpuBaseWord, which), () => Atomics.load(w, cpuBaseWord + which) === 0, reason);
+    yield* wait_trylock(
+      ctx,
+      () => remote_trylock(ctx, cpuBaseWord, which),
+      () => Atomics.load(w, cpuBaseWord + which) === 0,
+      reason,
+    );
   } finally {
     Atomics.sub(w, G.LOCK_WAITING, 1);
     Atomics.and(w, word, ~bit);

@@ -5,23 +5,45 @@
 import { Holder, MappingKind, PG, VM } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import {
-  folio_get, folio_nr_pages, folio_put, folio_put_refs, folio_ref_count, folio_ref_mod, folio_set,
-  folio_test_anon, folio_test_large, folio_test_lru, folio_test_swapcache, folio_trylock, folio_unlock, fset, fw,
+  folio_get,
+  folio_nr_pages,
+  folio_put,
+  folio_put_refs,
+  folio_ref_count,
+  folio_ref_mod,
+  folio_set,
+  folio_test_anon,
+  folio_test_large,
+  folio_test_lru,
+  folio_test_swapcache,
+  folio_trylock,
+  folio_unlock,
+  fset,
+  fw,
   ledger_transfer,
 } from './folio.js';
 import { filemap_fault } from './filemap.js';
 import { F, Stat } from './layout.js';
 import { count_event } from './locks.js';
 import { folio_alloc } from './page_alloc.js';
-import {
-  folio_add_file_rmap_ptes, folio_add_new_anon_rmap, folio_dup_file_rmap_ptes, folio_remove_rmap_ptes,
-  folio_try_dup_anon_rmap_ptes,
-} from './rmap.js';
+import { folio_add_file_rmap_ptes, folio_add_new_anon_rmap, folio_dup_file_rmap_ptes, folio_remove_rmap_ptes, folio_try_dup_anon_rmap_ptes } from './rmap.js';
 import { shmem_fault } from './shmem.js';
 import { folio_add_lru_vma, folio_mark_accessed, lru_add_drain } from './swap.js';
 import {
-  is_migration_entry, obj_kind, pte_get, pte_lock, pte_lock_spin, pte_none, pte_set, pte_unlock, vma_create, vma_destroy,
-  vma_flags, vma_npages, vma_obj, vma_pgoff,
+  is_migration_entry,
+  obj_kind,
+  pte_get,
+  pte_lock,
+  pte_lock_spin,
+  pte_none,
+  pte_set,
+  pte_unlock,
+  vma_create,
+  vma_destroy,
+  vma_flags,
+  vma_npages,
+  vma_obj,
+  vma_pgoff,
 } from './vma.js';
 import { wait_event } from './wait.js';
 
@@ -122,9 +144,7 @@ export function* do_fault(ctx: KernelCtx, vma: number, page: number, write: bool
 export function* __do_fault(ctx: KernelCtx, vma: number, page: number): KGen<number> {
   const obj = vma_obj(ctx, vma);
   const index = vma_pgoff(ctx, vma) + page;
-  const folio = obj_kind(ctx, obj) === MappingKind.SHMEM
-    ? yield* shmem_fault(ctx, obj, index)
-    : yield* filemap_fault(ctx, obj, index);
+  const folio = obj_kind(ctx, obj) === MappingKind.SHMEM ? yield* shmem_fault(ctx, obj, index) : yield* filemap_fault(ctx, obj, index);
   yield YP.FAULT_BEFORE_RMAP;
   return folio;
 }
@@ -156,7 +176,10 @@ export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: 
     if (nrPages > 1 && first >= 0 && first + nrPages <= vma_npages(ctx, vma)) {
       let allNone = true;
       for (let i = 0; i < nrPages && allNone; i++) allNone = pte_none(pte_get(ctx, vma, first + i));
-      if (allNone) { start = first; nr = nrPages; }
+      if (allNone) {
+        start = first;
+        nr = nrPages;
+      }
     }
     // 6.12: folio_ref_add(folio, nr - 1) whatever nr is (traced as val=0 for one page).
     if (nr > 1 || ctx.policy.switches.finishFaultRefAdd) folio_ref_mod(ctx, folio, nr - 1, Holder.TEMP, 'finish_fault');
@@ -224,7 +247,8 @@ export function wp_can_reuse_anon_folio(ctx: KernelCtx, folio: number, vma: numb
   if (!folio_test_lru(ctx, folio)) lru_add_drain(ctx); // it may be in this CPU's LRU cache
   if (folio_ref_count(ctx, folio) > 1 + (folio_test_swapcache(ctx, folio) ? 1 : 0)) return false;
   if (!folio_trylock(ctx, folio)) return false;
-  if (folio_ref_count(ctx, folio) !== 1) { // folio_free_swap() not modelled
+  if (folio_ref_count(ctx, folio) !== 1) {
+    // folio_free_swap() not modelled
     folio_unlock(ctx, folio);
     return false;
   }
@@ -316,8 +340,15 @@ export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: 
     let page = start;
     while (page < end) {
       const raw = pte_get(ctx, vma, page);
-      if (raw === 0) { page++; continue; }
-      if (raw < 0) { pte_set(ctx, vma, page, 0); page++; continue; }
+      if (raw === 0) {
+        page++;
+        continue;
+      }
+      if (raw < 0) {
+        pte_set(ctx, vma, page, 0);
+        page++;
+        continue;
+      }
       let nr = 1;
       while (page + nr < end && pte_get(ctx, vma, page + nr) === raw) nr++;
       for (let i = 0; i < nr; i++) pte_set(ctx, vma, page + i, 0); // ptep_get_and_clear_full()
@@ -358,7 +389,10 @@ export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
   const obj = vma_obj(ctx, vma);
   const npages = vma_npages(ctx, vma);
   const child = vma_create(ctx, {
-    npages, obj, pgoff: vma_pgoff(ctx, vma), mm: childMm,
+    npages,
+    obj,
+    pgoff: vma_pgoff(ctx, vma),
+    mm: childMm,
     flags: vma_flags(ctx, vma) & ~(VM.LOCKED | VM.LOCKONFAULT),
   });
   let hasAnon = obj < 0; // vma_needs_copy(): src_vma->anon_vma

@@ -12,10 +12,29 @@
 import { Errno, Holder, MappingKind, PG } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import {
-  folio_clear, folio_get, folio_mapcount, folio_mapped, folio_nr_pages, folio_order, folio_put,
-  folio_ref_count, folio_ref_freeze, folio_ref_mod, folio_ref_unfreeze, folio_set, folio_test,
-  folio_test_anon, folio_test_clear, folio_test_mlocked, folio_test_private, folio_test_swapcache,
-  folio_test_writeback, folio_trylock, folio_unlock, fset, fw,
+  folio_clear,
+  folio_get,
+  folio_mapcount,
+  folio_mapped,
+  folio_nr_pages,
+  folio_order,
+  folio_put,
+  folio_ref_count,
+  folio_ref_freeze,
+  folio_ref_mod,
+  folio_ref_unfreeze,
+  folio_set,
+  folio_test,
+  folio_test_anon,
+  folio_test_clear,
+  folio_test_mlocked,
+  folio_test_private,
+  folio_test_swapcache,
+  folio_test_writeback,
+  folio_trylock,
+  folio_unlock,
+  fset,
+  fw,
 } from './folio.js';
 import { F, Stat, folioBase } from './layout.js';
 import { count_event } from './locks.js';
@@ -33,8 +52,15 @@ export const { MIGRATE_ASYNC, MIGRATE_SYNC } = MigrateMode;
 
 /** enum migrate_reason (include/linux/migrate_mode.h). */
 export const MigrateReason = {
-  MR_COMPACTION: 0, MR_MEMORY_FAILURE: 1, MR_MEMORY_HOTPLUG: 2, MR_SYSCALL: 3, MR_MEMPOLICY_MBIND: 4,
-  MR_NUMA_MISPLACED: 5, MR_CONTIG_RANGE: 6, MR_LONGTERM_PIN: 7, MR_DEMOTION: 8,
+  MR_COMPACTION: 0,
+  MR_MEMORY_FAILURE: 1,
+  MR_MEMORY_HOTPLUG: 2,
+  MR_SYSCALL: 3,
+  MR_MEMPOLICY_MBIND: 4,
+  MR_NUMA_MISPLACED: 5,
+  MR_CONTIG_RANGE: 6,
+  MR_LONGTERM_PIN: 7,
+  MR_DEMOTION: 8,
 } as const;
 export const { MR_LONGTERM_PIN } = MigrateReason;
 
@@ -131,6 +157,7 @@ export function* migrate_folio_unmap(ctx: KernelCtx, src: number, mode: number, 
   let rc: number = Errno.EAGAIN;
   let locked = false;
   let dstLocked = false;
+  // biome-ignore lint/suspicious/noConfusingLabels: the kernel's `goto out` of migrate_folio_unmap()
   out: {
     if (!folio_trylock(ctx, src)) {
       // v6.3+: only MIGRATE_ASYNC gives up; 6.1 also gives up in passes 0-2 (`!force`).
@@ -292,8 +319,7 @@ function remove(list: number[], folio: number): void {
  * still fails is remapped to itself and moved to `ret`. Returns the number of folios not
  * migrated, or a negative errno (-ENOMEM from allocation).
  */
-function* migrate_pages_batch(ctx: KernelCtx, from: number[], mode: number, ret: number[],
-  stats: MigrateStats, nrPass: number): KGen<number> {
+function* migrate_pages_batch(ctx: KernelCtx, from: number[], mode: number, ret: number[], stats: MigrateStats, nrPass: number): KGen<number> {
   let retry = 1;
   let nrFailed = 0;
   let rcSaved = 0;
@@ -366,8 +392,7 @@ function* migrate_pages_batch(ctx: KernelCtx, from: number[], mode: number, ret:
  * then every folio that failed is retried alone in `mode` (7 attempts): at most 10 refcount
  * checks per folio across two unmap/undo cycles.
  */
-function* migrate_pages_sync(ctx: KernelCtx, from: number[], mode: number, ret: number[],
-  stats: MigrateStats): KGen<number> {
+function* migrate_pages_sync(ctx: KernelCtx, from: number[], mode: number, ret: number[], stats: MigrateStats): KGen<number> {
   const folios: number[] = [];
   let rc = yield* migrate_pages_batch(ctx, from, MIGRATE_ASYNC, folios, stats, NR_MAX_MIGRATE_ASYNC_RETRY);
   if (rc < 0) {
@@ -406,11 +431,12 @@ export function* migrate_pages(ctx: KernelCtx, from: number[], mode: number, rea
     let k = 0;
     while (k < from.length && nrPages < NR_MAX_BATCHED_MIGRATION) nrPages += folio_nr_pages(ctx, from[k++]!);
     const folios = from.splice(0, k);
-    const rc = ctx.policy.switches.migrateStyle === 'passes10'
-      ? yield* migrate_pages_passes(ctx, folios, mode, ret, stats)
-      : mode === MIGRATE_ASYNC
-        ? yield* migrate_pages_batch(ctx, folios, mode, ret, stats, NR_MAX_MIGRATE_PAGES_RETRY)
-        : yield* migrate_pages_sync(ctx, folios, mode, ret, stats);
+    const rc =
+      ctx.policy.switches.migrateStyle === 'passes10'
+        ? yield* migrate_pages_passes(ctx, folios, mode, ret, stats)
+        : mode === MIGRATE_ASYNC
+          ? yield* migrate_pages_batch(ctx, folios, mode, ret, stats, NR_MAX_MIGRATE_PAGES_RETRY)
+          : yield* migrate_pages_sync(ctx, folios, mode, ret, stats);
     ret.push(...folios);
     if (rc < 0) {
       rcGather = rc;

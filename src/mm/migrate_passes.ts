@@ -9,8 +9,15 @@ import { YP, type KernelCtx, type KGen } from './context.js';
 import { Stat } from './layout.js';
 import { count_event } from './locks.js';
 import {
-  MIGRATEPAGE_SUCCESS, MIGRATEPAGE_UNMAP, NR_MAX_MIGRATE_PAGES_RETRY, PAGE_WAS_MAPPED, migrate_folio_move,
-  migrate_folio_undo_dst, migrate_folio_undo_src, migrate_folio_unmap, type MigrateStats,
+  MIGRATEPAGE_SUCCESS,
+  MIGRATEPAGE_UNMAP,
+  NR_MAX_MIGRATE_PAGES_RETRY,
+  PAGE_WAS_MAPPED,
+  migrate_folio_move,
+  migrate_folio_undo_dst,
+  migrate_folio_undo_src,
+  migrate_folio_unmap,
+  type MigrateStats,
 } from './migrate.js';
 
 /**

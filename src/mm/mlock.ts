@@ -7,9 +7,24 @@
 import { Batch, Holder, MlockOp, TOMBSTONE, VM, VM_SPECIAL } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import {
-  folio_clear_active, folio_clear_unevictable, folio_evictable, folio_get, folio_nr_pages, folio_put,
-  folio_set_lru, folio_set_mlocked, folio_set_unevictable, folio_test_clear_lru, folio_test_clear_mlocked,
-  folio_test_large, folio_test_lru, folio_test_mlocked, folio_test_set_mlocked, folio_test_unevictable, fset, fw,
+  folio_clear_active,
+  folio_clear_unevictable,
+  folio_evictable,
+  folio_get,
+  folio_nr_pages,
+  folio_put,
+  folio_set_lru,
+  folio_set_mlocked,
+  folio_set_unevictable,
+  folio_test_clear_lru,
+  folio_test_clear_mlocked,
+  folio_test_large,
+  folio_test_lru,
+  folio_test_mlocked,
+  folio_test_set_mlocked,
+  folio_test_unevictable,
+  fset,
+  fw,
 } from './folio.js';
 import { folio_batch_add, folio_batch_count, folio_batch_reinit, folio_batch_slot } from './folio_batch.js';
 import { F, Stat } from './layout.js';
@@ -166,9 +181,15 @@ export function mlock_folio_batch_entry(ctx: KernelCtx, entry: number, lv: Lruve
   const folio = mlock_entry_folio(entry);
   const claim = mlock_entry_claim(ctx, entry);
   switch (mlock_entry_op(entry)) {
-    case MlockOp.LRU_FOLIO: __mlock_folio(ctx, folio, lv, claim); break;
-    case MlockOp.NEW_FOLIO: __mlock_new_folio(ctx, folio, lv); break;
-    default: __munlock_folio(ctx, folio, lv, claim); break;
+    case MlockOp.LRU_FOLIO:
+      __mlock_folio(ctx, folio, lv, claim);
+      break;
+    case MlockOp.NEW_FOLIO:
+      __mlock_new_folio(ctx, folio, lv);
+      break;
+    default:
+      __munlock_folio(ctx, folio, lv, claim);
+      break;
   }
 }
 

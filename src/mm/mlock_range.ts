@@ -32,10 +32,14 @@ function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
     let page = 0;
     while (page < n) {
       const raw = pte_get(ctx, vma, page);
-      if (raw <= 0) { page++; continue; } // none, or a migration entry: remap handles it
+      if (raw <= 0) {
+        page++;
+        continue;
+      } // none, or a migration entry: remap handles it
       const folio = raw - 1;
       let step = 1;
-      if (folio_test_large(ctx, folio)) { // folio_mlock_step()
+      if (folio_test_large(ctx, folio)) {
+        // folio_mlock_step()
         while (page + step < n && pte_get(ctx, vma, page + step) === raw) step++;
       }
       const flags = vma_flags(ctx, vma);
@@ -84,8 +88,8 @@ function* mlock_vma_pages_range(ctx: KernelCtx, vma: number, newflags: number): 
  */
 function* mlock_fixup(ctx: KernelCtx, vma: number, newflags: number): KGen<void> {
   const old = vma_flags(ctx, vma);
-  if (newflags === old || (old & VM_SPECIAL)) return;
-  if ((old & VM.LOCKED) && (newflags & VM.LOCKED)) {
+  if (newflags === old || old & VM_SPECIAL) return;
+  if (old & VM.LOCKED && newflags & VM.LOCKED) {
     vma_set_flags(ctx, vma, newflags);
     return;
   }

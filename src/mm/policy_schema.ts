@@ -17,26 +17,56 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   batchCapacity: { values: { min: 1, max: MAX_BATCH_CAPACITY }, meaning: 'PAGEVEC_SIZE / folio batch capacity: 15 up to v6.8 (6.1.y), 31 from v6.9 (6.12.y)' },
   lruClearOnQueue: { values: BOOL, meaning: '33dfe9204f29: non-add LRU batches test-and-clear PG_lru at queue time (v6.11..v6.17-rc5)' },
   deactivateFileChecksLru: { values: BOOL, meaning: 'deactivate_file_folio() refuses an off-LRU folio at queue time (afb99e9f5004 family)' },
-  gupPreLocalDrain: { values: ['none', 'always', 'onMismatch'], meaning: 'local lru_add_drain() in collect: never, once first, or as stage 1 of two (a09a8a1fbb37)' },
+  gupPreLocalDrain: {
+    values: ['none', 'always', 'onMismatch'],
+    meaning: 'local lru_add_drain() in collect: never, once first, or as stage 1 of two (a09a8a1fbb37)',
+  },
   gupDrainRule: {
-    values: ['notLru', 'notLruOrMlocked', 'notLruOrMlockedNotUnevictable', 'refNeExpectedPlus1', 'refNeExpectedPlusPins', 'refNeExpectedPlusPinBias', 'always', 'never'],
-    meaning: 'when collect_longterm_unpinnable_folios() drains: !PG_lru, ..., ref != expected+1 (v6.17-rc6), ref != expected + the pins of this call, ref != expected + (large ? 1 : 1024) (6.12.111)',
+    values: [
+      'notLru',
+      'notLruOrMlocked',
+      'notLruOrMlockedNotUnevictable',
+      'refNeExpectedPlus1',
+      'refNeExpectedPlusPins',
+      'refNeExpectedPlusPinBias',
+      'always',
+      'never',
+    ],
+    meaning:
+      'when collect_longterm_unpinnable_folios() drains: !PG_lru, ..., ref != expected+1 (v6.17-rc6), ref != expected + the pins of this call, ref != expected + (large ? 1 : 1024) (6.12.111)',
   },
   gupSkipLarge: { values: BOOL, meaning: 'folio_may_be_lru_cached(): no drains for large folios (2da6de30e60d)' },
   gupEmptyListSucceeds: { values: BOOL, meaning: '1aaf8c122918: nothing isolated => the pin succeeds (unpinnable folios stay pinned)' },
-  mlockNewImmediateIfPin: { values: BOOL, meaning: "Hubbard: mlock_new_folio() processes its batch at once under PF_MEMALLOC_PIN" },
+  mlockNewImmediateIfPin: { values: BOOL, meaning: 'Hubbard: mlock_new_folio() processes its batch at once under PF_MEMALLOC_PIN' },
   mlockImmediateIfPin: { values: BOOL, meaning: 'Hubbard, corrected: mlock_folio() too' },
   drainAllLocalFirst: { values: BOOL, meaning: 'lru_add_drain_all() drains the local CPU before taking the mutex (v6.18)' },
   gupUsesLruCacheDisable: { values: BOOL, meaning: 'long-term GUP wraps collect+migrate in lru_cache_disable()/lru_cache_enable() (hypothetical)' },
   mlockBatching: { values: BOOL, meaning: 'per-CPU mlock batches (2fbb0c10d1e8, v5.18); false = every mlock op processed at once' },
   mlockClearsLru: { values: ['off', 'skipOnFail', 'forceOnFail'], meaning: "David's one-batch idea for mlock batches: test-and-clear PG_lru at queue time" },
   targetedExtraction: { values: BOOL, meaning: "Hugh's wish: GUP pulls the folio's own entries out of any CPU's batch instead of draining" },
-  drainMechanism: { values: ['workqueue', 'ipi', 'remote-locked', 'targeted'], meaning: 'how lru_add_drain_all() reaches remote batches: queue_work (kernel), IPI, QPW remote locks, targeted extraction' },
-  expectedRefSwapCache: { values: ['anon', 'all'], meaning: 'folio_expected_ref_count() counts swap-cache refs of anon folios only, or of every folio (f183663901f2: 6.1.160, 6.12.65)' },
-  gupFast: { values: ['checkFirst', 'refFirst'], meaning: 'pin_user_pages_fast(): test pinnability before any reference, slow path without FOLL_TOUCH (6.1.y), or speculative ref first and FOLL_TOUCH (6.12.y)' },
-  tlbFreeDrains: { values: BOOL, meaning: 'the TLB-flush free path (free_pages_and_swap_cache) runs lru_add_drain() first, so munmap processes the MUNLOCK entries its zap queued (<= v6.13, 6.1.y, 6.6.y, 6.12.y), or not (v6.14+)' },
+  drainMechanism: {
+    values: ['workqueue', 'ipi', 'remote-locked', 'targeted'],
+    meaning: 'how lru_add_drain_all() reaches remote batches: queue_work (kernel), IPI, QPW remote locks, targeted extraction',
+  },
+  expectedRefSwapCache: {
+    values: ['anon', 'all'],
+    meaning: 'folio_expected_ref_count() counts swap-cache refs of anon folios only, or of every folio (f183663901f2: 6.1.160, 6.12.65)',
+  },
+  gupFast: {
+    values: ['checkFirst', 'refFirst'],
+    meaning:
+      'pin_user_pages_fast(): test pinnability before any reference, slow path without FOLL_TOUCH (6.1.y), or speculative ref first and FOLL_TOUCH (6.12.y)',
+  },
+  tlbFreeDrains: {
+    values: BOOL,
+    meaning:
+      'the TLB-flush free path (free_pages_and_swap_cache) runs lru_add_drain() first, so munmap processes the MUNLOCK entries its zap queued (<= v6.13, 6.1.y, 6.6.y, 6.12.y), or not (v6.14+)',
+  },
   finishFaultRefAdd: { values: BOOL, meaning: 'finish_fault() calls folio_ref_add(nr - 1) even for one page (a val=0 page_ref_mod; 6.12.y), or not (6.1.y)' },
-  migrateStyle: { values: ['passes10', 'batched'], meaning: 'migrate_pages(): pre-v6.3 10 passes of unmap/freeze/remap (6.1.y), or v6.3+ migrate_pages_batch (6.12.y)' },
+  migrateStyle: {
+    values: ['passes10', 'batched'],
+    meaning: 'migrate_pages(): pre-v6.3 10 passes of unmap/freeze/remap (6.1.y), or v6.3+ migrate_pages_batch (6.12.y)',
+  },
 };
 
 export const SWITCH_KEYS = Object.keys(SWITCH_DOCS) as (keyof PolicySwitches)[];
@@ -52,14 +82,16 @@ function valueSchema(d: SwitchDoc): z.ZodTypeAny {
 }
 
 /** Some switches (a policy file's `switches:`), each checked against its values. */
-export const PartialSwitchesSchema = z.object(
-  Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k]).optional()])),
-).strict() as unknown as z.ZodType<Partial<PolicySwitches>, z.ZodTypeDef, unknown>;
+export const PartialSwitchesSchema = z
+  .object(Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k]).optional()])))
+  .strict() as unknown as z.ZodType<Partial<PolicySwitches>, z.ZodTypeDef, unknown>;
 
 /** A full switch set (what crosses to CPU threads, pool workers and replay files). */
-export const FullSwitchesSchema = z.object(
-  Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k])])),
-).strict() as unknown as z.ZodType<PolicySwitches, z.ZodTypeDef, unknown>;
+export const FullSwitchesSchema = z.object(Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k])]))).strict() as unknown as z.ZodType<
+  PolicySwitches,
+  z.ZodTypeDef,
+  unknown
+>;
 
 /** The values a switch accepts, as a user reads them. */
 export function describeValues(k: keyof PolicySwitches): string {

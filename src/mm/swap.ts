@@ -7,17 +7,35 @@ import { Batch, Holder, PG, TOMBSTONE, VM, VM_SPECIAL } from './constants.js';
 import { has_bh_in_lru, invalidate_bh_lrus_cpu } from './buffer.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import {
-  folio_get, folio_clear, folio_clear_active, folio_evictable, folio_may_be_lru_cached,
-  folio_mapped, folio_nr_pages, folio_put, folio_set, folio_set_active, folio_set_lru, folio_set_unevictable,
-  folio_test, folio_test_active, folio_test_anon, folio_test_clear_lru, folio_test_clear_unevictable,
-  folio_test_dirty, folio_test_locked, folio_test_lru, folio_test_swapbacked, folio_test_swapcache,
-  folio_test_unevictable, folio_test_writeback, fset,
+  folio_get,
+  folio_clear,
+  folio_clear_active,
+  folio_evictable,
+  folio_may_be_lru_cached,
+  folio_mapped,
+  folio_nr_pages,
+  folio_put,
+  folio_set,
+  folio_set_active,
+  folio_set_lru,
+  folio_set_unevictable,
+  folio_test,
+  folio_test_active,
+  folio_test_anon,
+  folio_test_clear_lru,
+  folio_test_clear_unevictable,
+  folio_test_dirty,
+  folio_test_locked,
+  folio_test_lru,
+  folio_test_swapbacked,
+  folio_test_swapcache,
+  folio_test_unevictable,
+  folio_test_writeback,
+  fset,
 } from './folio.js';
 import { folio_batch_add, folio_batch_count, folio_batch_reinit, folio_batch_slot } from './folio_batch.js';
 import { F, G, Stat } from './layout.js';
-import {
-  BATCH_LOCK, count_event, cpu_lock, cpu_lock_held, cpu_unlock, local_lock, local_unlock, LocalLock, lruvec_lock, lruvec_unlock,
-} from './locks.js';
+import { BATCH_LOCK, count_event, cpu_lock, cpu_lock_held, cpu_unlock, local_lock, local_unlock, LocalLock, lruvec_lock, lruvec_unlock } from './locks.js';
 import { __lru_add_drain_all, cpu_online } from './lru_add_drain_all.js';
 import { mlock_drain_local, mlock_new_folio, need_mlock_drain } from './mlock.js';
 import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_inline.js';
@@ -25,7 +43,9 @@ import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_
 // ---- lruvec lock held across batch entries (folio_lruvec_relock_irqsave) -------------------
 
 /** The lruvec lock as a batch walk holds it: taken at the first entry that needs it. */
-export interface LruvecHold { held: boolean }
+export interface LruvecHold {
+  held: boolean;
+}
 
 // Batch walks never nest and never reach a scheduling point, so one holder serves them all.
 const LV: LruvecHold = { held: false };
@@ -138,8 +158,7 @@ export function lru_deactivate(ctx: KernelCtx, folio: number): void {
 
 /** lru_lazyfree() (mm/swap.c; lru_lazyfree_fn before v6.11): MADV_FREE, to the inactive file list. */
 export function lru_lazyfree(ctx: KernelCtx, folio: number): void {
-  if (!folio_test_anon(ctx, folio) || !folio_test_swapbacked(ctx, folio) ||
-      folio_test_swapcache(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  if (!folio_test_anon(ctx, folio) || !folio_test_swapbacked(ctx, folio) || folio_test_swapcache(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
   lruvec_del_folio(ctx, folio);
   folio_clear_active(ctx, folio);
   folio_clear(ctx, folio, PG.referenced);
@@ -151,12 +170,21 @@ export function lru_lazyfree(ctx: KernelCtx, folio: number): void {
 
 /** move_fn of each LRU batch, indexed by Batch id. */
 export const LRU_MOVE_FN: readonly ((ctx: KernelCtx, folio: number) => void)[] = [
-  lru_add, lru_move_tail, lru_deactivate_file, lru_deactivate, lru_lazyfree, lru_activate,
+  lru_add,
+  lru_move_tail,
+  lru_deactivate_file,
+  lru_deactivate,
+  lru_lazyfree,
+  lru_activate,
 ];
 /** The entry point that queues to each LRU batch (names the batch holder in traces). */
 const BATCH_CALLER = [
-  'folio_add_lru', 'folio_rotate_reclaimable', 'deactivate_file_folio', 'folio_deactivate',
-  'folio_mark_lazyfree', 'folio_activate',
+  'folio_add_lru',
+  'folio_rotate_reclaimable',
+  'deactivate_file_folio',
+  'folio_deactivate',
+  'folio_mark_lazyfree',
+  'folio_activate',
 ] as const;
 
 // ---- processing ---------------------------------------------------------------------------
@@ -312,8 +340,7 @@ export function* folio_deactivate(ctx: KernelCtx, folio: number): KGen<void> {
 
 /** folio_mark_lazyfree() (mm/swap.c, all versions): clean anon swapbacked folios only. */
 export function* folio_mark_lazyfree(ctx: KernelCtx, folio: number): KGen<void> {
-  if (!folio_test_anon(ctx, folio) || !folio_test_swapbacked(ctx, folio) ||
-      folio_test_swapcache(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
+  if (!folio_test_anon(ctx, folio) || !folio_test_swapbacked(ctx, folio) || folio_test_swapcache(ctx, folio) || folio_test_unevictable(ctx, folio)) return;
   if (!lru_precheck(ctx, folio)) return;
   yield* folio_batch_add_and_move(ctx, folio, Batch.lru_lazyfree, true);
 }
@@ -387,14 +414,16 @@ export function lru_add_drain(ctx: KernelCtx): void {
  * batches, then need_mlock_drain() and has_bh_in_lru() (fs/buffer.c). A batch holding only tombstones still reads non-empty.
  */
 export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
-  return folio_batch_count(ctx, cpu, Batch.lru_add) !== 0 ||
+  return (
+    folio_batch_count(ctx, cpu, Batch.lru_add) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_move_tail) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_deactivate_file) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_deactivate) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_lazyfree) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_activate) !== 0 ||
     need_mlock_drain(ctx, cpu) ||
-    has_bh_in_lru(ctx, cpu);
+    has_bh_in_lru(ctx, cpu)
+  );
 }
 
 /**
@@ -427,4 +456,3 @@ export function lru_cache_enable(ctx: KernelCtx): void {
     throw new Error(`cpu ${ctx.cpu}: lru_cache_enable without lru_cache_disable`);
   }
 }
-

@@ -40,7 +40,12 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
   const bit = 1 << (ctx.cpu & 31);
   Atomics.or(ctx.w, word, bit);
   try {
-    yield* wait_trylock(ctx, () => mutex_trylock(ctx, idx), () => Atomics.load(ctx.w, idx) === 0, 'mutex');
+    yield* wait_trylock(
+      ctx,
+      () => mutex_trylock(ctx, idx),
+      () => Atomics.load(ctx.w, idx) === 0,
+      'mutex',
+    );
   } finally {
     Atomics.and(ctx.w, word, ~bit);
   }

@@ -18,13 +18,15 @@ import { derivePolicy } from './derive.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export const PolicyFileSchema = z.object({
-  id: z.string().regex(ID_RE, 'an id of letters, digits, ".", "_" and "-"').optional(),
-  description: z.string().min(1).optional(),
-  source: z.string().min(1).optional(),
-  base: z.string().min(1),
-  switches: z.unknown().optional(),
-}).strict();
+export const PolicyFileSchema = z
+  .object({
+    id: z.string().regex(ID_RE, 'an id of letters, digits, ".", "_" and "-"').optional(),
+    description: z.string().min(1).optional(),
+    source: z.string().min(1).optional(),
+    base: z.string().min(1),
+    switches: z.unknown().optional(),
+  })
+  .strict();
 
 /** Resolves a base name to a policy, or returns the list of names it could have been. */
 export type BaseLookup = (name: string) => Policy | { known: string };
@@ -37,9 +39,7 @@ export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLooku
   }
   const raw = obj as Record<string, unknown>;
   const top = parseWith(pr, PolicyFileSchema, raw, []);
-  const switches = raw.switches === undefined || raw.switches === null
-    ? {}
-    : parseWith(pr, PartialSwitchesSchema, raw.switches, ['switches']);
+  const switches = raw.switches === undefined || raw.switches === null ? {} : parseWith(pr, PartialSwitchesSchema, raw.switches, ['switches']);
   let base: Policy | undefined;
   if (top) {
     const b = lookup(top.base);
@@ -56,7 +56,9 @@ export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLooku
 }
 
 function describeDelta(base: Policy, d: Partial<PolicySwitches>): string {
-  const parts = Object.entries(d).filter(([k, v]) => base.switches[k as keyof PolicySwitches] !== v).map(([k, v]) => `${k}=${String(v)}`);
+  const parts = Object.entries(d)
+    .filter(([k, v]) => base.switches[k as keyof PolicySwitches] !== v)
+    .map(([k, v]) => `${k}=${String(v)}`);
   return parts.length ? parts.join(', ') : 'no switch changed';
 }
 
@@ -66,8 +68,15 @@ export function loadPolicyFile(path: string, lookup: BaseLookup): Policy {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PolicyFileError(path, [{ path: '', expected: 'a readable policy file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` }]);
+    throw new PolicyFileError(path, [
+      { path: '', expected: 'a readable policy file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
+    ]);
   }
-  return parseDocumentText(text, path, /\.json$/i.test(path) ? 'json' : 'yaml',
-    (obj) => validatePolicyFile(obj, path, lookup), (f, ps) => new PolicyFileError(f, ps));
+  return parseDocumentText(
+    text,
+    path,
+    /\.json$/i.test(path) ? 'json' : 'yaml',
+    (obj) => validatePolicyFile(obj, path, lookup),
+    (f, ps) => new PolicyFileError(f, ps),
+  );
 }

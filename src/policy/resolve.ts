@@ -70,7 +70,8 @@ export function resolvePolicySpec(spec: string): Policy[] {
   const seen = new Map<string, Policy>();
   for (const p of out) {
     const q = seen.get(p.id);
-    if (q && JSON.stringify(q.switches) !== JSON.stringify(p.switches)) throw new PolicySpecError(`'${spec}': two different policies are both named '${p.id}' (give one an id of its own)`);
+    if (q && JSON.stringify(q.switches) !== JSON.stringify(p.switches))
+      throw new PolicySpecError(`'${spec}': two different policies are both named '${p.id}' (give one an id of its own)`);
     if (!q) seen.set(p.id, p);
   }
   return [...seen.values()];

@@ -12,8 +12,17 @@ import type { GuestScenarioResult } from './guest_output.js';
 
 /** Linux x86-64 errno numbers the pin can return (include/uapi/asm-generic/errno-base.h, errno.h). */
 const ERRNO: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 5: 'EIO', 11: 'EAGAIN', 12: 'ENOMEM', 14: 'EFAULT', 16: 'EBUSY',
-  22: 'EINVAL', 28: 'ENOSPC', 95: 'EOPNOTSUPP',
+  1: 'EPERM',
+  2: 'ENOENT',
+  4: 'EINTR',
+  5: 'EIO',
+  11: 'EAGAIN',
+  12: 'ENOMEM',
+  14: 'EFAULT',
+  16: 'EBUSY',
+  22: 'EINVAL',
+  28: 'ENOSPC',
+  95: 'EOPNOTSUPP',
 };
 export const errnoText = (n: number) => `-${ERRNO[n] ?? `errno ${n}`}`;
 
@@ -57,8 +66,8 @@ export interface Comparison {
 /** Does the scenario's order of events depend on time (pauses, hogs, jitter)? */
 export function isTimedScenario(s: Scenario): boolean {
   if (s.timing.delayAfterUs > 0 || s.timing.jitterUs > 0) return true;
-  const timed = (ops: readonly Op[]): boolean => ops.some((op) =>
-    op.op === 'delay' || op.op === 'hog' || (op.delayAfterUs ?? 0) > 0 || (op.jitterUs ?? 0) > 0 || (op.op === 'repeat' && timed(op.ops)));
+  const timed = (ops: readonly Op[]): boolean =>
+    ops.some((op) => op.op === 'delay' || op.op === 'hog' || (op.delayAfterUs ?? 0) > 0 || (op.jitterUs ?? 0) > 0 || (op.op === 'repeat' && timed(op.ops)));
   return Object.values(s.steps).some(timed);
 }
 
@@ -96,7 +105,12 @@ const perPin = (n: number, pins: number) => (pins > 0 ? n / pins : null);
 
 export function realFigures(r: GuestScenarioResult, traced: boolean): SideFigures {
   const trials = r.trials.length;
-  let pins = 0, failedTrials = 0, migrated = 0, leftMovable = 0, works = 0, opErrTrials = 0;
+  let pins = 0,
+    failedTrials = 0,
+    migrated = 0,
+    leftMovable = 0,
+    works = 0,
+    opErrTrials = 0;
   let firstOpErr: string | null = null;
   const errors: Record<string, number> = {};
   const vm: Record<string, number> = {};
@@ -122,8 +136,14 @@ export function realFigures(r: GuestScenarioResult, traced: boolean): SideFigure
   }
   const ci = wilson(failedTrials, trials);
   return {
-    trials, pins, failedTrials, rate: trials ? failedTrials / trials : 0, ci95: ci, errors,
-    migratedPerPin: perPin(migrated, pins), leftMovablePerPin: perPin(leftMovable, pins),
+    trials,
+    pins,
+    failedTrials,
+    rate: trials ? failedTrials / trials : 0,
+    ci95: ci,
+    errors,
+    migratedPerPin: perPin(migrated, pins),
+    leftMovablePerPin: perPin(leftMovable, pins),
     drainWorksPerPin: traced ? perPin(works, pins) : null,
     drainWorksPerTrial: traced && trials ? works / trials : null,
     vmstat: Object.fromEntries(VMSTAT.map(({ name }) => [name, trials ? (vm[name] ?? 0) / trials : 0])),
@@ -140,16 +160,20 @@ export function emulatorFigures(a: PolicyAggregate, s: Scenario): SideFigures {
   if (a.pins.otherErr) errors['(other errors)'] = a.pins.otherErr;
   const migrated = stat('MIGRATE_SUCCEEDED');
   return {
-    trials: a.trials, pins: a.pins.calls, failedTrials: pinFailedTrials,
-    rate: a.trials ? pinFailedTrials / a.trials : 0, ci95: wilson(pinFailedTrials, a.trials), errors,
+    trials: a.trials,
+    pins: a.pins.calls,
+    failedTrials: pinFailedTrials,
+    rate: a.trials ? pinFailedTrials / a.trials : 0,
+    ci95: wilson(pinFailedTrials, a.trials),
+    errors,
     migratedPerPin: perPin(migrated, a.pins.calls),
     // A migrated folio's target is always pinnable (outside ZONE_MOVABLE and CMA) in the model.
     leftMovablePerPin: null,
     drainWorksPerPin: perPin(a.drains.cpusQueued, a.pins.calls),
     drainWorksPerTrial: a.trials ? a.drains.cpusQueued / a.trials : null,
-    vmstat: Object.fromEntries(VMSTAT.map(({ name, stat: id }) => [
-      name, a.trials ? stat(STAT_NAMES[id]!) / a.trials - (name === 'nr_mlock' ? setupMlock : 0) : 0,
-    ])),
+    vmstat: Object.fromEntries(
+      VMSTAT.map(({ name, stat: id }) => [name, a.trials ? stat(STAT_NAMES[id]!) / a.trials - (name === 'nr_mlock' ? setupMlock : 0) : 0]),
+    ),
   };
 }
 
@@ -159,7 +183,10 @@ const pct = (x: number) => `${(x * 100).toFixed(x === 0 || x === 1 ? 0 : 1)}%`;
 export function closeEnough(a: number, b: number): boolean {
   return Math.abs(a - b) <= Math.max(0.1, 0.1 * Math.max(Math.abs(a), Math.abs(b)));
 }
-const errorsText = (e: Record<string, number>) => Object.entries(e).map(([k, n]) => `${k} x${n}`).join(', ') || '-';
+const errorsText = (e: Record<string, number>) =>
+  Object.entries(e)
+    .map(([k, n]) => `${k} x${n}`)
+    .join(', ') || '-';
 
 export function compareScenario(id: string, real: SideFigures, emu: SideFigures, timedScenario: boolean): ScenarioComparison {
   const c: Comparison[] = [];
@@ -184,11 +211,13 @@ export function compareScenario(id: string, real: SideFigures, emu: SideFigures,
   };
   mean('pins migrated, per pin', real.migratedPerPin, emu.migratedPerPin);
   // Shown, not judged: the emulator's aggregate does not keep where a pinned folio ended up.
-  if (real.leftMovablePerPin !== null) c.push({ metric: 'page outside ZONE_MOVABLE after the pin, per pin', real: fmt(real.leftMovablePerPin), emulator: '-', verdict: 'ok' });
+  if (real.leftMovablePerPin !== null)
+    c.push({ metric: 'page outside ZONE_MOVABLE after the pin, per pin', real: fmt(real.leftMovablePerPin), emulator: '-', verdict: 'ok' });
   if (real.pins > 0) mean('drain works queued, per pin', real.drainWorksPerPin, emu.drainWorksPerPin);
   else mean('drain works queued, per trial', real.drainWorksPerTrial, emu.drainWorksPerTrial);
   for (const { name } of VMSTAT) {
-    const a = real.vmstat[name] ?? 0, b = emu.vmstat[name] ?? 0;
+    const a = real.vmstat[name] ?? 0,
+      b = emu.vmstat[name] ?? 0;
     if (a === 0 && b === 0) continue;
     c.push({ metric: `${name}, per trial`, real: fmt(a), emulator: fmt(b), verdict: judge(closeEnough(a, b), raced) });
   }
@@ -211,7 +240,10 @@ export function renderComparisons(rows: readonly ScenarioComparison[], realLabel
     out.push(`No disagreements in ${rows.length} scenario${rows.length === 1 ? '' : 's'}.`);
   }
   if (timing.length > 0) {
-    out.push('', `Differences in time- or interleaving-dependent scenarios (${timing.length}, not counted: TCG's emulated time and coarse vCPU interleaving are not the emulator's):`);
+    out.push(
+      '',
+      `Differences in time- or interleaving-dependent scenarios (${timing.length}, not counted: TCG's emulated time and coarse vCPU interleaving are not the emulator's):`,
+    );
     for (const { id, c } of timing) out.push(`  ${id}: ${c.metric}: real ${c.real}, emulator ${c.emulator}`);
   }
   for (const r of rows) {
@@ -219,7 +251,12 @@ export function renderComparisons(rows: readonly ScenarioComparison[], realLabel
     const head = ['metric', realLabel, emuLabel, ''];
     const cells = r.comparisons.map((c) => [c.metric, c.real, c.emulator, c.verdict]);
     const w = head.map((h, i) => Math.max(h.length, ...cells.map((x) => x[i]!.length)));
-    const line = (x: string[]) => '  ' + x.map((v, i) => v.padEnd(w[i]!)).join('  ').trimEnd();
+    const line = (x: string[]) =>
+      '  ' +
+      x
+        .map((v, i) => v.padEnd(w[i]!))
+        .join('  ')
+        .trimEnd();
     out.push(line(head), line(w.map((n) => '-'.repeat(n))), ...cells.map(line));
   }
   return out.join('\n') + '\n';

@@ -48,9 +48,14 @@ export interface GuestImage {
 export function buildGuestImage(programC: string, tools: GuestTools, cacheDir = defaultCacheDir()): GuestImage {
   const bb = statSync(tools.busybox);
   const key = createHash('sha256')
-    .update(programC).update('\0').update(guestRuntimeSource()).update('\0').update(initScript())
+    .update(programC)
+    .update('\0')
+    .update(guestRuntimeSource())
+    .update('\0')
+    .update(initScript())
     .update(`\0${tools.busybox}:${bb.size}:${bb.mtimeMs}\0${tools.gcc}`)
-    .digest('hex').slice(0, 16);
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(cacheDir, key);
   const initramfs = join(dir, 'initramfs.cpio');
   if (existsSync(initramfs)) return { initramfs, cached: true, dir };
@@ -64,7 +69,11 @@ export function buildGuestImage(programC: string, tools: GuestTools, cacheDir = 
     const root = join(stage, 'root');
     for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'fr']) mkdirSync(join(root, d), { recursive: true });
     writeFileSync(join(stage, 'fr-test.c'), programC);
-    const cc = spawnSync(tools.gcc, ['-static', '-O2', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', guestRuntimeDir(), '-o', join(root, 'fr-test'), join(stage, 'fr-test.c')], { encoding: 'utf8' });
+    const cc = spawnSync(
+      tools.gcc,
+      ['-static', '-O2', '-pthread', '-Wall', '-Wextra', '-Werror', '-I', guestRuntimeDir(), '-o', join(root, 'fr-test'), join(stage, 'fr-test.c')],
+      { encoding: 'utf8' },
+    );
     if (cc.status !== 0) {
       const why = (cc.stderr || cc.error?.message || '').trim().split('\n').slice(0, 20).join('\n');
       throw new Error(`gcc could not build the guest program (${join(stage, 'fr-test.c')}):\n${why}`);

@@ -71,7 +71,9 @@ export function parseGuestLine(run: GuestRun, raw: string): GuestTrial | null {
     }
   };
   switch (kind) {
-    case 'BEGIN': run.begin = BeginSchema.parse(json()); return null;
+    case 'BEGIN':
+      run.begin = BeginSchema.parse(json());
+      return null;
     case 'SCENARIO': {
       const s = ScenarioSchema.parse(json());
       run.scenarios.push({ id: s.id, trials: [], pageRef: [] });
@@ -91,10 +93,19 @@ export function parseGuestLine(run: GuestRun, raw: string): GuestTrial | null {
       cur.pageRef.push(p.line);
       return null;
     }
-    case 'END': run.ended = true; return null;
-    case 'EXIT': run.exitStatus = Number(rest.trim()); return null;
-    case 'FATAL': run.fatal = String(json()); return null;
-    case 'NOTE': run.notes.push(String(json())); return null;
-    default: return null; // FR-INIT and future kinds
+    case 'END':
+      run.ended = true;
+      return null;
+    case 'EXIT':
+      run.exitStatus = Number(rest.trim());
+      return null;
+    case 'FATAL':
+      run.fatal = String(json());
+      return null;
+    case 'NOTE':
+      run.notes.push(String(json()));
+      return null;
+    default:
+      return null; // FR-INIT and future kinds
   }
 }

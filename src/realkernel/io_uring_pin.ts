@@ -19,14 +19,15 @@ export function ioUringPinsFast(version: string): boolean | null {
 /** The scenario with every pin op's `fast` set; the same object when nothing changes. */
 export function withPinPath(s: Scenario, fast: boolean): Scenario {
   let changed = false;
-  const map = (ops: readonly Op[]): Op[] => ops.map((op) => {
-    if (op.op === 'pin' && op.fast !== fast) {
-      changed = true;
-      return { ...op, fast };
-    }
-    if (op.op === 'repeat') return { ...op, ops: map(op.ops) };
-    return op;
-  });
+  const map = (ops: readonly Op[]): Op[] =>
+    ops.map((op) => {
+      if (op.op === 'pin' && op.fast !== fast) {
+        changed = true;
+        return { ...op, fast };
+      }
+      if (op.op === 'repeat') return { ...op, ops: map(op.ops) };
+      return op;
+    });
   const steps = Object.fromEntries(Object.entries(s.steps).map(([cpu, ops]) => [cpu, map(ops)]));
   return changed ? { ...s, steps } : s;
 }

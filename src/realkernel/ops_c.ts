@@ -25,9 +25,7 @@ export interface OpEmitCtx {
   hogUs: number;
 }
 
-type Row =
-  | { emit: (op: Op, c: OpEmitCtx) => string; how: string }
-  | { none: string };
+type Row = { emit: (op: Op, c: OpEmitCtx) => string; how: string } | { none: string };
 
 const addr = (c: OpEmitCtx, vma: string, page: number) => `${c.vma(vma)} + (${page}${c.offset}) * FR_PS`;
 const check = (call: string, what: string, c: OpEmitCtx) => `if (${call} != 0) fr_op_failed(t, cpu, ${c.path}, "${what}");`;
@@ -41,9 +39,8 @@ export const OP_C: Record<OpName, Row> = {
   },
   mlock: {
     how: 'mlock2(MLOCK_ONFAULT) or mlock(2) of the whole VMA',
-    emit: (op, c) => (op.op === 'mlock'
-      ? check(`mlock2(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS, ${op.onfault ? 'MLOCK_ONFAULT' : '0'})`, 'mlock2', c)
-      : ''),
+    emit: (op, c) =>
+      op.op === 'mlock' ? check(`mlock2(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS, ${op.onfault ? 'MLOCK_ONFAULT' : '0'})`, 'mlock2', c) : '',
   },
   munlock: {
     how: 'munlock(2) of the whole VMA',
@@ -51,9 +48,8 @@ export const OP_C: Record<OpName, Row> = {
   },
   munmap: {
     how: 'munmap(2) of the whole VMA (unmap_region(): a local lru_add_drain() first, as modelled)',
-    emit: (op, c) => (op.op === 'munmap'
-      ? `{ ${check(`munmap(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS)`, 'munmap', c)} t->vma_gone[${c.vmaIndex(op.vma)}] = 1; }`
-      : ''),
+    emit: (op, c) =>
+      op.op === 'munmap' ? `{ ${check(`munmap(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS)`, 'munmap', c)} t->vma_gone[${c.vmaIndex(op.vma)}] = 1; }` : '',
   },
   fork: { none: 'fork(2) would need the child process scripted on its own CPU; the translator does not build that yet' },
   pin: {
@@ -65,12 +61,12 @@ export const OP_C: Record<OpName, Row> = {
     emit: (op, c) => (op.op === 'unpin' ? `fr_unpin(t, cpu, ${c.path}, ${addr(c, op.vma, op.page)});` : ''),
   },
   readahead: {
-    how: 'fallocate(2) of the pages in a tmpfs file: new folios enter the page cache and this CPU\'s lru_add batch unmapped, as readahead\'s do',
-    emit: (op, c) => (op.op === 'readahead'
-      ? check(`fr_fallocate(${c.objFd(op.object)}, ${op.index}${c.offset}, ${op.pages})`, 'fallocate', c)
-      : ''),
+    how: "fallocate(2) of the pages in a tmpfs file: new folios enter the page cache and this CPU's lru_add batch unmapped, as readahead's do",
+    emit: (op, c) => (op.op === 'readahead' ? check(`fr_fallocate(${c.objFd(op.object)}, ${op.index}${c.offset}, ${op.pages})`, 'fallocate', c) : ''),
   },
-  mark_accessed: folioOpNone('folio_mark_accessed() has no direct call: read(2) of tmpfs does not mark a folio accessed and a fault only sets the PTE young bit'),
+  mark_accessed: folioOpNone(
+    'folio_mark_accessed() has no direct call: read(2) of tmpfs does not mark a folio accessed and a fault only sets the PTE young bit',
+  ),
   deactivate: folioOpNone('MADV_COLD would deactivate the folio but runs lru_add_drain() on this CPU first (madvise_cold()), which the op does not'),
   deactivate_file: folioOpNone('a failed invalidation needs POSIX_FADV_DONTNEED on a block-backed file; tmpfs ignores the advice'),
   lazyfree: folioOpNone('MADV_FREE runs lru_add_drain() on this CPU first (madvise_free_single_vma()), which the op does not'),
@@ -79,13 +75,17 @@ export const OP_C: Record<OpName, Row> = {
     how: 'madvise(MADV_COLD) of an untouched page: madvise_cold() calls lru_add_drain() on this CPU and finds nothing to deactivate',
     emit: (_op, c) => check('fr_local_drain()', 'madvise(MADV_COLD)', c),
   },
-  lru_add_drain_all: { none: 'no system call runs lru_add_drain_all() alone (compaction and move_pages(2) migrate pages too); for a forced drain of every CPU write `lru_cache_disable` then `lru_cache_enable`: mbind(MPOL_MF_MOVE) does that pair' },
+  lru_add_drain_all: {
+    none: 'no system call runs lru_add_drain_all() alone (compaction and move_pages(2) migrate pages too); for a forced drain of every CPU write `lru_cache_disable` then `lru_cache_enable`: mbind(MPOL_MF_MOVE) does that pair',
+  },
   bh_lru_install: { none: 'buffer heads need a block device, and the guest has none' },
   lru_cache_disable: {
     how: 'with the `lru_cache_enable` right after it: mbind(MPOL_MF_MOVE) of an untouched page, which brackets its work with lru_cache_disable() / lru_cache_enable()',
     emit: (_op, c) => check('fr_lru_cache_disable_enable()', 'mbind(MPOL_MF_MOVE)', c),
   },
-  lru_cache_enable: { none: 'lru_cache_enable() is only reachable as the end of mbind(MPOL_MF_MOVE): write it right after `lru_cache_disable` on the same CPU' },
+  lru_cache_enable: {
+    none: 'lru_cache_enable() is only reachable as the end of mbind(MPOL_MF_MOVE): write it right after `lru_cache_disable` on the same CPU',
+  },
   cpu_offline: { none: 'CPU hotplug through sysfs runs offline and dead together; the steps between them cannot be placed' },
   cpu_dead: { none: 'the CPU-dead callback runs inside CPU hotplug; user space cannot call it' },
   cpu_online: { none: 'CPU hotplug is not translated (see cpu_offline)' },
@@ -102,7 +102,7 @@ export const OP_C: Record<OpName, Row> = {
     emit: (op, c) => (op.op === 'signal' ? `fr_signal(t, ${c.event(op.name)}); /* ${op.name} */` : ''),
   },
   wait: {
-    how: 'FUTEX_WAIT until the event was signalled (the thread sleeps: its CPU\'s kworker can run)',
+    how: "FUTEX_WAIT until the event was signalled (the thread sleeps: its CPU's kworker can run)",
     emit: (op, c) => (op.op === 'wait' ? `fr_wait(t, ${c.event(op.name)}); /* ${op.name} */` : ''),
   },
   repeat: { how: 'a C loop; repetition k adds k*stride to pages and indices inside', emit: () => '' },

@@ -33,10 +33,27 @@ export const GUEST_CMDLINE = ['console=ttyS0', 'movablecore=75%', 'transparent_h
 
 export function qemuArgs(o: BootOptions): string[] {
   return [
-    '-accel', 'tcg,thread=single', '-cpu', 'max', '-smp', String(o.cpus), '-m', o.memory,
-    '-kernel', o.image, '-initrd', o.initramfs,
-    '-append', [...GUEST_CMDLINE, ...o.append].join(' '),
-    '-nographic', '-no-reboot', '-monitor', 'none', '-nodefaults', '-serial', 'stdio',
+    '-accel',
+    'tcg,thread=single',
+    '-cpu',
+    'max',
+    '-smp',
+    String(o.cpus),
+    '-m',
+    o.memory,
+    '-kernel',
+    o.image,
+    '-initrd',
+    o.initramfs,
+    '-append',
+    [...GUEST_CMDLINE, ...o.append].join(' '),
+    '-nographic',
+    '-no-reboot',
+    '-monitor',
+    'none',
+    '-nodefaults',
+    '-serial',
+    'stdio',
   ];
 }
 

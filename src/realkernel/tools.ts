@@ -36,8 +36,10 @@ export function which(name: string): string | null {
 /** Every tool, or a UsageError naming each missing one and its package. */
 export function findGuestTools(overrides: Partial<GuestTools> = {}): GuestTools {
   const env: Partial<GuestTools> = {
-    gcc: process.env['FOLIO_RACE_GCC'], busybox: process.env['FOLIO_RACE_BUSYBOX'],
-    cpio: process.env['FOLIO_RACE_CPIO'], qemu: process.env['FOLIO_RACE_QEMU'],
+    gcc: process.env['FOLIO_RACE_GCC'],
+    busybox: process.env['FOLIO_RACE_BUSYBOX'],
+    cpio: process.env['FOLIO_RACE_CPIO'],
+    qemu: process.env['FOLIO_RACE_QEMU'],
   };
   const found: Partial<GuestTools> = {};
   const missing: string[] = [];

@@ -30,8 +30,10 @@ export interface Untranslatable {
 /** A scenario that cannot run on a real kernel: bad input (exit 2), every reason listed. */
 export class UntranslatableError extends Error {
   constructor(readonly problems: readonly Untranslatable[]) {
-    super(problems.map((p) => `${p.scenario}: ${p.path}: ${p.message}`).join('\n') +
-      `\n${problems.length === 1 ? 'this scenario cannot' : 'these scenarios cannot'} run on a real kernel (folio-race kernel --help lists what translates)`);
+    super(
+      problems.map((p) => `${p.scenario}: ${p.path}: ${p.message}`).join('\n') +
+        `\n${problems.length === 1 ? 'this scenario cannot' : 'these scenarios cannot'} run on a real kernel (folio-race kernel --help lists what translates)`,
+    );
     this.name = 'UntranslatableError';
   }
 }
@@ -88,45 +90,70 @@ function translateSetup(sc: Sc): { setup: string[]; teardown: string[] } {
       setup.push(`t->objfd[${i}] = fr_tmpfile(${cstr(dir)}, ${cstr(o.name)}, ${o.pages});`);
       if (o.kind === 'file') sc.notes.add(`${s.id}: file object '${o.name}' is a tmpfs file in the guest (shmem page cache: the guest has no block device)`);
       if (o.kind === 'unevictable_file') sc.notes.add(`${s.id}: unevictable_file object '${o.name}' is a ramfs file in the guest`);
-      if (o.order > 0) sc.notes.add(`${s.id}: object '${o.name}' has order-${o.order} folios here; its tmpfs (huge=always) makes order-9 ones: the same effect on the batches (a large folio is never cached)`);
+      if (o.order > 0)
+        sc.notes.add(
+          `${s.id}: object '${o.name}' has order-${o.order} folios here; its tmpfs (huge=always) makes order-9 ones: the same effect on the batches (a large folio is never cached)`,
+        );
     }
     teardown.push(`close(t->objfd[${i}]);`);
   });
   s.vmas.forEach((v, j) => {
     const objIdx = v.object === ANON ? -1 : s.objects.findIndex((o) => o.name === v.object);
     const obj = objIdx < 0 ? undefined : s.objects[objIdx]!;
-    if (obj && obj.order > 0) problem(sc, `vmas[${j}]`, `VMA '${v.name}' maps object '${obj.name}' of order-${obj.order} folios; a guest makes order-0 or order-9 (tmpfs huge=always) ones, and a mapped or pinned folio of another order is another scenario (large objects translate only for readahead)`);
+    if (obj && obj.order > 0)
+      problem(
+        sc,
+        `vmas[${j}]`,
+        `VMA '${v.name}' maps object '${obj.name}' of order-${obj.order} folios; a guest makes order-0 or order-9 (tmpfs huge=always) ones, and a mapped or pinned folio of another order is another scenario (large objects translate only for readahead)`,
+      );
     const fd = objIdx < 0 ? '-1' : `t->objfd[${objIdx}]`;
     const prot = [v.flags.includes('read') ? 'PROT_READ' : '', v.flags.includes('write') ? 'PROT_WRITE' : ''].filter(Boolean).join(' | ') || 'PROT_NONE';
-    setup.push(`t->vma[${j}] = fr_map(${fd}, ${v.pgoff}, ${v.pages}, ${prot}, ${v.flags.includes('shared') ? 1 : 0}); t->vma_len[${j}] = ${v.pages} * FR_PS; /* ${v.name} */`);
+    setup.push(
+      `t->vma[${j}] = fr_map(${fd}, ${v.pgoff}, ${v.pages}, ${prot}, ${v.flags.includes('shared') ? 1 : 0}); t->vma_len[${j}] = ${v.pages} * FR_PS; /* ${v.name} */`,
+    );
     if (v.flags.includes('locked')) {
       // VM_LOCKED without populating: a scenario's VMA starts empty, and mlock(2) would fault it all in.
       setup.push(`if (mlock2(t->vma[${j}], ${v.pages} * FR_PS, MLOCK_ONFAULT) != 0) fr_die("mlock2(${v.name})");`);
-      if (!v.flags.includes('lockonfault')) sc.notes.add(`${s.id}: VMA '${v.name}' is [locked]: mlock2(MLOCK_ONFAULT) at setup, so it starts VM_LOCKED and empty as the scenario says (mlock(2) would populate it)`);
+      if (!v.flags.includes('lockonfault'))
+        sc.notes.add(
+          `${s.id}: VMA '${v.name}' is [locked]: mlock2(MLOCK_ONFAULT) at setup, so it starts VM_LOCKED and empty as the scenario says (mlock(2) would populate it)`,
+        );
     }
     teardown.unshift(`if (!t->vma_gone[${j}]) munmap(t->vma[${j}], t->vma_len[${j}]);`);
   });
-  if (new Set(s.vmas.map((v) => v.mm)).size > 1) sc.notes.add('every VMA lives in the one test process (the scenario\'s `mm` ids are not kept)');
+  if (new Set(s.vmas.map((v) => v.mm)).size > 1) sc.notes.add("every VMA lives in the one test process (the scenario's `mm` ids are not kept)");
   s.folios.forEach((f, i) => {
     const at = `folios[${i}]`;
     if (f.order > 0) problem(sc, `${at}.order`, `pre-existing large folios (order ${f.order}) are not translated`);
-    if (f.lru !== 'inactive' && f.lru !== 'unevictable') problem(sc, `${at}.lru`, `'${f.lru}': user space can make a folio that is on the inactive LRU (faulted, then drained) or unevictable (faulted through a locked VMA), not '${f.lru}'`);
+    if (f.lru !== 'inactive' && f.lru !== 'unevictable')
+      problem(
+        sc,
+        `${at}.lru`,
+        `'${f.lru}': user space can make a folio that is on the inactive LRU (faulted, then drained) or unevictable (faulted through a locked VMA), not '${f.lru}'`,
+      );
     for (const fl of f.flags) {
-      if (fl !== 'dirty' && fl !== 'uptodate' && fl !== 'mlocked') problem(sc, `${at}.flags`, `'${fl}': a pre-existing folio can be made dirty, uptodate or mlocked from user space, not '${fl}'`);
+      if (fl !== 'dirty' && fl !== 'uptodate' && fl !== 'mlocked')
+        problem(sc, `${at}.flags`, `'${fl}': a pre-existing folio can be made dirty, uptodate or mlocked from user space, not '${fl}'`);
     }
     const lockedMaps = f.mappedBy.filter((m) => s.vmas.find((v) => v.name === m.vma)?.flags.includes('locked'));
-    if (f.lru === 'unevictable' && (!f.flags.includes('mlocked') || lockedMaps.length === 0)) problem(sc, `${at}.lru`, 'an unevictable pre-existing folio must be mlocked and mapped by a locked VMA (it is made by faulting it there)');
-    if (f.lru === 'unevictable' && f.mlockCount !== undefined && f.mlockCount !== lockedMaps.length) problem(sc, `${at}.mlockCount`, `${f.mlockCount}: faulting it through its ${lockedMaps.length} locked mapping(s) gives mlock_count ${lockedMaps.length}`);
-    if (f.lru === 'inactive' && lockedMaps.length > 0) problem(sc, `${at}.mappedBy`, 'a folio on the inactive LRU cannot be mapped by a locked VMA (the fault would mlock it)');
+    if (f.lru === 'unevictable' && (!f.flags.includes('mlocked') || lockedMaps.length === 0))
+      problem(sc, `${at}.lru`, 'an unevictable pre-existing folio must be mlocked and mapped by a locked VMA (it is made by faulting it there)');
+    if (f.lru === 'unevictable' && f.mlockCount !== undefined && f.mlockCount !== lockedMaps.length)
+      problem(sc, `${at}.mlockCount`, `${f.mlockCount}: faulting it through its ${lockedMaps.length} locked mapping(s) gives mlock_count ${lockedMaps.length}`);
+    if (f.lru === 'inactive' && lockedMaps.length > 0)
+      problem(sc, `${at}.mappedBy`, 'a folio on the inactive LRU cannot be mapped by a locked VMA (the fault would mlock it)');
     if (f.object === ANON && f.mappedBy.length === 0) problem(sc, `${at}.mappedBy`, 'an anonymous folio exists only mapped: give it a mapping');
-    if (f.migratetype !== undefined || f.zone !== undefined) sc.notes.add(`${s.id}: folio '${f.name}': its placement comes from the guest's allocator (ZONE_MOVABLE), not from the scenario`);
+    if (f.migratetype !== undefined || f.zone !== undefined)
+      sc.notes.add(`${s.id}: folio '${f.name}': its placement comes from the guest's allocator (ZONE_MOVABLE), not from the scenario`);
     const objIdx = s.objects.findIndex((o) => o.name === f.object);
     for (let k = 0; k < f.count; k++) {
       const name = folioInstanceName(f, k);
       if (f.mappedBy.length === 0) {
-        setup.push(f.flags.includes('dirty')
-          ? `if (pwrite(t->objfd[${objIdx}], "x", 1, (off_t)${f.index + k} * FR_PS) != 1) fr_die("pwrite(${name})");`
-          : `if (fr_fallocate(t->objfd[${objIdx}], ${f.index + k}, 1) != 0) fr_die("fallocate(${name})");`);
+        setup.push(
+          f.flags.includes('dirty')
+            ? `if (pwrite(t->objfd[${objIdx}], "x", 1, (off_t)${f.index + k} * FR_PS) != 1) fr_die("pwrite(${name})");`
+            : `if (fr_fallocate(t->objfd[${objIdx}], ${f.index + k}, 1) != 0) fr_die("fallocate(${name})");`,
+        );
       }
       f.mappedBy.forEach((m, mi) => {
         const v = s.vmas.find((x) => x.name === m.vma)!;
@@ -136,7 +163,10 @@ function translateSetup(sc: Sc): { setup: string[]; teardown: string[] } {
       });
     }
   });
-  if (s.folios.length > 0) sc.notes.add('pre-existing folios are made by faulting them in through their mappings (a write where dirty) on CPU 0 at setup, then a local drain puts them on their LRU');
+  if (s.folios.length > 0)
+    sc.notes.add(
+      'pre-existing folios are made by faulting them in through their mappings (a write where dirty) on CPU 0 at setup, then a local drain puts them on their LRU',
+    );
   return { setup, teardown };
 }
 
@@ -180,14 +210,22 @@ function translateScripts(sc: Sc): string[] {
         const next = ops[i + 1];
         const between = (op.delayAfterUs ?? s.timing.delayAfterUs) > 0 || (op.jitterUs ?? s.timing.jitterUs) > 0;
         if (next?.op !== 'lru_cache_enable' || between) {
-          problem(sc, op.path, `op 'lru_cache_disable' on ${stepOf(op.path)} has no user-space equivalent on its own: only mbind(MPOL_MF_MOVE) disables the LRU cache, and it re-enables it before returning; put \`lru_cache_enable\` right after it, with no pause between`);
+          problem(
+            sc,
+            op.path,
+            `op 'lru_cache_disable' on ${stepOf(op.path)} has no user-space equivalent on its own: only mbind(MPOL_MF_MOVE) disables the LRU cache, and it re-enables it before returning; put \`lru_cache_enable\` right after it, with no pause between`,
+          );
           continue;
         }
       }
       if (op.op === 'pin') {
         const p = placementOf(op.vma);
         if (!unpinnable(p.mt, p.zone)) {
-          problem(sc, op.path, `pin on ${stepOf(op.path)}: VMA '${op.vma}' holds pinnable folios in the scenario (${p.mt} in ZONE_${p.zone.toUpperCase()}), but every user page of the guest lies in ZONE_MOVABLE (movablecore=75%), where a long-term pin migrates: the outcomes would not compare`);
+          problem(
+            sc,
+            op.path,
+            `pin on ${stepOf(op.path)}: VMA '${op.vma}' holds pinnable folios in the scenario (${p.mt} in ZONE_${p.zone.toUpperCase()}), but every user page of the guest lies in ZONE_MOVABLE (movablecore=75%), where a long-term pin migrates: the outcomes would not compare`,
+          );
           continue;
         }
       }
@@ -254,7 +292,8 @@ export function translateScenarios(scenarios: readonly Scenario[]): Translation 
       '};',
     );
   });
-  if (guestCpus > GUEST_LIMITS.cpus) problems.push({ scenario: scenarios[0]?.id ?? '-', path: 'cpus', message: `${guestCpus} CPUs: the guest runtime runs at most ${GUEST_LIMITS.cpus}` });
+  if (guestCpus > GUEST_LIMITS.cpus)
+    problems.push({ scenario: scenarios[0]?.id ?? '-', path: 'cpus', message: `${guestCpus} CPUs: the guest runtime runs at most ${GUEST_LIMITS.cpus}` });
   if (problems.length > 0) throw new UntranslatableError(problems);
   const c = [
     '/* Generated by `folio-race kernel`: the scenarios below as user-space code for a real kernel. */',

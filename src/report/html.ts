@@ -24,7 +24,7 @@ export interface Figure {
   note?: string;
 }
 
-const uniq = <T,>(xs: T[]) => [...new Set(xs)];
+const uniq = <T>(xs: T[]) => [...new Set(xs)];
 
 export function buildFigures(docs: readonly StudyDoc[]): Figure[] {
   const figs: Figure[] = [];
@@ -43,10 +43,16 @@ function drainLatencyFigures(d: StudyDoc): Figure[] {
   const pct = (which: 'p50' | 'p99'): Figure => ({
     id: `drain-latency-${which}`,
     title: `lru_add_drain_all() latency ${which} against CPUs, per drain mechanism`,
-    kind: 'lines', xLabel: 'CPUs', yLabel: `${which} latency (µs)`, logX: true, logY: true,
+    kind: 'lines',
+    xLabel: 'CPUs',
+    yLabel: `${which} latency (µs)`,
+    logX: true,
+    logY: true,
     series: groups.map((g) => ({
       name: g,
-      points: cells.filter((c) => groupKey(c.params) === g).sort((a, b) => Number(a.params.cpus) - Number(b.params.cpus))
+      points: cells
+        .filter((c) => groupKey(c.params) === g)
+        .sort((a, b) => Number(a.params.cpus) - Number(b.params.cpus))
         .map((c) => ({ x: Number(c.params.cpus), y: c.aggregate.drainAllLatencyNs.count ? c.aggregate.drainAllLatencyNs[which] / 1000 : null })),
     })),
     note: `${d.mode === 'deterministic' ? 'logical time (deterministic runtime)' : 'wall time on ' + d.hosts.map((h) => `${h.cores} cores, ${h.cpuModel}`).join('; ')}. 'targeted' times folio_extract_from_batches() of one folio in place of the drain-all.`,
@@ -55,18 +61,33 @@ function drainLatencyFigures(d: StudyDoc): Figure[] {
   const cdf: Figure = {
     id: 'drain-latency-cdf',
     title: `lru_add_drain_all() latency distribution at ${maxCpus} CPUs (cumulative)`,
-    kind: 'lines', xLabel: 'latency (µs)', yLabel: 'fraction of calls ≤ x', logX: true,
-    series: cells.filter((c) => Number(c.params.cpus) === maxCpus && c.aggregate.drainAllLatencyNs.count > 0).map((c) => {
-      const h = LatencyHistogram.decode(c.aggregate.drainAllLatencyNs.hdr);
-      const ps = [0, 10, 25, 50, 75, 90, 95, 99, 99.9, 100];
-      return { name: groupKey(c.params), points: ps.map((p) => ({ x: Math.max(0.001, h.percentile(p) / 1000), y: p / 100 })) };
-    }),
+    kind: 'lines',
+    xLabel: 'latency (µs)',
+    yLabel: 'fraction of calls ≤ x',
+    logX: true,
+    series: cells
+      .filter((c) => Number(c.params.cpus) === maxCpus && c.aggregate.drainAllLatencyNs.count > 0)
+      .map((c) => {
+        const h = LatencyHistogram.decode(c.aggregate.drainAllLatencyNs.hdr);
+        const ps = [0, 10, 25, 50, 75, 90, 95, 99, 99.9, 100];
+        return { name: groupKey(c.params), points: ps.map((p) => ({ x: Math.max(0.001, h.percentile(p) / 1000), y: p / 100 })) };
+      }),
   };
   const queued: Figure = {
     id: 'drain-cpus-queued',
     title: 'CPUs drained per lru_add_drain_all(), and drain work per drained CPU',
-    kind: 'bars', xLabel: 'cell', yLabel: 'mean drain work per CPU (µs)',
-    series: [{ name: 'drain work per CPU (µs)', points: cells.map((c) => ({ x: `${c.params.cpus} ${c.params.mechanism} ${c.params.hog === 'on' ? 'hog' : ''}`, y: c.aggregate.stats.DRAIN_WORK_RUN ? (c.aggregate.stats.DRAIN_WORK_NS ?? 0) / c.aggregate.stats.DRAIN_WORK_RUN / 1000 : null })) }],
+    kind: 'bars',
+    xLabel: 'cell',
+    yLabel: 'mean drain work per CPU (µs)',
+    series: [
+      {
+        name: 'drain work per CPU (µs)',
+        points: cells.map((c) => ({
+          x: `${c.params.cpus} ${c.params.mechanism} ${c.params.hog === 'on' ? 'hog' : ''}`,
+          y: c.aggregate.stats.DRAIN_WORK_RUN ? (c.aggregate.stats.DRAIN_WORK_NS ?? 0) / c.aggregate.stats.DRAIN_WORK_RUN / 1000 : null,
+        })),
+      },
+    ],
   };
   return [pct('p50'), pct('p99'), cdf, queued];
 }
@@ -84,28 +105,59 @@ function pinStormFigures(d: StudyDoc): Figure[] {
   });
   const hogs = uniq(cells.map((c) => String(c.params.hog)));
   return [
-    { id: 'pin-storm-drains-per-pin', title: 'S5: lru_add_drain_all() calls per pin_user_pages(), per policy', kind: 'bars', xLabel: 'policy', yLabel: 'drain-alls per pin',
-      series: hogs.map((h) => byHog(h, (c) => c.aggregate.drainsPerPin.all)) },
-    { id: 'pin-storm-pin-p50', title: 'S5: pin_user_pages() latency p50 (µs)', kind: 'bars', xLabel: 'policy', yLabel: 'p50 (µs)',
-      series: hogs.map((h) => byHog(h, (c) => (c.aggregate.pinLatencyNs.count ? c.aggregate.pinLatencyNs.p50 / 1000 : null))) },
-    { id: 'pin-storm-pin-p99', title: 'S5: pin_user_pages() latency p99 (µs)', kind: 'bars', xLabel: 'policy', yLabel: 'p99 (µs)',
-      series: hogs.map((h) => byHog(h, (c) => (c.aggregate.pinLatencyNs.count ? c.aggregate.pinLatencyNs.p99 / 1000 : null))) },
-    { id: 'pin-storm-drain-p99', title: "S5: everyone's lru_add_drain_all() latency p99, with and without one non-preemptible CPU (µs)", kind: 'bars', xLabel: 'policy', yLabel: 'p99 (µs)',
-      series: hogs.map((h) => byHog(h, (c) => (c.aggregate.drainAllLatencyNs.count ? c.aggregate.drainAllLatencyNs.p99 / 1000 : null))) },
+    {
+      id: 'pin-storm-drains-per-pin',
+      title: 'S5: lru_add_drain_all() calls per pin_user_pages(), per policy',
+      kind: 'bars',
+      xLabel: 'policy',
+      yLabel: 'drain-alls per pin',
+      series: hogs.map((h) => byHog(h, (c) => c.aggregate.drainsPerPin.all)),
+    },
+    {
+      id: 'pin-storm-pin-p50',
+      title: 'S5: pin_user_pages() latency p50 (µs)',
+      kind: 'bars',
+      xLabel: 'policy',
+      yLabel: 'p50 (µs)',
+      series: hogs.map((h) => byHog(h, (c) => (c.aggregate.pinLatencyNs.count ? c.aggregate.pinLatencyNs.p50 / 1000 : null))),
+    },
+    {
+      id: 'pin-storm-pin-p99',
+      title: 'S5: pin_user_pages() latency p99 (µs)',
+      kind: 'bars',
+      xLabel: 'policy',
+      yLabel: 'p99 (µs)',
+      series: hogs.map((h) => byHog(h, (c) => (c.aggregate.pinLatencyNs.count ? c.aggregate.pinLatencyNs.p99 / 1000 : null))),
+    },
+    {
+      id: 'pin-storm-drain-p99',
+      title: "S5: everyone's lru_add_drain_all() latency p99, with and without one non-preemptible CPU (µs)",
+      kind: 'bars',
+      xLabel: 'policy',
+      yLabel: 'p99 (µs)',
+      series: hogs.map((h) => byHog(h, (c) => (c.aggregate.drainAllLatencyNs.count ? c.aggregate.drainAllLatencyNs.p99 / 1000 : null))),
+    },
   ];
 }
 
 function raceWindowFigures(d: StudyDoc): Figure[] {
   const pols = uniq(d.cells.map((c) => String(c.params.policy)));
-  return [{
-    id: 'race-window-failure-rate', title: 'S1: pin failure rate against race-window length (95% Wilson intervals)', kind: 'lines',
-    xLabel: 'race window: CPU 7 delay (µs)', yLabel: 'failure rate',
-    series: pols.map((p) => ({
-      name: p,
-      points: d.cells.filter((c) => c.params.policy === p).sort((a, b) => Number(a.params.windowUs) - Number(b.params.windowUs))
-        .map((c) => ({ x: Number(c.params.windowUs), y: c.aggregate.rate, lo: c.aggregate.ci95[0], hi: c.aggregate.ci95[1] })),
-    })),
-  }];
+  return [
+    {
+      id: 'race-window-failure-rate',
+      title: 'S1: pin failure rate against race-window length (95% Wilson intervals)',
+      kind: 'lines',
+      xLabel: 'race window: CPU 7 delay (µs)',
+      yLabel: 'failure rate',
+      series: pols.map((p) => ({
+        name: p,
+        points: d.cells
+          .filter((c) => c.params.policy === p)
+          .sort((a, b) => Number(a.params.windowUs) - Number(b.params.windowUs))
+          .map((c) => ({ x: Number(c.params.windowUs), y: c.aggregate.rate, lo: c.aggregate.ci95[0], hi: c.aggregate.ci95[1] })),
+      })),
+    },
+  ];
 }
 
 // ---- SVG ------------------------------------------------------------------------------------
@@ -116,7 +168,8 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1
 
 function scale(lo: number, hi: number, a: number, b: number, log: boolean): (v: number) => number {
   if (log) {
-    const l0 = Math.log10(lo), l1 = Math.log10(hi);
+    const l0 = Math.log10(lo),
+      l1 = Math.log10(hi);
     return (v) => a + ((Math.log10(Math.max(v, lo)) - l0) / (l1 - l0 || 1)) * (b - a);
   }
   return (v) => a + ((v - lo) / (hi - lo || 1)) * (b - a);
@@ -136,23 +189,38 @@ function ticks(lo: number, hi: number, log: boolean): number[] {
 }
 
 export function renderSvg(f: Figure): string {
-  const W = 720, H = 360, L = 70, R = 20, T = 20, B = 60;
+  const W = 720,
+    H = 360,
+    L = 70,
+    R = 20,
+    T = 20,
+    B = 60;
   const legendH = 16 * f.series.length + 8;
   const height = H + legendH;
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="plot" data-figure="${esc(f.id)}" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="img" aria-label="${esc(f.title)}">`];
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="plot" data-figure="${esc(f.id)}" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" role="img" aria-label="${esc(f.title)}">`,
+  ];
   parts.push(`<rect x="0" y="0" width="${W}" height="${height}" fill="#fff"/>`);
   const ys = f.series.flatMap((s) => s.points.flatMap((p) => [p.y, p.hi, p.lo])).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   let yLo = f.logY ? Math.min(...ys.filter((v) => v > 0)) : Math.min(0, ...ys);
   let yHi = Math.max(...ys, f.logY ? 1 : 0);
-  if (!ys.length) { yLo = f.logY ? 1 : 0; yHi = 1; }
-  if (f.logY) { yLo = 10 ** Math.floor(Math.log10(yLo)); yHi = 10 ** Math.ceil(Math.log10(yHi)); }
+  if (!ys.length) {
+    yLo = f.logY ? 1 : 0;
+    yHi = 1;
+  }
+  if (f.logY) {
+    yLo = 10 ** Math.floor(Math.log10(yLo));
+    yHi = 10 ** Math.ceil(Math.log10(yHi));
+  }
   if (yHi === yLo) yHi = yLo + 1;
   const sy = scale(yLo, yHi, T + H - B - T, T, !!f.logY);
   const plotB = H - B;
   parts.push(`<line x1="${L}" y1="${plotB}" x2="${W - R}" y2="${plotB}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${plotB}" stroke="#333"/>`);
   for (const t of ticks(yLo, yHi, !!f.logY)) {
     const y = sy(t);
-    parts.push(`<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#eee"/><text x="${L - 6}" y="${y + 4}" text-anchor="end" font-size="11">${fmt(t)}</text>`);
+    parts.push(
+      `<line x1="${L}" y1="${y}" x2="${W - R}" y2="${y}" stroke="#eee"/><text x="${L - 6}" y="${y + 4}" text-anchor="end" font-size="11">${fmt(t)}</text>`,
+    );
   }
   parts.push(`<text x="14" y="${(T + plotB) / 2}" transform="rotate(-90 14 ${(T + plotB) / 2})" text-anchor="middle" font-size="12">${esc(f.yLabel)}</text>`);
   parts.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle" font-size="12">${esc(f.xLabel)}</text>`);
@@ -168,13 +236,19 @@ export function renderSvg(f: Figure): string {
         if (!p || p.y === null) return;
         const y = sy(p.y);
         const base = f.logY ? plotB : sy(Math.max(0, yLo));
-        parts.push(`<rect class="bar" x="${x0 + k * bw}" y="${Math.min(y, base)}" width="${bw - 1}" height="${Math.abs(base - y)}" fill="${COLORS[k % COLORS.length]}"><title>${esc(`${s.name} ${c}: ${fmt(p.y)}`)}</title></rect>`);
+        parts.push(
+          `<rect class="bar" x="${x0 + k * bw}" y="${Math.min(y, base)}" width="${bw - 1}" height="${Math.abs(base - y)}" fill="${COLORS[k % COLORS.length]}"><title>${esc(`${s.name} ${c}: ${fmt(p.y)}`)}</title></rect>`,
+        );
       });
     });
   } else {
     const xs = f.series.flatMap((s) => s.points.map((p) => Number(p.x))).filter((v) => Number.isFinite(v) && (!f.logX || v > 0));
-    let xLo = xs.length ? Math.min(...xs) : 0, xHi = xs.length ? Math.max(...xs) : 1;
-    if (f.logX) { xLo = 10 ** Math.floor(Math.log10(xLo)); xHi = 10 ** Math.ceil(Math.log10(xHi)); }
+    let xLo = xs.length ? Math.min(...xs) : 0,
+      xHi = xs.length ? Math.max(...xs) : 1;
+    if (f.logX) {
+      xLo = 10 ** Math.floor(Math.log10(xLo));
+      xHi = 10 ** Math.ceil(Math.log10(xHi));
+    }
     if (xHi === xLo) xHi = xLo + 1;
     const sx = scale(xLo, xHi, L, W - R, !!f.logX);
     const xt = f.logX && xHi / xLo <= 100 ? uniq(xs).sort((a, b) => a - b) : ticks(xLo, xHi, !!f.logX);
@@ -183,17 +257,24 @@ export function renderSvg(f: Figure): string {
       const col = COLORS[k % COLORS.length];
       const pts = s.points.filter((p) => p.y !== null && Number.isFinite(Number(p.x)));
       if (!pts.length) return;
-      parts.push(`<polyline class="line" fill="none" stroke="${col}" stroke-width="2" points="${pts.map((p) => `${sx(Number(p.x)).toFixed(1)},${sy(p.y!).toFixed(1)}`).join(' ')}"/>`);
+      parts.push(
+        `<polyline class="line" fill="none" stroke="${col}" stroke-width="2" points="${pts.map((p) => `${sx(Number(p.x)).toFixed(1)},${sy(p.y!).toFixed(1)}`).join(' ')}"/>`,
+      );
       for (const p of pts) {
         const x = sx(Number(p.x));
-        if (p.lo !== undefined && p.hi !== undefined) parts.push(`<line x1="${x}" y1="${sy(p.lo)}" x2="${x}" y2="${sy(p.hi)}" stroke="${col}" stroke-opacity="0.6"/>`);
-        parts.push(`<circle cx="${x.toFixed(1)}" cy="${sy(p.y!).toFixed(1)}" r="3" fill="${col}"><title>${esc(`${s.name}: x=${p.x} y=${fmt(p.y!)}`)}</title></circle>`);
+        if (p.lo !== undefined && p.hi !== undefined)
+          parts.push(`<line x1="${x}" y1="${sy(p.lo)}" x2="${x}" y2="${sy(p.hi)}" stroke="${col}" stroke-opacity="0.6"/>`);
+        parts.push(
+          `<circle cx="${x.toFixed(1)}" cy="${sy(p.y!).toFixed(1)}" r="3" fill="${col}"><title>${esc(`${s.name}: x=${p.x} y=${fmt(p.y!)}`)}</title></circle>`,
+        );
       }
     });
   }
   f.series.forEach((s, k) => {
     const y = H + 4 + k * 16;
-    parts.push(`<rect x="${L}" y="${y}" width="10" height="10" fill="${COLORS[k % COLORS.length]}"/><text x="${L + 16}" y="${y + 9}" font-size="11">${esc(s.name)}</text>`);
+    parts.push(
+      `<rect x="${L}" y="${y}" width="10" height="10" fill="${COLORS[k % COLORS.length]}"/><text x="${L + 16}" y="${y + 9}" font-size="11">${esc(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('');
@@ -205,9 +286,11 @@ function table(d: StudyDoc): string {
     const a = c.aggregate;
     const l = a.drainAllLatencyNs;
     const work = a.stats.DRAIN_WORK_RUN ? us((a.stats.DRAIN_WORK_NS ?? 0) / a.stats.DRAIN_WORK_RUN) : '-';
-    return `<tr><td>${esc(c.key)}</td><td>${a.trials}</td><td>${l.count}</td><td>${us(l.p50)}</td><td>${us(l.p90)}</td><td>${us(l.p99)}</td><td>${us(l.p999)}</td><td>${us(l.max)}</td>` +
+    return (
+      `<tr><td>${esc(c.key)}</td><td>${a.trials}</td><td>${l.count}</td><td>${us(l.p50)}</td><td>${us(l.p90)}</td><td>${us(l.p99)}</td><td>${us(l.p999)}</td><td>${us(l.max)}</td>` +
       `<td>${a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-'}</td><td>${a.drains.genSkips}</td><td>${us(a.drainAllMutexWaitNs.p99)}</td><td>${work}</td>` +
-      `<td>${a.drainsPerPin.all?.toFixed(2) ?? '-'}</td><td>${a.pinLatencyNs.count ? us(a.pinLatencyNs.p50) + ' / ' + us(a.pinLatencyNs.p99) : '-'}</td><td>${(a.rate * 100).toFixed(1)}%</td></tr>`;
+      `<td>${a.drainsPerPin.all?.toFixed(2) ?? '-'}</td><td>${a.pinLatencyNs.count ? us(a.pinLatencyNs.p50) + ' / ' + us(a.pinLatencyNs.p99) : '-'}</td><td>${(a.rate * 100).toFixed(1)}%</td></tr>`
+    );
   });
   return `<table><thead><tr><th>cell</th><th>trials</th><th>drain-alls</th><th>p50 µs</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>CPUs/drain-all</th><th>gen skips</th><th>mutex wait p99</th><th>work/CPU µs</th><th>drain-alls/pin</th><th>pin p50/p99 µs</th><th>fail rate</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

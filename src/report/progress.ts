@@ -83,9 +83,7 @@ export class StressProgress {
       this.bar.start(opts.total, 0, this.payload(this.latest));
       this.sub = state$.pipe(auditTime(opts.refreshMs ?? 100, scheduler)).subscribe((s) => this.drawBar(s));
     } else {
-      this.sub = state$
-        .pipe(auditTime(opts.plainEveryMs ?? 5000, scheduler))
-        .subscribe((s) => stream.write(progressLine(s, this.now() - this.started)));
+      this.sub = state$.pipe(auditTime(opts.plainEveryMs ?? 5000, scheduler)).subscribe((s) => stream.write(progressLine(s, this.now() - this.started)));
     }
     this.sub.add(state$.subscribe((s) => (this.latest = s)));
   }

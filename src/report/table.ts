@@ -70,7 +70,11 @@ export function renderSummaryTable(aggs: readonly PolicyAggregate[], opts: Table
   const color = opts.color ?? false;
   const rows = aggs.map((a) => COLUMNS.map((c) => c.cell(a)));
   const widths = COLUMNS.map((c, i) => Math.max(c.head.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((s, i) => pad(s, widths[i]!, COLUMNS[i]!.right)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((s, i) => pad(s, widths[i]!, COLUMNS[i]!.right))
+      .join('  ')
+      .trimEnd();
   const out = [paint(color, '1', line(COLUMNS.map((c) => c.head)))];
   out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   rows.forEach((r, i) => {
@@ -81,7 +85,9 @@ export function renderSummaryTable(aggs: readonly PolicyAggregate[], opts: Table
 }
 
 function topEntries(t: Record<string, number>, n: number): [string, number][] {
-  return Object.entries(t).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, n);
+  return Object.entries(t)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n);
 }
 
 /** Attribution, permitted findings and emulator errors (empty string when there is none). */
@@ -94,7 +100,9 @@ export function renderDetails(aggs: readonly PolicyAggregate[], opts: TableOptio
     for (const k of COUNTED_KINDS) {
       const trials = a.failures.byKind[k];
       if (trials === 0) continue;
-      lines.push(`  ${k}: ${trials} trial${trials === 1 ? '' : 's'} (${a.failureRecords[k]} failure${a.failureRecords[k] === 1 ? '' : 's'}), ${formatPct(a.rateByKind[k].rate)} [${formatPct(a.rateByKind[k].ci95[0])}, ${formatPct(a.rateByKind[k].ci95[1])}]`);
+      lines.push(
+        `  ${k}: ${trials} trial${trials === 1 ? '' : 's'} (${a.failureRecords[k]} failure${a.failureRecords[k] === 1 ? '' : 's'}), ${formatPct(a.rateByKind[k].rate)} [${formatPct(a.rateByKind[k].ci95[0])}, ${formatPct(a.rateByKind[k].ci95[1])}]`,
+      );
       const attr = topEntries(a.attribution[k], top);
       if (attr.length === 0) lines.push('    (no attribution reported)');
       for (const [who, n] of attr) lines.push(`    ${String(n).padStart(6)}  ${who}`);
@@ -104,12 +112,22 @@ export function renderDetails(aggs: readonly PolicyAggregate[], opts: TableOptio
       if (ex) lines.push(`    e.g. trial ${ex.trial}, cpu ${ex.cpu}${ex.op ? `, ${ex.op}` : ''}${ex.invariant ? ` [${ex.invariant}]` : ''}: ${ex.message}`);
     }
     if (a.permitted.trials > 0) {
-      const by = topEntries(a.permitted.byInvariant, top).map(([inv, n]) => `${inv} x${n}`).join(', ');
-      lines.push(`  permitted by this policy (findings, not failures): ${a.permitted.trials} trial${a.permitted.trials === 1 ? '' : 's'}, ${formatPct(a.permitted.rate)}: ${by}`);
+      const by = topEntries(a.permitted.byInvariant, top)
+        .map(([inv, n]) => `${inv} x${n}`)
+        .join(', ');
+      lines.push(
+        `  permitted by this policy (findings, not failures): ${a.permitted.trials} trial${a.permitted.trials === 1 ? '' : 's'}, ${formatPct(a.permitted.rate)}: ${by}`,
+      );
       for (const [who, n] of topEntries(a.permitted.attribution, top)) lines.push(`    ${String(n).padStart(6)}  ${who}`);
     }
     if (a.emulatorErrors.trials > 0) {
-      lines.push(paint(color, '33', `  EMULATOR ERRORS (a bug in folio-race, please report): ${a.emulatorErrors.trials} trial${a.emulatorErrors.trials === 1 ? '' : 's'}`));
+      lines.push(
+        paint(
+          color,
+          '33',
+          `  EMULATOR ERRORS (a bug in folio-race, please report): ${a.emulatorErrors.trials} trial${a.emulatorErrors.trials === 1 ? '' : 's'}`,
+        ),
+      );
       for (const e of a.emulatorErrors.examples) lines.push(`    trial ${e.trial}, cpu ${e.cpu}${e.op ? `, ${e.op}` : ''}: ${e.message}`);
     }
     if (lines.length > 0) out.push(paint(color, '1', `${a.policy}:`), ...lines);

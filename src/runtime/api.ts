@@ -31,4 +31,3 @@ export interface TrialResult {
   /** Wall (free-run) or logical (deterministic) duration in ns. */
   durationNs: number;
 }
-

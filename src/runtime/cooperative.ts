@@ -101,7 +101,10 @@ export class CooperativeRuntime {
   private sleepCurrent(ns: number, hog: boolean): void {
     if (this.opts.timeless) return;
     const s = this.current;
-    if (!s) { this.now += ns; return; }
+    if (!s) {
+      this.now += ns;
+      return;
+    }
     s.until = this.now + ns;
     s.hogging = hog;
   }
@@ -179,7 +182,7 @@ export class CooperativeRuntime {
       const i = this.sched.pick(options, last, n);
       const t = options[i]!;
       const li = indexOf(options, last);
-      const rec: DecisionRecord = { cpu: t.cpu, kw: t.kw, preempt: li >= 0 && li !== i, dflt: i === (li >= 0 ? li : 0), step: -1, yp: -1, t: this.now };
+      const rec: DecisionRecord = { cpu: t.cpu, kw: t.kw, preempt: li >= 0 && li !== i, dflt: i === Math.max(li, 0), step: -1, yp: -1, t: this.now };
       this.decisions.push(rec);
       this.step(this.cpus[t.cpu]!, t.kw, rec);
       last = t;
@@ -211,7 +214,10 @@ export class CooperativeRuntime {
       if (out.length > 0) return 'ok';
       let wake = Infinity;
       for (const s of this.cpus) if (s.until > this.now && (s.gen || work_pending(s.ctx)) && s.until < wake) wake = s.until;
-      if (wake !== Infinity) { this.now = wake; continue; }
+      if (wake !== Infinity) {
+        this.now = wake;
+        continue;
+      }
       return this.cpus.some((s) => s.gen) ? 'hung' : 'done';
     }
   }
@@ -236,13 +242,21 @@ export class CooperativeRuntime {
       const step = this.w[s.ctx.base + C.CUR_OP]!;
       rec.step = step;
       const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
-      this.failures.push({ kind, cpu: s.ctx.cpu, step, message: `CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}` });
+      this.failures.push({
+        kind,
+        cpu: s.ctx.cpu,
+        step,
+        message: `CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}`,
+      });
       if (kind === 'watchdog') this.abandon = true;
     }
   }
 
   private blockedReport(): string {
-    return this.cpus.filter((s) => s.gen).map((s) => `cpu ${s.ctx.cpu} in ${s.ctx.blockReason || 'its script'}`).join(', ');
+    return this.cpus
+      .filter((s) => s.gen)
+      .map((s) => `cpu ${s.ctx.cpu} in ${s.ctx.blockReason || 'its script'}`)
+      .join(', ');
   }
 }
 

@@ -61,8 +61,12 @@ export async function runDeterministicStress(opts: StressOptions): Promise<Stres
   const chunks: DetChunk[] = [];
   for (let first = 0, c = 0; first < opts.trials; first += CHUNK_TRIALS, c++) {
     chunks.push({
-      scenario: opts.scenario, policy: opts.policy, cpus: opts.cpus, seed: chunkSeed(opts.seed, c),
-      firstTrial: first, trials: Math.min(CHUNK_TRIALS, opts.trials - first),
+      scenario: opts.scenario,
+      policy: opts.policy,
+      cpus: opts.cpus,
+      seed: chunkSeed(opts.seed, c),
+      firstTrial: first,
+      trials: Math.min(CHUNK_TRIALS, opts.trials - first),
     });
   }
   const abort = new AbortController();

@@ -36,7 +36,9 @@ export class InlineKernel {
     const hooks: RuntimeHooks = {
       ...NOOP_HOOKS,
       nowNs: () => this.clock,
-      spinNoPreempt: (ns) => { this.clock += ns; },
+      spinNoPreempt: (ns) => {
+        this.clock += ns;
+      },
     };
     this.ctxs = [];
     for (let c = 0; c < opts.nCpus; c++) {

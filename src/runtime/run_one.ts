@@ -39,7 +39,9 @@ export function ledgerLines(w: Int32Array, lay: CooperativeRuntime['lay']): stri
     if (!folioAllocated(w, f)) continue;
     const b = folioBase(f);
     const a = attributeRefs(w, lay, f);
-    lines.push(`${folioLabel(f, w[b + F.PFN]!)}: refcount ${w[b + F.REF]}, flags ${pageFlagsText(w[b + F.FLAGS]!) || '-'}, lru ${LRU_NAMES[w[b + F.LRU]!]}, mlock_count ${w[b + F.MLOCK_COUNT]}, mapcount ${w[b + F.MAPCOUNT]! + 1}`);
+    lines.push(
+      `${folioLabel(f, w[b + F.PFN]!)}: refcount ${w[b + F.REF]}, flags ${pageFlagsText(w[b + F.FLAGS]!) || '-'}, lru ${LRU_NAMES[w[b + F.LRU]!]}, mlock_count ${w[b + F.MLOCK_COUNT]}, mapcount ${w[b + F.MAPCOUNT]! + 1}`,
+    );
     lines.push(`    ${ledgerSummary(a)}`);
     for (const d of describeHolders(a, { onlyBatches: true })) lines.push(`    ${d}`);
   }
@@ -49,8 +51,13 @@ export function ledgerLines(w: Int32Array, lay: CooperativeRuntime['lay']): stri
 export async function runOne(opts: RunOneOptions): Promise<RunOneOutcome> {
   const sink = opts.trace ? createTraceSink(opts.cpus, 1 << 14) : null;
   const rt = new CooperativeRuntime({
-    nCpus: opts.cpus, policy: opts.policy, dims: dimsFor(opts.scenario, opts.cpus), seed: opts.seed,
-    strategy: opts.strategy ?? 'random', depth: opts.depth ?? 3, trace: sink,
+    nCpus: opts.cpus,
+    policy: opts.policy,
+    dims: dimsFor(opts.scenario, opts.cpus),
+    seed: opts.seed,
+    strategy: opts.strategy ?? 'random',
+    depth: opts.depth ?? 3,
+    trace: sink,
   });
   rt.configure({ kind: 'scenario', scenario: opts.scenario });
   const result = rt.runTrial(0);

@@ -11,8 +11,14 @@ import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { fork_vma, handle_mm_fault, unmap_vma } from '../mm/memory.js';
 import { do_mlock, do_munlock } from '../mm/mlock_range.js';
 import {
-  deactivate_file_folio, folio_deactivate, folio_mark_accessed, folio_mark_lazyfree, folio_rotate_reclaimable,
-  lru_add_drain, lru_cache_disable, lru_cache_enable,
+  deactivate_file_folio,
+  folio_deactivate,
+  folio_mark_accessed,
+  folio_mark_lazyfree,
+  folio_rotate_reclaimable,
+  lru_add_drain,
+  lru_cache_disable,
+  lru_cache_enable,
 } from '../mm/swap.js';
 import { page_alloc_cpu_dead, set_cpu_online } from '../mm/swap_hotplug.js';
 import { pte_folio, pte_lock, pte_unlock } from '../mm/vma.js';
@@ -64,8 +70,11 @@ const FOLIO_OP_FN: Record<FolioOpName, (ctx: KernelCtx, folio: number) => KGen<v
   rotate: folio_rotate_reclaimable,
 };
 const FOLIO_OP_KNAME: Record<FolioOpName, string> = {
-  mark_accessed: 'folio_mark_accessed', deactivate: 'folio_deactivate', deactivate_file: 'deactivate_file_folio',
-  lazyfree: 'folio_mark_lazyfree', rotate: 'folio_rotate_reclaimable',
+  mark_accessed: 'folio_mark_accessed',
+  deactivate: 'folio_deactivate',
+  deactivate_file: 'deactivate_file_folio',
+  lazyfree: 'folio_mark_lazyfree',
+  rotate: 'folio_rotate_reclaimable',
 };
 
 /** Per-CPU program state that lives for one trial (reset when step 0 runs). */
@@ -117,16 +126,19 @@ export function compileScenario(s: Scenario, cpu: number, env: CompileEnv, names
       const index = steps.length;
       const path = op.path + suffix;
       const base: Step = {
-        index, op: op.op, path,
-        run: index === 0
-          ? function* (ctx: KernelCtx): KGen<void> {
-            // Trial start on this CPU: user faults allocate where the scenario says, no pins held.
-            ctx.alloc = { ...alloc };
-            st.held.clear();
-            st.forks.clear();
-            yield* body(ctx, path);
-          }
-          : (ctx: KernelCtx) => body(ctx, path),
+        index,
+        op: op.op,
+        path,
+        run:
+          index === 0
+            ? function* (ctx: KernelCtx): KGen<void> {
+                // Trial start on this CPU: user faults allocate where the scenario says, no pins held.
+                ctx.alloc = { ...alloc };
+                st.held.clear();
+                st.forks.clear();
+                yield* body(ctx, path);
+              }
+            : (ctx: KernelCtx) => body(ctx, path),
       };
       steps.push(pause > 0 || jitter > 0 ? withPause(base, pause, jitter) : base);
     }

@@ -7,9 +7,22 @@ import type { z } from 'zod';
 import { parseDocumentText, parseWith } from '../input/document.js';
 import { Problems, ScenarioError, showValue } from '../input/problems.js';
 import {
-  ANON, FolioSchema, NO_ARG_OPS, OBJECT_KINDS, OP_NAMES, OP_SPECS, ObjectSchema,
-  ScenarioTopSchema, VmaSchema, folioInstanceName, type FolioSpec, type ObjectSpec, type Op, type OpName,
-  type Scenario, type VmaSpec,
+  ANON,
+  FolioSchema,
+  NO_ARG_OPS,
+  OBJECT_KINDS,
+  OP_NAMES,
+  OP_SPECS,
+  ObjectSchema,
+  ScenarioTopSchema,
+  VmaSchema,
+  folioInstanceName,
+  type FolioSpec,
+  type ObjectSpec,
+  type Op,
+  type OpName,
+  type Scenario,
+  type VmaSpec,
 } from './schema.js';
 
 export interface ValidateOptions {
@@ -23,10 +36,13 @@ export function loadScenario(nameOrPath: string, opts: ValidateOptions = {}): Sc
   if (!isPath) {
     const file = builtinScenarioFile(nameOrPath);
     if (file === null) {
-      throw new ScenarioError(nameOrPath, [{
-        path: '', expected: `a built-in scenario id (${builtinScenarioIds().join(', ')}) or a .yaml/.yml/.json file`,
-        found: showValue(nameOrPath),
-      }]);
+      throw new ScenarioError(nameOrPath, [
+        {
+          path: '',
+          expected: `a built-in scenario id (${builtinScenarioIds().join(', ')}) or a .yaml/.yml/.json file`,
+          found: showValue(nameOrPath),
+        },
+      ]);
     }
     return loadScenarioFile(file, opts, `scenarios/${file.split(/[\\/]/).pop()}`);
   }
@@ -39,14 +55,22 @@ export function loadScenarioFile(path: string, opts: ValidateOptions = {}, shown
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ScenarioError(shownAs, [{ path: '', expected: 'a readable scenario file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` }]);
+    throw new ScenarioError(shownAs, [
+      { path: '', expected: 'a readable scenario file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
+    ]);
   }
   return parseScenarioText(text, shownAs, opts, /\.json$/i.test(path) ? 'json' : 'yaml');
 }
 
 /** Parse scenario text (YAML, or JSON) and validate it. */
 export function parseScenarioText(text: string, file: string, opts: ValidateOptions = {}, format: 'yaml' | 'json' = 'yaml'): Scenario {
-  return parseDocumentText(text, file, format, (obj) => validateScenario(obj, file, opts), (f, ps) => new ScenarioError(f, ps));
+  return parseDocumentText(
+    text,
+    file,
+    format,
+    (obj) => validateScenario(obj, file, opts),
+    (f, ps) => new ScenarioError(f, ps),
+  );
 }
 
 /** Every built-in scenario, loaded and validated. */
@@ -144,7 +168,11 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
       } else {
         if (f.index % nr !== 0) pr.add(['folios', i, 'index'], `an index aligned to the folio's ${nr} pages (order ${f.order})`, String(f.index));
         if (f.index + f.count * nr > o.pages) {
-          pr.add(['folios', i, 'index'], `folios inside object '${o.name}' (${o.pages} pages): index + count x ${nr} <= ${o.pages}`, `index ${f.index}, count ${f.count}`);
+          pr.add(
+            ['folios', i, 'index'],
+            `folios inside object '${o.name}' (${o.pages} pages): index + count x ${nr} <= ${o.pages}`,
+            `index ${f.index}, count ${f.count}`,
+          );
         } else {
           for (let k = 0; k < f.count; k++) {
             for (let p = 0; p < nr; p++) {
@@ -173,20 +201,32 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
       }
       const v = vi.spec;
       if (v.object !== f.object) {
-        pr.add([...at, 'vma'], `a VMA mapping ${f.object === ANON ? 'anonymous memory' : `object '${f.object}'`}`, `'${m.vma}' (maps ${v.object === ANON ? 'anonymous memory' : `object '${v.object}'`})`);
+        pr.add(
+          [...at, 'vma'],
+          `a VMA mapping ${f.object === ANON ? 'anonymous memory' : `object '${f.object}'`}`,
+          `'${m.vma}' (maps ${v.object === ANON ? 'anonymous memory' : `object '${v.object}'`})`,
+        );
         return;
       }
       const pages = m.pages ?? nr;
       if (pages > nr) pr.add([...at, 'pages'], `at most the folio's ${nr} pages`, String(pages));
       const last = m.page + (f.count - 1) * nr + pages - 1;
       if (last >= v.pages) {
-        pr.add([...at, 'page'], `a page range inside VMA '${m.vma}' (pages 0..${v.pages - 1})`, f.count > 1 || pages > 1 ? `${m.page} (last page mapped: ${last})` : String(m.page));
+        pr.add(
+          [...at, 'page'],
+          `a page range inside VMA '${m.vma}' (pages 0..${v.pages - 1})`,
+          f.count > 1 || pages > 1 ? `${m.page} (last page mapped: ${last})` : String(m.page),
+        );
         return;
       }
       if (f.object !== ANON && o) {
         const off = v.pgoff + m.page - f.index;
         if (off < 0 || off + pages > nr) {
-          pr.add([...at, 'page'], `a page of VMA '${m.vma}' that maps the folio's indices ${f.index}..${f.index + nr - 1} (VMA page = index - pgoff ${v.pgoff})`, String(m.page));
+          pr.add(
+            [...at, 'page'],
+            `a page of VMA '${m.vma}' that maps the folio's indices ${f.index}..${f.index + nr - 1} (VMA page = index - pgoff ${v.pgoff})`,
+            String(m.page),
+          );
           return;
         }
       }
@@ -194,7 +234,8 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
         for (let p = 0; p < pages; p++) {
           const key = `${m.vma}:${m.page + k * nr + p}`;
           const prev = ptes.get(key);
-          if (prev) pr.add([...at, 'page'], `a page no other folio maps (${prev} maps VMA '${m.vma}' page ${m.page + k * nr + p})`, String(m.page + k * nr + p));
+          if (prev)
+            pr.add([...at, 'page'], `a page no other folio maps (${prev} maps VMA '${m.vma}' page ${m.page + k * nr + p})`, String(m.page + k * nr + p));
           else ptes.set(key, `folios[${i}]`);
         }
       }
@@ -207,7 +248,11 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
   for (const fk of sc.forks) {
     const parent = vmaByName.get(fk.parent);
     if (vmaNames.has(fk.child) || vmaByName.has(fk.child)) {
-      pr.add([...fk.at, 'as'], `a new VMA name (not '${fk.child}': ${vmaNames.has(fk.child) ? 'declared in vmas' : 'created by another fork'})`, showValue(fk.child));
+      pr.add(
+        [...fk.at, 'as'],
+        `a new VMA name (not '${fk.child}': ${vmaNames.has(fk.child) ? 'declared in vmas' : 'created by another fork'})`,
+        showValue(fk.child),
+      );
       continue;
     }
     if (!parent) continue; // reported when the op is checked
@@ -235,8 +280,19 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
 
   if (!pr.empty || !top) throw new ScenarioError(file, pr.list);
   return {
-    id: top.id, title: top.title, description: top.description, raceWindow: top.raceWindow, cpus: top.cpus,
-    alloc: top.alloc, objects, vmas, folios, steps, timing: top.timing, measure: top.measure, file,
+    id: top.id,
+    title: top.title,
+    description: top.description,
+    raceWindow: top.raceWindow,
+    cpus: top.cpus,
+    alloc: top.alloc,
+    objects,
+    vmas,
+    folios,
+    steps,
+    timing: top.timing,
+    measure: top.measure,
+    file,
   };
 }
 
@@ -337,16 +393,25 @@ function checkVmaPage(sc: ScriptCheck, at: (string | number)[], vma: string, pag
   const last = page + reach + pages - 1;
   if (last >= n) {
     const what = pages > 1 ? `pages ${page}..${page + pages - 1}` : `page ${page}`;
-    sc.pr.add([...at, 'page'], `a page from 0 to ${n - 1} (VMA '${vma}' has ${n} page${n === 1 ? '' : 's'})`,
-      reach > 0 ? `${page} (${what} moved by repeat strides to end at page ${last})` : pages > 1 ? `${page} (${what})` : String(page));
+    sc.pr.add(
+      [...at, 'page'],
+      `a page from 0 to ${n - 1} (VMA '${vma}' has ${n} page${n === 1 ? '' : 's'})`,
+      reach > 0 ? `${page} (${what} moved by repeat strides to end at page ${last})` : pages > 1 ? `${page} (${what})` : String(page),
+    );
     return false;
   }
   return true;
 }
 
 function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)[], sc: ScriptCheck, reach: number): Op | undefined {
-  const path = at.slice(0, -1).map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
-  const timing = { ...(a.delayAfterUs !== undefined ? { delayAfterUs: a.delayAfterUs as number } : {}), ...(a.jitterUs !== undefined ? { jitterUs: a.jitterUs as number } : {}) };
+  const path = at
+    .slice(0, -1)
+    .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`))
+    .join('');
+  const timing = {
+    ...(a.delayAfterUs !== undefined ? { delayAfterUs: a.delayAfterUs as number } : {}),
+    ...(a.jitterUs !== undefined ? { jitterUs: a.jitterUs as number } : {}),
+  };
   const base = { path, ...timing };
   switch (name) {
     case 'fault':
@@ -370,7 +435,16 @@ function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)
     }
     case 'pin':
       if (!checkVmaPage(sc, at, a.vma as string, a.page as number, a.pages as number, reach)) return undefined;
-      return { op: 'pin', vma: a.vma as string, page: a.page as number, pages: a.pages as number, hold: a.hold as boolean, write: a.write as boolean, fast: a.fast as boolean, ...base };
+      return {
+        op: 'pin',
+        vma: a.vma as string,
+        page: a.page as number,
+        pages: a.pages as number,
+        hold: a.hold as boolean,
+        write: a.write as boolean,
+        fast: a.fast as boolean,
+        ...base,
+      };
     case 'unpin':
       if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
       return { op: 'unpin', vma: a.vma as string, page: a.page as number, ...base };
@@ -381,12 +455,20 @@ function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)
         return undefined;
       }
       if (o.kind === 'shmem') {
-        sc.pr.add([...at, 'object'], `a file object (kind ${OBJECT_KINDS.filter((k) => k !== 'shmem').join(' or ')}): shmem does not read ahead`, `'${o.name}' (kind shmem)`);
+        sc.pr.add(
+          [...at, 'object'],
+          `a file object (kind ${OBJECT_KINDS.filter((k) => k !== 'shmem').join(' or ')}): shmem does not read ahead`,
+          `'${o.name}' (kind shmem)`,
+        );
         return undefined;
       }
       const last = (a.index as number) + reach + (a.pages as number) - 1;
       if (last >= o.pages) {
-        sc.pr.add([...at, 'index'], `indices inside object '${o.name}' (0..${o.pages - 1})`, reach > 0 || (a.pages as number) > 1 ? `${a.index as number} (last index read: ${last})` : String(a.index));
+        sc.pr.add(
+          [...at, 'index'],
+          `indices inside object '${o.name}' (0..${o.pages - 1})`,
+          reach > 0 || (a.pages as number) > 1 ? `${a.index as number} (last index read: ${last})` : String(a.index),
+        );
         return undefined;
       }
       return { op: 'readahead', object: a.object as string, index: a.index as number, pages: a.pages as number, ...base };

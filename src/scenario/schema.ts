@@ -19,10 +19,7 @@ export type VmaFlag = (typeof VMA_FLAGS)[number];
 export const LRU_PLACEMENTS = ['inactive', 'active', 'unevictable', 'none'] as const;
 export type LruPlacement = (typeof LRU_PLACEMENTS)[number];
 /** Page flags a pre-existing folio may start with (PG_lru/PG_active/PG_unevictable come from `lru`). */
-export const FOLIO_FLAGS = [
-  'referenced', 'uptodate', 'dirty', 'writeback', 'reclaim', 'private', 'private_2', 'swapcache', 'mlocked',
-  'workingset',
-] as const;
+export const FOLIO_FLAGS = ['referenced', 'uptodate', 'dirty', 'writeback', 'reclaim', 'private', 'private_2', 'swapcache', 'mlocked', 'workingset'] as const;
 export type FolioFlag = (typeof FOLIO_FLAGS)[number];
 /** The VMA name that means "anonymous memory" wherever an object name is expected. */
 export const ANON = 'anon';
@@ -38,18 +35,30 @@ export const MEASURES = {
   pin_errors: { doc: 'pin ops that failed, by error (-ENOMEM from a failed migration, others)', stats: ['PIN_ENOMEM', 'PIN_OTHER_ERR'] },
   pin_latency: { doc: 'p50/p99/max duration of pin_user_pages() calls', stats: [] },
   pin_retries: { doc: '-EAGAIN iterations of the __gup_longterm_locked() loop per pin', stats: ['GUP_RETRY'] },
-  migrate_attempts: { doc: 'refcount checks in the migration move phase, passes, successes and failures', stats: ['MIGRATE_MOVE_ATTEMPT', 'MIGRATE_PASS', 'MIGRATE_SUCCEEDED', 'MIGRATE_FAILED'] },
+  migrate_attempts: {
+    doc: 'refcount checks in the migration move phase, passes, successes and failures',
+    stats: ['MIGRATE_MOVE_ATTEMPT', 'MIGRATE_PASS', 'MIGRATE_SUCCEEDED', 'MIGRATE_FAILED'],
+  },
   isolation: { doc: 'folio_isolate_lru() successes and failures in collect', stats: ['ISOLATE_OK', 'ISOLATE_FAIL'] },
   gup_drains: { doc: 'local lru_add_drain() and lru_add_drain_all() calls made by GUP collect', stats: ['DRAIN_ALL_LOCAL_PIN', 'DRAIN_ALL_PIN'] },
-  drain_all_calls: { doc: 'lru_add_drain_all() calls from any caller, and those skipped by the generation check', stats: ['LRU_ADD_DRAIN_ALL', 'DRAIN_ALL_GEN_SKIP'] },
+  drain_all_calls: {
+    doc: 'lru_add_drain_all() calls from any caller, and those skipped by the generation check',
+    stats: ['LRU_ADD_DRAIN_ALL', 'DRAIN_ALL_GEN_SKIP'],
+  },
   drain_all_works: { doc: 'drain works queued by lru_add_drain_all(), in total and run per CPU', stats: ['DRAIN_ALL_CPUS_QUEUED', 'DRAIN_WORK_RUN'] },
   drain_all_latency: { doc: 'p50/p99/max lru_add_drain_all() duration and drain-mutex wait', stats: [] },
   local_drains: { doc: 'lru_add_drain() calls on each CPU', stats: ['LRU_ADD_DRAIN'] },
   lru_ops_dropped: { doc: 'LRU ops not queued because PG_lru was already clear (6.11+ rule)', stats: ['LRU_OP_DROPPED'] },
   lru_moves: { doc: 'PGACTIVATE, PGDEACTIVATE, PGLAZYFREE, PGROTATED events', stats: ['PGACTIVATE', 'PGDEACTIVATE', 'PGLAZYFREE', 'PGROTATED'] },
-  batch_flushes: { doc: 'batches processed at once because full, large folio, or lru_cache_disabled()', stats: ['BATCH_FLUSH_FULL', 'BATCH_FLUSH_LARGE', 'BATCH_FLUSH_DISABLED'] },
+  batch_flushes: {
+    doc: 'batches processed at once because full, large folio, or lru_cache_disabled()',
+    stats: ['BATCH_FLUSH_FULL', 'BATCH_FLUSH_LARGE', 'BATCH_FLUSH_DISABLED'],
+  },
   lruvec_lock: { doc: 'lruvec lock acquisitions (per fault: the cost of losing batching)', stats: ['LRUVEC_LOCK_TAKEN'] },
-  mlock_events: { doc: 'unevictable_pgs_* events: culled, rescued, mlocked, munlocked, stranded', stats: ['UNEVICTABLE_PGCULLED', 'UNEVICTABLE_PGRESCUED', 'UNEVICTABLE_PGMLOCKED', 'UNEVICTABLE_PGMUNLOCKED', 'UNEVICTABLE_PGSTRANDED'] },
+  mlock_events: {
+    doc: 'unevictable_pgs_* events: culled, rescued, mlocked, munlocked, stranded',
+    stats: ['UNEVICTABLE_PGCULLED', 'UNEVICTABLE_PGRESCUED', 'UNEVICTABLE_PGMLOCKED', 'UNEVICTABLE_PGMUNLOCKED', 'UNEVICTABLE_PGSTRANDED'],
+  },
   nr_mlock: { doc: 'NR_MLOCK against the pages of PG_mlocked folios (invariant I12)', stats: ['NR_MLOCK'] },
   cow: { doc: 'write-protect faults that copied vs reused the anon folio', stats: ['COW_COPY', 'COW_REUSE'] },
   dead_cpu_drains: { doc: 'batches drained by page_alloc_cpu_dead() for a dead CPU', stats: ['DEAD_CPU_DRAIN'] },
@@ -80,82 +89,119 @@ const folioTarget = z.object({ folio: name.optional(), vma: name.optional(), pag
 export const OP_SPECS = {
   fault: {
     args: z.object({ vma: name, page, write: z.boolean().default(true), ...opTiming }).strict(),
-    doc: 'user page fault on a page of a VMA', kernel: 'handle_mm_fault() (mm/memory.c)',
+    doc: 'user page fault on a page of a VMA',
+    kernel: 'handle_mm_fault() (mm/memory.c)',
   },
   mlock: {
     args: z.object({ vma: name, onfault: z.boolean().default(false), ...opTiming }).strict(),
-    doc: 'mlock(2) / mlock2(MLOCK_ONFAULT) of the whole VMA', kernel: 'do_mlock() -> mlock_fixup() -> mlock_vma_pages_range() (mm/mlock.c)',
+    doc: 'mlock(2) / mlock2(MLOCK_ONFAULT) of the whole VMA',
+    kernel: 'do_mlock() -> mlock_fixup() -> mlock_vma_pages_range() (mm/mlock.c)',
   },
   munlock: {
     args: z.object({ vma: name, ...opTiming }).strict(),
-    doc: 'munlock(2) of the whole VMA', kernel: 'do_munlock() -> mlock_vma_pages_range() (mm/mlock.c)',
+    doc: 'munlock(2) of the whole VMA',
+    kernel: 'do_munlock() -> mlock_vma_pages_range() (mm/mlock.c)',
   },
   munmap: {
     args: z.object({ vma: name, ...opTiming }).strict(),
-    doc: 'munmap(2) of the whole VMA (zap, munlock in locked VMAs, TLB flush, drop map refs)', kernel: 'unmap_vma() -> zap_pte_range() (mm/memory.c)',
+    doc: 'munmap(2) of the whole VMA (zap, munlock in locked VMAs, TLB flush, drop map refs)',
+    kernel: 'unmap_vma() -> zap_pte_range() (mm/memory.c)',
   },
   fork: {
     args: z.object({ vma: name, as: name, ...opTiming }).strict(),
-    doc: 'fork(2) copying one private anon VMA into a child VMA named `as` (VM_LOCKED not inherited)', kernel: 'fork_vma() -> copy_pte_range() (mm/memory.c)',
+    doc: 'fork(2) copying one private anon VMA into a child VMA named `as` (VM_LOCKED not inherited)',
+    kernel: 'fork_vma() -> copy_pte_range() (mm/memory.c)',
   },
   pin: {
-    args: z.object({
-      vma: name, page, pages: count.default(1), hold: z.boolean().default(false), write: z.boolean().default(true), fast: z.boolean().default(false), ...opTiming,
-    }).strict(),
-    doc: 'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE), or with `fast` pin_user_pages_fast() (io_uring buffer registration: the lockless walk first); pins are dropped at the end of the op unless `hold`', kernel: 'pin_user_pages() / pin_user_pages_fast() -> __gup_longterm_locked() (mm/gup.c)',
+    args: z
+      .object({
+        vma: name,
+        page,
+        pages: count.default(1),
+        hold: z.boolean().default(false),
+        write: z.boolean().default(true),
+        fast: z.boolean().default(false),
+        ...opTiming,
+      })
+      .strict(),
+    doc: 'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE), or with `fast` pin_user_pages_fast() (io_uring buffer registration: the lockless walk first); pins are dropped at the end of the op unless `hold`',
+    kernel: 'pin_user_pages() / pin_user_pages_fast() -> __gup_longterm_locked() (mm/gup.c)',
   },
   unpin: {
     args: z.object({ vma: name, page, ...opTiming }).strict(),
-    doc: 'drop the pins this CPU holds from an earlier `pin ... hold: true` at that page', kernel: 'unpin_user_page() (mm/gup.c)',
+    doc: 'drop the pins this CPU holds from an earlier `pin ... hold: true` at that page',
+    kernel: 'unpin_user_page() (mm/gup.c)',
   },
   readahead: {
     args: z.object({ object: name, index: page, pages: count.default(1), ...opTiming }).strict(),
-    doc: 'page-cache readahead into a file object (folios of the object\'s order; new folios go to this CPU\'s lru_add)', kernel: 'page_cache_ra_order() -> filemap_add_folio() -> folio_add_lru() (mm/readahead.c, mm/filemap.c)',
+    doc: "page-cache readahead into a file object (folios of the object's order; new folios go to this CPU's lru_add)",
+    kernel: 'page_cache_ra_order() -> filemap_add_folio() -> folio_add_lru() (mm/readahead.c, mm/filemap.c)',
   },
   mark_accessed: { args: folioTarget, doc: 'a read/page-cache hit marks the folio accessed', kernel: 'folio_mark_accessed() (mm/swap.c)' },
   deactivate: { args: folioTarget, doc: 'MADV_COLD', kernel: 'folio_deactivate() (mm/swap.c)' },
   deactivate_file: { args: folioTarget, doc: 'invalidation that failed (dirty, writeback or mapped)', kernel: 'deactivate_file_folio() (mm/swap.c)' },
   lazyfree: { args: folioTarget, doc: 'MADV_FREE', kernel: 'folio_mark_lazyfree() (mm/swap.c)' },
   rotate: { args: folioTarget, doc: 'writeback completion of a PG_reclaim folio', kernel: 'folio_rotate_reclaimable() (mm/swap.c)' },
-  lru_add_drain: { args: z.object({ ...opTiming }).strict(), doc: 'drain this CPU\'s LRU and mlock batches', kernel: 'lru_add_drain() (mm/swap.c)' },
-  lru_add_drain_all: { args: z.object({ ...opTiming }).strict(), doc: 'drain every CPU\'s batches through their kworkers', kernel: 'lru_add_drain_all() (mm/swap.c)' },
+  lru_add_drain: { args: z.object({ ...opTiming }).strict(), doc: "drain this CPU's LRU and mlock batches", kernel: 'lru_add_drain() (mm/swap.c)' },
+  lru_add_drain_all: {
+    args: z.object({ ...opTiming }).strict(),
+    doc: "drain every CPU's batches through their kworkers",
+    kernel: 'lru_add_drain_all() (mm/swap.c)',
+  },
   bh_lru_install: {
     args: z.object({ count: z.number().int().min(1).max(16).default(1), ...opTiming }).strict(),
-    doc: 'a block-device buffer lookup leaves buffer heads in this CPU\'s bh LRU (cpu_needs_drain() then counts this CPU)', kernel: '__find_get_block() -> bh_lru_install() (fs/buffer.c)',
+    doc: "a block-device buffer lookup leaves buffer heads in this CPU's bh LRU (cpu_needs_drain() then counts this CPU)",
+    kernel: '__find_get_block() -> bh_lru_install() (fs/buffer.c)',
   },
-  lru_cache_disable: { args: z.object({ ...opTiming }).strict(), doc: 'disable per-CPU LRU caching (CMA allocation, memory offline)', kernel: 'lru_cache_disable() (mm/swap.c)' },
-  lru_cache_enable: { args: z.object({ ...opTiming }).strict(), doc: 'end of a lru_cache_disable() section', kernel: 'lru_cache_enable() (include/linux/swap.h)' },
+  lru_cache_disable: {
+    args: z.object({ ...opTiming }).strict(),
+    doc: 'disable per-CPU LRU caching (CMA allocation, memory offline)',
+    kernel: 'lru_cache_disable() (mm/swap.c)',
+  },
+  lru_cache_enable: {
+    args: z.object({ ...opTiming }).strict(),
+    doc: 'end of a lru_cache_disable() section',
+    kernel: 'lru_cache_enable() (include/linux/swap.h)',
+  },
   cpu_offline: {
     args: z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict(),
-    doc: 'take a CPU out of cpu_online_mask (its batches stay, unreachable by lru_add_drain_all)', kernel: 'set_cpu_online(cpu, false) (kernel/cpu.c)',
+    doc: 'take a CPU out of cpu_online_mask (its batches stay, unreachable by lru_add_drain_all)',
+    kernel: 'set_cpu_online(cpu, false) (kernel/cpu.c)',
   },
   cpu_dead: {
     args: z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict(),
-    doc: 'the CPU-dead callback, run on this CPU for the dead one', kernel: 'page_alloc_cpu_dead() -> lru_add_drain_cpu(), mlock_drain_remote() (mm/page_alloc.c)',
+    doc: 'the CPU-dead callback, run on this CPU for the dead one',
+    kernel: 'page_alloc_cpu_dead() -> lru_add_drain_cpu(), mlock_drain_remote() (mm/page_alloc.c)',
   },
   cpu_online: {
     args: z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict(),
-    doc: 'bring a CPU back into cpu_online_mask', kernel: 'set_cpu_online(cpu, true) (kernel/cpu.c)',
+    doc: 'bring a CPU back into cpu_online_mask',
+    kernel: 'set_cpu_online(cpu, true) (kernel/cpu.c)',
   },
   hog: {
     args: z.object({ us: z.number().positive().optional(), ...opTiming }).strict(),
-    doc: 'non-preemptible stretch (SCHED_FIFO loop or preempt-off section): no scheduling point, no kworker', kernel: '-',
+    doc: 'non-preemptible stretch (SCHED_FIFO loop or preempt-off section): no scheduling point, no kworker',
+    kernel: '-',
   },
   delay: {
     args: z.object({ us: z.number().nonnegative().optional(), ...opTiming }).strict(),
-    doc: 'preemptible pause in user space or ioctls: scheduling points while waiting', kernel: '-',
+    doc: 'preemptible pause in user space or ioctls: scheduling points while waiting',
+    kernel: '-',
   },
   signal: {
     args: z.object({ name, ...opTiming }).strict(),
-    doc: 'raise a named event other CPUs may wait for (ordering inside one trial)', kernel: '-',
+    doc: 'raise a named event other CPUs may wait for (ordering inside one trial)',
+    kernel: '-',
   },
   wait: {
     args: z.object({ name, ...opTiming }).strict(),
-    doc: 'sleep until the named event was raised (a sleeping CPU is at a scheduling point: its kworker runs)', kernel: '-',
+    doc: 'sleep until the named event was raised (a sleeping CPU is at a scheduling point: its kworker runs)',
+    kernel: '-',
   },
   repeat: {
     args: z.object({ times: count, ops: z.array(z.unknown()).min(1), stride: z.number().int().nonnegative().default(0), ...opTiming }).strict(),
-    doc: 'run the nested ops `times` times; repetition k adds k*stride to every `page` and `index` inside', kernel: '-',
+    doc: 'run the nested ops `times` times; repetition k adds k*stride to every `page` and `index` inside',
+    kernel: '-',
   },
 } as const;
 export type OpName = keyof typeof OP_SPECS;
@@ -172,106 +218,121 @@ interface OpCommon {
 export type FolioOpName = 'mark_accessed' | 'deactivate' | 'deactivate_file' | 'lazyfree' | 'rotate';
 
 /** A validated op. Folio ops name a folio, or a VMA page whose mapped folio is meant. */
-export type Op = OpCommon & (
-  | { op: 'fault'; vma: string; page: number; write: boolean }
-  | { op: 'mlock'; vma: string; onfault: boolean }
-  | { op: 'munlock' | 'munmap'; vma: string }
-  | { op: 'fork'; vma: string; as: string }
-  | { op: 'pin'; vma: string; page: number; pages: number; hold: boolean; write: boolean; fast: boolean }
-  | { op: 'unpin'; vma: string; page: number }
-  | { op: 'readahead'; object: string; index: number; pages: number }
-  | { op: FolioOpName; folio?: string; vma?: string; page?: number }
-  | { op: 'lru_add_drain' | 'lru_add_drain_all' | 'lru_cache_disable' | 'lru_cache_enable' }
-  | { op: 'bh_lru_install'; count: number }
-  | { op: 'cpu_offline' | 'cpu_dead' | 'cpu_online'; cpu: number }
-  | { op: 'hog' | 'delay'; us?: number }
-  | { op: 'signal' | 'wait'; name: string }
-  | { op: 'repeat'; times: number; stride: number; ops: Op[] }
-);
+export type Op = OpCommon &
+  (
+    | { op: 'fault'; vma: string; page: number; write: boolean }
+    | { op: 'mlock'; vma: string; onfault: boolean }
+    | { op: 'munlock' | 'munmap'; vma: string }
+    | { op: 'fork'; vma: string; as: string }
+    | { op: 'pin'; vma: string; page: number; pages: number; hold: boolean; write: boolean; fast: boolean }
+    | { op: 'unpin'; vma: string; page: number }
+    | { op: 'readahead'; object: string; index: number; pages: number }
+    | { op: FolioOpName; folio?: string; vma?: string; page?: number }
+    | { op: 'lru_add_drain' | 'lru_add_drain_all' | 'lru_cache_disable' | 'lru_cache_enable' }
+    | { op: 'bh_lru_install'; count: number }
+    | { op: 'cpu_offline' | 'cpu_dead' | 'cpu_online'; cpu: number }
+    | { op: 'hog' | 'delay'; us?: number }
+    | { op: 'signal' | 'wait'; name: string }
+    | { op: 'repeat'; times: number; stride: number; ops: Op[] }
+  );
 
 // ---- setup sections -------------------------------------------------------------------------
 
-export const AllocSchema = z.object({
-  migratetype: z.enum(MIGRATETYPES).default('movable'),
-  zone: z.enum(ZONES).default('normal'),
-}).strict();
+export const AllocSchema = z
+  .object({
+    migratetype: z.enum(MIGRATETYPES).default('movable'),
+    zone: z.enum(ZONES).default('normal'),
+  })
+  .strict();
 
-export const ObjectSchema = z.object({
-  name,
-  kind: z.enum(OBJECT_KINDS),
-  pages: count,
-  migratetype: z.enum(MIGRATETYPES).optional(),
-  zone: z.enum(ZONES).optional(),
-  /** Order of the folios readahead (and shmem faults) allocate for this object. */
-  order: z.number().int().min(0).max(MAX_ORDER).default(0),
-}).strict();
+export const ObjectSchema = z
+  .object({
+    name,
+    kind: z.enum(OBJECT_KINDS),
+    pages: count,
+    migratetype: z.enum(MIGRATETYPES).optional(),
+    zone: z.enum(ZONES).optional(),
+    /** Order of the folios readahead (and shmem faults) allocate for this object. */
+    order: z.number().int().min(0).max(MAX_ORDER).default(0),
+  })
+  .strict();
 
-export const VmaSchema = z.object({
-  name,
-  /** An object name, or `anon` for private anonymous memory. */
-  object: name.default(ANON),
-  /** First object page mapped (file/shmem VMAs). */
-  pgoff: z.number().int().nonnegative().default(0),
-  pages: count,
-  flags: z.array(z.enum(VMA_FLAGS)).default(['read', 'write']),
-  /** Owning process (mm) id. */
-  mm: z.number().int().nonnegative().default(0),
-}).strict();
+export const VmaSchema = z
+  .object({
+    name,
+    /** An object name, or `anon` for private anonymous memory. */
+    object: name.default(ANON),
+    /** First object page mapped (file/shmem VMAs). */
+    pgoff: z.number().int().nonnegative().default(0),
+    pages: count,
+    flags: z.array(z.enum(VMA_FLAGS)).default(['read', 'write']),
+    /** Owning process (mm) id. */
+    mm: z.number().int().nonnegative().default(0),
+  })
+  .strict();
 
-export const MappingSchema = z.object({
-  vma: name,
-  page,
-  /** Pages of the folio mapped from `page` on (default: the whole folio). */
-  pages: count.optional(),
-}).strict();
+export const MappingSchema = z
+  .object({
+    vma: name,
+    page,
+    /** Pages of the folio mapped from `page` on (default: the whole folio). */
+    pages: count.optional(),
+  })
+  .strict();
 
-export const FolioSchema = z.object({
-  name,
-  /** An object name (page-cache folio) or `anon`. */
-  object: name,
-  /** Page-cache index (file/shmem), naturally aligned to the order. */
-  index: z.number().int().nonnegative().default(0),
-  order: z.number().int().min(0).max(MAX_ORDER).default(0),
-  /** Create `count` folios at consecutive indices/pages; the k-th is named `name#k` (`name` = `name#0`). */
-  count: count.default(1),
-  /** Placement (default: the object's, or `alloc` for anon). */
-  migratetype: z.enum(MIGRATETYPES).optional(),
-  zone: z.enum(ZONES).optional(),
-  lru: z.enum(LRU_PLACEMENTS).default('inactive'),
-  flags: z.array(z.enum(FOLIO_FLAGS)).default([]),
-  /** mlock_count, meaningful only with `lru: unevictable`. */
-  mlockCount: z.number().int().nonnegative().optional(),
-  mappedBy: z.array(MappingSchema).default([]),
-}).strict();
+export const FolioSchema = z
+  .object({
+    name,
+    /** An object name (page-cache folio) or `anon`. */
+    object: name,
+    /** Page-cache index (file/shmem), naturally aligned to the order. */
+    index: z.number().int().nonnegative().default(0),
+    order: z.number().int().min(0).max(MAX_ORDER).default(0),
+    /** Create `count` folios at consecutive indices/pages; the k-th is named `name#k` (`name` = `name#0`). */
+    count: count.default(1),
+    /** Placement (default: the object's, or `alloc` for anon). */
+    migratetype: z.enum(MIGRATETYPES).optional(),
+    zone: z.enum(ZONES).optional(),
+    lru: z.enum(LRU_PLACEMENTS).default('inactive'),
+    flags: z.array(z.enum(FOLIO_FLAGS)).default([]),
+    /** mlock_count, meaningful only with `lru: unevictable`. */
+    mlockCount: z.number().int().nonnegative().optional(),
+    mappedBy: z.array(MappingSchema).default([]),
+  })
+  .strict();
 
-export const TimingSchema = z.object({
-  /** Default preemptible pause after every op (µs). */
-  delayAfterUs: z.number().nonnegative().default(0),
-  /** Default random extra pause after every op, uniform in [0, jitterUs] (µs). */
-  jitterUs: z.number().nonnegative().default(0),
-  /** Runtime knob: minimum simulated time between two scheduling points of a CPU (µs; 0 = every yield point). */
-  schedPointSpacingUs: z.number().nonnegative().default(0),
-  /** Length of a `delay` op that gives none (µs). */
-  delayUs: z.number().nonnegative().default(100),
-  /** Length of a `hog` op that gives none (µs). */
-  hogUs: z.number().positive().default(1000),
-}).strict();
+export const TimingSchema = z
+  .object({
+    /** Default preemptible pause after every op (µs). */
+    delayAfterUs: z.number().nonnegative().default(0),
+    /** Default random extra pause after every op, uniform in [0, jitterUs] (µs). */
+    jitterUs: z.number().nonnegative().default(0),
+    /** Runtime knob: minimum simulated time between two scheduling points of a CPU (µs; 0 = every yield point). */
+    schedPointSpacingUs: z.number().nonnegative().default(0),
+    /** Length of a `delay` op that gives none (µs). */
+    delayUs: z.number().nonnegative().default(100),
+    /** Length of a `hog` op that gives none (µs). */
+    hogUs: z.number().positive().default(1000),
+  })
+  .strict();
 
 /** The top level; `steps` values are parsed op by op (schema.ts parseOp, in load.ts). */
-export const ScenarioTopSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an id of letters, digits, _ . -'),
-  title: z.string().min(1),
-  description: z.string().min(1),
-  raceWindow: z.string().min(1),
-  cpus: z.number().int().min(1).max(64),
-  alloc: AllocSchema.default({}),
-  objects: z.array(z.unknown()).default([]),
-  vmas: z.array(z.unknown()).default([]),
-  folios: z.array(z.unknown()).default([]),
-  steps: z.record(z.string(), z.array(z.unknown())),
-  timing: TimingSchema.default({}),
-  measure: z.array(z.enum(MEASURE_NAMES as [MeasureName, ...MeasureName[]])).default([]),
-}).strict();
+export const ScenarioTopSchema = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an id of letters, digits, _ . -'),
+    title: z.string().min(1),
+    description: z.string().min(1),
+    raceWindow: z.string().min(1),
+    cpus: z.number().int().min(1).max(64),
+    alloc: AllocSchema.default({}),
+    objects: z.array(z.unknown()).default([]),
+    vmas: z.array(z.unknown()).default([]),
+    folios: z.array(z.unknown()).default([]),
+    steps: z.record(z.string(), z.array(z.unknown())),
+    timing: TimingSchema.default({}),
+    measure: z.array(z.enum(MEASURE_NAMES as [MeasureName, ...MeasureName[]])).default([]),
+  })
+  .strict();
 
 export type AllocSpec = z.infer<typeof AllocSchema>;
 export type ObjectSpec = z.infer<typeof ObjectSchema>;
@@ -302,7 +363,9 @@ export interface Scenario {
 
 /** CPUs that have a script, ascending. */
 export function scriptedCpus(s: Scenario): number[] {
-  return Object.keys(s.steps).map(Number).sort((a, b) => a - b);
+  return Object.keys(s.steps)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /** The name of the k-th folio of a `count` folio spec. */

@@ -13,10 +13,7 @@ import { lruvec_add_folio } from '../mm/mm_inline.js';
 import { folio_alloc } from '../mm/page_alloc.js';
 import { folio_add_new_anon_rmap, folio_dup_file_rmap_ptes, folio_try_dup_anon_rmap_ptes } from '../mm/rmap.js';
 import { object_create, page_cache_set, pte_set, vma_create } from '../mm/vma.js';
-import {
-  ANON, folioInstanceName, scriptedCpus,
-  type FolioFlag, type MigratetypeName, type Op, type Scenario, type VmaFlag, type ZoneName,
-} from './schema.js';
+import { ANON, folioInstanceName, scriptedCpus, type FolioFlag, type MigratetypeName, type Op, type Scenario, type VmaFlag, type ZoneName } from './schema.js';
 
 // ---- names -> indices ------------------------------------------------------------------------
 
@@ -78,15 +75,27 @@ export function resolveNames(s: Scenario): ResolvedNames {
 // ---- encodings ---------------------------------------------------------------------------------
 
 const MT: Record<MigratetypeName, number> = {
-  unmovable: MigrateType.UNMOVABLE, movable: MigrateType.MOVABLE, reclaimable: MigrateType.RECLAIMABLE,
-  highatomic: MigrateType.HIGHATOMIC, cma: MigrateType.CMA, isolate: MigrateType.ISOLATE,
+  unmovable: MigrateType.UNMOVABLE,
+  movable: MigrateType.MOVABLE,
+  reclaimable: MigrateType.RECLAIMABLE,
+  highatomic: MigrateType.HIGHATOMIC,
+  cma: MigrateType.CMA,
+  isolate: MigrateType.ISOLATE,
 };
 const ZONE: Record<ZoneName, number> = { normal: Zone.NORMAL, movable: Zone.MOVABLE, device: Zone.DEVICE };
 const KIND = { shmem: MappingKind.SHMEM, file: MappingKind.FILE, unevictable_file: MappingKind.UNEVICTABLE_FILE } as const;
 const VMFLAG: Record<VmaFlag, number> = { read: VM.READ, write: VM.WRITE, shared: VM.SHARED, locked: VM.LOCKED, lockonfault: VM.LOCKONFAULT };
 const PGFLAG: Record<FolioFlag, number> = {
-  referenced: PG.referenced, uptodate: PG.uptodate, dirty: PG.dirty, writeback: PG.writeback, reclaim: PG.reclaim,
-  private: PG.private, private_2: PG.private_2, swapcache: PG.swapcache, mlocked: PG.mlocked, workingset: PG.workingset,
+  referenced: PG.referenced,
+  uptodate: PG.uptodate,
+  dirty: PG.dirty,
+  writeback: PG.writeback,
+  reclaim: PG.reclaim,
+  private: PG.private,
+  private_2: PG.private_2,
+  swapcache: PG.swapcache,
+  mlocked: PG.mlocked,
+  workingset: PG.workingset,
 };
 
 export function vmaFlagsWord(flags: readonly VmaFlag[]): number {
@@ -120,7 +129,11 @@ export function setupScenario(ctx: KernelCtx, s: Scenario, names: ResolvedNames 
   }
   for (const v of s.vmas) {
     const id = vma_create(ctx, {
-      npages: v.pages, flags: vmaFlagsWord(v.flags), obj: v.object === ANON ? -1 : objIds.get(v.object)!, pgoff: v.pgoff, mm: v.mm,
+      npages: v.pages,
+      flags: vmaFlagsWord(v.flags),
+      obj: v.object === ANON ? -1 : objIds.get(v.object)!,
+      pgoff: v.pgoff,
+      mm: v.mm,
     });
     expectIndex('VMA', v.name, id, names.vmas.get(v.name));
   }

@@ -3,7 +3,9 @@
 import type { Scenario } from '../scenario/schema.js';
 
 export function compactCpus(s: Scenario, cpus: number): Scenario {
-  const ids = Object.keys(s.steps).map(Number).sort((a, b) => a - b);
+  const ids = Object.keys(s.steps)
+    .map(Number)
+    .sort((a, b) => a - b);
   if (ids.length > cpus) throw new RangeError(`--compact: ${s.id} scripts ${ids.length} CPUs, more than --cpus ${cpus}`);
   const map = new Map(ids.map((c, i) => [c, i]));
   const steps: Scenario['steps'] = {};

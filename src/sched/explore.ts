@@ -118,8 +118,10 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
     }
     const done = { interleavings: n, failures: [...failures.values()], maxDecisions, maxBranching };
     if (!next) return { ...done, complete: true, elapsedMs: performance.now() - t0 };
-    if (o.maxInterleavings !== undefined && n >= o.maxInterleavings) return { ...done, complete: false, stoppedBy: 'max-interleavings', elapsedMs: performance.now() - t0 };
-    if (o.timeLimitMs !== undefined && performance.now() - t0 > o.timeLimitMs) return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
+    if (o.maxInterleavings !== undefined && n >= o.maxInterleavings)
+      return { ...done, complete: false, stoppedBy: 'max-interleavings', elapsedMs: performance.now() - t0 };
+    if (o.timeLimitMs !== undefined && performance.now() - t0 > o.timeLimitMs)
+      return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
     sched.prefix = next;
   }
 }

@@ -1,6 +1,6 @@
 // Hunting: run one schedule after another (seed, seed+1, ...) until the first failure, or until
 // the schedule or time budget is spent.
-import { DetSession, type DetRun } from './session.js';
+import type { DetSession, DetRun } from './session.js';
 
 export interface HuntOptions {
   seed: number;

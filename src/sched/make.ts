@@ -6,8 +6,11 @@ import type { Scheduler, StrategyName } from './scheduler.js';
 
 export function makeScheduler(strategy: StrategyName, seed: number, depth: number, nCpus: number): Scheduler {
   switch (strategy) {
-    case 'random': return new RandomScheduler(seed);
-    case 'pct': return new PctScheduler(seed, depth, nCpus);
-    case 'round-robin': return new RoundRobinScheduler();
+    case 'random':
+      return new RandomScheduler(seed);
+    case 'pct':
+      return new PctScheduler(seed, depth, nCpus);
+    case 'round-robin':
+      return new RoundRobinScheduler();
   }
 }

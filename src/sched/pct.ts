@@ -13,7 +13,12 @@ export class PctScheduler implements Scheduler {
   private prio: number[] = [];
   private changes: number[] = [];
   private k: number;
-  constructor(seed: number, private readonly depth: number, private readonly nCpus: number, expectedSteps = 64) {
+  constructor(
+    seed: number,
+    private readonly depth: number,
+    private readonly nCpus: number,
+    expectedSteps = 64,
+  ) {
     this.rand = mulberry32(seed ^ 0x5bd1e995);
     this.k = Math.max(1, expectedSteps);
   }

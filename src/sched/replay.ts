@@ -6,7 +6,11 @@ import { threadName, type Thread } from './schedule.js';
 import { defaultPick, indexOf, type Scheduler } from './scheduler.js';
 
 export class ScheduleDivergence extends Error {
-  constructor(readonly step: number, readonly wanted: Thread, readonly options: readonly Thread[]) {
+  constructor(
+    readonly step: number,
+    readonly wanted: Thread,
+    readonly options: readonly Thread[],
+  ) {
     super(`schedule diverged at decision ${step + 1}: ${threadName(wanted)} cannot advance (runnable: ${options.map(threadName).join(', ')})`);
     this.name = 'ScheduleDivergence';
   }
@@ -14,7 +18,10 @@ export class ScheduleDivergence extends Error {
 
 export class ReplayScheduler implements Scheduler {
   private pos = 0;
-  constructor(private readonly schedule: readonly Thread[], private readonly lenient = false) {}
+  constructor(
+    private readonly schedule: readonly Thread[],
+    private readonly lenient = false,
+  ) {}
   begin(): void {
     this.pos = 0;
   }

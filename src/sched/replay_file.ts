@@ -17,27 +17,29 @@ import { DetSession, type DetRun } from './session.js';
 
 export const REPLAY_FORMAT = 'folio-race-replay';
 
-export const ReplayFileSchema = z.object({
-  format: z.literal(REPLAY_FORMAT),
-  /** 1: policy by built-in id; 2: the policy's full switch set (a user's variant replays anywhere). */
-  version: z.union([z.literal(1), z.literal(2)]),
-  tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
-  scenario: z.object({ id: z.string(), source: z.string(), definition: z.unknown() }).strict(),
-  policy: z.union([z.string(), z.object({ id: z.string(), description: z.string(), source: z.string(), switches: FullSwitchesSchema }).strict()]),
-  cpus: z.number().int().min(1).max(64),
-  seed: z.number().int().min(0).max(0xffff_ffff),
-  strategy: z.enum([...STRATEGIES, 'exhaustive', 'shrunk']),
-  depth: z.number().int().min(1).optional(),
-  timeless: z.boolean(),
-  schedule: z.string(),
-  /** The schedule as found, before shrinking (when shrunk). */
-  foundSchedule: z.string().optional(),
-  decisions: z.number().int().nonnegative(),
-  preemptions: z.number().int().nonnegative(),
-  signature: z.string().nullable(),
-  /** sha256 of the page_ref_* trace text (ftrace lines with holders). */
-  traceSha256: z.string(),
-}).strict();
+export const ReplayFileSchema = z
+  .object({
+    format: z.literal(REPLAY_FORMAT),
+    /** 1: policy by built-in id; 2: the policy's full switch set (a user's variant replays anywhere). */
+    version: z.union([z.literal(1), z.literal(2)]),
+    tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
+    scenario: z.object({ id: z.string(), source: z.string(), definition: z.unknown() }).strict(),
+    policy: z.union([z.string(), z.object({ id: z.string(), description: z.string(), source: z.string(), switches: FullSwitchesSchema }).strict()]),
+    cpus: z.number().int().min(1).max(64),
+    seed: z.number().int().min(0).max(0xffff_ffff),
+    strategy: z.enum([...STRATEGIES, 'exhaustive', 'shrunk']),
+    depth: z.number().int().min(1).optional(),
+    timeless: z.boolean(),
+    schedule: z.string(),
+    /** The schedule as found, before shrinking (when shrunk). */
+    foundSchedule: z.string().optional(),
+    decisions: z.number().int().nonnegative(),
+    preemptions: z.number().int().nonnegative(),
+    signature: z.string().nullable(),
+    /** sha256 of the page_ref_* trace text (ftrace lines with holders). */
+    traceSha256: z.string(),
+  })
+  .strict();
 export type ReplayFile = z.infer<typeof ReplayFileSchema>;
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -64,11 +66,22 @@ export function tracedReplay(s: ReplaySetup, schedule: string): { run: DetRun; t
 export function makeReplayFile(s: ReplaySetup, schedule: string, foundSchedule?: string): { file: ReplayFile; trace: string; run: DetRun } {
   const { run, trace } = tracedReplay(s, schedule);
   const file: ReplayFile = {
-    format: REPLAY_FORMAT, version: 2, tool: { name: 'folio-race', version: toolVersion() },
+    format: REPLAY_FORMAT,
+    version: 2,
+    tool: { name: 'folio-race', version: toolVersion() },
     scenario: { id: s.scenario.id, source: s.source, definition: s.scenario },
-    policy: { id: s.policy.id, description: s.policy.description, source: s.policy.source, switches: { ...s.policy.switches } }, cpus: s.cpus, seed: s.seed, strategy: s.strategy, ...(s.depth !== undefined ? { depth: s.depth } : {}),
-    timeless: s.timeless, schedule, ...(foundSchedule !== undefined && foundSchedule !== schedule ? { foundSchedule } : {}),
-    decisions: run.decisions.length, preemptions: run.preemptions, signature: run.signature, traceSha256: sha256(trace),
+    policy: { id: s.policy.id, description: s.policy.description, source: s.policy.source, switches: { ...s.policy.switches } },
+    cpus: s.cpus,
+    seed: s.seed,
+    strategy: s.strategy,
+    ...(s.depth !== undefined ? { depth: s.depth } : {}),
+    timeless: s.timeless,
+    schedule,
+    ...(foundSchedule !== undefined && foundSchedule !== schedule ? { foundSchedule } : {}),
+    decisions: run.decisions.length,
+    preemptions: run.preemptions,
+    signature: run.signature,
+    traceSha256: sha256(trace),
   };
   return { file, trace, run };
 }
@@ -86,7 +99,10 @@ export function readReplayFile(path: string): { file: ReplayFile; setup: ReplayS
     throw new RangeError(`replay: cannot read ${path}: ${(e as Error).message}`);
   }
   const p = ReplayFileSchema.safeParse(raw);
-  if (!p.success) throw new RangeError(`replay: ${path} is not a folio-race replay file: ${p.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+  if (!p.success)
+    throw new RangeError(
+      `replay: ${path} is not a folio-race replay file: ${p.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
+    );
   const file = p.data;
   let policy: Policy;
   try {
@@ -100,5 +116,17 @@ export function readReplayFile(path: string): { file: ReplayFile; setup: ReplayS
     throw new RangeError(`replay: ${path}: scenario.definition is not a scenario definition for ${file.cpus} CPUs`);
   }
   const scenario = def as Scenario;
-  return { file, setup: { scenario, source: file.scenario.source, policy, cpus: file.cpus, seed: file.seed, strategy: file.strategy, ...(file.depth !== undefined ? { depth: file.depth } : {}), timeless: file.timeless } };
+  return {
+    file,
+    setup: {
+      scenario,
+      source: file.scenario.source,
+      policy,
+      cpus: file.cpus,
+      seed: file.seed,
+      strategy: file.strategy,
+      ...(file.depth !== undefined ? { depth: file.depth } : {}),
+      timeless: file.timeless,
+    },
+  };
 }

@@ -15,7 +15,10 @@ export class RoundRobinScheduler implements Scheduler {
       const o = options[i]!;
       // distance from the CPU whose turn it is; kworker before task on the same CPU
       const key = ((o.cpu - this.next + 4096) % 4096) * 2 + (o.kw ? 0 : 1);
-      if (key < bestKey) { bestKey = key; best = i; }
+      if (key < bestKey) {
+        bestKey = key;
+        best = i;
+      }
     }
     this.next = options[best]!.cpu + 1;
     return best;

@@ -30,5 +30,5 @@ export function indexOf(options: readonly Thread[], t: Thread | null): number {
 /** Non-preemptive default: continue the last thread if it can run, else the first option. */
 export function defaultPick(options: readonly Thread[], last: Thread | null): number {
   const i = indexOf(options, last);
-  return i >= 0 ? i : 0;
+  return Math.max(i, 0);
 }

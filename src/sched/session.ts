@@ -41,8 +41,15 @@ export class DetSession {
   constructor(readonly o: SessionOptions) {
     this.sink = o.trace ? createTraceSink(o.cpus, 1 << 14) : null;
     this.rt = new CooperativeRuntime({
-      nCpus: o.cpus, policy: o.policy, dims: dimsFor(o.scenario, o.cpus), seed: 0, strategy: o.strategy ?? 'random',
-      depth: o.depth ?? 3, trace: this.sink, timeless: o.timeless ?? false, maxSteps: o.maxSteps ?? 200_000,
+      nCpus: o.cpus,
+      policy: o.policy,
+      dims: dimsFor(o.scenario, o.cpus),
+      seed: 0,
+      strategy: o.strategy ?? 'random',
+      depth: o.depth ?? 3,
+      trace: this.sink,
+      timeless: o.timeless ?? false,
+      maxSteps: o.maxSteps ?? 200_000,
     });
     this.rt.configure({ kind: 'scenario', scenario: o.scenario });
   }

@@ -62,13 +62,19 @@ export function shrink(session: DetSession, seed: number, failing: DetRun, maxAt
     // 1. cut: the shortest cut point that still fails (earliest first).
     for (const [a] of st) {
       if (attempts >= maxAttempts) break;
-      if (attempt(cur.slice(0, a))) { improved = true; break; }
+      if (attempt(cur.slice(0, a))) {
+        improved = true;
+        break;
+      }
     }
     if (improved) continue;
     // 2. drop one stretch (latest first: late stretches are usually the incidental ones).
     for (let k = st.length - 1; k >= 0 && attempts < maxAttempts; k--) {
       const [a, b] = st[k]!;
-      if (attempt([...cur.slice(0, a), ...cur.slice(b)])) { improved = true; break; }
+      if (attempt([...cur.slice(0, a), ...cur.slice(b)])) {
+        improved = true;
+        break;
+      }
     }
   }
   // The result replays strictly from its explicit prefix: check it, as a replay file would.

@@ -106,7 +106,12 @@ export class LatencyHistogram {
    * distributions encode to equal strings.
    */
   private canonicalData(): string {
-    const c = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: Math.max(2048, 2 * this.hi), numberOfSignificantValueDigits: DIGITS, autoResize: false });
+    const c = hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: Math.max(2048, 2 * this.hi),
+      numberOfSignificantValueDigits: DIGITS,
+      autoResize: false,
+    });
     c.add(this.h);
     return hdr.encodeIntoCompressedBase64(c);
   }

@@ -21,31 +21,35 @@ export interface StudyCell {
   aggregate: PolicyAggregate;
 }
 
-const CellSchema = z.object({
-  key: z.string().min(1),
-  index: z.number().int().nonnegative(),
-  params: z.record(z.string(), z.union([z.string(), z.number()])),
-  aggregate: PolicyAggregateSchema,
-}).strict();
+const CellSchema = z
+  .object({
+    key: z.string().min(1),
+    index: z.number().int().nonnegative(),
+    params: z.record(z.string(), z.union([z.string(), z.number()])),
+    aggregate: PolicyAggregateSchema,
+  })
+  .strict();
 
-export const StudyDocSchema = z.object({
-  schemaVersion: z.literal(1),
-  kind: z.literal('folio-race-study'),
-  study: z.enum(STUDY_KINDS),
-  tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
-  generatedAt: z.string(),
-  /** free-run: worker threads, wall-clock times; deterministic: one thread, logical times. */
-  mode: z.enum(['free-run', 'deterministic']),
-  /** The sweep's parameters (identical in every shard of one sweep). */
-  params: z.record(z.string(), z.unknown()),
-  /** Cells in the full sweep; this document's shard ("i/N"), or the shards merged into it. */
-  totalCells: z.number().int().nonnegative(),
-  shards: z.array(z.string()),
-  hosts: z.array(HostSchema),
-  cells: z.array(CellSchema),
-  /** True when the run was interrupted (SIGINT/SIGTERM): `cells` holds the cells that finished. */
-  aborted: z.boolean().optional(),
-}).strict();
+export const StudyDocSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    kind: z.literal('folio-race-study'),
+    study: z.enum(STUDY_KINDS),
+    tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
+    generatedAt: z.string(),
+    /** free-run: worker threads, wall-clock times; deterministic: one thread, logical times. */
+    mode: z.enum(['free-run', 'deterministic']),
+    /** The sweep's parameters (identical in every shard of one sweep). */
+    params: z.record(z.string(), z.unknown()),
+    /** Cells in the full sweep; this document's shard ("i/N"), or the shards merged into it. */
+    totalCells: z.number().int().nonnegative(),
+    shards: z.array(z.string()),
+    hosts: z.array(HostSchema),
+    cells: z.array(CellSchema),
+    /** True when the run was interrupted (SIGINT/SIGTERM): `cells` holds the cells that finished. */
+    aborted: z.boolean().optional(),
+  })
+  .strict();
 export type StudyDoc = z.infer<typeof StudyDocSchema> & { cells: StudyCell[] };
 
 export interface Shard {
@@ -68,7 +72,15 @@ export function selectShard<T>(cells: readonly T[], shard: Shard | null): T[] {
   return cells.filter((_, k) => k % shard.count === shard.index - 1);
 }
 
-export function buildStudyDoc(study: StudyKind, mode: StudyDoc['mode'], params: Record<string, unknown>, totalCells: number, shard: Shard | null, cells: StudyCell[], aborted = false): StudyDoc {
+export function buildStudyDoc(
+  study: StudyKind,
+  mode: StudyDoc['mode'],
+  params: Record<string, unknown>,
+  totalCells: number,
+  shard: Shard | null,
+  cells: StudyCell[],
+  aborted = false,
+): StudyDoc {
   const doc = {
     schemaVersion: 1 as const,
     kind: 'folio-race-study' as const,
@@ -136,4 +148,3 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
   };
   return StudyDocSchema.parse(doc) as StudyDoc;
 }
-

@@ -47,9 +47,8 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
   for (const cell of cells) {
     if (opts.signal?.aborted) break;
     const ring = opts.tracePerCpu ? TraceRing.create({ nCpus: cell.cpus, perCpu: opts.tracePerCpu }) : null;
-    const o = opts.mode === 'deterministic'
-      ? runDeterministic(cell, ring)
-      : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal);
+    const o =
+      opts.mode === 'deterministic' ? runDeterministic(cell, ring) : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal);
     out.push(o);
     opts.onCell?.(cell, o);
     if (o.aborted) break;

@@ -31,8 +31,17 @@ export interface DrainLatencyParams {
   policy: string;
 }
 export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
-  cpus: [1, 2, 4, 8], mechanisms: [...DRAIN_MECHANISMS], occupancy: [8], spacingUs: [0], hog: ['off', 'on'], load: ['busy'],
-  hogUs: 250, rounds: 20, trials: 10, seed: 1, policy: 'v6.11',
+  cpus: [1, 2, 4, 8],
+  mechanisms: [...DRAIN_MECHANISMS],
+  occupancy: [8],
+  spacingUs: [0],
+  hog: ['off', 'on'],
+  load: ['busy'],
+  hogUs: 250,
+  rounds: 20,
+  trials: 10,
+  seed: 1,
+  policy: 'v6.11',
 };
 
 /** A study's policy (a built-in id, a release, an inline variant or a file) with the cell's drain mechanism. */
@@ -45,26 +54,39 @@ function studyPolicy(spec: string, mech: DrainMechanism): Policy {
 /** Every cell of a drain-latency sweep, in sweep order (hog cells need a CPU besides CPU 0). */
 export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
   const out: CellSpec[] = [];
-  for (const cpus of p.cpus) for (const mech of p.mechanisms) for (const occ of p.occupancy)
-    for (const sp of p.spacingUs) for (const hog of p.hog) for (const load of p.load) {
-      if (hog === 'on' && cpus < 2) continue;
-      if (load === 'idle' && sp !== p.spacingUs[0]) continue; // spacing only matters to busy CPUs
-      const index = out.length;
-      out.push({
-        key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}`,
-        index,
-        params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, load },
-        job: { kind: 'program', name: 'drain-latency', params: {
-          ...DEFAULT_DRAIN_STUDY, occupancy: occ, spacingNs: Math.round(sp * 1000), busy: load === 'busy' ? 1 : 0,
-          hogCpu: hog === 'on' ? cpus - 1 : -1, hogUs: p.hogUs, rounds: p.rounds,
-        } },
-        policy: studyPolicy(p.policy, mech),
-        cpus,
-        dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
-        trials: p.trials,
-        seed: (p.seed + index * 7919) >>> 0,
-      });
-    }
+  for (const cpus of p.cpus)
+    for (const mech of p.mechanisms)
+      for (const occ of p.occupancy)
+        for (const sp of p.spacingUs)
+          for (const hog of p.hog)
+            for (const load of p.load) {
+              if (hog === 'on' && cpus < 2) continue;
+              if (load === 'idle' && sp !== p.spacingUs[0]) continue; // spacing only matters to busy CPUs
+              const index = out.length;
+              out.push({
+                key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}`,
+                index,
+                params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, load },
+                job: {
+                  kind: 'program',
+                  name: 'drain-latency',
+                  params: {
+                    ...DEFAULT_DRAIN_STUDY,
+                    occupancy: occ,
+                    spacingNs: Math.round(sp * 1000),
+                    busy: load === 'busy' ? 1 : 0,
+                    hogCpu: hog === 'on' ? cpus - 1 : -1,
+                    hogUs: p.hogUs,
+                    rounds: p.rounds,
+                  },
+                },
+                policy: studyPolicy(p.policy, mech),
+                cpus,
+                dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
+                trials: p.trials,
+                seed: (p.seed + index * 7919) >>> 0,
+              });
+            }
   return out;
 }
 
@@ -88,7 +110,17 @@ export function withRaceWindow(s: Scenario, us: number): Scenario {
   return { ...t, id: `${s.id}-w${us}`, timing: { ...s.timing, delayUs: us } };
 }
 
-function scenarioCell(s: Scenario, key: string, index: number, params: CellSpec['params'], policy: string, mech: DrainMechanism, cpus: number, trials: number, seed: number): CellSpec {
+function scenarioCell(
+  s: Scenario,
+  key: string,
+  index: number,
+  params: CellSpec['params'],
+  policy: string,
+  mech: DrainMechanism,
+  cpus: number,
+  trials: number,
+  seed: number,
+): CellSpec {
   const board = new ScenarioBoard(resolveNames(s));
   const { nCpus: _n, ...dims } = dimsFor(s, cpus);
   return { key, index, params, job: { kind: 'scenario', scenario: s, board: board.sab }, policy: studyPolicy(policy, mech), cpus, dims, trials, seed };
@@ -101,15 +133,23 @@ export interface PinStormParams {
   trials: number;
   seed: number;
 }
-export const PIN_STORM_DEFAULTS: PinStormParams = { policies: ['v6.11', 'merged', 'pin-refs-fix', 'targeted-extraction'], mechanisms: ['workqueue'], hog: ['on', 'off'], trials: 50, seed: 1 };
+export const PIN_STORM_DEFAULTS: PinStormParams = {
+  policies: ['v6.11', 'merged', 'pin-refs-fix', 'targeted-extraction'],
+  mechanisms: ['workqueue'],
+  hog: ['on', 'off'],
+  trials: 50,
+  seed: 1,
+};
 
 export function pinStormCells(s5: Scenario, p: PinStormParams): CellSpec[] {
   const out: CellSpec[] = [];
   const nohog = withoutHog(s5);
-  for (const policy of p.policies) for (const mech of p.mechanisms) for (const hog of p.hog) {
-    const key = `policy=${policy} mech=${mech} hog=${hog}`;
-    out.push(scenarioCell(hog === 'on' ? s5 : nohog, key, out.length, { policy, mechanism: mech, hog }, policy, mech, s5.cpus, p.trials, p.seed));
-  }
+  for (const policy of p.policies)
+    for (const mech of p.mechanisms)
+      for (const hog of p.hog) {
+        const key = `policy=${policy} mech=${mech} hog=${hog}`;
+        out.push(scenarioCell(hog === 'on' ? s5 : nohog, key, out.length, { policy, mechanism: mech, hog }, policy, mech, s5.cpus, p.trials, p.seed));
+      }
   return out;
 }
 
@@ -119,12 +159,30 @@ export interface RaceWindowParams {
   trials: number;
   seed: number;
 }
-export const RACE_WINDOW_DEFAULTS: RaceWindowParams = { policies: ['v6.11', 'hugh-unevictable', 'merged'], windowsUs: [0, 10, 25, 50, 100, 200], trials: 100, seed: 1 };
+export const RACE_WINDOW_DEFAULTS: RaceWindowParams = {
+  policies: ['v6.11', 'hugh-unevictable', 'merged'],
+  windowsUs: [0, 10, 25, 50, 100, 200],
+  trials: 100,
+  seed: 1,
+};
 
 export function raceWindowCells(s1: Scenario, p: RaceWindowParams): CellSpec[] {
   const out: CellSpec[] = [];
-  for (const policy of p.policies) for (const w of p.windowsUs) {
-    out.push(scenarioCell(withRaceWindow(s1, w), `policy=${policy} window=${w}us`, out.length, { policy, windowUs: w }, policy, 'workqueue', s1.cpus, p.trials, p.seed));
-  }
+  for (const policy of p.policies)
+    for (const w of p.windowsUs) {
+      out.push(
+        scenarioCell(
+          withRaceWindow(s1, w),
+          `policy=${policy} window=${w}us`,
+          out.length,
+          { policy, windowUs: w },
+          policy,
+          'workqueue',
+          s1.cpus,
+          p.trials,
+          p.seed,
+        ),
+      );
+    }
   return out;
 }

@@ -85,7 +85,8 @@ export function formatFtraceLine(e: TraceRecord, opts: FtraceOptions = {}): stri
   if (e.event === 'mark') return `${head}tracing_mark_write: ${e.fn} a=${e.folio} b=${e.delta}`;
   // page_ref_freeze prints the count it tries to freeze at (val = count) and whether it did (ret).
   const val = e.event === 'page_ref_freeze' ? -e.delta : e.delta;
-  let line = `${head}${e.event}: pfn=0x${(e.pfn >>> 0).toString(16)} flags=${formatPageFlags(e.flags)} count=${e.count} ` +
+  let line =
+    `${head}${e.event}: pfn=0x${(e.pfn >>> 0).toString(16)} flags=${formatPageFlags(e.flags)} count=${e.count} ` +
     `mapcount=${e.mapcount} mapping=${mappingPointer(e.mappingKind, e.mappingId, opts.mappingPointers)} mt=${e.mt} val=${val}`;
   // mod_and_test: ret = the count reached zero; freeze: ret = the count was frozen (read as 0
   // right after; the model never tries to freeze a folio whose count is already 0);
@@ -151,8 +152,14 @@ export function parseFtraceLine(line: string): FtraceLine | null {
   const [, task, pid, cpu, latency, sec, usec, event, rest] = m as unknown as string[];
   const d = latency![3]!;
   const out: FtraceLine = {
-    task: task!, pid: Number(pid), cpu: Number(cpu), latency: latency!, preempt: d === '.' ? 0 : parseInt(d, 16),
-    timestamp: `${sec}.${usec}`, timeNs: (Number(sec) * 1e6 + Number(usec)) * 1000, event: event!,
+    task: task!,
+    pid: Number(pid),
+    cpu: Number(cpu),
+    latency: latency!,
+    preempt: d === '.' ? 0 : parseInt(d, 16),
+    timestamp: `${sec}.${usec}`,
+    timeNs: (Number(sec) * 1e6 + Number(usec)) * 1000,
+    event: event!,
   };
   if (event === 'tracing_mark_write') {
     const mm = /^(.*?)(?: a=(-?\d+))?(?: b=(-?\d+))?$/.exec(rest!)!;

@@ -40,9 +40,16 @@ export interface LineUp {
 
 /** Compare the events of one folio, in order. */
 export function lineUp(real: readonly PageRefEvent[], emu: readonly PageRefEvent[]): LineUp {
-  const a = real.map(pageRefFields), b = emu.map(pageRefFields);
+  const a = real.map(pageRefFields),
+    b = emu.map(pageRefFields);
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   const same = i === a.length && i === b.length;
-  return { real: a.length, emulator: b.length, firstDifference: same ? null : i, realAt: same ? null : a[i] ?? '(end)', emulatorAt: same ? null : b[i] ?? '(end)' };
+  return {
+    real: a.length,
+    emulator: b.length,
+    firstDifference: same ? null : i,
+    realAt: same ? null : (a[i] ?? '(end)'),
+    emulatorAt: same ? null : (b[i] ?? '(end)'),
+  };
 }

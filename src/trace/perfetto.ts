@@ -73,14 +73,28 @@ export function toPerfetto(runs: readonly TracedRun[], opts: { pageRefs?: boolea
       lastTs = Math.max(lastTs, ts);
       if (e.event !== 'mark') {
         if (opts.pageRefs === false) continue;
-        out.push({ name: e.event, ph: 'i', s: 't', ts, pid, tid: e.cpu, cat: 'page_ref',
-          args: { pfn: `0x${(e.pfn >>> 0).toString(16)}`, count: e.count, val: e.delta, holder: HOLDER_NAMES[e.holder] ?? e.holder, fn: e.fn } });
+        out.push({
+          name: e.event,
+          ph: 'i',
+          s: 't',
+          ts,
+          pid,
+          tid: e.cpu,
+          cat: 'page_ref',
+          args: { pfn: `0x${(e.pfn >>> 0).toString(16)}`, count: e.count, val: e.delta, holder: HOLDER_NAMES[e.holder] ?? e.holder, fn: e.fn },
+        });
         continue;
       }
       switch (e.fn) {
-        case 'lru_add_drain_all start': begin(e.cpu, 'lru_add_drain_all', ts, { gen: e.folio, force: e.delta }); break;
-        case 'lru_add_drain_all end': end(e.cpu, 'lru_add_drain_all', ts, { cpus_drained: e.folio, remote_locked: e.delta }); break;
-        case 'lru_add_drain_all genskip': end(e.cpu, 'lru_add_drain_all', ts, { generation_skip: 1 }); break;
+        case 'lru_add_drain_all start':
+          begin(e.cpu, 'lru_add_drain_all', ts, { gen: e.folio, force: e.delta });
+          break;
+        case 'lru_add_drain_all end':
+          end(e.cpu, 'lru_add_drain_all', ts, { cpus_drained: e.folio, remote_locked: e.delta });
+          break;
+        case 'lru_add_drain_all genskip':
+          end(e.cpu, 'lru_add_drain_all', ts, { generation_skip: 1 });
+          break;
         case 'drain work queued': {
           const id = flowId++;
           flows.set(`${e.folio}:${e.delta}`, id);
@@ -97,9 +111,15 @@ export function toPerfetto(runs: readonly TracedRun[], opts: { pageRefs?: boolea
           }
           break;
         }
-        case 'drain work end': end(e.cpu, 'drain work', ts, { entries: e.delta }); break;
-        case 'remote drain start': begin(e.cpu, `remote drain CPU ${e.folio}`, ts, { entries: e.delta }); break;
-        case 'remote drain end': end(e.cpu, `remote drain CPU ${e.folio}`, ts); break;
+        case 'drain work end':
+          end(e.cpu, 'drain work', ts, { entries: e.delta });
+          break;
+        case 'remote drain start':
+          begin(e.cpu, `remote drain CPU ${e.folio}`, ts, { entries: e.delta });
+          break;
+        case 'remote drain end':
+          end(e.cpu, `remote drain CPU ${e.folio}`, ts);
+          break;
         case 'batch occupancy':
           out.push({ name: `${threadName(e.folio)} batch occupancy`, ph: 'C', ts, pid, tid: e.folio, cat: 'batch', args: { entries: e.delta } });
           break;

@@ -1,6 +1,6 @@
 // Test scaffolding (not kernel code): build a folio record directly in shared memory, in the
 // state a test needs, with a consistent reference ledger (refcount = sum of the holders given).
-import { HOLDER_NAMES, Holder, Lru, MappingKind, MigrateType, PG, Zone, type PageFlagName } from '../../src/mm/constants.js';
+import { type HOLDER_NAMES, Holder, Lru, MappingKind, MigrateType, PG, Zone, type PageFlagName } from '../../src/mm/constants.js';
 import { folio_lru_list } from '../../src/mm/mm_inline.js';
 import { F, FOLIO_WORDS, FolioState, G, folioBase } from '../../src/mm/layout.js';
 import type { InlineKernel } from '../../src/runtime/inline.js';

@@ -34,8 +34,7 @@ export function statSum(k: InlineKernel, s: number): number {
 
 /** The ledger as a name → refs map (non-zero holders only). */
 export function ledger(ctx: KernelCtx, folio: number): Record<string, number> {
-  const names = ['PAGECACHE', 'SWAPCACHE', 'PRIVATE', 'PRIVATE_2', 'MAP', 'LRU_BATCH', 'MLOCK_BATCH',
-    'ISOLATION', 'GUP_GET', 'GUP_PIN', 'TEMP'];
+  const names = ['PAGECACHE', 'SWAPCACHE', 'PRIVATE', 'PRIVATE_2', 'MAP', 'LRU_BATCH', 'MLOCK_BATCH', 'ISOLATION', 'GUP_GET', 'GUP_PIN', 'TEMP'];
   const out: Record<string, number> = {};
   names.forEach((n, h) => {
     const v = ledger_get(ctx, folio, h);
@@ -141,7 +140,11 @@ export class Stepper<T> {
   stuck = false;
   readonly seen: number[] = [];
 
-  constructor(private k: InlineKernel, readonly cpu: number, private gen: KGen<T>) {}
+  constructor(
+    private k: InlineKernel,
+    readonly cpu: number,
+    private gen: KGen<T>,
+  ) {}
 
   /** Run until a yield satisfies `stop`, completion, or being stuck. */
   until(stop: (yp: number) => boolean, maxSteps = 200000): this {

@@ -9,8 +9,7 @@ import { InlineKernel } from '../../src/runtime/inline.js';
 
 export const kernel = (policy: string, nCpus = 8) => kernelWith(getPolicy(policy), nCpus);
 /** A kernel of any variant (a release's policy, a user's switch set). */
-export const kernelWith = (policy: Policy, nCpus = 8) =>
-  new InlineKernel({ nCpus, policy, dims: { nFolios: 256, nPtes: 256, nCacheSlots: 256 } });
+export const kernelWith = (policy: Policy, nCpus = 8) => new InlineKernel({ nCpus, policy, dims: { nFolios: 256, nPtes: 256, nCacheSlots: 256 } });
 
 export function shmemObj(k: InlineKernel, npages: number, mt: number = MigrateType.CMA, order = 0): number {
   return object_create(k.ctx(0), { kind: MappingKind.SHMEM, npages, mt, zone: Zone.NORMAL, order });
@@ -41,7 +40,9 @@ export function ledger(k: InlineKernel, f: number): Record<string, number> {
 /** Invariant I1: refcount == sum of the ledger. */
 export function ledgerBalanced(k: InlineKernel, f: number): boolean {
   let s = 0;
-  HOLDER_NAMES.forEach((_, h) => { s += ledger_get(k.ctx(0), f, h); });
+  HOLDER_NAMES.forEach((_, h) => {
+    s += ledger_get(k.ctx(0), f, h);
+  });
   return s === folio_ref_count(k.ctx(0), f);
 }
 /** Flags as the page_ref tracepoint prints them, e.g. "locked|uptodate|swapbacked|mlocked". */

@@ -43,9 +43,17 @@ export function affectedRow(range: string, line: string, a: PolicyAggregate): Af
   const per = (n: number) => (pins > 0 ? n / pins : null);
   const holders = Object.entries(a.attribution.ENOMEM ?? {}).sort((x, y) => y[1] - x[1]);
   return {
-    range, line, verdict: a.failures.total > 0 ? 'fails' : 'not seen', trials: a.trials, failures: a.failures.total,
-    rate: a.rate, ci95: a.ci95, localDrainsPerPin: a.drainsPerPin.local, drainAllsPerPin: a.drainsPerPin.all,
-    drainWorksPerPin: per(a.drains.cpusQueued), topHolder: holders[0]?.[0] ?? null,
+    range,
+    line,
+    verdict: a.failures.total > 0 ? 'fails' : 'not seen',
+    trials: a.trials,
+    failures: a.failures.total,
+    rate: a.rate,
+    ci95: a.ci95,
+    localDrainsPerPin: a.drainsPerPin.local,
+    drainAllsPerPin: a.drainsPerPin.all,
+    drainWorksPerPin: per(a.drains.cpusQueued),
+    topHolder: holders[0]?.[0] ?? null,
   };
 }
 
@@ -54,12 +62,22 @@ const num = (x: number | null) => (x === null ? '-' : x === 0 ? '0' : x.toFixed(
 export function renderAffected(rows: readonly AffectedRow[]): string {
   const head = ['line', 'releases', 'verdict', 'fail/trials', 'rate [95% CI]', 'local/pin', 'drain-all/pin', 'works/pin', 'extra reference at failure'];
   const cells = rows.map((r) => [
-    r.line, r.range, r.verdict === 'fails' ? 'FAILS' : 'not seen', `${r.failures}/${r.trials}`,
+    r.line,
+    r.range,
+    r.verdict === 'fails' ? 'FAILS' : 'not seen',
+    `${r.failures}/${r.trials}`,
     `${formatPct(r.rate)} [${formatPct(r.ci95[0])}, ${formatPct(r.ci95[1])}]`,
-    num(r.localDrainsPerPin), num(r.drainAllsPerPin), num(r.drainWorksPerPin), r.topHolder ?? '-',
+    num(r.localDrainsPerPin),
+    num(r.drainAllsPerPin),
+    num(r.drainWorksPerPin),
+    r.topHolder ?? '-',
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const fmt = (c: string[]) => c.map((x, i) => x.padEnd(w[i]!)).join('  ').trimEnd();
+  const fmt = (c: string[]) =>
+    c
+      .map((x, i) => x.padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), fmt(w.map((n) => '-'.repeat(n))), ...cells.map(fmt)].join('\n') + '\n';
 }
 
@@ -71,13 +89,13 @@ export function registerAffected(program: Command, ctx: CliContext): void {
     .option('--kernel <versions>', 'only these ranges: versions, lines (6.1.y, mainline) or all (default all)')
     .option('--trials <k>', 'trials per range (default 200)')
     .option('--seed <s>', 'seed (default 1: the same figures every run in deterministic mode)')
-    .option('--cpus <n>', 'emulated CPUs (default: the scenario\'s own count)')
+    .option('--cpus <n>', "emulated CPUs (default: the scenario's own count)")
     .option('--mode <mode>', 'deterministic (default: seeded cooperative CPUs, reproducible) or free-run (CPU worker threads)')
     .option('--json <file>', 'write the rows as JSON')
     .action(async (scenarioArg: string, f: AffectedFlags) => {
       const mode = f.mode === undefined || f.mode === 'deterministic' ? 'deterministic' : f.mode === 'free-run' ? 'free-run' : null;
       if (!mode) throw new UsageError(`--mode: expected deterministic or free-run, got '${f.mode}'`);
-      let policies;
+      let policies: ReturnType<typeof resolveKernels>;
       try {
         policies = resolveKernels(f.kernel ?? 'all');
       } catch (e) {

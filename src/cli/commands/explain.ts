@@ -6,7 +6,7 @@ import { explainScenario, loadScenario } from '../modules.js';
 export function registerExplain(program: Command, ctx: CliContext): void {
   program
     .command('explain')
-    .description('explain a scenario: its setup, each CPU\'s steps and the race window')
+    .description("explain a scenario: its setup, each CPU's steps and the race window")
     .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
     .action(async (scenarioArg: string) => {
       const s = await loadScenario(scenarioArg);

@@ -34,7 +34,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .argument('<scenario>', 'built-in scenario id or a .yaml/.yml/.json file')
     .option('--policy <spec>', ONE_POLICY_HELP)
     .option('--kernel <version>', ONE_KERNEL_HELP)
-    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--cpus <n>', "emulated CPUs, 1-64 (default: the scenario's own count)")
     .option('--compact', 'renumber the scripted CPUs 0..k-1 (S1 on --cpus 3: CPU 3 -> 0, CPU 7 -> 1)')
     .option('--preemptions <k>', 'preemption bound, 0-8', '2')
     .option('--max-interleavings <n>', 'stop after this many (the search is then incomplete)', '1000000')
@@ -50,24 +50,35 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       const out = f.out === undefined ? null : outFlag(f.out);
       let scenario = await loadScenario(scenarioArg, f.compact ? undefined : cpusGiven);
       if (f.compact) scenario = compactCpus(scenario, cpusGiven ?? Object.keys(scenario.steps).length);
-      const cpus = f.compact ? scenario.cpus : cpusGiven ?? scenario.cpus;
+      const cpus = f.compact ? scenario.cpus : (cpusGiven ?? scenario.cpus);
       const timeless = f.timeless === true;
-      ctx.err.write(`folio-race explore: ${scenario.id}${f.compact ? ' (CPUs renumbered)' : ''} under ${policy.id} on ${cpus} CPUs, preemption bound ${bound}${timeless ? ', timeless' : ''}\n`);
+      ctx.err.write(
+        `folio-race explore: ${scenario.id}${f.compact ? ' (CPUs renumbered)' : ''} under ${policy.id} on ${cpus} CPUs, preemption bound ${bound}${timeless ? ', timeless' : ''}\n`,
+      );
       const session = new DetSession({ scenario, policy, cpus, timeless });
       const r = explore(session, { preemptionBound: bound, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
       const w = (s: string) => ctx.out.write(s + '\n');
-      w(`${r.interleavings} interleavings explored in ${(r.elapsedMs / 1000).toFixed(2)} s (${(r.interleavings / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)}/s); longest ${r.maxDecisions} decisions, at most ${r.maxBranching} runnable threads at a decision`);
-      w(r.complete
-        ? `complete: every interleaving with at most ${bound} preemption${bound === 1 ? '' : 's'} was explored`
-        : `INCOMPLETE: stopped by ${r.stoppedBy === 'time' ? '--time-limit' : '--max-interleavings'}`);
+      w(
+        `${r.interleavings} interleavings explored in ${(r.elapsedMs / 1000).toFixed(2)} s (${(r.interleavings / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)}/s); longest ${r.maxDecisions} decisions, at most ${r.maxBranching} runnable threads at a decision`,
+      );
+      w(
+        r.complete
+          ? `complete: every interleaving with at most ${bound} preemption${bound === 1 ? '' : 's'} was explored`
+          : `INCOMPLETE: stopped by ${r.stoppedBy === 'time' ? '--time-limit' : '--max-interleavings'}`,
+      );
       if (!r.failures.length) w('no failure');
       r.failures.forEach((fl, i) => {
         w(`\nfailure ${i + 1}: ${fl.signature}`);
-        w(`  in ${fl.count} of ${r.interleavings} interleavings; minimal: ${fl.run.preemptions} preemptions, schedule ${encodeSchedule(fl.explicit) || '(the default order)'}`);
+        w(
+          `  in ${fl.count} of ${r.interleavings} interleavings; minimal: ${fl.run.preemptions} preemptions, schedule ${encodeSchedule(fl.explicit) || '(the default order)'}`,
+        );
         for (const l of formatTimeline(fl.run.decisions, (c) => session.rt.stepsOf(c))) w(`    ${l}`);
         if (out) {
           const path = `${out.replace(/\.replay\.json$/, '')}-${i + 1}.replay.json`;
-          writeReplayFile(path, makeReplayFile({ scenario, source: scenarioArg, policy, cpus, seed: 0, strategy: 'exhaustive', timeless }, encodeSchedule(fl.explicit)).file);
+          writeReplayFile(
+            path,
+            makeReplayFile({ scenario, source: scenarioArg, policy, cpus, seed: 0, strategy: 'exhaustive', timeless }, encodeSchedule(fl.explicit)).file,
+          );
           w(`  replay file: ${path}`);
         }
       });

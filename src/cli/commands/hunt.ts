@@ -33,7 +33,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
     .argument('<scenario>', 'built-in scenario id or a .yaml/.yml/.json file')
     .option('--policy <spec>', ONE_POLICY_HELP)
     .option('--kernel <version>', ONE_KERNEL_HELP)
-    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--cpus <n>', "emulated CPUs, 1-64 (default: the scenario's own count)")
     .option('--seed <s>', 'first seed, 0-4294967295 (default: random, printed); schedule i uses seed+i')
     .option('--strategy <name>', 'random, pct or round-robin', 'pct')
     .option('--depth <d>', 'PCT depth: d-1 priority-change points, 1-16', '3')
@@ -55,7 +55,9 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const scenario = await loadScenario(scenarioArg, cpusGiven);
       const cpus = cpusGiven ?? scenario.cpus;
       const timeless = f.timeless === true;
-      ctx.err.write(`folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}\n`);
+      ctx.err.write(
+        `folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}\n`,
+      );
       const session = new DetSession({ scenario, policy, cpus, strategy, depth, timeless });
       const h = hunt(session, { seed, maxSchedules, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
       const rate = h.schedules / Math.max(h.elapsedMs / 1000, 1e-9);
@@ -64,9 +66,14 @@ export function registerHunt(program: Command, ctx: CliContext): void {
         ctx.exitCode = EXIT.OK;
         return;
       }
-      ctx.out.write(`first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s)\n`);
-      const path = f.replayFile === false ? null : out ?? defaultReplayPath(scenario, policy.id, h.found.seed);
-      reportFailure(ctx, session, { scenario, source: scenarioArg, policy, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, { shrink: f.shrink === true, out: path });
+      ctx.out.write(
+        `first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s)\n`,
+      );
+      const path = f.replayFile === false ? null : (out ?? defaultReplayPath(scenario, policy.id, h.found.seed));
+      reportFailure(ctx, session, { scenario, source: scenarioArg, policy, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, {
+        shrink: f.shrink === true,
+        out: path,
+      });
       ctx.exitCode = EXIT.FAIL_ON;
     });
 }

@@ -6,7 +6,15 @@ import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Policy } from '../../mm/policy.js';
 import { releaseFor, releasePolicy } from '../../policy/releases.js';
-import { addPageRefLineUp, compareScenario, emulatorFigures, isTimedScenario, realFigures, renderComparisons, type ScenarioComparison } from '../../realkernel/compare.js';
+import {
+  addPageRefLineUp,
+  compareScenario,
+  emulatorFigures,
+  isTimedScenario,
+  realFigures,
+  renderComparisons,
+  type ScenarioComparison,
+} from '../../realkernel/compare.js';
 import { buildGuestImage, defaultCacheDir } from '../../realkernel/guest_image.js';
 import { emptyRun, parseGuestLine } from '../../realkernel/guest_output.js';
 import { bzImageVersion, upstreamVersion } from '../../realkernel/kernel_version.js';
@@ -46,7 +54,10 @@ function resolveVariant(f: KernelFlags, imageVersion: string | null): { policy: 
   const k = f.kernel ?? 'auto';
   if (k !== 'auto') return { policy: onePolicyFrom({ kernel: k }, 'kernel'), how: '--kernel' };
   const up = imageVersion ? upstreamVersion(imageVersion) : null;
-  if (!up) throw new UsageError(`--kernel auto: cannot tell the kernel release of the image (${imageVersion === null ? 'no bzImage version string' : `version string '${imageVersion}'`}); give --kernel <version> or --policy`);
+  if (!up)
+    throw new UsageError(
+      `--kernel auto: cannot tell the kernel release of the image (${imageVersion === null ? 'no bzImage version string' : `version string '${imageVersion}'`}); give --kernel <version> or --policy`,
+    );
   try {
     return { policy: releasePolicy(releaseFor(up)), how: `the image's version ${up}` };
   } catch (e) {
@@ -57,10 +68,10 @@ function resolveVariant(f: KernelFlags, imageVersion: string | null): { policy: 
 export function registerKernel(program: Command, ctx: CliContext): void {
   program
     .command('kernel')
-    .description('run scenarios on a real kernel under QEMU and print its figures beside the emulator\'s')
+    .description("run scenarios on a real kernel under QEMU and print its figures beside the emulator's")
     .argument('<scenarios...>', 'built-in scenario ids or .yaml/.yml/.json files (all run in one boot)')
     .option('--image <file>', 'the kernel to boot (bzImage / vmlinuz), e.g. /boot/vmlinuz-6.1.0-57-amd64 or arch/x86/boot/bzImage')
-    .option('--kernel <version>', 'the emulator variant to compare with: auto (default: the image\'s version, from the release table) or a release (6.12.45)')
+    .option('--kernel <version>', "the emulator variant to compare with: auto (default: the image's version, from the release table) or a release (6.12.45)")
     .option('--policy <p>', 'compare with this variant instead (a built-in id, base+switch=value, or a policy file)')
     .option('--trials <k>', 'trials per scenario, on each side (default 200)')
     .option('--seed <s>', 'seed of the emulator runs and of jitter in the guest (default 1)')
@@ -71,7 +82,9 @@ export function registerKernel(program: Command, ctx: CliContext): void {
     .option('--qemu <path>', 'qemu-system-x86_64 to use')
     .option('--cache <dir>', `where guest images are built and kept (default ${defaultCacheDir()})`)
     .option('--console <file>', 'write the whole guest console to this file')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Ops that translate: fault, mlock, munlock, munmap, pin, unpin, readahead (fallocate on tmpfs),
 lru_add_drain (madvise(MADV_COLD) of an untouched page), lru_cache_disable immediately followed
 by lru_cache_enable (mbind(MPOL_MF_MOVE)), hog (SCHED_FIFO loop), delay, signal, wait, repeat.
@@ -81,7 +94,8 @@ Host packages (Debian): qemu-system-x86 busybox-static gcc libc6-dev cpio. The g
 TCG (-accel tcg,thread=single): emulated time is not real time, so compare latencies only within
 one boot. Example:
   folio-race kernel S1 --image /boot/vmlinuz-6.1.0-57-amd64
-`)
+`,
+    )
     .action(async (scenarioArgs: string[], f: KernelFlags) => {
       const trials = f.trials === undefined ? 200 : trialsFlag(f.trials);
       const seed = f.seed === undefined ? 1 : seedFlag(f.seed);
@@ -103,7 +117,7 @@ one boot. Example:
       }
       if (f.image === undefined) throw new UsageError('--image: the kernel to boot is required (or --print-c to see the program)');
       const st = statSync(f.image, { throwIfNoEntry: false });
-      if (!st || !st.isFile()) throw new UsageError(`--image: '${f.image}' is not a file`);
+      if (!st?.isFile()) throw new UsageError(`--image: '${f.image}' is not a file`);
       try {
         accessSync(f.image, constants.R_OK);
       } catch {
@@ -115,22 +129,33 @@ one boot. Example:
       const timeoutS = f.timeout === undefined ? 120 + 2 * trials * scenarios.length : intFlag('--timeout', f.timeout, 10, 86400);
       const tools = findGuestTools(f.qemu === undefined ? {} : { qemu: f.qemu });
 
-      ctx.err.write(`folio-race kernel: ${scenarios.map((s) => s.id).join(', ')} x ${trials} trials on ${f.image} (${imageVersion.split(' ')[0]}), emulator variant ${policy.id} (from ${how})\n`);
+      ctx.err.write(
+        `folio-race kernel: ${scenarios.map((s) => s.id).join(', ')} x ${trials} trials on ${f.image} (${imageVersion.split(' ')[0]}), emulator variant ${policy.id} (from ${how})\n`,
+      );
       const image = buildGuestImage(tr.c, tools, f.cache ?? defaultCacheDir());
-      ctx.err.write(`folio-race kernel: guest image ${image.initramfs}${image.cached ? ' (cached)' : ''}; booting QEMU (TCG, ${tr.guestCpus} CPUs, ${memory})\n`);
+      ctx.err.write(
+        `folio-race kernel: guest image ${image.initramfs}${image.cached ? ' (cached)' : ''}; booting QEMU (TCG, ${tr.guestCpus} CPUs, ${memory})\n`,
+      );
 
       const controller = { signal: interruptSignal };
       const run = emptyRun();
       let parseError: string | null = null;
-      let boot;
+      let boot: Awaited<ReturnType<typeof bootGuest>>;
       try {
         boot = await bootGuest({
-          qemu: tools.qemu, image: f.image, initramfs: image.initramfs, cpus: tr.guestCpus, memory,
-          append: [`fr.trials=${trials}`, `fr.seed=${seed}`], timeoutMs: timeoutS * 1000, signal: controller.signal,
+          qemu: tools.qemu,
+          image: f.image,
+          initramfs: image.initramfs,
+          cpus: tr.guestCpus,
+          memory,
+          append: [`fr.trials=${trials}`, `fr.seed=${seed}`],
+          timeoutMs: timeoutS * 1000,
+          signal: controller.signal,
           onLine: (line) => {
             try {
               const t = parseGuestLine(run, line);
-              if (t && ctx.err.isTTY && (t.trial + 1) % 20 === 0) ctx.err.write(`\r  ${run.scenarios[run.scenarios.length - 1]!.id}: ${t.trial + 1}/${trials} trials`);
+              if (t && ctx.err.isTTY && (t.trial + 1) % 20 === 0)
+                ctx.err.write(`\r  ${run.scenarios[run.scenarios.length - 1]!.id}: ${t.trial + 1}/${trials} trials`);
             } catch (e) {
               parseError ??= (e as Error).message;
             }
@@ -143,14 +168,28 @@ one boot. Example:
       if (consolePath) writeFileSync(consolePath, boot.console.join('\n') + '\n');
       // The firmware's screen-control sequences are noise in a terminal.
       const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
-      const tail = () => boot.console.map(clean).filter((l) => l.trim()).slice(-25).map((l) => `  | ${l}`).join('\n');
-      const why = boot.panic ? `the guest kernel panicked (${boot.panic})`
-        : boot.timedOut ? `the guest did not finish within ${timeoutS} s (--timeout)`
-          : boot.aborted ? 'interrupted'
-            : run.fatal ? `the test program failed in the guest: ${run.fatal}`
-              : parseError ? parseError
-                : !run.begin ? 'the guest never started the test program (the kernel did not reach /init: does it have an initramfs, a serial console on ttyS0, CONFIG_IO_URING?)'
-                  : !run.ended ? 'the test program stopped before the end' : null;
+      const tail = () =>
+        boot.console
+          .map(clean)
+          .filter((l) => l.trim())
+          .slice(-25)
+          .map((l) => `  | ${l}`)
+          .join('\n');
+      const why = boot.panic
+        ? `the guest kernel panicked (${boot.panic})`
+        : boot.timedOut
+          ? `the guest did not finish within ${timeoutS} s (--timeout)`
+          : boot.aborted
+            ? 'interrupted'
+            : run.fatal
+              ? `the test program failed in the guest: ${run.fatal}`
+              : parseError
+                ? parseError
+                : !run.begin
+                  ? 'the guest never started the test program (the kernel did not reach /init: does it have an initramfs, a serial console on ttyS0, CONFIG_IO_URING?)'
+                  : !run.ended
+                    ? 'the test program stopped before the end'
+                    : null;
       const done = run.scenarios.filter((s) => s.trials.length > 0);
       if (why !== null) ctx.err.write(`folio-race kernel: ${why}; console tail:\n${tail()}\n`);
       if (done.length === 0) {
@@ -158,10 +197,15 @@ one boot. Example:
         ctx.exitCode = boot.aborted ? EXIT.INTERRUPTED : EXIT.INTERNAL;
         return;
       }
-      const guestUp = run.begin ? upstreamVersion(run.begin.version) ?? upstreamVersion(run.begin.release) : null;
-      ctx.err.write(`folio-race kernel: guest ran ${done.length} scenario(s) in ${(boot.wallMs / 1000).toFixed(1)} s (${run.begin?.release ?? '?'}${guestUp ? `, ${guestUp}` : ''}); emulator runs ${policy.id}\n`);
+      const guestUp = run.begin ? (upstreamVersion(run.begin.version) ?? upstreamVersion(run.begin.release)) : null;
+      ctx.err.write(
+        `folio-race kernel: guest ran ${done.length} scenario(s) in ${(boot.wallMs / 1000).toFixed(1)} s (${run.begin?.release ?? '?'}${guestUp ? `, ${guestUp}` : ''}); emulator runs ${policy.id}\n`,
+      );
       if (run.begin && run.begin.trace === 0) ctx.err.write('folio-race kernel: no tracefs in the guest: drain works are not counted\n');
-      if (run.begin?.pageRef === 1) ctx.err.write('folio-race kernel: the kernel has page_ref tracepoints (CONFIG_DEBUG_PAGE_REF): each scenario\'s first trial is lined up with an emulated one\n');
+      if (run.begin?.pageRef === 1)
+        ctx.err.write(
+          "folio-race kernel: the kernel has page_ref tracepoints (CONFIG_DEBUG_PAGE_REF): each scenario's first trial is lined up with an emulated one\n",
+        );
 
       const runStress = await loadRunStress('deterministic');
       const rows: ScenarioComparison[] = [];
@@ -170,9 +214,12 @@ one boot. Example:
       const fast = version === null ? null : ioUringPinsFast(version);
       const runNotes: string[] = [];
       if (fast !== null && scenarios.some((s) => withPinPath(s, fast) !== s)) {
-        runNotes.push(`the emulator runs every pin as ${fast ? 'pin_user_pages_fast()' : 'pin_user_pages()'}, as io_uring buffer registration does on ${version}`);
+        runNotes.push(
+          `the emulator runs every pin as ${fast ? 'pin_user_pages_fast()' : 'pin_user_pages()'}, as io_uring buffer registration does on ${version}`,
+        );
       }
-      if (fast === null && version !== null) runNotes.push(`which GUP entry io_uring uses on ${version} is not known here: the emulator pins as each scenario says`);
+      if (fast === null && version !== null)
+        runNotes.push(`which GUP entry io_uring uses on ${version} is not known here: the emulator pins as each scenario says`);
       for (const g of done) {
         const s0 = scenarios.find((x) => x.id === g.id)!;
         const s = fast === null ? s0 : withPinPath(s0, fast);
@@ -192,10 +239,27 @@ one boot. Example:
       const notes = [...tr.notes, ...run.notes, ...runNotes];
       if (notes.length > 0) ctx.out.write(`\nHow the guest differs from the scenario:\n${notes.map((n) => `  - ${n}`).join('\n')}\n`);
       if (jsonPath !== undefined) {
-        writeFileSync(jsonPath, JSON.stringify({
-          image: f.image, imageVersion, guest: run.begin, policy: policy.id, policyFrom: how, trials, seed,
-          bootSeconds: boot.wallMs / 1000, qemu: boot.argv, complete: why === null, notes, scenarios: rows,
-        }, null, 2) + '\n');
+        writeFileSync(
+          jsonPath,
+          JSON.stringify(
+            {
+              image: f.image,
+              imageVersion,
+              guest: run.begin,
+              policy: policy.id,
+              policyFrom: how,
+              trials,
+              seed,
+              bootSeconds: boot.wallMs / 1000,
+              qemu: boot.argv,
+              complete: why === null,
+              notes,
+              scenarios: rows,
+            },
+            null,
+            2,
+          ) + '\n',
+        );
         ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
       }
       const disagreements = rows.reduce((n, r) => n + r.comparisons.filter((c) => c.verdict === 'DISAGREE').length, 0);

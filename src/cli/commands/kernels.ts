@@ -10,7 +10,12 @@ import type { CliContext } from '../io.js';
 const COLUMNS: { head: string; get: (s: PolicySwitches) => string }[] = [
   { head: 'batch', get: (s) => String(s.batchCapacity) },
   { head: 'PG_lru@queue', get: (s) => (s.lruClearOnQueue ? 'clear' : '-') },
-  { head: 'GUP drain rule', get: (s) => ({ notLru: '!lru', refNeExpectedPlus1: 'ref!=exp+1', refNeExpectedPlusPinBias: 'ref!=exp+pin_refs' } as Record<string, string>)[s.gupDrainRule] ?? s.gupDrainRule },
+  {
+    head: 'GUP drain rule',
+    get: (s) =>
+      (({ notLru: '!lru', refNeExpectedPlus1: 'ref!=exp+1', refNeExpectedPlusPinBias: 'ref!=exp+pin_refs' }) as Record<string, string>)[s.gupDrainRule] ??
+      s.gupDrainRule,
+  },
   { head: 'local 1st', get: (s) => (s.gupPreLocalDrain === 'onMismatch' ? 'yes' : s.gupPreLocalDrain === 'none' ? '-' : s.gupPreLocalDrain) },
   { head: 'skip large', get: (s) => (s.gupSkipLarge ? 'yes' : '-') },
   { head: 'empty=>ok', get: (s) => (s.gupEmptyListSucceeds ? 'yes' : '-') },
@@ -23,7 +28,11 @@ export function renderKernels(rs: readonly KernelRelease[]): string {
   const rows = rs.map((r) => [r.line, `${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, ...COLUMNS.map((c) => c.get(r.switches))]);
   const head = ['line', 'releases', ...COLUMNS.map((c) => c.head)];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i]!)).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [fmt(head), fmt(w.map((n) => '-'.repeat(n))), ...rows.map(fmt), ''];
   out.push('Changes (commit, release, what):');
   for (const r of rs) {
@@ -50,7 +59,13 @@ export function registerKernels(program: Command, ctx: CliContext): void {
       const rs = RELEASES.filter((r) => ids.has(r.id));
       if (opts.json) {
         const delta = (s: PolicySwitches) => Object.fromEntries(Object.entries(s).filter(([k, v]) => BASELINE[k as keyof PolicySwitches] !== v));
-        ctx.out.write(JSON.stringify(rs.map((r) => ({ ...r, delta: delta(r.switches) })), null, 2) + '\n');
+        ctx.out.write(
+          JSON.stringify(
+            rs.map((r) => ({ ...r, delta: delta(r.switches) })),
+            null,
+            2,
+          ) + '\n',
+        );
       } else ctx.out.write(renderKernels(rs));
     });
 }

@@ -13,7 +13,7 @@ export function registerMerge(program: Command, ctx: CliContext): void {
     .requiredOption('-o, --output <file>', 'where to write the merged document')
     .action(async (files: string[], f: { output: string }) => {
       const doc = await import('../../study/doc.js');
-      let merged;
+      let merged: ReturnType<typeof doc.mergeStudyDocs>;
       try {
         merged = doc.mergeStudyDocs(files.map((p) => doc.readStudyDoc(p)));
       } catch (e) {

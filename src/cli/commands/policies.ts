@@ -25,7 +25,7 @@ export function renderPolicies(ps: readonly Policy[] = POLICIES): string {
 
 export function renderSwitchSchema(): string {
   const w = Math.max(...SWITCH_KEYS.map((k) => k.length));
-  const lines = ['Switches (a policy file\'s `switches:`, or inline as --policy \'<base>+<switch>=<value>\'):'];
+  const lines = ["Switches (a policy file's `switches:`, or inline as --policy '<base>+<switch>=<value>'):"];
   for (const k of SWITCH_KEYS) {
     lines.push(`  ${k.padEnd(w)}  ${describeValues(k)}`);
     lines.push(`  ${''.padEnd(w)}  ${SWITCH_DOCS[k].meaning}`);

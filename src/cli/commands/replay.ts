@@ -17,8 +17,10 @@ export function registerReplay(program: Command, ctx: CliContext): void {
     .option('--trace', 'print the page_ref_* trace lines')
     .action(async (path: string, f: { trace?: boolean }) => {
       const { file, setup } = readReplayFile(path);
-      ctx.err.write(`folio-race replay: ${file.scenario.id} under ${setup.policy.id} on ${file.cpus} CPUs, seed ${file.seed}, schedule ${file.schedule || '(default order)'}\n`);
-      let out;
+      ctx.err.write(
+        `folio-race replay: ${file.scenario.id} under ${setup.policy.id} on ${file.cpus} CPUs, seed ${file.seed}, schedule ${file.schedule || '(default order)'}\n`,
+      );
+      let out: ReturnType<typeof tracedReplay>;
       try {
         out = tracedReplay(setup, file.schedule);
       } catch (e) {

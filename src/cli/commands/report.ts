@@ -14,7 +14,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .action(async (files: string[], f: { output: string }) => {
       const doc = await import('../../study/doc.js');
       const html = await import('../../report/html.js');
-      let docs;
+      let docs: ReturnType<typeof doc.readStudyDoc>[];
       try {
         docs = files.map((p) => doc.readStudyDoc(p));
       } catch (e) {

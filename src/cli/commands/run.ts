@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { TrialResult } from '../../runtime/api.js';
 import { aggregateTrials } from '../../stats/aggregate.js';
-import { EXIT, UsageError } from '../errors.js';
+import { EXIT } from '../errors.js';
 import type { CliContext } from '../io.js';
 import { loadRunOne, loadScenario } from '../modules.js';
 import { cpusFlag, failOnFlag, randomSeed, seedFlag } from '../validate.js';
@@ -44,7 +44,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
     .option('--policy <spec>', ONE_POLICY_HELP)
     .option('--kernel <version>', ONE_KERNEL_HELP)
-    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--cpus <n>', "emulated CPUs, 1-64 (default: the scenario's own count)")
     .option('--seed <s>', 'seed, 0-4294967295 (default: random, printed)')
     .option('--trace', 'print page_ref_* trace lines as the trial runs')
     .option('--fail-on <kinds>', 'exit 1 if the trial failed with one of these kinds (see `stress --help`)')
@@ -62,16 +62,28 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const scenario = await loadScenario(scenarioArg, cpusGiven);
       const cpus = cpusGiven ?? scenario.cpus;
       const runOne = await loadRunOne();
-      ctx.err.write(`folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}\n`);
+      ctx.err.write(
+        `folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}\n`,
+      );
       // CALL SITE (runtime owner): one traced trial.
-      const { result, ledger, decisions } = await runOne({ scenario, policy, cpus, seed, strategy, depth, trace: f.trace === true, out: (l) => ctx.out.write(l + '\n') });
+      const { result, ledger, decisions } = await runOne({
+        scenario,
+        policy,
+        cpus,
+        seed,
+        strategy,
+        depth,
+        trace: f.trace === true,
+        out: (l) => ctx.out.write(l + '\n'),
+      });
       ctx.out.write('\n/proc/vmstat deltas of this trial:\n');
       for (const l of renderVmstat(result.stats)) ctx.out.write(`  ${l}\n`);
       ctx.out.write('\nReference ledger at the end:\n');
       for (const l of ledger) ctx.out.write(`  ${l}\n`);
       const fails = describeTrialFailures(result);
       ctx.out.write(fails.length ? `\nFailures:\n${fails.map((l) => `  ${l}\n`).join('')}` : '\nNo failures.\n');
-      if (decisions && fails.length) reportRunSchedule(ctx, { scenario, source: scenarioArg, policy, cpus, seed, strategy, depth, timeless: false }, decisions, out);
+      if (decisions && fails.length)
+        reportRunSchedule(ctx, { scenario, source: scenarioArg, policy, cpus, seed, strategy, depth, timeless: false }, decisions, out);
       const matched = failOnMatches([aggregateTrials(policy.id, [result])], failOn);
       for (const l of matched) ctx.err.write(`folio-race: ${l}\n`);
       ctx.exitCode = matched.length ? EXIT.FAIL_ON : EXIT.OK;

@@ -132,7 +132,10 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
     progress?.stop();
   }
 
-  if (aborted) ctx.err.write(`folio-race: ${interruptedBy() === 'SIGTERM' ? 'terminated' : 'interrupted'}: results cover ${results.length} of ${req.policies.length} policies (the last one partly)\n`);
+  if (aborted)
+    ctx.err.write(
+      `folio-race: ${interruptedBy() === 'SIGTERM' ? 'terminated' : 'interrupted'}: results cover ${results.length} of ${req.policies.length} policies (the last one partly)\n`,
+    );
   tableStream.write(renderStressReport(results, { color: useColor(ctx, tableStream, req.color) }));
 
   if (req.jsonPath !== undefined) {
@@ -164,11 +167,14 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
 /** The options stress and study share. */
 export function addRunOptions(cmd: Command): Command {
   return cmd
-    .option('--cpus <n>', 'emulated CPUs, 1-64 (default: the scenario\'s own count)')
+    .option('--cpus <n>', "emulated CPUs, 1-64 (default: the scenario's own count)")
     .option('--trials <k>', `trials per policy (default: ${DEFAULT_TRIALS})`)
-    .option('--seed <s>', 'seed for the scenario\'s random choices, 0-4294967295 (default: random, printed)')
-    .option('--json <file>', 'write every figure and the run\'s parameters as JSON (- = stdout)')
-    .option('--fail-on <kinds>', 'exit 1 if a failure of these kinds occurred: ENOMEM, pin_error, invariant, watchdog, emulator, permitted, any (comma-separated)')
+    .option('--seed <s>', "seed for the scenario's random choices, 0-4294967295 (default: random, printed)")
+    .option('--json <file>', "write every figure and the run's parameters as JSON (- = stdout)")
+    .option(
+      '--fail-on <kinds>',
+      'exit 1 if a failure of these kinds occurred: ENOMEM, pin_error, invariant, watchdog, emulator, permitted, any (comma-separated)',
+    )
     .option('--mode <mode>', 'free-run (CPU worker threads, genuine races; default) or deterministic (seeded cooperative CPUs, on a pool of all host cores)')
     .option('--no-progress', 'no live progress display')
     .option('--no-color', 'no colour in the table');
@@ -177,8 +183,10 @@ export function addRunOptions(cmd: Command): Command {
 export function registerStress(program: Command, ctx: CliContext): void {
   const cmd = program
     .command('stress')
-    .description('run many trials of a scenario per policy (free-run on CPU threads, or --mode deterministic); print rates with 95% intervals, drain counts and latencies')
-    .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file')
+    .description(
+      'run many trials of a scenario per policy (free-run on CPU threads, or --mode deterministic); print rates with 95% intervals, drain counts and latencies',
+    )
+    .argument('<scenario>', 'built-in scenario id (see `folio-race list`) or a .yaml/.yml/.json file');
   policyOptions(cmd);
   addRunOptions(cmd).action(async (scenarioArg: string, flags: StressFlags) => {
     const req = parseStressFlags(scenarioArg, flags);

@@ -6,27 +6,52 @@ import type { Command } from 'commander';
 import { DRAIN_MECHANISMS, type DrainMechanism } from '../../mm/policy.js';
 import { resolvePolicySpec } from '../../policy/resolve.js';
 import type { StudyKind } from '../../study/doc.js';
+import type { CellSpec } from '../../study/run_cells.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { onePolicyFrom } from '../policy_flags.js';
+
+/** A --policy text for the drain-latency study, checked here and kept as text for the cells. */
+const checkedPolicyText = (raw: string): string => {
+  onePolicyFrom({ policy: raw }, 'study drain-latency');
+  return raw.trim();
+};
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 
 interface TimingFlags {
-  cpus?: string; mechanisms?: string; occupancy?: string; spacing?: string; hog?: string; load?: string; hogUs?: string;
-  rounds?: string; trials?: string; seed?: string; policy?: string; windows?: string;
-  json?: string; shard?: string; perfetto?: string; ftrace?: string; deterministic?: boolean;
+  cpus?: string;
+  mechanisms?: string;
+  occupancy?: string;
+  spacing?: string;
+  hog?: string;
+  load?: string;
+  hogUs?: string;
+  rounds?: string;
+  trials?: string;
+  seed?: string;
+  policy?: string;
+  windows?: string;
+  json?: string;
+  shard?: string;
+  perfetto?: string;
+  ftrace?: string;
+  deterministic?: boolean;
 }
 
 function list<T>(flag: string, raw: string | undefined, dflt: T[], parse: (s: string) => T): T[] {
   if (raw === undefined) return dflt;
-  const out = raw.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    try {
-      return parse(s);
-    } catch (e) {
-      throw new UsageError(`${flag}: ${(e as Error).message}`);
-    }
-  });
+  const out = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return parse(s);
+      } catch (e) {
+        throw new UsageError(`${flag}: ${(e as Error).message}`);
+      }
+    });
   if (!out.length) throw new UsageError(`${flag}: expected a comma-separated list`);
   return [...new Set(out)];
 }
@@ -40,10 +65,12 @@ const int = (min: number, max: number) => (s: string) => {
   if (!Number.isInteger(v) || v < min || v > max) throw new Error(`expected integers from ${min} to ${max}, got '${s}'`);
   return v;
 };
-const oneOf = <T extends string>(xs: readonly T[]) => (s: string): T => {
-  if (!xs.includes(s as T)) throw new Error(`expected one of ${xs.join(', ')}, got '${s}'`);
-  return s as T;
-};
+const oneOf =
+  <T extends string>(xs: readonly T[]) =>
+  (s: string): T => {
+    if (!xs.includes(s as T)) throw new Error(`expected one of ${xs.join(', ')}, got '${s}'`);
+    return s as T;
+  };
 /** One study policy: anything `--policy` takes that names exactly one variant (kept as written). */
 const policyId = (s: string) => {
   const n = resolvePolicySpec(s).length;
@@ -57,9 +84,16 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   const { runCells } = await import('../../study/run_cells.js');
   const doc = await import('../../study/doc.js');
   const { loadScenario } = await import('../../scenario/load.js');
-  const shard = f.shard === undefined ? null : (() => {
-    try { return doc.parseShard(f.shard!); } catch (e) { throw new UsageError((e as Error).message); }
-  })();
+  const shard =
+    f.shard === undefined
+      ? null
+      : (() => {
+          try {
+            return doc.parseShard(f.shard!);
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
+        })();
   const mode = f.deterministic ? 'deterministic' : 'free-run';
   const trials = f.trials === undefined ? undefined : trialsFlag(f.trials);
   const seed = f.seed === undefined ? 1 : seedFlag(f.seed);
@@ -69,7 +103,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   const ftracePath = outPath('--ftrace', f.ftrace);
   const mechanisms = list('--mechanisms', f.mechanisms, undefined as unknown as DrainMechanism[], oneOf(DRAIN_MECHANISMS));
   let params: Record<string, unknown>;
-  let cells;
+  let cells: CellSpec[];
   if (kind === 'drain-latency') {
     const d = studies.DRAIN_LATENCY_DEFAULTS;
     const p = {
@@ -81,43 +115,65 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       load: list('--load', f.load, d.load, oneOf(['busy', 'idle'] as const)),
       hogUs: f.hogUs === undefined ? d.hogUs : intFlag('--hog-us', f.hogUs, 1, 1_000_000),
       rounds: f.rounds === undefined ? d.rounds : intFlag('--rounds', f.rounds, 1, 100_000),
-      trials: trials ?? d.trials, seed,
-      policy: f.policy === undefined ? d.policy : (onePolicyFrom({ policy: f.policy }, 'study drain-latency'), f.policy.trim()),
+      trials: trials ?? d.trials,
+      seed,
+      policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
     if (mode === 'deterministic' && p.mechanisms.includes('ipi') && p.hog.includes('on')) {
-      throw new UsageError('--deterministic: the deterministic runtime does not model an IPI interrupting a non-preemptible stretch; leave out ipi or --hog on');
+      throw new UsageError(
+        '--deterministic: the deterministic runtime does not model an IPI interrupting a non-preemptible stretch; leave out ipi or --hog on',
+      );
     }
     params = p;
     cells = studies.drainLatencyCells(p);
   } else if (kind === 'pin-storm') {
     const d = studies.PIN_STORM_DEFAULTS;
-    const p = { policies: list('--policy', f.policy, d.policies, policyId), mechanisms: mechanisms ?? d.mechanisms, hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)), trials: trials ?? d.trials, seed };
+    const p = {
+      policies: list('--policy', f.policy, d.policies, policyId),
+      mechanisms: mechanisms ?? d.mechanisms,
+      hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
+      trials: trials ?? d.trials,
+      seed,
+    };
     params = p;
     cells = studies.pinStormCells(loadScenario('S5'), p);
   } else {
     const d = studies.RACE_WINDOW_DEFAULTS;
-    const p = { policies: list('--policy', f.policy, d.policies, policyId), windowsUs: list('--windows', f.windows, d.windowsUs, num(0, 1_000_000)), trials: trials ?? d.trials, seed };
+    const p = {
+      policies: list('--policy', f.policy, d.policies, policyId),
+      windowsUs: list('--windows', f.windows, d.windowsUs, num(0, 1_000_000)),
+      trials: trials ?? d.trials,
+      seed,
+    };
     params = p;
     cells = studies.raceWindowCells(loadScenario('S1w'), p);
   }
   const mine = doc.selectShard(cells, shard);
   const tracing = f.perfetto !== undefined || f.ftrace !== undefined;
-  ctx.err.write(`folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}\n`);
+  ctx.err.write(
+    `folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}\n`,
+  );
   const traces: { name: string; events: import('../../trace/ring.js').TraceRecord[] }[] = [];
   const done: import('../../study/doc.js').StudyCell[] = [];
   const controller = { signal: interruptSignal };
   const us = (ns: number) => (ns / 1000).toFixed(1).padStart(9);
-  ctx.out.write(`${'cell'.padEnd(58)} ${'drains'.padStart(6)} ${'p50 µs'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'max'.padStart(9)}  CPUs/da  skips  mutex p99  work/CPU  da/pin  pin p50/p99 µs   fail\n`);
+  ctx.out.write(
+    `${'cell'.padEnd(58)} ${'drains'.padStart(6)} ${'p50 µs'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'max'.padStart(9)}  CPUs/da  skips  mutex p99  work/CPU  da/pin  pin p50/p99 µs   fail\n`,
+  );
   try {
     await runCells(mine, {
-      mode, signal: controller.signal, ...(tracing ? { tracePerCpu: 4096 } : {}),
+      mode,
+      signal: controller.signal,
+      ...(tracing ? { tracePerCpu: 4096 } : {}),
       onCell: (c, o) => {
         done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
         if (o.trace) traces.push({ name: c.key, events: o.trace });
         const a = o.aggregate;
         const l = a.drainAllLatencyNs;
         const work = a.stats.DRAIN_WORK_RUN ? us((a.stats.DRAIN_WORK_NS ?? 0) / a.stats.DRAIN_WORK_RUN) : '        -';
-        ctx.out.write(`${c.key.padEnd(58)} ${String(l.count).padStart(6)} ${us(l.p50)} ${us(l.p90)} ${us(l.p99)} ${us(l.p999)} ${us(l.max)}  ${(a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-').padStart(7)}  ${String(a.drains.genSkips).padStart(5)}  ${us(a.drainAllMutexWaitNs.p99)}  ${work}  ${(a.drainsPerPin.all?.toFixed(2) ?? '-').padStart(6)}  ${a.pinLatencyNs.count ? `${us(a.pinLatencyNs.p50)}/${us(a.pinLatencyNs.p99).trim()}` : '             -'}  ${(a.rate * 100).toFixed(1).padStart(5)}%\n`);
+        ctx.out.write(
+          `${c.key.padEnd(58)} ${String(l.count).padStart(6)} ${us(l.p50)} ${us(l.p90)} ${us(l.p99)} ${us(l.p999)} ${us(l.max)}  ${(a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-').padStart(7)}  ${String(a.drains.genSkips).padStart(5)}  ${us(a.drainAllMutexWaitNs.p99)}  ${work}  ${(a.drainsPerPin.all?.toFixed(2) ?? '-').padStart(6)}  ${a.pinLatencyNs.count ? `${us(a.pinLatencyNs.p50)}/${us(a.pinLatencyNs.p99).trim()}` : '             -'}  ${(a.rate * 100).toFixed(1).padStart(5)}%\n`,
+        );
       },
     });
   } finally {
@@ -135,14 +191,17 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     }
     if (ftracePath !== undefined) {
       const { formatFtrace, ftraceHeader } = await import('../../trace/ftrace.js');
-      const text = traces.map((t) => `# cell: ${t.name}\n${ftraceHeader({ nCpus: Math.max(1, ...t.events.map((e) => e.cpu + 1)) }, t.events.length, 0)}\n${formatFtrace(t.events, { holders: true })}\n`).join('');
+      const text = traces
+        .map(
+          (t) =>
+            `# cell: ${t.name}\n${ftraceHeader({ nCpus: Math.max(1, ...t.events.map((e) => e.cpu + 1)) }, t.events.length, 0)}\n${formatFtrace(t.events, { holders: true })}\n`,
+        )
+        .join('');
       writeFileSync(ftracePath, text);
       ctx.err.write(`folio-race: wrote ${f.ftrace}\n`);
     }
   }
 }
-
-
 
 function common(cmd: Command): Command {
   return cmd
@@ -158,7 +217,11 @@ function common(cmd: Command): Command {
 
 /** Add the timing studies as subcommands of `study`. */
 export function registerTimingStudies(study: Command, ctx: CliContext): void {
-  common(study.command('drain-latency').description('lru_add_drain_all() latency vs CPUs, mechanism, batch occupancy, scheduling-point spacing, a non-preemptible CPU'))
+  common(
+    study
+      .command('drain-latency')
+      .description('lru_add_drain_all() latency vs CPUs, mechanism, batch occupancy, scheduling-point spacing, a non-preemptible CPU'),
+  )
     .option('--cpus <list>', 'CPU counts (default 1,2,4,8)')
     .option('--occupancy <list>', 'lru_add entries per CPU when a drain starts (default 8)')
     .option('--spacing <list>', 'non-preemptible µs between scheduling points on busy CPUs (default 0)')
@@ -167,13 +230,19 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     .option('--load <list>', 'busy,idle: other CPUs run work or sleep between rounds (default busy)')
     .option('--rounds <n>', 'drain-alls per trial (default 20)')
     .option('--policy <id>', 'kernel variant (default v6.11)')
-    .action(async (f: TimingFlags) => { await runStudy('drain-latency', f, ctx); });
+    .action(async (f: TimingFlags) => {
+      await runStudy('drain-latency', f, ctx);
+    });
   common(study.command('pin-storm').description('S5 per policy: pin latency and drains per pin, with and without a non-preemptible CPU'))
     .option('--policy <list>', 'policies (default v6.11,merged,pin-refs-fix,targeted-extraction)')
     .option('--hog <list>', 'on,off: CPU 5 non-preemptible, or the same time preemptible (default on,off)')
-    .action(async (f: TimingFlags) => { await runStudy('pin-storm', f, ctx); });
+    .action(async (f: TimingFlags) => {
+      await runStudy('pin-storm', f, ctx);
+    });
   common(study.command('race-window').description('S1 per policy: failure rate against race-window length'))
     .option('--policy <list>', 'policies (default v6.11,hugh-unevictable,merged)')
     .option('--windows <list>', 'race windows, µs (default 0,10,25,50,100,200)')
-    .action(async (f: TimingFlags) => { await runStudy('race-window', f, ctx); });
+    .action(async (f: TimingFlags) => {
+      await runStudy('race-window', f, ctx);
+    });
 }
