@@ -6,7 +6,8 @@ import { folio_ref_count, folio_test, fw, ledger_get } from '../src/mm/folio.js'
 import { folio_batch_count, folio_batch_entries } from '../src/mm/folio_batch.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
-import { cpu_online, lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
+import { cpu_online } from '../src/mm/cpumask.js';
+import { lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
 import { mlock_folio, munlock_folio } from '../src/mm/mlock.js';
 import {
   cpu_needs_drain,

@@ -19,15 +19,13 @@ import {
   lru_add_drain,
   lru_add_drain_cpu,
   lru_add_drain_per_cpu,
-  lru_cache_disable,
-  lru_cache_disabled,
-  lru_cache_enable,
 } from '../src/mm/swap.js';
+import { lru_cache_disabled } from '../src/mm/lruvec.js';
 import { mlock_folio } from '../src/mm/mlock.js';
 import { folio_isolate_lru } from '../src/mm/vmscan.js';
 import { makeFolio } from './helpers/folios.js';
 import { bh_lru_install, has_bh_in_lru } from '../src/mm/buffer.js';
-import { lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
+import { lru_add_drain_all, lru_cache_disable, lru_cache_enable } from '../src/mm/lru_add_drain_all.js';
 
 const kernel = (policy: string, nCpus = 2) => new InlineKernel({ nCpus, policy: getPolicy(policy), dims: { nFolios: 512, nPtes: 16, nCacheSlots: 16 } });
 const stat = (k: InlineKernel, cpu: number, s: number) => k.w[cpuBase(cpu) + C.STATS + s]!;

@@ -9,9 +9,10 @@ import { folio_put } from './folio.js';
 import { folio_batch_count, folio_batch_set_slot, folio_batch_slot } from './folio_batch.js';
 import { Stat, cpuBase } from './layout.js';
 import { BATCH_LOCK, count_event, cpu_unlock, remote_lock_wait } from './locks.js';
-import { cpu_online } from './lru_add_drain_all.js';
+import { cpu_online } from './cpumask.js';
 import { mlock_entry_folio, mlock_folio_batch_entry } from './mlock.js';
-import { folio_batch_move_one, lruvec_hold_begin, lruvec_hold_release } from './swap.js';
+import { lruvec_hold_begin, lruvec_hold_release } from './lruvec.js';
+import { folio_batch_move_one } from './swap.js';
 
 /** Does batch entry `entry` of batch kind `batch` name `folio`? Tombstones name nothing. */
 function entry_names(batch: number, entry: number, folio: number): boolean {

@@ -7,7 +7,8 @@
 import { Errno, GUP_PIN_COUNTING_BIAS, Holder, PG } from './constants.js';
 import { YP, type KernelCtx, type KGen, type PinRecord } from './context.js';
 import { KernelLivelock } from './errno.js';
-import { folio_expected_ref_count, migrate_pages, MIGRATE_SYNC, MR_LONGTERM_PIN } from './migrate.js';
+import { folio_expected_ref_count, MIGRATE_SYNC, MR_LONGTERM_PIN } from './migrate.js';
+import { migrate_pages } from './migrate_pages.js';
 import { folio_extract_from_batches } from './extract.js';
 import {
   folio_is_longterm_pinnable,
@@ -27,17 +28,13 @@ import { count_event } from './locks.js';
 import { lru_add_drain_all } from './lru_add_drain_all.js';
 import { follow_page_pte, handle_mm_fault } from './memory.js';
 import { gup_fast } from './gup_fast.js';
-import { folio_mark_accessed, lru_add_drain, lru_cache_disable, lru_cache_enable } from './swap.js';
+import { FOLL } from './gup_flags.js';
+import { lru_cache_disable, lru_cache_enable } from './lru_add_drain_all.js';
+import { folio_mark_accessed, lru_add_drain } from './swap.js';
 import { folio_isolate_lru, putback_movable_pages } from './vmscan.js';
 
 /** gup_flags (include/linux/mm_types.h enum + mm/internal.h internal flags). */
-export const FOLL = {
-  WRITE: 1 << 0,
-  GET: 1 << 1,
-  LONGTERM: 1 << 8,
-  TOUCH: 1 << 2, // mark the page accessed (and dirty on write)
-  PIN: 1 << 16, // internal: set by pin_user_pages()
-} as const;
+export { FOLL } from './gup_flags.js';
 
 /** Safety net for the unbounded retry loop: the emulator reports instead of hanging. */
 export const GUP_RETRY_CAP = 10000;

@@ -7,7 +7,7 @@
 import { GUP_PIN_COUNTING_BIAS, Holder } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_is_longterm_pinnable, folio_ref_mod, folio_test_large } from './folio.js';
-import { FOLL } from './gup.js';
+import { FOLL } from './gup_flags.js';
 import { F, folioBase } from './layout.js';
 import { follow_page_pte } from './memory.js';
 

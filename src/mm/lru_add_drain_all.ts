@@ -7,14 +7,11 @@ import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, G, Stat, cpuBase } from './layout.js';
 import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
+import { cpu_online } from './cpumask.js';
 import { mlock_folio_batch, need_mlock_drain } from './mlock.js';
 import { cpu_needs_drain, lru_add_drain, lru_add_drain_cpu, lru_add_drain_per_cpu } from './swap.js';
 import { mutex_lock, mutex_unlock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
 import { flush_work, queue_work_on, run_pending_work } from './workqueue.js';
-
-export function cpu_online(ctx: KernelCtx, cpu: number): boolean {
-  return Atomics.load(ctx.w, cpuBase(cpu) + C.ONLINE) !== 0;
-}
 
 /** lru_add_drain_all() (mm/swap.c, v5.8+). */
 export function* lru_add_drain_all(ctx: KernelCtx): KGen<void> {
@@ -135,4 +132,35 @@ export function* qpw_drain_cpu(ctx: KernelCtx, cpu: number): KGen<void> {
   drain_work_done(ctx, cpu, entries, t0);
   ctx.trace?.mark(ctx, 'remote drain end', cpu, entries);
   count_event(ctx, Stat.DRAIN_REMOTE);
+}
+
+/**
+ * synchronize_rcu_expedited() (kernel/rcu): wait until every CPU has left any preempt-disabled
+ * section begun before the call. Local-lock sections never span a scheduling point except the
+ * mlock append window (which re-reads lru_disable_count after it), so one scheduling point is
+ * enough: other CPUs may run meanwhile.
+ */
+function* synchronize_rcu_expedited(ctx: KernelCtx): KGen<void> {
+  ctx.blockReason = 'synchronize_rcu_expedited';
+  ctx.blockedOn = () => true;
+  try {
+    yield YP.BLOCKED;
+  } finally {
+    ctx.blockedOn = null;
+  }
+}
+
+/** lru_cache_disable() (mm/swap.c, v5.13+): every later add flushes at once; drain all CPUs, forced. */
+export function* lru_cache_disable(ctx: KernelCtx): KGen<void> {
+  Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
+  yield* synchronize_rcu_expedited(ctx);
+  yield* __lru_add_drain_all(ctx, true);
+}
+
+/** lru_cache_enable() (include/linux/swap.h, v5.13+). */
+export function lru_cache_enable(ctx: KernelCtx): void {
+  if (Atomics.sub(ctx.w, G.LRU_DISABLE_COUNT, 1) <= 0) {
+    Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
+    throw new Error(`cpu ${ctx.cpu}: lru_cache_enable without lru_cache_disable`);
+  }
 }

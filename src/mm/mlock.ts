@@ -29,9 +29,9 @@ import {
 import { folio_batch_add, folio_batch_count, folio_batch_reinit, folio_batch_slot } from './folio_batch.js';
 import { F, Stat } from './layout.js';
 import { count_event, local_lock, local_unlock, LocalLock } from './locks.js';
-import { cpu_online } from './lru_add_drain_all.js';
+import { cpu_online } from './cpumask.js';
 import { lruvec_add_folio, lruvec_del_folio } from './mm_inline.js';
-import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_begin, lruvec_hold_release, type LruvecHold } from './swap.js';
+import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_begin, lruvec_hold_release, type LruvecHold } from './lruvec.js';
 
 // ---- entry encoding -----------------------------------------------------------------------
 

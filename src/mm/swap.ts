@@ -11,7 +11,6 @@ import {
   folio_clear,
   folio_clear_active,
   folio_evictable,
-  folio_may_be_lru_cached,
   folio_mapped,
   folio_nr_pages,
   folio_put,
@@ -34,60 +33,12 @@ import {
   fset,
 } from './folio.js';
 import { folio_batch_add, folio_batch_count, folio_batch_reinit, folio_batch_slot } from './folio_batch.js';
-import { F, G, Stat } from './layout.js';
-import { BATCH_LOCK, count_event, cpu_lock, cpu_lock_held, cpu_unlock, local_lock, local_unlock, LocalLock, lruvec_lock, lruvec_unlock } from './locks.js';
-import { __lru_add_drain_all, cpu_online } from './lru_add_drain_all.js';
+import { F, Stat } from './layout.js';
+import { BATCH_LOCK, count_event, cpu_lock, cpu_lock_held, cpu_unlock, local_lock, local_unlock, LocalLock } from './locks.js';
+import { cpu_online } from './cpumask.js';
+import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_begin, lruvec_hold_release, type LruvecHold } from './lruvec.js';
 import { mlock_drain_local, mlock_new_folio, need_mlock_drain } from './mlock.js';
 import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_inline.js';
-
-// ---- lruvec lock held across batch entries (folio_lruvec_relock_irqsave) -------------------
-
-/** The lruvec lock as a batch walk holds it: taken at the first entry that needs it. */
-export interface LruvecHold {
-  held: boolean;
-}
-
-// Batch walks never nest and never reach a scheduling point, so one holder serves them all.
-const LV: LruvecHold = { held: false };
-/** Start a batch walk with the lruvec lock not yet taken (a walk that threw left it stale). */
-export function lruvec_hold_begin(): LruvecHold {
-  LV.held = false;
-  return LV;
-}
-
-/** folio_lruvec_relock_irq[save]() (include/linux/memcontrol.h): one lruvec in this model. */
-export function folio_lruvec_relock(ctx: KernelCtx, lv: LruvecHold): void {
-  if (!lv.held) {
-    lruvec_lock(ctx);
-    lv.held = true;
-  }
-}
-/** unlock_page_lruvec_irq[restore]() at the end of a batch walk, if it was taken. */
-export function lruvec_hold_release(ctx: KernelCtx, lv: LruvecHold): void {
-  if (lv.held) {
-    lruvec_unlock(ctx);
-    lv.held = false;
-  }
-}
-
-// ---- lru_disable_count (mm/swap.c, v5.13+) -----------------------------------------------
-
-/** lru_cache_disabled() (include/linux/swap.h, v5.13+): lru_disable_count != 0. */
-export function lru_cache_disabled(ctx: KernelCtx): boolean {
-  return Atomics.load(ctx.w, G.LRU_DISABLE_COUNT) !== 0;
-}
-
-/**
- * The immediate-flush test after an add (mm/swap.c and mm/mlock.c, v5.18+; spec §2.2): batch
- * full, large folio (merged spells it !folio_may_be_lru_cached, the same test), or LRU caches
- * disabled. Returns the Stat counter naming the reason, or -1 to leave the batch resting.
- */
-export function batch_flush_reason(ctx: KernelCtx, space: number, folio: number): number {
-  if (space === 0) return Stat.BATCH_FLUSH_FULL;
-  if (!folio_may_be_lru_cached(ctx, folio)) return Stat.BATCH_FLUSH_LARGE;
-  if (lru_cache_disabled(ctx)) return Stat.BATCH_FLUSH_DISABLED;
-  return -1;
-}
 
 // ---- move functions (run under the lruvec lock with PG_lru clear) --------------------------
 
@@ -424,35 +375,4 @@ export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
     need_mlock_drain(ctx, cpu) ||
     has_bh_in_lru(ctx, cpu)
   );
-}
-
-/**
- * synchronize_rcu_expedited() (kernel/rcu): wait until every CPU has left any preempt-disabled
- * section begun before the call. Local-lock sections never span a scheduling point except the
- * mlock append window (which re-reads lru_disable_count after it), so one scheduling point is
- * enough: other CPUs may run meanwhile.
- */
-function* synchronize_rcu_expedited(ctx: KernelCtx): KGen<void> {
-  ctx.blockReason = 'synchronize_rcu_expedited';
-  ctx.blockedOn = () => true;
-  try {
-    yield YP.BLOCKED;
-  } finally {
-    ctx.blockedOn = null;
-  }
-}
-
-/** lru_cache_disable() (mm/swap.c, v5.13+): every later add flushes at once; drain all CPUs, forced. */
-export function* lru_cache_disable(ctx: KernelCtx): KGen<void> {
-  Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
-  yield* synchronize_rcu_expedited(ctx);
-  yield* __lru_add_drain_all(ctx, true);
-}
-
-/** lru_cache_enable() (include/linux/swap.h, v5.13+). */
-export function lru_cache_enable(ctx: KernelCtx): void {
-  if (Atomics.sub(ctx.w, G.LRU_DISABLE_COUNT, 1) <= 0) {
-    Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
-    throw new Error(`cpu ${ctx.cpu}: lru_cache_enable without lru_cache_disable`);
-  }
 }

@@ -6,7 +6,7 @@ import type { KernelCtx } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, Stat, cpuBase } from './layout.js';
 import { count_event, LocalLock, remote_lock, remote_unlock } from './locks.js';
-import { cpu_online } from './lru_add_drain_all.js';
+import { cpu_online } from './cpumask.js';
 import { mlock_drain_remote } from './mlock.js';
 import { lru_add_drain_cpu } from './swap.js';
 

@@ -10,16 +10,8 @@ import { FOLL, pin_user_pages, unpin_user_page, unpin_user_pages } from '../mm/g
 import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { fork_vma, handle_mm_fault, unmap_vma } from '../mm/memory.js';
 import { do_mlock, do_munlock } from '../mm/mlock_range.js';
-import {
-  deactivate_file_folio,
-  folio_deactivate,
-  folio_mark_accessed,
-  folio_mark_lazyfree,
-  folio_rotate_reclaimable,
-  lru_add_drain,
-  lru_cache_disable,
-  lru_cache_enable,
-} from '../mm/swap.js';
+import { deactivate_file_folio, folio_deactivate, folio_mark_accessed, folio_mark_lazyfree, folio_rotate_reclaimable, lru_add_drain } from '../mm/swap.js';
+import { lru_cache_disable, lru_cache_enable } from '../mm/lru_add_drain_all.js';
 import { page_alloc_cpu_dead, set_cpu_online } from '../mm/swap_hotplug.js';
 import { pte_folio, pte_lock, pte_unlock } from '../mm/vma.js';
 import { wait_event } from '../mm/wait.js';
