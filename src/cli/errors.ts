@@ -12,6 +12,8 @@ export const EXIT = {
   USAGE: 2,
   /** Unexpected internal error (a bug in folio-race). */
   INTERNAL: 3,
+  /** An output file could not be written at the end; the results went to a temporary file (named on stderr). */
+  OUTPUT: 4,
   /** Interrupted by SIGINT (results so far were still reported). */
   INTERRUPTED: 130,
   /** Terminated by SIGTERM (a batch scheduler's time limit): as INTERRUPTED. */

@@ -23,7 +23,8 @@ import { registerReport } from './commands/report.js';
 import { registerHunt } from './commands/hunt.js';
 import { registerReplay } from './commands/replay.js';
 import { registerExplore } from './commands/explore.js';
-import { runTopLevel } from './errors.js';
+import { EXIT, runTopLevel } from './errors.js';
+import { outputFailures } from './output.js';
 import type { CliContext } from './io.js';
 import { shutdownAll } from './modules.js';
 import { installInterruptHandlers } from './signals.js';
@@ -93,7 +94,8 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   return runTopLevel(
     async () => {
       await buildProgram(ctx).parseAsync(argv);
-      return ctx.exitCode;
+      // An output that had to go to a temporary file outranks "done" and "--fail-on matched".
+      return outputFailures() > 0 && ctx.exitCode <= EXIT.FAIL_ON ? EXIT.OUTPUT : ctx.exitCode;
     },
     shutdownAll,
     ctx.err,

@@ -3,7 +3,7 @@
 // schedule, replay file, shrunk timeline). Every bad value: UsageError naming flag and value.
 import { resolve } from 'node:path';
 import type { Scenario } from '../scenario/schema.js';
-import { makeReplayFile, writeReplayFile, type ReplaySetup } from '../sched/replay_file.js';
+import { makeReplayFile, type ReplaySetup } from '../sched/replay_file.js';
 import { STRATEGIES, type StrategyName } from '../sched/scheduler.js';
 import type { DetRun, DetSession } from '../sched/session.js';
 import { explicitSchedule } from '../sched/session.js';
@@ -13,6 +13,7 @@ import { formatTimeline } from '../sched/timeline.js';
 import { UsageError } from './errors.js';
 import type { CliContext } from './io.js';
 import { intFlag, outputPathFlag } from './validate.js';
+import { writeOutput } from './output.js';
 
 export function strategyFlag(raw: string): StrategyName {
   const hit = STRATEGIES.find((s) => s === raw.trim().toLowerCase());
@@ -60,8 +61,8 @@ export function reportFailure(ctx: CliContext, session: DetSession, setup: Repla
   }
   if (o.out) {
     const { file: f } = makeReplayFile(file, schedule, found.schedule);
-    writeReplayFile(o.out, f);
-    w(`\nreplay file: ${o.out}\n  folio-race replay ${o.out} [--trace]`);
+    const at = writeOutput(ctx, '--out', o.out, JSON.stringify(f, null, 2) + '\n');
+    w(`\nreplay file: ${at}\n  folio-race replay ${at} [--trace]`);
   }
   return run;
 }
@@ -76,6 +77,6 @@ export function reportRunSchedule(ctx: CliContext, setup: ReplaySetup, decisions
     ctx.out.write('  (--out <file> writes a replay file; `folio-race hunt --shrink` shrinks it)\n');
     return;
   }
-  writeReplayFile(out, makeReplayFile(setup, schedule, encodeSchedule(decisions)).file);
-  ctx.out.write(`replay file: ${out}\n  folio-race replay ${out} [--trace]\n`);
+  const at = writeOutput(ctx, '--out', out, JSON.stringify(makeReplayFile(setup, schedule, encodeSchedule(decisions)).file, null, 2) + '\n');
+  ctx.out.write(`replay file: ${at}\n  folio-race replay ${at} [--trace]\n`);
 }

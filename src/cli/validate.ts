@@ -1,6 +1,6 @@
 // Validation of command-line values. Every message names the flag and the value as typed, e.g.
 // `--cpus: expected an integer from 1 to 64, got 65`; all of them throw UsageError (exit 2).
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { MAX_CPUS } from '../mm/layout.js';
 import { ALL_FAILURE_KINDS } from '../stats/aggregate.js';
@@ -19,12 +19,24 @@ export function intFlag(flag: string, raw: string, min: number, max: number): nu
   return n;
 }
 
-/** A file to write: its directory must exist and the path must not be a directory. */
+/**
+ * A file to write, checked before any work: its directory exists and is writable, the path is not
+ * a directory, and an existing file is writable. (A run is never wasted on an output it cannot
+ * keep; cli/output.ts still saves the results if the write fails later.)
+ */
 export function outputPathFlag(flag: string, raw: string): string {
   const path = resolve(raw);
   const dir = statSync(dirname(path), { throwIfNoEntry: false });
   if (!dir?.isDirectory()) throw new UsageError(`${flag}: directory '${dirname(raw)}' does not exist`);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${flag}: '${raw}' is a directory`);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new UsageError(`${flag}: '${raw}' is a directory`);
+  try {
+    accessSync(st ? path : dirname(path), constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === 'EROFS' ? 'a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'no write permission' : code;
+    throw new UsageError(`${flag}: cannot write ${st ? `'${raw}'` : `in directory '${dirname(raw)}'`} (${what})`);
+  }
   return path;
 }
 

@@ -11,6 +11,7 @@ import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { loadRunStress, loadScenario } from '../modules.js';
 import { cpusFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
+import { writeOutput } from '../output.js';
 
 interface AffectedFlags {
   kernel?: string;
@@ -124,9 +125,8 @@ export function registerAffected(program: Command, ctx: CliContext): void {
       ctx.out.write(renderAffected(rows));
       ctx.out.write(`\n"FAILS": the pin failed in at least one trial; "not seen": no failure in ${trials} trials (the interval bounds the rate).\n`);
       if (jsonPath !== undefined) {
-        const { writeFileSync } = await import('node:fs');
-        writeFileSync(jsonPath, JSON.stringify({ scenario: scenario.id, cpus, trials, seed, mode, aborted, rows }, null, 2) + '\n');
-        ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
+        const at = writeOutput(ctx, '--json', jsonPath, JSON.stringify({ scenario: scenario.id, cpus, trials, seed, mode, aborted, rows }, null, 2) + '\n');
+        if (at === jsonPath) ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
       }
       ctx.exitCode = aborted ? EXIT.INTERRUPTED : EXIT.OK;
     });

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { compactCpus } from '../../sched/compact.js';
 import { explore } from '../../sched/explore.js';
 import { encodeSchedule } from '../../sched/schedule.js';
-import { makeReplayFile, writeReplayFile } from '../../sched/replay_file.js';
+import { makeReplayFile } from '../../sched/replay_file.js';
 import { DetSession } from '../../sched/session.js';
 import { formatTimeline } from '../../sched/timeline.js';
 import { EXIT } from '../errors.js';
@@ -14,6 +14,7 @@ import type { CliContext } from '../io.js';
 import { loadScenario } from '../modules.js';
 import { outFlag, preemptionsFlag } from '../sched_flags.js';
 import { cpusFlag, intFlag } from '../validate.js';
+import { writeOutput } from '../output.js';
 
 interface ExploreFlags {
   policy?: string;
@@ -75,11 +76,11 @@ export function registerExplore(program: Command, ctx: CliContext): void {
         for (const l of formatTimeline(fl.run.decisions, (c) => session.rt.stepsOf(c))) w(`    ${l}`);
         if (out) {
           const path = `${out.replace(/\.replay\.json$/, '')}-${i + 1}.replay.json`;
-          writeReplayFile(
-            path,
-            makeReplayFile({ scenario, source: scenarioArg, policy, cpus, seed: 0, strategy: 'exhaustive', timeless }, encodeSchedule(fl.explicit)).file,
-          );
-          w(`  replay file: ${path}`);
+          const file = makeReplayFile(
+            { scenario, source: scenarioArg, policy, cpus, seed: 0, strategy: 'exhaustive', timeless },
+            encodeSchedule(fl.explicit),
+          ).file;
+          w(`  replay file: ${writeOutput(ctx, '--out', path, JSON.stringify(file, null, 2) + '\n')}`);
         }
       });
       ctx.exitCode = r.failures.length ? EXIT.FAIL_ON : EXIT.OK;

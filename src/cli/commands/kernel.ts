@@ -2,7 +2,7 @@
 // are translated into a static C program (refused before anything is built when an op has no
 // user-space equivalent), booted under QEMU as PID 1's workload, and the kernel's figures are
 // printed beside the emulator's for the matching variant, disagreements first.
-import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Policy } from '../../mm/policy.js';
 import { releaseFor, releasePolicy } from '../../policy/releases.js';
@@ -29,6 +29,7 @@ import { interruptSignal } from '../signals.js';
 import { loadRunOne, loadRunStress, loadScenario } from '../modules.js';
 import { onePolicyFrom } from '../policy_flags.js';
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
+import { writeOutput } from '../output.js';
 
 interface KernelFlags {
   image?: string;
@@ -165,7 +166,7 @@ one boot. Example:
         // the interrupt handlers belong to the CLI (signals.ts)
       }
       if (ctx.err.isTTY) ctx.err.write('\r\x1b[K');
-      if (consolePath) writeFileSync(consolePath, boot.console.join('\n') + '\n');
+      if (consolePath) writeOutput(ctx, '--console', consolePath, boot.console.join('\n') + '\n');
       // The firmware's screen-control sequences are noise in a terminal.
       const clean = (l: string) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
       const tail = () =>
@@ -239,7 +240,9 @@ one boot. Example:
       const notes = [...tr.notes, ...run.notes, ...runNotes];
       if (notes.length > 0) ctx.out.write(`\nHow the guest differs from the scenario:\n${notes.map((n) => `  - ${n}`).join('\n')}\n`);
       if (jsonPath !== undefined) {
-        writeFileSync(
+        const at = writeOutput(
+          ctx,
+          '--json',
           jsonPath,
           JSON.stringify(
             {
@@ -260,9 +263,10 @@ one boot. Example:
             2,
           ) + '\n',
         );
-        ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
+        if (at === jsonPath) ctx.err.write(`folio-race: wrote ${jsonPath}\n`);
       }
       const disagreements = rows.reduce((n, r) => n + r.comparisons.filter((c) => c.verdict === 'DISAGREE').length, 0);
-      ctx.exitCode = why !== null ? (boot.aborted ? EXIT.INTERRUPTED : EXIT.INTERNAL) : disagreements > 0 ? EXIT.FAIL_ON : EXIT.OK;
+      if (ctx.exitCode !== EXIT.OUTPUT)
+        ctx.exitCode = why !== null ? (boot.aborted ? EXIT.INTERRUPTED : EXIT.INTERNAL) : disagreements > 0 ? EXIT.FAIL_ON : EXIT.OK;
     });
 }

@@ -1,9 +1,10 @@
 // `folio-race report a.json [b.json ...] -o report.html`: a self-contained HTML report (inline
 // SVG plots, no network) of study documents, and `<report>.figures.json` with every figure's data.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
+import { writeOutput } from '../output.js';
+import { outputPathFlag } from '../validate.js';
 
 export function registerReport(program: Command, ctx: CliContext): void {
   program
@@ -12,6 +13,8 @@ export function registerReport(program: Command, ctx: CliContext): void {
     .argument('<files...>', 'study documents (`study drain-latency|pin-storm|race-window --json`)')
     .option('-o, --output <file>', 'HTML file to write', 'folio-race-report.html')
     .action(async (files: string[], f: { output: string }) => {
+      const out = outputPathFlag('--output', f.output);
+      const figOut = outputPathFlag('--output', out.replace(/\.html?$/i, '') + '.figures.json');
       const doc = await import('../../study/doc.js');
       const html = await import('../../report/html.js');
       let docs: ReturnType<typeof doc.readStudyDoc>[];
@@ -21,9 +24,8 @@ export function registerReport(program: Command, ctx: CliContext): void {
         throw new UsageError((e as Error).message);
       }
       const figures = html.buildFigures(docs);
-      writeFileSync(f.output, html.renderHtml(docs, figures));
-      const figPath = f.output.replace(/\.html?$/i, '') + '.figures.json';
-      writeFileSync(figPath, JSON.stringify({ figures }, null, 2) + '\n');
-      ctx.err.write(`folio-race: wrote ${f.output} (${figures.length} figures) and ${figPath}\n`);
+      const a = writeOutput(ctx, '--output', out, html.renderHtml(docs, figures));
+      const b = writeOutput(ctx, '--output', figOut, JSON.stringify({ figures }, null, 2) + '\n');
+      ctx.err.write(`folio-race: wrote ${a} (${figures.length} figures) and ${b}\n`);
     });
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Policy } from '../../mm/policy.js';
 import { policiesFrom, policyOptions } from '../policy_flags.js';
-import { buildStressDoc, writeStressDoc, stringifyStressDoc } from '../../report/json.js';
+import { buildStressDoc, stringifyStressDoc } from '../../report/json.js';
 import { StressProgress } from '../../report/progress.js';
 import { renderStressReport } from '../../report/table.js';
 import { sawFailureKind, type PolicyAggregate } from '../../stats/aggregate.js';
@@ -14,6 +14,7 @@ import { useColor, type CliContext } from '../io.js';
 import { interruptSignal, interruptedBy } from '../signals.js';
 import { loadRunStress, loadScenario } from '../modules.js';
 import { cpusFlag, failOnFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
+import { writeOutput } from '../output.js';
 
 export const DEFAULT_TRIALS = 200;
 
@@ -153,8 +154,8 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
     });
     if (toStdoutJson) ctx.out.write(stringifyStressDoc(doc));
     else {
-      await writeStressDoc(req.jsonPath, doc);
-      ctx.err.write(`folio-race: wrote ${req.jsonPath}\n`);
+      const at = writeOutput(ctx, '--json', req.jsonPath, stringifyStressDoc(doc));
+      if (at === req.jsonPath) ctx.err.write(`folio-race: wrote ${req.jsonPath}\n`);
     }
   }
 

@@ -1,7 +1,6 @@
 // `folio-race study drain-latency | pin-storm | race-window`: the timing studies (src/study/),
 // run as sweeps of cells, optionally one shard of the sweep (`--shard i/N`), printed as a table,
 // written as a study document (`--json`), and traced for Perfetto / ftrace.
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DRAIN_MECHANISMS, type DrainMechanism } from '../../mm/policy.js';
 import { resolvePolicySpec } from '../../policy/resolve.js';
@@ -18,6 +17,7 @@ const checkedPolicyText = (raw: string): string => {
   return raw.trim();
 };
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
+import { writeOutput } from '../output.js';
 
 interface TimingFlags {
   cpus?: string;
@@ -181,13 +181,12 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     if (done.length < mine.length) ctx.err.write(`folio-race: ${done.length} of ${mine.length} cells finished\n`);
     const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done, interruptSignal.aborted);
     if (jsonPath !== undefined) {
-      writeFileSync(jsonPath, JSON.stringify(out, null, 2) + '\n');
-      ctx.err.write(`folio-race: wrote ${f.json}\n`);
+      if (writeOutput(ctx, '--json', jsonPath, JSON.stringify(out, null, 2) + '\n') === jsonPath) ctx.err.write(`folio-race: wrote ${f.json}\n`);
     }
     if (perfettoPath !== undefined) {
       const { toPerfetto } = await import('../../trace/perfetto.js');
-      writeFileSync(perfettoPath, JSON.stringify(toPerfetto(traces)));
-      ctx.err.write(`folio-race: wrote ${f.perfetto} (open in ui.perfetto.dev)\n`);
+      if (writeOutput(ctx, '--perfetto', perfettoPath, JSON.stringify(toPerfetto(traces))) === perfettoPath)
+        ctx.err.write(`folio-race: wrote ${f.perfetto} (open in ui.perfetto.dev)\n`);
     }
     if (ftracePath !== undefined) {
       const { formatFtrace, ftraceHeader } = await import('../../trace/ftrace.js');
@@ -197,8 +196,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
             `# cell: ${t.name}\n${ftraceHeader({ nCpus: Math.max(1, ...t.events.map((e) => e.cpu + 1)) }, t.events.length, 0)}\n${formatFtrace(t.events, { holders: true })}\n`,
         )
         .join('');
-      writeFileSync(ftracePath, text);
-      ctx.err.write(`folio-race: wrote ${f.ftrace}\n`);
+      if (writeOutput(ctx, '--ftrace', ftracePath, text) === ftracePath) ctx.err.write(`folio-race: wrote ${f.ftrace}\n`);
     }
   }
 }

@@ -1,0 +1,51 @@
+// Output paths are checked before any work (exit 2 naming the flag and why), and a write that
+// still fails at the end keeps the results in a temporary file and says where (exit 4).
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import type { CliContext } from '../src/cli/io.js';
+import { outputFailures, writeOutput } from '../src/cli/output.js';
+import { cli } from './helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'folio-race-bad-output-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Not writable even for root on Linux (EACCES), so the check is the same in CI and here.
+const NO_WRITE = '/proc/sys';
+
+describe('an output nobody can write is refused before the run (exit 2)', () => {
+  const cases: [string, string[]][] = [
+    ['stress --json', ['stress', 'S1', '--policy', 'v6.11', '--trials', '5', '--json', `${NO_WRITE}/s.json`]],
+    ['study --perfetto', ['study', 'drain-latency', '--cpus', '1', '--perfetto', `${NO_WRITE}/p.json`]],
+    ['study --ftrace', ['study', 'drain-latency', '--cpus', '1', '--ftrace', `${NO_WRITE}/f.txt`]],
+    ['report -o', ['report', 'test/data/none.json', '-o', `${NO_WRITE}/r.html`]],
+    ['merge -o', ['merge', 'test/data/none.json', '-o', `${NO_WRITE}/m.json`]],
+    ['hunt --out', ['hunt', 'S1', '--out', `${NO_WRITE}/h.replay.json`]],
+    ['affected --json (missing directory)', ['affected', 'S1', '--json', join(dir, 'no-such-dir', 'a.json')]],
+    ['kernel --json', ['kernel', 'S1', '--print-c', '--json', `${NO_WRITE}/k.json`]],
+  ];
+  for (const [name, args] of cases) {
+    test.concurrent(name, async ({ expect }) => {
+      const r = await cli(...args);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/: (cannot write in directory '\/proc\/sys' \(no write permission\)|directory '.*' does not exist)/);
+      expect(r.err).not.toContain('internal error');
+      expect(r.err).not.toMatch(/folio-race (stress|study|hunt|affected|kernel): /); // nothing started
+    });
+  }
+});
+
+describe('a write that fails at the end', () => {
+  test('goes to a temporary file, named on stderr, and counts as an output failure', () => {
+    let err = '';
+    const ctx = { out: { write: () => true }, err: { write: (s: string) => (err += s) }, exitCode: 0, env: {} } as unknown as CliContext;
+    const before = outputFailures();
+    const where = writeOutput(ctx, '--json', join(dir, 'vanished', 'x.json'), '{"results":[1,2,3]}\n');
+    expect(where).not.toBe(join(dir, 'vanished', 'x.json'));
+    expect(existsSync(where)).toBe(true);
+    expect(readFileSync(where, 'utf8')).toBe('{"results":[1,2,3]}\n');
+    expect(err).toContain(`--json: could not write '${join(dir, 'vanished', 'x.json')}' (ENOENT); the results are in '${where}'`);
+    expect(outputFailures()).toBe(before + 1);
+    rmSync(where);
+  });
+});
