@@ -147,9 +147,14 @@ describe('drain-latency study', () => {
       expect(c.aggregate.stats).toEqual(w.stats);
       expect(c.aggregate.trials).toBe(w.trials);
     });
-    // The same cell in two documents: counts add, histograms merge.
-    const twice = mergeStudyDocs([whole, whole]);
-    expect(twice.cells[0]!.aggregate.drainAllLatencyNs.count).toBe(2 * whole.cells[0]!.aggregate.drainAllLatencyNs.count);
+    // The same shard twice, or a merged document with one of its own shards, would count trials twice.
+    expect(() => mergeStudyDocs([whole, whole])).toThrow(/shard 1\/1 is in document 1 and in document 2/);
+    expect(() => mergeStudyDocs([merged, a])).toThrow(/shard 1\/2 is in document 1 and in document 2/);
+    expect(() => mergeStudyDocs([a, { ...b, shards: ['2/3'] }])).toThrow(/belongs to none of its shards/);
+    // Documents that do not fit the sweep: another cell count, an edited index.
+    expect(() => mergeStudyDocs([a, { ...b, totalCells: b.totalCells + 1 }])).toThrow(/says the sweep has/);
+    const edited = { ...b, cells: b.cells.map((c, i) => (i === 0 ? { ...c, index: 999 } : c)) };
+    expect(() => mergeStudyDocs([a, edited])).toThrow(/has index 999, outside the sweep/);
     expect(() => mergeStudyDocs([whole, { ...whole, study: 'pin-storm' }])).toThrow(/cannot merge/);
     expect(() => parseShard('3/2')).toThrow(/1 <= i <= N/);
   });

@@ -16,7 +16,7 @@ import { page_alloc_cpu_dead, set_cpu_online } from '../mm/swap_hotplug.js';
 import { pte_folio, pte_lock, pte_unlock } from '../mm/vma.js';
 import { wait_event } from '../mm/wait.js';
 import { bh_lru_install } from '../mm/buffer.js';
-import type { FolioOpName, Op, Scenario } from './schema.js';
+import { MAX_STEPS_PER_CPU, type FolioOpName, type Op, type Scenario } from './schema.js';
 import { resolveNames, scenarioAlloc, type ResolvedNames, type ScenarioBoard } from './setup.js';
 
 /** One step of a CPU's program (src/cpu/job.ts Step), always with its place in the file. */
@@ -52,7 +52,7 @@ export function boardEnv(board: ScenarioBoard, rt: Pick<CompileEnv, 'delay' | 'h
 }
 
 /** Upper bound on a CPU's unrolled program. */
-export const MAX_STEPS = 1_000_000;
+export const MAX_STEPS = MAX_STEPS_PER_CPU;
 
 const FOLIO_OP_FN: Record<FolioOpName, (ctx: KernelCtx, folio: number) => KGen<void>> = {
   mark_accessed: folio_mark_accessed,

@@ -8,6 +8,7 @@ import { parseDocumentText, parseWith } from '../input/document.js';
 import { Problems, ScenarioError, showValue } from '../input/problems.js';
 import {
   ANON,
+  MAX_STEPS_PER_CPU,
   FolioSchema,
   NO_ARG_OPS,
   OBJECT_KINDS,
@@ -271,6 +272,14 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
     }
     if (!Array.isArray(ops)) continue; // reported by the top-level schema
     steps[cpu] = parseOps(ops, ['steps', key], sc, 0);
+    const n = unrolledSteps(steps[cpu]!);
+    if (n > MAX_STEPS_PER_CPU) {
+      pr.add(
+        ['steps', key],
+        `at most ${MAX_STEPS_PER_CPU.toLocaleString('en-US')} steps per CPU once repeats are unrolled`,
+        `${n.toLocaleString('en-US')} steps`,
+      );
+    }
   }
   for (const w of sc.waits) {
     if (!sc.signalsRaised.has(w.name)) {
@@ -353,6 +362,13 @@ const opList = OP_NAMES.join(', ');
  * Parse and check a list of ops. `reach` is how far repeats inside which this list sits move
  * pages: the last repetition's page is page + reach.
  */
+/** Steps a script runs once its repeats are unrolled (the runtimes' program length). */
+function unrolledSteps(ops: readonly Op[]): number {
+  let n = 0;
+  for (const op of ops) n += op.op === 'repeat' ? op.times * unrolledSteps(op.ops) : 1;
+  return n;
+}
+
 function parseOps(ops: unknown[], at: (string | number)[], sc: ScriptCheck, reach: number): Op[] {
   const out: Op[] = [];
   ops.forEach((entry, i) => {

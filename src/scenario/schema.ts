@@ -23,6 +23,8 @@ export const FOLIO_FLAGS = ['referenced', 'uptodate', 'dirty', 'writeback', 'rec
 export type FolioFlag = (typeof FOLIO_FLAGS)[number];
 /** The VMA name that means "anonymous memory" wherever an object name is expected. */
 export const ANON = 'anon';
+/** Steps one CPU's script may have once repeats are unrolled (the loader refuses more, with the file and line). */
+export const MAX_STEPS_PER_CPU = 1_000_000;
 /** Largest folio order a scenario may ask for (order 9 = a PMD-sized folio with 4K pages). */
 export const MAX_ORDER = 9;
 

@@ -14,6 +14,8 @@ import { ReplayScheduler } from './replay.js';
 import { decodeSchedule } from './schedule.js';
 import { STRATEGIES } from './scheduler.js';
 import { DetSession, type DetRun } from './session.js';
+import { validateScenario } from '../scenario/load.js';
+import { scenarioSource } from '../scenario/source_form.js';
 
 export const REPLAY_FORMAT = 'folio-race-replay';
 
@@ -115,7 +117,14 @@ export function readReplayFile(path: string): { file: ReplayFile; setup: ReplayS
   if (!def || typeof def !== 'object' || typeof def.id !== 'string' || typeof def.steps !== 'object' || typeof def.cpus !== 'number' || def.cpus > file.cpus) {
     throw new RangeError(`replay: ${path}: scenario.definition is not a scenario definition for ${file.cpus} CPUs`);
   }
-  const scenario = def as Scenario;
+  // Checked like a scenario file: an edited or foreign definition is refused here (exit 2), not
+  // found out by a CPU in the middle of the replay.
+  let scenario: Scenario;
+  try {
+    scenario = validateScenario(scenarioSource(def as Scenario), `${path}: scenario.definition`);
+  } catch (e) {
+    throw new RangeError(`replay: ${(e as Error).message}`);
+  }
   return {
     file,
     setup: {

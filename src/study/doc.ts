@@ -1,8 +1,10 @@
 // The document every timing study writes (`folio-race study drain-latency|pin-storm|race-window
 // --json`): one entry per cell (a point of the sweep) holding that cell's whole PolicyAggregate,
 // histograms included. Sweeps split into shards (`--shard i/N`) write one document each;
-// mergeStudyDocs() combines them exactly: cells are unioned, and a cell present in several shards
-// has its aggregates merged (counts add, HDR histograms merge), never averaged.
+// mergeStudyDocs() unions their cells, each kept whole (counts and HDR histograms, never averaged).
+// A cell's seed comes from its place in the sweep, so a cell in two documents (the same shard
+// given twice, a merged document and one of its shards) is the same trials twice: refused, as
+// are documents whose cell count, shard or cell indexes do not fit the sweep.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { HostSchema, PolicyAggregateSchema, hostInfo, toolVersion } from '../report/json.js';
@@ -122,11 +124,31 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
   if (docs.length === 0) throw new Error('merge: no documents');
   const first = docs[0]!;
   const same = JSON.stringify(first.params);
-  for (const d of docs) {
+  const shardSeen = new Map<string, number>();
+  const indexOfKey = new Map<string, number>();
+  docs.forEach((d, n) => {
+    const name = `document ${n + 1}`;
     if (d.study !== first.study) throw new Error(`merge: cannot merge a ${d.study} study into a ${first.study} study`);
     if (d.mode !== first.mode) throw new Error(`merge: cannot merge ${d.mode} results with ${first.mode} results`);
     if (JSON.stringify(d.params) !== same) throw new Error('merge: the documents come from sweeps with different parameters');
-  }
+    if (d.totalCells !== first.totalCells) throw new Error(`merge: ${name} says the sweep has ${d.totalCells} cells, document 1 says ${first.totalCells}`);
+    // The same shard twice (or a merged document and one of its shards) would count its trials twice.
+    for (const sh of d.shards) {
+      const prev = shardSeen.get(sh);
+      if (prev !== undefined) throw new Error(`merge: shard ${sh} is in document ${prev + 1} and in ${name}: its trials would count twice`);
+      shardSeen.set(sh, n);
+    }
+    const parsed = d.shards.map((sh) => /^(\d+)\/(\d+)$/.exec(sh)).map((m) => (m ? { index: Number(m[1]), count: Number(m[2]) } : null));
+    for (const c of d.cells) {
+      if (c.index < 0 || c.index >= d.totalCells)
+        throw new Error(`merge: ${name}: cell '${c.key}' has index ${c.index}, outside the sweep's ${d.totalCells} cells`);
+      // A cell's seed comes from its place in the sweep: the same cell twice is the same trials twice.
+      if (indexOfKey.has(c.key)) throw new Error(`merge: cell '${c.key}' is in more than one document (again in ${name}): its trials would count twice`);
+      indexOfKey.set(c.key, c.index);
+      if (!parsed.some((p) => p && c.index % p.count === p.index - 1))
+        throw new Error(`merge: ${name}: cell '${c.key}' (index ${c.index}) belongs to none of its shards (${d.shards.join(', ')})`);
+    }
+  });
   const byKey = new Map<string, { index: number; params: CellParams; agg: PolicyAggregator }>();
   for (const d of docs) {
     for (const c of d.cells) {

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { hunt } from '../../sched/hunt.js';
 import { DetSession } from '../../sched/session.js';
-import { EXIT } from '../errors.js';
+import { EXIT, UsageError } from '../errors.js';
 import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 import type { CliContext } from '../io.js';
 import { loadScenario } from '../modules.js';
@@ -51,6 +51,8 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const timeLimitMs = f.timeLimit === undefined ? undefined : intFlag('--time-limit', f.timeLimit, 1, 86_400) * 1000;
       const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
       const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
+      if (f.replayFile === false && f.out !== undefined)
+        throw new UsageError('--out and --no-replay-file: --out names the replay file that --no-replay-file says not to write; give one of them');
       const out = f.out === undefined ? null : outFlag(f.out);
       const scenario = await loadScenario(scenarioArg, cpusGiven);
       const cpus = cpusGiven ?? scenario.cpus;

@@ -41,17 +41,15 @@ interface TimingFlags {
 
 function list<T>(flag: string, raw: string | undefined, dflt: T[], parse: (s: string) => T): T[] {
   if (raw === undefined) return dflt;
-  const out = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      try {
-        return parse(s);
-      } catch (e) {
-        throw new UsageError(`${flag}: ${(e as Error).message}`);
-      }
-    });
+  const items = raw.split(',').map((s) => s.trim());
+  if (items.some((s) => s === '')) throw new UsageError(`${flag}: an empty item in '${raw}' (expected a comma-separated list such as 1,2,4)`);
+  const out = items.map((s) => {
+    try {
+      return parse(s);
+    } catch (e) {
+      throw new UsageError(`${flag}: ${(e as Error).message}`);
+    }
+  });
   if (!out.length) throw new UsageError(`${flag}: expected a comma-separated list`);
   return [...new Set(out)];
 }
@@ -149,6 +147,11 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     cells = studies.raceWindowCells(loadScenario('S1w'), p);
   }
   const mine = doc.selectShard(cells, shard);
+  if (shard && mine.length === 0) {
+    throw new UsageError(
+      `--shard: this sweep has ${cells.length} cells, so shard ${shard.index}/${shard.count} would run none (use at most ${cells.length} shards)`,
+    );
+  }
   const tracing = f.perfetto !== undefined || f.ftrace !== undefined;
   ctx.err.write(
     `folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}\n`,

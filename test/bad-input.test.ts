@@ -1,0 +1,60 @@
+// Bad input found by trying the tool as a new user would: each is exit 2 with a message naming the
+// field or flag and the value, before any work starts.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { cli } from './helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'folio-race-bad-input-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('lists, shards, repeats, replay files', () => {
+  test.concurrent('--cpus 1,,2 and other lists with an empty item', async ({ expect }) => {
+    const [cpus, trailing] = await Promise.all([cli('study', 'drain-latency', '--cpus', '1,,2'), cli('study', 'drain-latency', '--occupancy', '1,8,')]);
+    expect(cpus.code).toBe(2);
+    expect(cpus.err).toContain("--cpus: an empty item in '1,,2'");
+    expect(trailing.code).toBe(2);
+    expect(trailing.err).toContain("--occupancy: an empty item in '1,8,'");
+  });
+
+  test.concurrent('a shard that would run no cell', async ({ expect }) => {
+    const r = await cli('study', 'race-window', '--shard', '50/100', '--json', join(dir, 'empty.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--shard: this sweep has \d+ cells, so shard 50\/100 would run none/);
+  });
+
+  test.concurrent('repeat: { times: 1000000000 } is a scenario-file error with its line', async ({ expect }) => {
+    const f = join(dir, 'huge.yaml');
+    writeFileSync(
+      f,
+      'id: huge\ntitle: t\ndescription: d\nraceWindow: r\ncpus: 2\nvmas:\n  - { name: heap, object: anon, pages: 4 }\nsteps:\n  1:\n    - repeat: { times: 1000000000, ops: [ { fault: { vma: heap, page: 0 } } ] }\n',
+    );
+    const [run, stress] = await Promise.all([cli('run', f), cli('stress', f, '--policy', 'v6.11', '--mode', 'deterministic', '--trials', '5')]);
+    for (const r of [run, stress]) {
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`${f}: steps.1 (line 9): expected at most 1,000,000 steps per CPU once repeats are unrolled, found 1,000,000,000 steps`);
+    }
+  });
+
+  test('a replay file whose scenario has an unknown op is refused on load', async () => {
+    const good = join(dir, 's1.replay.json');
+    const made = await cli('hunt', 'S1', '--policy', 'v6.11', '--seed', '1', '--out', good);
+    expect(made.code).toBe(1);
+    const doc = JSON.parse(readFileSync(good, 'utf8')) as { scenario: { definition: { steps: Record<string, { op: string }[]> } } };
+    doc.scenario.definition.steps['3']![1]!.op = 'teleport';
+    const bad = join(dir, 'bad.replay.json');
+    writeFileSync(bad, JSON.stringify(doc));
+    const r = await cli('replay', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${bad}: scenario.definition: steps.3[1]: expected an op`);
+    expect(r.err).toContain("'teleport'");
+    expect(r.err).not.toContain('NOT reproduced');
+  });
+
+  test.concurrent('hunt --no-replay-file with --out', async ({ expect }) => {
+    const r = await cli('hunt', 'S1', '--policy', 'v6.11', '--no-replay-file', '--out', join(dir, 'x.json'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--out and --no-replay-file');
+  });
+});
