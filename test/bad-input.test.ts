@@ -58,3 +58,20 @@ describe('lists, shards, repeats, replay files', () => {
     expect(r.err).toContain('--out and --no-replay-file');
   });
 });
+
+describe('a CPU stuck in a long non-preemptible stretch (free-run)', () => {
+  test('ends as a watchdog finding naming the CPUs, their steps and ops; the JSON is written; no thread is left', async () => {
+    const f = join(dir, 'hog.yaml');
+    writeFileSync(f, 'id: hog\ntitle: t\ndescription: d\nraceWindow: r\ncpus: 2\nsteps:\n  1:\n    - hog: { us: 1000000000 }\n  0:\n    - lru_add_drain_all\n');
+    const json = join(dir, 'hog.json');
+    const r = await cli('stress', f, '--policy', 'v6.11', '--trials', '2', '--watchdog', '1', '--no-progress', '--json', json);
+    expect(r.code).toBe(0);
+    expect(r.err).not.toContain('internal error');
+    expect(r.out).toContain('watchdog: 2 trials');
+    expect(r.out).toContain('cpu 1: trial 0 did not finish before the watchdog fired: no trial finished for 1 s:');
+    expect(r.out).toContain('CPU 1 is in a non-preemptible stretch at steps.1[0] (hog)');
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as { results: { trials: number; failures: { byKind: { watchdog: number } } }[] };
+    expect(doc.results[0]!.trials).toBe(2);
+    expect(doc.results[0]!.failures.byKind.watchdog).toBe(2);
+  });
+});

@@ -6,7 +6,7 @@ import type { TrialResult } from '../runtime/api.js';
  * Trials with a leader record are complete. A trial some CPU started but no leader closed was
  * cut short: by the watchdog (reported as such) or by a stop/crash (reported by the caller).
  */
-export function assembleTrials(batch: BatchResult[], first: number, count: number, watchdog: boolean): TrialResult[] {
+export function assembleTrials(batch: BatchResult[], first: number, count: number, watchdog: boolean, watchdogDetail = '', watchdogCpu = -1): TrialResult[] {
   const out: TrialResult[] = [];
   const leaders = new Map(batch.flatMap((b) => b.leader).map((l) => [l.trial, l]));
   const byTrial = new Map<number, CpuTrialRecord[]>();
@@ -30,7 +30,11 @@ export function assembleTrials(batch: BatchResult[], first: number, count: numbe
     };
     if (!leader) {
       if (!watchdog) break; // stopped or crashed mid-trial: not a result
-      r.failures.push({ kind: 'watchdog', cpu: -1, message: `trial ${t} did not finish before the watchdog fired` });
+      r.failures.push({
+        kind: 'watchdog',
+        cpu: watchdogCpu,
+        message: `trial ${t} did not finish before the watchdog fired${watchdogDetail ? `: ${watchdogDetail}` : ''}`,
+      });
     }
     out.push(r);
   }

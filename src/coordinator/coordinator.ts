@@ -6,7 +6,7 @@ import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx } from '../mm/context.js';
-import { C, COORDINATOR, G, cpuBase, type Dims, type Layout } from '../mm/layout.js';
+import { C, COORDINATOR, CPU_STATE_NAMES, CpuState, G, cpuBase, type Dims, type Layout } from '../mm/layout.js';
 import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { getPolicy } from '../mm/policy.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
@@ -60,6 +60,9 @@ export class Coordinator implements Stoppable {
   private job: Job | null = null;
   private cfg: JobConfig | null = null;
   private abortReason = '';
+  /** Set when the watchdog fired: what the CPUs were doing, for the trial's watchdog failure. */
+  private watchdogDetail = '';
+  private watchdogCpu = -1;
   private crashFromEvent: CpuCrash | null = null;
   private wakeRun: (() => void) | null = null;
   private closed = false;
@@ -128,7 +131,20 @@ export class Coordinator implements Stoppable {
       const k = Math.min(batchSize, opts.trials - t);
       const results = await this.runBatch(job, t, k, opts.watchdogMs ?? 10_000, opts.during);
       const cut = results.watchdog || results.batch.some((b) => b.livelock);
-      const trials = assembleTrials(results.batch, t, k, cut);
+      const trials = assembleTrials(results.batch, t, k, cut, this.watchdogDetail, this.watchdogCpu);
+      if (results.watchdog && results.batch.length === 0) {
+        // The threads had to be terminated: this batch left no records; say so as a finding.
+        opts.onTrial?.({
+          trial: t,
+          failures: [{ kind: 'watchdog', cpu: this.watchdogCpu, message: this.watchdogDetail }],
+          pins: [],
+          drainAlls: [],
+          stats: [],
+          durationNs: 0,
+        });
+      }
+      this.watchdogDetail = '';
+      this.watchdogCpu = -1;
       for (const r of trials) opts.onTrial?.(r);
       out.completed += trials.filter((r) => !r.failures.some((f) => f.kind === 'watchdog' || f.kind === 'emulator')).length;
       const crash = results.batch.find((b) => b.crash)?.crash ?? this.crashFromEvent ?? results.rejected;
@@ -173,6 +189,10 @@ export class Coordinator implements Stoppable {
         return;
       }
       watchdog = true;
+      // Read what the CPUs are doing now, before the stop changes it.
+      const seen = this.watchdogReport(job, first);
+      this.watchdogDetail = `no trial finished for ${watchdogMs / 1000} s: ${seen.text}`;
+      this.watchdogCpu = seen.cpu;
       this.stopTrials();
     }, watchdogMs);
     const stopped = new Promise<'stuck'>((resolve) => {
@@ -180,7 +200,14 @@ export class Coordinator implements Stoppable {
     });
     try {
       const res = await Promise.race([Promise.allSettled(calls), stopped]);
-      if (res === 'stuck') throw new Error('CPU threads did not stop within 2 s after the run was stopped');
+      if (res === 'stuck') {
+        // Kernel code that never reaches a wait or a stretch check: end the run here, keeping the
+        // earlier batches, and report what each CPU was doing. The threads are terminated.
+        this.watchdogDetail = `${this.watchdogDetail || 'the run was stopped'}; the CPU threads did not stop within 2 s and were terminated`;
+        this.abort(this.watchdogDetail);
+        await Promise.all(this.threads.map((t) => t.worker.terminate()));
+        return { batch: [], watchdog: true, rejected: null };
+      }
       const batch: BatchResult[] = [];
       let rejected: CpuCrash | null = null;
       res.forEach((r, i) => {
@@ -193,6 +220,31 @@ export class Coordinator implements Stoppable {
       clearInterval(timer);
       this.wakeRun = null;
     }
+  }
+
+  /** What each scripted CPU's thread was doing (C.STATE) and at which step, for watchdog reports. */
+  private watchdogReport(job: Job, trial: number): { text: string; cpu: number } {
+    const parts: string[] = [];
+    let stuck = -1;
+    for (const t of this.threads) {
+      if (!job.isScripted(t.cpu)) continue;
+      const b = cpuBase(t.cpu);
+      const state = Atomics.load(this.w, b + C.STATE);
+      if (state === CpuState.DONE) continue;
+      const index = Atomics.load(this.w, b + C.CUR_OP);
+      let where = `step ${index + 1}`;
+      try {
+        const st = job.steps(t.cpu, trial)[index];
+        if (st) where = `${st.path} (${st.op})`;
+      } catch {
+        /* a program job: the step number is all there is */
+      }
+      if (state === CpuState.NOPREEMPT && stuck < 0) stuck = t.cpu;
+      parts.push(`CPU ${t.cpu} is ${CPU_STATE_NAMES[state] ?? 'running'} at ${where}`);
+    }
+    if (stuck < 0 && parts.length > 0)
+      stuck = this.threads.find((t) => job.isScripted(t.cpu) && Atomics.load(this.w, cpuBase(t.cpu) + C.STATE) !== CpuState.DONE)?.cpu ?? -1;
+    return { text: parts.join('; ') || 'every CPU had finished its steps', cpu: stuck };
   }
 
   /** Tell every CPU to leave its trial now (they throw TrialAborted at their next wait). */

@@ -3,7 +3,7 @@
 // (unless a local lock is held or a non-preemptible stretch is running), and blocked waits
 // sleep on the CPU's doorbell instead of spinning, so more CPUs than host cores still work.
 import { YP, type KernelCtx, type KGen, type RuntimeHooks } from '../mm/context.js';
-import { C, G, cpuBase } from '../mm/layout.js';
+import { C, CpuState, G, cpuBase } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
 import { nowNs } from '../mm/boot.js';
 
@@ -66,17 +66,21 @@ export class FreeRunCpu {
   spinNoPreempt(ns: number): void {
     const ctx = this.ctx;
     const end = nowNs() + ns;
-    if (ctx.policy.switches.drainMechanism !== 'ipi') {
+    const ipi = ctx.policy.switches.drainMechanism === 'ipi';
+    const state = ctx.base + C.STATE;
+    const was = Atomics.exchange(ctx.w, state, CpuState.NOPREEMPT);
+    try {
       while (nowNs() < end) {
-        /* non-preemptible: no scheduling point, no kworker */
+        // No scheduling point and no kworker, but the run's stop word is still seen: a stretch
+        // never holds the process past a stop (the watchdog's, Ctrl-C's).
+        if (this.stopped()) throw new TrialAborted();
+        if (ipi && ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) {
+          ctx.trace?.mark(ctx, 'ipi drain', ctx.cpu, 0);
+          kworker_run_pending(ctx);
+        }
       }
-      return;
-    }
-    while (nowNs() < end) {
-      if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) {
-        ctx.trace?.mark(ctx, 'ipi drain', ctx.cpu, 0);
-        kworker_run_pending(ctx);
-      }
+    } finally {
+      Atomics.store(ctx.w, state, was);
     }
   }
 
@@ -106,6 +110,16 @@ export class FreeRunCpu {
    * arrives (a sleeping task leaves its CPU to the kworker). Returns cond().
    */
   waitUntil(cond: () => boolean, deadlineNs: number): boolean {
+    const state = this.ctx.base + C.STATE;
+    const was = Atomics.exchange(this.ctx.w, state, CpuState.WAITING);
+    try {
+      return this.waitLoop(cond, deadlineNs);
+    } finally {
+      Atomics.store(this.ctx.w, state, was);
+    }
+  }
+
+  private waitLoop(cond: () => boolean, deadlineNs: number): boolean {
     const w = this.ctx.w;
     // Deadlines arrive on the process-wide clock (ns); the loop uses this thread's cheap clock.
     const t0 = performance.now();

@@ -7,7 +7,7 @@ import { makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
 import { KernelLivelock } from '../mm/errno.js';
 import { sumCpuStats, TrialRecorder } from './recorder.js';
-import { C, COORDINATOR, G, makeLayout, type Dims, type Layout } from '../mm/layout.js';
+import { C, COORDINATOR, CpuState, G, makeLayout, type Dims, type Layout } from '../mm/layout.js';
 import { getPolicy, type Policy } from '../mm/policy.js';
 import { checkPolicy } from '../policy/derive.js';
 import { RingTraceSink } from '../trace/sink.js';
@@ -175,6 +175,7 @@ export class CpuWorker {
     ctx.blockedOn = null;
     ctx.task.pfMemallocPin = false;
     const steps = job.steps(ctx.cpu, trial);
+    Atomics.store(ctx.w, ctx.base + C.STATE, CpuState.RUNNING);
     for (const step of steps) {
       Atomics.store(ctx.w, ctx.base + C.CUR_OP, step.index);
       try {
@@ -197,6 +198,7 @@ export class CpuWorker {
         return true;
       }
     }
+    Atomics.store(ctx.w, ctx.base + C.STATE, CpuState.DONE);
     return false;
   }
 

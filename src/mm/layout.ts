@@ -98,10 +98,15 @@ export const C = {
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()
   USER: 17 * LINE + 4, // 4 words for runtime programs (e.g. the last folio this CPU added)
+  STATE: 17 * LINE + 8, // what this CPU's thread is doing (CpuState), for the watchdog's report
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.LOCK) throw new Error('layout: batches overflow their area');
 export const CPU_WORDS = 18 * LINE + NR_STATS; // 336, a multiple of LINE
+
+/** C.STATE values: what a free-run CPU thread is doing, as the watchdog reports it. */
+export const CpuState = { RUNNING: 0, WAITING: 1, NOPREEMPT: 2, DONE: 3 } as const;
+export const CPU_STATE_NAMES = ['running', 'waiting (sleeping until a condition holds)', 'in a non-preemptible stretch', 'done with its steps'] as const;
 
 /** Folio record: one 128-byte record per folio (two lines), so folios never share a line. */
 export const F = {

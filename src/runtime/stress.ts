@@ -21,6 +21,8 @@ export interface StressOptions {
   signal?: AbortSignal;
   /** Trials per batch between main-thread round trips (default 128). */
   batchSize?: number;
+  /** Free-run: a trial that has not finished after this long is a `watchdog` finding (ms, default 10000). */
+  watchdogMs?: number;
 }
 export interface StressOutcome {
   aggregate: PolicyAggregate;
@@ -41,6 +43,7 @@ export async function runStress(opts: StressOptions): Promise<StressOutcome> {
     const out = await c.run({
       trials: opts.trials,
       batchSize: opts.batchSize ?? 128,
+      ...(opts.watchdogMs !== undefined ? { watchdogMs: opts.watchdogMs } : {}),
       onTrial: (r) => {
         agg.add(r);
         opts.onTrial?.(r);

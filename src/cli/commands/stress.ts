@@ -13,7 +13,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { useColor, type CliContext } from '../io.js';
 import { interruptSignal, interruptedBy } from '../signals.js';
 import { loadRunStress, loadScenario } from '../modules.js';
-import { cpusFlag, failOnFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
+import { cpusFlag, failOnFlag, intFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
 import { writeOutput } from '../output.js';
 
 export const DEFAULT_TRIALS = 200;
@@ -30,6 +30,7 @@ export interface StressFlags {
   progress: boolean;
   color?: boolean;
   mode?: string;
+  watchdog?: string;
 }
 
 export interface StressRequest {
@@ -40,6 +41,8 @@ export interface StressRequest {
   trials: number;
   seed: number;
   seedGiven: boolean;
+  /** Free-run watchdog (ms). */
+  watchdogMs: number | undefined;
   /** '-' = stdout. */
   jsonPath: string | undefined;
   failOn: FailOnKind[];
@@ -70,6 +73,7 @@ export function parseStressFlags(scenarioArg: string, f: StressFlags): StressReq
     trials: f.trials === undefined ? DEFAULT_TRIALS : trialsFlag(f.trials),
     seed: f.seed === undefined ? randomSeed() : seedFlag(f.seed),
     seedGiven: f.seed !== undefined,
+    watchdogMs: f.watchdog === undefined ? undefined : intFlag('--watchdog', f.watchdog, 1, 86_400) * 1000,
     jsonPath: f.json === undefined ? undefined : jsonFlag(f.json),
     failOn: f.failOn === undefined ? [] : failOnFlag(f.failOn),
     progress: f.progress,
@@ -122,6 +126,7 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
         seed: req.seed,
         onTrial: progress ? (r) => progress.trial(r) : undefined,
         signal: controller.signal,
+        ...(req.watchdogMs !== undefined ? { watchdogMs: req.watchdogMs } : {}),
       });
       results.push(outcome.aggregate);
       if (outcome.aborted) {
@@ -177,6 +182,7 @@ export function addRunOptions(cmd: Command): Command {
       'exit 1 if a failure of these kinds occurred: ENOMEM, pin_error, invariant, watchdog, emulator, permitted, any (comma-separated)',
     )
     .option('--mode <mode>', 'free-run (CPU worker threads, genuine races; default) or deterministic (seeded cooperative CPUs, on a pool of all host cores)')
+    .option('--watchdog <s>', 'free-run: a trial that has not finished after s seconds ends as a watchdog finding (default 10)')
     .option('--no-progress', 'no live progress display')
     .option('--no-color', 'no colour in the table');
 }
