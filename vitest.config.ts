@@ -15,6 +15,7 @@ const UNIT = [
   'migrate',
   'mlock',
   'mlock_range',
+  'place',
   'policy-spec',
   'rmap',
   'scenario-compile',

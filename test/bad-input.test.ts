@@ -75,3 +75,15 @@ describe('a CPU stuck in a long non-preemptible stretch (free-run)', () => {
     expect(doc.results[0]!.failures.byKind.watchdog).toBe(2);
   });
 });
+
+test('a scenario too big for the folio table is refused by the loader, with the sum', async () => {
+  const f = join(dir, 'big.yaml');
+  writeFileSync(
+    f,
+    'id: big\ntitle: t\ndescription: d\nraceWindow: r\ncpus: 2\nobjects:\n  - { name: m, kind: shmem, pages: 600000 }\nvmas:\n  - { name: v, object: m, pages: 600000, flags: [read, write, shared] }\nsteps:\n  1:\n    - fault: { vma: v, page: 0 }\n',
+  );
+  const r = await cli('run', f);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain(`${f}: vmas (line 8): expected at most 999,936 pages in the objects and VMAs together`);
+  expect(r.err).toContain('found 1,200,000 pages');
+});

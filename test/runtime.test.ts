@@ -75,7 +75,7 @@ describe('crashes and shutdown', () => {
     expect(outcome.crash).toMatchObject({ cpu: 0, step: 2, op: 'bug' });
     expect(outcome.crash!.message).toMatch(/BUG/);
     const crashTrial = results.find((r) => r.failures.some((f) => f.kind === 'emulator'));
-    expect(crashTrial?.failures[0]?.message).toMatch(/CPU 0 crashed in bug \(step 2\)/);
+    expect(crashTrial?.failures[0]?.message).toMatch(/crashed \(trial \d+, cpu 0, step 2, bug\)/);
     expect(liveWorkerCount()).toBe(0);
     // No OS thread left behind (other runtime threads may come and go, so not exact equality).
     expect(osThreads()).toBeLessThanOrEqual(before);

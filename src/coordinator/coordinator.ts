@@ -19,6 +19,7 @@ import type { Failure, TrialResult } from '../runtime/api.js';
 import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
 import { cpuWorkerPath, workerExecArgv } from '../runtime/worker-path.js';
 import { assembleTrials } from './assemble.js';
+import { placeText } from '../report/place.js';
 
 export interface CoordinatorOptions {
   cpus: number;
@@ -339,7 +340,7 @@ function crashTrial(crash: CpuCrash): TrialResult {
     cpu: crash.cpu,
     step: crash.step,
     op: crash.op,
-    message: `CPU ${crash.cpu} crashed in ${crash.op} (step ${crash.step}): ${crash.message}`,
+    message: `crashed (${placeText({ trial: crash.trial, cpu: crash.cpu, step: crash.step, op: crash.op })}): ${crash.message}`,
   };
   return { trial: crash.trial, failures: [f], pins: [], drainAlls: [], stats: [], durationNs: 0 };
 }

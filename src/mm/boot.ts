@@ -5,6 +5,9 @@ import { C, CPU_WORDS, FOLIO_WORDS, G, GLOBAL_WORDS, MAX_CPUS, VMA_TABLE, cpuBas
 import type { Policy } from './policy.js';
 import { MigrateType, Zone } from './constants.js';
 
+/** Largest folio table, PTE table or page-cache table (entries); 4M folios of 128 bytes = 512 MB. */
+export const MAX_DIM = 4_000_000;
+
 export const DEFAULT_DIMS: Dims = { nCpus: 4, nFolios: 4096, nPtes: 4096, nCacheSlots: 4096 };
 
 /** Validate dimensions; messages name the field and the value. */
@@ -13,8 +16,8 @@ export function checkDims(d: Dims): void {
     throw new RangeError(`cpus: expected an integer from 1 to ${MAX_CPUS}, got ${d.nCpus}`);
   }
   for (const k of ['nFolios', 'nPtes', 'nCacheSlots'] as const) {
-    if (!Number.isInteger(d[k]) || d[k] < 1 || d[k] > 4_000_000) {
-      throw new RangeError(`${k}: expected an integer from 1 to 4000000, got ${d[k]}`);
+    if (!Number.isInteger(d[k]) || d[k] < 1 || d[k] > MAX_DIM) {
+      throw new RangeError(`${k}: expected an integer from 1 to ${MAX_DIM}, got ${d[k]}`);
     }
   }
 }

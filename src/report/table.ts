@@ -3,6 +3,7 @@
 // text; ANSI colour only when asked for (the CLI asks when stdout is a TTY and NO_COLOR is unset).
 import { renderVmstatTable } from './vmstat.js';
 import { COUNTED_KINDS, type PolicyAggregate } from '../stats/aggregate.js';
+import { placeText } from './place.js';
 
 export interface TableOptions {
   color?: boolean;
@@ -109,7 +110,7 @@ export function renderDetails(aggs: readonly PolicyAggregate[], opts: TableOptio
       const more = Object.keys(a.attribution[k]).length - attr.length;
       if (more > 0) lines.push(`            ... ${more} more holder${more === 1 ? '' : 's'} (see --json)`);
       const ex = a.examples[k][0];
-      if (ex) lines.push(`    e.g. trial ${ex.trial}, cpu ${ex.cpu}${ex.op ? `, ${ex.op}` : ''}${ex.invariant ? ` [${ex.invariant}]` : ''}: ${ex.message}`);
+      if (ex) lines.push(`    e.g. ${placeText({ trial: ex.trial, cpu: ex.cpu, op: ex.op })}${ex.invariant ? ` [${ex.invariant}]` : ''}: ${ex.message}`);
     }
     if (a.permitted.trials > 0) {
       const by = topEntries(a.permitted.byInvariant, top)
@@ -128,7 +129,7 @@ export function renderDetails(aggs: readonly PolicyAggregate[], opts: TableOptio
           `  EMULATOR ERRORS (a bug in folio-race, please report): ${a.emulatorErrors.trials} trial${a.emulatorErrors.trials === 1 ? '' : 's'}`,
         ),
       );
-      for (const e of a.emulatorErrors.examples) lines.push(`    trial ${e.trial}, cpu ${e.cpu}${e.op ? `, ${e.op}` : ''}: ${e.message}`);
+      for (const e of a.emulatorErrors.examples) lines.push(`    ${placeText({ trial: e.trial, cpu: e.cpu, op: e.op })}: ${e.message}`);
     }
     if (lines.length > 0) out.push(paint(color, '1', `${a.policy}:`), ...lines);
   }

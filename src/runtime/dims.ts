@@ -3,13 +3,21 @@
 import type { Dims } from '../mm/layout.js';
 import type { Scenario } from '../scenario/schema.js';
 
+import { MAX_DIM } from '../mm/boot.js';
+
+/** Folio slots per page a scenario names (fault, migration target, COW copy, fork child). */
+const FOLIOS_PER_PAGE = 4;
+const SLACK = 256;
+/** Pages a scenario's objects and VMAs may name together, so that its folio table fits. */
+export const MAX_SCENARIO_PAGES = Math.floor((MAX_DIM - SLACK) / FOLIOS_PER_PAGE);
+
 export function dimsFor(s: Scenario, cpus: number): Dims {
   const objPages = s.objects.reduce((a, o) => a + o.pages, 0);
   const vmaPages = s.vmas.reduce((a, v) => a + v.pages, 0);
   return {
     nCpus: cpus,
     // Each page can be faulted, migrated (a new folio) and COW-copied in one trial.
-    nFolios: Math.max(4096, 4 * (objPages + vmaPages) + 256),
+    nFolios: Math.max(4096, FOLIOS_PER_PAGE * (objPages + vmaPages) + SLACK),
     // Fork children get a copy of the parent's PTEs.
     nPtes: Math.max(4096, 3 * vmaPages + 256),
     nCacheSlots: Math.max(4096, objPages + 256),

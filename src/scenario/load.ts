@@ -25,6 +25,8 @@ import {
   type Scenario,
   type VmaSpec,
 } from './schema.js';
+import { MAX_DIM } from '../mm/boot.js';
+import { MAX_SCENARIO_PAGES } from '../runtime/dims.js';
 
 export interface ValidateOptions {
   /** The CPU count the run will use: must be at least the scenario's `cpus`. */
@@ -144,6 +146,16 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
       pr.add(['vmas', i, 'flags'], "'locked' together with 'lockonfault' (VM_LOCKONFAULT is only set with VM_LOCKED)", `[${v.flags.join(', ')}]`);
     }
   });
+
+  // The kernel memory is sized from the pages named here (runtime/dims.ts): refuse what cannot fit.
+  const namedPages = objects.reduce((n, o) => n + o.pages, 0) + vmas.reduce((n, v) => n + v.pages, 0);
+  if (namedPages > MAX_SCENARIO_PAGES) {
+    pr.add(
+      [vmas.length > 0 ? 'vmas' : 'objects'],
+      `at most ${MAX_SCENARIO_PAGES.toLocaleString('en-US')} pages in the objects and VMAs together (4 folio slots per page, ${MAX_DIM.toLocaleString('en-US')} at most)`,
+      `${namedPages.toLocaleString('en-US')} pages`,
+    );
+  }
 
   // Steps: read the scripts first (fork children become VMAs, signals are collected).
   const steps: Record<number, Op[]> = {};

@@ -12,6 +12,7 @@ import { depthFlag, outFlag, reportRunSchedule, strategyFlag } from '../sched_fl
 import { failOnMatches } from './stress.js';
 import { renderVmstat } from '../../report/vmstat.js';
 import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
+import { placeText } from '../../report/place.js';
 
 interface RunFlags {
   policy?: string;
@@ -29,7 +30,7 @@ interface RunFlags {
 export function describeTrialFailures(r: TrialResult): string[] {
   const lines: string[] = [];
   for (const f of r.failures) {
-    const where = [`cpu ${f.cpu}`, f.step !== undefined ? `step ${f.step}` : '', f.op ?? ''].filter(Boolean).join(', ');
+    const where = placeText({ cpu: f.cpu, ...(f.step !== undefined ? { step: f.step } : {}), ...(f.op ? { op: f.op } : {}) });
     const tag = f.permittedBy ? ` (permitted by ${f.permittedBy})` : '';
     lines.push(`${f.kind}${f.invariant ? ` ${f.invariant}` : ''}${tag} on ${where}: ${f.message}`);
     for (const a of f.attribution ?? []) lines.push(`    ${a}`);
