@@ -71,8 +71,9 @@ export class StressProgress {
       this.bar = new cliProgress.SingleBar(
         {
           stream: stream as NodeJS.WritableStream,
-          format: 'stress [{bar}] {value}/{total} trials | {policy} {pdone} done, {pfailed} failed ({prate}) | eta {eta_formatted}',
-          barsize: 24,
+          // What matters first (failures, time left): a narrow terminal cuts the line from the right.
+          format: 'stress [{bar}] {value}/{total} | {pfailed} failed ({prate}) | eta {eta_formatted} | {policy}: {pdone} done',
+          barsize: Math.max(8, Math.min(30, ((stream as NodeJS.WriteStream).columns ?? 80) - 66)),
           hideCursor: true,
           clearOnComplete: true,
           etaBuffer: 200,

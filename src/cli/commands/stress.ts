@@ -101,7 +101,7 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
   const tableStream = toStdoutJson ? ctx.err : ctx.out;
 
   ctx.err.write(
-    `folio-race stress: ${scenario.id} (${scenario.title}); ${req.policies.length} polic${req.policies.length === 1 ? 'y' : 'ies'} x ${req.trials} trials on ${cpus} CPUs; seed ${req.seed}${req.seedGiven ? '' : ' (pass --seed to repeat)'}\n`,
+    `folio-race stress: ${scenario.id} (${scenario.title}); ${req.policies.length} polic${req.policies.length === 1 ? 'y' : 'ies'} x ${req.trials} trials on ${cpus} CPUs; seed ${req.seed}${req.seedGiven ? '' : req.mode === 'deterministic' ? ' (pass --seed to repeat this run exactly)' : " (pass --seed to repeat the scenario's random choices; free-run thread timing is not repeatable)"}\n`,
   );
 
   const startedAt = new Date();
