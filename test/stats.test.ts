@@ -439,3 +439,25 @@ describe('table and progress', () => {
     expect(progressLine(p.state, 2000)).toMatch(/7\/12 trials \(58%\), 2s; merged: 1 done, 0 failed \(0%\)/);
   });
 });
+
+describe('study tables', () => {
+  test('durations scale their unit; no data is "-"', async () => {
+    const { formatDuration } = await import('../src/report/study_table.js');
+    expect(formatDuration(850)).toBe('850ns');
+    expect(formatDuration(12_300)).toBe('12.3µs');
+    expect(formatDuration(4_560_000)).toBe('4.56ms');
+    expect(formatDuration(1.2e9)).toBe('1.20s');
+    expect(formatDuration(null)).toBe('-');
+  });
+  test('columns line up whatever the cell labels, and deterministic studies say their time is logical', async () => {
+    const { studyTable } = await import('../src/report/study_table.js');
+    const { aggregateTrials } = await import('../src/stats/aggregate.js');
+    const a = aggregateTrials('p', []);
+    const t = studyTable(['a', 'a much longer cell label'], true);
+    expect(t.header).toContain('logical time');
+    const rows = [t.row('a', a), t.row('a much longer cell label', a)];
+    expect(rows[0]!.length).toBe(rows[1]!.length);
+    expect(t.header.split('\n')[1]!.length).toBe(rows[0]!.length);
+    expect(rows[0]).toContain(' - ');
+  });
+});

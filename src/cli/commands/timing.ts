@@ -18,6 +18,7 @@ const checkedPolicyText = (raw: string): string => {
 };
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 import { writeOutput } from '../output.js';
+import { studyTable } from '../../report/study_table.js';
 
 interface TimingFlags {
   cpus?: string;
@@ -159,10 +160,11 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   const traces: { name: string; events: import('../../trace/ring.js').TraceRecord[] }[] = [];
   const done: import('../../study/doc.js').StudyCell[] = [];
   const controller = { signal: interruptSignal };
-  const us = (ns: number) => (ns / 1000).toFixed(1).padStart(9);
-  ctx.out.write(
-    `${'cell'.padEnd(58)} ${'drains'.padStart(6)} ${'p50 µs'.padStart(9)} ${'p90'.padStart(9)} ${'p99'.padStart(9)} ${'p99.9'.padStart(9)} ${'max'.padStart(9)}  CPUs/da  skips  mutex p99  work/CPU  da/pin  pin p50/p99 µs   fail\n`,
+  const table = studyTable(
+    mine.map((c) => c.key),
+    mode === 'deterministic',
   );
+  ctx.out.write(`${table.header}\n`);
   try {
     await runCells(mine, {
       mode,
@@ -171,12 +173,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       onCell: (c, o) => {
         done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
         if (o.trace) traces.push({ name: c.key, events: o.trace });
-        const a = o.aggregate;
-        const l = a.drainAllLatencyNs;
-        const work = a.stats.DRAIN_WORK_RUN ? us((a.stats.DRAIN_WORK_NS ?? 0) / a.stats.DRAIN_WORK_RUN) : '        -';
-        ctx.out.write(
-          `${c.key.padEnd(58)} ${String(l.count).padStart(6)} ${us(l.p50)} ${us(l.p90)} ${us(l.p99)} ${us(l.p999)} ${us(l.max)}  ${(a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-').padStart(7)}  ${String(a.drains.genSkips).padStart(5)}  ${us(a.drainAllMutexWaitNs.p99)}  ${work}  ${(a.drainsPerPin.all?.toFixed(2) ?? '-').padStart(6)}  ${a.pinLatencyNs.count ? `${us(a.pinLatencyNs.p50)}/${us(a.pinLatencyNs.p99).trim()}` : '             -'}  ${(a.rate * 100).toFixed(1).padStart(5)}%\n`,
-        );
+        ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
       },
     });
   } finally {
