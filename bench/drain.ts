@@ -3,7 +3,7 @@
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { C, cpuBase } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
-import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND } from '../src/cpu/bench_program.js';
+import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND } from '../src/job/bench_program.js';
 import { measureFloor } from './floor.js';
 
 export interface DrainBenchRow {

@@ -16,7 +16,7 @@ export { runStress, type StressOptions, type StressOutcome } from './runtime/str
 export { runDeterministicStress } from './runtime/det_stress.js';
 export { runOne, type RunOneOptions, type RunOneOutcome } from './runtime/run_one.js';
 export { shutdownAll, liveWorkerCount } from './runtime/registry.js';
-export type { Failure, FailureKind, TrialResult } from './runtime/api.js';
+export type { Failure, FailureKind, TrialResult } from './trial/result.js';
 
 // ---- deterministic mode: the shuttle-style entry points ------------------------------------
 export { DetSession, explicitSchedule, type DetRun, type SessionOptions } from './sched/session.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test, vi } from 'vitest';
-import type { Failure, TrialResult } from '../src/runtime/api.js';
+import type { Failure, TrialResult } from '../src/trial/result.js';
 import { NR_STATS, Stat } from '../src/mm/layout.js';
 import { PolicyAggregator } from '../src/stats/aggregate.js';
 import type { StressOptions, StressOutcome } from '../src/cli/modules.js';

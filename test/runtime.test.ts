@@ -6,9 +6,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { Stat } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
-import type { TrialResult } from '../src/runtime/api.js';
+import type { TrialResult } from '../src/trial/result.js';
 import { liveWorkerCount, shutdownAll } from '../src/runtime/registry.js';
-import type { ProgramParams } from '../src/cpu/programs.js';
+import type { ProgramParams } from '../src/job/programs.js';
 
 const osThreads = () => readdirSync('/proc/self/task').length;
 

@@ -8,7 +8,7 @@ import { dimsFor } from '../src/runtime/dims.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { runStress } from '../src/runtime/stress.js';
 import { loadAllBuiltins, loadScenario } from '../src/scenario/load.js';
-import type { Failure } from '../src/runtime/api.js';
+import type { Failure } from '../src/trial/result.js';
 
 const bugs = (fs: Failure[]) => fs.filter((f) => f.kind === 'emulator' || (f.kind === 'invariant' && !f.permittedBy));
 

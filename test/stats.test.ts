@@ -10,7 +10,7 @@ import { VirtualTimeScheduler } from 'rxjs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { NR_STATS, Stat } from '../src/mm/layout.js';
 import { POLICIES, getPolicy } from '../src/mm/policy.js';
-import type { Failure, TrialResult } from '../src/runtime/api.js';
+import type { Failure, TrialResult } from '../src/trial/result.js';
 import { buildStressDoc, parseStressDoc, stringifyStressDoc, validateStressDoc, writeStressDoc } from '../src/report/json.js';
 import { StressProgress, progressLine } from '../src/report/progress.js';
 import { formatNs, formatPct, renderDetails, renderSummaryTable } from '../src/report/table.js';

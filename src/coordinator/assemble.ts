@@ -1,6 +1,6 @@
 // Merge what each CPU reported for a batch into one TrialResult per trial.
 import type { BatchResult, CpuTrialRecord } from '../cpu/worker_main.js';
-import type { TrialResult } from '../runtime/api.js';
+import type { TrialResult } from '../trial/result.js';
 
 /**
  * Trials with a leader record are complete. A trial some CPU started but no leader closed was

@@ -10,12 +10,12 @@ import { C, COORDINATOR, CPU_STATE_NAMES, CpuState, G, cpuBase, type Dims, type 
 import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { getPolicy } from '../mm/policy.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
-import type { Job } from '../cpu/job.js';
-import { buildJob } from '../cpu/jobs.js';
+import type { Job } from '../job/job.js';
+import { buildJob } from '../job/jobs.js';
 import { checkPolicy } from '../policy/derive.js';
 import type { BatchResult, CpuCrash, CpuWorker, JobConfig } from '../cpu/worker_main.js';
 import { RingTraceSink } from '../trace/sink.js';
-import type { Failure, TrialResult } from '../runtime/api.js';
+import type { Failure, TrialResult } from '../trial/result.js';
 import { register, unregister, workerExited, workerStarted, type Stoppable } from '../runtime/registry.js';
 import { cpuWorkerPath, workerExecArgv } from '../runtime/worker-path.js';
 import { assembleTrials } from './assemble.js';

@@ -6,15 +6,15 @@ import { availableParallelism } from 'node:os';
 import { makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
 import { KernelLivelock } from '../mm/errno.js';
-import { sumCpuStats, TrialRecorder } from './recorder.js';
+import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
 import { C, COORDINATOR, CpuState, G, makeLayout, type Dims, type Layout } from '../mm/layout.js';
 import { getPolicy, type Policy } from '../mm/policy.js';
 import { checkPolicy } from '../policy/derive.js';
 import { RingTraceSink } from '../trace/sink.js';
-import type { Failure } from '../runtime/api.js';
+import type { Failure } from '../trial/result.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell } from './freerun.js';
-import type { Job, JobSpec } from './job.js';
-import { buildJob } from './jobs.js';
+import type { Job, JobSpec } from '../job/job.js';
+import { buildJob } from '../job/jobs.js';
 
 export interface WorkerInit {
   sab: SharedArrayBuffer;

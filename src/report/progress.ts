@@ -4,7 +4,7 @@
 // CI stay readable). Rendering never touches the TrialResults themselves.
 import cliProgress from 'cli-progress';
 import { Subject, asyncScheduler, auditTime, scan, share, type SchedulerLike, type Subscription } from 'rxjs';
-import type { TrialResult } from '../runtime/api.js';
+import type { TrialResult } from '../trial/result.js';
 import { trialFailed } from '../stats/aggregate.js';
 import { formatPct } from './table.js';
 

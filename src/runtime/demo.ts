@@ -6,7 +6,7 @@ import { Coordinator } from '../coordinator/coordinator.js';
 import { Stat } from '../mm/layout.js';
 import { getPolicy } from '../mm/policy.js';
 import { LatencyHistogram } from '../stats/histogram.js';
-import type { TrialResult } from './api.js';
+import type { TrialResult } from '../trial/result.js';
 
 export async function runDemo(out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
   const cpus = 4;

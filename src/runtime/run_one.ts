@@ -8,7 +8,7 @@ import { LRU_NAMES } from '../mm/constants.js';
 import type { Scenario } from '../scenario/schema.js';
 import { createTraceSink } from '../trace/sink.js';
 import { formatFtrace } from '../trace/ftrace.js';
-import type { TrialResult } from './api.js';
+import type { TrialResult } from '../trial/result.js';
 import { CooperativeRuntime, type Strategy } from './cooperative.js';
 import { dimsFor } from './dims.js';
 import type { DecisionRecord } from '../sched/schedule.js';

@@ -8,7 +8,7 @@ import type { Policy } from '../mm/policy.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resolveNames, ScenarioBoard } from '../scenario/setup.js';
 import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
-import type { TrialResult } from './api.js';
+import type { TrialResult } from '../trial/result.js';
 import { dimsFor } from './dims.js';
 
 export interface StressOptions {

@@ -3,7 +3,7 @@
 // is a scheduling point of the run. Repeats are unrolled; names become indices (resolveNames).
 import { Holder } from '../mm/constants.js';
 import type { KernelCtx, KGen } from '../mm/context.js';
-import type { Step as JobStep } from '../cpu/job.js';
+import type { Step as JobStep } from '../job/job.js';
 import { folio_put, folio_try_get } from '../mm/folio.js';
 import { page_cache_ra_order } from '../mm/filemap.js';
 import { FOLL, pin_user_pages, unpin_user_page, unpin_user_pages } from '../mm/gup.js';

@@ -4,7 +4,7 @@
 // advance always runs; at the i-th change point the running thread drops to priority i (below
 // every initial one). A bug of depth d is found with probability >= 1/(n k^(d-1)) per run.
 // k is learned: the longest trial seen so far (64 before the first).
-import { mulberry32 } from '../cpu/scenario_job.js';
+import { mulberry32 } from '../rng/mulberry32.js';
 import { threadId, type Thread } from './schedule.js';
 import type { Scheduler } from './scheduler.js';
 

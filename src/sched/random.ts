@@ -1,6 +1,6 @@
 // Seeded random scheduling: a uniformly chosen CPU among those that can advance, then (when that
 // CPU has both) its task or its kworker with equal chance, as free-run CPUs race.
-import { mulberry32 } from '../cpu/scenario_job.js';
+import { mulberry32 } from '../rng/mulberry32.js';
 import type { Thread } from './schedule.js';
 import type { Scheduler } from './scheduler.js';
 

@@ -4,7 +4,7 @@
 import type { Policy } from '../mm/policy.js';
 import { CooperativeRuntime } from '../runtime/cooperative.js';
 import { dimsFor } from '../runtime/dims.js';
-import type { TrialResult } from '../runtime/api.js';
+import type { TrialResult } from '../trial/result.js';
 import type { Scenario } from '../scenario/schema.js';
 import { formatFtrace } from '../trace/ftrace.js';
 import { createTraceSink, type RingTraceSink } from '../trace/sink.js';

@@ -2,7 +2,7 @@
 // the exhaustive search's list of distinct failures. Kind, invariant id, the CPU it happened on
 // and the reference-ledger attribution (which CPU's which batch held the extra reference);
 // never trial numbers, times or step counts. Permitted findings are not failures.
-import type { Failure, TrialResult } from '../runtime/api.js';
+import type { Failure, TrialResult } from '../trial/result.js';
 
 /**
  * Deliberately wider than the stress failure rate (src/stats/aggregate.ts trialFailed): an

@@ -3,7 +3,7 @@
 // where it stopped; a kworker turn is the drain work (lru_add_drain_per_cpu) it ran. Rows where
 // a thread was switched away from while it could have continued are marked as preemptions.
 import { YP_NAMES } from '../mm/context.js';
-import type { Step } from '../cpu/job.js';
+import type { Step } from '../job/job.js';
 import type { DecisionRecord } from './schedule.js';
 
 const COL = 44;

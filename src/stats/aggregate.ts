@@ -9,7 +9,7 @@
 //   under `emulatorErrors`). Neither enters the failure rate.
 // - failures.total and failures.byKind count trials (a trial with two ENOMEMs counts once), so
 //   rate = failures.total / trials is a binomial proportion and the Wilson interval applies.
-import type { Failure, FailureKind, TrialResult } from '../runtime/api.js';
+import type { Failure, FailureKind, TrialResult } from '../trial/result.js';
 import { NR_STATS, STAT_NAMES, Stat } from '../mm/layout.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { proportion, wilson } from './wilson.js';

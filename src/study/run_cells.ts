@@ -5,7 +5,7 @@
 // cell's trace ring is read back for --perfetto / --ftrace.
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { sharedCoordinator } from '../coordinator/shared.js';
-import type { JobSpec } from '../cpu/job.js';
+import type { JobSpec } from '../job/job.js';
 import type { Dims } from '../mm/layout.js';
 import type { Policy } from '../mm/policy.js';
 import { CooperativeRuntime } from '../runtime/cooperative.js';

@@ -8,7 +8,7 @@
 // - race-window: S1 per policy with CPU 7's race window (its delay) swept: failure rate against
 //   window length.
 // Cells are enumerated in a fixed order, so `--shard i/N` selects the same cells everywhere.
-import { DEFAULT_DRAIN_STUDY } from '../cpu/drain_study_job.js';
+import { DEFAULT_DRAIN_STUDY } from '../job/drain_study_job.js';
 import { DRAIN_MECHANISMS, withSwitches, type DrainMechanism, type Policy } from '../mm/policy.js';
 import { resolvePolicySpec } from '../policy/resolve.js';
 import { dimsFor } from '../runtime/dims.js';

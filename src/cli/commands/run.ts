@@ -2,7 +2,7 @@
 // page_ref_* lines (ftrace style, like the ones in the linux-mm thread) print as they happen;
 // the reference ledger of every folio follows at the end, then each failure with its attribution.
 import type { Command } from 'commander';
-import type { TrialResult } from '../../runtime/api.js';
+import type { TrialResult } from '../../trial/result.js';
 import { aggregateTrials } from '../../stats/aggregate.js';
 import { EXIT } from '../errors.js';
 import type { CliContext } from '../io.js';

@@ -1,6 +1,7 @@
-// What runtimes report per trial, and what the stress/study layers aggregate. The types are the
-// contract between the runtime (coordinator + CPU workers, or the inline runtime) and the
-// statistics, reporting and CLI layers.
+// What a trial reports, and what the stress/study layers aggregate: the contract between the
+// runtimes (coordinator + CPU workers, or the single-thread runtime), the jobs and checks below
+// them, and the statistics, reporting and CLI layers above. Below runtime/ so that every layer
+// can name a TrialResult without importing a runtime.
 import type { DrainAllRecord, PinRecord } from '../mm/context.js';
 
 export type FailureKind = 'ENOMEM' | 'pin_error' | 'invariant' | 'watchdog' | 'emulator';

@@ -2,25 +2,14 @@
 // its compiled steps, and the invariant checker (with this trial's pin results) runs after.
 import { YP, type KernelCtx, type KGen } from '../mm/context.js';
 import { COORDINATOR } from '../mm/layout.js';
-import type { Failure } from '../runtime/api.js';
+import type { Failure } from '../trial/result.js';
 import { compileScenario, type CompileEnv } from '../scenario/compile.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resolveNames, ScenarioBoard, setupScenario, type ResolvedNames } from '../scenario/setup.js';
-import { ringBell } from './freerun.js';
+import { ringBell } from '../cpu/freerun.js';
 import type { Job, JobEnv, Step } from './job.js';
 import { checkTrial } from './trial_check.js';
-
-/** A small seeded PRNG (mulberry32): jitter must replay from the run's seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../rng/mulberry32.js';
 
 export class ScenarioJob implements Job {
   readonly names: ResolvedNames;

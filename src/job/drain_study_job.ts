@@ -16,7 +16,7 @@ import { folio_alloc } from '../mm/page_alloc.js';
 import { folio_add_lru } from '../mm/swap.js';
 import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
 import { wait_event } from '../mm/wait.js';
-import type { Failure } from '../runtime/api.js';
+import type { Failure } from '../trial/result.js';
 import type { Job, Step } from './job.js';
 
 export interface DrainStudyParams {

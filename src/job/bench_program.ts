@@ -8,8 +8,8 @@ import { C, COORDINATOR, cpuBase } from '../mm/layout.js';
 import { folio_alloc } from '../mm/page_alloc.js';
 import { folio_add_lru, lru_add_drain } from '../mm/swap.js';
 import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
-import type { Failure } from '../runtime/api.js';
-import { ringBell } from './freerun.js';
+import type { Failure } from '../trial/result.js';
+import { ringBell } from '../cpu/freerun.js';
 import type { Job, JobEnv, Step } from './job.js';
 
 /** Coordinator-region words the benchmark uses. */

@@ -8,7 +8,7 @@ import type { KernelCtx, KernelObserver, PinRecord } from '../mm/context.js';
 import { errnoName } from '../mm/errno.js';
 import { folio_is_longterm_pinnable, fw } from '../mm/folio.js';
 import { C, F, NR_STATS, cpuBase } from '../mm/layout.js';
-import type { CpuTrialRecord } from './worker_main.js';
+import type { CpuTrialRecord } from '../cpu/worker_main.js';
 
 export class TrialRecorder implements KernelObserver {
   current: CpuTrialRecord | null = null;

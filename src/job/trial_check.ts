@@ -1,7 +1,7 @@
 // After every trial: the invariant checker of spec §10 on quiescent memory, its violations
 // turned into failures (findings a variant permits keep their permittedBy tag).
 import type { KernelCtx } from '../mm/context.js';
-import type { Failure } from '../runtime/api.js';
+import type { Failure } from '../trial/result.js';
 import { checkInvariants } from '../check/invariants.js';
 
 export function checkTrial(ctx: KernelCtx): Failure[] {

@@ -2,8 +2,8 @@
 // checked. Jobs are rebuilt in every thread from a serialisable JobSpec, so functions never
 // cross threads: a built-in runtime program, or a scenario (src/scenario).
 import type { KernelCtx, KGen } from '../mm/context.js';
-import type { Failure } from '../runtime/api.js';
-import type { FreeRunCpu } from './freerun.js';
+import type { Failure } from '../trial/result.js';
+import type { FreeRunCpu } from '../cpu/freerun.js';
 import type { Scenario } from '../scenario/schema.js';
 
 export interface Step {

@@ -9,7 +9,7 @@ import { C, cpuBase } from '../mm/layout.js';
 import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { folio_alloc } from '../mm/page_alloc.js';
 import { folio_add_lru } from '../mm/swap.js';
-import type { Failure } from '../runtime/api.js';
+import type { Failure } from '../trial/result.js';
 import type { Job, JobEnv, Step } from './job.js';
 import { checkTrial } from './trial_check.js';
 
