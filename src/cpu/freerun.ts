@@ -3,7 +3,7 @@
 // (unless a local lock is held or a non-preemptible stretch is running), and blocked waits
 // sleep on the CPU's doorbell instead of spinning, so more CPUs than host cores still work.
 import { YP, type KernelCtx, type KGen, type RuntimeHooks } from '../mm/context.js';
-import { C, CpuState, G, cpuBase } from '../mm/layout.js';
+import { C, COORDINATOR, CpuState, G, cpuBase } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
 import { nowNs } from '../mm/boot.js';
 
@@ -27,7 +27,17 @@ export { nowNs };
 
 export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
   wake: (cpu) => ringBell(w, cpu),
+  wakeAll: () => {
+    for (let c = 0; c <= COORDINATOR; c++) ringBell(w, c);
+  },
   nowNs,
+  // Replaced by FreeRunCpu for its own CPU (a wait that runs the kworker meanwhile).
+  sleepNs: (ns) => {
+    const end = nowNs() + ns;
+    while (nowNs() < end) {
+      /* the coordinator never sleeps in a job step */
+    }
+  },
   // Replaced by FreeRunCpu, whose stretch can take IPIs; until then a plain spin.
   spinNoPreempt: (ns) => {
     const end = nowNs() + ns;
@@ -54,8 +64,10 @@ export class FreeRunCpu {
   constructor(readonly ctx: KernelCtx) {
     this.bell = ctx.base + C.BELL;
     this.pending = ctx.base + C.WQ_PENDING;
-    // The hog (an RT task / preempt-off stretch) belongs to this CPU: let it see IPIs.
+    // The hog (an RT task / preempt-off stretch) belongs to this CPU: let it see IPIs; a sleep
+    // lets its kworker run.
     ctx.hooks.spinNoPreempt = (ns) => this.spinNoPreempt(ns);
+    ctx.hooks.sleepNs = (ns) => this.delay(ns / 1000);
   }
 
   /**

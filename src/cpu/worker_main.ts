@@ -4,10 +4,12 @@
 // is its "leader": it checks invariants, resets and sets up the next trial, then releases all.
 import { availableParallelism } from 'node:os';
 import { makeCtx, resetForTrial } from '../mm/boot.js';
-import type { DrainAllRecord, KernelCtx, PinRecord } from '../mm/context.js';
+import type { KernelCtx } from '../mm/context.js';
 import { KernelLivelock } from '../mm/errno.js';
 import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
 import { C, COORDINATOR, CpuState, G, makeLayout, type Dims, type Layout } from '../mm/layout.js';
+import type { CpuTrialRecord } from '../job/recorder.js';
+export type { CpuTrialRecord } from '../job/recorder.js';
 import { getPolicy, type Policy } from '../mm/policy.js';
 import { checkPolicy } from '../policy/derive.js';
 import { RingTraceSink } from '../trace/sink.js';
@@ -32,12 +34,6 @@ export interface JobConfig {
   traceSab?: SharedArrayBuffer;
 }
 
-export interface CpuTrialRecord {
-  trial: number;
-  pins: PinRecord[];
-  drainAlls: DrainAllRecord[];
-  failures: Failure[];
-}
 export interface LeaderRecord {
   trial: number;
   stats: number[];
@@ -87,9 +83,10 @@ export class CpuWorker {
   configure(cfg: JobConfig): void {
     this.ctx.policy = checkPolicy(cfg.policy);
     this.ctx.trace = cfg.traceSab ? new RingTraceSink(cfg.traceSab) : null;
-    this.cpu.yieldSpinNs = cfg.yieldSpinNs ?? 0;
-    const job = buildJob(cfg.job, { cpu: this.cpu, w: this.w, seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });
+    const job = buildJob(cfg.job, { seed: cfg.seed, report: (f) => this.rec.current?.failures.push(f) });
     this.job = job;
+    // A scenario's scheduling-point spacing, else the program's (a drain-study cell's --spacing).
+    this.cpu.yieldSpinNs = job.schedPointSpacingNs ?? cfg.yieldSpinNs ?? 0;
     // Spin rather than sleep in waits when the busy CPUs fit on the host's cores.
     let scripted = 0;
     for (let c = 0; c < this.lay.dims.nCpus; c++) if (job.isScripted(c)) scripted++;

@@ -9,8 +9,8 @@ import { folio_alloc } from '../mm/page_alloc.js';
 import { folio_add_lru, lru_add_drain } from '../mm/swap.js';
 import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
 import type { Failure } from '../trial/result.js';
-import { ringBell } from '../cpu/freerun.js';
 import type { Job, JobEnv, Step } from './job.js';
+import { wait_event } from '../mm/wait.js';
 
 /** Coordinator-region words the benchmark uses. */
 export const BENCH_RELEASE = cpuBase(COORDINATOR) + C.USER; // 1 = stop
@@ -27,7 +27,7 @@ export class BenchProgram implements Job {
   private pool: number[] = [];
   constructor(
     private readonly p: BenchParams,
-    private readonly env: JobEnv,
+    readonly _env: JobEnv,
   ) {}
 
   setup(ctx: KernelCtx): void {
@@ -54,7 +54,7 @@ export class BenchProgram implements Job {
     }
     lru_add_drain(ctx);
     Atomics.store(ctx.w, ctx.base + BENCH_READY, 0);
-    ringBell(ctx.w, COORDINATOR);
+    ctx.hooks.wake(COORDINATOR);
   }
 
   private *cycle(ctx: KernelCtx, i: number): KGen<void> {
@@ -68,23 +68,22 @@ export class BenchProgram implements Job {
       yield YP.OP_BOUNDARY;
       if (i === 8) {
         Atomics.store(ctx.w, ctx.base + BENCH_READY, 1); // busy, with a non-empty batch
-        ringBell(ctx.w, COORDINATOR);
+        ctx.hooks.wake(COORDINATOR);
       }
     }
   }
 
   private *idle(ctx: KernelCtx): KGen<void> {
-    const cpu = this.env.cpu;
-    if (!cpu) throw new Error('bench program needs the free-run runtime');
     let round = 0;
     for (let i = 0; ; i++) {
       const next = round;
-      cpu.waitUntil(() => Atomics.load(ctx.w, BENCH_ROUND) > next || Atomics.load(ctx.w, BENCH_RELEASE) !== 0, Infinity);
+      // A sleeping wait: the free-run driver sleeps on the doorbell, and the kworker runs meanwhile.
+      yield* wait_event(ctx, () => Atomics.load(ctx.w, BENCH_ROUND) > next || Atomics.load(ctx.w, BENCH_RELEASE) !== 0, 'bench round');
       if (Atomics.load(ctx.w, BENCH_RELEASE) !== 0) return;
       round = Atomics.load(ctx.w, BENCH_ROUND);
       yield* this.cycle(ctx, i); // one entry rests in this CPU's lru_add batch
       Atomics.store(ctx.w, ctx.base + BENCH_READY, round);
-      ringBell(ctx.w, COORDINATOR);
+      ctx.hooks.wake(COORDINATOR);
     }
   }
 

@@ -3,7 +3,6 @@
 // cross threads: a built-in runtime program, or a scenario (src/scenario).
 import type { KernelCtx, KGen } from '../mm/context.js';
 import type { Failure } from '../trial/result.js';
-import type { FreeRunCpu } from '../cpu/freerun.js';
 import type { Scenario } from '../scenario/schema.js';
 
 export interface Step {
@@ -27,6 +26,11 @@ export interface Job {
   reseed?(seed: number): void;
   /** Checks after a trial, on quiescent memory (leader thread). */
   check(ctx: KernelCtx, trial: number): Failure[];
+  /**
+   * Non-preemptible time each scheduling point costs (ns; a scenario's timing.schedPointSpacingUs).
+   * The free-run driver spins it at every yield point; the deterministic runtime does not model it.
+   */
+  readonly schedPointSpacingNs?: number;
 }
 
 export type JobSpec =
@@ -34,16 +38,14 @@ export type JobSpec =
   /** `board`: the signal board CPU threads share; single-thread runtimes may leave it out. */
   | { kind: 'scenario'; scenario: Scenario; board?: SharedArrayBuffer };
 
-/** Services a job's steps may use from the runtime they run in. */
+/**
+ * What a job gets from the runtime that builds it. Everything a step needs at run time (sleeping,
+ * stretches, waking, the clock) comes through ctx.hooks, which both runtimes implement, so a job
+ * never asks which runtime it is in.
+ */
 export interface JobEnv {
-  /** The free-run driver of this CPU (absent in the single-thread runtime). */
-  cpu?: FreeRunCpu;
   /** Record a failure in the current trial of the CPU running the step. */
   report(f: Failure): void;
-  /** The shared kernel memory (to ring doorbells), when the job runs on one. */
-  w?: Int32Array;
   /** Seed of the run (jitter, random choices). */
   seed?: number;
-  /** Single-thread runtimes: the running CPU sleeps for `ns` of logical time (a preemptible delay). */
-  sleep?(ns: number): void;
 }

@@ -4,11 +4,19 @@
 // runtime so a failure reads the same whichever runtime found it.
 import { describeFolioHolders } from '../check/ledger.js';
 import { Errno } from '../mm/constants.js';
-import type { KernelCtx, KernelObserver, PinRecord } from '../mm/context.js';
+import type { DrainAllRecord, KernelCtx, KernelObserver, PinRecord } from '../mm/context.js';
+import type { Failure } from '../trial/result.js';
 import { errnoName } from '../mm/errno.js';
 import { folio_is_longterm_pinnable, fw } from '../mm/folio.js';
 import { C, F, NR_STATS, cpuBase } from '../mm/layout.js';
-import type { CpuTrialRecord } from '../cpu/worker_main.js';
+
+/** What one CPU recorded in one trial (merged with the others' by coordinator/assemble.ts). */
+export interface CpuTrialRecord {
+  trial: number;
+  pins: PinRecord[];
+  drainAlls: DrainAllRecord[];
+  failures: Failure[];
+}
 
 export class TrialRecorder implements KernelObserver {
   current: CpuTrialRecord | null = null;

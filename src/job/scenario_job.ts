@@ -1,12 +1,10 @@
 // A scenario as a Job: set up from the scenario's declarations before each trial, each CPU runs
 // its compiled steps, and the invariant checker (with this trial's pin results) runs after.
 import { YP, type KernelCtx, type KGen } from '../mm/context.js';
-import { COORDINATOR } from '../mm/layout.js';
 import type { Failure } from '../trial/result.js';
 import { compileScenario, type CompileEnv } from '../scenario/compile.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resolveNames, ScenarioBoard, setupScenario, type ResolvedNames } from '../scenario/setup.js';
-import { ringBell } from '../cpu/freerun.js';
 import type { Job, JobEnv, Step } from './job.js';
 import { checkTrial } from './trial_check.js';
 import { mulberry32 } from '../rng/mulberry32.js';
@@ -19,14 +17,16 @@ export class ScenarioJob implements Job {
   constructor(
     readonly scenario: Scenario,
     boardSab: SharedArrayBuffer | undefined,
-    private readonly env: JobEnv,
+    readonly env: JobEnv,
   ) {
     this.seed = env.seed ?? 1;
     this.names = resolveNames(scenario);
     this.board = new ScenarioBoard(this.names, boardSab);
     // timing.schedPointSpacingUs: each scheduling point costs this much non-preemptible time.
-    if (env.cpu) env.cpu.yieldSpinNs = scenario.timing.schedPointSpacingUs * 1000;
+    this.schedPointSpacingNs = scenario.timing.schedPointSpacingUs * 1000;
   }
+
+  readonly schedPointSpacingNs: number;
 
   /** Per-CPU random streams (jitter), restarted by reseed without recompiling the programs. */
   private streams = new Map<number, () => number>();
@@ -65,22 +65,18 @@ export class ScenarioJob implements Job {
   }
 
   private compileEnv(cpu: number): CompileEnv {
-    const runner = this.env.cpu;
-    const sleep = this.env.sleep;
-    const w = this.env.w;
     const board = this.board;
     return {
       // Waiters sleep on their CPU doorbells: ring them all when a signal is raised.
-      signal: (n) => {
+      signal: (ctx, n) => {
         board.signal(n);
-        if (w) for (let c = 0; c <= COORDINATOR; c++) ringBell(w, c);
+        ctx.hooks.wakeAll();
       },
       isSignalled: (n) => board.isSignalled(n),
       setForkChild: (n, v) => board.setForkChild(n, v),
       forkChild: (n) => board.forkChild(n),
-      delay: function* (_ctx: KernelCtx, us: number): KGen<void> {
-        if (runner) runner.delay(us);
-        else if (sleep) sleep(us * 1000);
+      delay: function* (ctx: KernelCtx, us: number): KGen<void> {
+        ctx.hooks.sleepNs(us * 1000);
         yield YP.SCRIPT_DELAY;
       },
       hog: function* (ctx: KernelCtx, us: number): KGen<void> {

@@ -78,6 +78,8 @@ export const NOOP_HOOKS: RuntimeHooks = {
   wake: () => {},
   nowNs,
   spinNoPreempt: () => {},
+  sleepNs: () => {},
+  wakeAll: () => {},
 };
 
 export const DEFAULT_ALLOC: AllocPolicy = { movableMt: MigrateType.MOVABLE, movableZone: Zone.NORMAL };

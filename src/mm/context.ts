@@ -56,6 +56,13 @@ export interface RuntimeHooks {
   nowNs(): number;
   /** Busy the CPU without scheduling points for `ns` (an RT task / preempt-off section). */
   spinNoPreempt(ns: number): void;
+  /**
+   * The running task sleeps for `ns` (a preemptible pause: the CPU's kworker may run). Free-run:
+   * the thread waits; single-thread runtimes: logical time, at the yield that follows.
+   */
+  sleepNs(ns: number): void;
+  /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
+  wakeAll(): void;
 }
 
 /** The task currently running on a CPU (only what the model needs). */

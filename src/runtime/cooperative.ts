@@ -85,6 +85,8 @@ export class CooperativeRuntime {
       wake: () => {},
       nowNs: () => this.now,
       spinNoPreempt: (ns) => this.sleepCurrent(ns, true),
+      sleepNs: (ns) => this.sleepCurrent(ns, false),
+      wakeAll: () => {},
     };
     for (let c = 0; c < opts.nCpus; c++) {
       const ctx = makeCtx(this.w, this.lay, c, opts.policy, hooks);
@@ -114,7 +116,6 @@ export class CooperativeRuntime {
     const env: JobEnv = {
       report: (f) => this.current?.rec.current?.failures.push(f),
       seed: this.seed,
-      sleep: (ns: number) => this.sleepCurrent(ns, false),
     };
     this.job = buildJob(spec, env);
   }

@@ -39,6 +39,9 @@ export class InlineKernel {
       spinNoPreempt: (ns) => {
         this.clock += ns;
       },
+      sleepNs: (ns) => {
+        this.clock += ns;
+      },
     };
     this.ctxs = [];
     for (let c = 0; c < opts.nCpus; c++) {

@@ -24,8 +24,8 @@ export type Step = JobStep & { path: string };
 
 /** Runtime services the compiled steps use. */
 export interface CompileEnv {
-  /** Raise a named signal (shared memory: every CPU sees it). */
-  signal(name: string): void;
+  /** Raise a named signal (shared memory: every CPU sees it) and wake the CPUs waiting for one. */
+  signal(ctx: KernelCtx, name: string): void;
   isSignalled(name: string): boolean;
   /** A preemptible pause of `us` µs: scheduling points while it lasts (this CPU's kworker may run). */
   delay(ctx: KernelCtx, us: number): KGen<void>;
@@ -43,7 +43,10 @@ export interface CompileEnv {
 /** A CompileEnv whose signals and fork children live on a ScenarioBoard. */
 export function boardEnv(board: ScenarioBoard, rt: Pick<CompileEnv, 'delay' | 'hog' | 'pinLog' | 'random'>): CompileEnv {
   return {
-    signal: (n) => board.signal(n),
+    signal: (ctx, n) => {
+      board.signal(n);
+      ctx.hooks.wakeAll();
+    },
     isSignalled: (n) => board.isSignalled(n),
     setForkChild: (n, v) => board.setForkChild(n, v),
     forkChild: (n) => board.forkChild(n),
@@ -286,8 +289,8 @@ export function compileScenario(s: Scenario, cpu: number, env: CompileEnv, names
         return (ctx) => env.delay(ctx, us);
       }
       case 'signal':
-        return function* () {
-          env.signal(op.name);
+        return function* (ctx) {
+          env.signal(ctx, op.name);
         };
       case 'wait':
         return (ctx) => wait_event(ctx, () => env.isSignalled(op.name), `wait ${op.name}`);
