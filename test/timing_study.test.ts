@@ -131,6 +131,14 @@ describe('drain-latency study', () => {
     expect(cell('targeted', 'on').stats.EXTRACTED).toBe(tiny.trials * tiny.rounds);
   });
 
+  test('deterministic mode models the IPI too: it drains inside the stretch, the workqueue waits for its end', async () => {
+    const cells = drainLatencyCells({ ...tiny, cpus: [3], mechanisms: ['workqueue', 'ipi'], hog: ['on'] });
+    const outs = await runCells(cells, { mode: 'deterministic' });
+    const p50 = (mech: string) => outs[cells.findIndex((c) => c.params.mechanism === mech)]!.aggregate.drainAllLatencyNs.p50;
+    expect(p50('workqueue')).toBeGreaterThanOrEqual(40_000); // logical time: the 50 µs hog
+    expect(p50('ipi')).toBeLessThan(40_000);
+  });
+
   test('two shards merged give the same figures as the unsharded run', async () => {
     const whole = await runDoc(null);
     const a = await runDoc(parseShard('1/2'));

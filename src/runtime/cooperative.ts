@@ -195,9 +195,14 @@ export class CooperativeRuntime {
     return { trial, failures, pins: records.flatMap((r) => r.pins), drainAlls: records.flatMap((r) => r.drainAlls), stats, durationNs: this.now };
   }
 
-  /** Can this CPU's kworker run now? Only at a scheduling point, outside local locks and hogs. */
+  /**
+   * Can this CPU's drain work run now? Only outside local locks; and, as a workqueue item, only at
+   * a scheduling point, so not during a hog. With drainMechanism 'ipi' the request is an
+   * interrupt: it runs inside a non-preemptible stretch too, as the free-run driver's does.
+   */
   private kworkerCanRun(s: CpuState): boolean {
-    return s.ctx.preempt === 0 && !(s.hogging && s.until > this.now) && work_pending(s.ctx);
+    const ipi = s.ctx.policy.switches.drainMechanism === 'ipi';
+    return s.ctx.preempt === 0 && (ipi || !(s.hogging && s.until > this.now)) && work_pending(s.ctx);
   }
   private taskCanRun(s: CpuState): boolean {
     if (!s.gen || s.until > this.now) return false;

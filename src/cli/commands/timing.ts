@@ -118,11 +118,6 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       seed,
       policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
-    if (mode === 'deterministic' && p.mechanisms.includes('ipi') && p.hog.includes('on')) {
-      throw new UsageError(
-        '--deterministic: the deterministic runtime does not model an IPI interrupting a non-preemptible stretch; leave out ipi or --hog on',
-      );
-    }
     params = p;
     cells = studies.drainLatencyCells(p);
   } else if (kind === 'pin-storm') {
