@@ -46,6 +46,16 @@ describe('refused before any build or boot (exit 2)', () => {
     expect(r.out).toContain('fr_pin(t, cpu, "steps.3[1]"');
     expect(r.out).toContain('fr_run_scenario(&sc0, trials);');
   });
+  test.concurrent("'all': every built-in that translates, the others named with the reason", async ({ expect }) => {
+    const [all, mixed] = await Promise.all([cli('kernel', 'all', '--print-c'), cli('kernel', 'all', 'S1', '--print-c')]);
+    expect(all.code).toBe(0);
+    expect(all.err).toContain("skipping S4: op 'fork' on CPU 0, step 2 has no user-space equivalent");
+    expect(all.err).toContain('skipping S10:');
+    expect(all.out).toContain('.id = "S1",');
+    expect(all.out).not.toContain('.id = "S4",');
+    expect(mixed.code).toBe(2);
+    expect(mixed.err).toContain("'all' stands alone");
+  });
   test.concurrent('no --image, a missing one, a file that is not a bzImage', async ({ expect }) => {
     const [none, missing, notBz] = await Promise.all([
       cli('kernel', 'S1'),

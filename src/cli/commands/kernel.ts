@@ -21,7 +21,7 @@ import { bzImageVersion, upstreamVersion } from '../../realkernel/kernel_version
 import { bootGuest } from '../../realkernel/qemu.js';
 import { findGuestTools } from '../../realkernel/tools.js';
 import { ioUringPinsFast, withPinPath } from '../../realkernel/io_uring_pin.js';
-import { translateScenarios } from '../../realkernel/translate.js';
+import { translateScenarios, UntranslatableError } from '../../realkernel/translate.js';
 import type { Scenario } from '../../scenario/schema.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
@@ -70,7 +70,7 @@ export function registerKernel(program: Command, ctx: CliContext): void {
   program
     .command('kernel')
     .description("run scenarios on a real kernel under QEMU and print its figures beside the emulator's")
-    .argument('<scenarios...>', 'built-in scenario ids or .yaml/.yml/.json files (all run in one boot)')
+    .argument('<scenarios...>', "built-in scenario ids or .yaml/.yml/.json files (all run in one boot); 'all': every built-in that translates")
     .option('--image <file>', 'the kernel to boot (bzImage / vmlinuz), e.g. /boot/vmlinuz-6.1.0-57-amd64 or arch/x86/boot/bzImage')
     .option('--kernel <version>', "the emulator variant to compare with: auto (default: the image's version, from the release table) or a release (6.12.45)")
     .option('--policy <p>', 'compare with this variant instead (a built-in id, base+switch=value, or a policy file)')
@@ -105,7 +105,23 @@ one boot. Example:
       const memory = f.memory ?? '2G';
       if (!/^\d+[MG]$/.test(memory)) throw new UsageError(`--memory: expected a size such as 2G or 1536M, got '${memory}'`);
       const scenarios: Scenario[] = [];
-      for (const a of scenarioArgs) scenarios.push(await loadScenario(a));
+      // `all`: every built-in scenario that can run on a real kernel; the others are listed, not refused.
+      const all = scenarioArgs.some((a) => a.toLowerCase() === 'all');
+      if (all && scenarioArgs.length > 1) throw new UsageError("<scenarios...>: 'all' stands alone (it means every built-in scenario that translates)");
+      if (all) {
+        const { loadAllBuiltins } = await import('../../scenario/load.js');
+        for (const s of loadAllBuiltins()) {
+          try {
+            translateScenarios([s]);
+            scenarios.push(s);
+          } catch (e) {
+            if (!(e instanceof UntranslatableError)) throw e;
+            ctx.err.write(
+              `folio-race kernel: skipping ${s.id}: ${e.problems[0]!.message}${e.problems.length > 1 ? ` (and ${e.problems.length - 1} more)` : ''}\n`,
+            );
+          }
+        }
+      } else for (const a of scenarioArgs) scenarios.push(await loadScenario(a));
       const ids = new Set<string>();
       for (const s of scenarios) {
         if (ids.has(s.id)) throw new UsageError(`scenario '${s.id}' is given twice`);
