@@ -37,7 +37,7 @@ async function handoff(rounds: number): Promise<number> {
     const { workerData } = require('node:worker_threads');
     const w = new Int32Array(workerData);
     for (let i = 1; ; i++) {
-      let v: number;
+      let v;
       while ((v = Atomics.load(w, 0)) !== i && v >= 0) Atomics.wait(w, 0, v);
       if (v < 0) break;
       Atomics.store(w, 1, i);
