@@ -461,3 +461,9 @@ describe('study tables', () => {
     expect(rows[0]).toContain(' - ');
   });
 });
+
+test('study progress lines name themselves', async () => {
+  const { progressLine } = await import('../src/report/progress.js');
+  const line = progressLine({ total: 400, done: 100, failed: 3, policy: 'cpus=2 mech=ipi', policyDone: 20, policyFailed: 1 }, 5000, 'study');
+  expect(line).toBe('study: 100/400 trials (25%), 5s; cpus=2 mech=ipi: 20 done, 1 failed (5.00%)\n');
+});

@@ -25,6 +25,8 @@ export interface ProgressOptions {
   plainEveryMs?: number;
   scheduler?: SchedulerLike;
   now?: () => number;
+  /** What the line says it is the progress of (default `stress`; studies say `study`). */
+  label?: string;
 }
 
 export interface ProgressState {
@@ -45,10 +47,10 @@ function fold(s: ProgressState, e: ProgressEvent): ProgressState {
 }
 
 /** Plain progress line (also used by tests). */
-export function progressLine(s: ProgressState, elapsedMs: number): string {
+export function progressLine(s: ProgressState, elapsedMs: number, label = 'stress'): string {
   const pct = s.total ? Math.floor((100 * s.done) / s.total) : 100;
   const rate = s.policyDone ? formatPct(s.policyFailed / s.policyDone) : '-';
-  return `stress: ${s.done}/${s.total} trials (${pct}%), ${(elapsedMs / 1000).toFixed(0)}s; ${s.policy}: ${s.policyDone} done, ${s.policyFailed} failed (${rate})\n`;
+  return `${label}: ${s.done}/${s.total} trials (${pct}%), ${(elapsedMs / 1000).toFixed(0)}s; ${s.policy}: ${s.policyDone} done, ${s.policyFailed} failed (${rate})\n`;
 }
 
 export class StressProgress {
@@ -72,7 +74,7 @@ export class StressProgress {
         {
           stream: stream as NodeJS.WritableStream,
           // What matters first (failures, time left): a narrow terminal cuts the line from the right.
-          format: 'stress [{bar}] {value}/{total} | {pfailed} failed ({prate}) | eta {eta_formatted} | {policy}: {pdone} done',
+          format: `${opts.label ?? 'stress'} [{bar}] {value}/{total} | {pfailed} failed ({prate}) | eta {eta_formatted} | {policy}: {pdone} done`,
           barsize: Math.max(8, Math.min(30, ((stream as NodeJS.WriteStream).columns ?? 80) - 66)),
           hideCursor: true,
           clearOnComplete: true,
@@ -84,7 +86,9 @@ export class StressProgress {
       this.bar.start(opts.total, 0, this.payload(this.latest));
       this.sub = state$.pipe(auditTime(opts.refreshMs ?? 100, scheduler)).subscribe((s) => this.drawBar(s));
     } else {
-      this.sub = state$.pipe(auditTime(opts.plainEveryMs ?? 5000, scheduler)).subscribe((s) => stream.write(progressLine(s, this.now() - this.started)));
+      this.sub = state$
+        .pipe(auditTime(opts.plainEveryMs ?? 5000, scheduler))
+        .subscribe((s) => stream.write(progressLine(s, this.now() - this.started, opts.label)));
     }
     this.sub.add(state$.subscribe((s) => (this.latest = s)));
   }

@@ -13,6 +13,7 @@ import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
 import { TraceRing, type TraceRecord } from '../trace/ring.js';
 import { RingTraceSink } from '../trace/sink.js';
 import type { CellParams } from './doc.js';
+import type { TrialResult } from '../trial/result.js';
 
 export interface CellSpec {
   key: string;
@@ -40,6 +41,9 @@ export interface RunCellsOptions {
   tracePerCpu?: number;
   signal?: AbortSignal;
   onCell?: (c: CellSpec, o: CellOutcome) => void;
+  /** Before a cell starts, and after each of its trials (progress display). */
+  onCellStart?: (c: CellSpec) => void;
+  onTrial?: (c: CellSpec, r: TrialResult) => void;
 }
 
 export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions): Promise<CellOutcome[]> {
@@ -47,8 +51,12 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
   for (const cell of cells) {
     if (opts.signal?.aborted) break;
     const ring = opts.tracePerCpu ? TraceRing.create({ nCpus: cell.cpus, perCpu: opts.tracePerCpu }) : null;
+    opts.onCellStart?.(cell);
+    const onTrial = opts.onTrial ? (r: TrialResult) => opts.onTrial!(cell, r) : undefined;
     const o =
-      opts.mode === 'deterministic' ? runDeterministic(cell, ring) : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal);
+      opts.mode === 'deterministic'
+        ? runDeterministic(cell, ring, onTrial)
+        : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
     out.push(o);
     opts.onCell?.(cell, o);
     if (o.aborted) break;
@@ -56,13 +64,27 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
   return out;
 }
 
-async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal): Promise<CellOutcome> {
+async function runFreeRun(
+  c: Coordinator,
+  cell: CellSpec,
+  ring: TraceRing | null,
+  signal?: AbortSignal,
+  onTrial?: (r: TrialResult) => void,
+): Promise<CellOutcome> {
   await c.configure({ job: cell.job, policy: cell.policy, seed: cell.seed, ...(ring ? { traceSab: ring.sab } : {}) });
   const agg = new PolicyAggregator(cell.policy.id);
   const onAbort = () => c.abort('interrupted');
   signal?.addEventListener('abort', onAbort);
   try {
-    const r = await c.run({ trials: cell.trials, batchSize: 32, watchdogMs: 20_000, onTrial: (t) => agg.add(t) });
+    const r = await c.run({
+      trials: cell.trials,
+      batchSize: 32,
+      watchdogMs: 20_000,
+      onTrial: (t) => {
+        agg.add(t);
+        onTrial?.(t);
+      },
+    });
     if (r.crash) throw new Error(`cell ${cell.key}: CPU ${r.crash.cpu} crashed in ${r.crash.op}: ${r.crash.message}`);
     return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted: r.aborted };
   } finally {
@@ -70,11 +92,15 @@ async function runFreeRun(c: Coordinator, cell: CellSpec, ring: TraceRing | null
   }
 }
 
-function runDeterministic(cell: CellSpec, ring: TraceRing | null): CellOutcome {
+function runDeterministic(cell: CellSpec, ring: TraceRing | null, onTrial?: (r: TrialResult) => void): CellOutcome {
   const policy = cell.policy;
   const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
   rt.configure(cell.job);
   const agg = new PolicyAggregator(policy.id);
-  for (let t = 0; t < cell.trials; t++) agg.add(rt.runTrial(t));
+  for (let t = 0; t < cell.trials; t++) {
+    const r = rt.runTrial(t);
+    agg.add(r);
+    onTrial?.(r);
+  }
   return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted: false };
 }

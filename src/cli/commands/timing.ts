@@ -19,6 +19,7 @@ const checkedPolicyText = (raw: string): string => {
 import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 import { writeOutput } from '../output.js';
 import { studyTable } from '../../report/study_table.js';
+import { StressProgress } from '../../report/progress.js';
 
 interface TimingFlags {
   cpus?: string;
@@ -38,6 +39,7 @@ interface TimingFlags {
   perfetto?: string;
   ftrace?: string;
   deterministic?: boolean;
+  progress?: boolean;
 }
 
 function list<T>(flag: string, raw: string | undefined, dflt: T[], parse: (s: string) => T): T[] {
@@ -160,10 +162,15 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     mode === 'deterministic',
   );
   ctx.out.write(`${table.header}\n`);
+  // Plain progress lines on stderr (at most one per 5 s): a live bar would fight the rows on stdout.
+  const progress =
+    f.progress === false ? null : new StressProgress({ total: mine.reduce((n, c) => n + c.trials, 0), stream: ctx.err, tty: false, label: 'study' });
   try {
     await runCells(mine, {
       mode,
       signal: controller.signal,
+      onCellStart: (c) => progress?.policy(c.key),
+      onTrial: (_c, r) => progress?.trial(r),
       ...(tracing ? { tracePerCpu: 4096 } : {}),
       onCell: (c, o) => {
         done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
@@ -172,6 +179,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       },
     });
   } finally {
+    progress?.stop();
     // Also after a crashed cell: the cells that finished are kept.
     if (done.length < mine.length) ctx.err.write(`folio-race: ${done.length} of ${mine.length} cells finished\n`);
     const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done, interruptSignal.aborted);
@@ -202,6 +210,7 @@ function common(cmd: Command): Command {
     .option('--seed <s>', 'seed (default 1)')
     .option('--mechanisms <list>', `drain mechanisms: ${DRAIN_MECHANISMS.join(', ')}`)
     .option('--json <file>', 'write the study document (input of `report` and `merge`)')
+    .option('--no-progress', 'no progress lines on stderr')
     .option('--shard <i/N>', 'run only shard i of N of the cells (1 <= i <= N); merge the shard documents with `folio-race merge`')
     .option('--perfetto <file>', 'write a Chrome/Perfetto trace of every cell (a process per cell, a track per CPU)')
     .option('--ftrace <file>', 'write page_ref_* and marker lines, ftrace style')
