@@ -2,7 +2,7 @@
 // its compiled steps, and the invariant checker (with this trial's pin results) runs after.
 import { YP, type KernelCtx, type KGen } from '../mm/context.js';
 import type { Failure } from '../trial/result.js';
-import { compileScenario, type CompileEnv } from '../scenario/compile.js';
+import { boardEnv, compileScenario, type CompileEnv } from '../scenario/compile.js';
 import type { Scenario } from '../scenario/schema.js';
 import { resolveNames, ScenarioBoard, setupScenario, type ResolvedNames } from '../scenario/setup.js';
 import type { Job, JobEnv, Step } from './job.js';
@@ -65,16 +65,9 @@ export class ScenarioJob implements Job {
   }
 
   private compileEnv(cpu: number): CompileEnv {
-    const board = this.board;
-    return {
-      // Waiters sleep on their CPU doorbells: ring them all when a signal is raised.
-      signal: (ctx, n) => {
-        board.signal(n);
-        ctx.hooks.wakeAll();
-      },
-      isSignalled: (n) => board.isSignalled(n),
-      setForkChild: (n, v) => board.setForkChild(n, v),
-      forkChild: (n) => board.forkChild(n),
+    // Signals and fork children on the shared board (a signal wakes every sleeping CPU); sleeps
+    // and stretches through the runtime's hooks.
+    return boardEnv(this.board, {
       delay: function* (ctx: KernelCtx, us: number): KGen<void> {
         ctx.hooks.sleepNs(us * 1000);
         yield YP.SCRIPT_DELAY;
@@ -83,7 +76,7 @@ export class ScenarioJob implements Job {
         ctx.hooks.spinNoPreempt(us * 1000);
       },
       random: () => this.stream(cpu)(),
-    };
+    });
   }
 
   check(ctx: KernelCtx): Failure[] {
