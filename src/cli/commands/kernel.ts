@@ -157,6 +157,7 @@ one boot. Example:
       const controller = { signal: interruptSignal };
       const run = emptyRun();
       let parseError: string | null = null;
+      let lastLine = Date.now();
       let boot: Awaited<ReturnType<typeof bootGuest>>;
       try {
         boot = await bootGuest({
@@ -171,8 +172,15 @@ one boot. Example:
           onLine: (line) => {
             try {
               const t = parseGuestLine(run, line);
-              if (t && ctx.err.isTTY && (t.trial + 1) % 20 === 0)
-                ctx.err.write(`\r  ${run.scenarios[run.scenarios.length - 1]!.id}: ${t.trial + 1}/${trials} trials`);
+              if (!t) return;
+              const at = `${run.scenarios[run.scenarios.length - 1]!.id}: ${t.trial + 1}/${trials} trials (scenario ${run.scenarios.length} of ${scenarios.length})`;
+              // A live count on a terminal; elsewhere (CI, logs) a line at most every 10 s.
+              if (ctx.err.isTTY) {
+                if ((t.trial + 1) % 20 === 0) ctx.err.write(`\r  ${at}`);
+              } else if (Date.now() - lastLine >= 10_000) {
+                lastLine = Date.now();
+                ctx.err.write(`folio-race kernel: ${at}\n`);
+              }
             } catch (e) {
               parseError ??= (e as Error).message;
             }
