@@ -19,7 +19,7 @@ import { bh_lru_install } from '../mm/buffer.js';
 import { MAX_STEPS_PER_CPU, type FolioOpName, type Op, type Scenario } from './schema.js';
 import { resolveNames, scenarioAlloc, type ResolvedNames, type ScenarioBoard } from './setup.js';
 
-/** One step of a CPU's program (src/cpu/job.ts Step), always with its place in the file. */
+/** One step of a CPU's program (src/job/job.ts Step), always with its place in the file. */
 export type Step = JobStep & { path: string };
 
 /** Runtime services the compiled steps use. */

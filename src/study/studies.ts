@@ -1,7 +1,7 @@
 // The timing studies as sweeps of cells (src/study/run_cells.ts):
 // - drain-latency: lru_add_drain_all() latency against CPU count, drain mechanism, batch
 //   occupancy, spacing of scheduling points, busy/idle CPUs and one CPU running non-preemptible
-//   stretches (the drain-latency program, src/cpu/drain_study_job.ts);
+//   stretches (the drain-latency program, src/job/drain_study_job.ts);
 // - pin-storm: scenario S5 per policy (and mechanism), with CPU 5's non-preemptible stretches or
 //   the same time as a preemptible delay ("hog=off"): pin latency, drains per pin, and what one
 //   non-preemptible CPU does to everyone else's drains;
