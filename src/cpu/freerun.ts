@@ -31,12 +31,9 @@ export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
     for (let c = 0; c <= COORDINATOR; c++) ringBell(w, c);
   },
   nowNs,
-  // Replaced by FreeRunCpu for its own CPU (a wait that runs the kworker meanwhile).
-  sleepNs: (ns) => {
-    const end = nowNs() + ns;
-    while (nowNs() < end) {
-      /* the coordinator never sleeps in a job step */
-    }
+  // Replaced by FreeRunCpu for each CPU; the coordinator's context runs no job step that sleeps.
+  sleepNs: () => {
+    throw new Error('sleepNs: only a CPU thread (FreeRunCpu) sleeps');
   },
   // Replaced by FreeRunCpu, whose stretch can take IPIs; until then a plain spin.
   spinNoPreempt: (ns) => {
@@ -76,23 +73,29 @@ export class FreeRunCpu {
    * (unless a local lock is held: local_lock_irqsave would hold the IPI off too).
    */
   spinNoPreempt(ns: number): void {
+    // Only a real stretch (a hog op) is recorded for the watchdog's report; the spacing spun at
+    // every scheduling point (spin() from schedulePoint) stays off that word.
+    const state = this.ctx.base + C.STATE;
+    const was = Atomics.exchange(this.ctx.w, state, CpuState.NOPREEMPT);
+    try {
+      this.spin(ns);
+    } finally {
+      Atomics.store(this.ctx.w, state, was);
+    }
+  }
+
+  private spin(ns: number): void {
     const ctx = this.ctx;
     const end = nowNs() + ns;
     const ipi = ctx.policy.switches.drainMechanism === 'ipi';
-    const state = ctx.base + C.STATE;
-    const was = Atomics.exchange(ctx.w, state, CpuState.NOPREEMPT);
-    try {
-      while (nowNs() < end) {
-        // No scheduling point and no kworker, but the run's stop word is still seen: a stretch
-        // never holds the process past a stop (the watchdog's, Ctrl-C's).
-        if (this.stopped()) throw new TrialAborted();
-        if (ipi && ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) {
-          ctx.trace?.mark(ctx, 'ipi drain', ctx.cpu, 0);
-          kworker_run_pending(ctx);
-        }
+    while (nowNs() < end) {
+      // No scheduling point and no kworker, but the run's stop word is still seen: a stretch
+      // never holds the process past a stop (the watchdog's, Ctrl-C's).
+      if (this.stopped()) throw new TrialAborted();
+      if (ipi && ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) {
+        ctx.trace?.mark(ctx, 'ipi drain', ctx.cpu, 0);
+        kworker_run_pending(ctx);
       }
-    } finally {
-      Atomics.store(ctx.w, state, was);
     }
   }
 
@@ -112,7 +115,7 @@ export class FreeRunCpu {
   /** A scheduling point: run the kworker if allowed; sleep while blocked. */
   schedulePoint(yp: number): void {
     const ctx = this.ctx;
-    if (this.yieldSpinNs > 0 && yp !== YP.BLOCKED) ctx.hooks.spinNoPreempt(this.yieldSpinNs);
+    if (this.yieldSpinNs > 0 && yp !== YP.BLOCKED) this.spin(this.yieldSpinNs);
     if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
     if (yp === YP.BLOCKED && ctx.blockedOn) this.waitUntil(ctx.blockedOn, Infinity);
   }

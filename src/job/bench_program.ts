@@ -9,7 +9,7 @@ import { folio_alloc } from '../mm/page_alloc.js';
 import { folio_add_lru, lru_add_drain } from '../mm/swap.js';
 import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
 import type { Failure } from '../trial/result.js';
-import type { Job, JobEnv, Step } from './job.js';
+import type { Job, Step } from './job.js';
 import { wait_event } from '../mm/wait.js';
 
 /** Coordinator-region words the benchmark uses. */
@@ -25,10 +25,7 @@ export interface BenchParams {
 
 export class BenchProgram implements Job {
   private pool: number[] = [];
-  constructor(
-    private readonly p: BenchParams,
-    readonly _env: JobEnv,
-  ) {}
+  constructor(private readonly p: BenchParams) {}
 
   setup(ctx: KernelCtx): void {
     for (let c = 0; c < ctx.nCpus; c++) Atomics.store(ctx.w, cpuBase(c) + BENCH_READY, -1);

@@ -87,14 +87,14 @@ export class DrainStudyJob implements Job {
     for (let r = 1; r <= this.p.rounds; r++) {
       yield* this.refill(ctx);
       Atomics.store(ctx.w, ROUND, r);
-      this.wakeAll(ctx);
+      ctx.hooks.wakeAll();
       yield* wait_event(ctx, () => this.allReady(ctx, r), 'drain study: batches refilled');
       if (targeted) yield* this.extractOne(ctx);
       else yield* lru_add_drain_all(ctx);
       yield YP.OP_BOUNDARY;
     }
     Atomics.store(ctx.w, DONE, 1);
-    this.wakeAll(ctx);
+    ctx.hooks.wakeAll();
   }
 
   /**
@@ -109,10 +109,6 @@ export class DrainStudyJob implements Job {
     const n = f >= 0 ? yield* folio_extract_from_batches(ctx, f) : 0;
     count_event(ctx, Stat.DRAIN_ALL_CPUS_QUEUED, n);
     ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs: 0, cpusQueued: n, genSkipped: false, forced: false });
-  }
-
-  private wakeAll(ctx: KernelCtx): void {
-    for (let c = 0; c < ctx.nCpus; c++) if (c !== ctx.cpu) ctx.hooks.wake(c);
   }
 
   private *other(ctx: KernelCtx): KGen<void> {

@@ -17,7 +17,7 @@ export class ScenarioJob implements Job {
   constructor(
     readonly scenario: Scenario,
     boardSab: SharedArrayBuffer | undefined,
-    readonly env: JobEnv,
+    env: JobEnv,
   ) {
     this.seed = env.seed ?? 1;
     this.names = resolveNames(scenario);

@@ -123,8 +123,7 @@ export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: nu
     const slow: number[] = [];
     rc = nrFast === n ? 0 : yield* __gup_longterm_locked(ctx, vma, page + nrFast, n - nrFast, slowFlags, slow, call);
     if (rc < 0) {
-      unpin_user_pages(ctx, pages); // the fast pins are dropped when the slow path fails
-      pages.length = 0;
+      unpin_user_pages(ctx, pages); // the fast pins are dropped when the slow path fails (and pages emptied)
     } else {
       pages.push(...slow);
       rc = nrFast + rc;

@@ -18,18 +18,18 @@ import { follow_page_pte } from './memory.js';
 export function* gup_fast(ctx: KernelCtx, vma: number, page: number, n: number, flags: number, pages: number[]): KGen<number> {
   const write = (flags & FOLL.WRITE) !== 0;
   const refFirst = ctx.policy.switches.gupFast === 'refFirst';
+  const longterm = (flags & FOLL.LONGTERM) !== 0;
   ctx.preempt++; // local_irq_save(): no kworker on this CPU until the walk ends
   try {
     let i = 0;
     for (; i < n; i++) {
       const folio = follow_page_pte(ctx, vma, page + i, write);
       if (folio < 0) break; // not present, or a write that needs a fault: the slow path's job
-      const longtermBad = (flags & FOLL.LONGTERM) !== 0;
-      if (!refFirst && longtermBad && !folio_is_longterm_pinnable(ctx, folio)) break; // 6.1: no reference taken
+      if (!refFirst && longterm && !folio_is_longterm_pinnable(ctx, folio)) break; // 6.1: no reference taken
       // try_get_folio(): folio_ref_try_add(folio, 1), traced as page_ref_mod_unless.
       folio_ref_mod(ctx, folio, 1, Holder.GUP_PIN, 'try_get_folio', 'page_ref_mod_unless');
       yield YP.GUP_FAST_REF;
-      if (refFirst && longtermBad && !folio_is_longterm_pinnable(ctx, folio)) {
+      if (refFirst && longterm && !folio_is_longterm_pinnable(ctx, folio)) {
         folio_ref_mod(ctx, folio, -1, Holder.GUP_PIN, 'folio_put_refs', 'page_ref_mod_and_test');
         break;
       }

@@ -94,7 +94,6 @@ export const C = {
   WQ_DONE_SEQ: 16 * LINE + 2,
   BELL: 16 * LINE + 3, // futex word this CPU sleeps on
   ONLINE: 17 * LINE, // in cpu_online_mask
-  NOPREEMPT: 17 * LINE + 1, // a non-preemptible stretch (RT task / preempt-off) is running
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()
   USER: 17 * LINE + 4, // 4 words for runtime programs (e.g. the last folio this CPU added)

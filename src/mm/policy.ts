@@ -228,14 +228,21 @@ export const DRAIN_MECHANISMS: readonly DrainMechanism[] = ['workqueue', 'ipi', 
 
 /** A policy with some switches changed (id `<base>+<key>=<value>`...), e.g. a drain mechanism. */
 export function withSwitches(base: Policy, delta: Partial<PolicySwitches>): Policy {
-  const changed = (Object.keys(delta) as (keyof PolicySwitches)[]).filter((k) => delta[k] !== undefined && delta[k] !== base.switches[k]);
+  const changed = changedSwitches(base, delta);
   if (changed.length === 0) return base;
   return {
-    id: base.id + changed.map((k) => `+${k}=${String(delta[k])}`).join(''),
-    description: `${base.description}; ${changed.map((k) => `${k}=${String(delta[k])}`).join(', ')}`,
+    id: base.id + changed.map((c) => `+${c}`).join(''),
+    description: `${base.description}; ${changed.join(', ')}`,
     source: base.source,
     switches: Object.freeze({ ...base.switches, ...delta }),
   };
+}
+
+/** The switches `delta` really changes in `base`, as `name=value`. */
+export function changedSwitches(base: Policy, delta: Partial<PolicySwitches>): string[] {
+  return (Object.keys(delta) as (keyof PolicySwitches)[])
+    .filter((k) => delta[k] !== undefined && delta[k] !== base.switches[k])
+    .map((k) => `${k}=${String(delta[k])}`);
 }
 
 /** Switches that differ from the baseline, for `folio-race policies`. */

@@ -1,12 +1,8 @@
-// Making a variant from another: a base policy with some switches changed. Every variant, built-in
-// or a user's, is a full switch set, so it crosses to CPU threads, pool workers and replay files
-// as data, never as an id to be looked up again.
-import type { Policy, PolicySwitches } from '../mm/policy.js';
+// Checking a variant that arrives as data. Every variant, built-in or a user's, is a full switch
+// set (mm/policy.ts withSwitches makes one from a base), so it crosses to CPU threads, pool
+// workers and replay files as data, never as an id to be looked up again.
+import type { Policy } from '../mm/policy.js';
 import { FullSwitchesSchema } from '../mm/policy_schema.js';
-
-export function derivePolicy(base: Policy, delta: Partial<PolicySwitches>, meta: Pick<Policy, 'id' | 'description' | 'source'>): Policy {
-  return { ...meta, switches: Object.freeze({ ...base.switches, ...delta }) };
-}
 
 /**
  * A policy received from elsewhere (a message, a replay file): its switch set must be complete

@@ -12,9 +12,8 @@ import { basename, extname } from 'node:path';
 import { z } from 'zod';
 import { parseDocumentText, parseWith } from '../input/document.js';
 import { PolicyFileError, Problems, showValue } from '../input/problems.js';
-import type { Policy, PolicySwitches } from '../mm/policy.js';
+import { changedSwitches, withSwitches, type Policy, type PolicySwitches } from '../mm/policy.js';
 import { PartialSwitchesSchema } from '../mm/policy_schema.js';
-import { derivePolicy } from './derive.js';
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
@@ -48,18 +47,14 @@ export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLooku
   }
   if (!pr.empty || !top || !base || !switches) throw new PolicyFileError(file, pr.list);
   const id = top.id ?? basename(file, extname(file));
-  return derivePolicy(base, switches as Partial<PolicySwitches>, {
+  const delta = switches as Partial<PolicySwitches>;
+  const changed = changedSwitches(base, delta);
+  return {
+    ...withSwitches(base, delta),
     id,
-    description: top.description ?? `${base.id} with ${describeDelta(base, switches as Partial<PolicySwitches>)} (${file})`,
+    description: top.description ?? `${base.id} with ${changed.length ? changed.join(', ') : 'no switch changed'} (${file})`,
     source: top.source ?? `policy file ${file}`,
-  });
-}
-
-function describeDelta(base: Policy, d: Partial<PolicySwitches>): string {
-  const parts = Object.entries(d)
-    .filter(([k, v]) => base.switches[k as keyof PolicySwitches] !== v)
-    .map(([k, v]) => `${k}=${String(v)}`);
-  return parts.length ? parts.join(', ') : 'no switch changed';
+  };
 }
 
 /** Load and validate a policy file (.yaml/.yml/.json). */

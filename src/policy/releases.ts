@@ -41,6 +41,11 @@ export interface KernelRelease {
   changes: SwitchChange[];
   /** How the row was established. */
   evidence: string;
+  /**
+   * Not a switch of the model but a fact `folio-race kernel` needs: io_uring's buffer registration
+   * pins with pin_user_pages_fast() (true) or pin_user_pages() (false); null where not established.
+   */
+  ioUringPinsFast: boolean | null;
 }
 
 const PRE_611: Partial<PolicySwitches> = {
@@ -53,13 +58,9 @@ const PRE_611: Partial<PolicySwitches> = {
 /** Every 6.12.y (and mainline v6.11-v6.13): free_pages_and_swap_cache() still drains (6.12.117 mm/swap_state.c:320). */
 const TLB: Partial<PolicySwitches> = { tlbFreeDrains: true };
 /** Hugh's fix set as merged in v6.17-rc6 (mainline and 6.12.50+: deactivate_file_folio pre-checks PG_lru). */
-const FIXED: Partial<PolicySwitches> = {
-  lruClearOnQueue: false,
-  gupPreLocalDrain: 'onMismatch',
-  gupDrainRule: 'refNeExpectedPlus1',
-  gupSkipLarge: true,
-  deactivateFileChecksLru: true,
-};
+/** The GUP half of the fix set (a09a8a1fbb37, 98c6d259319e, 2da6de30e60d): two-stage drain on ref != expected+1, none for large folios. */
+const TWO_STAGE: Partial<PolicySwitches> = { gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true };
+const FIXED: Partial<PolicySwitches> = { ...TWO_STAGE, lruClearOnQueue: false, deactivateFileChecksLru: true };
 /** 6.1.y: 15-entry batches, the old migrate_pages(), no PG_lru pre-check in deactivate_file_folio (mm/swap.c:704). */
 const SIX_ONE: Partial<PolicySwitches> = { ...PRE_611, batchCapacity: 15, migrateStyle: 'passes10' };
 
@@ -74,8 +75,34 @@ function rel(
   changes: SwitchChange[],
   evidence: string,
 ): KernelRelease {
-  return { id, line, from, to, openEnded, description, switches: Object.freeze({ ...BASELINE, ...delta }), changes, evidence };
+  return {
+    id,
+    line,
+    from,
+    to,
+    openEnded,
+    description,
+    switches: Object.freeze({ ...BASELINE, ...delta }),
+    changes,
+    evidence,
+    ioUringPinsFast: IO_URING_PINS_FAST_MAINLINE[id] ?? IO_URING_PINS_FAST[line],
+  };
 }
+
+/**
+ * io_uring's pin per line: 6.1.y io_pin_pages() calls pin_user_pages() under the mmap lock
+ * (6.1.192 io_uring/rsrc.c:1006); 6.12.y pin_user_pages_fast() (6.12.117 io_uring/memmap.c:155).
+ * 6.6.y and the mainline release that switched were not read here.
+ */
+const IO_URING_PINS_FAST: Record<ReleaseLine, boolean | null> = { '6.1.y': false, '6.6.y': null, '6.12.y': true, mainline: null };
+/** Mainline ranges wholly before 6.1's code or after 6.12's (which later mainline keeps); v6.3-v6.13 unknown. */
+const IO_URING_PINS_FAST_MAINLINE: Record<string, boolean> = {
+  'v5.18-v6.2': false,
+  'v6.14-v6.15': true,
+  'v6.16-v6.17-rc5': true,
+  'v6.17-rc6-v6.17': true,
+  'v6.18': true,
+};
 
 // ---- the changes, once each (mainline commit, mainline release) ---------------------------------
 
@@ -268,7 +295,7 @@ export const RELEASES: readonly KernelRelease[] = [
     '6.1.159',
     false,
     '1aaf8c122918 reverted; two-stage drain on ref != expected+1; no drain for large folios (33dfe9204f29 was never in 6.1)',
-    { ...SIX_ONE, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true },
+    { ...SIX_ONE, ...TWO_STAGE },
     [at(C_EMPTY_REVERT, '6.1.155'), at(C_LOCAL, '6.1.155'), at(C_REFCOUNT, '6.1.155'), at(C_SKIP_LARGE, '6.1.155')],
     'CL61:12662-12666 [6.1.155]',
   ),
@@ -279,7 +306,7 @@ export const RELEASES: readonly KernelRelease[] = [
     '6.1.192',
     true,
     '+ swap cache counted for non-anon folios in folio_expected_ref_count()',
-    { ...SIX_ONE, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true, expectedRefSwapCache: 'all' },
+    { ...SIX_ONE, ...TWO_STAGE, expectedRefSwapCache: 'all' },
     [at(C_SWAP_NONANON, '6.1.160')],
     'CL61:11653-11654 [6.1.160]; 6.1.192 mm/gup.c:1971-2004, include/linux/mm.h:1818-1838',
   ),
@@ -314,7 +341,7 @@ export const RELEASES: readonly KernelRelease[] = [
     '6.6.119',
     false,
     'revert of 1aaf8c122918; two-stage drain on ref != expected+1; no drain for large folios',
-    { ...PRE_611, batchCapacity: 15, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true },
+    { ...PRE_611, batchCapacity: 15, ...TWO_STAGE },
     [at(C_EMPTY_REVERT, '6.6.109'), at(C_LOCAL, '6.6.109'), at(C_REFCOUNT, '6.6.109'), at(C_SKIP_LARGE, '6.6.109')],
     '6.6.109-rc1 shortlog (the final release not seen)',
   ),
@@ -325,7 +352,7 @@ export const RELEASES: readonly KernelRelease[] = [
     '6.6.120',
     true,
     '+ swap cache counted for non-anon folios',
-    { ...PRE_611, batchCapacity: 15, gupPreLocalDrain: 'onMismatch', gupDrainRule: 'refNeExpectedPlus1', gupSkipLarge: true, expectedRefSwapCache: 'all' },
+    { ...PRE_611, batchCapacity: 15, ...TWO_STAGE, expectedRefSwapCache: 'all' },
     [at(C_SWAP_NONANON, '6.6.120')],
     '[PATCH 6.6 657/737] in the 6.6.120-rc1 review',
   ),

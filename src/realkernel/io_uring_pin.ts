@@ -1,19 +1,17 @@
 // Which GUP entry io_uring's buffer registration uses, per kernel: the guest's pins go through it,
 // so the emulator's side of `folio-race kernel` runs the scenario's pins the same way.
-// 6.1.y: io_pin_pages() calls pin_user_pages() under the mmap lock (6.1.192 io_uring/rsrc.c:1006);
-// 6.12.y: pin_user_pages_fast() (6.12.117 io_uring/memmap.c:155). The mainline release between
-// them that switched is not established here, so v6.2..v6.11 keep the scenario's own choice.
-import { parseVersion } from '../policy/releases.js';
+// The release table says which (src/policy/releases.ts ioUringPinsFast); where it does not know,
+// the scenario's own choice stands.
+import { releaseFor } from '../policy/releases.js';
 import type { Op, Scenario } from '../scenario/schema.js';
 
-/** true: pin_user_pages_fast(); false: pin_user_pages(); null: not known for this version. */
+/** true: pin_user_pages_fast(); false: pin_user_pages(); null: not known for this version (the release table's fact). */
 export function ioUringPinsFast(version: string): boolean | null {
-  const v = parseVersion(version.replace(/^v/, ''));
-  if (!v) return null;
-  const mm = v.major * 1000 + v.minor;
-  if (mm <= 6001) return false;
-  if (mm >= 6012) return true;
-  return null;
+  try {
+    return releaseFor(version).ioUringPinsFast;
+  } catch {
+    return null; // a release the table does not know
+  }
 }
 
 /** The scenario with every pin op's `fast` set; the same object when nothing changes. */

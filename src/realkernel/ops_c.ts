@@ -107,9 +107,3 @@ export const OP_C: Record<OpName, Row> = {
   },
   repeat: { how: 'a C loop; repetition k adds k*stride to pages and indices inside', emit: () => '' },
 };
-
-/** The op table row, for callers that only ask whether an op translates. */
-export function opTranslation(name: OpName): { how: string } | { none: string } {
-  const row = OP_C[name];
-  return 'none' in row ? { none: row.none } : { how: row.how };
-}

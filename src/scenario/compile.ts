@@ -54,9 +54,6 @@ export function boardEnv(board: ScenarioBoard, rt: Pick<CompileEnv, 'delay' | 'h
   };
 }
 
-/** Upper bound on a CPU's unrolled program. */
-export const MAX_STEPS = MAX_STEPS_PER_CPU;
-
 const FOLIO_OP_FN: Record<FolioOpName, (ctx: KernelCtx, folio: number) => KGen<void>> = {
   mark_accessed: folio_mark_accessed,
   deactivate: folio_deactivate,
@@ -114,7 +111,7 @@ export function compileScenario(s: Scenario, cpu: number, env: CompileEnv, names
         }
         continue;
       }
-      if (steps.length >= MAX_STEPS) throw new Error(`${s.file}: steps.${cpu}: more than ${MAX_STEPS} steps after unrolling repeats`);
+      if (steps.length >= MAX_STEPS_PER_CPU) throw new Error(`${s.file}: steps.${cpu}: more than ${MAX_STEPS_PER_CPU} steps after unrolling repeats`);
       const body = opBody(op, offset);
       const pause = op.delayAfterUs ?? s.timing.delayAfterUs;
       const jitter = op.jitterUs ?? s.timing.jitterUs;

@@ -44,16 +44,17 @@ export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
   policy: 'v6.11',
 };
 
-/** A study's policy (a built-in id, a release, an inline variant or a file) with the cell's drain mechanism. */
-function studyPolicy(spec: string, mech: DrainMechanism): Policy {
+/** A study's policy (a built-in id, a release, an inline variant or a file), resolved once per sweep. */
+function studyPolicy(spec: string): Policy {
   const ps = resolvePolicySpec(spec);
   if (ps.length !== 1) throw new RangeError(`policy '${spec}': a study cell takes one policy, this names ${ps.length}`);
-  return withSwitches(ps[0]!, { drainMechanism: mech });
+  return ps[0]!;
 }
 
 /** Every cell of a drain-latency sweep, in sweep order (hog cells need a CPU besides CPU 0). */
 export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
   const out: CellSpec[] = [];
+  const base = studyPolicy(p.policy);
   for (const cpus of p.cpus)
     for (const mech of p.mechanisms)
       for (const occ of p.occupancy)
@@ -80,7 +81,7 @@ export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
                     rounds: p.rounds,
                   },
                 },
-                policy: studyPolicy(p.policy, mech),
+                policy: withSwitches(base, { drainMechanism: mech }),
                 cpus,
                 dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
                 trials: p.trials,
@@ -115,7 +116,7 @@ function scenarioCell(
   key: string,
   index: number,
   params: CellSpec['params'],
-  policy: string,
+  policy: Policy,
   mech: DrainMechanism,
   cpus: number,
   trials: number,
@@ -123,7 +124,17 @@ function scenarioCell(
 ): CellSpec {
   const board = new ScenarioBoard(resolveNames(s));
   const { nCpus: _n, ...dims } = dimsFor(s, cpus);
-  return { key, index, params, job: { kind: 'scenario', scenario: s, board: board.sab }, policy: studyPolicy(policy, mech), cpus, dims, trials, seed };
+  return {
+    key,
+    index,
+    params,
+    job: { kind: 'scenario', scenario: s, board: board.sab },
+    policy: withSwitches(policy, { drainMechanism: mech }),
+    cpus,
+    dims,
+    trials,
+    seed,
+  };
 }
 
 export interface PinStormParams {
@@ -144,12 +155,14 @@ export const PIN_STORM_DEFAULTS: PinStormParams = {
 export function pinStormCells(s5: Scenario, p: PinStormParams): CellSpec[] {
   const out: CellSpec[] = [];
   const nohog = withoutHog(s5);
-  for (const policy of p.policies)
+  for (const policy of p.policies) {
+    const base = studyPolicy(policy);
     for (const mech of p.mechanisms)
       for (const hog of p.hog) {
         const key = `policy=${policy} mech=${mech} hog=${hog}`;
-        out.push(scenarioCell(hog === 'on' ? s5 : nohog, key, out.length, { policy, mechanism: mech, hog }, policy, mech, s5.cpus, p.trials, p.seed));
+        out.push(scenarioCell(hog === 'on' ? s5 : nohog, key, out.length, { policy, mechanism: mech, hog }, base, mech, s5.cpus, p.trials, p.seed));
       }
+  }
   return out;
 }
 
@@ -168,7 +181,8 @@ export const RACE_WINDOW_DEFAULTS: RaceWindowParams = {
 
 export function raceWindowCells(s1: Scenario, p: RaceWindowParams): CellSpec[] {
   const out: CellSpec[] = [];
-  for (const policy of p.policies)
+  for (const policy of p.policies) {
+    const base = studyPolicy(policy);
     for (const w of p.windowsUs) {
       out.push(
         scenarioCell(
@@ -176,7 +190,7 @@ export function raceWindowCells(s1: Scenario, p: RaceWindowParams): CellSpec[] {
           `policy=${policy} window=${w}us`,
           out.length,
           { policy, windowUs: w },
-          policy,
+          base,
           'workqueue',
           s1.cpus,
           p.trials,
@@ -184,5 +198,6 @@ export function raceWindowCells(s1: Scenario, p: RaceWindowParams): CellSpec[] {
         ),
       );
     }
+  }
   return out;
 }

@@ -110,14 +110,13 @@ export function registerAffected(program: Command, ctx: CliContext): void {
       const cpus = cpusArg ?? scenario.cpus;
       const runStress = await loadRunStress(mode);
       ctx.err.write(`folio-race affected: ${scenario.id} on ${cpus} CPUs, ${policies.length} release ranges x ${trials} trials, ${mode}, seed ${seed}\n`);
-      const controller = { signal: interruptSignal };
       const rows: AffectedRow[] = [];
       let aborted = false;
       for (const p of policies) {
         const r = RELEASES.find((x) => x.id === p.id)!; // a release's policy id is its range id
-        const out = await runStress({ scenario, policy: p, cpus, trials, seed, signal: controller.signal });
+        const out = await runStress({ scenario, policy: p, cpus, trials, seed, signal: interruptSignal });
         rows.push(affectedRow(`${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, r.line, out.aggregate));
-        if (out.aborted || controller.signal.aborted) {
+        if (out.aborted || interruptSignal.aborted) {
           aborted = true;
           break;
         }

@@ -154,41 +154,35 @@ one boot. Example:
         `folio-race kernel: guest image ${image.initramfs}${image.cached ? ' (cached)' : ''}; booting QEMU (TCG, ${tr.guestCpus} CPUs, ${memory})\n`,
       );
 
-      const controller = { signal: interruptSignal };
       const run = emptyRun();
       let parseError: string | null = null;
       let lastLine = Date.now();
-      let boot: Awaited<ReturnType<typeof bootGuest>>;
-      try {
-        boot = await bootGuest({
-          qemu: tools.qemu,
-          image: f.image,
-          initramfs: image.initramfs,
-          cpus: tr.guestCpus,
-          memory,
-          append: [`fr.trials=${trials}`, `fr.seed=${seed}`],
-          timeoutMs: timeoutS * 1000,
-          signal: controller.signal,
-          onLine: (line) => {
-            try {
-              const t = parseGuestLine(run, line);
-              if (!t) return;
-              const at = `${run.scenarios[run.scenarios.length - 1]!.id}: ${t.trial + 1}/${trials} trials (scenario ${run.scenarios.length} of ${scenarios.length})`;
-              // A live count on a terminal; elsewhere (CI, logs) a line at most every 10 s.
-              if (ctx.err.isTTY) {
-                if ((t.trial + 1) % 20 === 0) ctx.err.write(`\r  ${at}`);
-              } else if (Date.now() - lastLine >= 10_000) {
-                lastLine = Date.now();
-                ctx.err.write(`folio-race kernel: ${at}\n`);
-              }
-            } catch (e) {
-              parseError ??= (e as Error).message;
+      const boot = await bootGuest({
+        qemu: tools.qemu,
+        image: f.image,
+        initramfs: image.initramfs,
+        cpus: tr.guestCpus,
+        memory,
+        append: [`fr.trials=${trials}`, `fr.seed=${seed}`],
+        timeoutMs: timeoutS * 1000,
+        signal: interruptSignal,
+        onLine: (line) => {
+          try {
+            const t = parseGuestLine(run, line);
+            if (!t) return;
+            const at = `${run.scenarios[run.scenarios.length - 1]!.id}: ${t.trial + 1}/${trials} trials (scenario ${run.scenarios.length} of ${scenarios.length})`;
+            // A live count on a terminal; elsewhere (CI, logs) a line at most every 10 s.
+            if (ctx.err.isTTY) {
+              if ((t.trial + 1) % 20 === 0) ctx.err.write(`\r  ${at}`);
+            } else if (Date.now() - lastLine >= 10_000) {
+              lastLine = Date.now();
+              ctx.err.write(`folio-race kernel: ${at}\n`);
             }
-          },
-        });
-      } finally {
-        // the interrupt handlers belong to the CLI (signals.ts)
-      }
+          } catch (e) {
+            parseError ??= (e as Error).message;
+          }
+        },
+      });
       if (ctx.err.isTTY) ctx.err.write('\r\x1b[K');
       if (consolePath) writeOutput(ctx, '--console', consolePath, boot.console.join('\n') + '\n');
       // The firmware's screen-control sequences are noise in a terminal.
@@ -248,7 +242,7 @@ one boot. Example:
       for (const g of done) {
         const s0 = scenarios.find((x) => x.id === g.id)!;
         const s = fast === null ? s0 : withPinPath(s0, fast);
-        const out = await runStress({ scenario: s, policy, cpus: s.cpus, trials: g.trials.length, seed, signal: controller.signal });
+        const out = await runStress({ scenario: s, policy, cpus: s.cpus, trials: g.trials.length, seed, signal: interruptSignal });
         const row = compareScenario(s.id, realFigures(g, run.begin?.trace === 1), emulatorFigures(out.aggregate, s), isTimedScenario(s));
         if (g.pageRef.length > 0) {
           // The kernel traced page_ref events: line up the first trial with one emulated trial.

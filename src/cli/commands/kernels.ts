@@ -1,8 +1,8 @@
 // `folio-race kernels [version|line]`: the release table — which switch set each mainline range
 // and each stable point-release range runs, and the commit and release behind every change.
 import type { Command } from 'commander';
-import { BASELINE, type PolicySwitches } from '../../mm/policy.js';
-import { RELEASES, resolveKernels, type KernelRelease } from '../../policy/releases.js';
+import { deltaFromBaseline, type PolicySwitches } from '../../mm/policy.js';
+import { RELEASES, releasePolicy, resolveKernels, type KernelRelease } from '../../policy/releases.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
 
@@ -58,10 +58,9 @@ export function registerKernels(program: Command, ctx: CliContext): void {
       }
       const rs = RELEASES.filter((r) => ids.has(r.id));
       if (opts.json) {
-        const delta = (s: PolicySwitches) => Object.fromEntries(Object.entries(s).filter(([k, v]) => BASELINE[k as keyof PolicySwitches] !== v));
         ctx.out.write(
           JSON.stringify(
-            rs.map((r) => ({ ...r, delta: delta(r.switches) })),
+            rs.map((r) => ({ ...r, delta: deltaFromBaseline(releasePolicy(r)) })),
             null,
             2,
           ) + '\n',

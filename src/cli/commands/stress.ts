@@ -106,13 +106,12 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
 
   const startedAt = new Date();
   // Ctrl-C / SIGTERM (signals.ts) stop the running coordinators and this policy loop.
-  const controller = { signal: interruptSignal };
   const progress = req.progress ? new StressProgress({ total: req.trials * req.policies.length, stream: ctx.err }) : null;
   const results: PolicyAggregate[] = [];
   let aborted = false;
   try {
     for (const policy of req.policies) {
-      if (controller.signal.aborted) {
+      if (interruptSignal.aborted) {
         aborted = true;
         break;
       }
@@ -125,7 +124,7 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
         trials: req.trials,
         seed: req.seed,
         onTrial: progress ? (r) => progress.trial(r) : undefined,
-        signal: controller.signal,
+        signal: interruptSignal,
         ...(req.watchdogMs !== undefined ? { watchdogMs: req.watchdogMs } : {}),
       });
       results.push(outcome.aggregate);

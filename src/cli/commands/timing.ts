@@ -156,7 +156,6 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   );
   const traces: { name: string; events: import('../../trace/ring.js').TraceRecord[] }[] = [];
   const done: import('../../study/doc.js').StudyCell[] = [];
-  const controller = { signal: interruptSignal };
   const table = studyTable(
     mine.map((c) => c.key),
     mode === 'deterministic',
@@ -168,7 +167,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   try {
     await runCells(mine, {
       mode,
-      signal: controller.signal,
+      signal: interruptSignal,
       onCellStart: (c) => progress?.policy(c.key),
       onTrial: (_c, r) => progress?.trial(r),
       ...(tracing ? { tracePerCpu: 4096 } : {}),

@@ -277,11 +277,12 @@ FR_FN void fr_unpin(struct fr_trial *t, int cpu, const char *path, char *addr) {
 }
 
 /* ---- /proc/vmstat and the drain works of the trace buffer ---------------------------------- */
-static const char *fr_vmstat_names[] = {
-  "nr_mlock", "pgactivate", "pgdeactivate", "pglazyfree", "pgrotated", "pgmigrate_success", "pgmigrate_fail",
-  "unevictable_pgs_culled", "unevictable_pgs_rescued", "unevictable_pgs_mlocked", "unevictable_pgs_munlocked",
-  "unevictable_pgs_cleared", "unevictable_pgs_stranded",
-};
+/* The counters the emulator keeps (src/report/vmstat.ts VMSTAT): the generated program defines the
+ * list, so the guest and the emulator can never read different ones. */
+#ifndef FR_VMSTAT_LIST
+#error "FR_VMSTAT_LIST: define the /proc/vmstat names before including fr_runtime.h"
+#endif
+static const char *fr_vmstat_names[] = { FR_VMSTAT_LIST };
 #define FR_NVMSTAT (sizeof fr_vmstat_names / sizeof fr_vmstat_names[0])
 FR_FN void fr_vmstat(long long *out) {
   /* Fold every CPU's pending differentials first, or gauges such as nr_mlock lag (mm/vmstat.c
