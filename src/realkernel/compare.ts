@@ -9,6 +9,7 @@ import { wilson } from '../stats/wilson.js';
 import type { Op, Scenario } from '../scenario/schema.js';
 import { lineUp, parsePageRef, pinnedPfn, type LineUp } from '../trace/page_ref_lineup.js';
 import type { GuestScenarioResult } from './guest_output.js';
+import { renderColumns } from '../report/columns.js';
 
 /** Linux x86-64 errno numbers the pin can return (include/uapi/asm-generic/errno-base.h, errno.h). */
 const ERRNO: Record<number, string> = {
@@ -250,14 +251,7 @@ export function renderComparisons(rows: readonly ScenarioComparison[], realLabel
     out.push('', `${r.id}: ${r.real.trials} trials on the real kernel, ${r.emulator.trials} in the emulator`);
     const head = ['metric', realLabel, emuLabel, ''];
     const cells = r.comparisons.map((c) => [c.metric, c.real, c.emulator, c.verdict]);
-    const w = head.map((h, i) => Math.max(h.length, ...cells.map((x) => x[i]!.length)));
-    const line = (x: string[]) =>
-      '  ' +
-      x
-        .map((v, i) => v.padEnd(w[i]!))
-        .join('  ')
-        .trimEnd();
-    out.push(line(head), line(w.map((n) => '-'.repeat(n))), ...cells.map(line));
+    out.push(...renderColumns(head, cells, { indent: '  ' }));
   }
   return out.join('\n') + '\n';
 }

@@ -3,6 +3,7 @@
 // around the same sequence on a real kernel. Only counters the model keeps are listed.
 import { STAT_NAMES, Stat, type StatId } from '../mm/layout.js';
 import type { PolicyAggregate } from '../stats/aggregate.js';
+import { renderColumns } from './columns.js';
 
 /** /proc/vmstat name -> the emulator counter (mm/vmstat.c vmstat_text, all modelled versions). */
 export const VMSTAT: readonly { name: string; stat: StatId }[] = [
@@ -33,9 +34,7 @@ export function renderVmstatTable(aggs: readonly PolicyAggregate[]): string {
   if (cols.length === 0) return '';
   const head = ['policy', ...cols.map((c) => c.name.replace(/^unevictable_pgs_/, 'unev_'))];
   const rows = aggs.map((a) => [a.policy, ...cols.map((c) => mean(a, c.stat).toFixed(2))]);
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join('  ');
-  return ['/proc/vmstat deltas per trial (mean; unev_ = unevictable_pgs_):', line(head), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)].join('\n');
+  return ['/proc/vmstat deltas per trial (mean; unev_ = unevictable_pgs_):', ...renderColumns(head, rows, { right: (i) => i > 0 })].join('\n');
 }
 
 /** One line per counter that moved, `name delta` (per trial: a mean, two decimals). */

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { RELEASES, resolveKernels } from '../../policy/releases.js';
 import type { PolicyAggregate } from '../../stats/aggregate.js';
 import { formatPct } from '../../report/table.js';
+import { renderColumns } from '../../report/columns.js';
 import { EXIT, UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
@@ -73,13 +74,7 @@ export function renderAffected(rows: readonly AffectedRow[]): string {
     num(r.drainWorksPerPin),
     r.topHolder ?? '-',
   ]);
-  const w = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const fmt = (c: string[]) =>
-    c
-      .map((x, i) => x.padEnd(w[i]!))
-      .join('  ')
-      .trimEnd();
-  return [fmt(head), fmt(w.map((n) => '-'.repeat(n))), ...cells.map(fmt)].join('\n') + '\n';
+  return renderColumns(head, cells).join('\n') + '\n';
 }
 
 export function registerAffected(program: Command, ctx: CliContext): void {

@@ -5,6 +5,7 @@ import { deltaFromBaseline, type PolicySwitches } from '../../mm/policy.js';
 import { RELEASES, releasePolicy, resolveKernels, type KernelRelease } from '../../policy/releases.js';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
+import { renderColumns } from '../../report/columns.js';
 
 /** The switches that matter for the pin, shown as short columns. */
 const COLUMNS: { head: string; get: (s: PolicySwitches) => string }[] = [
@@ -27,13 +28,7 @@ const COLUMNS: { head: string; get: (s: PolicySwitches) => string }[] = [
 export function renderKernels(rs: readonly KernelRelease[]): string {
   const rows = rs.map((r) => [r.line, `${r.from}..${r.openEnded ? `${r.to}+` : r.to}`, ...COLUMNS.map((c) => c.get(r.switches))]);
   const head = ['line', 'releases', ...COLUMNS.map((c) => c.head)];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const fmt = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(w[i]!))
-      .join('  ')
-      .trimEnd();
-  const out = [fmt(head), fmt(w.map((n) => '-'.repeat(n))), ...rows.map(fmt), ''];
+  const out = [...renderColumns(head, rows), ''];
   out.push('Changes (commit, release, what):');
   for (const r of rs) {
     for (const c of r.changes) out.push(`  ${r.id.padEnd(18)} ${c.commit.padEnd(20)} ${c.release.padEnd(10)} ${c.switches.join(',')}: ${c.what}`);
