@@ -89,6 +89,7 @@ describe('commands that need no runtime', () => {
       lruClearOnQueue: false,
       deactivateFileChecksLru: false,
       tlbFreeDrains: true,
+      migrateEarlyRefCheck: false,
     });
     // The switch schema: every switch with its values and a line of meaning.
     expect(j.switches.find((x) => x.name === 'migrateStyle')!.values).toEqual(['passes10', 'batched']);

@@ -119,7 +119,7 @@ export function* pin_user_pages(ctx: KernelCtx, vma: number, page: number, n: nu
     // pin_user_pages_fast() -> gup_fast_fallback(): the lockless walk, then the slow path for
     // the pages it could not pin (6.12 adds FOLL_TOUCH there).
     const nrFast = yield* gup_fast(ctx, vma, page, n, pinFlags, pages);
-    const slowFlags = pinFlags | (ctx.policy.switches.gupFast === 'refFirst' ? FOLL.TOUCH : 0);
+    const slowFlags = pinFlags | (ctx.policy.switches.gupFastTouch ? FOLL.TOUCH : 0);
     const slow: number[] = [];
     rc = nrFast === n ? 0 : yield* __gup_longterm_locked(ctx, vma, page + nrFast, n - nrFast, slowFlags, slow, call);
     if (rc < 0) {

@@ -258,7 +258,7 @@ function __migrate_folio(ctx: KernelCtx, dst: number, src: number): number {
   // Check whether src has extra references before doing more work (I15): the 6.12 traces
   // show this early check failing, with no folio_ref_freeze attempted (spec §4.6). 6.1's
   // migrate_folio() has none: a page-cache folio goes straight to the freeze attempt.
-  if (ctx.policy.switches.migrateStyle === 'batched' && folio_ref_count(ctx, src) !== expectedCount) return Errno.EAGAIN;
+  if (ctx.policy.switches.migrateEarlyRefCheck && folio_ref_count(ctx, src) !== expectedCount) return Errno.EAGAIN;
   // folio_mc_copy(): data is not modelled.
   const rc = __folio_migrate_mapping(ctx, dst, src, expectedCount);
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;

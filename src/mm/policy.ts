@@ -92,6 +92,13 @@ export interface PolicySwitches {
    * calls to lru_add_drain" (Rik van Riel, mm tree January 2025; placed at v6.14, tag not verified).
    */
   tlbFreeDrains: boolean;
+  /**
+   * __migrate_folio() compares the refcount with the expected count before any other work and
+   * fails at once (mainline v6.10+, 6.12.y); 6.1.y goes straight to the freeze attempt.
+   */
+  migrateEarlyRefCheck: boolean;
+  /** pin_user_pages_fast()'s slow path adds FOLL_TOUCH (PG_referenced, dirty): 6.12.y yes, 6.1.y no. */
+  gupFastTouch: boolean;
 }
 
 export interface Policy {
@@ -123,6 +130,8 @@ export const BASELINE: PolicySwitches = {
   gupFast: 'refFirst',
   finishFaultRefAdd: true,
   tlbFreeDrains: false,
+  migrateEarlyRefCheck: true,
+  gupFastTouch: true,
 };
 
 const MERGED: Partial<PolicySwitches> = {
@@ -205,6 +214,7 @@ export const POLICIES: readonly Policy[] = [
     deactivateFileChecksLru: false,
     batchCapacity: 15,
     tlbFreeDrains: true,
+    migrateEarlyRefCheck: false,
   }),
 ];
 

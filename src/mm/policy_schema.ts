@@ -62,6 +62,11 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
     meaning:
       'the TLB-flush free path (free_pages_and_swap_cache) runs lru_add_drain() first, so munmap processes the MUNLOCK entries its zap queued (<= v6.13, 6.1.y, 6.6.y, 6.12.y), or not (v6.14+)',
   },
+  migrateEarlyRefCheck: {
+    values: BOOL,
+    meaning: '__migrate_folio() checks the refcount before the freeze and fails at once (v6.10+, 6.12.y), or goes straight to the freeze attempt (6.1.y)',
+  },
+  gupFastTouch: { values: BOOL, meaning: "pin_user_pages_fast()'s slow path adds FOLL_TOUCH: PG_referenced and dirty (6.12.y), or not (6.1.y)" },
   finishFaultRefAdd: { values: BOOL, meaning: 'finish_fault() calls folio_ref_add(nr - 1) even for one page (a val=0 page_ref_mod; 6.12.y), or not (6.1.y)' },
   migrateStyle: {
     values: ['passes10', 'batched'],

@@ -54,6 +54,8 @@ const PRE_611: Partial<PolicySwitches> = {
   gupFast: 'checkFirst',
   finishFaultRefAdd: false,
   tlbFreeDrains: true,
+  migrateEarlyRefCheck: false,
+  gupFastTouch: false,
 };
 /** Every 6.12.y (and mainline v6.11-v6.13): free_pages_and_swap_cache() still drains (6.12.117 mm/swap_state.c:320). */
 const TLB: Partial<PolicySwitches> = { tlbFreeDrains: true };
@@ -208,7 +210,17 @@ export const RELEASES: readonly KernelRelease[] = [
     [C_MIGRATE_BATCH],
     'Fixes: tags naming 5dfab109d519 in stable review mail',
   ),
-  rel('v6.9-v6.10', 'mainline', 'v6.9', 'v6.10', false, '31-entry batches', { ...PRE_611 }, [C_BATCH31], 'Linux 6.9-rc2 shortlog'),
+  rel(
+    'v6.9-v6.10',
+    'mainline',
+    'v6.9',
+    'v6.10',
+    false,
+    "31-entry batches; v6.10's early refcount check in __migrate_folio() (6.9 has none: approximated)",
+    { ...PRE_611, migrateEarlyRefCheck: true },
+    [C_BATCH31],
+    'Linux 6.9-rc2 shortlog',
+  ),
   rel(
     'v6.11-v6.13',
     'mainline',
