@@ -1,22 +1,32 @@
 // Lining up page_ref tracepoint events (include/trace/events/page_ref.h, CONFIG_DEBUG_PAGE_REF)
 // of a real kernel with the emulator's `--trace` output: both print ftrace lines of the same
 // shape, so the events of one folio compare field by field (event, val, count, flags, mapcount).
-const LINE = /: (page_ref_\w+): pfn=(0x[0-9a-f]+) flags=(\S+) count=(\d+) mapcount=(-?\d+) (?:mapping=\S+ )?mt=\d+ val=(-?\d+)/;
+import { GUP_PIN_COUNTING_BIAS } from '../mm/constants.js';
+import { parseFtraceLine } from './ftrace.js';
 
 export interface PageRefEvent {
   event: string;
-  pfn: string;
+  pfn: number;
   flags: string;
   count: number;
   mapcount: number;
   val: number;
 }
 
+/** The page_ref events of ftrace lines (kernel or ours), read with the one ftrace parser. */
 export function parsePageRef(lines: readonly string[]): PageRefEvent[] {
   const out: PageRefEvent[] = [];
   for (const l of lines) {
-    const m = LINE.exec(l);
-    if (m) out.push({ event: m[1]!, pfn: m[2]!, flags: m[3]!, count: Number(m[4]), mapcount: Number(m[5]), val: Number(m[6]) });
+    const e = parseFtraceLine(l);
+    if (!e?.event.startsWith('page_ref_') || e.pfn === undefined || e.count === undefined || e.val === undefined) continue;
+    out.push({
+      event: e.event,
+      pfn: e.pfn,
+      flags: e.flagNames?.length ? e.flagNames.join('|') : 'none',
+      count: e.count,
+      mapcount: e.mapcount ?? 0,
+      val: e.val,
+    });
   }
   return out;
 }
@@ -25,8 +35,8 @@ export function parsePageRef(lines: readonly string[]): PageRefEvent[] {
 export const pageRefFields = (e: PageRefEvent) => `${e.event} val=${e.val} count=${e.count} flags=${e.flags} mapcount=${e.mapcount}`;
 
 /** The pfn of the first long-term pin's reference (+GUP_PIN_COUNTING_BIAS), or null. */
-export function pinnedPfn(events: readonly PageRefEvent[]): string | null {
-  return events.find((e) => e.val === 1024)?.pfn ?? null;
+export function pinnedPfn(events: readonly PageRefEvent[]): number | null {
+  return events.find((e) => e.val === GUP_PIN_COUNTING_BIAS)?.pfn ?? null;
 }
 
 export interface LineUp {
