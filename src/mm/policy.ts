@@ -1,21 +1,31 @@
 // Kernel variants as data (spec §7). Every policy is the baseline v6.11 plus switches; kernel
 // functions read switches, never policy ids, so combinations can be tested.
 
-export type GupPreLocalDrain = 'none' | 'always' | 'onMismatch';
-export type GupDrainRule =
-  | 'notLru'
-  | 'notLruOrMlocked'
-  | 'notLruOrMlockedNotUnevictable'
-  | 'refNeExpectedPlus1'
-  | 'refNeExpectedPlusPins'
-  | 'refNeExpectedPlusPinBias'
-  | 'always'
-  | 'never';
-export type MlockClearsLru = 'off' | 'skipOnFail' | 'forceOnFail';
-export type DrainMechanism = 'workqueue' | 'ipi' | 'remote-locked' | 'targeted';
-export type MigrateStyle = 'passes10' | 'batched';
-export type ExpectedRefSwapCache = 'anon' | 'all';
-export type GupFast = 'checkFirst' | 'refFirst';
+// The values of each enumerated switch, once: the types derive from them, and so does the switch
+// schema (policy_schema.ts), so a value is added in one place.
+export const GUP_PRE_LOCAL_DRAINS = ['none', 'always', 'onMismatch'] as const;
+export const GUP_DRAIN_RULES = [
+  'notLru',
+  'notLruOrMlocked',
+  'notLruOrMlockedNotUnevictable',
+  'refNeExpectedPlus1',
+  'refNeExpectedPlusPins',
+  'refNeExpectedPlusPinBias',
+  'always',
+  'never',
+] as const;
+export const MLOCK_CLEARS_LRU = ['off', 'skipOnFail', 'forceOnFail'] as const;
+export const DRAIN_MECHANISMS = ['workqueue', 'ipi', 'remote-locked', 'targeted'] as const;
+export const MIGRATE_STYLES = ['passes10', 'batched'] as const;
+export const EXPECTED_REF_SWAP_CACHE = ['anon', 'all'] as const;
+export const GUP_FAST_STYLES = ['checkFirst', 'refFirst'] as const;
+export type GupPreLocalDrain = (typeof GUP_PRE_LOCAL_DRAINS)[number];
+export type GupDrainRule = (typeof GUP_DRAIN_RULES)[number];
+export type MlockClearsLru = (typeof MLOCK_CLEARS_LRU)[number];
+export type DrainMechanism = (typeof DRAIN_MECHANISMS)[number];
+export type MigrateStyle = (typeof MIGRATE_STYLES)[number];
+export type ExpectedRefSwapCache = (typeof EXPECTED_REF_SWAP_CACHE)[number];
+export type GupFast = (typeof GUP_FAST_STYLES)[number];
 
 export interface PolicySwitches {
   /** PAGEVEC_SIZE: 15 (v5.18..v6.8) or 31 (v6.9+); a user's variant may pick 1..31. */
@@ -233,8 +243,6 @@ export function resolvePolicies(spec: string): Policy[] {
   if (spec === 'all') return [...POLICIES];
   return spec.split(',').map((s) => getPolicy(s.trim()));
 }
-
-export const DRAIN_MECHANISMS: readonly DrainMechanism[] = ['workqueue', 'ipi', 'remote-locked', 'targeted'];
 
 /** A policy with some switches changed (id `<base>+<key>=<value>`...), e.g. a drain mechanism. */
 export function withSwitches(base: Policy, delta: Partial<PolicySwitches>): Policy {

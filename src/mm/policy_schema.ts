@@ -3,7 +3,16 @@
 // this one table, so a switch added to PolicySwitches is added here and nowhere else.
 import { z } from 'zod';
 import { MAX_BATCH_CAPACITY } from './constants.js';
-import type { PolicySwitches } from './policy.js';
+import {
+  DRAIN_MECHANISMS,
+  EXPECTED_REF_SWAP_CACHE,
+  GUP_DRAIN_RULES,
+  GUP_FAST_STYLES,
+  GUP_PRE_LOCAL_DRAINS,
+  MIGRATE_STYLES,
+  MLOCK_CLEARS_LRU,
+  type PolicySwitches,
+} from './policy.js';
 
 export interface SwitchDoc {
   /** The values it takes: an enum, true/false, or an integer range. */
@@ -18,20 +27,11 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   lruClearOnQueue: { values: BOOL, meaning: '33dfe9204f29: non-add LRU batches test-and-clear PG_lru at queue time (v6.11..v6.17-rc5)' },
   deactivateFileChecksLru: { values: BOOL, meaning: 'deactivate_file_folio() refuses an off-LRU folio at queue time (afb99e9f5004 family)' },
   gupPreLocalDrain: {
-    values: ['none', 'always', 'onMismatch'],
+    values: GUP_PRE_LOCAL_DRAINS,
     meaning: 'local lru_add_drain() in collect: never, once first, or as stage 1 of two (a09a8a1fbb37)',
   },
   gupDrainRule: {
-    values: [
-      'notLru',
-      'notLruOrMlocked',
-      'notLruOrMlockedNotUnevictable',
-      'refNeExpectedPlus1',
-      'refNeExpectedPlusPins',
-      'refNeExpectedPlusPinBias',
-      'always',
-      'never',
-    ],
+    values: GUP_DRAIN_RULES,
     meaning:
       'when collect_longterm_unpinnable_folios() drains: !PG_lru, ..., ref != expected+1 (v6.17-rc6), ref != expected + the pins of this call, ref != expected + (large ? 1 : 1024) (6.12.111)',
   },
@@ -42,18 +42,18 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   drainAllLocalFirst: { values: BOOL, meaning: 'lru_add_drain_all() drains the local CPU before taking the mutex (v6.18)' },
   gupUsesLruCacheDisable: { values: BOOL, meaning: 'long-term GUP wraps collect+migrate in lru_cache_disable()/lru_cache_enable() (hypothetical)' },
   mlockBatching: { values: BOOL, meaning: 'per-CPU mlock batches (2fbb0c10d1e8, v5.18); false = every mlock op processed at once' },
-  mlockClearsLru: { values: ['off', 'skipOnFail', 'forceOnFail'], meaning: "David's one-batch idea for mlock batches: test-and-clear PG_lru at queue time" },
+  mlockClearsLru: { values: MLOCK_CLEARS_LRU, meaning: "David's one-batch idea for mlock batches: test-and-clear PG_lru at queue time" },
   targetedExtraction: { values: BOOL, meaning: "Hugh's wish: GUP pulls the folio's own entries out of any CPU's batch instead of draining" },
   drainMechanism: {
-    values: ['workqueue', 'ipi', 'remote-locked', 'targeted'],
+    values: DRAIN_MECHANISMS,
     meaning: 'how lru_add_drain_all() reaches remote batches: queue_work (kernel), IPI, QPW remote locks, targeted extraction',
   },
   expectedRefSwapCache: {
-    values: ['anon', 'all'],
+    values: EXPECTED_REF_SWAP_CACHE,
     meaning: 'folio_expected_ref_count() counts swap-cache refs of anon folios only, or of every folio (f183663901f2: 6.1.160, 6.12.65)',
   },
   gupFast: {
-    values: ['checkFirst', 'refFirst'],
+    values: GUP_FAST_STYLES,
     meaning:
       'pin_user_pages_fast(): test pinnability before any reference, slow path without FOLL_TOUCH (6.1.y), or speculative ref first and FOLL_TOUCH (6.12.y)',
   },
@@ -69,7 +69,7 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   gupFastTouch: { values: BOOL, meaning: "pin_user_pages_fast()'s slow path adds FOLL_TOUCH: PG_referenced and dirty (6.12.y), or not (6.1.y)" },
   finishFaultRefAdd: { values: BOOL, meaning: 'finish_fault() calls folio_ref_add(nr - 1) even for one page (a val=0 page_ref_mod; 6.12.y), or not (6.1.y)' },
   migrateStyle: {
-    values: ['passes10', 'batched'],
+    values: MIGRATE_STYLES,
     meaning: 'migrate_pages(): pre-v6.3 10 passes of unmap/freeze/remap (6.1.y), or v6.3+ migrate_pages_batch (6.12.y)',
   },
 };
