@@ -34,11 +34,12 @@ async function main(): Promise<void> {
     console.log(`  and a trial costs a full failed migration (10 refcount checks, two unmap/remap cycles).`);
   }
   if (!only || only === 'sched') {
-    const r = await benchSched(Number(process.env.BENCH_SCHEDULES ?? 2000));
-    console.log('\nDeterministic mode (one thread, one trial per schedule)');
+    const r = await benchSched(Number(process.env.BENCH_SCHEDULES ?? 10000));
+    console.log('\nDeterministic mode (one thread, one trial per schedule; 8 CPUs; steady state after 1000 warm-up schedules, median of 5 slices)');
+    console.log('  scenario policy   strategy  schedules/s  decisions  µs/decision   per schedule (µs): reset  decisions  checks');
     for (const x of r.rates)
       console.log(
-        `  ${x.scenario} ${x.policy.padEnd(8)} ${x.strategy.padEnd(7)} ${x.schedulesPerSec.toFixed(0).padStart(6)} schedules/s  (${x.decisionsPerSchedule.toFixed(1)} decisions each, ${x.usPerDecision.toFixed(1)} µs per decision incl. trial reset and checks)`,
+        `  ${x.scenario.padEnd(8)} ${x.policy.padEnd(8)} ${x.strategy.padEnd(8)} ${x.schedulesPerSec.toFixed(0).padStart(11)}  ${x.decisionsPerSchedule.toFixed(1).padStart(9)}  ${x.usPerDecision.toFixed(2).padStart(11)}   ${' '.repeat(18)}${x.phasesUs.reset.toFixed(1).padStart(5)}  ${x.phasesUs.schedule.toFixed(1).padStart(9)}  ${x.phasesUs.check.toFixed(1).padStart(6)}`,
       );
     for (const h of r.hunts)
       console.log(
@@ -48,6 +49,13 @@ async function main(): Promise<void> {
       console.log(
         `  explore S1 (3 CPUs, preemption bound 2${e.timeless ? ', timeless' : ''}) ${e.policy.padEnd(8)} ${String(e.interleavings).padStart(5)} interleavings in ${e.ms.toFixed(0)} ms, ${e.complete ? 'complete' : 'INCOMPLETE'}, ${e.failures} failure signature(s)`,
       );
+    console.log('\n  explore with and without partial-order reduction (sleep sets), 3 CPUs, scripted CPUs renumbered');
+    console.log('  scenario policy   bound   without: interleavings    ms   with: interleavings (+abandoned)    ms   signatures  same');
+    for (const x of r.reduction)
+      console.log(
+        `  ${x.scenario.padEnd(8)} ${x.policy.padEnd(8)} ${String(x.bound).padStart(5)}   ${String(x.none.interleavings).padStart(22)}${x.none.complete ? ' ' : '*'} ${x.none.ms.toFixed(0).padStart(5)}   ${`${x.sleep.interleavings} (+${x.sleep.pruned})`.padStart(31)}${x.sleep.complete ? ' ' : '*'} ${x.sleep.ms.toFixed(0).padStart(5)}   ${String(x.signatures).padStart(10)}  ${x.sameSignatures ? 'yes' : 'NO'}`,
+      );
+    console.log('  (* = stopped by the time limit)');
     console.log(`  lockstep hand-off between two threads (the alternative design): ${r.handoffUs.toFixed(1)} µs median round trip per decision`);
   }
 }

@@ -12,21 +12,67 @@ import { DetSession } from '../src/sched/session.js';
 import type { StrategyName } from '../src/sched/scheduler.js';
 
 export interface SchedBench {
-  rates: Array<{ scenario: string; policy: string; strategy: StrategyName; schedulesPerSec: number; decisionsPerSchedule: number; usPerDecision: number }>;
+  rates: Array<{
+    scenario: string;
+    policy: string;
+    strategy: StrategyName;
+    schedulesPerSec: number;
+    decisionsPerSchedule: number;
+    usPerDecision: number;
+    /** Per schedule (µs): reset and setup, the decision loop (kernel code included), the end-of-trial checks. */
+    phasesUs: { reset: number; schedule: number; check: number };
+  }>;
   hunts: Array<{ policy: string; strategy: StrategyName; schedules: number; ms: number }>;
   exhaustive: Array<{ policy: string; timeless: boolean; interleavings: number; ms: number; complete: boolean; failures: number }>;
+  /** explore with and without sleep sets, side by side (3 CPUs, scripted CPUs renumbered). */
+  reduction: Array<{
+    scenario: string;
+    policy: string;
+    bound: number;
+    none: { interleavings: number; ms: number; complete: boolean };
+    sleep: { interleavings: number; pruned: number; ms: number; complete: boolean };
+    sameSignatures: boolean;
+    signatures: number;
+  }>;
   handoffUs: number;
 }
 
+/**
+ * Steady-state cost of one schedule: warm up until the JIT has settled (the first few hundred
+ * schedules compile the kernel paths), then time `n` schedules in five slices and keep the
+ * median slice, so a burst of load on a shared host moves one slice, not the figure.
+ */
 function rate(scenario: string, policy: string, strategy: StrategyName, n: number): SchedBench['rates'][number] {
   const s = loadScenario(scenario);
   const sess = new DetSession({ scenario: s, policy: getPolicy(policy), cpus: s.cpus, strategy, depth: 3 });
-  for (let i = 0; i < 50; i++) sess.run(i); // warm-up
-  let decisions = 0;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) decisions += sess.run(1000 + i).decisions.length;
-  const sec = (performance.now() - t0) / 1000;
-  return { scenario, policy, strategy, schedulesPerSec: n / sec, decisionsPerSchedule: decisions / n, usPerDecision: (sec * 1e6) / decisions };
+  for (let i = 0; i < 1000; i++) sess.run(i); // warm-up
+  const ph = sess.rt.phases;
+  const before = { ...ph };
+  const slices: Array<{ sec: number; decisions: number; schedules: number }> = [];
+  const per = Math.max(1, Math.floor(n / 5));
+  for (let k = 0; k < 5; k++) {
+    let decisions = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < per; i++) decisions += sess.run(1000 + k * per + i).decisions.length;
+    slices.push({ sec: (performance.now() - t0) / 1000, decisions, schedules: per });
+  }
+  slices.sort((a, b) => a.sec / a.decisions - b.sec / b.decisions);
+  const m = slices[2]!;
+  const t = ph.trials - before.trials;
+  const phasesUs = {
+    reset: ((ph.resetMs - before.resetMs) * 1000) / t,
+    schedule: ((ph.scheduleMs - before.scheduleMs) * 1000) / t,
+    check: ((ph.checkMs - before.checkMs) * 1000) / t,
+  };
+  return {
+    scenario,
+    policy,
+    strategy,
+    schedulesPerSec: m.schedules / m.sec,
+    decisionsPerSchedule: m.decisions / m.schedules,
+    usPerDecision: (m.sec * 1e6) / m.decisions,
+    phasesUs,
+  };
 }
 
 /** Median round trip of a lockstep hand-off: main wakes the worker, the worker wakes main. */
@@ -91,5 +137,29 @@ export async function benchSched(n: number): Promise<SchedBench> {
       return { policy, timeless, interleavings: r.interleavings, ms: r.elapsedMs, complete: r.complete, failures: r.failures.length };
     }),
   );
-  return { rates, hunts, exhaustive, handoffUs: await handoff(2000) };
+  const reduction: SchedBench['reduction'] = [];
+  const cases: Array<[string, string, number]> = [
+    ...['S1', 'S6'].flatMap((id) => ['v6.11', 'merged'].flatMap((p) => [2, 3].map((b): [string, string, number] => [id, p, b]))),
+    ['S9', 'v6.11', 2],
+    ['S9', 'v6.11', 3],
+    ['S9', 'merged', 2],
+  ];
+  for (const [id, policy, bound] of cases) {
+    const sc = compactCpus(loadScenario(id), 3);
+    const run = (r: 'none' | 'sleep-sets') =>
+      explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus: 3 }), { preemptionBound: bound, reduction: r, timeLimitMs: 60_000 });
+    const off = run('none');
+    const on = run('sleep-sets');
+    const sig = (x: typeof on) => JSON.stringify(x.failures.map((f) => f.signature).sort());
+    reduction.push({
+      scenario: id,
+      policy,
+      bound,
+      none: { interleavings: off.interleavings, ms: off.elapsedMs, complete: off.complete },
+      sleep: { interleavings: on.interleavings, pruned: on.pruned, ms: on.elapsedMs, complete: on.complete },
+      sameSignatures: sig(on) === sig(off),
+      signatures: off.failures.length,
+    });
+  }
+  return { rates, hunts, exhaustive, reduction, handoffUs: await handoff(2000) };
 }

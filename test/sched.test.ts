@@ -138,6 +138,51 @@ describe('hunting and shrinking S6', () => {
   }
 });
 
+describe('partial-order reduction in explore (sleep sets)', () => {
+  // The acceptance check: the same failure signatures with the reduction on and off, for S1, S6
+  // and S9 (renumbered onto 3 CPUs) at preemption bounds 2 and 3; never more interleavings with it.
+  // (S9 under merged has schedules where a pinner spins 10,000 times round the -EAGAIN loop
+  // before the watchdog stops it: seconds per search, so S9 runs under v6.11 and will-v1 here.)
+  const cases = ['S1', 'S6', 'S9'].flatMap((id) => [2, 3].map((bound) => ({ id, bound })));
+  for (const { id, bound } of cases) {
+    for (const policy of id === 'S9' ? ['v6.11', 'will-v1'] : ['v6.11', 'merged']) {
+      test(`${id}, bound ${bound}, ${policy}: the same signatures with and without`, () => {
+        const sc = compactCpus(loadScenario(id), 3);
+        const run = (reduction: 'none' | 'sleep-sets') => explore(session(policy, 'pct', sc), { preemptionBound: bound, reduction });
+        const off = run('none');
+        const on = run('sleep-sets');
+        expect(off.complete && on.complete).toBe(true);
+        expect(on.failures.map((f) => f.signature).sort()).toEqual(off.failures.map((f) => f.signature).sort());
+        expect(on.interleavings).toBeLessThanOrEqual(off.interleavings);
+        expect(off.pruned).toBe(0);
+      });
+    }
+  }
+  test('S1 has independent steps (the faulting and pinning CPUs touch different folios at first): the reduction explores fewer', () => {
+    const run = (reduction: 'none' | 'sleep-sets') => explore(session('v6.11', 'pct', S1x3), { preemptionBound: 3, reduction });
+    const on = run('sleep-sets');
+    expect(on.interleavings).toBeLessThan(run('none').interleavings);
+    expect(on.pruned).toBeGreaterThan(0);
+  });
+  test('a minimal failing schedule found with the reduction replays to the same signature', () => {
+    const s = session('v6.11', 'pct', S1x3);
+    const r = explore(s, { preemptionBound: 3, reduction: 'sleep-sets' });
+    for (const f of r.failures) expect(s.run(0, new ReplayScheduler(f.explicit)).signature).toBe(f.signature);
+  });
+  test('a trial abandoned part-way leaves no state behind: the next run of the same schedule is the same', () => {
+    // S9 under merged has schedules where one pinner spins in the -EAGAIN loop until the watchdog
+    // stops it mid-pin (PF_MEMALLOC_PIN still set); the trial after it must start clean.
+    const sc = compactCpus(loadScenario('S9'), 3);
+    const s = session('merged', 'pct', sc);
+    const fresh = session('merged', 'pct', sc);
+    const spin = decodeSchedule(`0x6-1x4-0x12-1`);
+    const hung = s.run(0, new ReplayScheduler(spin));
+    expect(hung.result.failures.some((f) => f.kind === 'watchdog')).toBe(true);
+    const probe = decodeSchedule('1x3');
+    expect(s.run(0, new ReplayScheduler(probe)).schedule).toBe(fresh.run(0, new ReplayScheduler(probe)).schedule);
+  });
+});
+
 describe('bounded exhaustive search: S1 on 3 CPUs (renumbered), preemption bound 2', () => {
   test('will-v1: complete, no failure', () => {
     const r = explore(session('will-v1', 'pct', S1x3), { preemptionBound: 2 });

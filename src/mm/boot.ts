@@ -1,7 +1,25 @@
 // Creating and resetting the shared kernel memory (the emulator's "boot"), and building the
 // per-CPU context kernel code runs with. Used by every runtime and by tests.
 import type { AllocPolicy, KernelCtx, RuntimeHooks } from './context.js';
-import { C, CPU_WORDS, FOLIO_WORDS, G, GLOBAL_WORDS, MAX_CPUS, VMA_TABLE, cpuBase, folioTableBase, makeLayout, type Dims, type Layout } from './layout.js';
+import {
+  C,
+  CPU_WORDS,
+  FOLIO_WORDS,
+  G,
+  GLOBAL_WORDS,
+  MAX_CPUS,
+  MAX_OBJECTS,
+  MAX_VMAS,
+  OBJ_WORDS,
+  VMA_WORDS,
+  cpuBase,
+  folioTableBase,
+  makeLayout,
+  objBase,
+  vmaBase,
+  type Dims,
+  type Layout,
+} from './layout.js';
 import type { Policy } from './policy.js';
 import { MigrateType, Zone } from './constants.js';
 
@@ -50,6 +68,8 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
   const usedFolios = Math.min(lay.dims.nFolios, Math.max(0, w[G.NEXT_FREE_FOLIO]!));
   const usedPtes = Math.min(lay.dims.nPtes, Math.max(0, w[G.NEXT_PTE]!));
   const usedCache = Math.min(lay.dims.nCacheSlots, Math.max(0, w[G.NEXT_CACHE_SLOT]!));
+  const usedVmas = Math.min(MAX_VMAS, Math.max(0, w[G.NEXT_VMA]!));
+  const usedObjs = Math.min(MAX_OBJECTS, Math.max(0, w[G.NEXT_OBJ]!));
   const keep = [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].map((i) => w[i]!);
   w.fill(0, 0, GLOBAL_WORDS);
   [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].forEach((i, k) => (w[i] = keep[k]!));
@@ -63,7 +83,9 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
     w.fill(0, b + C.BELL + 1, b + CPU_WORDS);
     if (cpu < lay.dims.nCpus) w[b + C.ONLINE] = 1;
   }
-  w.fill(0, VMA_TABLE, folioTableBase());
+  // Only the slots the cursors handed out: a trial's reset is on the hot path of every search.
+  w.fill(0, vmaBase(0), vmaBase(0) + usedVmas * VMA_WORDS);
+  w.fill(0, objBase(0), objBase(0) + usedObjs * OBJ_WORDS);
   w.fill(0, folioTableBase(), folioTableBase() + usedFolios * FOLIO_WORDS);
   w.fill(0, lay.pteArea, lay.pteArea + usedPtes);
   w.fill(0, lay.cacheArea, lay.cacheArea + usedCache);

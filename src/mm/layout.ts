@@ -171,6 +171,7 @@ export interface Dims {
 
 /** Word offset of CPU `cpu`'s region. */
 export function cpuBase(cpu: number): number {
+  if (slotWatch !== null) slotWatch.slot(SLOT.CPU, cpu);
   return GLOBAL_WORDS + cpu * CPU_WORDS;
 }
 /** The coordinator gets a CPU-sized region too (its doorbell), then the VMA and object tables. */
@@ -181,9 +182,11 @@ export function folioTableBase(): number {
   return FOLIO_TABLE;
 }
 export function vmaBase(vma: number): number {
+  if (slotWatch !== null) slotWatch.slot(SLOT.VMA, vma);
   return VMA_TABLE + vma * VMA_WORDS;
 }
 export function objBase(obj: number): number {
+  if (slotWatch !== null) slotWatch.slot(SLOT.OBJ, obj);
   return OBJ_TABLE + obj * OBJ_WORDS;
 }
 
@@ -203,5 +206,23 @@ export function batchBase(cpu: number, batch: number): number {
   return cpuBase(cpu) + C.BATCHES + batch * BATCH_WORDS;
 }
 export function folioBase(folio: number): number {
+  if (slotWatch !== null) slotWatch.slot(SLOT.FOLIO, folio);
   return folioTableBase() + folio * FOLIO_WORDS;
+}
+
+/**
+ * Which slots kernel code addresses: the exhaustive search (src/sched/footprint.ts) watches one
+ * scheduling step at a time to learn which folios, CPU regions, VMAs (with their PTEs) and
+ * objects (with their page-cache slots) the step touched. Every access to those tables computes
+ * its address through folioBase/cpuBase/vmaBase/objBase, so the watch sees them all. Null, and
+ * one compare per call, everywhere else.
+ */
+export interface SlotWatch {
+  slot(kind: number, id: number): void;
+}
+export const SLOT = { FOLIO: 0, CPU: 1, VMA: 2, OBJ: 3 } as const;
+let slotWatch: SlotWatch | null = null;
+/** Install (or with null remove) the slot watch; the deterministic runtime does it around one step. */
+export function watchSlots(w: SlotWatch | null): void {
+  slotWatch = w;
 }

@@ -9,9 +9,9 @@
 // policy, seed and strategy (or the same schedule): same trace.
 import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
 import { type KernelCtx, type KGen, type RuntimeHooks, type TraceSink, YP } from '../mm/context.js';
-import { C, type Dims, type Layout } from '../mm/layout.js';
+import { C, type Dims, type Layout, watchSlots } from '../mm/layout.js';
+import { FootprintRecorder } from '../sched/footprint.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
-import { work_pending } from '../mm/workqueue.js';
 import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
@@ -43,6 +43,8 @@ export interface CooperativeOptions {
   maxSteps?: number;
   /** Delays and hogs take no logical time: they are plain scheduling points (exhaustive search option). */
   timeless?: boolean;
+  /** Record each decision's footprint (DecisionRecord.fp) for partial-order reduction. */
+  footprints?: boolean;
 }
 
 interface CpuState {
@@ -56,6 +58,12 @@ interface CpuState {
   /** This CPU's two schedulable threads, made once (the scheduler sees the same objects). */
   task: Thread;
   kworker: Thread;
+  /** Index of this CPU's WQ_PENDING word (the kworker's doorbell), read once per decision. */
+  pendingIdx: number;
+  /** drainMechanism 'ipi': the drain request is an interrupt and runs inside a hog too. */
+  ipi: boolean;
+  /** Slots the task touched earlier in its current op (footprints only). */
+  carry: readonly number[] | null;
 }
 
 export class CooperativeRuntime {
@@ -71,8 +79,15 @@ export class CooperativeRuntime {
   private failures: Failure[] = [];
   private abandon = false;
   private sched: Scheduler;
+  private footprints: FootprintRecorder | null;
+  /** The step being run changed state every thread sees (footprints only). */
+  private stepGlobal = false;
+  /** The scheduler abandoned the last trial (every runnable thread asleep in `explore`). */
+  pruned = false;
   /** Every decision of the last trial, in order. */
   decisions: DecisionRecord[] = [];
+  /** Where trial time goes, summed over trials (ms of host time): the benchmark's profile. */
+  readonly phases = { trials: 0, resetMs: 0, scheduleMs: 0, checkMs: 0 };
 
   constructor(private readonly opts: CooperativeOptions) {
     const mem = createKernelMemory({ ...DEFAULT_DIMS, ...opts.dims, nCpus: opts.nCpus });
@@ -81,12 +96,16 @@ export class CooperativeRuntime {
     this.lay = mem.lay;
     this.seed = opts.seed;
     this.sched = opts.scheduler ?? makeScheduler(opts.strategy ?? 'random', opts.seed, opts.depth ?? 3, opts.nCpus);
+    this.footprints = opts.footprints ? new FootprintRecorder() : null;
     const hooks: RuntimeHooks = {
       wake: () => {},
       nowNs: () => this.now,
       spinNoPreempt: (ns) => this.sleepCurrent(ns, true),
       sleepNs: (ns) => this.sleepCurrent(ns, false),
-      wakeAll: () => {},
+      // A named signal (or anything else that wakes every sleeper) is seen by all threads.
+      wakeAll: () => {
+        this.stepGlobal = true;
+      },
     };
     for (let c = 0; c < opts.nCpus; c++) {
       const ctx = makeCtx(this.w, this.lay, c, opts.policy, hooks);
@@ -95,13 +114,27 @@ export class CooperativeRuntime {
       ctx.trace = opts.trace ?? null;
       const task: Thread = Object.freeze({ cpu: c, kw: false });
       const kworker: Thread = Object.freeze({ cpu: c, kw: true });
-      this.cpus.push({ ctx, gen: null, until: 0, hogging: false, rec, steps: [], task, kworker });
+      const pendingIdx = ctx.base + C.WQ_PENDING;
+      this.cpus.push({
+        ctx,
+        gen: null,
+        until: 0,
+        hogging: false,
+        rec,
+        steps: [],
+        task,
+        kworker,
+        pendingIdx,
+        ipi: opts.policy.switches.drainMechanism === 'ipi',
+        carry: null,
+      });
     }
   }
 
   /** The current CPU sleeps (delay) or stays busy without scheduling points (hog) for `ns`. */
   private sleepCurrent(ns: number, hog: boolean): void {
     if (this.opts.timeless) return;
+    this.stepGlobal = true; // the set of runnable threads changes: no commuting with this step
     const s = this.current;
     if (!s) {
       this.now += ns;
@@ -131,6 +164,11 @@ export class CooperativeRuntime {
     else if (this.spec) this.configure(this.spec);
   }
 
+  /** Record each decision's footprint from the next trial on (partial-order reduction), or stop. */
+  recordFootprints(on: boolean): void {
+    this.footprints = on ? (this.footprints ?? new FootprintRecorder()) : null;
+  }
+
   /** Use this scheduler from the next trial on (replay, exhaustive search). */
   setScheduler(s: Scheduler): void {
     this.sched = s;
@@ -145,25 +183,36 @@ export class CooperativeRuntime {
   runTrial(trial: number): TrialResult {
     const job = this.job;
     if (!job) throw new Error('cooperative runtime: runTrial before configure');
+    const t0 = performance.now();
     resetForTrial(this.w, this.lay);
     this.now = 0;
     this.failures = [];
     this.decisions = [];
+    // The task state of every CPU first: a trial abandoned part-way (a hang, a pruned search
+    // branch) leaves its generators suspended inside kernel code, PF_MEMALLOC_PIN set, and setup
+    // allocates with CPU 0's context (a stale PF_MEMALLOC_PIN would place the scenario's folios
+    // outside CMA).
+    for (const s of this.cpus) {
+      s.ctx.preempt = 0;
+      s.ctx.blockedOn = null;
+      s.ctx.blockReason = '';
+      s.ctx.task.pfMemallocPin = false;
+    }
     job.setup(this.cpus[0]!.ctx, trial);
     const records: CpuTrialRecord[] = [];
     for (const s of this.cpus) {
       records.push(s.rec.begin(trial));
-      s.ctx.preempt = 0;
-      s.ctx.blockedOn = null;
-      s.ctx.task.pfMemallocPin = false;
       s.until = 0;
       s.hogging = false;
+      s.carry = null;
       // CPUs without a script are no threads at all: only their kworkers may run.
       s.steps = job.isScripted(s.ctx.cpu) ? job.steps(s.ctx.cpu, trial) : [];
       s.gen = s.steps.length ? program(s.ctx, s.steps) : null;
     }
+    const t1 = performance.now();
     const max = this.opts.maxSteps ?? 5_000_000;
     this.abandon = false;
+    this.pruned = false;
     this.sched.begin();
     let last: Thread | null = null;
     const options: Thread[] = [];
@@ -181,56 +230,106 @@ export class CooperativeRuntime {
         break;
       }
       const i = this.sched.pick(options, last, n);
+      if (i < 0) {
+        this.pruned = true; // the search has seen an equivalent interleaving: no result
+        break;
+      }
       const t = options[i]!;
       const li = indexOf(options, last);
-      const rec: DecisionRecord = { cpu: t.cpu, kw: t.kw, preempt: li >= 0 && li !== i, dflt: i === Math.max(li, 0), step: -1, yp: -1, t: this.now };
+      const rec: DecisionRecord = {
+        cpu: t.cpu,
+        kw: t.kw,
+        preempt: li >= 0 && li !== i,
+        dflt: i === Math.max(li, 0),
+        step: -1,
+        yp: -1,
+        t: this.now,
+        fp: undefined,
+      };
       this.decisions.push(rec);
       this.step(this.cpus[t.cpu]!, t.kw, rec);
       last = t;
     }
     this.sched.end?.(this.decisions.length);
     this.current = null;
+    const t2 = performance.now();
     const stats = sumCpuStats(this.w, this.lay.dims.nCpus);
-    const failures = [...this.failures, ...job.check(this.cpus[0]!.ctx, trial), ...records.flatMap((r) => r.failures)];
-    return { trial, failures, pins: records.flatMap((r) => r.pins), drainAlls: records.flatMap((r) => r.drainAlls), stats, durationNs: this.now };
+    // A pruned trial stopped part-way: its end state is no outcome, so it is not checked.
+    const failures = this.pruned ? [] : [...this.failures, ...job.check(this.cpus[0]!.ctx, trial), ...records.flatMap((r) => r.failures)];
+    const ph = this.phases;
+    ph.trials++;
+    ph.resetMs += t1 - t0;
+    ph.scheduleMs += t2 - t1;
+    ph.checkMs += performance.now() - t2;
+    return {
+      trial,
+      failures,
+      pins: records.flatMap((r) => r.pins),
+      drainAlls: records.flatMap((r) => r.drainAlls),
+      stats,
+      durationNs: this.now,
+      ...(this.pruned ? { pruned: true } : {}),
+    };
   }
 
   /**
-   * Can this CPU's drain work run now? Only outside local locks; and, as a workqueue item, only at
-   * a scheduling point, so not during a hog. With drainMechanism 'ipi' the request is an
-   * interrupt: it runs inside a non-preemptible stretch too, as the free-run driver's does.
+   * Fill `out` with the threads that can advance (CPU order, task before kworker); advance the
+   * clock if none. A task can run unless finished, sleeping/hogging, or blocked on a condition
+   * still false. A kworker can run when drain work is pending (one load: the doorbell) and its
+   * CPU holds no local lock; as a workqueue item only at a scheduling point, so not during a
+   * hog; with drainMechanism 'ipi' the request is an interrupt and runs inside a hog too, as the
+   * free-run driver's does. This is the hottest loop of the deterministic runtime: plain fields,
+   * no closures, no allocation.
    */
-  private kworkerCanRun(s: CpuState): boolean {
-    const ipi = s.ctx.policy.switches.drainMechanism === 'ipi';
-    return s.ctx.preempt === 0 && (ipi || !(s.hogging && s.until > this.now)) && work_pending(s.ctx);
-  }
-  private taskCanRun(s: CpuState): boolean {
-    if (!s.gen || s.until > this.now) return false;
-    return !s.ctx.blockedOn || s.ctx.blockedOn();
-  }
-
-  /** Fill `out` with the threads that can advance (CPU order, task before kworker); advance the clock if none. */
   private runnable(out: Thread[]): 'ok' | 'hung' | 'done' {
+    const w = this.w;
+    const cpus = this.cpus;
     for (;;) {
-      out.length = 0;
-      for (const s of this.cpus) {
-        if (this.taskCanRun(s)) out.push(s.task);
-        if (this.kworkerCanRun(s)) out.push(s.kworker);
+      const now = this.now;
+      let n = 0;
+      for (let c = 0; c < cpus.length; c++) {
+        const s = cpus[c]!;
+        const ctx = s.ctx;
+        if (s.gen !== null && s.until <= now && (ctx.blockedOn === null || ctx.blockedOn())) out[n++] = s.task;
+        if (ctx.preempt === 0 && w[s.pendingIdx] !== 0 && (s.ipi || !s.hogging || s.until <= now)) out[n++] = s.kworker;
       }
-      if (out.length > 0) return 'ok';
+      if (out.length !== n) out.length = n;
+      if (n > 0) return 'ok';
       let wake = Infinity;
-      for (const s of this.cpus) if (s.until > this.now && (s.gen || work_pending(s.ctx)) && s.until < wake) wake = s.until;
+      for (const s of cpus) if (s.until > now && (s.gen !== null || w[s.pendingIdx] !== 0) && s.until < wake) wake = s.until;
       if (wake !== Infinity) {
         this.now = wake;
         continue;
       }
-      return this.cpus.some((s) => s.gen) ? 'hung' : 'done';
+      return cpus.some((s) => s.gen) ? 'hung' : 'done';
     }
   }
 
   private step(s: CpuState, kw: boolean, rec: DecisionRecord): void {
     this.current = s;
     this.now += TICK_NS;
+    const fp = this.footprints;
+    if (fp === null) {
+      this.advance(s, kw, rec);
+      return;
+    }
+    // Exhaustive search: learn what this step touched (src/sched/footprint.ts). A task's
+    // footprint carries the slots of its earlier steps in the same op, since kernel code may
+    // keep an address it computed before a scheduling point.
+    fp.start(this.w, s.ctx.cpu, kw ? null : s.carry);
+    this.stepGlobal = false;
+    watchSlots(fp);
+    try {
+      this.advance(s, kw, rec);
+    } finally {
+      watchSlots(null);
+    }
+    rec.fp = fp.finish(this.stepGlobal);
+    if (!kw) s.carry = rec.yp === YP.OP_BOUNDARY || s.gen === null ? null : rec.fp.slots;
+  }
+
+  /** Run one step of a CPU's task (to its next yield point) or its kworker's pending work. */
+  private advance(s: CpuState, kw: boolean, rec: DecisionRecord): void {
     if (kw) {
       kworker_run_pending(s.ctx);
       return;
@@ -245,6 +344,7 @@ export class CooperativeRuntime {
       rec.step = this.w[s.ctx.base + C.CUR_OP]!;
     } catch (e) {
       s.gen = null;
+      this.stepGlobal = true;
       const step = this.w[s.ctx.base + C.CUR_OP]!;
       rec.step = step;
       const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
@@ -273,7 +373,7 @@ export class CooperativeRuntime {
 function* program(ctx: KernelCtx, steps: readonly Step[]): KGen<void> {
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    Atomics.store(ctx.w, ctx.base + C.CUR_OP, step.index);
+    ctx.w[ctx.base + C.CUR_OP] = step.index; // one thread: a plain store
     yield* step.run(ctx);
     if (i + 1 < steps.length) yield YP.OP_BOUNDARY;
   }

@@ -6,49 +6,106 @@
 // thread that blocked, slept or finished is free. Reductions (cheap and sound): no branching
 // where one thread can advance; CPUs without a script are no threads (only their kworkers run,
 // when drain work is queued on them); a script's end is no scheduling point.
+// Partial-order reduction (sleep sets, Godefroid 1996): after the search has explored thread t
+// from a state, t "sleeps" in the sibling branches until a step dependent on t's runs (one that
+// touched a slot t touched, or changed a global word: footprint.ts); a sleeping thread is not
+// scheduled, and a branch where every runnable thread sleeps is abandoned, since an equivalent
+// interleaving (the same steps, independent ones swapped) was explored already.
 // Logical time is kept by default (a sleeping CPU is no candidate until the clock reaches its
 // wake-up); `timeless` makes delays and hogs plain scheduling points instead.
+import { type Footprint, independent } from './footprint.js';
 import { defaultPick, indexOf, type Scheduler } from './scheduler.js';
-import type { Thread } from './schedule.js';
-import { explicitPrefix } from './schedule.js';
+import { type DecisionRecord, type Thread, explicitPrefix, threadId } from './schedule.js';
 import type { DetRun, DetSession } from './session.js';
+
+/** A thread asleep at a state, with the footprint of the step it would take there. */
+interface Sleeper {
+  id: number;
+  fp: Footprint;
+}
 
 interface Frame {
   n: number;
+  /** threadId of each option, in the runtime's order. */
+  ids: number[];
   /** Index of the thread that ran last, if it can continue (else -1). */
   lastIdx: number;
   dflt: number;
   idx: number;
   preBefore: number;
+  sleep: Sleeper[];
 }
+
+/** Alternatives of a frame in order: the default first, then the others by index. */
+function order(dflt: number, n: number): number[] {
+  const o = [dflt];
+  for (let i = 0; i < n; i++) if (i !== dflt) o.push(i);
+  return o;
+}
+
+const preemptionCost = (lastIdx: number, alt: number): number => (lastIdx >= 0 && alt !== lastIdx ? 1 : 0);
 
 class DfsScheduler implements Scheduler {
   prefix: number[] = [];
   frames: Frame[] = [];
+  /** Per depth on the current path: the threads already explored there, with their footprints. */
+  done: Sleeper[][] = [];
+
+  constructor(
+    private readonly bound: number,
+    /** The decisions of the trial running now (their footprints), or null without reduction. */
+    private readonly decisions: (() => readonly DecisionRecord[]) | null,
+  ) {}
+
   begin(): void {
     this.frames = [];
   }
+
+  /** Threads asleep at decision `step`: those asleep or explored at the previous state that commute with the step taken from it. */
+  private sleepAt(step: number): Sleeper[] {
+    const prev = this.frames[step - 1];
+    if (!this.decisions || !prev) return [];
+    const d = this.decisions()[step - 1]!;
+    const taken = prev.ids[prev.idx]!;
+    const out: Sleeper[] = [];
+    for (const u of prev.sleep) if (u.id !== taken && independent(u.fp, d.fp!)) out.push(u);
+    for (const u of this.done[step - 1] ?? []) if (u.id !== taken && independent(u.fp, d.fp!)) out.push(u);
+    return out;
+  }
+
   pick(options: readonly Thread[], last: Thread | null, step: number): number {
     const lastIdx = indexOf(options, last);
     const dflt = defaultPick(options, last);
-    const idx = step < this.prefix.length ? this.prefix[step]! : dflt;
-    if (idx >= options.length) throw new Error(`explore: nondeterministic replay at decision ${step}`);
     const prev = this.frames[step - 1];
-    const preBefore = prev ? prev.preBefore + (prev.lastIdx >= 0 && prev.idx !== prev.lastIdx ? 1 : 0) : 0;
-    this.frames.push({ n: options.length, lastIdx, dflt, idx, preBefore });
+    const preBefore = prev ? prev.preBefore + preemptionCost(prev.lastIdx, prev.idx) : 0;
+    const ids = options.map(threadId);
+    const sleep = this.sleepAt(step);
+    let idx: number;
+    if (step < this.prefix.length) {
+      idx = this.prefix[step]!;
+      if (idx >= options.length) throw new Error(`explore: nondeterministic replay at decision ${step}`);
+    } else {
+      // New ground: the default unless it sleeps, else the first awake option the bound allows.
+      idx = -1;
+      for (const alt of order(dflt, options.length)) {
+        if (sleep.some((u) => u.id === ids[alt])) continue;
+        if (preBefore + preemptionCost(lastIdx, alt) > this.bound) continue;
+        idx = alt;
+        break;
+      }
+      if (idx < 0) return -1; // every thread that may run sleeps: an equivalent run was explored
+    }
+    this.frames.push({ n: options.length, ids, lastIdx, dflt, idx, preBefore, sleep });
     return idx;
   }
 }
 
-/** Alternatives of a frame in order: the default first, then the others by index. */
-function order(f: Frame): number[] {
-  const o = [f.dflt];
-  for (let i = 0; i < f.n; i++) if (i !== f.dflt) o.push(i);
-  return o;
-}
+export type Reduction = 'sleep-sets' | 'none';
 
 export interface ExploreOptions {
   preemptionBound: number;
+  /** Partial-order reduction (default sleep-sets). */
+  reduction?: Reduction;
   /** Stop after this many interleavings (the search is then incomplete). */
   maxInterleavings?: number;
   timeLimitMs?: number;
@@ -65,7 +122,11 @@ export interface ExploreFailure {
 }
 
 export interface ExploreOutcome {
+  /** Interleavings run to the end (each an outcome). */
   interleavings: number;
+  /** Runs abandoned part-way by the reduction (equivalent to one explored). */
+  pruned: number;
+  reduction: Reduction;
   complete: boolean;
   /** Why it stopped early (when not complete). */
   stoppedBy?: 'max-interleavings' | 'time';
@@ -77,51 +138,63 @@ export interface ExploreOutcome {
 
 export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome {
   const t0 = performance.now();
-  const sched = new DfsScheduler();
+  const reduction = o.reduction ?? 'sleep-sets';
+  const reduce = reduction === 'sleep-sets';
+  session.rt.recordFootprints(reduce);
+  const sched = new DfsScheduler(o.preemptionBound, reduce ? () => session.rt.decisions : null);
   const seed = o.seed ?? 0;
   const failures = new Map<string, ExploreFailure>();
   let n = 0;
+  let pruned = 0;
   let maxDecisions = 0;
   let maxBranching = 0;
-  for (;;) {
-    const run = session.run(seed, sched);
-    n++;
-    maxDecisions = Math.max(maxDecisions, run.decisions.length);
-    if (run.signature !== null) {
-      const ex = explicitPrefix(run.decisions);
-      const f = failures.get(run.signature);
-      if (!f) failures.set(run.signature, { signature: run.signature, count: 1, run: { ...run, decisions: [...run.decisions] }, explicit: ex });
-      else {
-        f.count++;
-        if (run.preemptions < f.run.preemptions || (run.preemptions === f.run.preemptions && ex.length < f.explicit.length)) {
-          f.run = { ...run, decisions: [...run.decisions] };
-          f.explicit = ex;
+  try {
+    for (;;) {
+      const run = session.run(seed, sched);
+      if (run.result.pruned) pruned++;
+      else n++;
+      maxDecisions = Math.max(maxDecisions, run.decisions.length);
+      if (run.signature !== null) {
+        const ex = explicitPrefix(run.decisions);
+        const f = failures.get(run.signature);
+        if (!f) failures.set(run.signature, { signature: run.signature, count: 1, run: { ...run, decisions: [...run.decisions] }, explicit: ex });
+        else {
+          f.count++;
+          if (run.preemptions < f.run.preemptions || (run.preemptions === f.run.preemptions && ex.length < f.explicit.length)) {
+            f.run = { ...run, decisions: [...run.decisions] };
+            f.explicit = ex;
+          }
         }
       }
-    }
-    // Backtrack: the deepest decision with an untried alternative within the bound.
-    const frames = sched.frames;
-    let next: number[] | null = null;
-    for (let j = frames.length - 1; j >= 0 && !next; j--) {
-      const f = frames[j]!;
-      if (f.n > maxBranching) maxBranching = f.n;
-      if (f.n < 2) continue;
-      const ord = order(f);
-      for (let p = ord.indexOf(f.idx) + 1; p < ord.length; p++) {
-        const alt = ord[p]!;
-        const cost = f.lastIdx >= 0 && alt !== f.lastIdx ? 1 : 0;
-        if (f.preBefore + cost > o.preemptionBound) continue;
-        next = frames.slice(0, j).map((x) => x.idx);
-        next.push(alt);
-        break;
+      // Backtrack: the deepest decision with an untried, awake alternative within the bound.
+      const frames = sched.frames;
+      let next: number[] | null = null;
+      for (let j = frames.length - 1; j >= 0 && !next; j--) {
+        const f = frames[j]!;
+        if (f.n > maxBranching) maxBranching = f.n;
+        if (f.n < 2) continue;
+        const ord = order(f.dflt, f.n);
+        for (let p = ord.indexOf(f.idx) + 1; p < ord.length; p++) {
+          const alt = ord[p]!;
+          if (f.preBefore + preemptionCost(f.lastIdx, alt) > o.preemptionBound) continue;
+          if (f.sleep.some((u) => u.id === f.ids[alt])) continue;
+          next = frames.slice(0, j).map((x) => x.idx);
+          next.push(alt);
+          // The thread just explored at depth j sleeps in its siblings (with what its step touched).
+          sched.done.length = j + 1;
+          if (reduce) (sched.done[j] ??= []).push({ id: f.ids[f.idx]!, fp: run.decisions[j]!.fp! });
+          break;
+        }
       }
+      const done = { interleavings: n, pruned, reduction, failures: [...failures.values()], maxDecisions, maxBranching };
+      if (!next) return { ...done, complete: true, elapsedMs: performance.now() - t0 };
+      if (o.maxInterleavings !== undefined && n >= o.maxInterleavings)
+        return { ...done, complete: false, stoppedBy: 'max-interleavings', elapsedMs: performance.now() - t0 };
+      if (o.timeLimitMs !== undefined && performance.now() - t0 > o.timeLimitMs)
+        return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
+      sched.prefix = next;
     }
-    const done = { interleavings: n, failures: [...failures.values()], maxDecisions, maxBranching };
-    if (!next) return { ...done, complete: true, elapsedMs: performance.now() - t0 };
-    if (o.maxInterleavings !== undefined && n >= o.maxInterleavings)
-      return { ...done, complete: false, stoppedBy: 'max-interleavings', elapsedMs: performance.now() - t0 };
-    if (o.timeLimitMs !== undefined && performance.now() - t0 > o.timeLimitMs)
-      return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
-    sched.prefix = next;
+  } finally {
+    session.rt.recordFootprints(false);
   }
 }

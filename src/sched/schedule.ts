@@ -2,6 +2,7 @@
 // decision: which CPU advanced, and whether it ran its task (the CPU's script) or its kworker
 // (pending drain work). The compact string is run-length encoded, tokens joined by '-':
 //   `7x3-3x12-7w-3x4`  = CPU 7's task 3 steps, CPU 3's task 12, CPU 7's kworker once, CPU 3 four.
+import type { Footprint } from './footprint.js';
 
 /** A thread of the model: a CPU's task (its script) or that CPU's kworker. */
 export interface Thread {
@@ -57,6 +58,8 @@ export interface DecisionRecord extends Thread {
   why?: string;
   /** Logical time at the decision (ns). */
   t: number;
+  /** What the step touched (exhaustive search with partial-order reduction only). */
+  fp?: Footprint;
 }
 
 export const countPreemptions = (ds: readonly DecisionRecord[]): number => ds.reduce((a, d) => a + (d.preempt ? 1 : 0), 0);

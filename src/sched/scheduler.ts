@@ -10,7 +10,8 @@ export interface Scheduler {
   begin(): void;
   /**
    * Pick among `options` (never empty). `last` is the thread that ran the previous step;
-   * `step` counts decisions from 0. Returns an index into `options`.
+   * `step` counts decisions from 0. Returns an index into `options`, or -1 to abandon the
+   * trial (the exhaustive search, when every runnable thread is asleep: see explore.ts).
    */
   pick(options: readonly Thread[], last: Thread | null, step: number): number;
   /** Called at the end of a trial with the number of decisions it took. */

@@ -31,7 +31,7 @@ export interface DetRun {
   signature: string | null;
   preemptions: number;
   /** The whole schedule, compact (every decision). */
-  schedule: string;
+  readonly schedule: string;
 }
 
 export class DetSession {
@@ -59,7 +59,18 @@ export class DetSession {
     this.rt.reseed(seed, scheduler);
     const result = this.rt.runTrial(0);
     const decisions = this.rt.decisions;
-    return { result, decisions, signature: failureSignature(result), preemptions: countPreemptions(decisions), schedule: encodeSchedule(decisions) };
+    // The schedule string is made on first use: hunts and searches read it for failing runs only.
+    let schedule: string | undefined;
+    return {
+      result,
+      decisions,
+      signature: failureSignature(result),
+      preemptions: countPreemptions(decisions),
+      get schedule(): string {
+        schedule ??= encodeSchedule(decisions);
+        return schedule;
+      },
+    };
   }
 
   /** The page_ref_* trace of every run since the session began (ftrace lines with holders). */

@@ -31,4 +31,6 @@ export interface TrialResult {
   stats: number[];
   /** Wall (free-run) or logical (deterministic) duration in ns. */
   durationNs: number;
+  /** Deterministic search only: abandoned part-way as equivalent to an interleaving already explored (no outcome). */
+  pruned?: boolean;
 }

@@ -25,6 +25,7 @@ interface ExploreFlags {
   maxInterleavings: string;
   timeLimit?: string;
   timeless?: boolean;
+  reduction: boolean;
   out?: string;
 }
 
@@ -41,6 +42,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .option('--max-interleavings <n>', 'stop after this many (the search is then incomplete)', '1000000')
     .option('--time-limit <s>', 'stop after this many seconds (the search is then incomplete)')
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
+    .option('--no-reduction', 'explore every interleaving, also those that only swap independent steps (no sleep sets)')
     .option('--out <prefix>', 'write one replay file per failure signature: <prefix>-<n>.replay.json')
     .action(async (scenarioArg: string, f: ExploreFlags) => {
       const policy = onePolicyFrom(f, 'explore');
@@ -57,10 +59,16 @@ export function registerExplore(program: Command, ctx: CliContext): void {
         `folio-race explore: ${scenario.id}${f.compact ? ' (CPUs renumbered)' : ''} under ${policy.id} on ${cpus} CPUs, preemption bound ${bound}${timeless ? ', timeless' : ''}\n`,
       );
       const session = new DetSession({ scenario, policy, cpus, timeless });
-      const r = explore(session, { preemptionBound: bound, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
+      const reduction = f.reduction ? 'sleep-sets' : 'none';
+      const r = explore(session, { preemptionBound: bound, reduction, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
       const w = (s: string) => ctx.out.write(s + '\n');
       w(
         `${r.interleavings} interleavings explored in ${(r.elapsedMs / 1000).toFixed(2)} s (${(r.interleavings / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)}/s); longest ${r.maxDecisions} decisions, at most ${r.maxBranching} runnable threads at a decision`,
+      );
+      w(
+        r.reduction === 'sleep-sets'
+          ? `partial-order reduction (sleep sets): ${r.pruned} more run${r.pruned === 1 ? '' : 's'} abandoned part-way as equivalent to one explored (--no-reduction explores them all)`
+          : 'no partial-order reduction (--no-reduction)',
       );
       w(
         r.complete
