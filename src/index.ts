@@ -41,7 +41,8 @@ export function resolveKernel(version: string): Policy {
 // ---- scenarios ------------------------------------------------------------------------------
 export { loadScenario, loadScenarioFile, parseScenarioText, validateScenario, loadAllBuiltins, type ValidateOptions } from './scenario/load.js';
 export { builtinScenarioIds } from './scenario/builtin.js';
-export { OP_SPECS, OP_NAMES, MEASURES, type Op, type OpName, type Scenario } from './scenario/schema.js';
+export { OP_SPECS, OP_NAMES, type Op, type OpName } from './scenario/ops/index.js';
+export { MEASURES, type Scenario } from './scenario/schema.js';
 export { explainScenario } from './scenario/explain.js';
 export { InputFileError, ScenarioError, PolicyFileError, type ScenarioProblem } from './input/problems.js';
 

@@ -9,7 +9,8 @@ import { describe, expect, test } from 'vitest';
 import { OP_C } from '../src/realkernel/ops_c.js';
 import { guestRuntimeDir, translateScenarios, UntranslatableError } from '../src/realkernel/translate.js';
 import { loadAllBuiltins, parseScenarioText } from '../src/scenario/load.js';
-import { OP_NAMES, type Scenario } from '../src/scenario/schema.js';
+import { OP_NAMES } from '../src/scenario/ops/index.js';
+import type { Scenario } from '../src/scenario/schema.js';
 import { which } from '../src/realkernel/tools.js';
 
 const HEAD = `

@@ -9,6 +9,7 @@ import { builtinScenarioIds, scenariosDir } from '../src/scenario/builtin.js';
 import { ScenarioError } from '../src/input/problems.js';
 import { loadAllBuiltins, loadScenario, parseScenarioText, validateScenario } from '../src/scenario/load.js';
 import { MEASURE_NAMES, scriptedCpus } from '../src/scenario/schema.js';
+import { NO_ARG_OPS, OP_NAMES, OP_SPECS } from '../src/scenario/ops/index.js';
 import { resolveNames } from '../src/scenario/setup.js';
 
 const BASE = `
@@ -263,6 +264,13 @@ describe('malformed scenarios: file, field path, expected, found', () => {
       }),
     );
     expectProblem(e, 'steps.1[2]', "arguments for 'pin'", 'none');
+  });
+  it('the ops that may be written bare are the rows marked so, and take no required argument', () => {
+    expect([...NO_ARG_OPS].sort()).toEqual(['bh_lru_install', 'delay', 'hog', 'lru_add_drain', 'lru_add_drain_all', 'lru_cache_disable', 'lru_cache_enable']);
+    for (const n of NO_ARG_OPS) expect(OP_SPECS[n].args.safeParse({}).success, n).toBe(true);
+    // The folio ops' arguments are all optional, but a target is needed: their check says which.
+    const allOptional = OP_NAMES.filter((n) => OP_SPECS[n].args.safeParse({}).success);
+    expect(allOptional.filter((n) => !NO_ARG_OPS.includes(n))).toEqual(['mark_accessed', 'deactivate', 'deactivate_file', 'lazyfree', 'rotate']);
   });
   it('lists every problem, one line each, with YAML line numbers', () => {
     const text = BASE.replace('fault: { vma: heap, page: 0 }', 'fault: { vma: hep, page: 0 }')

@@ -1,8 +1,9 @@
 // Scenario ops as user-space C: one row per op, either the call that makes a real kernel run the
 // op's kernel path on the calling CPU, or why no user-space call does. The generated code calls
 // the guest runtime (guest/fr_runtime.h). Adding an op to the scenario format means adding its
-// row here; the table is checked against OP_SPECS at compile time (Record<OpName, ...>).
-import type { Op, OpName } from '../scenario/schema.js';
+// row here; the table is checked against the op table at compile time (a row per OpName, each
+// emit given its own op).
+import type { Op, OpFor, OpName } from '../scenario/ops/index.js';
 
 /** What the op's C needs from the program around it. */
 export interface OpEmitCtx {
@@ -25,44 +26,42 @@ export interface OpEmitCtx {
   hogUs: number;
 }
 
-type Row = { emit: (op: Op, c: OpEmitCtx) => string; how: string } | { none: string };
+type Row<N extends OpName> = { emit: (op: OpFor<N>, c: OpEmitCtx) => string; how: string } | { none: string };
 
 const addr = (c: OpEmitCtx, vma: string, page: number) => `${c.vma(vma)} + (${page}${c.offset}) * FR_PS`;
 const check = (call: string, what: string, c: OpEmitCtx) => `if (${call} != 0) fr_op_failed(t, cpu, ${c.path}, "${what}");`;
 const folioOpNone = (what: string) => ({ none: what });
 
 /** Per op: the user-space equivalent (`how` is printed by --print-c as a comment), or why none. */
-export const OP_C: Record<OpName, Row> = {
+export const OP_C: { readonly [N in OpName]: Row<N> } = {
   fault: {
     how: 'one access to the page (a write for a write fault): handle_mm_fault() on this CPU',
-    emit: (op, c) => (op.op === 'fault' ? `fr_touch(${addr(c, op.vma, op.page)}, ${op.write ? 1 : 0});` : ''),
+    emit: (op, c) => `fr_touch(${addr(c, op.vma, op.page)}, ${op.write ? 1 : 0});`,
   },
   mlock: {
     how: 'mlock2(MLOCK_ONFAULT) or mlock(2) of the whole VMA',
-    emit: (op, c) =>
-      op.op === 'mlock' ? check(`mlock2(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS, ${op.onfault ? 'MLOCK_ONFAULT' : '0'})`, 'mlock2', c) : '',
+    emit: (op, c) => check(`mlock2(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS, ${op.onfault ? 'MLOCK_ONFAULT' : '0'})`, 'mlock2', c),
   },
   munlock: {
     how: 'munlock(2) of the whole VMA',
-    emit: (op, c) => (op.op === 'munlock' ? check(`munlock(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS)`, 'munlock', c) : ''),
+    emit: (op, c) => check(`munlock(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS)`, 'munlock', c),
   },
   munmap: {
     how: 'munmap(2) of the whole VMA (unmap_region(): a local lru_add_drain() first, as modelled)',
-    emit: (op, c) =>
-      op.op === 'munmap' ? `{ ${check(`munmap(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS)`, 'munmap', c)} t->vma_gone[${c.vmaIndex(op.vma)}] = 1; }` : '',
+    emit: (op, c) => `{ ${check(`munmap(${c.vma(op.vma)}, ${c.vmaPages(op.vma)} * FR_PS)`, 'munmap', c)} t->vma_gone[${c.vmaIndex(op.vma)}] = 1; }`,
   },
   fork: { none: 'fork(2) would need the child process scripted on its own CPU; the translator does not build that yet' },
   pin: {
     how: 'io_uring IORING_REGISTER_BUFFERS on the pages: pin_user_pages(FOLL_WRITE|FOLL_LONGTERM) on 6.1, pin_user_pages_fast() on 6.12',
-    emit: (op, c) => (op.op === 'pin' ? `fr_pin(t, cpu, ${c.path}, ${addr(c, op.vma, op.page)}, ${op.pages}, ${op.hold ? 1 : 0});` : ''),
+    emit: (op, c) => `fr_pin(t, cpu, ${c.path}, ${addr(c, op.vma, op.page)}, ${op.pages}, ${op.hold ? 1 : 0});`,
   },
   unpin: {
     how: 'closing the io_uring that holds the registration: unpin_user_pages()',
-    emit: (op, c) => (op.op === 'unpin' ? `fr_unpin(t, cpu, ${c.path}, ${addr(c, op.vma, op.page)});` : ''),
+    emit: (op, c) => `fr_unpin(t, cpu, ${c.path}, ${addr(c, op.vma, op.page)});`,
   },
   readahead: {
     how: "fallocate(2) of the pages in a tmpfs file: new folios enter the page cache and this CPU's lru_add batch unmapped, as readahead's do",
-    emit: (op, c) => (op.op === 'readahead' ? check(`fr_fallocate(${c.objFd(op.object)}, ${op.index}${c.offset}, ${op.pages})`, 'fallocate', c) : ''),
+    emit: (op, c) => check(`fr_fallocate(${c.objFd(op.object)}, ${op.index}${c.offset}, ${op.pages})`, 'fallocate', c),
   },
   mark_accessed: folioOpNone(
     'folio_mark_accessed() has no direct call: read(2) of tmpfs does not mark a folio accessed and a fault only sets the PTE young bit',
@@ -91,19 +90,24 @@ export const OP_C: Record<OpName, Row> = {
   cpu_online: { none: 'CPU hotplug is not translated (see cpu_offline)' },
   hog: {
     how: 'a SCHED_FIFO busy loop for `us` µs: no kworker runs on this CPU meanwhile',
-    emit: (op, c) => (op.op === 'hog' ? `fr_hog_us(${op.us ?? c.hogUs});` : ''),
+    emit: (op, c) => `fr_hog_us(${op.us ?? c.hogUs});`,
   },
   delay: {
     how: 'nanosleep(2) for `us` µs',
-    emit: (op, c) => (op.op === 'delay' ? `fr_delay_us(${op.us ?? c.delayUs});` : ''),
+    emit: (op, c) => `fr_delay_us(${op.us ?? c.delayUs});`,
   },
   signal: {
     how: 'a futex event others may wait for',
-    emit: (op, c) => (op.op === 'signal' ? `fr_signal(t, ${c.event(op.name)}); /* ${op.name} */` : ''),
+    emit: (op, c) => `fr_signal(t, ${c.event(op.name)}); /* ${op.name} */`,
   },
   wait: {
     how: "FUTEX_WAIT until the event was signalled (the thread sleeps: its CPU's kworker can run)",
-    emit: (op, c) => (op.op === 'wait' ? `fr_wait(t, ${c.event(op.name)}); /* ${op.name} */` : ''),
+    emit: (op, c) => `fr_wait(t, ${c.event(op.name)}); /* ${op.name} */`,
   },
   repeat: { how: 'a C loop; repetition k adds k*stride to pages and indices inside', emit: () => '' },
 };
+
+/** A row as the translator calls it: on an op of the row's own name. */
+type AnyRow = { emit: (op: Op, c: OpEmitCtx) => string; how: string } | { none: string };
+/** The row of an op (the one place the table's per-op types are erased). */
+export const opC = (op: Op): AnyRow => OP_C[op.op] as unknown as AnyRow;

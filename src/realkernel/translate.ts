@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { ANON, folioInstanceName, scriptedCpus, type Op, type Scenario } from '../scenario/schema.js';
-import { OP_C, type OpEmitCtx } from './ops_c.js';
+import { opC, type OpEmitCtx } from './ops_c.js';
 import { VMSTAT } from '../report/vmstat.js';
 
 /** Where the guest mounts the file systems file objects live on (the guest's /init mounts them). */
@@ -198,7 +198,7 @@ function translateScripts(sc: Sc): string[] {
         lines.push(`${indent}}`);
         continue;
       }
-      const row = OP_C[op.op];
+      const row = opC(op);
       if ('none' in row) {
         problem(sc, op.path, `op '${op.op}' on ${stepOf(op.path)} has no user-space equivalent: ${row.none}`);
         continue;

@@ -1,60 +1,11 @@
 // `folio-race explain <scenario>`: the setup, the steps per CPU (with the kernel entry point
 // each op calls), the race window and what is measured. No outcomes: those come from runs.
-import { ANON, MEASURES, OP_SPECS, scriptedCpus, type Op, type Scenario, type Timing } from './schema.js';
+import { ANON, MEASURES, scriptedCpus, type Scenario, type Timing } from './schema.js';
+import { OP_SPECS, opRow, type Op } from './ops/index.js';
 
-/** One op in words, e.g. `fault on VMA 'guest' page 0 (write)`. */
+/** One op in words, e.g. `fault on VMA 'guest' page 0 (write)` (each row's `explain`, ops/). */
 export function describeOp(op: Op, timing?: Timing): string {
-  switch (op.op) {
-    case 'fault':
-      return `fault on VMA '${op.vma}' page ${op.page} (${op.write ? 'write' : 'read'})`;
-    case 'mlock':
-      return `mlock${op.onfault ? '2(MLOCK_ONFAULT)' : ''} VMA '${op.vma}'`;
-    case 'munlock':
-      return `munlock VMA '${op.vma}'`;
-    case 'munmap':
-      return `munmap VMA '${op.vma}'`;
-    case 'fork':
-      return `fork: copy VMA '${op.vma}' into the child's VMA '${op.as}'`;
-    case 'pin': {
-      const what = op.pages === 1 ? `page ${op.page}` : `pages ${op.page}..${op.page + op.pages - 1}`;
-      return `${op.fast ? 'pin_user_pages_fast' : 'pin_user_pages'}(FOLL_LONGTERM${op.write ? '|FOLL_WRITE' : ''}) VMA '${op.vma}' ${what}${op.hold ? ', keep the pins' : ', unpin at the end of the step'}`;
-    }
-    case 'unpin':
-      return `unpin the pins held on VMA '${op.vma}' page ${op.page}`;
-    case 'readahead':
-      return `readahead of object '${op.object}' pages ${op.index}..${op.index + op.pages - 1}`;
-    case 'mark_accessed':
-    case 'deactivate':
-    case 'deactivate_file':
-    case 'lazyfree':
-    case 'rotate': {
-      const target = op.folio !== undefined ? `folio ${op.folio}` : `the folio mapped at VMA '${op.vma}' page ${op.page}`;
-      return `${op.op} ${target}`;
-    }
-    case 'lru_add_drain':
-    case 'lru_add_drain_all':
-    case 'lru_cache_disable':
-    case 'lru_cache_enable':
-      return op.op;
-    case 'bh_lru_install':
-      return `install ${op.count} buffer head${op.count === 1 ? '' : 's'} in this CPU's bh LRU`;
-    case 'cpu_offline':
-      return `take CPU ${op.cpu} offline (out of cpu_online_mask)`;
-    case 'cpu_dead':
-      return `CPU-dead callback for CPU ${op.cpu}`;
-    case 'cpu_online':
-      return `bring CPU ${op.cpu} back online`;
-    case 'hog':
-      return `non-preemptible for ${op.us ?? timing?.hogUs ?? 'the default'} µs (no scheduling point, no kworker)`;
-    case 'delay':
-      return `preemptible pause of ${op.us ?? timing?.delayUs ?? 'the default'} µs (kworker may run)`;
-    case 'signal':
-      return `signal '${op.name}'`;
-    case 'wait':
-      return `wait for signal '${op.name}' (sleeping: kworker may run)`;
-    case 'repeat':
-      return `repeat ${op.times} times${op.stride ? ` (page/index + k*${op.stride} in repetition k)` : ''}:`;
-  }
+  return opRow(op.op).explain(op, timing);
 }
 
 function timingNote(op: Op): string {

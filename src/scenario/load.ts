@@ -10,21 +10,17 @@ import {
   ANON,
   MAX_STEPS_PER_CPU,
   FolioSchema,
-  NO_ARG_OPS,
-  OBJECT_KINDS,
-  OP_NAMES,
-  OP_SPECS,
   ObjectSchema,
   ScenarioTopSchema,
   VmaSchema,
   folioInstanceName,
   type FolioSpec,
   type ObjectSpec,
-  type Op,
-  type OpName,
   type Scenario,
   type VmaSpec,
 } from './schema.js';
+import { NO_ARG_OPS, OP_NAMES, OP_SPECS, opRow, type Op, type OpCommon, type OpName } from './ops/index.js';
+import { list, OpCheck, type Path, type ScriptCheck, type VmaInfo } from './script_check.js';
 import { MAX_DIM } from '../mm/boot.js';
 import { MAX_SCENARIO_PAGES } from '../runtime/dims.js';
 
@@ -82,18 +78,6 @@ export function loadAllBuiltins(opts: ValidateOptions = {}): Scenario[] {
 }
 
 // ---- validation ------------------------------------------------------------------------------
-
-/** What the reference check knows about a VMA (declared, or created by a `fork ... as`). */
-interface VmaInfo {
-  spec: VmaSpec;
-  /** Path where it was declared. */
-  where: string;
-}
-
-const list = (names: Iterable<string>): string => {
-  const a = [...names];
-  return a.length === 0 ? 'none' : a.length > 12 ? `${a.slice(0, 12).join(', ')}, ...` : a.join(', ');
-};
 
 /**
  * Validate a parsed scenario object (schema and references). Throws a ScenarioError listing
@@ -334,19 +318,6 @@ function namesOf(pr: Problems, items: unknown[], section: string, what: string, 
 
 const article = (w: string): string => (/^[aeiouAEIOU]/.test(w) ? 'an' : 'a');
 
-interface ScriptCheck {
-  pr: Problems;
-  cpus: number | undefined;
-  vmaByName: Map<string, VmaInfo>;
-  vmaNames: Set<string>;
-  objByName: Map<string, ObjectSpec>;
-  objNames: Set<string>;
-  folioNames: Set<string>;
-  signalsRaised: Set<string>;
-  waits: { name: string; at: (string | number)[] }[];
-  forks: { parent: string; child: string; at: (string | number)[] }[];
-}
-
 /** An op entry is `- name`, `- name: {args}` or `- name:` (no arguments). */
 function splitOp(entry: unknown): { name: string; args: unknown } | { bad: string } {
   if (typeof entry === 'string') return { name: entry, args: undefined };
@@ -358,7 +329,7 @@ function splitOp(entry: unknown): { name: string; args: unknown } | { bad: strin
   return { bad: showValue(entry) };
 }
 
-function collectForks(ops: unknown[], at: (string | number)[], sc: ScriptCheck): void {
+function collectForks(ops: unknown[], at: Path, sc: ScriptCheck): void {
   ops.forEach((entry, i) => {
     const s = splitOp(entry);
     if ('bad' in s) return;
@@ -370,10 +341,6 @@ function collectForks(ops: unknown[], at: (string | number)[], sc: ScriptCheck):
 
 const opList = OP_NAMES.join(', ');
 
-/**
- * Parse and check a list of ops. `reach` is how far repeats inside which this list sits move
- * pages: the last repetition's page is page + reach.
- */
 /** Steps a script runs once its repeats are unrolled (the runtimes' program length). */
 function unrolledSteps(ops: readonly Op[]): number {
   let n = 0;
@@ -381,7 +348,11 @@ function unrolledSteps(ops: readonly Op[]): number {
   return n;
 }
 
-function parseOps(ops: unknown[], at: (string | number)[], sc: ScriptCheck, reach: number): Op[] {
+/**
+ * Parse and check a list of ops. `reach` is how far repeats inside which this list sits move
+ * pages: the last repetition's page is page + reach.
+ */
+function parseOps(ops: unknown[], at: Path, sc: ScriptCheck, reach: number): Op[] {
   const out: Op[] = [];
   ops.forEach((entry, i) => {
     const here = [...at, i];
@@ -403,160 +374,19 @@ function parseOps(ops: unknown[], at: (string | number)[], sc: ScriptCheck, reac
     const argsAt = [...here, name];
     const args = parseWith(sc.pr, spec.args as unknown as z.ZodType<Record<string, unknown>, z.ZodTypeDef, unknown>, s.args ?? {}, argsAt);
     if (!args) return;
-    const op = checkOp(name, args, argsAt, sc, reach);
-    if (op) out.push(op);
+    // The row checks its own fields against the scenario; the path and timing knobs are every op's.
+    const fields = opRow(name).check(args, new OpCheck(sc, argsAt, reach, parseOps));
+    if (fields) out.push({ op: name, ...fields, ...opCommon(here, args) } as Op);
   });
   return out;
 }
 
-function checkVmaPage(sc: ScriptCheck, at: (string | number)[], vma: string, page: number | undefined, pages: number, reach: number): boolean {
-  const vi = sc.vmaByName.get(vma);
-  if (!vi) {
-    const all = new Set([...sc.vmaNames, ...sc.forks.map((f) => f.child)]);
-    if (!all.has(vma)) sc.pr.add([...at, 'vma'], `the name of a VMA (${list(all)})`, showValue(vma));
-    return false;
-  }
-  if (page === undefined) return true;
-  const n = vi.spec.pages;
-  const last = page + reach + pages - 1;
-  if (last >= n) {
-    const what = pages > 1 ? `pages ${page}..${page + pages - 1}` : `page ${page}`;
-    sc.pr.add(
-      [...at, 'page'],
-      `a page from 0 to ${n - 1} (VMA '${vma}' has ${n} page${n === 1 ? '' : 's'})`,
-      reach > 0 ? `${page} (${what} moved by repeat strides to end at page ${last})` : pages > 1 ? `${page} (${what})` : String(page),
-    );
-    return false;
-  }
-  return true;
-}
-
-function checkOp(name: OpName, a: Record<string, unknown>, at: (string | number)[], sc: ScriptCheck, reach: number): Op | undefined {
-  const path = at
-    .slice(0, -1)
-    .map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`))
-    .join('');
-  const timing = {
+/** What every op carries: its place in the file (`steps.7[2]`) and the timing knobs it gave. */
+function opCommon(at: Path, a: Record<string, unknown>): OpCommon {
+  const path = at.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+  return {
+    path,
     ...(a.delayAfterUs !== undefined ? { delayAfterUs: a.delayAfterUs as number } : {}),
     ...(a.jitterUs !== undefined ? { jitterUs: a.jitterUs as number } : {}),
   };
-  const base = { path, ...timing };
-  switch (name) {
-    case 'fault':
-      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
-      return { op: 'fault', vma: a.vma as string, page: a.page as number, write: a.write as boolean, ...base };
-    case 'mlock':
-      if (!checkVmaPage(sc, at, a.vma as string, undefined, 1, 0)) return undefined;
-      return { op: 'mlock', vma: a.vma as string, onfault: a.onfault as boolean, ...base };
-    case 'munlock':
-    case 'munmap':
-      if (!checkVmaPage(sc, at, a.vma as string, undefined, 1, 0)) return undefined;
-      return { op: name, vma: a.vma as string, ...base };
-    case 'fork': {
-      if (!checkVmaPage(sc, at, a.vma as string, undefined, 1, 0)) return undefined;
-      const v = sc.vmaByName.get(a.vma as string)!.spec;
-      if (v.object !== ANON) {
-        sc.pr.add([...at, 'vma'], 'a private anonymous VMA (fork copies anon PTEs; shared mappings need no copy)', `'${v.name}' (maps object '${v.object}')`);
-        return undefined;
-      }
-      return { op: 'fork', vma: a.vma as string, as: a.as as string, ...base };
-    }
-    case 'pin':
-      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, a.pages as number, reach)) return undefined;
-      return {
-        op: 'pin',
-        vma: a.vma as string,
-        page: a.page as number,
-        pages: a.pages as number,
-        hold: a.hold as boolean,
-        write: a.write as boolean,
-        fast: a.fast as boolean,
-        ...base,
-      };
-    case 'unpin':
-      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
-      return { op: 'unpin', vma: a.vma as string, page: a.page as number, ...base };
-    case 'readahead': {
-      const o = sc.objByName.get(a.object as string);
-      if (!o) {
-        if (!sc.objNames.has(a.object as string)) sc.pr.add([...at, 'object'], `the name of an object (${list(sc.objNames)})`, showValue(a.object));
-        return undefined;
-      }
-      if (o.kind === 'shmem') {
-        sc.pr.add(
-          [...at, 'object'],
-          `a file object (kind ${OBJECT_KINDS.filter((k) => k !== 'shmem').join(' or ')}): shmem does not read ahead`,
-          `'${o.name}' (kind shmem)`,
-        );
-        return undefined;
-      }
-      const last = (a.index as number) + reach + (a.pages as number) - 1;
-      if (last >= o.pages) {
-        sc.pr.add(
-          [...at, 'index'],
-          `indices inside object '${o.name}' (0..${o.pages - 1})`,
-          reach > 0 || (a.pages as number) > 1 ? `${a.index as number} (last index read: ${last})` : String(a.index),
-        );
-        return undefined;
-      }
-      return { op: 'readahead', object: a.object as string, index: a.index as number, pages: a.pages as number, ...base };
-    }
-    case 'mark_accessed':
-    case 'deactivate':
-    case 'deactivate_file':
-    case 'lazyfree':
-    case 'rotate': {
-      const byFolio = a.folio !== undefined;
-      const byPage = a.vma !== undefined || a.page !== undefined;
-      if (byFolio === byPage) {
-        sc.pr.add(at, "either 'folio' (a folio name) or 'vma' and 'page' (the folio mapped there)", byFolio ? 'both' : 'neither');
-        return undefined;
-      }
-      if (byFolio) {
-        if (!sc.folioNames.has(a.folio as string)) {
-          sc.pr.add([...at, 'folio'], `the name of a folio (${list([...sc.folioNames].filter((n) => !n.endsWith('#0')))})`, showValue(a.folio));
-          return undefined;
-        }
-        return { op: name, folio: a.folio as string, ...base };
-      }
-      if (a.vma === undefined || a.page === undefined) {
-        sc.pr.add([...at, a.vma === undefined ? 'vma' : 'page'], `'vma' and 'page' together`, 'nothing (the field is missing)');
-        return undefined;
-      }
-      if (!checkVmaPage(sc, at, a.vma as string, a.page as number, 1, reach)) return undefined;
-      return { op: name, vma: a.vma as string, page: a.page as number, ...base };
-    }
-    case 'lru_add_drain':
-    case 'lru_add_drain_all':
-    case 'lru_cache_disable':
-    case 'lru_cache_enable':
-      return { op: name, ...base };
-    case 'bh_lru_install':
-      return { op: name, count: a.count as number, ...base };
-    case 'cpu_offline':
-    case 'cpu_dead':
-    case 'cpu_online': {
-      const cpu = a.cpu as number;
-      if (sc.cpus !== undefined && cpu >= sc.cpus) {
-        sc.pr.add([...at, 'cpu'], `a CPU number from 0 to ${sc.cpus - 1} (the scenario declares cpus: ${sc.cpus})`, `CPU ${cpu}`);
-        return undefined;
-      }
-      return { op: name, cpu, ...base };
-    }
-    case 'hog':
-    case 'delay':
-      return { op: name, ...(a.us !== undefined ? { us: a.us as number } : {}), ...base };
-    case 'signal':
-      sc.signalsRaised.add(a.name as string);
-      return { op: 'signal', name: a.name as string, ...base };
-    case 'wait':
-      sc.waits.push({ name: a.name as string, at });
-      return { op: 'wait', name: a.name as string, ...base };
-    case 'repeat': {
-      const times = a.times as number;
-      const stride = a.stride as number;
-      const ops = parseOps(a.ops as unknown[], [...at, 'ops'], sc, reach + (times - 1) * stride);
-      return { op: 'repeat', times, stride, ops, ...base };
-    }
-  }
 }

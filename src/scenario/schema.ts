@@ -3,6 +3,8 @@
 // A scenario describes setup and steps only: outcomes must emerge from the emulated kernel, so
 // there is deliberately no field for an expected result.
 import { z } from 'zod';
+import type { Op } from './ops/index.js';
+import { count, name, page } from './ops/args.js';
 
 // ---- vocabularies ---------------------------------------------------------------------------
 
@@ -75,168 +77,9 @@ export const MEASURE_NAMES = Object.keys(MEASURES) as MeasureName[];
 
 // ---- ops ------------------------------------------------------------------------------------
 
-/** Timing knobs any op may carry. */
-const opTiming = {
-  /** Preemptible pause after the op (scheduling points while waiting). */
-  delayAfterUs: z.number().nonnegative().optional(),
-  /** Extra random pause after the op, uniform in [0, jitterUs]. */
-  jitterUs: z.number().nonnegative().optional(),
-};
-const name = z.string().min(1);
-const page = z.number().int().nonnegative();
-const count = z.number().int().positive();
-const folioTarget = z.object({ folio: name.optional(), vma: name.optional(), page: page.optional(), ...opTiming }).strict();
-
-/** Argument schema, one-line meaning and the kernel entry point, per op. */
-export const OP_SPECS = {
-  fault: {
-    args: z.object({ vma: name, page, write: z.boolean().default(true), ...opTiming }).strict(),
-    doc: 'user page fault on a page of a VMA',
-    kernel: 'handle_mm_fault() (mm/memory.c)',
-  },
-  mlock: {
-    args: z.object({ vma: name, onfault: z.boolean().default(false), ...opTiming }).strict(),
-    doc: 'mlock(2) / mlock2(MLOCK_ONFAULT) of the whole VMA',
-    kernel: 'do_mlock() -> mlock_fixup() -> mlock_vma_pages_range() (mm/mlock.c)',
-  },
-  munlock: {
-    args: z.object({ vma: name, ...opTiming }).strict(),
-    doc: 'munlock(2) of the whole VMA',
-    kernel: 'do_munlock() -> mlock_vma_pages_range() (mm/mlock.c)',
-  },
-  munmap: {
-    args: z.object({ vma: name, ...opTiming }).strict(),
-    doc: 'munmap(2) of the whole VMA (zap, munlock in locked VMAs, TLB flush, drop map refs)',
-    kernel: 'unmap_vma() -> zap_pte_range() (mm/memory.c)',
-  },
-  fork: {
-    args: z.object({ vma: name, as: name, ...opTiming }).strict(),
-    doc: 'fork(2) copying one private anon VMA into a child VMA named `as` (VM_LOCKED not inherited)',
-    kernel: 'fork_vma() -> copy_pte_range() (mm/memory.c)',
-  },
-  pin: {
-    args: z
-      .object({
-        vma: name,
-        page,
-        pages: count.default(1),
-        hold: z.boolean().default(false),
-        write: z.boolean().default(true),
-        fast: z.boolean().default(false),
-        ...opTiming,
-      })
-      .strict(),
-    doc: 'pin_user_pages(FOLL_LONGTERM|FOLL_WRITE), or with `fast` pin_user_pages_fast() (io_uring buffer registration: the lockless walk first); pins are dropped at the end of the op unless `hold`',
-    kernel: 'pin_user_pages() / pin_user_pages_fast() -> __gup_longterm_locked() (mm/gup.c)',
-  },
-  unpin: {
-    args: z.object({ vma: name, page, ...opTiming }).strict(),
-    doc: 'drop the pins this CPU holds from an earlier `pin ... hold: true` at that page',
-    kernel: 'unpin_user_page() (mm/gup.c)',
-  },
-  readahead: {
-    args: z.object({ object: name, index: page, pages: count.default(1), ...opTiming }).strict(),
-    doc: "page-cache readahead into a file object (folios of the object's order; new folios go to this CPU's lru_add)",
-    kernel: 'page_cache_ra_order() -> filemap_add_folio() -> folio_add_lru() (mm/readahead.c, mm/filemap.c)',
-  },
-  mark_accessed: { args: folioTarget, doc: 'a read/page-cache hit marks the folio accessed', kernel: 'folio_mark_accessed() (mm/swap.c)' },
-  deactivate: { args: folioTarget, doc: 'MADV_COLD', kernel: 'folio_deactivate() (mm/swap.c)' },
-  deactivate_file: { args: folioTarget, doc: 'invalidation that failed (dirty, writeback or mapped)', kernel: 'deactivate_file_folio() (mm/swap.c)' },
-  lazyfree: { args: folioTarget, doc: 'MADV_FREE', kernel: 'folio_mark_lazyfree() (mm/swap.c)' },
-  rotate: { args: folioTarget, doc: 'writeback completion of a PG_reclaim folio', kernel: 'folio_rotate_reclaimable() (mm/swap.c)' },
-  lru_add_drain: { args: z.object({ ...opTiming }).strict(), doc: "drain this CPU's LRU and mlock batches", kernel: 'lru_add_drain() (mm/swap.c)' },
-  lru_add_drain_all: {
-    args: z.object({ ...opTiming }).strict(),
-    doc: "drain every CPU's batches through their kworkers",
-    kernel: 'lru_add_drain_all() (mm/swap.c)',
-  },
-  bh_lru_install: {
-    args: z.object({ count: z.number().int().min(1).max(16).default(1), ...opTiming }).strict(),
-    doc: "a block-device buffer lookup leaves buffer heads in this CPU's bh LRU (cpu_needs_drain() then counts this CPU)",
-    kernel: '__find_get_block() -> bh_lru_install() (fs/buffer.c)',
-  },
-  lru_cache_disable: {
-    args: z.object({ ...opTiming }).strict(),
-    doc: 'disable per-CPU LRU caching (CMA allocation, memory offline)',
-    kernel: 'lru_cache_disable() (mm/swap.c)',
-  },
-  lru_cache_enable: {
-    args: z.object({ ...opTiming }).strict(),
-    doc: 'end of a lru_cache_disable() section',
-    kernel: 'lru_cache_enable() (include/linux/swap.h)',
-  },
-  cpu_offline: {
-    args: z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict(),
-    doc: 'take a CPU out of cpu_online_mask (its batches stay, unreachable by lru_add_drain_all)',
-    kernel: 'set_cpu_online(cpu, false) (kernel/cpu.c)',
-  },
-  cpu_dead: {
-    args: z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict(),
-    doc: 'the CPU-dead callback, run on this CPU for the dead one',
-    kernel: 'page_alloc_cpu_dead() -> lru_add_drain_cpu(), mlock_drain_remote() (mm/page_alloc.c)',
-  },
-  cpu_online: {
-    args: z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict(),
-    doc: 'bring a CPU back into cpu_online_mask',
-    kernel: 'set_cpu_online(cpu, true) (kernel/cpu.c)',
-  },
-  hog: {
-    args: z.object({ us: z.number().positive().optional(), ...opTiming }).strict(),
-    doc: 'non-preemptible stretch (SCHED_FIFO loop or preempt-off section): no scheduling point, no kworker',
-    kernel: '-',
-  },
-  delay: {
-    args: z.object({ us: z.number().nonnegative().optional(), ...opTiming }).strict(),
-    doc: 'preemptible pause in user space or ioctls: scheduling points while waiting',
-    kernel: '-',
-  },
-  signal: {
-    args: z.object({ name, ...opTiming }).strict(),
-    doc: 'raise a named event other CPUs may wait for (ordering inside one trial)',
-    kernel: '-',
-  },
-  wait: {
-    args: z.object({ name, ...opTiming }).strict(),
-    doc: 'sleep until the named event was raised (a sleeping CPU is at a scheduling point: its kworker runs)',
-    kernel: '-',
-  },
-  repeat: {
-    args: z.object({ times: count, ops: z.array(z.unknown()).min(1), stride: z.number().int().nonnegative().default(0), ...opTiming }).strict(),
-    doc: 'run the nested ops `times` times; repetition k adds k*stride to every `page` and `index` inside',
-    kernel: '-',
-  },
-} as const;
-export type OpName = keyof typeof OP_SPECS;
-export const OP_NAMES = Object.keys(OP_SPECS) as OpName[];
-/** Ops written without arguments are allowed as a bare string (`- lru_add_drain`). */
-export const NO_ARG_OPS: readonly OpName[] = ['lru_add_drain', 'lru_add_drain_all', 'lru_cache_disable', 'lru_cache_enable', 'hog', 'delay', 'bh_lru_install'];
-
-interface OpCommon {
-  /** Where the op is in the file (e.g. `steps.7[2]`), for messages and crash reports. */
-  path: string;
-  delayAfterUs?: number;
-  jitterUs?: number;
-}
-export type FolioOpName = 'mark_accessed' | 'deactivate' | 'deactivate_file' | 'lazyfree' | 'rotate';
-
-/** A validated op. Folio ops name a folio, or a VMA page whose mapped folio is meant. */
-export type Op = OpCommon &
-  (
-    | { op: 'fault'; vma: string; page: number; write: boolean }
-    | { op: 'mlock'; vma: string; onfault: boolean }
-    | { op: 'munlock' | 'munmap'; vma: string }
-    | { op: 'fork'; vma: string; as: string }
-    | { op: 'pin'; vma: string; page: number; pages: number; hold: boolean; write: boolean; fast: boolean }
-    | { op: 'unpin'; vma: string; page: number }
-    | { op: 'readahead'; object: string; index: number; pages: number }
-    | { op: FolioOpName; folio?: string; vma?: string; page?: number }
-    | { op: 'lru_add_drain' | 'lru_add_drain_all' | 'lru_cache_disable' | 'lru_cache_enable' }
-    | { op: 'bh_lru_install'; count: number }
-    | { op: 'cpu_offline' | 'cpu_dead' | 'cpu_online'; cpu: number }
-    | { op: 'hog' | 'delay'; us?: number }
-    | { op: 'signal' | 'wait'; name: string }
-    | { op: 'repeat'; times: number; stride: number; ops: Op[] }
-  );
+// The ops a script may hold, one row each (arguments, meaning, kernel entry point, check, step,
+// description): the op table, src/scenario/ops/ (OP_SPECS, OP_NAMES). `Op` is made of its rows.
+export type { Op, OpName } from './ops/index.js';
 
 // ---- setup sections -------------------------------------------------------------------------
 
@@ -318,7 +161,7 @@ export const TimingSchema = z
   })
   .strict();
 
-/** The top level; `steps` values are parsed op by op (schema.ts parseOp, in load.ts). */
+/** The top level; `steps` values are parsed op by op (load.ts parseOps, with the op table in ops/). */
 export const ScenarioTopSchema = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'an id of letters, digits, _ . -'),
