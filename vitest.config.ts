@@ -18,6 +18,7 @@ const UNIT = [
   'mlock_range',
   'place',
   'policy-spec',
+  'report_plots',
   'rmap',
   'scenario-compile',
   'scenario-load',

@@ -1,10 +1,11 @@
 // Timing studies (issue 6): the drain mechanisms in the kernel model, the drain-latency sweep on
 // the deterministic runtime, shards merged against the unsharded run, Perfetto / ftrace export,
-// and the HTML report in headless Chromium.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// and the HTML report: its figures, the page in headless Chromium (labels laid out without
+// overlaps) and a screenshot written to test-output/report-screenshot.png.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { parseHTML } from 'linkedom';
 import { describe, expect, test } from 'vitest';
 import { PG, Holder } from '../src/mm/constants.js';
 import { folio_test, ledger_get } from '../src/mm/folio.js';
@@ -17,13 +18,15 @@ import { queue_work_on } from '../src/mm/workqueue.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import { FreeRunCpu, FREE_RUN_HOOKS } from '../src/cpu/freerun.js';
 import { createKernelMemory, makeCtx, resetForTrial, DEFAULT_DIMS } from '../src/mm/boot.js';
-import { buildStudyDoc, mergeStudyDocs, parseShard, parseStudyDoc, selectShard, type StudyCell } from '../src/study/doc.js';
+import { buildStudyDoc, mergeStudyDocs, parseShard, parseStudyDoc, selectShard, type StudyCell, type StudyDoc } from '../src/study/doc.js';
 import { runCells } from '../src/study/run_cells.js';
-import { DRAIN_LATENCY_DEFAULTS, drainLatencyCells, raceWindowCells, withoutHog, withRaceWindow } from '../src/study/studies.js';
+import { DRAIN_LATENCY_DEFAULTS, drainLatencyCells, pinStormCells, raceWindowCells, withoutHog, withRaceWindow } from '../src/study/studies.js';
 import { toPerfetto, validateTraceEvents } from '../src/trace/perfetto.js';
 import { formatFtrace, parseFtrace } from '../src/trace/ftrace.js';
-import { buildFigures, renderHtml } from '../src/report/html.js';
+import { buildFigures, renderHtml, type Figure } from '../src/report/html.js';
 import { loadScenario } from '../src/scenario/load.js';
+import { findChromium, headless, LAYOUT_CHECK, layoutResult } from './helpers/chromium.js';
+import { countColour, decodePng, PNG_SIGNATURE } from './helpers/png.js';
 
 function twoCpus(mech: DrainMechanism) {
   const k = new InlineKernel({ nCpus: 2, policy: withSwitches(getPolicy('v6.11'), { drainMechanism: mech }) });
@@ -200,15 +203,33 @@ describe('exports', () => {
   });
 });
 
-function findChromium(): string | null {
-  for (const c of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
-  }
-  return null;
-}
 const chromium = findChromium();
-if (!chromium) console.warn('timing_study.test: chromium not found (apt-get install -y chromium): skipping the headless report test');
+if (!chromium)
+  console.warn('timing_study.test: chromium not found (apt-get install -y chromium): skipping the headless report tests (page load, label layout, screenshot)');
+
+/** A drain-latency, a pin-storm and a race-window document, as small as they come. */
+async function reportDocs() {
+  const dl = await runDoc(null);
+  const study = async (kind: 'pin-storm' | 'race-window', cells: ReturnType<typeof raceWindowCells>, params: Record<string, unknown>) => {
+    const outs = await runCells(cells, { mode: 'deterministic' });
+    const done: StudyCell[] = cells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: outs[i]!.aggregate }));
+    return buildStudyDoc(kind, 'deterministic', params, cells.length, null, done);
+  };
+  const ps = { policies: ['v6.11', 'merged'], mechanisms: ['workqueue' as DrainMechanism], hog: ['on', 'off'] as ('on' | 'off')[], trials: 2, seed: 1 };
+  const rw = { policies: ['v6.11', 'merged'], windowsUs: [0, 50, 100], trials: 4, seed: 1 };
+  return [dl, await study('pin-storm', pinStormCells(loadScenario('S5'), ps), ps), await study('race-window', raceWindowCells(loadScenario('S1w'), rw), rw)];
+}
+let page: Promise<{ docs: StudyDoc[]; figures: Figure[]; html: string }> | undefined;
+/** The report page of reportDocs(), built once for the tests below. */
+function reportPage() {
+  page ??= reportDocs().then((docs) => {
+    const figures = buildFigures(docs);
+    return { docs, figures, html: renderHtml(docs, figures) };
+  });
+  return page;
+}
+
+const SCREENSHOT = join(import.meta.dirname, '..', 'test-output', 'report-screenshot.png');
 
 describe('HTML report', () => {
   test('figures from drain-latency, pin-storm and race-window documents; S5 and S1 variants', async () => {
@@ -220,40 +241,112 @@ describe('HTML report', () => {
     expect(rw.map((c) => c.key)).toEqual(['policy=v6.11 window=0us', 'policy=v6.11 window=100us']);
   });
 
-  test.skipIf(!chromium)('the page loads in headless Chromium without errors and shows its plots', async () => {
-    const doc = await runDoc(null);
-    const figures = buildFigures([doc]);
-    expect(figures.map((f) => f.id)).toEqual(['drain-latency-p50', 'drain-latency-p99', 'drain-latency-cdf', 'drain-cpus-queued']);
-    const html = renderHtml([doc], figures);
-    expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
+  test('one offline page, one plot per figure: CPU ticks are powers of 2, every axis title has its unit, every plot a caption, legends in a few words', async () => {
+    const { figures, html } = await reportPage();
+    expect(figures.map((f) => f.id)).toEqual([
+      'drain-latency-p50',
+      'drain-latency-p99',
+      'drain-latency-cdf',
+      'drain-cpus-queued',
+      'pin-storm-drains-per-pin',
+      'pin-storm-pin-p50',
+      'pin-storm-pin-p99',
+      'pin-storm-drain-p99',
+      'race-window-failure-rate',
+    ]);
+    expect(html).not.toMatch(/<script|<link|@import|url\(|https?:\/\/(?!www\.w3\.org)/i);
+    const { document } = parseHTML(html);
+    const text = (e: { textContent: string | null }) => (e.textContent ?? '').trim();
+    for (const f of figures) {
+      const fig = document.getElementById(f.id)!;
+      expect(fig, f.id).not.toBeNull();
+      expect(fig.querySelectorAll('svg.plot'), f.id).toHaveLength(1);
+      expect(fig.querySelector('h2')?.textContent, f.id).toBe(f.title);
+      // A sentence under the plot, from its data.
+      const caption = text(fig.querySelector('figcaption')!);
+      expect(f.caption, f.id).toMatch(/^[A-Z].{20,}\.$/);
+      expect(caption.startsWith(f.caption), f.id).toBe(true);
+      // Units in every quantitative axis title (bars: the category axis names the categories).
+      const axes = ['x', 'y'].map((a) => fig.querySelector(`g[aria-label="${a}-axis label"]`)).filter((g) => g !== null);
+      expect(axes.length, f.id).toBe(f.kind === 'bars' ? 1 : 2);
+      for (const a of axes) expect(text(a), f.id).toMatch(/\((µs|%|count|calls)\)/);
+      // Legends: the mechanism or policy in a few words.
+      const swatches = [...fig.querySelectorAll('.plot-swatch')].map(text);
+      expect(swatches, f.id).toEqual(f.series.length > 1 ? f.series.map((s) => s.name) : []);
+      for (const s of swatches) expect(s.split(/\s+/).length, `${f.id}: '${s}'`).toBeLessThanOrEqual(4);
+      if (swatches.length) expect(text(fig.querySelector('.plot-legend-title')!)).toBe(`${f.legend}:`);
+    }
+    // CPU counts: integer ticks, the powers of 2 around the sweep's 1 and 3 CPUs.
+    for (const id of ['drain-latency-p50', 'drain-latency-p99']) {
+      const ticks = [...document.querySelectorAll(`#${id} g[aria-label="x-axis tick label"] text`)].map(text);
+      expect(ticks, id).toEqual(['1', '2', '4']);
+      for (const t of ticks) expect(Number.isInteger(Math.log2(Number(t))), t).toBe(true);
+      expect(text(document.querySelector(`#${id} g[aria-label="x-axis label"]`)!)).toMatch(/^CPUs \(count\)/);
+    }
+    // The drain-work chart: a row of bars per CPU count, its labels stacked down the left edge.
+    const rows = [...document.querySelectorAll('#drain-cpus-queued g[aria-label="fy-axis tick label"] text')].map(text);
+    expect(rows).toEqual(['1 CPU', '3 CPUs', '3 CPUs + hog']);
+  });
+
+  test.skipIf(!chromium)('the page loads in headless Chromium without errors, and no two labels of a plot overlap or run outside it', async () => {
+    const { figures, html } = await reportPage();
     const dir = mkdtempSync(join(tmpdir(), 'folio-race-report-'));
     try {
-      const page = join(dir, 'report.html');
-      writeFileSync(page, html);
-      const r = spawnSync(
-        chromium!,
-        [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--no-first-run',
-          '--disable-component-update',
-          '--disable-sync',
-          `--user-data-dir=${join(dir, 'profile')}`,
-          '--enable-logging=stderr',
-          '--v=0',
-          '--dump-dom',
-          `file://${page}`,
-        ],
-        { encoding: 'utf8', timeout: 60_000 },
-      );
+      // The layout is measured in a copy of the page with a script added: the report has none.
+      const checked = join(dir, 'checked.html');
+      writeFileSync(checked, html.replace('</body>', `<script>${LAYOUT_CHECK}</script></body>`));
+      const r = headless(chromium!, dir, checked, '--dump-dom');
       expect(r.status).toBe(0);
       const dom = r.stdout;
       expect(dom.match(/<svg[^>]*class="plot"/g)?.length).toBe(figures.length);
-      expect(dom.match(/<polyline class="line"/g)?.length ?? 0).toBeGreaterThan(3);
-      expect(dom).toContain('class="bar"');
+      expect(dom.match(/aria-label="line"/g)?.length ?? 0).toBe(figures.filter((f) => f.kind === 'lines').length);
+      expect(dom.match(/aria-label="bar"/g)?.length ?? 0).toBe(figures.filter((f) => f.kind === 'bars').length);
       expect(r.stderr).not.toMatch(/CONSOLE\(|Uncaught|ERR_FILE_NOT_FOUND|net::ERR/);
+      const layout = layoutResult(dom);
+      expect(layout.labels).toBeGreaterThan(figures.length * 5);
+      expect(layout.problems).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.skipIf(!chromium)(`a screenshot of the page for a person to look at (${SCREENSHOT})`, async () => {
+    const { html } = await reportPage();
+    const dir = mkdtempSync(join(tmpdir(), 'folio-race-shot-'));
+    try {
+      const plain = join(dir, 'report.html');
+      writeFileSync(plain, html);
+      // The page's height, measured by the layout check in a copy, sizes the window: the whole page.
+      const checked = join(dir, 'checked.html');
+      writeFileSync(checked, html.replace('</body>', `<script>${LAYOUT_CHECK}</script></body>`));
+      const { height } = layoutResult(headless(chromium!, dir, checked, '--dump-dom').stdout);
+      mkdirSync(dirname(SCREENSHOT), { recursive: true });
+      rmSync(SCREENSHOT, { force: true });
+      const width = 1280;
+      const r = headless(
+        chromium!,
+        dir,
+        plain,
+        '--hide-scrollbars',
+        '--force-device-scale-factor=1',
+        `--window-size=${width},${height}`,
+        `--screenshot=${SCREENSHOT}`,
+      );
+      expect(r.status).toBe(0);
+      const buf = readFileSync(SCREENSHOT);
+      expect(buf.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+      expect(buf.length).toBeGreaterThan(50_000);
+      const png = decodePng(buf);
+      expect([png.width, png.height]).toEqual([width, height]);
+      // Not blank: the legend swatch of each plot's first series shows in its colour.
+      const colours = [...new Set([...html.matchAll(/<span class="plot-swatch"><svg fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]!))];
+      expect(colours.length).toBeGreaterThan(2);
+      for (const c of colours) {
+        const rgb = [1, 3, 5].map((i) => Number.parseInt(c.slice(i, i + 2), 16)) as [number, number, number];
+        expect(countColour(png, rgb, 2), c).toBeGreaterThanOrEqual(15 * 15);
+      }
+      expect(countColour(png, [255, 255, 255])).toBeLessThan(png.width * png.height * 0.97);
+      console.log(`report screenshot: ${SCREENSHOT}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

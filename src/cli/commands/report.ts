@@ -1,5 +1,6 @@
 // `folio-race report a.json [b.json ...] -o report.html`: a self-contained HTML report (inline
-// SVG plots, no network) of study documents, and `<report>.figures.json` with every figure's data.
+// SVG plots drawn by Observable Plot, no scripts, no network) of study documents, and
+// `<report>.figures.json` with every figure's data.
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { CliContext } from '../io.js';
