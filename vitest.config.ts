@@ -10,6 +10,7 @@ const UNIT = [
   'gup_fast',
   'hotplug_extract',
   'invariants',
+  'logical',
   'kernel-compare',
   'kernel-translate',
   'memory',

@@ -453,7 +453,7 @@ describe('study tables', () => {
     const { studyTable } = await import('../src/report/study_table.js');
     const { aggregateTrials } = await import('../src/stats/aggregate.js');
     const a = aggregateTrials('p', []);
-    const t = studyTable(['a', 'a much longer cell label'], true);
+    const t = studyTable(['a', 'a much longer cell label'], 'logical time in steps (the deterministic runtime), not this host');
     expect(t.header).toContain('logical time');
     const rows = [t.row('a', a), t.row('a much longer cell label', a)];
     expect(rows[0]!.length).toBe(rows[1]!.length);

@@ -74,7 +74,12 @@ export function isUsageLike(e: unknown): boolean {
   if (e instanceof UsageError || e instanceof RangeError) return true;
   return (
     e instanceof Error &&
-    (e.name === 'ScenarioError' || e.name === 'PolicyFileError' || e.name === 'InputFileError' || e.name === 'UntranslatableError' || e.name === 'UsageError')
+    (e.name === 'ScenarioError' ||
+      e.name === 'PolicyFileError' ||
+      e.name === 'CostFileError' ||
+      e.name === 'InputFileError' ||
+      e.name === 'UntranslatableError' ||
+      e.name === 'UsageError')
   );
 }
 

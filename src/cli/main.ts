@@ -23,6 +23,7 @@ import { registerReport } from './commands/report.js';
 import { registerHunt } from './commands/hunt.js';
 import { registerReplay } from './commands/replay.js';
 import { registerExplore } from './commands/explore.js';
+import { registerCosts } from './commands/costs.js';
 import { EXIT, runTopLevel } from './errors.js';
 import { outputFailures } from './output.js';
 import type { CliContext } from './io.js';
@@ -75,6 +76,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerHunt(program, ctx);
   registerReplay(program, ctx);
   registerExplore(program, ctx);
+  registerCosts(program, ctx);
   return program;
 }
 

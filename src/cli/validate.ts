@@ -2,7 +2,7 @@
 // `--cpus: expected an integer from 1 to 64, got 65`; all of them throw UsageError (exit 2).
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { MAX_CPUS } from '../mm/layout.js';
+import { FREE_RUN_MAX_CPUS } from '../mm/layout.js';
 import { ALL_FAILURE_KINDS } from '../stats/aggregate.js';
 import { UsageError } from './errors.js';
 
@@ -41,7 +41,7 @@ export function outputPathFlag(flag: string, raw: string): string {
 }
 
 export function cpusFlag(raw: string): number {
-  return intFlag('--cpus', raw, 1, MAX_CPUS);
+  return intFlag('--cpus', raw, 1, FREE_RUN_MAX_CPUS);
 }
 export function trialsFlag(raw: string): number {
   return intFlag('--trials', raw, 1, MAX_TRIALS);

@@ -6,7 +6,7 @@ import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
 import type { DrainAllRecord, KernelCtx } from '../mm/context.js';
-import { C, COORDINATOR, CPU_STATE_NAMES, CpuState, G, cpuBase, type Dims, type Layout } from '../mm/layout.js';
+import { C, COORDINATOR, CPU_STATE_NAMES, CpuState, FREE_RUN_MAX_CPUS, G, MAX_CPUS, cpuBase, type Dims, type Layout } from '../mm/layout.js';
 import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { getPolicy } from '../mm/policy.js';
 import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
@@ -82,6 +82,11 @@ export class Coordinator implements Stoppable {
 
   /** Spawn the CPUs and wait until every one answers. */
   static async start(opts: CoordinatorOptions): Promise<Coordinator> {
+    // One worker thread per emulated CPU: beyond this, simulate in logical time instead.
+    if (Number.isInteger(opts.cpus) && opts.cpus > FREE_RUN_MAX_CPUS)
+      throw new RangeError(
+        `cpus: free-run starts one thread per CPU, at most ${FREE_RUN_MAX_CPUS}; got ${opts.cpus} (the logical-time model goes to ${MAX_CPUS})`,
+      );
     const dims: Dims = { ...DEFAULT_DIMS, ...opts.dims, nCpus: opts.cpus };
     const c = new Coordinator(opts.cpus, dims); // validates dims (names the field and value)
     register(c);

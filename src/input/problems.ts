@@ -39,6 +39,13 @@ export class PolicyFileError extends InputFileError {
   }
 }
 
+export class CostFileError extends InputFileError {
+  constructor(file: string, problems: readonly ScenarioProblem[]) {
+    super(file, problems);
+    this.name = 'CostFileError';
+  }
+}
+
 /** `<file>: <path>: expected <what>, found <value>`; the line, when known, follows the path. */
 export function formatProblem(file: string, p: ScenarioProblem): string {
   const where = p.path === '' ? '(top level)' : p.path;

@@ -18,6 +18,7 @@ import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
 import { wait_event } from '../mm/wait.js';
 import type { Failure } from '../trial/result.js';
 import type { Job, Step } from './job.js';
+import { mulberry32 } from '../rng/mulberry32.js';
 
 export interface DrainStudyParams {
   /** lru_add entries each CPU holds when a drain starts (0..batchCapacity-1). */
@@ -44,7 +45,12 @@ const FIRST_FOLIO = C.USER + 1;
 export class DrainStudyJob implements Job {
   /** Each CPU's pool of folios (one instance serves every CPU in the deterministic runtime). */
   private readonly pools = new Map<number, number[]>();
-  constructor(private readonly p: DrainStudyParams) {}
+  private trial = 0;
+  constructor(
+    private readonly p: DrainStudyParams,
+    /** Seeds the busy CPUs' phases (see other()). */
+    private readonly seed = 0,
+  ) {}
 
   setup(): void {
     this.pools.clear();
@@ -54,7 +60,8 @@ export class DrainStudyJob implements Job {
     return true;
   }
 
-  steps(cpu: number): Step[] {
+  steps(cpu: number, trial = 0): Step[] {
+    this.trial = trial;
     if (cpu === 0) return [{ index: 0, op: 'drain_requester', run: (c) => this.requester(c) }];
     const op = cpu === this.p.hogCpu ? 'hog_loop' : this.p.busy ? 'busy_loop' : 'idle_loop';
     return [{ index: 0, op, run: (c) => this.other(c) }];
@@ -84,11 +91,18 @@ export class DrainStudyJob implements Job {
   private *requester(ctx: KernelCtx): KGen<void> {
     this.pools.delete(ctx.cpu); // last trial's folios are gone (memory is reset per trial)
     const targeted = ctx.policy.switches.drainMechanism === 'targeted';
+    const rand = mulberry32((this.seed * 7919 + this.trial * 131 + 0x5eed) >>> 0);
     for (let r = 1; r <= this.p.rounds; r++) {
       yield* this.refill(ctx);
       Atomics.store(ctx.w, ROUND, r);
       ctx.hooks.wakeAll();
       yield* wait_event(ctx, () => this.allReady(ctx, r), 'drain study: batches refilled');
+      // The drain comes at a random moment of the busy CPUs' stretches (seeded), not right
+      // after their refill: otherwise every round would wait exactly one whole stretch.
+      if (this.p.busy && this.p.spacingNs > 0) {
+        ctx.hooks.sleepNs(rand() * this.p.spacingNs);
+        yield YP.SCRIPT_DELAY;
+      }
       if (targeted) yield* this.extractOne(ctx);
       else yield* lru_add_drain_all(ctx);
       yield YP.OP_BOUNDARY;
@@ -115,6 +129,11 @@ export class DrainStudyJob implements Job {
     const w = ctx.w;
     const hog = ctx.cpu === this.p.hogCpu;
     this.pools.delete(ctx.cpu);
+    // Busy CPUs start at a random point of their first stretch (seeded per trial and CPU), so
+    // their scheduling points are not in step with each other or with the requester, as on a
+    // real machine: a drain then waits for the latest of N uniformly placed points.
+    if (!hog && this.p.busy && this.p.spacingNs > 0)
+      ctx.hooks.spinNoPreempt(mulberry32((this.seed * 7919 + this.trial * 131 + ctx.cpu) >>> 0)() * this.p.spacingNs);
     for (;;) {
       const round = Atomics.load(w, ROUND);
       // Done, or the run was stopped (a busy loop has no wait to notice it in).

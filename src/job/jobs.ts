@@ -9,7 +9,7 @@ export const PROGRAMS = ['drain', 'bench', 'drain-latency'] as const;
 
 export function buildJob(spec: JobSpec, env: JobEnv): Job {
   if (spec.kind === 'program') {
-    if (spec.name === 'drain-latency') return new DrainStudyJob({ ...DEFAULT_DRAIN_STUDY, ...spec.params });
+    if (spec.name === 'drain-latency') return new DrainStudyJob({ ...DEFAULT_DRAIN_STUDY, ...spec.params }, env.seed ?? 0);
     if (spec.name === 'bench') return new BenchProgram({ busy: 1, pool: 64, ...spec.params });
     if (spec.name !== 'drain') throw new Error(`program: expected one of ${PROGRAMS.join(', ')}, got '${spec.name}'`);
     const p: ProgramParams = { ...DEFAULT_PROGRAM, ...spec.params };

@@ -61,6 +61,8 @@ export interface RuntimeHooks {
    * the thread waits; single-thread runtimes: logical time, at the yield that follows.
    */
   sleepNs(ns: number): void;
+  /** Units of kernel work done (mm/cost.ts): the logical-time runtime advances the CPU's clock by their cost. */
+  charge?(event: number, n: number): void;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
   wakeAll(): void;
 }

@@ -3,6 +3,7 @@
 // cpu_needs_drain() does with folio_batch_count() (data_race).
 import { BATCH_SLOTS } from './constants.js';
 import type { KernelCtx } from './context.js';
+import { COST, charge } from './cost.js';
 import { batchBase } from './layout.js';
 
 /** folio_batch_count(): racy read of another CPU's batch length. */
@@ -21,6 +22,7 @@ export function folio_batch_add(ctx: KernelCtx, batch: number, entry: number): n
   ctx.w[b + 1 + nr] = entry;
   // Publish the entry before the count, so a racy reader that sees nr sees the entry.
   Atomics.store(ctx.w, b, nr + 1);
+  charge(ctx, COST.BATCH_ADD);
   return ctx.policy.switches.batchCapacity - (nr + 1);
 }
 

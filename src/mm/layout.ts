@@ -6,18 +6,27 @@ import { BATCH_SLOTS, NR_BATCHES } from './constants.js';
 /** Int32 words per 64-byte cache line. */
 export const LINE = 16;
 
+/**
+ * CPUs the shared memory has room for. The logical-time runtime simulates this many; free-run
+ * (one worker thread per CPU) stops at FREE_RUN_MAX_CPUS.
+ */
+export const MAX_CPUS = 512;
+export const FREE_RUN_MAX_CPUS = 64;
+/** The coordinator's own doorbell, as if it were CPU index MAX_CPUS. */
+export const COORDINATOR = MAX_CPUS;
+/** Words of a waiter bitmap: one bit per CPU and one for the coordinator. */
+export const WAITER_WORDS = Math.ceil((MAX_CPUS + 1) / 32);
+
 /** Global words. Hot words that different CPUs write each get a line of their own. */
 export const G = {
   LRU_DISABLE_COUNT: 0 * LINE, // lru_disable_count (mm/swap.c)
   DRAIN_GEN: 1 * LINE, // lru_drain_gen (mm/swap.c __lru_add_drain_all)
   DRAIN_MUTEX: 2 * LINE, // the static mutex of __lru_add_drain_all: 0 free, else owner cpu + 1
-  DRAIN_MUTEX_WAITERS: 2 * LINE + 1, // 3 words: bitmask of CPUs (and the coordinator) waiting
   DRAIN_OWNER: 2 * LINE + 4, // cpu currently flushing drain work, -1 none
   LRUVEC_LOCK: 3 * LINE, // lruvec->lru_lock (one lruvec)
   NEXT_FREE_FOLIO: 4 * LINE, // folio allocator cursor (migration targets, new faults)
   WQ_READY: 5 * LINE, // mm_percpu_wq exists (early boot: no drain at all)
   LOCK_WAITING: 6 * LINE, // threads sleeping for a CPU's local lock (remote drains, extraction)
-  LOCK_WAITERS: 6 * LINE + 1, // 3 words: bitmask of the CPUs (and coordinator) among them
   TRIAL_GEN: 7 * LINE, // trial barrier: bumped by the coordinator to release all CPUs
   TRIAL_DONE: 8 * LINE, // CPUs that finished their script in this trial
   TRIAL_STOP: 9 * LINE, // 1 = workers leave their loop
@@ -26,11 +35,10 @@ export const G = {
   NEXT_CACHE_SLOT: 11 * LINE + 5, // page-cache area allocation cursor (object creation)
   NEXT_VMA: 11 * LINE + 6,
   NEXT_OBJ: 11 * LINE + 7,
+  DRAIN_MUTEX_WAITERS: 12 * LINE, // WAITER_WORDS words: bitmap of the CPUs (and coordinator) waiting for the drain mutex
+  LOCK_WAITERS: 14 * LINE, // WAITER_WORDS words: bitmap of the CPUs (and coordinator) waiting for a local lock
 } as const;
-export const GLOBAL_WORDS = 12 * LINE;
-/** The coordinator's own doorbell, as if it were CPU index MAX_CPUS. */
-export const MAX_CPUS = 64;
-export const COORDINATOR = MAX_CPUS;
+export const GLOBAL_WORDS = 16 * LINE;
 
 /** Per-CPU event counters (vm_event_item-style, plus the tool's own measurements). */
 export const Stat = {

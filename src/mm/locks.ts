@@ -5,7 +5,8 @@
 import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { wait_trylock } from './wait.js';
-import { C, G, Stat, cpuBase } from './layout.js';
+import { COST, charge } from './cost.js';
+import { C, G, Stat, WAITER_WORDS, cpuBase } from './layout.js';
 
 /** Which local lock: offsets in the CPU region. */
 export const LocalLock = { fbatches: C.LOCK, fbatches_irq: C.LOCK_IRQ, mlock: C.MLOCK_LOCK } as const;
@@ -37,7 +38,7 @@ function unlockWord(ctx: KernelCtx, idx: number): void {
   Atomics.store(w, idx, 0);
   if (Atomics.load(w, G.LOCK_WAITING) === 0) return;
   Atomics.notify(w, idx);
-  for (let k = 0; k < 3; k++) {
+  for (let k = 0; k < WAITER_WORDS; k++) {
     let m = Atomics.load(w, G.LOCK_WAITERS + k);
     while (m !== 0) {
       const b = 31 - Math.clz32(m);
@@ -58,6 +59,7 @@ export function local_unlock(ctx: KernelCtx, which: number): void {
 }
 /** Take another CPU's local lock (QPW-style remote lock; hotplug-dead or extraction only). */
 export function remote_lock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
+  charge(ctx, COST.REMOTE_LOCK);
   lockWord(ctx.w, cpuBaseWord + which, ctx.cpu);
 }
 export function remote_unlock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
@@ -79,6 +81,7 @@ export function cpu_lock_held(ctx: KernelCtx, cpu: number, which: number): boole
 }
 /** Try once to take another CPU's local lock. */
 export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: number): boolean {
+  charge(ctx, COST.REMOTE_LOCK);
   return Atomics.compareExchange(ctx.w, cpuBaseWord + which, 0, ctx.cpu + 1) === 0;
 }
 

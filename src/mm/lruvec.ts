@@ -6,6 +6,7 @@ import type { KernelCtx } from './context.js';
 import { folio_may_be_lru_cached } from './folio.js';
 import { G, Stat } from './layout.js';
 import { lruvec_lock, lruvec_unlock } from './locks.js';
+import { COST, charge } from './cost.js';
 
 // ---- lruvec lock held across batch entries (folio_lruvec_relock_irqsave) -------------------
 
@@ -26,6 +27,7 @@ export function lruvec_hold_begin(): LruvecHold {
 export function folio_lruvec_relock(ctx: KernelCtx, lv: LruvecHold): void {
   if (!lv.held) {
     lruvec_lock(ctx);
+    charge(ctx, COST.LRUVEC_LOCK);
     lv.held = true;
   }
 }

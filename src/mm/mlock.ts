@@ -32,6 +32,7 @@ import { count_event, local_lock, local_unlock, LocalLock } from './locks.js';
 import { cpu_online } from './cpumask.js';
 import { lruvec_add_folio, lruvec_del_folio } from './mm_inline.js';
 import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_begin, lruvec_hold_release, type LruvecHold } from './lruvec.js';
+import { COST, charge } from './cost.js';
 
 // ---- entry encoding -----------------------------------------------------------------------
 
@@ -179,6 +180,7 @@ export function __munlock_folio(ctx: KernelCtx, folio: number, lv: LruvecHold, c
 /** The loop body of mlock_folio_batch() (mm/mlock.c, v5.18+); also used by targeted extraction. */
 export function mlock_folio_batch_entry(ctx: KernelCtx, entry: number, lv: LruvecHold): void {
   const folio = mlock_entry_folio(entry);
+  charge(ctx, COST.LRU_MOVE);
   const claim = mlock_entry_claim(ctx, entry);
   switch (mlock_entry_op(entry)) {
     case MlockOp.LRU_FOLIO:

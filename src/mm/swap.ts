@@ -39,6 +39,7 @@ import { cpu_online } from './cpumask.js';
 import { batch_flush_reason, folio_lruvec_relock, lruvec_hold_begin, lruvec_hold_release, type LruvecHold } from './lruvec.js';
 import { mlock_drain_local, mlock_new_folio, need_mlock_drain } from './mlock.js';
 import { lruvec_add_folio, lruvec_add_folio_tail, lruvec_del_folio } from './mm_inline.js';
+import { COST, charge } from './cost.js';
 
 // ---- move functions (run under the lruvec lock with PG_lru clear) --------------------------
 
@@ -153,6 +154,7 @@ export function folio_batch_move_one(ctx: KernelCtx, batch: number, folio: numbe
   folio_lruvec_relock(ctx, lv);
   LRU_MOVE_FN[batch]!(ctx, folio);
   folio_set_lru(ctx, folio);
+  charge(ctx, COST.LRU_MOVE);
   return true;
 }
 
@@ -365,6 +367,7 @@ export function lru_add_drain(ctx: KernelCtx): void {
  * batches, then need_mlock_drain() and has_bh_in_lru() (fs/buffer.c). A batch holding only tombstones still reads non-empty.
  */
 export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
+  charge(ctx, COST.DRAIN_SCAN);
   return (
     folio_batch_count(ctx, cpu, Batch.lru_add) !== 0 ||
     folio_batch_count(ctx, cpu, Batch.lru_move_tail) !== 0 ||

@@ -3,7 +3,7 @@
 // kworker meanwhile (in the kernel the caller sleeps and its CPU runs other tasks).
 import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
-import { G } from './layout.js';
+import { G, WAITER_WORDS } from './layout.js';
 
 /**
  * wait_event(): yield BLOCKED until `cond()` holds. `cond` must have no side effects: runtimes
@@ -54,7 +54,7 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
 /** mutex_unlock(): release and wake every registered waiter (they race for it, as in the kernel). */
 export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
   Atomics.store(ctx.w, idx, 0);
-  for (let k = 0; k < 3; k++) {
+  for (let k = 0; k < WAITER_WORDS; k++) {
     let m = Atomics.load(ctx.w, waitersIdx + k);
     while (m !== 0) {
       const b = 31 - Math.clz32(m);

@@ -4,6 +4,7 @@
 // for the last queued instance to finish. Sequence numbers in shared memory make this exact.
 import type { KernelCtx, KGen } from './context.js';
 import { wait_event } from './wait.js';
+import { COST, charge } from './cost.js';
 import { C, G, cpuBase } from './layout.js';
 
 /**
@@ -18,6 +19,7 @@ export function queue_work_on(ctx: KernelCtx, cpu: number): number {
   if (pending !== 0) return pending; // already pending: flushing waits for that instance
   const seq = Atomics.add(ctx.w, b + C.WQ_QUEUED_SEQ, 1) + 1;
   Atomics.store(ctx.w, b + C.WQ_PENDING, seq);
+  charge(ctx, COST.QUEUE_WORK);
   ctx.hooks.wake(cpu);
   return seq;
 }

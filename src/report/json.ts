@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { COUNTED_KINDS, type CountedKind, type PolicyAggregate } from '../stats/aggregate.js';
 import type { Policy } from '../mm/policy.js';
-import { MAX_CPUS } from '../mm/layout.js';
+import { FREE_RUN_MAX_CPUS } from '../mm/layout.js';
 
 export const SCHEMA_VERSION = 1;
 export const FAILURE_KIND_NAMES = ['ENOMEM', 'pin_error', 'invariant', 'watchdog', 'emulator'] as const;
@@ -136,7 +136,7 @@ export const StressDocSchema = z
       .strict(),
     params: z
       .object({
-        cpus: z.number().int().min(1).max(MAX_CPUS),
+        cpus: z.number().int().min(1).max(FREE_RUN_MAX_CPUS),
         trials: z.number().int().positive(),
         seed: z.number().int().nonnegative(),
         mode: z.enum(['free-run', 'deterministic']),

@@ -38,11 +38,11 @@ export interface StudyTable {
 }
 
 /** A table for cells labelled by `keys` (all of them, so the first column fits the longest). */
-export function studyTable(keys: readonly string[], logicalTime: boolean): StudyTable {
+export function studyTable(keys: readonly string[], basis: string): StudyTable {
   const kw = Math.max(4, ...keys.map((k) => k.length));
   const line = (label: string, cells: readonly string[]) =>
     `${label.padEnd(kw)}  ${cells.map((c, i) => c.padStart(Math.max(COLS[i]![1], COLS[i]![0].length))).join('  ')}`;
-  const title = logicalTime ? 'drain-all latency in logical time (the deterministic runtime), not this host' : 'drain-all latency, wall-clock on this host';
+  const title = `drain-all latency, ${basis}`;
   const header = `${title}\n${line(
     'cell',
     COLS.map((c) => c[0]),

@@ -370,7 +370,7 @@ export class CooperativeRuntime {
  * A CPU's whole script as one generator: each step, with a scheduling point between two steps
  * (none after the last: the CPU's script simply ends there, and its kworker stays available).
  */
-function* program(ctx: KernelCtx, steps: readonly Step[]): KGen<void> {
+export function* program(ctx: KernelCtx, steps: readonly Step[]): KGen<void> {
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     ctx.w[ctx.base + C.CUR_OP] = step.index; // one thread: a plain store

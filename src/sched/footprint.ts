@@ -6,7 +6,7 @@
 // inside one step — which no other thread can observe, a step being atomic — is no write, while
 // a cursor moved or a lock left held is. Anything else a step does to state outside the kernel
 // memory (a sleep or hog, a named signal, a fork child published, a crash) marks it global too.
-import { G, SLOT, type SlotWatch } from '../mm/layout.js';
+import { G, SLOT, type SlotWatch, WAITER_WORDS } from '../mm/layout.js';
 
 export interface Footprint {
   /** Slots touched, encoded kind + 4 * id (SLOT kinds), sorted, no duplicates. */
@@ -38,7 +38,7 @@ const WATCHED_GLOBALS: readonly number[] = (() => {
   const ignored = new Set<number>([G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP]);
   const words = new Set<number>();
   for (const v of Object.values(G)) if (!ignored.has(v)) words.add(v);
-  for (const wait of [G.DRAIN_MUTEX_WAITERS, G.LOCK_WAITERS]) for (let k = 0; k < 3; k++) words.add(wait + k);
+  for (const wait of [G.DRAIN_MUTEX_WAITERS, G.LOCK_WAITERS]) for (let k = 0; k < WAITER_WORDS; k++) words.add(wait + k);
   return [...words].sort((a, b) => a - b);
 })();
 

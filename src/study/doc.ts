@@ -32,6 +32,19 @@ const CellSchema = z
   })
   .strict();
 
+export const STUDY_MODES = ['free-run', 'deterministic', 'logical'] as const;
+export type StudyMode = (typeof STUDY_MODES)[number];
+
+/** What a document's times are, in a few words (tables, figure notes). */
+export function timeBasis(d: { mode: StudyMode; params: Record<string, unknown>; hosts: { cores: number; cpuModel: string }[] }): string {
+  if (d.mode === 'deterministic') return 'logical time in steps (the deterministic runtime), not this host';
+  if (d.mode === 'logical') {
+    const name = (d.params.costs as { name?: string } | undefined)?.name ?? 'defaults';
+    return `logical time (the logical-time model, cost model: ${name}), not this host`;
+  }
+  return `wall time on ${d.hosts.map((h) => `${h.cores} cores, ${h.cpuModel}`).join('; ')}`;
+}
+
 export const StudyDocSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -39,8 +52,11 @@ export const StudyDocSchema = z
     study: z.enum(STUDY_KINDS),
     tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
     generatedAt: z.string(),
-    /** free-run: worker threads, wall-clock times; deterministic: one thread, logical times. */
-    mode: z.enum(['free-run', 'deterministic']),
+    /**
+     * free-run: worker threads, wall-clock times; deterministic: one thread, logical time in
+     * steps; logical: the logical-time model, times from its cost model (params.costs).
+     */
+    mode: z.enum(STUDY_MODES),
     /** The sweep's parameters (identical in every shard of one sweep). */
     params: z.record(z.string(), z.unknown()),
     /** Cells in the full sweep; this document's shard ("i/N"), or the shards merged into it. */

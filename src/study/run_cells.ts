@@ -12,7 +12,9 @@ import { CooperativeRuntime } from '../runtime/cooperative.js';
 import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
 import { TraceRing, type TraceRecord } from '../trace/ring.js';
 import { RingTraceSink } from '../trace/sink.js';
-import type { CellParams } from './doc.js';
+import type { CellParams, StudyMode } from './doc.js';
+import { type CostModel, DEFAULT_COSTS } from '../cost/model.js';
+import { LogicalRuntime } from '../runtime/logical.js';
 import type { TrialResult } from '../trial/result.js';
 
 export interface CellSpec {
@@ -36,7 +38,9 @@ export interface CellOutcome {
 }
 
 export interface RunCellsOptions {
-  mode: 'free-run' | 'deterministic';
+  mode: StudyMode;
+  /** The logical-time model's costs (mode 'logical'; default DEFAULT_COSTS). */
+  costs?: CostModel;
   /** Records per CPU ring when tracing (the most recent ones are kept). */
   tracePerCpu?: number;
   signal?: AbortSignal;
@@ -56,7 +60,9 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
     const o =
       opts.mode === 'deterministic'
         ? runDeterministic(cell, ring, onTrial)
-        : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
+        : opts.mode === 'logical'
+          ? runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.signal, onTrial)
+          : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
     out.push(o);
     opts.onCell?.(cell, o);
     if (o.aborted) break;
@@ -103,4 +109,18 @@ function runDeterministic(cell: CellSpec, ring: TraceRing | null, onTrial?: (r: 
     onTrial?.(r);
   }
   return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted: false };
+}
+
+/** Mode 'logical': the discrete-event runtime with a cost model (no trace ring: times are modelled, not traced). */
+function runLogical(cell: CellSpec, costs: CostModel, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
+  const rt = new LogicalRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, costs });
+  rt.configure(cell.job);
+  const agg = new PolicyAggregator(cell.policy.id);
+  for (let t = 0; t < cell.trials; t++) {
+    if (signal?.aborted) return { aggregate: agg.toJSON(), trace: null, aborted: true };
+    const r = rt.runTrial(t);
+    agg.add(r);
+    onTrial?.(r);
+  }
+  return { aggregate: agg.toJSON(), trace: null, aborted: false };
 }

@@ -7,6 +7,7 @@ import { resolvePolicySpec } from '../../policy/resolve.js';
 import type { StudyKind } from '../../study/doc.js';
 import type { CellSpec } from '../../study/run_cells.js';
 import { UsageError } from '../errors.js';
+import { FREE_RUN_MAX_CPUS, MAX_CPUS } from '../../mm/layout.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { onePolicyFrom } from '../policy_flags.js';
@@ -39,6 +40,8 @@ interface TimingFlags {
   perfetto?: string;
   ftrace?: string;
   deterministic?: boolean;
+  model?: string;
+  costs?: string;
   progress?: boolean;
 }
 
@@ -95,7 +98,21 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
             throw new UsageError((e as Error).message);
           }
         })();
-  const mode = f.deterministic ? 'deterministic' : 'free-run';
+  const model = f.model === undefined ? 'wall' : f.model.trim();
+  if (model !== 'wall' && model !== 'logical') throw new UsageError(`--model: expected wall or logical, got '${f.model}'`);
+  if (model === 'logical' && f.deterministic)
+    throw new UsageError('--model logical and --deterministic: choose one (the logical-time model is deterministic too)');
+  if (model === 'wall' && f.costs !== undefined) throw new UsageError('--costs: a cost file is for --model logical');
+  if (model === 'logical' && (f.perfetto !== undefined || f.ftrace !== undefined))
+    throw new UsageError(`${f.perfetto !== undefined ? '--perfetto' : '--ftrace'}: not with --model logical (its times are modelled, not traced)`);
+  const mode = model === 'logical' ? 'logical' : f.deterministic ? 'deterministic' : 'free-run';
+  let costs: import('../../cost/model.js').CostModel | undefined;
+  if (model === 'logical') {
+    const { DEFAULT_COSTS } = await import('../../cost/model.js');
+    const { loadCostFile } = await import('../../cost/file.js');
+    costs = f.costs === undefined ? DEFAULT_COSTS : loadCostFile(f.costs);
+  }
+  const maxCpus = model === 'logical' ? MAX_CPUS : FREE_RUN_MAX_CPUS;
   const trials = f.trials === undefined ? undefined : trialsFlag(f.trials);
   const seed = f.seed === undefined ? 1 : seedFlag(f.seed);
   // Output paths are checked before anything runs.
@@ -108,10 +125,11 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   if (kind === 'drain-latency') {
     const d = studies.DRAIN_LATENCY_DEFAULTS;
     const p = {
-      cpus: list('--cpus', f.cpus, d.cpus, int(1, 64)),
+      cpus: list('--cpus', f.cpus, d.cpus, int(1, maxCpus)),
       mechanisms: mechanisms ?? d.mechanisms,
       occupancy: list('--occupancy', f.occupancy, d.occupancy, int(0, 30)),
-      spacingUs: list('--spacing', f.spacing, d.spacingUs, num(0, 100_000)),
+      // The logical model's busy CPUs reach a scheduling point every busySpacingNs unless told otherwise.
+      spacingUs: list('--spacing', f.spacing, costs ? [costs.busySpacingNs / 1000] : d.spacingUs, num(0, 100_000)),
       hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
       load: list('--load', f.load, d.load, oneOf(['busy', 'idle'] as const)),
       hogUs: f.hogUs === undefined ? d.hogUs : intFlag('--hog-us', f.hogUs, 1, 1_000_000),
@@ -120,7 +138,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       seed,
       policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
-    params = p;
+    params = costs ? { ...p, model: 'logical', costs } : p;
     cells = studies.drainLatencyCells(p);
   } else if (kind === 'pin-storm') {
     const d = studies.PIN_STORM_DEFAULTS;
@@ -131,7 +149,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       trials: trials ?? d.trials,
       seed,
     };
-    params = p;
+    params = costs ? { ...p, model: 'logical', costs } : p;
     cells = studies.pinStormCells(loadScenario('S5'), p);
   } else {
     const d = studies.RACE_WINDOW_DEFAULTS;
@@ -141,7 +159,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       trials: trials ?? d.trials,
       seed,
     };
-    params = p;
+    params = costs ? { ...p, model: 'logical', costs } : p;
     cells = studies.raceWindowCells(loadScenario('S1w'), p);
   }
   const mine = doc.selectShard(cells, shard);
@@ -158,7 +176,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   const done: import('../../study/doc.js').StudyCell[] = [];
   const table = studyTable(
     mine.map((c) => c.key),
-    mode === 'deterministic',
+    doc.timeBasis({ mode, params, hosts: [{ cores: (await import('node:os')).cpus().length, cpuModel: 'this host' }] }),
   );
   ctx.out.write(`${table.header}\n`);
   // Plain progress lines on stderr (at most one per 5 s): a live bar would fight the rows on stdout.
@@ -167,6 +185,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   try {
     await runCells(mine, {
       mode,
+      ...(costs ? { costs } : {}),
       signal: interruptSignal,
       onCellStart: (c) => progress?.policy(c.key),
       onTrial: (_c, r) => progress?.trial(r),
@@ -213,7 +232,9 @@ function common(cmd: Command): Command {
     .option('--shard <i/N>', 'run only shard i of N of the cells (1 <= i <= N); merge the shard documents with `folio-race merge`')
     .option('--perfetto <file>', 'write a Chrome/Perfetto trace of every cell (a process per cell, a track per CPU)')
     .option('--ftrace <file>', 'write page_ref_* and marker lines, ftrace style')
-    .option('--deterministic', 'run on the deterministic runtime (logical time, reproducible) instead of worker threads');
+    .option('--deterministic', 'run on the deterministic runtime (logical time in steps, reproducible) instead of worker threads')
+    .option('--model <wall|logical>', 'wall: time worker threads on this host (default); logical: simulate up to 512 CPUs in logical time with a cost model')
+    .option('--costs <file>', 'with --model logical: a cost file (YAML/JSON, any subset of the cost fields; `folio-race costs` lists them)');
 }
 
 /** Add the timing studies as subcommands of `study`. */
@@ -223,7 +244,7 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
       .command('drain-latency')
       .description('lru_add_drain_all() latency vs CPUs, mechanism, batch occupancy, scheduling-point spacing, a non-preemptible CPU'),
   )
-    .option('--cpus <list>', 'CPU counts (default 1,2,4,8)')
+    .option('--cpus <list>', 'CPU counts (default 1,2,4,8; up to 64 on threads, 512 with --model logical)')
     .option('--occupancy <list>', 'lru_add entries per CPU when a drain starts (default 8)')
     .option('--spacing <list>', 'non-preemptible µs between scheduling points on busy CPUs (default 0)')
     .option('--hog <list>', 'off,on: the last CPU runs non-preemptible stretches (default off,on)')

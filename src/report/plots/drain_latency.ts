@@ -1,7 +1,7 @@
 // Figures of a drain-latency study: lru_add_drain_all() p50 and p99 against CPUs per mechanism,
 // the latency distribution at the largest CPU count, and drain work per drained CPU.
 import { LatencyHistogram } from '../../stats/histogram.js';
-import type { StudyDoc } from '../../study/doc.js';
+import { type StudyDoc, timeBasis } from '../../study/doc.js';
 import { barsCaption, cdfCaption, cpuGrowthCaption } from './captions.js';
 import type { Figure, Series } from './figure.js';
 import { cpus, pow2Ticks, us } from './format.js';
@@ -29,8 +29,7 @@ function describe(d: StudyDoc) {
   const category = (c: Cell) => [cpus(Number(c.params.cpus)), others(c)].filter(Boolean).join(' ');
   const hogUs = (d.params as { hogUs?: number }).hogUs;
   const hog = varies.some((o) => o.key === 'hog') ? `+ hog: CPU N-1 runs non-preemptible stretches${hogUs ? ` of ${hogUs} µs` : ''}. ` : '';
-  const time =
-    d.mode === 'deterministic' ? 'Logical time (deterministic runtime)' : `Wall time on ${d.hosts.map((h) => `${h.cores} cores, ${h.cpuModel}`).join('; ')}`;
+  const time = timeBasis(d).replace(/^./, (ch) => ch.toUpperCase());
   const targeted = d.cells.some((c) => c.params.mechanism === 'targeted')
     ? " 'targeted' times folio_extract_from_batches() of one folio in place of the drain-all."
     : '';

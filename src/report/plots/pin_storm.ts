@@ -1,6 +1,6 @@
 // Figures of a pin-storm study (S5 per policy): drain-alls per pin, pin latency p50 and p99, and
 // everyone's drain-all p99, each with CPU 5's stretches non-preemptible and preemptible.
-import type { StudyDoc } from '../../study/doc.js';
+import { type StudyDoc, timeBasis } from '../../study/doc.js';
 import { barsCaption } from './captions.js';
 import type { Figure, Series } from './figure.js';
 import { num, us } from './format.js';
@@ -22,8 +22,7 @@ export function pinStormFigures(d: StudyDoc): Figure[] {
         return c ? [{ x, y: f(c) }] : [];
       }),
     }));
-  const time =
-    d.mode === 'deterministic' ? 'Logical time (deterministic runtime).' : `Wall time on ${d.hosts.map((h) => `${h.cores} cores, ${h.cpuModel}`).join('; ')}.`;
+  const time = `${timeBasis(d).replace(/^./, (ch) => ch.toUpperCase())}.`;
   const note = `S5: CPU 5 runs its stretches non-preemptible (an RT task) or as a preemptible delay of the same length. ${time}`;
   const fig = (id: string, title: string, yLabel: string, what: string, missing: string, fmt: (v: number) => string, f: (c: Cell) => number | null): Figure => {
     const series = byHog(f);

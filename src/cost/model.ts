@@ -1,0 +1,85 @@
+// The cost model of the logical-time runtime (src/runtime/logical.ts), as data: what each unit
+// of kernel work costs (mm/cost.ts events) and what the machinery around it costs (waking a
+// kworker on an idle or a busy CPU, an IPI, waking a sleeping task). Every default says where
+// its number comes from; a user's cost file (YAML or JSON, any subset of the fields) replaces
+// them, e.g. with figures measured on the machine being studied (`npm run bench -- logical`
+// measures this host's).
+import { z } from 'zod';
+import { COST, type CostEvent } from '../mm/cost.js';
+
+const ns = z.number().finite().nonnegative();
+
+export const CostModelSchema = z
+  .object({
+    /** A name for reports ("defaults", "this host", "my Sapphire Rapids"). */
+    name: z.string().min(1).default('defaults'),
+    batchAddNs: ns,
+    lruvecLockNs: ns,
+    lruMoveNs: ns,
+    drainScanNs: ns,
+    queueWorkNs: ns,
+    remoteLockNs: ns,
+    stepNs: ns,
+    kworkerWakeIdleNs: ns,
+    kworkerSwitchNs: ns,
+    ipiNs: ns,
+    wakeupNs: ns,
+    busySpacingNs: ns,
+  })
+  .strict();
+export type CostModel = z.infer<typeof CostModelSchema>;
+export type CostField = Exclude<keyof CostModel, 'name'>;
+
+/** Defaults for a current two-socket x86 server, each with its source. */
+export const DEFAULT_COSTS: CostModel = {
+  name: 'defaults',
+  batchAddNs: 10,
+  lruvecLockNs: 60,
+  lruMoveNs: 100,
+  drainScanNs: 60,
+  queueWorkNs: 300,
+  remoteLockNs: 80,
+  stepNs: 50,
+  kworkerWakeIdleNs: 14_000,
+  kworkerSwitchNs: 2_000,
+  ipiNs: 2_000,
+  wakeupNs: 3_000,
+  busySpacingNs: 100_000,
+};
+
+/** Where each default comes from (printed by `folio-race costs`, docs/timing-studies.md). */
+export const COST_SOURCES: Record<CostField, string> = {
+  batchAddNs: 'estimate: local_lock() and an array store on a hot per-CPU line, a few dozen instructions',
+  lruvecLockNs:
+    'estimate: an uncontended spin_lock_irq() whose line another CPU wrote last: one cache-line transfer, tens of ns within a socket and 100+ ns across (the order measured in Schweizer, Besta, Hoefler, "Evaluating the Cost of Atomic Operations on Modern Architectures", PACT 2015)',
+  lruMoveNs:
+    'estimate: lru_add_fn()/lru_move_tail_fn() per folio (flag updates, list_add, lruvec and memcg statistics, a cache miss on the folio) plus its folios_put_refs() share; calibrate with `npm run bench -- logical`',
+  drainScanNs: "estimate: cpu_needs_drain() reads another CPU's batch counters (one or two remote cache lines, each a miss after that CPU wrote it)",
+  queueWorkNs: 'estimate: __queue_work() (pool lock, list insert) and try_to_wake_up() of the bound kworker, whose reschedule IPI send is a few hundred ns',
+  remoteLockNs:
+    "estimate: a compare-and-swap on another CPU's local-lock word (one cache-line transfer), as the QPW series' spin_lock on a remote per-CPU lock",
+  stepNs: 'estimate: kernel code between two scheduling points that is not itemised above',
+  kworkerWakeIdleNs:
+    'reschedule IPI (~2 µs) + exit from C1E (10 µs: drivers/idle/intel_idle.c, skx_cstates, exit_latency) + switching to the kworker (~2 µs); with C6 allowed the exit alone is 133 µs (same table)',
+  kworkerSwitchNs:
+    'a context switch into the woken kworker at the busy CPU\'s next scheduling point: 1-4 µs direct cost (lmbench lat_ctx; Li, Ding, Shen, "Quantifying the cost of context switch", ExpCS 2007)',
+  ipiNs: 'estimate: smp_call_function_single() delivery to a running CPU and entry to the handler, 1-2 µs on x86',
+  wakeupNs: 'a sleeping task (the flush_work() waiter, a mutex waiter) woken by try_to_wake_up() and switched in: IPI + context switch, ~3 µs',
+  busySpacingNs:
+    'a busy CPU reaches a point where a woken kworker can run: at the wake-up (wakeup preemption) or the next tick at worst (1-4 ms at CONFIG_HZ 1000-250; sched_wakeup_granularity 1 ms scaled by CPU count before v6.6, base_slice 0.75 ms since EEVDF): 100 µs is a middle value; sweep it with --spacing',
+};
+
+/** The cost of one unit of each kernel work event (indexed by mm/cost.ts COST values). */
+export function eventCosts(m: CostModel): Float64Array {
+  const t = new Float64Array(Object.keys(COST).length);
+  const by: Record<CostEvent, number> = {
+    [COST.BATCH_ADD]: m.batchAddNs,
+    [COST.LRUVEC_LOCK]: m.lruvecLockNs,
+    [COST.LRU_MOVE]: m.lruMoveNs,
+    [COST.DRAIN_SCAN]: m.drainScanNs,
+    [COST.QUEUE_WORK]: m.queueWorkNs,
+    [COST.REMOTE_LOCK]: m.remoteLockNs,
+  };
+  for (const [k, v] of Object.entries(by)) t[Number(k)] = v;
+  return t;
+}

@@ -1,0 +1,26 @@
+// Units of kernel work the logical-time model prices (src/cost/, src/runtime/logical.ts). The
+// emulated kernel reports them where the real code spends its time on the drain paths; runtimes
+// that keep wall time (free-run) or count steps (the deterministic runtime) ignore them.
+import type { KernelCtx } from './context.js';
+
+export const COST = {
+  /** folio_batch_add() under the local lock: one entry appended to a per-CPU batch. */
+  BATCH_ADD: 0,
+  /** folio_lruvec_relock_irq[save](): the lruvec spinlock taken by a batch walk. */
+  LRUVEC_LOCK: 1,
+  /** One batch entry processed under the lruvec lock and its reference dropped (lru_add_fn .. folios_put_refs). */
+  LRU_MOVE: 2,
+  /** cpu_needs_drain() on one CPU: racy reads of that CPU's batch counters (remote cache lines). */
+  DRAIN_SCAN: 3,
+  /** queue_work_on() by the drain-all caller (the wake-up of the target's kworker is the runtime's). */
+  QUEUE_WORK: 4,
+  /** Another CPU's local lock taken remotely (QPW drains, targeted extraction, hotplug). */
+  REMOTE_LOCK: 5,
+} as const;
+export type CostEvent = (typeof COST)[keyof typeof COST];
+export const COST_EVENT_NAMES = ['batch_add', 'lruvec_lock', 'lru_move', 'drain_scan', 'queue_work', 'remote_lock'] as const;
+
+/** Report `n` units of kernel work to the runtime's clock (a no-op where time is wall time). */
+export function charge(ctx: KernelCtx, ev: CostEvent, n = 1): void {
+  ctx.hooks.charge?.(ev, n);
+}

@@ -1,0 +1,353 @@
+// The logical-time runtime: a discrete-event simulation of N CPUs (up to MAX_CPUS = 512) over the
+// same shared kernel memory and kernel code as the other runtimes, for timing studies at server
+// scale on any host. Each CPU has its own clock; the CPU whose next thread (its task, or its
+// kworker with queued drain work) can start earliest runs next, so shared memory changes in
+// time order and the result depends on the cost model (src/cost/model.ts) and the kernel code,
+// not on the host. Time advances by what the kernel reports it did (mm/cost.ts charges), by
+// non-preemptible stretches (hooks.spinNoPreempt) and by the costs of the machinery around it:
+// a kworker woken on an idle CPU (IPI + C-state exit + switch) or reaching a busy CPU at its next
+// scheduling point, an IPI-driven drain inside a stretch, a sleeping task woken. Tasks that sleep
+// or wait cost their CPU nothing; their kworker may run meanwhile.
+// Waits are woken by the hooks the kernel already calls for free-run's doorbells (wake, wakeAll);
+// as a safety net, blocked tasks are also polled every nCpus steps and whenever nothing can run
+// (counted as late wake-ups: a kernel path that forgot its wake shows up there).
+import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
+import type { KernelCtx, KGen, RuntimeHooks } from '../mm/context.js';
+import { YP } from '../mm/context.js';
+import { C, type Dims, type Layout } from '../mm/layout.js';
+import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
+import type { Policy } from '../mm/policy.js';
+import { KernelLivelock } from '../mm/errno.js';
+import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
+import { buildJob } from '../job/jobs.js';
+import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
+import type { CpuTrialRecord } from '../cpu/worker_main.js';
+import type { Failure, TrialResult } from '../trial/result.js';
+import { type CostModel, DEFAULT_COSTS, eventCosts } from '../cost/model.js';
+import { program } from './cooperative.js';
+
+export interface LogicalOptions {
+  nCpus: number;
+  policy: Policy;
+  dims?: Partial<Omit<Dims, 'nCpus'>>;
+  seed: number;
+  costs?: CostModel;
+  /** Steps before a trial is declared hung (watchdog). */
+  maxSteps?: number;
+}
+
+interface LCpu {
+  ctx: KernelCtx;
+  rec: TrialRecorder;
+  gen: KGen<void> | null;
+  /** Time this CPU is busy until (end of its last step). */
+  free: number;
+  /** Time the task may run again (end of a sleep, or its wake-up). */
+  taskReady: number;
+  /** The task waits in wait_event() for a wake (hooks.wake / wakeAll) or the poll. */
+  blocked: boolean;
+  /** Time queued drain work may start (Infinity: none known). */
+  kwReady: number;
+  /** Start of the task's last step: an IPI may land anywhere inside it. */
+  lastStart: number;
+  /**
+   * The task stopped at a yield point inside kernel code (a race window, not a place where it
+   * gives up the CPU): under voluntary preemption its CPU's kworker waits for the task's next
+   * real scheduling point (an op boundary, a sleep, a wait) or its end.
+   */
+  inKernel: boolean;
+  ipi: boolean;
+  pendingIdx: number;
+  /** Heap entry version: entries with an older stamp are stale. */
+  stamp: number;
+}
+
+/** A min-heap of (time, cpu, stamp): the next CPU to run. */
+class EventHeap {
+  private t: number[] = [];
+  private c: number[] = [];
+  private s: number[] = [];
+  get size(): number {
+    return this.t.length;
+  }
+  clear(): void {
+    this.t.length = this.c.length = this.s.length = 0;
+  }
+  private less(i: number, j: number): boolean {
+    return this.t[i]! < this.t[j]! || (this.t[i] === this.t[j] && this.c[i]! < this.c[j]!);
+  }
+  private swap(i: number, j: number): void {
+    [this.t[i], this.t[j]] = [this.t[j]!, this.t[i]!];
+    [this.c[i], this.c[j]] = [this.c[j]!, this.c[i]!];
+    [this.s[i], this.s[j]] = [this.s[j]!, this.s[i]!];
+  }
+  push(time: number, cpu: number, stamp: number): void {
+    this.t.push(time);
+    this.c.push(cpu);
+    this.s.push(stamp);
+    for (let i = this.t.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (!this.less(i, p)) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+  /** Remove the minimum; returns [time, cpu, stamp]. */
+  pop(): [number, number, number] {
+    const top: [number, number, number] = [this.t[0]!, this.c[0]!, this.s[0]!];
+    const last = this.t.length - 1;
+    this.swap(0, last);
+    this.t.pop();
+    this.c.pop();
+    this.s.pop();
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < this.t.length && this.less(l, m)) m = l;
+      if (r < this.t.length && this.less(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+    return top;
+  }
+}
+
+export class LogicalRuntime {
+  readonly w: Int32Array;
+  readonly lay: Layout;
+  readonly costs: CostModel;
+  private readonly cost: Float64Array;
+  private readonly cpus: LCpu[] = [];
+  private readonly heap = new EventHeap();
+  private job: Job | null = null;
+  private current: LCpu | null = null;
+  /** The running step's clock: its start plus what it has cost so far. */
+  private clock = 0;
+  /** CPUs woken during the running step, with the time of the wake. */
+  private readonly woken = new Map<number, number>();
+  private wokeAll = -1;
+  private failures: Failure[] = [];
+  /** Late wake-ups found by the poll, and steps, over the runtime's life (diagnostics). */
+  readonly stats = { steps: 0, lateWakeups: 0 };
+
+  constructor(private readonly opts: LogicalOptions) {
+    const mem = createKernelMemory({ ...DEFAULT_DIMS, ...opts.dims, nCpus: opts.nCpus });
+    this.w = mem.w;
+    this.lay = mem.lay;
+    this.costs = opts.costs ?? DEFAULT_COSTS;
+    this.cost = eventCosts(this.costs);
+    const hooks: RuntimeHooks = {
+      wake: (cpu) => this.noteWake(cpu),
+      wakeAll: () => {
+        if (this.wokeAll < 0) this.wokeAll = this.clock;
+      },
+      nowNs: () => this.clock,
+      spinNoPreempt: (ns) => {
+        this.clock += ns;
+      },
+      sleepNs: (ns) => {
+        if (this.current) this.current.taskReady = this.clock + ns;
+      },
+      charge: (ev, n) => {
+        this.clock += this.cost[ev]! * n;
+      },
+    };
+    for (let c = 0; c < opts.nCpus; c++) {
+      const ctx = makeCtx(this.w, this.lay, c, opts.policy, hooks);
+      const rec = new TrialRecorder();
+      ctx.obs = rec;
+      this.cpus.push({
+        ctx,
+        rec,
+        gen: null,
+        free: 0,
+        taskReady: 0,
+        blocked: false,
+        kwReady: Infinity,
+        lastStart: 0,
+        inKernel: false,
+        ipi: opts.policy.switches.drainMechanism === 'ipi',
+        pendingIdx: ctx.base + C.WQ_PENDING,
+        stamp: 0,
+      });
+    }
+  }
+
+  configure(spec: JobSpec): void {
+    const env: JobEnv = { report: (f) => this.current?.rec.current?.failures.push(f), seed: this.opts.seed };
+    this.job = buildJob(spec, env);
+  }
+
+  private noteWake(cpu: number): void {
+    if (cpu < 0 || cpu >= this.cpus.length) return; // the coordinator's doorbell: nobody there
+    const prev = this.woken.get(cpu);
+    if (prev === undefined || this.clock < prev) this.woken.set(cpu, this.clock);
+  }
+
+  /** Is CPU `s` idle at time `t` (no task that could run)? Decides how its kworker is woken. */
+  private idleAt(s: LCpu, t: number): boolean {
+    return s.gen === null || s.blocked || s.taskReady > t;
+  }
+
+  /** When can each of this CPU's threads start next? */
+  private taskStart(s: LCpu): number {
+    return s.gen !== null && !s.blocked ? Math.max(s.free, s.taskReady) : Infinity;
+  }
+  private kwStart(s: LCpu): number {
+    if (s.ctx.preempt !== 0 || this.w[s.pendingIdx] === 0) return Infinity;
+    if (s.kwReady === Infinity) s.kwReady = s.free; // work found without a wake: at once
+    // An IPI lands inside a running stretch; queued work waits for the next scheduling point.
+    if (s.ipi) return Math.max(s.kwReady, s.lastStart);
+    if (s.inKernel && s.gen !== null && !s.blocked) return Infinity;
+    return Math.max(s.kwReady, s.free);
+  }
+  private schedule(s: LCpu): void {
+    const t = Math.min(this.taskStart(s), this.kwStart(s));
+    s.stamp++;
+    if (t !== Infinity) this.heap.push(t, s.ctx.cpu, s.stamp);
+  }
+
+  /** Apply the wakes of the step that just ended (its state changes are all visible now). */
+  private applyWakes(): void {
+    const c = this.costs;
+    const wakeOne = (s: LCpu, at: number): void => {
+      // Drain work queued for it: its kworker is woken (an idle CPU leaves its idle state).
+      if (this.w[s.pendingIdx] !== 0 && s.kwReady === Infinity)
+        s.kwReady = at + (this.idleAt(s, at) ? c.kworkerWakeIdleNs : s.ipi ? c.ipiNs : c.kworkerSwitchNs);
+      // A waiting task whose condition now holds is woken.
+      if (s.blocked && s.ctx.blockedOn?.()) {
+        s.blocked = false;
+        s.taskReady = Math.max(s.taskReady, at + c.wakeupNs);
+      }
+      this.schedule(s);
+    };
+    if (this.wokeAll >= 0) {
+      for (const s of this.cpus) wakeOne(s, this.woken.get(s.ctx.cpu) ?? this.wokeAll);
+    } else for (const [cpu, at] of this.woken) wakeOne(this.cpus[cpu]!, at);
+    this.woken.clear();
+    this.wokeAll = -1;
+  }
+
+  /** The safety net: blocked tasks whose condition holds although nobody woke them. */
+  private poll(at: number): boolean {
+    let any = false;
+    for (const s of this.cpus) {
+      if (s.blocked && s.ctx.blockedOn?.()) {
+        s.blocked = false;
+        s.taskReady = Math.max(s.taskReady, at + this.costs.wakeupNs);
+        this.stats.lateWakeups++;
+        this.schedule(s);
+        any = true;
+      }
+    }
+    return any;
+  }
+
+  runTrial(trial: number): TrialResult {
+    const job = this.job;
+    if (!job) throw new Error('logical runtime: runTrial before configure');
+    resetForTrial(this.w, this.lay);
+    for (const s of this.cpus) {
+      s.ctx.preempt = 0;
+      s.ctx.blockedOn = null;
+      s.ctx.blockReason = '';
+      s.ctx.task.pfMemallocPin = false;
+    }
+    this.failures = [];
+    this.clock = 0;
+    this.woken.clear();
+    this.wokeAll = -1;
+    job.setup(this.cpus[0]!.ctx, trial);
+    const records: CpuTrialRecord[] = [];
+    this.heap.clear();
+    for (const s of this.cpus) {
+      records.push(s.rec.begin(trial));
+      s.free = 0;
+      s.taskReady = 0;
+      s.blocked = false;
+      s.kwReady = Infinity;
+      s.lastStart = 0;
+      s.inKernel = false;
+      const steps: Step[] = job.isScripted(s.ctx.cpu) ? job.steps(s.ctx.cpu, trial) : [];
+      s.gen = steps.length ? program(s.ctx, steps) : null;
+      this.schedule(s);
+    }
+    const max = this.opts.maxSteps ?? 50_000_000;
+    const pollEvery = Math.max(8, this.cpus.length);
+    let steps = 0;
+    let end = 0;
+    let abandon = false;
+    while (!abandon) {
+      if (this.heap.size === 0 && !this.poll(end)) break;
+      if (this.heap.size === 0) continue;
+      const [t, cpu, stamp] = this.heap.pop();
+      const s = this.cpus[cpu]!;
+      if (stamp !== s.stamp) continue; // stale entry
+      if (++steps > max) {
+        this.failures.push({ kind: 'watchdog', cpu: -1, message: `trial ${trial}: no end after ${max} steps (logical time ${(t / 1000).toFixed(1)} µs)` });
+        break;
+      }
+      const kw = this.kwStart(s) <= this.taskStart(s);
+      this.current = s;
+      this.clock = t + this.costs.stepNs;
+      if (kw) {
+        kworker_run_pending(s.ctx);
+        s.kwReady = Infinity;
+        // Interrupt-style (IPI) work inside a stretch pushes the stretch's end out by its cost.
+        s.free = t < s.free ? s.free + (this.clock - t) : this.clock;
+      } else {
+        s.lastStart = t;
+        abandon = this.stepTask(s, trial);
+        s.free = this.clock;
+      }
+      end = Math.max(end, this.clock);
+      this.current = null;
+      this.schedule(s);
+      this.applyWakes();
+      if (steps % pollEvery === 0) this.poll(this.clock);
+    }
+    this.stats.steps += steps;
+    const hung = this.cpus.filter((s) => s.gen !== null);
+    if (!abandon && hung.length > 0 && !this.failures.length) {
+      this.failures.push({
+        kind: 'watchdog',
+        cpu: -1,
+        message: `trial ${trial}: every unfinished CPU is blocked (${hung.map((s) => `cpu ${s.ctx.cpu} in ${s.ctx.blockReason || 'its script'}`).join(', ')})`,
+      });
+    }
+    const failures = [...this.failures, ...job.check(this.cpus[0]!.ctx, trial), ...records.flatMap((r) => r.failures)];
+    return {
+      trial,
+      failures,
+      pins: records.flatMap((r) => r.pins),
+      drainAlls: records.flatMap((r) => r.drainAlls),
+      stats: sumCpuStats(this.w, this.lay.dims.nCpus),
+      durationNs: end,
+    };
+  }
+
+  /** One step of a CPU's task (to its next yield point); true if the trial must stop (a hang). */
+  private stepTask(s: LCpu, trial: number): boolean {
+    try {
+      const r = s.gen!.next();
+      if (r.done) s.gen = null;
+      else if (r.value === YP.BLOCKED) s.blocked = true;
+      s.inKernel = !r.done && r.value !== YP.BLOCKED && r.value !== YP.OP_BOUNDARY && r.value !== YP.SCRIPT_DELAY;
+      return false;
+    } catch (e) {
+      s.gen = null;
+      s.inKernel = false;
+      const step = this.w[s.ctx.base + C.CUR_OP]!;
+      const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
+      this.failures.push({
+        kind,
+        cpu: s.ctx.cpu,
+        step,
+        message: `trial ${trial}: CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}`,
+      });
+      return kind === 'watchdog';
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// `study ... --model logical` and `costs` from the command line: a 512-CPU sweep, its study
+// document, and the usage errors (exit 2, the flag and value named, nothing run).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { parseStudyDoc } from '../src/study/doc.js';
+import { cli } from './helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'folio-race-logical-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('study drain-latency --model logical', () => {
+  test('512 CPUs: a table in logical time and a study document that names its cost model', async () => {
+    const json = join(dir, 'dl.json');
+    const costs = join(dir, 'costs.yaml');
+    writeFileSync(costs, 'name: slow wake-ups\nkworkerWakeIdleNs: 133000\n');
+    const r = await cli(
+      'study',
+      'drain-latency',
+      '--model',
+      'logical',
+      '--costs',
+      costs,
+      '--cpus',
+      '16,512',
+      '--mechanisms',
+      'workqueue',
+      '--hog',
+      'off',
+      '--load',
+      'idle',
+      '--trials',
+      '2',
+      '--rounds',
+      '3',
+      '--json',
+      json,
+      '--no-progress',
+    );
+    expect(r.err).not.toMatch(/internal error/);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/logical time \(the logical-time model, cost model: slow wake-ups\), not this host/);
+    expect(r.out).toMatch(/cpus=512 mech=workqueue/);
+    const d = parseStudyDoc(readFileSync(json, 'utf8'));
+    expect(d.mode).toBe('logical');
+    expect((d.params.costs as { kworkerWakeIdleNs: number }).kworkerWakeIdleNs).toBe(133000);
+    const cell = d.cells.find((c) => c.params.cpus === 512)!;
+    // every drain waits at least for an idle CPU's wake-up, as the cost file says
+    expect(cell.aggregate.drainAllLatencyNs.p50).toBeGreaterThanOrEqual(133000);
+    expect(cell.aggregate.stats.DRAIN_WORK_RUN).toBe(2 * 3 * 512);
+  });
+  test.each([
+    [['--model', 'logical', '--cpus', '513'], /--cpus: expected integers from 1 to 512, got '513'/],
+    [['--cpus', '65'], /--cpus: expected integers from 1 to 64, got '65'/],
+    [['--model', 'logical', '--deterministic'], /--model logical and --deterministic: choose one/],
+    [['--model', 'bogus'], /--model: expected wall or logical, got 'bogus'/],
+    [['--costs', 'x.yaml'], /--costs: a cost file is for --model logical/],
+    [['--model', 'logical', '--perfetto', 'x.json'], /--perfetto: not with --model logical/],
+  ])('%j is refused with exit 2', async (args, msg) => {
+    const r = await cli('study', 'drain-latency', ...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(msg);
+  });
+  test('a bad cost file: exit 2 naming the file, the field, its line and the value', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'name: x\nipiNs: fast\n');
+    const r = await cli('study', 'drain-latency', '--model', 'logical', '--costs', bad);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/bad\.yaml: ipiNs \(line 2\): expected a number, found 'fast'/);
+  });
+});
+
+test('costs lists every cost with its value and source; with a file, what it changed', async () => {
+  const f = join(dir, 'mine.yaml');
+  writeFileSync(f, 'lruMoveNs: 250\n');
+  const r = await cli('costs', f);
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/lruMoveNs\s+250 ns\s+\(default 100 ns\)/);
+  expect(r.out).toMatch(/intel_idle\.c/);
+  const j = await cli('costs', '--json');
+  expect(JSON.parse(j.out).kworkerWakeIdleNs).toBe(14000);
+});

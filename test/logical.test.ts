@@ -1,0 +1,108 @@
+// The logical-time runtime (src/runtime/logical.ts) and its cost model: times that follow from
+// the costs and the kernel code (parallel kworkers, a serial remote-locked caller, wake-ups, a
+// hog that holds off workqueue drains but not IPIs), reproducibility, 512 CPUs, cost files.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { loadCostFile } from '../src/cost/file.js';
+import { COST_SOURCES, type CostModel, DEFAULT_COSTS } from '../src/cost/model.js';
+import type { DrainMechanism } from '../src/mm/policy.js';
+import { runCells } from '../src/study/run_cells.js';
+import { DRAIN_LATENCY_DEFAULTS, type DrainLatencyParams, drainLatencyCells } from '../src/study/studies.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'folio-race-logical-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every cost 0: a test turns on only the costs it is about. */
+const ZERO: CostModel = Object.fromEntries(Object.entries(DEFAULT_COSTS).map(([k, v]) => [k, typeof v === 'number' ? 0 : v])) as CostModel;
+
+async function latencies(costs: Partial<CostModel>, p: Partial<DrainLatencyParams>): Promise<Map<string, { p50: number; max: number; count: number }>> {
+  const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, hog: ['off'], load: ['idle'], spacingUs: [0], trials: 2, rounds: 3, ...p });
+  const out = await runCells(cells, { mode: 'logical', costs: { ...ZERO, ...costs } });
+  return new Map(out.map((o, i) => [`${cells[i]!.params.mechanism} ${cells[i]!.params.cpus}`, o.aggregate.drainAllLatencyNs]));
+}
+
+describe('logical time follows from the costs and the kernel code', () => {
+  test('kworkers drain their CPUs in parallel; remote-locked drains them one after another in the caller', async () => {
+    const l = await latencies({ lruMoveNs: 1000 }, { cpus: [1, 2, 8], mechanisms: ['workqueue', 'remote-locked'] });
+    // 8 entries per CPU at 1 µs each, nothing else costs anything
+    for (const n of [1, 2, 8]) expect(l.get(`workqueue ${n}`)!.max).toBe(8000);
+    for (const n of [1, 2, 8]) expect(l.get(`remote-locked ${n}`)!.max).toBe(8000 * n);
+  });
+  test('an idle CPU costs one kworker wake-up; they overlap', async () => {
+    const l = await latencies({ kworkerWakeIdleNs: 5000 }, { cpus: [2, 8], mechanisms: ['workqueue'] });
+    expect(l.get('workqueue 2')!.max).toBe(5000);
+    expect(l.get('workqueue 8')!.max).toBe(5000);
+  });
+  test('the scan of cpu_needs_drain() and queue_work_on() is serial in the caller', async () => {
+    const l = await latencies({ drainScanNs: 100, queueWorkNs: 400 }, { cpus: [4, 16], mechanisms: ['workqueue'] });
+    expect(l.get('workqueue 4')!.max).toBe(4 * 500);
+    expect(l.get('workqueue 16')!.max).toBe(16 * 500);
+  });
+  test('a non-preemptible CPU holds off a workqueue drain until its stretch ends; an IPI drain lands inside it', async () => {
+    const l = await latencies(
+      { ipiNs: 3000, kworkerWakeIdleNs: 5000 },
+      { cpus: [4], mechanisms: ['workqueue', 'ipi'] as DrainMechanism[], hog: ['on'], load: ['busy'], spacingUs: [10], hogUs: 250 },
+    );
+    expect(l.get('workqueue 4')!.p50).toBeGreaterThan(100_000);
+    expect(l.get('workqueue 4')!.max).toBeLessThanOrEqual(250_000 + 20_000);
+    expect(l.get('ipi 4')!.max).toBe(3000);
+  });
+  test('busy CPUs: a drain waits for the latest of their next scheduling points, so it grows with the CPU count', async () => {
+    const l = await latencies({ kworkerSwitchNs: 1000 }, { cpus: [2, 16], mechanisms: ['workqueue'], load: ['busy'], spacingUs: [100], trials: 4, rounds: 10 });
+    const two = l.get('workqueue 2')!;
+    const sixteen = l.get('workqueue 16')!;
+    expect(two.max).toBeLessThanOrEqual(100_000 + 1000);
+    expect(sixteen.p50).toBeGreaterThan(two.p50);
+  });
+});
+
+describe('the logical-time runtime', () => {
+  test('reproducible: the same seed gives the same latencies, another seed other ones', async () => {
+    const p = { cpus: [8], mechanisms: ['workqueue'] as DrainMechanism[], load: ['busy'] as ('busy' | 'idle')[], spacingUs: [100] };
+    const run = async (seed: number) => {
+      const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, ...p, hog: ['off'], trials: 3, rounds: 5, seed });
+      return JSON.stringify((await runCells(cells, { mode: 'logical' }))[0]!.aggregate.drainAllLatencyNs);
+    };
+    expect(await run(1)).toBe(await run(1));
+    expect(await run(2)).not.toBe(await run(1));
+  });
+  test('512 CPUs with the default costs: every round drains every CPU, and costs more than at 16', async () => {
+    const cells = drainLatencyCells({
+      ...DRAIN_LATENCY_DEFAULTS,
+      cpus: [16, 512],
+      mechanisms: ['workqueue'],
+      hog: ['off'],
+      load: ['idle'],
+      trials: 1,
+      rounds: 2,
+    });
+    const out = await runCells(cells, { mode: 'logical' });
+    const [a16, a512] = out.map((o) => o.aggregate);
+    expect(a512!.drainAllLatencyNs.count).toBe(2);
+    expect(a512!.stats.DRAIN_WORK_RUN).toBe(2 * 512);
+    expect(a512!.drainAllLatencyNs.p50).toBeGreaterThan(4 * a16!.drainAllLatencyNs.p50);
+    expect(a512!.failures.total).toBe(0);
+  });
+});
+
+describe('cost files', () => {
+  test('every default cost says where its number comes from', () => {
+    for (const k of Object.keys(DEFAULT_COSTS)) if (k !== 'name') expect(COST_SOURCES[k as keyof typeof COST_SOURCES]?.length ?? 0).toBeGreaterThan(20);
+  });
+  test('a partial file keeps the other defaults and takes its file name as its name', () => {
+    const f = join(dir, 'host.yaml');
+    writeFileSync(f, 'lruMoveNs: 250\nkworkerWakeIdleNs: 40000\n');
+    const m = loadCostFile(f);
+    expect(m).toEqual({ ...DEFAULT_COSTS, name: f, lruMoveNs: 250, kworkerWakeIdleNs: 40000 });
+  });
+  test('a wrong value or an unknown field is named with its line', () => {
+    const f = join(dir, 'bad.yaml');
+    writeFileSync(f, 'name: x\nlruMoveNs: -3\n');
+    expect(() => loadCostFile(f)).toThrow(/bad\.yaml: lruMoveNs \(line 2\): expected .*0.*found -3/);
+    writeFileSync(f, 'lruMoveNS: 3\n');
+    expect(() => loadCostFile(f)).toThrow(/lruMoveNS/);
+    expect(() => loadCostFile(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml.*ENOENT/);
+  });
+});
