@@ -1,0 +1,119 @@
+// The logical-time model against the free-run emulator, side by side in one run: the costs of
+// this host's emulator are measured (kernel functions timed in one thread, thread wake-ups from
+// the doorbell floor), the drain-latency study runs on worker threads and in logical time with
+// those costs for 1..8 CPUs, and the shapes (latency relative to 1 CPU) are printed together.
+// Then the logical model alone, with the default (server) costs, from 16 to 512 CPUs: how long
+// the simulation takes on this host.
+import { cpus as hostCpus } from 'node:os';
+import { type CostModel, DEFAULT_COSTS } from '../src/cost/model.js';
+import { Batch } from '../src/mm/constants.js';
+import { folio_batch_count } from '../src/mm/folio_batch.js';
+import { lru_add_drain } from '../src/mm/swap.js';
+import { cpu_needs_drain, folio_add_lru } from '../src/mm/swap.js';
+import { folio_alloc } from '../src/mm/page_alloc.js';
+import { folio_isolate_lru, folio_putback_lru } from '../src/mm/vmscan.js';
+import { queue_work_on } from '../src/mm/workqueue.js';
+import { kworker_run_pending } from '../src/mm/lru_add_drain_all.js';
+import { getPolicy } from '../src/mm/policy.js';
+import { InlineKernel } from '../src/runtime/inline.js';
+import { runCells } from '../src/study/run_cells.js';
+import { DRAIN_LATENCY_DEFAULTS, drainLatencyCells } from '../src/study/studies.js';
+import { measureFloor } from './floor.js';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/** ns per call of `f`, the median of 7 timed batches of `n` calls. */
+function timeNs(n: number, f: () => void): number {
+  for (let i = 0; i < n; i++) f(); // warm-up
+  const per: number[] = [];
+  for (let k = 0; k < 7; k++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) f();
+    per.push(Number(process.hrtime.bigint() - t0) / n);
+  }
+  return median(per);
+}
+
+/** This host's emulator, priced as a cost model. */
+export async function hostCosts(): Promise<{ costs: CostModel; how: Record<string, string> }> {
+  const k = new InlineKernel({ nCpus: 2, policy: getPolicy('v6.11'), dims: { nFolios: 256 } });
+  const ctx = k.ctx(0);
+  const occ = 8;
+  const pool: number[] = [];
+  for (let i = 0; i < occ; i++) pool.push(folio_alloc(ctx, 0, true));
+  for (const f of pool) k.run(0, folio_add_lru(ctx, f));
+  lru_add_drain(ctx);
+  // One refill (isolate + putback into the lru_add batch) and one drain of 8 entries.
+  const refill = () => {
+    for (const f of pool) if (folio_isolate_lru(ctx, f)) k.run(0, folio_putback_lru(ctx, f));
+  };
+  const refillNs = timeNs(2000, refill) - timeNs(2000, () => lru_add_drain(ctx)); // the second is a drain of nothing
+  const drainNs = timeNs(2000, () => {
+    refill();
+    lru_add_drain(ctx);
+  });
+  if (folio_batch_count(ctx, 0, Batch.lru_add) !== 0) throw new Error('bench logical: the drain left entries');
+  const scanNs = timeNs(20000, () => cpu_needs_drain(ctx, 1));
+  const queueNs = timeNs(20000, () => {
+    queue_work_on(ctx, 0);
+    kworker_run_pending(ctx);
+  });
+  // Thread wake-ups: the doorbell floor's round trip is two of them (there and back).
+  const idleRt = median(await measureFloor(1, false, 200));
+  const busyRt = median(await measureFloor(1, true, 200));
+  const costs: CostModel = {
+    ...DEFAULT_COSTS,
+    name: `this host's emulator (${hostCpus().length} cores)`,
+    batchAddNs: Math.max(0, refillNs) / occ,
+    lruvecLockNs: 0, // inside the per-entry figure
+    lruMoveNs: Math.max(0, drainNs - refillNs) / occ,
+    drainScanNs: scanNs,
+    queueWorkNs: queueNs,
+    stepNs: 100,
+    kworkerWakeIdleNs: idleRt / 2,
+    kworkerSwitchNs: busyRt / 2,
+    ipiNs: busyRt / 2,
+    wakeupNs: idleRt / 2,
+    busySpacingNs: 0,
+  };
+  return {
+    costs,
+    how: {
+      batchAddNs: 'folio_isolate_lru + folio_putback_lru of 8 folios, per folio',
+      lruMoveNs: 'lru_add_drain() of 8 entries, per entry (lruvec lock included)',
+      kworkerWakeIdleNs: 'half the doorbell round trip to a sleeping thread',
+      kworkerSwitchNs: 'half the doorbell round trip to a spinning thread',
+    },
+  };
+}
+
+export interface LogicalBench {
+  costs: CostModel;
+  how: Record<string, string>;
+  shape: Array<{ load: 'busy' | 'idle'; cpus: number; freeRunP50: number; logicalP50: number }>;
+  scale: Array<{ cpus: number; cells: number; seconds: number; p50: number }>;
+}
+
+export async function benchLogical(): Promise<LogicalBench> {
+  const { costs, how } = await hostCosts();
+  const counts = [1, 2, 4, 8];
+  const shape: LogicalBench['shape'] = [];
+  for (const load of ['idle', 'busy'] as const) {
+    const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, cpus: counts, mechanisms: ['workqueue'], hog: ['off'], load: [load], spacingUs: [0], trials: 3, rounds: 30 });
+    const free = await runCells(cells, { mode: 'free-run' });
+    const logical = await runCells(cells, { mode: 'logical', costs });
+    cells.forEach((c, i) =>
+      shape.push({ load, cpus: c.cpus, freeRunP50: free[i]!.aggregate.drainAllLatencyNs.p50, logicalP50: logical[i]!.aggregate.drainAllLatencyNs.p50 }),
+    );
+  }
+  const scale: LogicalBench['scale'] = [];
+  for (const n of [16, 64, 256, 512]) {
+    // What `study drain-latency --model logical --cpus N` runs: every mechanism, hog off and on.
+    const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, cpus: [n], spacingUs: [DEFAULT_COSTS.busySpacingNs / 1000] });
+    const t0 = performance.now();
+    const out = await runCells(cells, { mode: 'logical' });
+    const wq = out.find((_, i) => cells[i]!.params.mechanism === 'workqueue' && cells[i]!.params.hog === 'off')!;
+    scale.push({ cpus: n, cells: cells.length, seconds: (performance.now() - t0) / 1000, p50: wq.aggregate.drainAllLatencyNs.p50 });
+  }
+  return { costs, how, shape, scale };
+}
