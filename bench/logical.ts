@@ -71,7 +71,9 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     queueWorkNs: queueNs,
     stepNs: 100,
     kworkerWakeIdleNs: idleRt / 2,
-    kworkerSwitchNs: busyRt / 2,
+    // The emulator runs a CPU's kworker in that CPU's own thread, and a spinning CPU sees its
+    // doorbell at its next scheduling point: no switch, only the signal's trip between cores.
+    kworkerSwitchNs: 0,
     ipiNs: busyRt / 2,
     wakeupNs: idleRt / 2,
     busySpacingNs: 0,
@@ -82,7 +84,7 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
       batchAddNs: 'folio_isolate_lru + folio_putback_lru of 8 folios, per folio',
       lruMoveNs: 'lru_add_drain() of 8 entries, per entry (lruvec lock included)',
       kworkerWakeIdleNs: 'half the doorbell round trip to a sleeping thread',
-      kworkerSwitchNs: 'half the doorbell round trip to a spinning thread',
+      ipiNs: 'half the doorbell round trip to a spinning thread',
     },
   };
 }
@@ -96,10 +98,19 @@ export interface LogicalBench {
 
 export async function benchLogical(): Promise<LogicalBench> {
   const { costs, how } = await hostCosts();
-  const counts = [1, 2, 4, 8];
+  const counts = (process.env.BENCH_LOGICAL_CPUS ?? '1,2,4,8').split(',').map(Number);
   const shape: LogicalBench['shape'] = [];
   for (const load of ['idle', 'busy'] as const) {
-    const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, cpus: counts, mechanisms: ['workqueue'], hog: ['off'], load: [load], spacingUs: [0], trials: 3, rounds: 30 });
+    const cells = drainLatencyCells({
+      ...DRAIN_LATENCY_DEFAULTS,
+      cpus: counts,
+      mechanisms: ['workqueue'],
+      hog: ['off'],
+      load: [load],
+      spacingUs: [0],
+      trials: 3,
+      rounds: 30,
+    });
     const free = await runCells(cells, { mode: 'free-run' });
     const logical = await runCells(cells, { mode: 'logical', costs });
     cells.forEach((c, i) =>

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     console.log(`\nLogical-time model fed this host's emulator costs, against the free-run emulator (drain-latency, workqueue, hog off, 3 trials x 30 rounds)`);
     const c = r.costs;
     console.log(
-      `  host costs: batch add ${c.batchAddNs.toFixed(0)} ns, per-entry move ${c.lruMoveNs.toFixed(0)} ns, scan ${c.drainScanNs.toFixed(0)} ns/CPU, queue_work ${c.queueWorkNs.toFixed(0)} ns, wake sleeping thread ${(c.kworkerWakeIdleNs / 1000).toFixed(1)} µs, spinning thread ${(c.kworkerSwitchNs / 1000).toFixed(1)} µs`,
+      `  host costs: batch add ${c.batchAddNs.toFixed(0)} ns, per-entry move ${c.lruMoveNs.toFixed(0)} ns, scan ${c.drainScanNs.toFixed(0)} ns/CPU, queue_work ${c.queueWorkNs.toFixed(0)} ns, wake sleeping thread ${(c.kworkerWakeIdleNs / 1000).toFixed(1)} µs, signal a spinning thread ${(c.ipiNs / 1000).toFixed(1)} µs`,
     );
     console.log('  load  cpus   free-run p50   logical p50   shape free-run   shape logical   logical/free-run');
     for (const load of ['idle', 'busy'] as const) {
@@ -75,8 +75,12 @@ async function main(): Promise<void> {
           `  ${load.padEnd(4)}  ${String(x.cpus).padStart(4)}   ${us(x.freeRunP50)} µs  ${us(x.logicalP50)} µs   ${(x.freeRunP50 / one.freeRunP50).toFixed(2).padStart(13)}x   ${(x.logicalP50 / one.logicalP50).toFixed(2).padStart(12)}x   ${(x.logicalP50 / x.freeRunP50).toFixed(2).padStart(14)}x`,
         );
     }
-    console.log(`  (shape = p50 relative to 1 CPU; this host has ${cpus().length} cores, so free-run cells above ${cpus().length} threads are oversubscribed and the logical model, which gives every CPU its own core, is not expected to follow them)`);
-    console.log('\nLogical-time model, default (server) costs: `study drain-latency --model logical --cpus N` (8 cells: 4 mechanisms x hog off/on, 10 trials x 20 rounds)');
+    console.log(
+      `  (shape = p50 relative to 1 CPU; this host has ${cpus().length} cores, so free-run cells above ${cpus().length} threads are oversubscribed and the logical model, which gives every CPU its own core, is not expected to follow them)`,
+    );
+    console.log(
+      '\nLogical-time model, default (server) costs: `study drain-latency --model logical --cpus N` (8 cells: 4 mechanisms x hog off/on, 10 trials x 20 rounds)',
+    );
     for (const x of r.scale)
       console.log(`  ${String(x.cpus).padStart(4)} CPUs: ${x.seconds.toFixed(1).padStart(5)} s on this host; workqueue p50 ${us(x.p50)} µs (logical)`);
   }

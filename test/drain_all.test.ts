@@ -5,7 +5,7 @@ import { PG } from '../src/mm/constants.js';
 import { YP, type KGen } from '../src/mm/context.js';
 import { folio_test } from '../src/mm/folio.js';
 import { C, G, Stat } from '../src/mm/layout.js';
-import { lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
+import { kworker_run_pending, lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
 import { folio_alloc } from '../src/mm/page_alloc.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { folio_add_lru } from '../src/mm/swap.js';
@@ -20,8 +20,8 @@ function stepUntil(g: KGen<void>, yp: number): boolean {
   }
 }
 
-function setup() {
-  const k = new InlineKernel({ nCpus: 2, policy: getPolicy('v6.11') });
+function setup(nCpus = 2) {
+  const k = new InlineKernel({ nCpus, policy: getPolicy('v6.11') });
   const add = (cpu: number) => {
     const f = folio_alloc(k.ctx(cpu), 0, true);
     k.run(cpu, folio_add_lru(k.ctx(cpu), f));
@@ -82,5 +82,30 @@ describe('lru_add_drain_all generation rule', () => {
     expect(Atomics.load(k.w, k.ctx(1).base + C.WQ_QUEUED_SEQ)).toBe(0);
     k.run(1, adding);
     expect(folio_test(k.ctx(1), f, PG.lru)).toBe(false); // still resting in CPU 1's batch
+  });
+});
+
+describe('flush_work wake-ups', () => {
+  // The flusher sleeps on one CPU's work at a time (in queue order). Only the completion of that
+  // work wakes it, as its wq_barrier's complete() does: the kworkers of CPUs it is not waiting
+  // on yet finish without ringing anyone. Counted on the runtime's wake hook, per doorbell.
+  test('only the completion of the work being flushed wakes the flusher', () => {
+    const { k, add } = setup(4);
+    for (const cpu of [1, 2, 3]) add(cpu);
+    const rung: number[] = [];
+    k.ctx(0).hooks.wake = (cpu) => rung.push(cpu); // one hooks object for every CPU's context
+    const drain = lru_add_drain_all(k.ctx(0));
+    expect(stepUntil(drain, YP.BLOCKED)).toBe(true); // queued on 1, 2, 3; flushing CPU 1's work
+    expect(rung).toEqual([1, 2, 3]); // queue_work_on rang each target's doorbell
+    rung.length = 0;
+    expect(kworker_run_pending(k.ctx(3))).toBe(true);
+    expect(kworker_run_pending(k.ctx(2))).toBe(true);
+    expect(rung).toEqual([]); // CPUs 3 and 2 done: the flusher, waiting on CPU 1, sleeps on
+    expect(kworker_run_pending(k.ctx(1))).toBe(true);
+    expect(rung).toEqual([0]); // one wake-up, for the work it waits on
+    k.run(0, drain); // the works of CPUs 2 and 3 have run: their flushes return at once
+    expect(rung).toEqual([0]);
+    expect(k.yields[0]!.filter((y) => y === YP.BLOCKED)).toHaveLength(0);
+    expect([1, 2, 3].map((cpu) => Atomics.load(k.w, k.ctx(cpu).base + C.WQ_FLUSHER))).toEqual([0, 0, 0]);
   });
 });

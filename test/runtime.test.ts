@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator } from '../src/coordinator/coordinator.js';
+import { waitSpinNs } from '../src/cpu/freerun.js';
 import { Stat } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
 import type { TrialResult } from '../src/trial/result.js';
@@ -83,6 +84,13 @@ describe('crashes and shutdown', () => {
 });
 
 describe('many CPUs on a small host', () => {
+  test('waits spin before sleeping only when every busy thread has a core: the coordinator counts while it runs kernel code', () => {
+    expect(waitSpinNs(1, true, 2)).toBeGreaterThan(0); // one CPU and the coordinator on 2 cores
+    expect(waitSpinNs(2, false, 2)).toBeGreaterThan(0); // the coordinator only awaits the batch
+    expect(waitSpinNs(2, true, 2)).toBe(0); // two CPUs and a draining coordinator: one too many
+    expect(waitSpinNs(3, false, 2)).toBe(0);
+    expect(waitSpinNs(0, false, 2)).toBe(0); // a job that scripts no CPU
+  });
   test.each([16, 64])(
     '%i CPUs run drains among adders',
     async (cpus) => {

@@ -33,7 +33,10 @@ export interface RunOptions {
   /** No trial completing for this long (one to two periods) stops the batch; the unfinished trial is reported. */
   watchdogMs?: number;
   onTrial?: (r: TrialResult) => void;
-  /** Runs on this thread right after each batch's CPUs are released (benchmarks). */
+  /**
+   * Runs on this thread right after each batch's CPUs are released (benchmarks). The CPUs then
+   * count this thread as busy: their waits spin first only if they and it fit the host's cores.
+   */
   during?: () => void;
 }
 
@@ -180,8 +183,9 @@ export class Coordinator implements Stoppable {
     Atomics.store(w, G.TRIAL_DONE, 0);
     job.setup(this.ctx, first);
     const releaseGen = Atomics.load(w, G.TRIAL_GEN) + 1;
-    // A CPU whose thread dies never answers: its exit settles its call instead.
-    const calls = this.threads.map((t) => callOrExit(t, t.api.runBatch(first, count, releaseGen)));
+    // A CPU whose thread dies never answers: its exit settles its call instead. With `during`,
+    // this thread runs kernel code beside the CPUs: they count it among the busy threads.
+    const calls = this.threads.map((t) => callOrExit(t, t.api.runBatch(first, count, releaseGen, during !== undefined)));
     Atomics.store(w, G.TRIAL_GEN, releaseGen);
     for (const t of this.threads) ringBell(w, t.cpu);
     during?.();

@@ -25,6 +25,20 @@ export function ringBell(w: Int32Array, cpu: number): void {
 
 export { nowNs };
 
+/**
+ * How long a CPU thread's waits spin before sleeping on the doorbell (FreeRunCpu.spinNs). A
+ * wake-up costs ~70 µs on a 2-core host, so when every busy thread has a core of its own,
+ * spinning is cheaper; with more threads than cores a spinning thread only steals the core the
+ * others need, and the thread being woken (a drain's flusher, say) waits for a time slice.
+ * The busy threads are the scripted CPUs, plus the coordinator when it runs kernel code itself
+ * during the batch (a benchmark's lru_add_drain_all() calls, RunOptions.during): N CPUs and the
+ * coordinator on N cores are one thread too many.
+ */
+export function waitSpinNs(scripted: number, coordinatorRuns: boolean, cores: number): number {
+  const busy = scripted + (coordinatorRuns ? 1 : 0);
+  return scripted > 0 && busy <= cores ? 200_000 : 0;
+}
+
 export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
   wake: (cpu) => ringBell(w, cpu),
   wakeAll: () => {
@@ -51,11 +65,7 @@ export class FreeRunCpu {
   yieldSpinNs = 0;
   /** Unbounded waits give up at this time (ns) with a Stalled error. */
   stallDeadlineNs = Infinity;
-  /**
-   * How long a wait spins before it sleeps on the doorbell (ns). A wake-up costs ~70 µs on a
-   * 2-core host, so when there are no more busy threads than cores, spinning is cheaper; with
-   * more threads than cores a spinning thread only steals the core the others need.
-   */
+  /** How long a wait spins before it sleeps on the doorbell (ns): waitSpinNs(). */
   spinNs = 0;
 
   constructor(readonly ctx: KernelCtx) {

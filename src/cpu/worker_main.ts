@@ -14,7 +14,7 @@ import { getPolicy, type Policy } from '../mm/policy.js';
 import { checkPolicy } from '../policy/derive.js';
 import { RingTraceSink } from '../trace/sink.js';
 import type { Failure } from '../trial/result.js';
-import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell } from './freerun.js';
+import { FREE_RUN_HOOKS, FreeRunCpu, TrialAborted, nowNs, ringBell, waitSpinNs } from './freerun.js';
 import type { Job, JobSpec } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
 
@@ -67,6 +67,8 @@ export class CpuWorker {
   /** CPUs that take part in the trial barrier, and whether this one does (set by configure). */
   private participants = 0;
   private inBarrier = true;
+  /** Scripted CPUs of the job (set by configure): the busy threads of waitSpinNs(). */
+  private scripted = 0;
 
   constructor(init: WorkerInit) {
     this.w = new Int32Array(init.sab);
@@ -87,22 +89,24 @@ export class CpuWorker {
     this.job = job;
     // A scenario's scheduling-point spacing, else the program's (a drain-study cell's --spacing).
     this.cpu.yieldSpinNs = job.schedPointSpacingNs ?? cfg.yieldSpinNs ?? 0;
-    // Spin rather than sleep in waits when the busy CPUs fit on the host's cores.
     let scripted = 0;
     for (let c = 0; c < this.lay.dims.nCpus; c++) if (job.isScripted(c)) scripted++;
     // A job that scripts no CPU at all runs every CPU through the trial barrier.
     this.participants = scripted === 0 ? this.lay.dims.nCpus : scripted;
     this.inBarrier = scripted === 0 || job.isScripted(this.ctx.cpu);
-    this.cpu.spinNs = scripted > 0 && scripted <= availableParallelism() ? 200_000 : 0;
+    this.scripted = scripted;
   }
 
   /**
    * Run trials firstTrial .. firstTrial+count-1. Trial i is released when G.TRIAL_GEN reaches
-   * releaseGen + i. Returns early, with what it has, when the run is stopped.
+   * releaseGen + i. Returns early, with what it has, when the run is stopped. `coordinatorRuns`:
+   * the coordinator runs kernel code itself meanwhile (one more busy thread, waitSpinNs()).
    */
-  runBatch(firstTrial: number, count: number, releaseGen: number): BatchResult {
+  runBatch(firstTrial: number, count: number, releaseGen: number, coordinatorRuns = false): BatchResult {
     const job = this.job;
     if (!job) throw new Error(`cpu ${this.ctx.cpu}: runBatch before configure`);
+    // Spin rather than sleep in waits when the busy threads fit on the host's cores.
+    this.cpu.spinNs = waitSpinNs(this.scripted, coordinatorRuns, availableParallelism());
     const w = this.w;
     const me = this.ctx.cpu;
     const nCpus = this.lay.dims.nCpus;

@@ -74,7 +74,6 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
   w.fill(0, 0, GLOBAL_WORDS);
   [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].forEach((i, k) => (w[i] = keep[k]!));
   Atomics.store(w, G.WQ_READY, 1);
-  Atomics.store(w, G.DRAIN_OWNER, -1);
   for (let cpu = 0; cpu <= MAX_CPUS; cpu++) {
     if (cpu >= lay.dims.nCpus && cpu !== MAX_CPUS) continue; // regions of absent CPUs stay zero
     const b = cpuBase(cpu);

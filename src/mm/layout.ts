@@ -22,7 +22,6 @@ export const G = {
   LRU_DISABLE_COUNT: 0 * LINE, // lru_disable_count (mm/swap.c)
   DRAIN_GEN: 1 * LINE, // lru_drain_gen (mm/swap.c __lru_add_drain_all)
   DRAIN_MUTEX: 2 * LINE, // the static mutex of __lru_add_drain_all: 0 free, else owner cpu + 1
-  DRAIN_OWNER: 2 * LINE + 4, // cpu currently flushing drain work, -1 none
   LRUVEC_LOCK: 3 * LINE, // lruvec->lru_lock (one lruvec)
   NEXT_FREE_FOLIO: 4 * LINE, // folio allocator cursor (migration targets, new faults)
   WQ_READY: 5 * LINE, // mm_percpu_wq exists (early boot: no drain at all)
@@ -101,6 +100,7 @@ export const C = {
   WQ_QUEUED_SEQ: 16 * LINE + 1,
   WQ_DONE_SEQ: 16 * LINE + 2,
   BELL: 16 * LINE + 3, // futex word this CPU sleeps on
+  WQ_FLUSHER: 16 * LINE + 4, // who is in flush_work() on this CPU's work item: its cpu + 1, 0 none
   ONLINE: 17 * LINE, // in cpu_online_mask
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()

@@ -42,7 +42,6 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
     return;
   }
   Atomics.add(w, G.DRAIN_GEN, 1); // WRITE_ONCE(lru_drain_gen, lru_drain_gen + 1); smp_mb()
-  Atomics.store(w, G.DRAIN_OWNER, ctx.cpu);
   // QPW (spec §3.7): the caller processes each CPU's batches itself under that CPU's locks.
   const remote = ctx.policy.switches.drainMechanism === 'remote-locked';
   const queuedCpu: number[] = [];
@@ -64,7 +63,6 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   }
   for (let i = 0; i < queuedSeq.length; i++) yield* flush_work(ctx, queuedCpu[i]!, queuedSeq[i]!);
   count_event(ctx, Stat.DRAIN_ALL_CPUS_QUEUED, queuedCpu.length);
-  Atomics.store(w, G.DRAIN_OWNER, -1);
   mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
   ctx.trace?.mark(ctx, 'lru_add_drain_all end', queuedCpu.length, remote ? 1 : 0);
   ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: queuedCpu.length, genSkipped: false, forced: force });

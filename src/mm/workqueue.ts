@@ -1,11 +1,12 @@
 // The per-CPU drain work item on mm_percpu_wq (kernel/workqueue.c semantics that
 // __lru_add_drain_all relies on, all versions): queue_work_on() sets PENDING unless already
 // pending; the bound kworker clears PENDING before it runs the function; flush_work() waits
-// for the last queued instance to finish. Sequence numbers in shared memory make this exact.
+// for the last queued instance to finish, and only the completion of the work it flushes wakes
+// it. Sequence numbers in shared memory make this exact.
 import type { KernelCtx, KGen } from './context.js';
 import { wait_event } from './wait.js';
 import { COST, charge } from './cost.js';
-import { C, G, cpuBase } from './layout.js';
+import { C, cpuBase } from './layout.js';
 
 /**
  * queue_work_on(cpu, mm_percpu_wq, lru_add_drain_work): returns the sequence to flush. The
@@ -24,10 +25,25 @@ export function queue_work_on(ctx: KernelCtx, cpu: number): number {
   return seq;
 }
 
-/** flush_work(): sleep until the work instance `seq` on `cpu` has run. */
+/**
+ * flush_work(): sleep until the work instance `seq` on `cpu` has run. Already run: return at
+ * once (flush_work() returns false). Else the flusher's wq_barrier goes behind the work
+ * (insert_wq_barrier()): the flusher names itself in the work's WQ_FLUSHER word, and the kworker
+ * that completes the work wakes it, and nobody else does (complete(&barr->done)). Only
+ * __lru_add_drain_all flushes this work, under its mutex: one flusher at a time.
+ */
 export function* flush_work(ctx: KernelCtx, cpu: number, seq: number): KGen<void> {
-  const idx = cpuBase(cpu) + C.WQ_DONE_SEQ;
-  yield* wait_event(ctx, () => Atomics.load(ctx.w, idx) >= seq, 'flush_work');
+  const b = cpuBase(cpu);
+  const idx = b + C.WQ_DONE_SEQ;
+  if (Atomics.load(ctx.w, idx) >= seq) return;
+  // Named before the condition is read again (in wait_event): a kworker that publishes the
+  // sequence after that read sees the name and wakes us (Atomics are sequentially consistent).
+  Atomics.store(ctx.w, b + C.WQ_FLUSHER, ctx.cpu + 1);
+  try {
+    yield* wait_event(ctx, () => Atomics.load(ctx.w, idx) >= seq, 'flush_work');
+  } finally {
+    Atomics.store(ctx.w, b + C.WQ_FLUSHER, 0);
+  }
 }
 
 /** Is drain work pending on this CPU? One load: the runtime's doorbell check. */
@@ -47,8 +63,9 @@ export function run_pending_work(ctx: KernelCtx, fn: (ctx: KernelCtx) => void): 
   if (seq === 0) return false;
   fn(ctx);
   Atomics.store(ctx.w, ctx.base + C.WQ_DONE_SEQ, seq);
-  // Only __lru_add_drain_all flushes this work, under its mutex: wake that flusher.
-  const owner = Atomics.load(ctx.w, G.DRAIN_OWNER);
-  if (owner >= 0) ctx.hooks.wake(owner);
+  // The flusher's barrier completes: wake the task in flush_work() on this work, if any. A
+  // drain-all caller waiting on another CPU's work sleeps on (no wake-up per completed CPU).
+  const flusher = Atomics.load(ctx.w, ctx.base + C.WQ_FLUSHER);
+  if (flusher !== 0) ctx.hooks.wake(flusher - 1);
   return true;
 }
