@@ -21,9 +21,16 @@ export type { Failure, FailureKind, TrialResult } from './trial/result.js';
 // ---- deterministic mode: the shuttle-style entry points ------------------------------------
 export { DetSession, explicitSchedule, type DetRun, type SessionOptions } from './sched/session.js';
 export { hunt, type HuntOptions, type HuntOutcome } from './sched/hunt.js';
-export { explore, type ExploreFailure, type ExploreOptions, type ExploreOutcome } from './sched/explore.js';
+export { explore, type ExploreFailure, type ExploreOptions, type ExploreOutcome, type Reduction } from './sched/explore.js';
 export { ReplayScheduler, ScheduleDivergence } from './sched/replay.js';
 export { makeReplayFile, readReplayFile, tracedReplay, writeReplayFile, type ReplayFile, type ReplaySetup } from './sched/replay_file.js';
+
+// ---- timing studies, and logical time at server scale ---------------------------------------
+export { runCells, type CellSpec, type CellOutcome, type RunCellsOptions } from './study/run_cells.js';
+export { drainLatencyCells, pinStormCells, raceWindowCells, DRAIN_LATENCY_DEFAULTS, type DrainLatencyParams } from './study/studies.js';
+export { LogicalRuntime, type LogicalOptions } from './runtime/logical.js';
+export { DEFAULT_COSTS, COST_SOURCES, CostModelSchema, type CostModel, type CostField } from './cost/model.js';
+export { loadCostFile, validateCostFile } from './cost/file.js';
 
 // ---- kernels: variants, releases, switches -------------------------------------------------
 export { BASELINE, POLICIES, getPolicy, policyIds, withSwitches, deltaFromBaseline, type Policy, type PolicySwitches } from './mm/policy.js';
@@ -44,7 +51,7 @@ export { builtinScenarioIds } from './scenario/builtin.js';
 export { OP_SPECS, OP_NAMES, type Op, type OpName } from './scenario/ops/index.js';
 export { MEASURES, type Scenario } from './scenario/schema.js';
 export { explainScenario } from './scenario/explain.js';
-export { InputFileError, ScenarioError, PolicyFileError, type ScenarioProblem } from './input/problems.js';
+export { InputFileError, ScenarioError, PolicyFileError, CostFileError, type ScenarioProblem } from './input/problems.js';
 
 // ---- results ----------------------------------------------------------------------------------
 export { aggregateTrials, PolicyAggregator, trialFailed, COUNTED_KINDS, type PolicyAggregate, type CountedKind } from './stats/aggregate.js';
