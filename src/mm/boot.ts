@@ -70,13 +70,18 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
   const usedCache = Math.min(lay.dims.nCacheSlots, Math.max(0, w[G.NEXT_CACHE_SLOT]!));
   const usedVmas = Math.min(MAX_VMAS, Math.max(0, w[G.NEXT_VMA]!));
   const usedObjs = Math.min(MAX_OBJECTS, Math.max(0, w[G.NEXT_OBJ]!));
-  const keep = [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].map((i) => w[i]!);
+  const gen = w[G.TRIAL_GEN]!;
+  const done = w[G.TRIAL_DONE]!;
+  const stop = w[G.TRIAL_STOP]!;
   w.fill(0, 0, GLOBAL_WORDS);
-  [G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP].forEach((i, k) => (w[i] = keep[k]!));
+  w[G.TRIAL_GEN] = gen;
+  w[G.TRIAL_DONE] = done;
+  w[G.TRIAL_STOP] = stop;
   Atomics.store(w, G.WQ_READY, 1);
-  for (let cpu = 0; cpu <= MAX_CPUS; cpu++) {
-    if (cpu >= lay.dims.nCpus && cpu !== MAX_CPUS) continue; // regions of absent CPUs stay zero
-    const b = cpuBase(cpu);
+  // The present CPUs' regions and the coordinator's; regions of absent CPUs stay zero.
+  for (let k = 0; k <= lay.dims.nCpus; k++) {
+    const cpu = k === lay.dims.nCpus ? MAX_CPUS : k;
+    const b = GLOBAL_WORDS + cpu * CPU_WORDS; // cpuBase() without the footprint watch: no kernel code runs here
     // Never touch the doorbell: a ring landing during the reset must not be lost.
     w.fill(0, b, b + C.BELL);
     w.fill(0, b + C.BELL + 1, b + CPU_WORDS);
