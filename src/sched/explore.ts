@@ -11,6 +11,13 @@
 // touched a slot t touched, or changed a global word: footprint.ts); a sleeping thread is not
 // scheduled, and a branch where every runnable thread sleeps is abandoned, since an equivalent
 // interleaving (the same steps, independent ones swapped) was explored already.
+// Fairness (as CHESS's fair scheduler): the CPUs are parallel processors, so a schedule where one
+// thread takes FAIR_RUN steps in a row while another could run stands for no real execution (on
+// hardware the other CPU runs meanwhile). After FAIR_RUN such steps the default moves to the next
+// runnable thread, free and without a branch there; a thread spinning in a retry loop (the
+// -EAGAIN loop of __gup_longterm_locked() while the other pinner holds the folio isolated) then
+// lets the other finish, instead of running into the watchdog in an unfair schedule. A true
+// livelock, where every runnable thread spins, still ends at the watchdog.
 // Logical time is kept by default (a sleeping CPU is no candidate until the clock reaches its
 // wake-up); `timeless` makes delays and hogs plain scheduling points instead.
 import { type Footprint, independent } from './footprint.js';
@@ -34,7 +41,12 @@ interface Frame {
   idx: number;
   preBefore: number;
   sleep: Sleeper[];
+  /** A fairness switch: no alternative is explored here. */
+  forced: boolean;
 }
+
+/** Steps in a row one thread may take while another could run, before fairness moves on. */
+export const FAIR_RUN = 1000;
 
 /** Alternatives of a frame in order: the default first, then the others by index. */
 function order(dflt: number, n: number): number[] {
@@ -57,8 +69,14 @@ class DfsScheduler implements Scheduler {
     private readonly decisions: (() => readonly DecisionRecord[]) | null,
   ) {}
 
+  /** Consecutive steps of the thread that ran last (`runId`), counted while another thread could run. */
+  private run = 0;
+  private runId = -1;
+
   begin(): void {
     this.frames = [];
+    this.run = 0;
+    this.runId = -1;
   }
 
   /** Threads asleep at decision `step`: those asleep or explored at the previous state that commute with the step taken from it. */
@@ -80,6 +98,20 @@ class DfsScheduler implements Scheduler {
     const preBefore = prev ? prev.preBefore + preemptionCost(prev.lastIdx, prev.idx) : 0;
     const ids = options.map(threadId);
     const sleep = this.sleepAt(step);
+    const lastId = last ? threadId(last) : -1;
+    if (lastId !== this.runId) {
+      this.runId = lastId;
+      this.run = 0;
+    }
+    if (lastIdx >= 0 && options.length > 1) this.run++;
+    if (this.run >= FAIR_RUN) {
+      // Fairness: the next runnable thread after the one that ran, without a branch or a cost.
+      this.run = 0;
+      const idx = (lastIdx + 1) % options.length;
+      if (step < this.prefix.length && this.prefix[step] !== idx) throw new Error(`explore: nondeterministic replay at decision ${step}`);
+      this.frames.push({ n: options.length, ids, lastIdx: -1, dflt: idx, idx, preBefore, sleep: [], forced: true });
+      return idx;
+    }
     let idx: number;
     if (step < this.prefix.length) {
       idx = this.prefix[step]!;
@@ -95,7 +127,7 @@ class DfsScheduler implements Scheduler {
       }
       if (idx < 0) return -1; // every thread that may run sleeps: an equivalent run was explored
     }
-    this.frames.push({ n: options.length, ids, lastIdx, dflt, idx, preBefore, sleep });
+    this.frames.push({ n: options.length, ids, lastIdx, dflt, idx, preBefore, sleep, forced: false });
     return idx;
   }
 }
@@ -172,7 +204,7 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
       for (let j = frames.length - 1; j >= 0 && !next; j--) {
         const f = frames[j]!;
         if (f.n > maxBranching) maxBranching = f.n;
-        if (f.n < 2) continue;
+        if (f.n < 2 || f.forced) continue;
         const ord = order(f.dflt, f.n);
         for (let p = ord.indexOf(f.idx) + 1; p < ord.length; p++) {
           const alt = ord[p]!;
