@@ -47,11 +47,23 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
   const refill = () => {
     for (const f of pool) if (folio_isolate_lru(ctx, f)) k.run(0, folio_putback_lru(ctx, f));
   };
-  const refillNs = timeNs(2000, refill) - timeNs(2000, () => lru_add_drain(ctx)); // the second is a drain of nothing
-  const drainNs = timeNs(2000, () => {
-    refill();
-    lru_add_drain(ctx);
-  });
+  // Time the refill and the drain apart, each on the state the other leaves.
+  const split = (rounds: number): { refill: number; drain: number } => {
+    const r: number[] = [];
+    const d: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const t0 = process.hrtime.bigint();
+      refill();
+      const t1 = process.hrtime.bigint();
+      lru_add_drain(ctx);
+      const t2 = process.hrtime.bigint();
+      r.push(Number(t1 - t0));
+      d.push(Number(t2 - t1));
+    }
+    return { refill: median(r), drain: median(d) };
+  };
+  split(5000); // warm-up
+  const { refill: refillNs, drain: drainNs } = split(20000);
   if (folio_batch_count(ctx, 0, Batch.lru_add) !== 0) throw new Error('bench logical: the drain left entries');
   const scanNs = timeNs(20000, () => cpu_needs_drain(ctx, 1));
   const queueNs = timeNs(20000, () => {
@@ -64,9 +76,9 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
   const costs: CostModel = {
     ...DEFAULT_COSTS,
     name: `this host's emulator (${hostCpus().length} cores)`,
-    batchAddNs: Math.max(0, refillNs) / occ,
+    batchAddNs: refillNs / occ,
     lruvecLockNs: 0, // inside the per-entry figure
-    lruMoveNs: Math.max(0, drainNs - refillNs) / occ,
+    lruMoveNs: drainNs / occ,
     drainScanNs: scanNs,
     queueWorkNs: queueNs,
     stepNs: 100,
@@ -76,6 +88,7 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     kworkerSwitchNs: 0,
     ipiNs: busyRt / 2,
     wakeupNs: idleRt / 2,
+    wakeupLocalNs: 0, // a CPU's kworker runs in the flusher's own thread: no wake at all
     busySpacingNs: 0,
   };
   return {
@@ -100,6 +113,21 @@ export async function benchLogical(): Promise<LogicalBench> {
   const { costs, how } = await hostCosts();
   const counts = (process.env.BENCH_LOGICAL_CPUS ?? '1,2,4,8').split(',').map(Number);
   const shape: LogicalBench['shape'] = [];
+  // Warm each thread set's JIT first (threads are kept between cells of one CPU count): a worker
+  // takes thousands of drains to tier up, and a cold p50 measures the compiler, not the drain.
+  for (const n of counts) {
+    const warm = drainLatencyCells({
+      ...DRAIN_LATENCY_DEFAULTS,
+      cpus: [n],
+      mechanisms: ['workqueue'],
+      hog: ['off'],
+      load: ['idle'],
+      spacingUs: [0],
+      trials: 1,
+      rounds: 3000,
+    });
+    await runCells(warm, { mode: 'free-run' });
+  }
   for (const load of ['idle', 'busy'] as const) {
     const cells = drainLatencyCells({
       ...DRAIN_LATENCY_DEFAULTS,
@@ -109,7 +137,7 @@ export async function benchLogical(): Promise<LogicalBench> {
       load: [load],
       spacingUs: [0],
       trials: 3,
-      rounds: 30,
+      rounds: 200,
     });
     const free = await runCells(cells, { mode: 'free-run' });
     const logical = await runCells(cells, { mode: 'logical', costs });

@@ -61,7 +61,9 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'logical') {
     const r = await benchLogical();
-    console.log(`\nLogical-time model fed this host's emulator costs, against the free-run emulator (drain-latency, workqueue, hog off, 3 trials x 30 rounds)`);
+    console.log(
+      `\nLogical-time model fed this host's emulator costs, against the free-run emulator (drain-latency, workqueue, hog off, 3 trials x 200 rounds after 3,000 warm-up drains per CPU count)`,
+    );
     const c = r.costs;
     console.log(
       `  host costs: batch add ${c.batchAddNs.toFixed(0)} ns, per-entry move ${c.lruMoveNs.toFixed(0)} ns, scan ${c.drainScanNs.toFixed(0)} ns/CPU, queue_work ${c.queueWorkNs.toFixed(0)} ns, wake sleeping thread ${(c.kworkerWakeIdleNs / 1000).toFixed(1)} µs, signal a spinning thread ${(c.ipiNs / 1000).toFixed(1)} µs`,

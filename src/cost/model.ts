@@ -24,6 +24,7 @@ export const CostModelSchema = z
     kworkerSwitchNs: ns,
     ipiNs: ns,
     wakeupNs: ns,
+    wakeupLocalNs: ns,
     busySpacingNs: ns,
   })
   .strict();
@@ -44,6 +45,7 @@ export const DEFAULT_COSTS: CostModel = {
   kworkerSwitchNs: 2_000,
   ipiNs: 2_000,
   wakeupNs: 3_000,
+  wakeupLocalNs: 2_000,
   busySpacingNs: 100_000,
 };
 
@@ -64,7 +66,8 @@ export const COST_SOURCES: Record<CostField, string> = {
   kworkerSwitchNs:
     'a context switch into the woken kworker at the busy CPU\'s next scheduling point: 1-4 µs direct cost (lmbench lat_ctx; Li, Ding, Shen, "Quantifying the cost of context switch", ExpCS 2007)',
   ipiNs: 'estimate: smp_call_function_single() delivery to a running CPU and entry to the handler, 1-2 µs on x86',
-  wakeupNs: 'a sleeping task (the flush_work() waiter, a mutex waiter) woken by try_to_wake_up() and switched in: IPI + context switch, ~3 µs',
+  wakeupNs: 'a sleeping task (the flush_work() waiter, a mutex waiter) woken from another CPU by try_to_wake_up() and switched in: IPI + context switch, ~3 µs',
+  wakeupLocalNs: 'the same, woken from its own CPU (its kworker finished the work it flushes): no IPI, one context switch back, 1-4 µs (as kworkerSwitchNs)',
   busySpacingNs:
     'a busy CPU reaches a point where a woken kworker can run: at the wake-up (wakeup preemption) or the next tick at worst (1-4 ms at CONFIG_HZ 1000-250; sched_wakeup_granularity 1 ms scaled by CPU count before v6.6, base_slice 0.75 ms since EEVDF): 100 µs is a middle value; sweep it with --spacing',
 };

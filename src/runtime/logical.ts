@@ -127,6 +127,8 @@ export class LogicalRuntime {
   private clock = 0;
   /** CPUs woken during the running step, with the time of the wake. */
   private readonly woken = new Map<number, number>();
+  /** The CPU whose step is running (the waker of every wake it makes). */
+  private waker = -1;
   private wokeAll = -1;
   private failures: Failure[] = [];
   /** Late wake-ups found by the poll, and steps, over the runtime's life (diagnostics). */
@@ -213,13 +215,14 @@ export class LogicalRuntime {
   private applyWakes(): void {
     const c = this.costs;
     const wakeOne = (s: LCpu, at: number): void => {
+      const wakeNs = s.ctx.cpu === this.waker ? c.wakeupLocalNs : c.wakeupNs;
       // Drain work queued for it: its kworker is woken (an idle CPU leaves its idle state).
       if (this.w[s.pendingIdx] !== 0 && s.kwReady === Infinity)
         s.kwReady = at + (this.idleAt(s, at) ? c.kworkerWakeIdleNs : s.ipi ? c.ipiNs : c.kworkerSwitchNs);
       // A waiting task whose condition now holds is woken.
       if (s.blocked && s.ctx.blockedOn?.()) {
         s.blocked = false;
-        s.taskReady = Math.max(s.taskReady, at + c.wakeupNs);
+        s.taskReady = Math.max(s.taskReady, at + wakeNs);
       }
       this.schedule(s);
     };
@@ -291,6 +294,7 @@ export class LogicalRuntime {
       }
       const kw = this.kwStart(s) <= this.taskStart(s);
       this.current = s;
+      this.waker = cpu;
       this.clock = t + this.costs.stepNs;
       if (kw) {
         kworker_run_pending(s.ctx);
