@@ -1,9 +1,8 @@
 // Reading a user's cost file: YAML or JSON, any subset of the cost fields; the rest keep the
 // defaults. Problems are reported as scenario and policy files report theirs:
 // `<file>: <field> (line N): expected ..., found ...`.
-import { readFileSync } from 'node:fs';
-import { parseDocumentText, parseWith } from '../input/document.js';
-import { CostFileError, Problems, showValue } from '../input/problems.js';
+import { parseDocumentText, parseWith, readInputFile } from '../input/document.js';
+import { CostFileError, Problems, type ScenarioProblem, showValue } from '../input/problems.js';
 import { type CostModel, CostModelSchema, DEFAULT_COSTS } from './model.js';
 
 const PartialCosts = CostModelSchema.partial().strict();
@@ -21,19 +20,7 @@ export function validateCostFile(obj: unknown, file: string): CostModel {
 
 /** Load and validate a cost file (.yaml/.yml/.json). */
 export function loadCostFile(path: string): CostModel {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CostFileError(path, [
-      { path: '', expected: 'a readable cost file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
-    ]);
-  }
-  return parseDocumentText(
-    text,
-    path,
-    /\.json$/i.test(path) ? 'json' : 'yaml',
-    (obj) => validateCostFile(obj, path),
-    (f, ps) => new CostFileError(f, ps),
-  );
+  const err = (f: string, ps: readonly ScenarioProblem[]) => new CostFileError(f, ps);
+  const { text, format } = readInputFile(path, 'cost', err);
+  return parseDocumentText(text, path, format, (obj) => validateCostFile(obj, path), err);
 }

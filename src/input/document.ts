@@ -1,11 +1,26 @@
 // Reading a user's YAML or JSON file and checking it with a zod schema, so that every problem is
 // reported as `<file>: <path> (line N): expected ..., found ...` (scenario and policy files).
+import { readFileSync } from 'node:fs';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodIssue, ZodTypeAny } from 'zod';
 import { z } from 'zod';
 import { InputFileError, type Problems, showValue, type ScenarioProblem } from './problems.js';
 
 type MakeError = (file: string, problems: readonly ScenarioProblem[]) => InputFileError;
+
+/**
+ * Read an input file, or throw `makeError` naming it ("a readable <what> file", and the errno).
+ * The format follows the extension: `.json` is JSON, anything else YAML.
+ */
+export function readInputFile(path: string, what: string, makeError: MakeError, shownAs = path): { text: string; format: 'yaml' | 'json' } {
+  try {
+    return { text: readFileSync(path, 'utf8'), format: /\.json$/i.test(path) ? 'json' : 'yaml' };
+  } catch (e) {
+    throw makeError(shownAs, [
+      { path: '', expected: `a readable ${what} file`, found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
+    ]);
+  }
+}
 
 /**
  * Parse `text` (YAML or JSON) and hand the plain object to `validate`. Syntax errors, and the

@@ -7,11 +7,10 @@
 //     gupDrainRule: refNeExpectedPlusPins
 //
 // Checked like scenario files: every problem as `<file>: <path> (line N): expected ..., found ...`.
-import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { z } from 'zod';
-import { parseDocumentText, parseWith } from '../input/document.js';
-import { PolicyFileError, Problems, showValue } from '../input/problems.js';
+import { parseDocumentText, parseWith, readInputFile } from '../input/document.js';
+import { PolicyFileError, Problems, type ScenarioProblem, showValue } from '../input/problems.js';
 import { changedSwitches, withSwitches, type Policy, type PolicySwitches } from '../mm/policy.js';
 import { PartialSwitchesSchema } from '../mm/policy_schema.js';
 
@@ -59,19 +58,7 @@ export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLooku
 
 /** Load and validate a policy file (.yaml/.yml/.json). */
 export function loadPolicyFile(path: string, lookup: BaseLookup): Policy {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new PolicyFileError(path, [
-      { path: '', expected: 'a readable policy file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
-    ]);
-  }
-  return parseDocumentText(
-    text,
-    path,
-    /\.json$/i.test(path) ? 'json' : 'yaml',
-    (obj) => validatePolicyFile(obj, path, lookup),
-    (f, ps) => new PolicyFileError(f, ps),
-  );
+  const err = (f: string, ps: readonly ScenarioProblem[]) => new PolicyFileError(f, ps);
+  const { text, format } = readInputFile(path, 'policy', err);
+  return parseDocumentText(text, path, format, (obj) => validatePolicyFile(obj, path, lookup), err);
 }

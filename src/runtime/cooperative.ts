@@ -16,7 +16,7 @@ import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
 import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
-import { KernelLivelock } from '../mm/errno.js';
+import { resetTaskState, stepFailure } from './task_state.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from '../trial/result.js';
 import type { DecisionRecord, Thread } from '../sched/schedule.js';
@@ -188,16 +188,7 @@ export class CooperativeRuntime {
     this.now = 0;
     this.failures = [];
     this.decisions = [];
-    // The task state of every CPU first: a trial abandoned part-way (a hang, a pruned search
-    // branch) leaves its generators suspended inside kernel code, PF_MEMALLOC_PIN set, and setup
-    // allocates with CPU 0's context (a stale PF_MEMALLOC_PIN would place the scenario's folios
-    // outside CMA).
-    for (const s of this.cpus) {
-      s.ctx.preempt = 0;
-      s.ctx.blockedOn = null;
-      s.ctx.blockReason = '';
-      s.ctx.task.pfMemallocPin = false;
-    }
+    for (const s of this.cpus) resetTaskState(s.ctx); // before setup: see resetTaskState
     job.setup(this.cpus[0]!.ctx, trial);
     const records: CpuTrialRecord[] = [];
     for (const s of this.cpus) {
@@ -347,14 +338,9 @@ export class CooperativeRuntime {
       this.stepGlobal = true;
       const step = this.w[s.ctx.base + C.CUR_OP]!;
       rec.step = step;
-      const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
-      this.failures.push({
-        kind,
-        cpu: s.ctx.cpu,
-        step,
-        message: `CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}`,
-      });
-      if (kind === 'watchdog') this.abandon = true;
+      const f = stepFailure(e, s.ctx.cpu, step);
+      this.failures.push(f);
+      if (f.kind === 'watchdog') this.abandon = true;
     }
   }
 

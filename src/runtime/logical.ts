@@ -17,7 +17,7 @@ import { YP } from '../mm/context.js';
 import { C, type Dims, type Layout } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
 import type { Policy } from '../mm/policy.js';
-import { KernelLivelock } from '../mm/errno.js';
+import { resetTaskState, stepFailure } from './task_state.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
 import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
@@ -252,12 +252,7 @@ export class LogicalRuntime {
     const job = this.job;
     if (!job) throw new Error('logical runtime: runTrial before configure');
     resetForTrial(this.w, this.lay);
-    for (const s of this.cpus) {
-      s.ctx.preempt = 0;
-      s.ctx.blockedOn = null;
-      s.ctx.blockReason = '';
-      s.ctx.task.pfMemallocPin = false;
-    }
+    for (const s of this.cpus) resetTaskState(s.ctx); // before setup: see resetTaskState
     this.failures = [];
     this.clock = 0;
     this.woken.clear();
@@ -303,7 +298,7 @@ export class LogicalRuntime {
         s.free = t < s.free ? s.free + (this.clock - t) : this.clock;
       } else {
         s.lastStart = t;
-        abandon = this.stepTask(s, trial);
+        abandon = this.stepTask(s);
         s.free = this.clock;
       }
       end = Math.max(end, this.clock);
@@ -333,7 +328,7 @@ export class LogicalRuntime {
   }
 
   /** One step of a CPU's task (to its next yield point); true if the trial must stop (a hang). */
-  private stepTask(s: LCpu, trial: number): boolean {
+  private stepTask(s: LCpu): boolean {
     try {
       const r = s.gen!.next();
       if (r.done) s.gen = null;
@@ -343,15 +338,9 @@ export class LogicalRuntime {
     } catch (e) {
       s.gen = null;
       s.inKernel = false;
-      const step = this.w[s.ctx.base + C.CUR_OP]!;
-      const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
-      this.failures.push({
-        kind,
-        cpu: s.ctx.cpu,
-        step,
-        message: `trial ${trial}: CPU ${s.ctx.cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}`,
-      });
-      return kind === 'watchdog';
+      const f = stepFailure(e, s.ctx.cpu, this.w[s.ctx.base + C.CUR_OP]!);
+      this.failures.push(f);
+      return f.kind === 'watchdog';
     }
   }
 }

@@ -1,10 +1,9 @@
 // Loading and validating scenarios: a built-in by id, or a user file (.yaml/.yml/.json). The
 // schema check (zod) and the reference check (names, CPU numbers, page ranges, signals) report
 // every problem as `<file>: <path>: expected <what>, found <value>`, one line each.
-import { readFileSync } from 'node:fs';
 import { builtinScenarioFile, builtinScenarioIds } from './builtin.js';
 import type { z } from 'zod';
-import { parseDocumentText, parseWith } from '../input/document.js';
+import { parseDocumentText, parseWith, readInputFile } from '../input/document.js';
 import { Problems, ScenarioError, showValue } from '../input/problems.js';
 import {
   ANON,
@@ -50,15 +49,8 @@ export function loadScenario(nameOrPath: string, opts: ValidateOptions = {}): Sc
 
 /** Load and validate one file. `shownAs` is how the file is named in messages. */
 export function loadScenarioFile(path: string, opts: ValidateOptions = {}, shownAs = path): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ScenarioError(shownAs, [
-      { path: '', expected: 'a readable scenario file', found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
-    ]);
-  }
-  return parseScenarioText(text, shownAs, opts, /\.json$/i.test(path) ? 'json' : 'yaml');
+  const { text, format } = readInputFile(path, 'scenario', (f, ps) => new ScenarioError(f, ps), shownAs);
+  return parseScenarioText(text, shownAs, opts, format);
 }
 
 /** Parse scenario text (YAML, or JSON) and validate it. */

@@ -59,7 +59,7 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
     const onTrial = opts.onTrial ? (r: TrialResult) => opts.onTrial!(cell, r) : undefined;
     const o =
       opts.mode === 'deterministic'
-        ? runDeterministic(cell, ring, onTrial)
+        ? runDeterministic(cell, ring, opts.signal, onTrial)
         : opts.mode === 'logical'
           ? runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.signal, onTrial)
           : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
@@ -98,29 +98,32 @@ async function runFreeRun(
   }
 }
 
-function runDeterministic(cell: CellSpec, ring: TraceRing | null, onTrial?: (r: TrialResult) => void): CellOutcome {
-  const policy = cell.policy;
-  const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
+/** The trials of a cell on one of the single-thread runtimes (stopping between trials on an abort). */
+function runTrials(
+  rt: { configure(spec: CellSpec['job']): void; runTrial(t: number): TrialResult },
+  cell: CellSpec,
+  ring: TraceRing | null,
+  signal?: AbortSignal,
+  onTrial?: (r: TrialResult) => void,
+): CellOutcome {
   rt.configure(cell.job);
-  const agg = new PolicyAggregator(policy.id);
-  for (let t = 0; t < cell.trials; t++) {
+  const agg = new PolicyAggregator(cell.policy.id);
+  let aborted = false;
+  for (let t = 0; t < cell.trials && !(aborted = signal?.aborted ?? false); t++) {
     const r = rt.runTrial(t);
     agg.add(r);
     onTrial?.(r);
   }
-  return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted: false };
+  return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted };
+}
+
+function runDeterministic(cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
+  const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
+  return runTrials(rt, cell, ring, signal, onTrial);
 }
 
 /** Mode 'logical': the discrete-event runtime with a cost model (no trace ring: times are modelled, not traced). */
 function runLogical(cell: CellSpec, costs: CostModel, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
   const rt = new LogicalRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, costs });
-  rt.configure(cell.job);
-  const agg = new PolicyAggregator(cell.policy.id);
-  for (let t = 0; t < cell.trials; t++) {
-    if (signal?.aborted) return { aggregate: agg.toJSON(), trace: null, aborted: true };
-    const r = rt.runTrial(t);
-    agg.add(r);
-    onTrial?.(r);
-  }
-  return { aggregate: agg.toJSON(), trace: null, aborted: false };
+  return runTrials(rt, cell, null, signal, onTrial);
 }

@@ -4,8 +4,11 @@ import { z } from 'zod';
 import { page_alloc_cpu_dead, set_cpu_online } from '../../mm/swap_hotplug.js';
 import { opTiming } from './args.js';
 import { defineOp } from './define.js';
+import type { OpCheck } from '../script_check.js';
 
 const cpuArgs = z.object({ cpu: z.number().int().nonnegative(), ...opTiming }).strict();
+/** A CPU the scenario declares (OpCheck.cpu reports the problem otherwise). */
+const checkCpu = (a: { cpu: number }, c: OpCheck) => (c.cpu(a.cpu) ? { cpu: a.cpu } : undefined);
 
 /** The rows of cpu_offline, cpu_dead, cpu_online (in OP_SPECS order). */
 export const CPU_OPS = [
@@ -14,7 +17,7 @@ export const CPU_OPS = [
     args: cpuArgs,
     doc: 'take a CPU out of cpu_online_mask (its batches stay, unreachable by lru_add_drain_all)',
     kernel: 'set_cpu_online(cpu, false) (kernel/cpu.c)',
-    check: (a, c) => (c.cpu(a.cpu) ? { cpu: a.cpu } : undefined),
+    check: checkCpu,
     compile: (op) =>
       function* (ctx) {
         set_cpu_online(ctx, op.cpu, false);
@@ -27,7 +30,7 @@ export const CPU_OPS = [
     args: cpuArgs,
     doc: 'the CPU-dead callback, run on this CPU for the dead one',
     kernel: 'page_alloc_cpu_dead() -> lru_add_drain_cpu(), mlock_drain_remote() (mm/page_alloc.c)',
-    check: (a, c) => (c.cpu(a.cpu) ? { cpu: a.cpu } : undefined),
+    check: checkCpu,
     compile: (op) =>
       function* (ctx) {
         page_alloc_cpu_dead(ctx, op.cpu);
@@ -40,7 +43,7 @@ export const CPU_OPS = [
     args: cpuArgs,
     doc: 'bring a CPU back into cpu_online_mask',
     kernel: 'set_cpu_online(cpu, true) (kernel/cpu.c)',
-    check: (a, c) => (c.cpu(a.cpu) ? { cpu: a.cpu } : undefined),
+    check: checkCpu,
     compile: (op) =>
       function* (ctx) {
         set_cpu_online(ctx, op.cpu, true);
