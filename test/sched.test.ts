@@ -120,6 +120,14 @@ describe('replay', () => {
 });
 
 describe('hunting and shrinking S6', () => {
+  test("PCT's k is S6's measured length (the longest of 8 random schedules), the same in every session", () => {
+    const k = session('will-v1').expectedSteps();
+    const probe = session('will-v1', 'random');
+    const longest = Math.max(...[0, 1, 2, 3, 4, 5, 6, 7].map((seed) => probe.run(seed).decisions.length));
+    expect(k).toBe(longest);
+    expect(k).toBeLessThan(64); // the old fixed guess, past the end of most S6 runs
+    expect(session('will-v1').expectedSteps()).toBe(k);
+  });
   for (const policy of ['will-v1', 'merged']) {
     test(`S6 under ${policy}: found within 300 schedules (pct, seed 1); the shrunk schedule keeps the signature`, () => {
       const s = session(policy);

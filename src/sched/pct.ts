@@ -3,7 +3,8 @@
 // drawn uniformly over the expected number of steps k; the highest-priority thread that can
 // advance always runs; at the i-th change point the running thread drops to priority i (below
 // every initial one). A bug of depth d is found with probability >= 1/(n k^(d-1)) per run.
-// k is learned: the longest trial seen so far (64 before the first).
+// k: given by the caller (a session measures its scenario once: session.ts expectedSteps), then
+// raised to the longest trial seen when one scheduler runs many trials (stress).
 import { mulberry32 } from '../rng/mulberry32.js';
 import { threadId, type Thread } from './schedule.js';
 import type { Scheduler } from './scheduler.js';

@@ -9,6 +9,8 @@ import type { Scenario } from '../scenario/schema.js';
 import { formatFtrace } from '../trace/ftrace.js';
 import { createTraceSink, type RingTraceSink } from '../trace/sink.js';
 import { countPreemptions, encodeSchedule, explicitPrefix, type DecisionRecord } from './schedule.js';
+import { PctScheduler } from './pct.js';
+import { RandomScheduler } from './random.js';
 import type { Scheduler, StrategyName } from './scheduler.js';
 import { failureSignature } from './signature.js';
 
@@ -34,9 +36,12 @@ export interface DetRun {
   readonly schedule: string;
 }
 
+const PCT_PROBE_RUNS = 8;
+
 export class DetSession {
   readonly rt: CooperativeRuntime;
   private readonly sink: RingTraceSink | null;
+  private pctSteps: number | null = null;
 
   constructor(readonly o: SessionOptions) {
     this.sink = o.trace ? createTraceSink(o.cpus, 1 << 14) : null;
@@ -56,6 +61,7 @@ export class DetSession {
 
   /** One run from `seed`, scheduled by the session's strategy or by `scheduler`. */
   run(seed: number, scheduler?: Scheduler): DetRun {
+    if (!scheduler && this.o.strategy === 'pct') scheduler = new PctScheduler(seed, this.o.depth ?? 3, this.o.cpus, this.expectedSteps());
     this.rt.reseed(seed, scheduler);
     const result = this.rt.runTrial(0);
     const decisions = this.rt.decisions;
@@ -71,6 +77,25 @@ export class DetSession {
         return schedule;
       },
     };
+  }
+
+  /**
+   * PCT's k, the number of steps its change points are drawn over: the longest of a few seeded
+   * random schedules of this scenario, measured once per session on an untraced runtime of its
+   * own. Every seed's run then depends on (scenario, policy, CPUs, seed) alone, as a hunt's
+   * replay needs; a fixed guess (64) would put most change points past the end of S6's ~20-step runs.
+   */
+  expectedSteps(): number {
+    if (this.pctSteps !== null) return this.pctSteps;
+    const probe = new DetSession({ ...this.o, strategy: 'random', trace: false });
+    let k = 0;
+    for (let s = 0; s < PCT_PROBE_RUNS; s++) {
+      const r = probe.run(s, new RandomScheduler(s));
+      // a run the watchdog stopped measures the watchdog, not the scenario
+      if (!r.result.failures.some((f) => f.kind === 'watchdog')) k = Math.max(k, r.decisions.length);
+    }
+    this.pctSteps = k > 0 ? k : 64;
+    return k;
   }
 
   /** The page_ref_* trace of every run since the session began (ftrace lines with holders). */
