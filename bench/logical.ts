@@ -4,7 +4,8 @@
 // those costs for 1..8 CPUs, and the shapes (latency relative to 1 CPU) are printed together.
 // Then the logical model alone, with the default (server) costs, from 16 to 512 CPUs: how long
 // the simulation takes on this host.
-import { cpus as hostCpus } from 'node:os';
+import { availableParallelism, cpus as hostCpus } from 'node:os';
+import { FREE_RUN_HOOKS, FreeRunCpu, waitSpinNs } from '../src/cpu/freerun.js';
 import { type CostModel, DEFAULT_COSTS } from '../src/cost/model.js';
 import { Batch } from '../src/mm/constants.js';
 import { folio_batch_count } from '../src/mm/folio_batch.js';
@@ -12,7 +13,7 @@ import { cpu_needs_drain, folio_add_lru, lru_add_drain } from '../src/mm/swap.js
 import { folio_alloc } from '../src/mm/page_alloc.js';
 import { folio_isolate_lru, folio_putback_lru } from '../src/mm/vmscan.js';
 import { queue_work_on } from '../src/mm/workqueue.js';
-import { kworker_run_pending } from '../src/mm/lru_add_drain_all.js';
+import { kworker_run_pending, lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import { runCells } from '../src/study/run_cells.js';
@@ -80,7 +81,7 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     lruMoveNs: drainNs / occ,
     drainScanNs: scanNs,
     queueWorkNs: queueNs,
-    stepNs: 100,
+    stepNs: 0, // calibrated by calibrateStep()
     kworkerWakeIdleNs: idleRt / 2,
     // The emulator runs a CPU's kworker in that CPU's own thread, and a spinning CPU sees its
     // doorbell at its next scheduling point: no switch, only the signal's trip between cores.
@@ -88,6 +89,8 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     ipiNs: busyRt / 2,
     wakeupNs: idleRt / 2,
     wakeupLocalNs: 0, // a CPU's kworker runs in the flusher's own thread: no wake at all
+    idlePollNs: 0, // per CPU count: benchLogical() costsFor()
+    wakePollingNs: busyRt / 2,
     busySpacingNs: 0,
   };
   return {
@@ -104,45 +107,84 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
 export interface LogicalBench {
   costs: CostModel;
   how: Record<string, string>;
-  shape: Array<{ load: 'busy' | 'idle'; cpus: number; freeRunP50: number; logicalP50: number }>;
+  calibration: { driveNs: number; kernelNs: number; stepsPerDrain: number };
+  shape: Array<{
+    load: 'busy' | 'idle';
+    cpus: number;
+    freeRunP50: number;
+    freeRunDrains: number;
+    logicalP50: number;
+    /** The free-run cell's threads fit this host's cores (else time slicing decides it). */
+    fits: boolean;
+  }>;
   scale: Array<{ cpus: number; cells: number; seconds: number; p50: number }>;
 }
 
+const shapeCells = (n: number, load: 'idle' | 'busy', trials: number, rounds: number) =>
+  drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, cpus: [n], mechanisms: ['workqueue'], hog: ['off'], load: [load], spacingUs: [0], trials, rounds });
+
+/** p50 drain latency of the 1-CPU idle cell in logical time under `costs`. */
+async function logicalOneCpu(costs: CostModel): Promise<number> {
+  return (await runCells(shapeCells(1, 'idle', 3, 200), { mode: 'logical', costs }))[0]!.aggregate.drainAllLatencyNs.p50;
+}
+
+/**
+ * The cost per scheduling point of the free-run driver (FreeRunCpu: its yield handling, wait
+ * loop, doorbells), which the kernel-function timings leave out: a 1-CPU lru_add_drain_all()
+ * of 8 entries driven by FreeRunCpu in this thread, less what the model prices without it,
+ * over the steps the model counts inside one drain (the latency's slope in stepNs).
+ */
+async function calibrateStep(costs: CostModel): Promise<LogicalBench['calibration'] & { stepNs: number }> {
+  const k = new InlineKernel({ nCpus: 1, policy: getPolicy(DRAIN_LATENCY_DEFAULTS.policy), dims: { nFolios: 256 } });
+  const ctx = k.ctx(0);
+  Object.assign(ctx.hooks, FREE_RUN_HOOKS(k.w)); // doorbells and the process clock, as in a worker
+  const cpu = new FreeRunCpu(ctx);
+  const pool: number[] = [];
+  for (let i = 0; i < 8; i++) pool.push(folio_alloc(ctx, 0, true));
+  for (const f of pool) cpu.drive(folio_add_lru(ctx, f));
+  const drains = (rounds: number): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (const f of pool) if (folio_isolate_lru(ctx, f)) cpu.drive(folio_putback_lru(ctx, f));
+      const t0 = process.hrtime.bigint();
+      cpu.drive(lru_add_drain_all(ctx));
+      out.push(Number(process.hrtime.bigint() - t0));
+    }
+    return out;
+  };
+  drains(5000); // warm-up
+  const driveNs = median(drains(20000));
+  const kernelNs = await logicalOneCpu({ ...costs, stepNs: 0 });
+  const stepsPerDrain = ((await logicalOneCpu({ ...costs, stepNs: 1000 })) - kernelNs) / 1000;
+  return { driveNs, kernelNs, stepsPerDrain, stepNs: Math.max(0, (driveNs - kernelNs) / stepsPerDrain) };
+}
+
 export async function benchLogical(): Promise<LogicalBench> {
-  const { costs, how } = await hostCosts();
+  const base = await hostCosts();
+  const cal = await calibrateStep(base.costs);
+  const cores = availableParallelism();
+  // What a cell of n CPUs costs on this host: a thread spins in its waits (a polling idle CPU:
+  // woken by a signal, not a futex wake) exactly when the free-run rule lets it.
+  const costsFor = (n: number): CostModel => ({
+    ...base.costs,
+    stepNs: cal.stepNs,
+    idlePollNs: waitSpinNs({ scripted: n, nCpus: n, mine: true, coordinatorRuns: false, cores }),
+    wakePollingNs: base.costs.ipiNs,
+  });
   const counts = (process.env.BENCH_LOGICAL_CPUS ?? '1,2,4,8').split(',').map(Number);
   const shape: LogicalBench['shape'] = [];
-  // Warm each thread set's JIT first (threads are kept between cells of one CPU count): a worker
-  // takes thousands of drains to tier up, and a cold p50 measures the compiler, not the drain.
   for (const n of counts) {
-    const warm = drainLatencyCells({
-      ...DRAIN_LATENCY_DEFAULTS,
-      cpus: [n],
-      mechanisms: ['workqueue'],
-      hog: ['off'],
-      load: ['idle'],
-      spacingUs: [0],
-      trials: 1,
-      rounds: 3000,
-    });
-    await runCells(warm, { mode: 'free-run' });
-  }
-  for (const load of ['idle', 'busy'] as const) {
-    const cells = drainLatencyCells({
-      ...DRAIN_LATENCY_DEFAULTS,
-      cpus: counts,
-      mechanisms: ['workqueue'],
-      hog: ['off'],
-      load: [load],
-      spacingUs: [0],
-      trials: 3,
-      rounds: 200,
-    });
-    const free = await runCells(cells, { mode: 'free-run' });
-    const logical = await runCells(cells, { mode: 'logical', costs });
-    cells.forEach((c, i) =>
-      shape.push({ load, cpus: c.cpus, freeRunP50: free[i]!.aggregate.drainAllLatencyNs.p50, logicalP50: logical[i]!.aggregate.drainAllLatencyNs.p50 }),
-    );
+    const fits = n <= cores;
+    // Warm this thread set's JIT first, in the same threads (one coordinator per CPU count is
+    // kept between cells): a worker takes thousands of drains to tier up.
+    await runCells(shapeCells(n, 'idle', 1, 2000), { mode: 'free-run' });
+    for (const load of ['idle', 'busy'] as const) {
+      // Oversubscribed busy cells take milliseconds a drain (time slices): fewer rounds.
+      const cells = shapeCells(n, load, 3, fits || load === 'idle' ? 1000 : 100);
+      const free = (await runCells(cells, { mode: 'free-run' }))[0]!.aggregate.drainAllLatencyNs;
+      const logical = (await runCells(cells, { mode: 'logical', costs: costsFor(n) }))[0]!.aggregate.drainAllLatencyNs;
+      shape.push({ load, cpus: n, freeRunP50: free.p50, freeRunDrains: free.count, logicalP50: logical.p50, fits });
+    }
   }
   const scale: LogicalBench['scale'] = [];
   for (const n of [16, 64, 256, 512]) {
@@ -153,5 +195,5 @@ export async function benchLogical(): Promise<LogicalBench> {
     const wq = out.find((_, i) => cells[i]!.params.mechanism === 'workqueue' && cells[i]!.params.hog === 'off')!;
     scale.push({ cpus: n, cells: cells.length, seconds: (performance.now() - t0) / 1000, p50: wq.aggregate.drainAllLatencyNs.p50 });
   }
-  return { costs, how, shape, scale };
+  return { costs: { ...base.costs, stepNs: cal.stepNs }, how: base.how, calibration: cal, shape, scale };
 }

@@ -24,16 +24,30 @@ async function latencies(costs: Partial<CostModel>, p: Partial<DrainLatencyParam
 }
 
 describe('logical time follows from the costs and the kernel code', () => {
-  test('kworkers drain their CPUs in parallel; remote-locked drains them one after another in the caller', async () => {
+  test('every batch is walked under the one lruvec lock: kworkers take turns, as the remote-locked caller does alone', async () => {
     const l = await latencies({ lruMoveNs: 1000 }, { cpus: [1, 2, 8], mechanisms: ['workqueue', 'remote-locked'] });
-    // 8 entries per CPU at 1 µs each, nothing else costs anything
-    for (const n of [1, 2, 8]) expect(l.get(`workqueue ${n}`)!.max).toBe(8000);
+    // 8 entries per CPU at 1 µs each under lruvec->lru_lock, nothing else costs anything
+    for (const n of [1, 2, 8]) expect(l.get(`workqueue ${n}`)!.max).toBe(8000 * n);
     for (const n of [1, 2, 8]) expect(l.get(`remote-locked ${n}`)!.max).toBe(8000 * n);
+  });
+  test('work outside the lock overlaps: kworkers woken at once finish together', async () => {
+    const l = await latencies({ lruMoveNs: 1000, kworkerWakeIdleNs: 20_000 }, { cpus: [8], mechanisms: ['workqueue'] });
+    // the local drain (8 µs) runs while the seven wake-ups (20 µs) are in flight; then 7 walks in turn
+    expect(l.get('workqueue 8')!.max).toBe(20_000 + 7 * 8000);
   });
   test('an idle CPU costs one kworker wake-up; they overlap', async () => {
     const l = await latencies({ kworkerWakeIdleNs: 5000 }, { cpus: [2, 8], mechanisms: ['workqueue'] });
     expect(l.get('workqueue 2')!.max).toBe(5000);
     expect(l.get('workqueue 8')!.max).toBe(5000);
+  });
+  test('a CPU that went idle less than idlePollNs ago still polls: its kworker is woken for wakePollingNs, not an idle exit', async () => {
+    const costs = { kworkerWakeIdleNs: 5000, wakePollingNs: 500, wakeupNs: 3000 };
+    const polling = await latencies({ ...costs, idlePollNs: 1e9 }, { cpus: [2, 8], mechanisms: ['workqueue'] });
+    const deep = await latencies({ ...costs, idlePollNs: 0 }, { cpus: [2, 8], mechanisms: ['workqueue'] });
+    // there: the kworker's wake; back: the requester, blocked in flush_work(), polls too
+    expect(polling.get('workqueue 8')!.max).toBe(500 + 500);
+    expect(deep.get('workqueue 8')!.max).toBe(5000 + 3000);
+    expect(polling.get('workqueue 2')!.max).toBe(1000);
   });
   test('the scan of cpu_needs_drain() and queue_work_on() is serial in the caller', async () => {
     const l = await latencies({ drainScanNs: 100, queueWorkNs: 400 }, { cpus: [4, 16], mechanisms: ['workqueue'] });

@@ -84,12 +84,17 @@ describe('crashes and shutdown', () => {
 });
 
 describe('many CPUs on a small host', () => {
-  test('waits spin before sleeping only when every busy thread has a core: the coordinator counts while it runs kernel code', () => {
-    expect(waitSpinNs(1, true, 2)).toBeGreaterThan(0); // one CPU and the coordinator on 2 cores
-    expect(waitSpinNs(2, false, 2)).toBeGreaterThan(0); // the coordinator only awaits the batch
-    expect(waitSpinNs(2, true, 2)).toBe(0); // two CPUs and a draining coordinator: one too many
-    expect(waitSpinNs(3, false, 2)).toBe(0);
-    expect(waitSpinNs(0, false, 2)).toBe(0); // a job that scripts no CPU
+  test('waits spin before sleeping only when every thread that would spin has a core: the coordinator counts while it runs kernel code', () => {
+    const spin = (scripted: number, nCpus: number, mine: boolean, coordinatorRuns: boolean) => waitSpinNs({ scripted, nCpus, mine, coordinatorRuns, cores: 2 });
+    expect(spin(1, 1, true, true)).toBeGreaterThan(0); // one CPU and the coordinator on 2 cores
+    expect(spin(2, 2, true, false)).toBeGreaterThan(0); // the coordinator only awaits the batch
+    expect(spin(2, 2, true, true)).toBe(0); // two CPUs and a draining coordinator: one too many
+    expect(spin(3, 3, true, false)).toBe(0);
+    expect(spin(0, 2, false, false)).toBe(0); // a job that scripts no CPU
+    // one drainer among idle CPUs: the drainer spins; the idle CPUs only while all threads fit
+    expect(spin(1, 2, false, false)).toBeGreaterThan(0);
+    expect(spin(1, 8, true, false)).toBeGreaterThan(0);
+    expect(spin(1, 8, false, false)).toBe(0);
   });
   test.each([16, 64])(
     '%i CPUs run drains among adders',

@@ -25,6 +25,8 @@ export const CostModelSchema = z
     ipiNs: ns,
     wakeupNs: ns,
     wakeupLocalNs: ns,
+    idlePollNs: ns,
+    wakePollingNs: ns,
     busySpacingNs: ns,
   })
   .strict();
@@ -46,6 +48,8 @@ export const DEFAULT_COSTS: CostModel = {
   ipiNs: 2_000,
   wakeupNs: 3_000,
   wakeupLocalNs: 2_000,
+  idlePollNs: 2_000,
+  wakePollingNs: 1_500,
   busySpacingNs: 100_000,
 };
 
@@ -68,6 +72,10 @@ export const COST_SOURCES: Record<CostField, string> = {
   ipiNs: 'estimate: smp_call_function_single() delivery to a running CPU and entry to the handler, 1-2 µs on x86',
   wakeupNs: 'a sleeping task (the flush_work() waiter, a mutex waiter) woken from another CPU by try_to_wake_up() and switched in: IPI + context switch, ~3 µs',
   wakeupLocalNs: 'the same, woken from its own CPU (its kworker finished the work it flushes): no IPI, one context switch back, 1-4 µs (as kworkerSwitchNs)',
+  idlePollNs:
+    "how long a CPU that just went idle polls before entering an idle state: poll_idle() stops after the first enabled state's target residency (drivers/cpuidle/poll_state.c cpuidle_poll_time(); C1 on skx_cstates: 2 µs); a KVM guest with cpuidle-haltpoll polls guest_halt_poll_ns, 200 µs (drivers/cpuidle/governors/haltpoll.c)",
+  wakePollingNs:
+    'waking a thread on a polling idle CPU: no IPI (the CPU has TIF_POLLING_NRFLAG set: set_nr_if_polling() in kernel/sched/core.c), no idle-state exit, one context switch (1-2 µs: lmbench lat_ctx)',
   busySpacingNs:
     'a busy CPU reaches a point where a woken kworker can run: at the wake-up (wakeup preemption) or the next tick at worst (1-4 ms at CONFIG_HZ 1000-250; sched_wakeup_granularity 1 ms scaled by CPU count before v6.6, base_slice 0.75 ms since EEVDF): 100 µs is a middle value; sweep it with --spacing',
 };

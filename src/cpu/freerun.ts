@@ -27,17 +27,21 @@ export { nowNs };
 
 /**
  * How long a CPU thread's waits spin before sleeping on the doorbell (FreeRunCpu.spinNs). A
- * wake-up costs ~70 µs on a 2-core host, so when every busy thread has a core of its own,
- * spinning is cheaper; with more threads than cores a spinning thread only steals the core the
- * others need, and the thread being woken (a drain's flusher, say) waits for a time slice.
+ * wake-up costs ~10-70 µs on a 2-core host, so when every thread that would spin has a core of
+ * its own, spinning is cheaper; with more spinning threads than cores a spinner only steals the
+ * core the others need, and the thread being woken (a drain's flusher, say) waits for a time slice.
  * The busy threads are the scripted CPUs, plus the coordinator when it runs kernel code itself
  * during the batch (a benchmark's lru_add_drain_all() calls, RunOptions.during): N CPUs and the
- * coordinator on N cores are one thread too many.
+ * coordinator on N cores are one thread too many. An unscripted CPU (it only runs drain work
+ * queued on it) would spin after every piece of work, so it spins only when every thread of the
+ * run has a core; otherwise it sleeps at once and leaves the cores to the busy threads.
  */
-export function waitSpinNs(scripted: number, coordinatorRuns: boolean, cores: number): number {
-  const busy = scripted + (coordinatorRuns ? 1 : 0);
-  return scripted > 0 && busy <= cores ? 200_000 : 0;
+export function waitSpinNs(o: { scripted: number; nCpus: number; mine: boolean; coordinatorRuns: boolean; cores: number }): number {
+  const coord = o.coordinatorRuns ? 1 : 0;
+  if (o.scripted === 0 || o.scripted + coord > o.cores) return 0;
+  return o.mine || o.nCpus + coord <= o.cores ? SPIN_NS : 0;
 }
+const SPIN_NS = 200_000;
 
 export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
   wake: (cpu) => ringBell(w, cpu),

@@ -106,7 +106,13 @@ export class CpuWorker {
     const job = this.job;
     if (!job) throw new Error(`cpu ${this.ctx.cpu}: runBatch before configure`);
     // Spin rather than sleep in waits when the busy threads fit on the host's cores.
-    this.cpu.spinNs = waitSpinNs(this.scripted, coordinatorRuns, availableParallelism());
+    this.cpu.spinNs = waitSpinNs({
+      scripted: this.scripted,
+      nCpus: this.lay.dims.nCpus,
+      mine: this.inBarrier && this.scripted > 0,
+      coordinatorRuns,
+      cores: availableParallelism(),
+    });
     const w = this.w;
     const me = this.ctx.cpu;
     const nCpus = this.lay.dims.nCpus;

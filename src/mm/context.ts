@@ -63,6 +63,11 @@ export interface RuntimeHooks {
   sleepNs(ns: number): void;
   /** Units of kernel work done (mm/cost.ts): the logical-time runtime advances the CPU's clock by their cost. */
   charge?(event: number, n: number): void;
+  /**
+   * A spinlock shared by all CPUs (mm/cost.ts LOCK) was taken (`held`) or released: the
+   * logical-time runtime serialises the holders in time. Free-run contends for real.
+   */
+  lockHeld?(lock: number, held: boolean): void;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
   wakeAll(): void;
 }

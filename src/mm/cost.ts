@@ -24,3 +24,15 @@ export const COST_EVENT_NAMES = ['batch_add', 'lruvec_lock', 'lru_move', 'drain_
 export function charge(ctx: KernelCtx, ev: CostEvent, n = 1): void {
   ctx.hooks.charge?.(ev, n);
 }
+
+/** Spinlocks every CPU shares, whose hold times the logical-time runtime serialises. */
+export const LOCK = {
+  /** lruvec->lru_lock (one lruvec in this model: one node, no memcg). */
+  LRUVEC: 0,
+} as const;
+export const N_LOCKS = 1;
+
+/** Tell the runtime a shared spinlock was taken or released (a no-op where time is wall time). */
+export function lock_held(ctx: KernelCtx, lock: number, held: boolean): void {
+  ctx.hooks.lockHeld?.(lock, held);
+}

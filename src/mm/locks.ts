@@ -5,7 +5,7 @@
 import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { wait_trylock } from './wait.js';
-import { COST, charge } from './cost.js';
+import { COST, LOCK, charge, lock_held } from './cost.js';
 import { C, G, Stat, WAITER_WORDS, cpuBase } from './layout.js';
 
 /** Which local lock: offsets in the CPU region. */
@@ -115,6 +115,10 @@ export function lruvec_lock(ctx: KernelCtx): void {
   const w = ctx.w;
   const i = G.LRUVEC_LOCK;
   count_event(ctx, Stat.LRUVEC_LOCK_TAKEN);
+  lruvec_acquire(w, i);
+  lock_held(ctx, LOCK.LRUVEC, true);
+}
+function lruvec_acquire(w: Int32Array, i: number): void {
   if (Atomics.compareExchange(w, i, 0, 1) === 0) return;
   for (let spin = 0; spin < 100; spin++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;
@@ -122,6 +126,7 @@ export function lruvec_lock(ctx: KernelCtx): void {
   while (Atomics.exchange(w, i, 2) !== 0) Atomics.wait(w, i, 2, 1);
 }
 export function lruvec_unlock(ctx: KernelCtx): void {
+  lock_held(ctx, LOCK.LRUVEC, false);
   if (Atomics.exchange(ctx.w, G.LRUVEC_LOCK, 0) === 2) Atomics.notify(ctx.w, G.LRUVEC_LOCK, 1);
 }
 

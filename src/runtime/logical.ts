@@ -4,8 +4,11 @@
 // kworker with queued drain work) can start earliest runs next, so shared memory changes in
 // time order and the result depends on the cost model (src/cost/model.ts) and the kernel code,
 // not on the host. Time advances by what the kernel reports it did (mm/cost.ts charges), by
+// waiting for a shared spinlock's previous holder (the lruvec lock: kworkers draining many CPUs
+// take turns), by
 // non-preemptible stretches (hooks.spinNoPreempt) and by the costs of the machinery around it:
-// a kworker woken on an idle CPU (IPI + C-state exit + switch) or reaching a busy CPU at its next
+// a kworker woken on an idle CPU (IPI + C-state exit + switch, or only a switch while the CPU
+// still polls in idle), or reaching a busy CPU at its next
 // scheduling point, an IPI-driven drain inside a stretch, a sleeping task woken. Tasks that sleep
 // or wait cost their CPU nothing; their kworker may run meanwhile.
 // Waits are woken by the hooks the kernel already calls for free-run's doorbells (wake, wakeAll);
@@ -24,6 +27,7 @@ import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from '../trial/result.js';
 import { type CostModel, DEFAULT_COSTS, eventCosts } from '../cost/model.js';
+import { LOCK, N_LOCKS } from '../mm/cost.js';
 import { program } from './cooperative.js';
 
 export interface LogicalOptions {
@@ -57,6 +61,8 @@ interface LCpu {
    */
   inKernel: boolean;
   ipi: boolean;
+  /** Its kworker is queued for the lruvec lock (lockQueue). */
+  lockWait: boolean;
   pendingIdx: number;
   /** Heap entry version: entries with an older stamp are stale. */
   stamp: number;
@@ -130,6 +136,12 @@ export class LogicalRuntime {
   /** The CPU whose step is running (the waker of every wake it makes). */
   private waker = -1;
   private wokeAll = -1;
+  /** When each shared spinlock (mm/cost.ts LOCK) is next free: its holders run one after another. */
+  private readonly lockFree = new Float64Array(N_LOCKS);
+  /** Kworkers queued for the lruvec lock, in arrival order. */
+  private readonly lockQueue: number[] = [];
+  /** The queued kworker the lock was handed to, until it runs (-1: none). */
+  private lockGranted = -1;
   private failures: Failure[] = [];
   /** Late wake-ups found by the poll, and steps, over the runtime's life (diagnostics). */
   readonly stats = { steps: 0, lateWakeups: 0 };
@@ -155,6 +167,12 @@ export class LogicalRuntime {
       charge: (ev, n) => {
         this.clock += this.cost[ev]! * n;
       },
+      // A holder's critical section is atomic in one step, so other CPUs never see the lock
+      // held: its hold time is serialised here instead (taken at most when the last holder let go).
+      lockHeld: (lock, held) => {
+        if (held) this.clock = Math.max(this.clock, this.lockFree[lock]!);
+        else this.lockFree[lock] = this.clock;
+      },
     };
     for (let c = 0; c < opts.nCpus; c++) {
       const ctx = makeCtx(this.w, this.lay, c, opts.policy, hooks);
@@ -171,6 +189,7 @@ export class LogicalRuntime {
         lastStart: 0,
         inKernel: false,
         ipi: opts.policy.switches.drainMechanism === 'ipi',
+        lockWait: false,
         pendingIdx: ctx.base + C.WQ_PENDING,
         stamp: 0,
       });
@@ -195,12 +214,14 @@ export class LogicalRuntime {
 
   /** When can each of this CPU's threads start next? */
   private taskStart(s: LCpu): number {
-    return s.gen !== null && !s.blocked ? Math.max(s.free, s.taskReady) : Infinity;
+    // A kworker queued for the lruvec lock spins on it: its CPU runs nothing else meanwhile.
+    return s.gen !== null && !s.blocked && !s.lockWait ? Math.max(s.free, s.taskReady) : Infinity;
   }
   private kwStart(s: LCpu): number {
     if (s.ctx.preempt !== 0 || this.w[s.pendingIdx] === 0) return Infinity;
     if (s.kwReady === Infinity) s.kwReady = s.free; // work found without a wake: at once
     // An IPI lands inside a running stretch; queued work waits for the next scheduling point.
+    if (s.lockWait) return Infinity; // queued for the lruvec lock: released by lockGrant()
     if (s.ipi) return Math.max(s.kwReady, s.lastStart);
     if (s.inKernel && s.gen !== null && !s.blocked) return Infinity;
     return Math.max(s.kwReady, s.free);
@@ -215,10 +236,14 @@ export class LogicalRuntime {
   private applyWakes(): void {
     const c = this.costs;
     const wakeOne = (s: LCpu, at: number): void => {
-      const wakeNs = s.ctx.cpu === this.waker ? c.wakeupLocalNs : c.wakeupNs;
+      const idle = this.idleAt(s, at);
+      // An idle CPU still polling (it went idle less than idlePollNs ago) needs no IPI and has
+      // no idle state to leave: a wake there costs a switch (wakePollingNs).
+      const polling = idle && at - s.free < c.idlePollNs;
+      const wakeNs = s.ctx.cpu === this.waker ? c.wakeupLocalNs : polling ? c.wakePollingNs : c.wakeupNs;
       // Drain work queued for it: its kworker is woken (an idle CPU leaves its idle state).
       if (this.w[s.pendingIdx] !== 0 && s.kwReady === Infinity)
-        s.kwReady = at + (this.idleAt(s, at) ? c.kworkerWakeIdleNs : s.ipi ? c.ipiNs : c.kworkerSwitchNs);
+        s.kwReady = at + (polling ? c.wakePollingNs : idle ? c.kworkerWakeIdleNs : s.ipi ? c.ipiNs : c.kworkerSwitchNs);
       // A waiting task whose condition now holds is woken.
       if (s.blocked && s.ctx.blockedOn?.()) {
         s.blocked = false;
@@ -231,6 +256,17 @@ export class LogicalRuntime {
     } else for (const [cpu, at] of this.woken) wakeOne(this.cpus[cpu]!, at);
     this.woken.clear();
     this.wokeAll = -1;
+  }
+
+  /** Hand the lruvec lock to the first queued kworker once it is free of holders. */
+  private lockGrant(): void {
+    if (this.lockQueue.length === 0 || this.lockGranted >= 0) return;
+    this.lockGranted = this.lockQueue[0]!;
+    const s = this.cpus[this.lockQueue.shift()!]!;
+    s.lockWait = false;
+    s.kwReady = Math.max(s.kwReady, this.lockFree[LOCK.LRUVEC]!);
+    s.taskReady = Math.max(s.taskReady, s.kwReady); // it spun on the lock: the kworker runs first
+    this.schedule(s);
   }
 
   /** The safety net: blocked tasks whose condition holds although nobody woke them. */
@@ -257,6 +293,9 @@ export class LogicalRuntime {
     this.clock = 0;
     this.woken.clear();
     this.wokeAll = -1;
+    this.lockFree.fill(0);
+    this.lockQueue.length = 0;
+    this.lockGranted = -1;
     job.setup(this.cpus[0]!.ctx, trial);
     const records: CpuTrialRecord[] = [];
     this.heap.clear();
@@ -268,6 +307,7 @@ export class LogicalRuntime {
       s.kwReady = Infinity;
       s.lastStart = 0;
       s.inKernel = false;
+      s.lockWait = false;
       const steps: Step[] = job.isScripted(s.ctx.cpu) ? job.steps(s.ctx.cpu, trial) : [];
       s.gen = steps.length ? program(s.ctx, steps) : null;
       this.schedule(s);
@@ -283,11 +323,25 @@ export class LogicalRuntime {
       const [t, cpu, stamp] = this.heap.pop();
       const s = this.cpus[cpu]!;
       if (stamp !== s.stamp) continue; // stale entry
+      const kwAt = this.kwStart(s);
+      const kw = kwAt <= this.taskStart(s);
+      // Drain work walks a batch under the lruvec lock, taken first thing: while another CPU
+      // holds it, the kworker queues for it (FIFO) and starts when it is handed over, so that
+      // its effects (which others see from its start) happen in time order.
+      const granted = kw && cpu === this.lockGranted;
+      if (granted) this.lockGranted = -1;
+      if (kw && this.lockFree[LOCK.LRUVEC]! > t) {
+        s.lockWait = true;
+        // Handed the lock, but a task step took it meanwhile: first in line again.
+        if (granted) this.lockQueue.unshift(cpu);
+        else this.lockQueue.push(cpu);
+        this.schedule(s);
+        continue;
+      }
       if (++steps > max) {
         this.failures.push({ kind: 'watchdog', cpu: -1, message: `trial ${trial}: no end after ${max} steps (logical time ${(t / 1000).toFixed(1)} µs)` });
         break;
       }
-      const kw = this.kwStart(s) <= this.taskStart(s);
       this.current = s;
       this.waker = cpu;
       this.clock = t + this.costs.stepNs;
@@ -304,6 +358,7 @@ export class LogicalRuntime {
       end = Math.max(end, this.clock);
       this.current = null;
       this.schedule(s);
+      this.lockGrant();
       this.applyWakes();
       if (steps % pollEvery === 0) this.poll(this.clock);
     }
