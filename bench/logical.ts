@@ -120,6 +120,13 @@ export interface LogicalBench {
   scale: Array<{ cpus: number; cells: number; seconds: number; p50: number }>;
 }
 
+/** A cell's latencies, refusing a cell with failures (a hang would otherwise read as 0 µs). */
+function checked(out: Awaited<ReturnType<typeof runCells>>, what: string) {
+  const a = out[0]!.aggregate;
+  if (a.failures.total > 0) throw new Error(`bench logical: ${what}: ${a.failures.total} failed trial(s): ${JSON.stringify(a.examples).slice(0, 300)}`);
+  return a.drainAllLatencyNs;
+}
+
 const shapeCells = (n: number, load: 'idle' | 'busy', trials: number, rounds: number) =>
   drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, cpus: [n], mechanisms: ['workqueue'], hog: ['off'], load: [load], spacingUs: [0], trials, rounds });
 
@@ -181,8 +188,8 @@ export async function benchLogical(): Promise<LogicalBench> {
     for (const load of ['idle', 'busy'] as const) {
       // Oversubscribed busy cells take milliseconds a drain (time slices): fewer rounds.
       const cells = shapeCells(n, load, 3, fits || load === 'idle' ? 1000 : 100);
-      const free = (await runCells(cells, { mode: 'free-run' }))[0]!.aggregate.drainAllLatencyNs;
-      const logical = (await runCells(cells, { mode: 'logical', costs: costsFor(n) }))[0]!.aggregate.drainAllLatencyNs;
+      const free = checked(await runCells(cells, { mode: 'free-run' }), `free-run ${load} ${n}`);
+      const logical = checked(await runCells(cells, { mode: 'logical', costs: costsFor(n) }), `logical ${load} ${n}`);
       shape.push({ load, cpus: n, freeRunP50: free.p50, freeRunDrains: free.count, logicalP50: logical.p50, fits });
     }
   }

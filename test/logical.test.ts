@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadCostFile } from '../src/cost/file.js';
 import { COST_SOURCES, type CostModel, DEFAULT_COSTS } from '../src/cost/model.js';
@@ -73,6 +74,49 @@ describe('logical time follows from the costs and the kernel code', () => {
 });
 
 describe('the logical-time runtime', () => {
+  test('any cost model: every drain of every trial completes (a kworker queued for the lruvec lock is never left behind)', async () => {
+    const cost = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20_000 }));
+    const fields = [
+      'batchAddNs',
+      'lruvecLockNs',
+      'lruMoveNs',
+      'drainScanNs',
+      'queueWorkNs',
+      'stepNs',
+      'kworkerWakeIdleNs',
+      'kworkerSwitchNs',
+      'ipiNs',
+      'wakeupNs',
+      'wakeupLocalNs',
+      'wakePollingNs',
+    ] as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(Object.fromEntries(fields.map((f) => [f, cost])) as Record<(typeof fields)[number], fc.Arbitrary<number>>),
+        fc.oneof(fc.constant(0), fc.constant(1e9), fc.integer({ min: 1, max: 50_000 })),
+        fc.constantFrom(1, 2, 3, 8),
+        fc.constantFrom<'idle' | 'busy'>('idle', 'busy'),
+        async (c, idlePollNs, cpus, load) => {
+          const cells = drainLatencyCells({
+            ...DRAIN_LATENCY_DEFAULTS,
+            cpus: [cpus],
+            mechanisms: ['workqueue', 'ipi'],
+            hog: ['off'],
+            load: [load],
+            spacingUs: [5],
+            trials: 1,
+            rounds: 4,
+          });
+          const out = await runCells(cells, { mode: 'logical', costs: { ...ZERO, ...c, idlePollNs } });
+          for (const o of out) {
+            expect(o.aggregate.failures.total, JSON.stringify(o.aggregate.examples).slice(0, 400)).toBe(0);
+            expect(o.aggregate.drainAllLatencyNs.count).toBe(4);
+          }
+        },
+      ),
+      { numRuns: 60, seed: 7 },
+    );
+  });
   test('reproducible: the same seed gives the same latencies, another seed other ones', async () => {
     const p = { cpus: [8], mechanisms: ['workqueue'] as DrainMechanism[], load: ['busy'] as ('busy' | 'idle')[], spacingUs: [100] };
     const run = async (seed: number) => {

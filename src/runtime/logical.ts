@@ -328,7 +328,7 @@ export class LogicalRuntime {
       // Drain work walks a batch under the lruvec lock, taken first thing: while another CPU
       // holds it, the kworker queues for it (FIFO) and starts when it is handed over, so that
       // its effects (which others see from its start) happen in time order.
-      const granted = kw && cpu === this.lockGranted;
+      const granted = cpu === this.lockGranted; // (a grant not taken up passes on after the step)
       if (granted) this.lockGranted = -1;
       if (kw && this.lockFree[LOCK.LRUVEC]! > t) {
         s.lockWait = true;
@@ -336,6 +336,7 @@ export class LogicalRuntime {
         if (granted) this.lockQueue.unshift(cpu);
         else this.lockQueue.push(cpu);
         this.schedule(s);
+        this.lockGrant(); // nobody may be left to let go of it: the lock is free from lockFree on
         continue;
       }
       if (++steps > max) {

@@ -11,34 +11,39 @@ import type { Scheduler } from './scheduler.js';
 
 export class PctScheduler implements Scheduler {
   private readonly rand: () => number;
-  private prio: number[] = [];
-  private changes: number[] = [];
+  /** Priority of each thread (threadId: CPU*2 + kworker), redrawn every trial. */
+  private readonly prio: Int32Array;
+  /** Decision numbers (1-based) of the change points, in the order they were drawn. */
+  private readonly changes: Int32Array;
   private k: number;
   constructor(
     seed: number,
-    private readonly depth: number,
-    private readonly nCpus: number,
+    private readonly depth: number,readonly nCpus: number,
     expectedSteps = 64,
   ) {
     this.rand = mulberry32(seed ^ 0x5bd1e995);
     this.k = Math.max(1, expectedSteps);
+    this.prio = new Int32Array(nCpus * 2);
+    this.changes = new Int32Array(Math.max(0, depth - 1));
   }
   /** New priorities and change points every trial, from one stream that runs on across trials. */
   begin(): void {
-    const n = this.nCpus * 2;
-    const p = Array.from({ length: n }, (_, i) => this.depth + i);
+    const p = this.prio;
+    const n = p.length;
+    for (let i = 0; i < n; i++) p[i] = this.depth + i;
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(this.rand() * (i + 1));
-      [p[i], p[j]] = [p[j]!, p[i]!];
+      const t = p[i]!;
+      p[i] = p[j]!;
+      p[j] = t;
     }
-    this.prio = p;
-    this.changes = [];
-    for (let i = 1; i < this.depth; i++) this.changes.push(1 + Math.floor(this.rand() * this.k));
+    for (let i = 0; i < this.changes.length; i++) this.changes[i] = 1 + Math.floor(this.rand() * this.k);
   }
   pick(options: readonly Thread[], _last: Thread | null, step: number): number {
     let best = this.highest(options);
-    for (let i = 0; i < this.changes.length; i++) {
-      if (this.changes[i] !== step + 1) continue;
+    const c = this.changes;
+    for (let i = 0; i < c.length; i++) {
+      if (c[i] !== step + 1) continue;
       this.prio[threadId(options[best]!)] = this.depth - 1 - i; // below every initial priority
       best = this.highest(options);
     }
@@ -48,8 +53,17 @@ export class PctScheduler implements Scheduler {
     this.k = Math.max(this.k, steps);
   }
   private highest(options: readonly Thread[]): number {
+    const p = this.prio;
     let best = 0;
-    for (let i = 1; i < options.length; i++) if (this.prio[threadId(options[i]!)]! > this.prio[threadId(options[best]!)]!) best = i;
+    let top = -1;
+    for (let i = 0; i < options.length; i++) {
+      const o = options[i]!;
+      const v = p[o.cpu * 2 + (o.kw ? 1 : 0)]!;
+      if (v > top) {
+        top = v;
+        best = i;
+      }
+    }
     return best;
   }
 }
