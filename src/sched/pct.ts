@@ -18,7 +18,8 @@ export class PctScheduler implements Scheduler {
   private k: number;
   constructor(
     seed: number,
-    private readonly depth: number,readonly nCpus: number,
+    private readonly depth: number,
+    readonly nCpus: number,
     expectedSteps = 64,
   ) {
     this.rand = mulberry32(seed ^ 0x5bd1e995);
