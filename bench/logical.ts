@@ -92,6 +92,7 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     idlePollNs: 0, // per CPU count: benchLogical() costsFor()
     wakePollingNs: busyRt / 2,
     busySpacingNs: 0,
+    numaNodes: 1, // one lruvec lock word in the emulator's shared memory
   };
   return {
     costs,

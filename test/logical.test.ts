@@ -16,7 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), 'folio-race-logical-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every cost 0: a test turns on only the costs it is about. */
-const ZERO: CostModel = Object.fromEntries(Object.entries(DEFAULT_COSTS).map(([k, v]) => [k, typeof v === 'number' ? 0 : v])) as CostModel;
+const ZERO: CostModel = {
+  ...(Object.fromEntries(Object.entries(DEFAULT_COSTS).map(([k, v]) => [k, typeof v === 'number' ? 0 : v])) as CostModel),
+  numaNodes: 1, // one lruvec unless a test says otherwise
+};
 
 async function latencies(costs: Partial<CostModel>, p: Partial<DrainLatencyParams>): Promise<Map<string, { p50: number; max: number; count: number }>> {
   const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, hog: ['off'], load: ['idle'], spacingUs: [0], trials: 2, rounds: 3, ...p });
@@ -30,6 +33,14 @@ describe('logical time follows from the costs and the kernel code', () => {
     // 8 entries per CPU at 1 µs each under lruvec->lru_lock, nothing else costs anything
     for (const n of [1, 2, 8]) expect(l.get(`workqueue ${n}`)!.max).toBe(8000 * n);
     for (const n of [1, 2, 8]) expect(l.get(`remote-locked ${n}`)!.max).toBe(8000 * n);
+  });
+  test('each NUMA node has its own lruvec lock: with 2 nodes, two queues of walks run side by side', async () => {
+    const one = await latencies({ lruMoveNs: 1000, numaNodes: 1 }, { cpus: [8], mechanisms: ['workqueue'] });
+    const two = await latencies({ lruMoveNs: 1000, numaNodes: 2 }, { cpus: [8], mechanisms: ['workqueue'] });
+    const four = await latencies({ lruMoveNs: 1000, numaNodes: 4 }, { cpus: [8], mechanisms: ['workqueue'] });
+    expect(one.get('workqueue 8')!.max).toBe(8 * 8000);
+    expect(two.get('workqueue 8')!.max).toBe(4 * 8000);
+    expect(four.get('workqueue 8')!.max).toBe(2 * 8000);
   });
   test('work outside the lock overlaps: kworkers woken at once finish together', async () => {
     const l = await latencies({ lruMoveNs: 1000, kworkerWakeIdleNs: 20_000 }, { cpus: [8], mechanisms: ['workqueue'] });
@@ -96,7 +107,8 @@ describe('the logical-time runtime', () => {
         fc.oneof(fc.constant(0), fc.constant(1e9), fc.integer({ min: 1, max: 50_000 })),
         fc.constantFrom(1, 2, 3, 8),
         fc.constantFrom<'idle' | 'busy'>('idle', 'busy'),
-        async (c, idlePollNs, cpus, load) => {
+        fc.integer({ min: 1, max: 4 }),
+        async (c, idlePollNs, cpus, load, numaNodes) => {
           const cells = drainLatencyCells({
             ...DRAIN_LATENCY_DEFAULTS,
             cpus: [cpus],
@@ -107,7 +119,7 @@ describe('the logical-time runtime', () => {
             trials: 1,
             rounds: 4,
           });
-          const out = await runCells(cells, { mode: 'logical', costs: { ...ZERO, ...c, idlePollNs } });
+          const out = await runCells(cells, { mode: 'logical', costs: { ...ZERO, ...c, idlePollNs, numaNodes } });
           for (const o of out) {
             expect(o.aggregate.failures.total, JSON.stringify(o.aggregate.examples).slice(0, 400)).toBe(0);
             expect(o.aggregate.drainAllLatencyNs.count).toBe(4);

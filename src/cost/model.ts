@@ -28,6 +28,7 @@ export const CostModelSchema = z
     idlePollNs: ns,
     wakePollingNs: ns,
     busySpacingNs: ns,
+    numaNodes: z.number().int().min(1).max(512),
   })
   .strict();
 export type CostModel = z.infer<typeof CostModelSchema>;
@@ -51,6 +52,7 @@ export const DEFAULT_COSTS: CostModel = {
   idlePollNs: 2_000,
   wakePollingNs: 1_500,
   busySpacingNs: 100_000,
+  numaNodes: 2,
 };
 
 /** Where each default comes from (printed by `folio-race costs`, docs/timing-studies.md). */
@@ -76,9 +78,14 @@ export const COST_SOURCES: Record<CostField, string> = {
     "how long a CPU that just went idle polls before entering an idle state: poll_idle() stops after the first enabled state's target residency (drivers/cpuidle/poll_state.c cpuidle_poll_time(); C1 on skx_cstates: 2 µs); a KVM guest with cpuidle-haltpoll polls guest_halt_poll_ns, 200 µs (drivers/cpuidle/governors/haltpoll.c)",
   wakePollingNs:
     'waking a thread on a polling idle CPU: no IPI (the CPU has TIF_POLLING_NRFLAG set: set_nr_if_polling() in kernel/sched/core.c), no idle-state exit, one context switch (1-2 µs: lmbench lat_ctx)',
+  numaNodes:
+    "NUMA nodes, each with its own lruvec and so its own lru_lock (pgdat->__lruvec, or one per memcg per node: mem_cgroup_lruvec() in include/linux/memcontrol.h): a two-socket server without sub-NUMA clustering has 2. CPUs are split into nodes in order, and a CPU's batches hold folios of its own node (local allocation), so kworkers of different nodes do not contend",
   busySpacingNs:
     'a busy CPU reaches a point where a woken kworker can run: at the wake-up (wakeup preemption) or the next tick at worst (1-4 ms at CONFIG_HZ 1000-250; sched_wakeup_granularity 1 ms scaled by CPU count before v6.6, base_slice 0.75 ms since EEVDF): 100 µs is a middle value; sweep it with --spacing',
 };
+
+/** Fields that are times (ns); the others are counts. */
+export const isTimeField = (k: CostField): boolean => k.endsWith('Ns');
 
 /** The cost of one unit of each kernel work event (indexed by mm/cost.ts COST values). */
 export function eventCosts(m: CostModel): Float64Array {

@@ -61,8 +61,10 @@ interface LCpu {
    */
   inKernel: boolean;
   ipi: boolean;
-  /** Its kworker is queued for the lruvec lock (lockQueue). */
+  /** Its kworker is queued for its node's lruvec lock (lockQueue). */
   lockWait: boolean;
+  /** Its NUMA node (costs.numaNodes, CPUs in order): whose lruvec its batches' folios are on. */
+  node: number;
   pendingIdx: number;
   /** Heap entry version: entries with an older stamp are stale. */
   stamp: number;
@@ -136,12 +138,16 @@ export class LogicalRuntime {
   /** The CPU whose step is running (the waker of every wake it makes). */
   private waker = -1;
   private wokeAll = -1;
-  /** When each shared spinlock (mm/cost.ts LOCK) is next free: its holders run one after another. */
-  private readonly lockFree = new Float64Array(N_LOCKS);
-  /** Kworkers queued for the lruvec lock, in arrival order. */
-  private readonly lockQueue: number[] = [];
-  /** The queued kworker the lock was handed to, until it runs (-1: none). */
-  private lockGranted = -1;
+  /**
+   * When each shared spinlock (mm/cost.ts LOCK) of each node (index lock * nodes + node) is
+   * next free: its holders run one after another.
+   */
+  private readonly lockFree: Float64Array;
+  private readonly nodes: number;
+  /** Kworkers queued for their node's lruvec lock, in arrival order. */
+  private readonly lockQueue: number[][];
+  /** Per node, the queued kworker the lock was handed to, until it runs (-1: none). */
+  private readonly lockGranted: Int32Array;
   private failures: Failure[] = [];
   /** Late wake-ups found by the poll, and steps, over the runtime's life (diagnostics). */
   readonly stats = { steps: 0, lateWakeups: 0 };
@@ -152,6 +158,10 @@ export class LogicalRuntime {
     this.lay = mem.lay;
     this.costs = opts.costs ?? DEFAULT_COSTS;
     this.cost = eventCosts(this.costs);
+    this.nodes = Math.max(1, Math.min(this.costs.numaNodes, opts.nCpus));
+    this.lockFree = new Float64Array(N_LOCKS * this.nodes);
+    this.lockQueue = Array.from({ length: this.nodes }, () => []);
+    this.lockGranted = new Int32Array(this.nodes).fill(-1);
     const hooks: RuntimeHooks = {
       wake: (cpu) => this.noteWake(cpu),
       wakeAll: () => {
@@ -170,8 +180,9 @@ export class LogicalRuntime {
       // A holder's critical section is atomic in one step, so other CPUs never see the lock
       // held: its hold time is serialised here instead (taken at most when the last holder let go).
       lockHeld: (lock, held) => {
-        if (held) this.clock = Math.max(this.clock, this.lockFree[lock]!);
-        else this.lockFree[lock] = this.clock;
+        const i = lock * this.nodes + (this.current?.node ?? 0);
+        if (held) this.clock = Math.max(this.clock, this.lockFree[i]!);
+        else this.lockFree[i] = this.clock;
       },
     };
     for (let c = 0; c < opts.nCpus; c++) {
@@ -190,6 +201,7 @@ export class LogicalRuntime {
         inKernel: false,
         ipi: opts.policy.switches.drainMechanism === 'ipi',
         lockWait: false,
+        node: Math.floor((c * this.nodes) / opts.nCpus),
         pendingIdx: ctx.base + C.WQ_PENDING,
         stamp: 0,
       });
@@ -258,13 +270,14 @@ export class LogicalRuntime {
     this.wokeAll = -1;
   }
 
-  /** Hand the lruvec lock to the first queued kworker once it is free of holders. */
-  private lockGrant(): void {
-    if (this.lockQueue.length === 0 || this.lockGranted >= 0) return;
-    this.lockGranted = this.lockQueue[0]!;
-    const s = this.cpus[this.lockQueue.shift()!]!;
+  /** Hand node `node`'s lruvec lock to its first queued kworker, unless a grant is outstanding. */
+  private lockGrant(node: number): void {
+    const q = this.lockQueue[node]!;
+    if (q.length === 0 || this.lockGranted[node]! >= 0) return;
+    const s = this.cpus[q.shift()!]!;
+    this.lockGranted[node] = s.ctx.cpu;
     s.lockWait = false;
-    s.kwReady = Math.max(s.kwReady, this.lockFree[LOCK.LRUVEC]!);
+    s.kwReady = Math.max(s.kwReady, this.lockFree[LOCK.LRUVEC * this.nodes + node]!);
     s.taskReady = Math.max(s.taskReady, s.kwReady); // it spun on the lock: the kworker runs first
     this.schedule(s);
   }
@@ -294,8 +307,8 @@ export class LogicalRuntime {
     this.woken.clear();
     this.wokeAll = -1;
     this.lockFree.fill(0);
-    this.lockQueue.length = 0;
-    this.lockGranted = -1;
+    for (const q of this.lockQueue) q.length = 0;
+    this.lockGranted.fill(-1);
     job.setup(this.cpus[0]!.ctx, trial);
     const records: CpuTrialRecord[] = [];
     this.heap.clear();
@@ -328,15 +341,16 @@ export class LogicalRuntime {
       // Drain work walks a batch under the lruvec lock, taken first thing: while another CPU
       // holds it, the kworker queues for it (FIFO) and starts when it is handed over, so that
       // its effects (which others see from its start) happen in time order.
-      const granted = cpu === this.lockGranted; // (a grant not taken up passes on after the step)
-      if (granted) this.lockGranted = -1;
-      if (kw && this.lockFree[LOCK.LRUVEC]! > t) {
+      const granted = cpu === this.lockGranted[s.node]; // (a grant not taken up passes on after the step)
+      if (granted) this.lockGranted[s.node] = -1;
+      if (kw && this.lockFree[LOCK.LRUVEC * this.nodes + s.node]! > t) {
         s.lockWait = true;
         // Handed the lock, but a task step took it meanwhile: first in line again.
-        if (granted) this.lockQueue.unshift(cpu);
-        else this.lockQueue.push(cpu);
+        const q = this.lockQueue[s.node]!;
+        if (granted) q.unshift(cpu);
+        else q.push(cpu);
         this.schedule(s);
-        this.lockGrant(); // nobody may be left to let go of it: the lock is free from lockFree on
+        this.lockGrant(s.node); // nobody may be left to let go of it: the lock is free from lockFree on
         continue;
       }
       if (++steps > max) {
@@ -359,7 +373,7 @@ export class LogicalRuntime {
       end = Math.max(end, this.clock);
       this.current = null;
       this.schedule(s);
-      this.lockGrant();
+      this.lockGrant(s.node);
       this.applyWakes();
       if (steps % pollEvery === 0) this.poll(this.clock);
     }

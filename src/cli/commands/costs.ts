@@ -2,10 +2,10 @@
 // defaults, or a cost file's values over them) and where the default comes from.
 import type { Command } from 'commander';
 import { loadCostFile } from '../../cost/file.js';
-import { COST_SOURCES, type CostField, DEFAULT_COSTS } from '../../cost/model.js';
+import { COST_SOURCES, type CostField, DEFAULT_COSTS, isTimeField } from '../../cost/model.js';
 import type { CliContext } from '../io.js';
 
-const fmt = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toLocaleString('en-US', { maximumFractionDigits: 3 })} µs` : `${ns} ns`);
+const fmtNs = (ns: number) => (ns >= 1000 ? `${(ns / 1000).toLocaleString('en-US', { maximumFractionDigits: 3 })} µs` : `${ns} ns`);
 
 export function registerCosts(program: Command, ctx: CliContext): void {
   program
@@ -23,6 +23,7 @@ export function registerCosts(program: Command, ctx: CliContext): void {
       const w = Math.max(...fields.map((k) => k.length));
       ctx.out.write(`cost model: ${m.name}\n`);
       for (const k of fields) {
+        const fmt = isTimeField(k) ? fmtNs : String;
         const changed = m[k] !== DEFAULT_COSTS[k];
         ctx.out.write(`  ${k.padEnd(w)}  ${fmt(m[k]).padStart(10)}${changed ? `  (default ${fmt(DEFAULT_COSTS[k])})` : ''}\n`);
         ctx.out.write(`  ${' '.repeat(w)}  ${COST_SOURCES[k]}\n`);
