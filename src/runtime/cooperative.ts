@@ -307,7 +307,7 @@ export class CooperativeRuntime {
     // Exhaustive search: learn what this step touched (src/sched/footprint.ts). A task's
     // footprint carries the slots of its earlier steps in the same op, since kernel code may
     // keep an address it computed before a scheduling point.
-    fp.start(this.w, s.ctx.cpu, kw ? null : s.carry);
+    fp.start(this.w, this.lay, s.ctx.cpu, kw ? null : s.carry, this.sched.exactFootprint?.() ?? true);
     this.stepGlobal = false;
     watchSlots(fp);
     try {

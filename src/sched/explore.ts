@@ -72,6 +72,12 @@ class DfsScheduler implements Scheduler {
   /** Consecutive steps of the thread that ran last (`runId`), counted while another thread could run. */
   private run = 0;
   private runId = -1;
+  /** Does the step picked last need an exact footprint (see Scheduler.exactFootprint)? */
+  private exact = true;
+
+  exactFootprint(): boolean {
+    return this.exact;
+  }
 
   begin(): void {
     this.frames = [];
@@ -110,6 +116,7 @@ class DfsScheduler implements Scheduler {
       const idx = (lastIdx + 1) % options.length;
       if (step < this.prefix.length && this.prefix[step] !== idx) throw new Error(`explore: nondeterministic replay at decision ${step}`);
       this.frames.push({ n: options.length, ids, lastIdx: -1, dflt: idx, idx, preBefore, sleep: [], forced: true });
+      this.exact = false; // no sleepers pass this step and no sibling is explored here
       return idx;
     }
     let idx: number;
@@ -128,7 +135,22 @@ class DfsScheduler implements Scheduler {
       if (idx < 0) return -1; // every thread that may run sleeps: an equivalent run was explored
     }
     this.frames.push({ n: options.length, ids, lastIdx, dflt, idx, preBefore, sleep, forced: false });
+    // The step's footprint is used where threads asleep or explored here are carried past it,
+    // and where a sibling still to be explored will put this thread to sleep.
+    this.exact = sleep.length > 0 || (this.done[step]?.length ?? 0) > 0 || this.siblingAhead(ids, lastIdx, dflt, idx, preBefore, sleep);
     return idx;
+  }
+
+  /** Will the search explore another alternative at this decision (within the bound, awake)? */
+  private siblingAhead(ids: readonly number[], lastIdx: number, dflt: number, idx: number, preBefore: number, sleep: readonly Sleeper[]): boolean {
+    // The alternatives after `idx` in order(dflt, n), without building the order (once per decision).
+    for (let alt = idx === dflt ? 0 : idx + 1; alt < ids.length; alt++) {
+      if (alt === dflt) continue;
+      if (preBefore + preemptionCost(lastIdx, alt) > this.bound) continue;
+      if (sleep.some((u) => u.id === ids[alt])) continue;
+      return true;
+    }
+    return false;
   }
 }
 
@@ -142,6 +164,8 @@ export interface ExploreOptions {
   maxInterleavings?: number;
   timeLimitMs?: number;
   seed?: number;
+  /** Called after every interleaving run to its end, with the kernel memory as it ended. */
+  visit?: (run: DetRun, w: Int32Array) => void;
 }
 
 export interface ExploreFailure {
@@ -184,7 +208,10 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
     for (;;) {
       const run = session.run(seed, sched);
       if (run.result.pruned) pruned++;
-      else n++;
+      else {
+        n++;
+        o.visit?.(run, session.rt.w);
+      }
       maxDecisions = Math.max(maxDecisions, run.decisions.length);
       if (run.signature !== null) {
         const ex = explicitPrefix(run.decisions);

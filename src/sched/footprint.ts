@@ -1,76 +1,252 @@
-// What one scheduling step touched, for partial-order reduction in `explore` (sleep sets):
-// two steps of different threads commute when neither changed a global word and they touched
-// no common slot (folio, CPU region, VMA with its PTEs, object with its page-cache slots).
-// Touching is counted as reading and writing (conservative); globals (locks, cursors, the drain
-// generation and mutex) are compared before and after the step, so a lock taken and released
-// inside one step — which no other thread can observe, a step being atomic — is no write, while
-// a cursor moved or a lock left held is. Anything else a step does to state outside the kernel
-// memory (a sleep or hog, a named signal, a fork child published, a crash) marks it global too.
-import { G, SLOT, type SlotWatch, WAITER_WORDS } from '../mm/layout.js';
+// What one scheduling step touched, for partial-order reduction in `explore` (sleep sets).
+// A step's footprint is the slots (folio, CPU region, VMA with its PTEs, object with its
+// page-cache slots) its kernel code addressed, and of those the ones it wrote: a slot whose
+// words differ after the step from a copy taken when the step first addressed it. Two steps of
+// different threads commute when neither wrote a slot the other addressed (two readers of one
+// VMA's page tables commute; a reader and a writer of one folio do not) and neither changed a
+// global word. Globals (locks, cursors, the drain generation and mutex) are compared before and
+// after the step, so a lock taken and released inside one step, which no other thread can
+// observe (a step is atomic), is no write, while a cursor moved or a lock left held is.
+// Comparing contents is exact where it matters: a step that reads the same words behaves the
+// same, so steps that write nothing the other addressed can be swapped. Words the kernel code
+// never reads from another thread are left out of the comparison: a CPU's event counters
+// (increments commute; a task reads back only the counters it alone bumps) and the runtime's
+// bookkeeping of what the CPU is running (CUR_OP, STATE). Anything else a step does to state
+// outside the kernel memory (a sleep or hog, a named signal, a fork child published, a crash)
+// marks it global.
+import { BATCH_SLOTS, NR_BATCHES } from '../mm/constants.js';
+import {
+  BATCH_WORDS,
+  C,
+  COORDINATOR,
+  CPU_WORDS,
+  folioTableBase,
+  FOLIO_WORDS,
+  G,
+  GLOBAL_WORDS,
+  type Layout,
+  O,
+  OBJ_TABLE,
+  OBJ_WORDS,
+  SLOT,
+  type SlotWatch,
+  V,
+  VMA_TABLE,
+  VMA_WORDS,
+} from '../mm/layout.js';
 
 export interface Footprint {
-  /** Slots touched, encoded kind + 4 * id (SLOT kinds), sorted, no duplicates. */
+  /** Slots addressed, encoded kind + 4 * id (SLOT kinds), sorted, no duplicates. */
   slots: readonly number[];
+  /** The slots among them whose contents the step changed, sorted. */
+  writes: readonly number[];
   /** Changed a global word or runtime state other threads see: dependent on every step. */
   global: boolean;
+}
+
+/** Does sorted list `x` share an element with sorted list `y`? */
+function meet(x: readonly number[], y: readonly number[]): boolean {
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    if (x[i] === y[j]) return true;
+    if (x[i]! < y[j]!) i++;
+    else j++;
+  }
+  return false;
 }
 
 /** Do two steps (of different threads) commute? */
 export function independent(a: Footprint, b: Footprint): boolean {
   if (a.global || b.global) return false;
-  const x = a.slots;
-  const y = b.slots;
-  let i = 0;
-  let j = 0;
-  while (i < x.length && j < y.length) {
-    if (x[i] === y[j]) return false;
-    if (x[i]! < y[j]!) i++;
-    else j++;
-  }
-  return true;
+  return !meet(a.writes, b.slots) && !meet(b.writes, a.slots);
 }
 
 /**
- * The global words kernel code uses (layout.ts G), with the waiter bitmaps that follow two of
- * them; the trial bookkeeping words are the runtime's, not the kernel's.
+ * The global words kernel code uses (layout.ts G), with the words of the two waiter bitmaps
+ * that can hold a bit for `nCpus` CPUs or the coordinator; the trial bookkeeping words are the
+ * runtime's, not the kernel's.
  */
-const WATCHED_GLOBALS: readonly number[] = (() => {
+function watchedGlobals(nCpus: number): Int32Array {
   const ignored = new Set<number>([G.TRIAL_GEN, G.TRIAL_DONE, G.TRIAL_STOP]);
   const words = new Set<number>();
   for (const v of Object.values(G)) if (!ignored.has(v)) words.add(v);
-  for (const wait of [G.DRAIN_MUTEX_WAITERS, G.LOCK_WAITERS]) for (let k = 0; k < WAITER_WORDS; k++) words.add(wait + k);
-  return [...words].sort((a, b) => a - b);
+  const used = new Set<number>([COORDINATOR >> 5]);
+  for (let c = 0; c < nCpus; c++) used.add(c >> 5);
+  for (const wait of [G.DRAIN_MUTEX_WAITERS, G.LOCK_WAITERS]) for (const k of used) words.add(wait + k);
+  return Int32Array.from([...words].sort((x, y) => x - y));
+}
+
+/**
+ * The words of a CPU region compared for writes after its batches: its fields in layout.ts C
+ * (the locks, workqueue words, online bit, bh_lrus count and the runtime programs' USER words),
+ * not CUR_OP, STATE or the counters; the padding between them is never written. Of each batch
+ * only its count and the entries below it are compared: kernel code reads no entry at or above
+ * the count.
+ */
+const CPU_FIELDS: Int32Array = (() => {
+  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.STATS]);
+  const words = new Set<number>();
+  for (const v of Object.values(C)) if (!skip.has(v)) words.add(v);
+  for (let k = 1; k < 4; k++) words.add(C.USER + k);
+  return Int32Array.from([...words].sort((x, y) => x - y));
 })();
+
+const EMPTY: readonly number[] = Object.freeze([]);
 
 /** Collects one step's footprint: install as the slot watch, run the step, then `finish`. */
 export class FootprintRecorder implements SlotWatch {
   // A step touches a handful of slots: a small array searched linearly beats a Set here.
   private slots: number[] = [];
-  private readonly before = new Int32Array(WATCHED_GLOBALS.length);
-  private w: Int32Array | null = null;
+  private globals = watchedGlobals(0);
+  private globalsFor = -1;
+  private before = new Int32Array(this.globals.length);
+  private w: Int32Array = new Int32Array(0);
+  private pteArea = 0;
+  private cacheArea = 0;
+  /** Tell written slots from read ones (else every slot addressed counts as written). */
+  private exact = true;
+  /** Per slot, in `slots` order: where its copy starts in `copy`. */
+  private at = new Int32Array(64);
+  /** The slots' words as each was first addressed in the step. */
+  private copy = new Int32Array(4096);
+  private used = 0;
 
   slot(kind: number, id: number): void {
     const code = kind + 4 * id;
     const s = this.slots;
     for (let i = s.length - 1; i >= 0; i--) if (s[i] === code) return;
+    if (this.exact) {
+      if (s.length === this.at.length) {
+        const bigger = new Int32Array(this.at.length * 2);
+        bigger.set(this.at);
+        this.at = bigger;
+      }
+      this.at[s.length] = this.used;
+      this.snapshot(kind, id);
+    }
     s.push(code);
   }
 
+  /** Room for `n` more words in the copy. */
+  private room(n: number): Int32Array {
+    if (this.used + n > this.copy.length) {
+      const bigger = new Int32Array(Math.max(this.copy.length * 2, this.used + n));
+      bigger.set(this.copy.subarray(0, this.used));
+      this.copy = bigger;
+    }
+    return this.copy;
+  }
+
+  /** Copy `len` words from `from` (plain loops: the runs are short, a view per run would be garbage). */
+  private keep(from: number, len: number): void {
+    const c = this.room(len);
+    const w = this.w;
+    const to = this.used;
+    for (let i = 0; i < len; i++) c[to + i] = w[from + i]!;
+    this.used = to + len;
+  }
+
+  /** Copy a slot's words before the step uses them (kernel code computes the address first, then accesses). */
+  private snapshot(kind: number, id: number): void {
+    const w = this.w;
+    if (kind === SLOT.FOLIO) this.keep(folioTableBase() + id * FOLIO_WORDS, FOLIO_WORDS);
+    else if (kind === SLOT.CPU) {
+      const base = GLOBAL_WORDS + id * CPU_WORDS;
+      for (let b = 0; b < NR_BATCHES; b++) {
+        const nr = base + C.BATCHES + b * BATCH_WORDS;
+        this.keep(nr, 1 + Math.min(Math.max(w[nr]!, 0), BATCH_SLOTS));
+      }
+      const c = this.room(CPU_FIELDS.length);
+      for (let i = 0; i < CPU_FIELDS.length; i++) c[this.used + i] = w[base + CPU_FIELDS[i]!]!;
+      this.used += CPU_FIELDS.length;
+    } else if (kind === SLOT.VMA) {
+      const base = VMA_TABLE + id * VMA_WORDS;
+      this.keep(base, VMA_WORDS);
+      // Its PTEs, as the header places them now (a step that changes the header wrote the slot anyway).
+      if (w[base + V.IN_USE]) this.keep(this.pteArea + w[base + V.PTE_BASE]!, Math.max(w[base + V.NPAGES]!, 0));
+    } else {
+      const base = OBJ_TABLE + id * OBJ_WORDS;
+      this.keep(base, OBJ_WORDS);
+      if (w[base + O.IN_USE]) this.keep(this.cacheArea + w[base + O.CACHE_BASE]!, Math.max(w[base + O.NPAGES]!, 0));
+    }
+  }
+
+  /** Do `len` words from `from` differ from the copy at `at`? */
+  private differ(from: number, len: number, at: number): boolean {
+    const w = this.w;
+    const c = this.copy;
+    for (let i = 0; i < len; i++) if (w[from + i] !== c[at + i]) return true;
+    return false;
+  }
+
+  /** Did the step change slot k (in `slots` order)? Walks the copy as snapshot laid it out. */
+  private changed(k: number): boolean {
+    const w = this.w;
+    const c = this.copy;
+    const code = this.slots[k]!;
+    const kind = code & 3;
+    const id = code >> 2;
+    let at = this.at[k]!;
+    if (kind === SLOT.FOLIO) return this.differ(folioTableBase() + id * FOLIO_WORDS, FOLIO_WORDS, at);
+    if (kind === SLOT.CPU) {
+      const base = GLOBAL_WORDS + id * CPU_WORDS;
+      for (let b = 0; b < NR_BATCHES; b++) {
+        const nr = base + C.BATCHES + b * BATCH_WORDS;
+        if (w[nr] !== c[at]) return true; // the count moved
+        const len = 1 + Math.min(Math.max(c[at]!, 0), BATCH_SLOTS);
+        if (this.differ(nr, len, at)) return true;
+        at += len;
+      }
+      for (let i = 0; i < CPU_FIELDS.length; i++) if (w[base + CPU_FIELDS[i]!] !== c[at + i]) return true;
+      return false;
+    }
+    const base = kind === SLOT.VMA ? VMA_TABLE + id * VMA_WORDS : OBJ_TABLE + id * OBJ_WORDS;
+    const words = kind === SLOT.VMA ? VMA_WORDS : OBJ_WORDS;
+    if (this.differ(base, words, at)) return true; // a header changed: its table entries may have moved too
+    at += words;
+    const inUse = kind === SLOT.VMA ? V.IN_USE : O.IN_USE;
+    if (!w[base + inUse]) return false;
+    const first = kind === SLOT.VMA ? this.pteArea + w[base + V.PTE_BASE]! : this.cacheArea + w[base + O.CACHE_BASE]!;
+    return this.differ(first, Math.max(w[base + (kind === SLOT.VMA ? V.NPAGES : O.NPAGES)]!, 0), at);
+  }
+
   /** Start a step of a thread on `cpu` (its own CPU region is always part of the footprint). */
-  start(w: Int32Array, cpu: number, carried: readonly number[] | null): void {
+  start(w: Int32Array, lay: Layout, cpu: number, carried: readonly number[] | null, exact = true): void {
+    this.exact = exact;
     this.w = w;
-    this.slots = carried ? carried.slice() : [];
+    this.pteArea = lay.pteArea;
+    this.cacheArea = lay.cacheArea;
+    if (this.globalsFor !== lay.dims.nCpus) {
+      this.globals = watchedGlobals(lay.dims.nCpus);
+      this.before = new Int32Array(this.globals.length);
+      this.globalsFor = lay.dims.nCpus;
+    }
+    this.slots = [];
+    this.used = 0;
+    if (carried) for (const code of carried) this.slot(code & 3, code >> 2);
     this.slot(SLOT.CPU, cpu);
+    const g = this.globals;
     const before = this.before;
-    for (let i = 0; i < WATCHED_GLOBALS.length; i++) before[i] = w[WATCHED_GLOBALS[i]!]!;
+    for (let i = 0; i < g.length; i++) before[i] = w[g[i]!]!;
   }
 
   /** The footprint of the step just run; `global` adds what the runtime saw change. */
   finish(global: boolean): Footprint {
-    const w = this.w!;
+    const w = this.w;
+    const g = this.globals;
     const before = this.before;
     let changed = global;
-    for (let i = 0; i < WATCHED_GLOBALS.length && !changed; i++) if (w[WATCHED_GLOBALS[i]!] !== before[i]) changed = true;
-    return { slots: this.slots.sort((a, b) => a - b), global: changed };
+    for (let i = 0; i < g.length && !changed; i++) if (w[g[i]!] !== before[i]) changed = true;
+    // `slots` is a fresh array per step (start), handed over; writes are found in its recorded
+    // order (the copies follow it) before it is sorted.
+    if (!this.exact) {
+      const slots = this.slots.sort((a, b) => a - b);
+      return { slots, writes: slots, global: changed };
+    }
+    let writes: number[] | null = null;
+    for (let k = 0; k < this.slots.length; k++) if (this.changed(k)) (writes ??= []).push(this.slots[k]!);
+    const slots = this.slots.sort((a, b) => a - b);
+    return { slots, writes: writes ? writes.sort((a, b) => a - b) : EMPTY, global: changed };
   }
 }

@@ -14,6 +14,12 @@ export interface Scheduler {
    * trial (the exhaustive search, when every runnable thread is asleep: see explore.ts).
    */
   pick(options: readonly Thread[], last: Thread | null, step: number): number;
+  /**
+   * Whether the step just picked needs its writes told apart from its reads (partial-order
+   * reduction: only where a sleep set or a sibling branch still to come uses its footprint);
+   * without it a footprint counts every slot addressed as written, which is cheaper and safe.
+   */
+  exactFootprint?(): boolean;
   /** Called at the end of a trial with the number of decisions it took. */
   end?(steps: number): void;
 }

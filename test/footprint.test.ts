@@ -1,0 +1,96 @@
+// The footprint of one scheduling step (src/sched/footprint.ts), which partial-order reduction
+// in `explore` uses to decide which steps commute: slots addressed, slots written (contents
+// changed), global words changed.
+import { describe, expect, test } from 'vitest';
+import { createKernelMemory } from '../src/mm/boot.js';
+import { C, cpuBase, F, folioBase, G, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
+import { FootprintRecorder, independent } from '../src/sched/footprint.js';
+
+const mem = createKernelMemory({ nCpus: 4, nFolios: 8, nPtes: 16, nCacheSlots: 8 });
+const { w, lay } = mem;
+// One VMA of 4 pages at PTE 0, mapping folio 0 at page 0.
+w[vmaBase(0) + V.IN_USE] = 1;
+w[vmaBase(0) + V.NPAGES] = 4;
+w[vmaBase(0) + V.PTE_BASE] = 0;
+w[lay.pteArea + 0] = 1;
+
+/** The footprint of `body` run as one step of a thread on `cpu`. */
+function step(cpu: number, body: () => void, carried: number[] | null = null) {
+  const r = new FootprintRecorder();
+  r.start(w, lay, cpu, carried);
+  watchSlots(r);
+  try {
+    body();
+  } finally {
+    watchSlots(null);
+  }
+  return r.finish(false);
+}
+
+describe('footprints', () => {
+  test('two readers of one VMA and its PTEs commute; a writer of a PTE does not commute with a reader', () => {
+    const walk = () => w[lay.pteArea + w[vmaBase(0) + V.PTE_BASE]!]!;
+    const a = step(0, () => void walk());
+    const b = step(1, () => void walk());
+    expect(a.writes).toEqual([]);
+    expect(independent(a, b)).toBe(true);
+    const zap = step(2, () => {
+      w[lay.pteArea + w[vmaBase(0) + V.PTE_BASE]! + 2] = 5;
+    });
+    expect(zap.writes).toEqual([2 + 4 * 0]); // SLOT.VMA, VMA 0
+    expect(independent(a, zap)).toBe(false);
+    w[lay.pteArea + 2] = 0;
+  });
+  test('a folio written by one step and read by another: dependent; two different folios: independent', () => {
+    const get = (f: number) => step(0, () => void Atomics.add(w, folioBase(f) + F.REF, 1));
+    const peek = (f: number) => step(1, () => void Atomics.load(w, folioBase(f) + F.REF));
+    expect(independent(get(0), peek(0))).toBe(false);
+    expect(independent(get(0), peek(1))).toBe(true);
+  });
+  test('a value written back unchanged within the step is no write', () => {
+    const fp = step(0, () => {
+      const b = folioBase(3) + F.FLAGS;
+      w[b] = w[b]! | 4;
+      w[b] = w[b]! & ~4;
+    });
+    expect(fp.writes).toEqual([]);
+  });
+  test("a CPU's event counters and the runtime's CUR_OP are left out; its batches are compared", () => {
+    const other = step(1, () => void w[cpuBase(0) + C.BATCHES]);
+    const counting = step(0, () => {
+      w[cpuBase(0) + C.STATS + Stat.PIN_CALLS]! += 1;
+      w[cpuBase(0) + C.CUR_OP] = 7;
+    });
+    expect(counting.writes).toEqual([]);
+    expect(independent(counting, other)).toBe(true);
+    const adding = step(0, () => {
+      w[cpuBase(0) + C.BATCHES] = 1;
+    });
+    expect(adding.writes).toEqual([1 + 4 * 0]);
+    expect(independent(adding, other)).toBe(false);
+    w[cpuBase(0) + C.BATCHES] = 0;
+  });
+  test('slots carried from earlier steps of the op are compared too (an address kept across a yield point)', () => {
+    const carriedFolio = 0 + 4 * 5; // SLOT.FOLIO, folio 5
+    const base = folioBase(5); // computed before the step, as kernel code computes it before a yield point
+    const fp = step(0, () => void Atomics.add(w, base + F.REF, 1), [carriedFolio]);
+    expect(fp.slots).toContain(carriedFolio);
+    expect(fp.writes).toContain(carriedFolio);
+  });
+  test('a global word left changed makes the step dependent on every step; one taken and released does not', () => {
+    const held = step(0, () => void Atomics.store(w, G.PTL, 1));
+    expect(held.global).toBe(true);
+    expect(
+      independent(
+        held,
+        step(1, () => {}),
+      ),
+    ).toBe(false);
+    w[G.PTL] = 0;
+    const inside = step(1, () => {
+      Atomics.store(w, G.PTL, 1);
+      Atomics.store(w, G.PTL, 0);
+    });
+    expect(inside.global).toBe(false);
+  });
+});
