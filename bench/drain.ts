@@ -1,9 +1,9 @@
 // lru_add_drain_all() round trip from the coordinator to N CPU workers that are busy running
 // operations, or idle, beside the floor measured in the same run.
 import { Coordinator } from '../src/coordinator/coordinator.js';
-import { C, cpuBase } from '../src/mm/layout.js';
+import { C, cpuBase, Stat } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
-import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND } from '../src/job/bench_program.js';
+import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
 import { measureFloor } from './floor.js';
 
 export interface DrainBenchRow {
@@ -11,19 +11,45 @@ export interface DrainBenchRow {
   mode: 'busy' | 'idle';
   emuP50: number;
   emuP99: number;
+  /** Per drain: the longest drain work (lru_add_drain_per_cpu on one CPU, DRAIN_WORK_NS), median. */
+  workP50: number;
+  /** Per drain: the round trip less that work (signalling, the coordinator's own code, the wait for a scheduling point), median. */
+  restP50: number;
+  /** The coordinator's own lru_add_drain_all() code with nothing to drain (N idle CPUs, empty batches: mutex, scan, unlock), median. */
+  ownP50: number;
   floorP50: number;
   floorP99: number;
   cpusQueued: number;
+  /** Drains (after the warm-up) that found no CPU to queue and were not timed. */
+  emptyDrains: number;
 }
+
+/** Drains before timing starts (the coordinator's drain path compiled). */
+const WARM_DRAINS = 500;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function measureEmulator(n: number, busy: boolean, rounds: number): Promise<{ lat: number[]; queued: number }> {
+async function measureEmulator(
+  n: number,
+  busy: boolean,
+  rounds: number,
+): Promise<{ lat: number[]; work: number[]; rest: number[]; queued: number; empty: number }> {
   const c = await Coordinator.start({ cpus: n, dims: { nFolios: n * 64 + 64 } });
   const lat: number[] = [];
+  const work: number[] = [];
+  const rest: number[] = [];
+  // Each CPU's DRAIN_WORK_NS, read before and after a drain: its kworker adds the time of its
+  // drain work before it signals completion, so the coordinator sees it once the drain returns.
+  const workNs = (w: Int32Array, into: number[]) => {
+    for (let i = 0; i < n; i++) into[i] = Atomics.load(w, cpuBase(i) + C.STATS + Stat.DRAIN_WORK_NS);
+  };
+  const before: number[] = [];
+  const after: number[] = [];
+  let timed = 0;
+  let empty = 0;
   let queued = 0;
   try {
     await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
@@ -36,8 +62,11 @@ async function measureEmulator(n: number, busy: boolean, rounds: number): Promis
       trials: 1,
       watchdogMs: 120_000,
       during: () => {
-        c.waitFor(ready(busy ? 1 : 0));
-        for (let r = 1; r <= rounds + 20; r++) {
+        c.waitFor(ready(busy ? BENCH_WARM_CYCLES : 0), 60_000);
+        // Busy: only drains that found work are timed. A busy CPU the host has descheduled adds
+        // nothing to its batch, and the drains meanwhile find nothing to do (a few µs each):
+        // they are counted apart (`idleDrains`), not mixed into the round trip.
+        for (let r = 1; timed < rounds && r <= (rounds + WARM_DRAINS) * 20; r++) {
           if (!busy) {
             Atomics.store(w, BENCH_ROUND, r);
             for (let i = 0; i < n; i++) {
@@ -46,9 +75,21 @@ async function measureEmulator(n: number, busy: boolean, rounds: number): Promis
             }
             c.waitFor(ready(r));
           }
+          workNs(w, before);
           const rec = c.lruAddDrainAll();
-          if (rec && r > 20) {
-            lat.push(rec.endNs - rec.startNs);
+          workNs(w, after);
+          if (rec && r > WARM_DRAINS) {
+            if (rec.cpusQueued === 0) {
+              empty++;
+              continue;
+            }
+            timed++;
+            const ns = rec.endNs - rec.startNs;
+            let longest = 0;
+            for (let i = 0; i < n; i++) longest = Math.max(longest, after[i]! - before[i]!);
+            lat.push(ns);
+            work.push(longest);
+            rest.push(ns - longest);
             queued += rec.cpusQueued;
           }
         }
@@ -59,12 +100,37 @@ async function measureEmulator(n: number, busy: boolean, rounds: number): Promis
   } finally {
     await c.shutdown();
   }
-  return { lat, queued: queued / Math.max(1, lat.length) };
+  return { lat, work, rest, queued: queued / Math.max(1, lat.length), empty };
+}
+
+/** lru_add_drain_all() from the coordinator when no CPU has anything to drain: its own code alone. */
+async function measureOwnCode(n: number, rounds: number): Promise<number[]> {
+  const c = await Coordinator.start({ cpus: n, dims: { nFolios: n * 64 + 64 } });
+  const lat: number[] = [];
+  try {
+    await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
+    const outcome = await c.run({
+      trials: 1,
+      watchdogMs: 120_000,
+      during: () => {
+        for (let r = 1; r <= rounds + 2000; r++) {
+          const rec = c.lruAddDrainAll();
+          if (rec && r > 2000 && rec.cpusQueued === 0) lat.push(rec.endNs - rec.startNs);
+        }
+        Atomics.store(c.w, BENCH_RELEASE, 1);
+      },
+    });
+    if (outcome.crash) throw new Error(`bench: CPU ${outcome.crash.cpu} crashed: ${outcome.crash.message}`);
+  } finally {
+    await c.shutdown();
+  }
+  return lat;
 }
 
 export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r: DrainBenchRow) => void): Promise<DrainBenchRow[]> {
   const rows: DrainBenchRow[] = [];
   for (const n of cpuCounts) {
+    const own = await measureOwnCode(n, rounds);
     for (const mode of ['busy', 'idle'] as const) {
       const emu = await measureEmulator(n, mode === 'busy', rounds);
       const floor = await measureFloor(n, mode === 'busy', rounds);
@@ -73,9 +139,13 @@ export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r
         mode,
         emuP50: pct(emu.lat, 50),
         emuP99: pct(emu.lat, 99),
+        workP50: pct(emu.work, 50),
+        restP50: pct(emu.rest, 50),
+        ownP50: own.length ? pct(own, 50) : Number.NaN,
         floorP50: pct(floor.slice(20), 50),
         floorP99: pct(floor.slice(20), 99),
         cpusQueued: emu.queued,
+        emptyDrains: emu.empty,
       });
       onRow?.(rows[rows.length - 1]!);
     }

@@ -16,10 +16,17 @@ async function main(): Promise<void> {
   if (!only || only === 'drain') {
     const counts = (process.env.BENCH_CPUS ?? '1,2,4,8,16').split(',').map(Number);
     console.log(`\nlru_add_drain_all() round trip from the coordinator, ${rounds} calls per cell (µs)`);
-    console.log('  cpus  mode   emu p50  emu p99  floor p50 floor p99  ratio p50  ratio p99  cpus queued');
+    console.log(
+      '  split: drain work = the longest lru_add_drain_per_cpu() of the drain (DRAIN_WORK_NS); own code = lru_add_drain_all() with nothing to drain (mutex, scan, unlock);',
+    );
+    console.log('  hop = round trip - drain work - own code: the signalling and the wait for a scheduling point, which the floor measures;');
+    console.log('  untimed = busy drains that found nothing queued (the busy CPU descheduled by the host meanwhile), not in the figures');
+    console.log(
+      '  cpus  mode   emu p50  emu p99  floor p50 floor p99  ratio p50  ratio p99  cpus queued   drain work p50  own code p50  hop p50  hop/floor  untimed',
+    );
     await benchDrain(counts, rounds, (r) => {
       console.log(
-        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}   ${(r.emuP50 / r.floorP50).toFixed(2).padStart(6)}x   ${(r.emuP99 / r.floorP99).toFixed(2).padStart(6)}x   ${r.cpusQueued.toFixed(1)}`,
+        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}   ${(r.emuP50 / r.floorP50).toFixed(2).padStart(6)}x   ${(r.emuP99 / r.floorP99).toFixed(2).padStart(6)}x   ${r.cpusQueued.toFixed(1).padStart(6)}     ${us(r.workP50)}      ${us(r.ownP50)} ${us(r.restP50 - r.ownP50)}   ${((r.restP50 - r.ownP50) / r.floorP50).toFixed(2).padStart(6)}x  ${String(r.emptyDrains).padStart(7)}`,
       );
     });
   }

@@ -15,8 +15,14 @@ import { wait_event } from '../mm/wait.js';
 /** Coordinator-region words the benchmark uses. */
 export const BENCH_RELEASE = cpuBase(COORDINATOR) + C.USER; // 1 = stop
 export const BENCH_ROUND = cpuBase(COORDINATOR) + C.USER + 1; // idle refill round
-/** Per-CPU word: the last round this CPU has refilled for (-1 before setup). */
+/** Per-CPU word: the last round this CPU has refilled for (idle), or its cycles so far (busy); -1 before setup. */
 export const BENCH_READY = C.USER + 3;
+/**
+ * Isolate/putback cycles a busy CPU runs before the coordinator starts timing: the JIT has
+ * compiled the loop by then (a cell of a few hundred drains lasts milliseconds, and a CPU still
+ * in the interpreter made hardly a cycle in it: its batch stayed empty, the drains queued nothing).
+ */
+export const BENCH_WARM_CYCLES = 20_000;
 
 export interface BenchParams {
   busy: number;
@@ -63,8 +69,9 @@ export class BenchProgram implements Job {
     for (let i = 0; Atomics.load(ctx.w, BENCH_RELEASE) === 0; i++) {
       yield* this.cycle(ctx, i);
       yield YP.OP_BOUNDARY;
-      if (i === 8) {
-        Atomics.store(ctx.w, ctx.base + BENCH_READY, 1); // busy, with a non-empty batch
+      if ((i & 255) === 0) Atomics.store(ctx.w, ctx.base + BENCH_READY, i);
+      if (i === BENCH_WARM_CYCLES) {
+        Atomics.store(ctx.w, ctx.base + BENCH_READY, i); // busy and warm, with a non-empty batch
         ctx.hooks.wake(COORDINATOR);
       }
     }

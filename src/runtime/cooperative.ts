@@ -15,7 +15,7 @@ import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
 import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
-import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
+import { mergeRecords, sumCpuStats, TrialRecorder } from '../job/recorder.js';
 import { resetTaskState, stepFailure } from './task_state.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from '../trial/result.js';
@@ -234,6 +234,7 @@ export class CooperativeRuntime {
         dflt: i === Math.max(li, 0),
         step: -1,
         yp: -1,
+        why: undefined, // every field present from the start: one object shape for all records
         t: this.now,
         fp: undefined,
       };
@@ -245,8 +246,9 @@ export class CooperativeRuntime {
     this.current = null;
     const t2 = performance.now();
     const stats = sumCpuStats(this.w, this.lay.dims.nCpus);
+    const merged = mergeRecords(records, this.pruned ? [] : this.failures.concat(job.check(this.cpus[0]!.ctx, trial)));
     // A pruned trial stopped part-way: its end state is no outcome, so it is not checked.
-    const failures = this.pruned ? [] : [...this.failures, ...job.check(this.cpus[0]!.ctx, trial), ...records.flatMap((r) => r.failures)];
+    if (this.pruned) merged.failures.length = 0;
     const ph = this.phases;
     ph.trials++;
     ph.resetMs += t1 - t0;
@@ -254,9 +256,9 @@ export class CooperativeRuntime {
     ph.checkMs += performance.now() - t2;
     return {
       trial,
-      failures,
-      pins: records.flatMap((r) => r.pins),
-      drainAlls: records.flatMap((r) => r.drainAlls),
+      failures: merged.failures,
+      pins: merged.pins,
+      drainAlls: merged.drainAlls,
       stats,
       durationNs: this.now,
       ...(this.pruned ? { pruned: true } : {}),

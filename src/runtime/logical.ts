@@ -23,7 +23,7 @@ import type { Policy } from '../mm/policy.js';
 import { resetTaskState, stepFailure } from './task_state.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
-import { sumCpuStats, TrialRecorder } from '../job/recorder.js';
+import { mergeRecords, sumCpuStats, TrialRecorder } from '../job/recorder.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from '../trial/result.js';
 import { type CostModel, DEFAULT_COSTS, eventCosts } from '../cost/model.js';
@@ -386,12 +386,12 @@ export class LogicalRuntime {
         message: `trial ${trial}: every unfinished CPU is blocked (${hung.map((s) => `cpu ${s.ctx.cpu} in ${s.ctx.blockReason || 'its script'}`).join(', ')})`,
       });
     }
-    const failures = [...this.failures, ...job.check(this.cpus[0]!.ctx, trial), ...records.flatMap((r) => r.failures)];
+    const merged = mergeRecords(records, this.failures.concat(job.check(this.cpus[0]!.ctx, trial)));
     return {
       trial,
-      failures,
-      pins: records.flatMap((r) => r.pins),
-      drainAlls: records.flatMap((r) => r.drainAlls),
+      failures: merged.failures,
+      pins: merged.pins,
+      drainAlls: merged.drainAlls,
       stats: sumCpuStats(this.w, this.lay.dims.nCpus),
       durationNs: end,
     };
