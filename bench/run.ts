@@ -58,11 +58,11 @@ async function main(): Promise<void> {
       console.log(
         `  explore S1 (3 CPUs, preemption bound 2${e.timeless ? ', timeless' : ''}) ${e.policy.padEnd(8)} ${String(e.interleavings).padStart(5)} interleavings in ${e.ms.toFixed(0)} ms, ${e.complete ? 'complete' : 'INCOMPLETE'}, ${e.failures} failure signature(s)`,
       );
-    console.log('\n  explore with and without partial-order reduction (sleep sets), 3 CPUs, scripted CPUs renumbered');
-    console.log('  scenario policy   bound   without: interleavings    ms   with: interleavings (+abandoned)    ms   signatures  same');
+    console.log('\n  explore with and without partial-order reduction (sleep sets), scripted CPUs renumbered');
+    console.log('  scenario policy   cpus bound   without: interleavings    ms   with: interleavings (+abandoned)    ms   signatures  same');
     for (const x of r.reduction)
       console.log(
-        `  ${x.scenario.padEnd(8)} ${x.policy.padEnd(8)} ${String(x.bound).padStart(5)}   ${String(x.none.interleavings).padStart(22)}${x.none.complete ? ' ' : '*'} ${x.none.ms.toFixed(0).padStart(5)}   ${`${x.sleep.interleavings} (+${x.sleep.pruned})`.padStart(31)}${x.sleep.complete ? ' ' : '*'} ${x.sleep.ms.toFixed(0).padStart(5)}   ${String(x.signatures).padStart(10)}  ${x.sameSignatures ? 'yes' : 'NO'}`,
+        `  ${x.scenario.padEnd(8)} ${x.policy.padEnd(8)} ${String(x.cpus).padStart(4)} ${String(x.bound).padStart(5)}   ${String(x.none.interleavings).padStart(22)}${x.none.complete ? ' ' : '*'} ${x.none.ms.toFixed(0).padStart(5)}   ${`${x.sleep.interleavings} (+${x.sleep.pruned})`.padStart(31)}${x.sleep.complete ? ' ' : '*'} ${x.sleep.ms.toFixed(0).padStart(5)}   ${String(x.signatures).padStart(10)}  ${x.sameSignatures ? 'yes' : 'NO'}`,
       );
     console.log('  (* = stopped by the time limit)');
     console.log(`  lockstep hand-off between two threads (the alternative design): ${r.handoffUs.toFixed(1)} µs median round trip per decision`);

@@ -29,6 +29,7 @@ export interface SchedBench {
     scenario: string;
     policy: string;
     bound: number;
+    cpus: number;
     none: { interleavings: number; ms: number; complete: boolean };
     sleep: { interleavings: number; pruned: number; ms: number; complete: boolean };
     sameSignatures: boolean;
@@ -138,16 +139,20 @@ export async function benchSched(n: number): Promise<SchedBench> {
     }),
   );
   const reduction: SchedBench['reduction'] = [];
-  const cases: Array<[string, string, number]> = [
-    ...['S1', 'S6'].flatMap((id) => ['v6.11', 'merged'].flatMap((p) => [2, 3].map((b): [string, string, number] => [id, p, b]))),
-    ['S9', 'v6.11', 2],
-    ['S9', 'v6.11', 3],
-    ['S9', 'merged', 2],
+  // [scenario, policy, preemption bound, CPUs (the scripted ones renumbered from 0)]
+  const cases: Array<[string, string, number, number]> = [
+    ...['S1', 'S6'].flatMap((id) => ['v6.11', 'merged'].flatMap((p) => [2, 3].map((b): [string, string, number, number] => [id, p, b, 3]))),
+    ['S9', 'v6.11', 2, 3],
+    ['S9', 'v6.11', 3, 3],
+    ['S9', 'merged', 2, 3],
+    ['S7', 'merged', 2, 5],
+    ['S8', 'v6.11', 2, 4],
+    ['S10', 'merged', 2, 4],
   ];
-  for (const [id, policy, bound] of cases) {
-    const sc = compactCpus(loadScenario(id), 3);
+  for (const [id, policy, bound, cpus] of cases) {
+    const sc = compactCpus(loadScenario(id), cpus);
     const run = (r: 'none' | 'sleep-sets') =>
-      explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus: 3 }), { preemptionBound: bound, reduction: r, timeLimitMs: 60_000 });
+      explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus }), { preemptionBound: bound, reduction: r, timeLimitMs: 60_000 });
     const off = run('none');
     const on = run('sleep-sets');
     const sig = (x: typeof on) => JSON.stringify(x.failures.map((f) => f.signature).sort());
@@ -155,6 +160,7 @@ export async function benchSched(n: number): Promise<SchedBench> {
       scenario: id,
       policy,
       bound,
+      cpus,
       none: { interleavings: off.interleavings, ms: off.elapsedMs, complete: off.complete },
       sleep: { interleavings: on.interleavings, pruned: on.pruned, ms: on.elapsedMs, complete: on.complete },
       sameSignatures: sig(on) === sig(off),

@@ -3,8 +3,10 @@
 // changed), global words changed.
 import { describe, expect, test } from 'vitest';
 import { createKernelMemory } from '../src/mm/boot.js';
-import { C, cpuBase, F, folioBase, G, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
+import { C, cpuBase, F, folioBase, G, gw, SLOT, SLOT_BITS, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
+import { pte_lock, pte_unlock } from '../src/mm/vma.js';
 import { FootprintRecorder, independent } from '../src/sched/footprint.js';
+import { kernel } from './helpers/mm.js';
 
 const mem = createKernelMemory({ nCpus: 4, nFolios: 8, nPtes: 16, nCacheSlots: 8 });
 const { w, lay } = mem;
@@ -37,7 +39,7 @@ describe('footprints', () => {
     const zap = step(2, () => {
       w[lay.pteArea + w[vmaBase(0) + V.PTE_BASE]! + 2] = 5;
     });
-    expect(zap.writes).toEqual([2 + 4 * 0]); // SLOT.VMA, VMA 0
+    expect(zap.writes).toEqual([SLOT.VMA + (0 << SLOT_BITS)]);
     expect(independent(a, zap)).toBe(false);
     w[lay.pteArea + 2] = 0;
   });
@@ -66,31 +68,68 @@ describe('footprints', () => {
     const adding = step(0, () => {
       w[cpuBase(0) + C.BATCHES] = 1;
     });
-    expect(adding.writes).toEqual([1 + 4 * 0]);
+    expect(adding.writes).toEqual([SLOT.CPU + (0 << SLOT_BITS)]);
     expect(independent(adding, other)).toBe(false);
     w[cpuBase(0) + C.BATCHES] = 0;
   });
   test('slots carried from earlier steps of the op are compared too (an address kept across a yield point)', () => {
-    const carriedFolio = 0 + 4 * 5; // SLOT.FOLIO, folio 5
+    const carriedFolio = SLOT.FOLIO + (5 << SLOT_BITS);
     const base = folioBase(5); // computed before the step, as kernel code computes it before a yield point
     const fp = step(0, () => void Atomics.add(w, base + F.REF, 1), [carriedFolio]);
     expect(fp.slots).toContain(carriedFolio);
     expect(fp.writes).toContain(carriedFolio);
   });
-  test('a global word left changed makes the step dependent on every step; one taken and released does not', () => {
-    const held = step(0, () => void Atomics.store(w, G.PTL, 1));
-    expect(held.global).toBe(true);
-    expect(
-      independent(
-        held,
-        step(1, () => {}),
-      ),
-    ).toBe(false);
+  test('global words are slots too: a drain generation moved conflicts with its readers only; a global changed without gw() conflicts with every step', () => {
+    w[G.DRAIN_GEN] = 0;
+    const bump = step(0, () => void Atomics.add(w, gw(G.DRAIN_GEN), 1));
+    expect(bump.global).toBe(false);
+    expect(bump.writes).toEqual([SLOT.GLOBAL + ((G.DRAIN_GEN >> 4) << SLOT_BITS)]);
+    const sample = step(1, () => void Atomics.load(w, gw(G.DRAIN_GEN)));
+    expect(independent(bump, sample)).toBe(false);
+    const fault = step(2, () => void Atomics.add(w, folioBase(2) + F.REF, 1));
+    expect(independent(bump, fault)).toBe(true);
+    const sneaky = step(0, () => void Atomics.add(w, G.DRAIN_GEN, 1));
+    expect(sneaky.global).toBe(true);
+    expect(independent(sneaky, fault)).toBe(false);
+  });
+  test('a lock taken and released inside one step is no write; one left held is', () => {
     w[G.PTL] = 0;
     const inside = step(1, () => {
-      Atomics.store(w, G.PTL, 1);
-      Atomics.store(w, G.PTL, 0);
+      Atomics.store(w, gw(G.PTL), 1);
+      Atomics.store(w, gw(G.PTL), 0);
     });
     expect(inside.global).toBe(false);
+    expect(inside.writes).toEqual([]);
+    const held = step(0, () => void Atomics.store(w, gw(G.PTL), 1));
+    expect(held.writes).toEqual([SLOT.GLOBAL + ((G.PTL >> 4) << SLOT_BITS)]);
+    expect(independent(held, inside)).toBe(false);
+    w[G.PTL] = 0;
+  });
+  test('a waiter bitmap is one group over its two lines', () => {
+    const a = step(0, () => void Atomics.or(w, gw(G.LOCK_WAITERS), 1));
+    const b = step(1, () => void Atomics.load(w, gw(G.LOCK_WAITERS + 16)));
+    expect(independent(a, b)).toBe(false);
+    w[G.LOCK_WAITERS] = 0;
+  });
+});
+
+describe('the page-table lock has its own waiter bitmap', () => {
+  test('CPU 100 waiting for the PTL registers in G.PTL_WAITERS and leaves the VMA and object cursors alone', () => {
+    const k = kernel('v6.11', 128);
+    const holder = k.ctx(0);
+    const waiter = k.ctx(100);
+    const cursors = [G.NEXT_PTE, G.NEXT_CACHE_SLOT, G.NEXT_VMA, G.NEXT_OBJ].map((g) => k.w[g]);
+    k.run(0, pte_lock(holder));
+    const g = pte_lock(waiter);
+    expect(g.next().done).toBe(false); // blocked behind CPU 0
+    expect(k.w[G.PTL_WAITERS + (100 >> 5)]! & (1 << (100 & 31))).not.toBe(0);
+    expect([G.NEXT_PTE, G.NEXT_CACHE_SLOT, G.NEXT_VMA, G.NEXT_OBJ].map((x) => k.w[x])).toEqual(cursors);
+    pte_unlock(holder);
+    for (let r = g.next(); !r.done; r = g.next()) {
+      /* takes it now */
+    }
+    expect(k.w[G.PTL]).toBe(101);
+    expect(k.w[G.PTL_WAITERS + (100 >> 5)]).toBe(0);
+    pte_unlock(waiter);
   });
 });

@@ -170,15 +170,20 @@ describe('partial-order reduction in explore (sleep sets)', () => {
   // Stronger than the signatures: the reduction swaps only steps that commute, so every end
   // state reachable without it (folio records, PTEs, page cache, each pin's outcome) is reached
   // with it. A dependence relation that missed a write would lose some.
-  for (const [id, policy, bound] of [
-    ['S1', 'merged', 3],
-    ['S6', 'merged', 3],
-    ['S9', 'merged', 2],
-    ['S9', 'v6.11', 3],
+  // S7, S8, S10 and S1t are where the reduction prunes most (2,268 -> 54 interleavings for S7).
+  for (const [id, policy, bound, cpus] of [
+    ['S1', 'merged', 3, 3],
+    ['S6', 'merged', 3, 3],
+    ['S9', 'merged', 2, 3],
+    ['S9', 'v6.11', 3, 3],
+    ['S7', 'merged', 2, 5],
+    ['S8', 'v6.11', 2, 4],
+    ['S10', 'merged', 2, 4],
+    ['S1t', 'merged', 2, 3],
   ] as const) {
-    test(`${id}, bound ${bound}, ${policy}: the same end states with and without`, () => {
+    test(`${id} on ${cpus} CPUs, bound ${bound}, ${policy}: the same end states with and without`, () => {
       const ends = (reduction: 'none' | 'sleep-sets') => {
-        const s = session(policy, 'pct', compactCpus(loadScenario(id), 3));
+        const s = new DetSession({ scenario: compactCpus(loadScenario(id), cpus), policy: getPolicy(policy), cpus, strategy: 'pct', depth: 3 });
         const lay = s.rt.lay;
         const seen = new Set<string>();
         explore(s, {
@@ -203,8 +208,9 @@ describe('partial-order reduction in explore (sleep sets)', () => {
   test('S1 has independent steps (the faulting and pinning CPUs touch different folios at first): the reduction explores fewer', () => {
     const run = (reduction: 'none' | 'sleep-sets') => explore(session('v6.11', 'pct', S1x3), { preemptionBound: 3, reduction });
     const on = run('sleep-sets');
-    expect(on.interleavings).toBeLessThan(run('none').interleavings);
-    expect(on.pruned).toBeGreaterThan(0);
+    // 160 without, 4 with: the fault's steps commute with the pin's until the pin reaches the
+    // faulted folio, and the drain-all's generation and mutex are words the fault never reads.
+    expect(on.interleavings * 10).toBeLessThan(run('none').interleavings);
   });
   test('a minimal failing schedule found with the reduction replays to the same signature', () => {
     const s = session('v6.11', 'pct', S1x3);

@@ -36,8 +36,12 @@ export const G = {
   NEXT_OBJ: 11 * LINE + 7,
   DRAIN_MUTEX_WAITERS: 12 * LINE, // WAITER_WORDS words: bitmap of the CPUs (and coordinator) waiting for the drain mutex
   LOCK_WAITERS: 14 * LINE, // WAITER_WORDS words: bitmap of the CPUs (and coordinator) waiting for a local lock
+  PTL_WAITERS: 16 * LINE, // WAITER_WORDS words: bitmap of the CPUs waiting for the page-table lock
 } as const;
-export const GLOBAL_WORDS = 16 * LINE;
+export const GLOBAL_WORDS = 18 * LINE;
+/** The waiter bitmaps (WAITER_WORDS words, two lines each). */
+const BITMAP_LINES: readonly number[] = [G.DRAIN_MUTEX_WAITERS >> 4, G.LOCK_WAITERS >> 4, G.PTL_WAITERS >> 4];
+if (WAITER_WORDS > 2 * LINE) throw new Error('layout: a waiter bitmap overflows its two lines');
 
 /** Per-CPU event counters (vm_event_item-style, plus the tool's own measurements). */
 export const Stat = {
@@ -220,16 +224,36 @@ export function folioBase(folio: number): number {
 
 /**
  * Which slots kernel code addresses: the exhaustive search (src/sched/footprint.ts) watches one
- * scheduling step at a time to learn which folios, CPU regions, VMAs (with their PTEs) and
- * objects (with their page-cache slots) the step touched. Every access to those tables computes
- * its address through folioBase/cpuBase/vmaBase/objBase, so the watch sees them all. Null, and
- * one compare per call, everywhere else.
+ * scheduling step at a time to learn which folios, CPU regions, VMAs (with their PTEs), objects
+ * (with their page-cache slots) and global words the step touched. Every access to those
+ * computes its address through folioBase/cpuBase/vmaBase/objBase/gw, so the watch sees them all.
+ * Null, and one compare per call, everywhere else.
  */
 export interface SlotWatch {
   slot(kind: number, id: number): void;
 }
-export const SLOT = { FOLIO: 0, CPU: 1, VMA: 2, OBJ: 3 } as const;
+export const SLOT = { FOLIO: 0, CPU: 1, VMA: 2, OBJ: 3, GLOBAL: 4 } as const;
+/** Bits of a slot code (kind + id << SLOT_BITS) that hold its kind. */
+export const SLOT_BITS = 3;
 let slotWatch: SlotWatch | null = null;
+/**
+ * A global word's group for the slot watch: its 64-byte line (G gives hot words a line each; the
+ * page-table lock shares line 11 with the VMA and object cursors), a waiter bitmap's two lines as
+ * one group.
+ */
+export function globalGroup(word: number): number {
+  const line = word >> 4;
+  return BITMAP_LINES.includes(line - 1) ? line - 1 : line;
+}
+/**
+ * Kernel code addresses a global word through gw(), as it addresses folios through folioBase():
+ * the slot watch then knows which global words a step read or wrote. Any word may be passed
+ * (a lock helper given a per-CPU or folio word reports nothing here: its base call did).
+ */
+export function gw(word: number): number {
+  if (slotWatch !== null && word < GLOBAL_WORDS) slotWatch.slot(SLOT.GLOBAL, globalGroup(word));
+  return word;
+}
 /** Install (or with null remove) the slot watch; the deterministic runtime does it around one step. */
 export function watchSlots(w: SlotWatch | null): void {
   slotWatch = w;

@@ -6,7 +6,7 @@ import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { wait_trylock } from './wait.js';
 import { COST, LOCK, charge, lock_held } from './cost.js';
-import { C, G, Stat, WAITER_WORDS, cpuBase } from './layout.js';
+import { C, G, Stat, WAITER_WORDS, cpuBase, gw } from './layout.js';
 
 /** Which local lock: offsets in the CPU region. */
 export const LocalLock = { fbatches: C.LOCK, fbatches_irq: C.LOCK_IRQ, mlock: C.MLOCK_LOCK } as const;
@@ -26,20 +26,20 @@ export const BATCH_LOCK: readonly number[] = (() => {
 function lockWord(w: Int32Array, idx: number, owner: number): void {
   // Uncontended except against a remote extractor/hotplug drain, which holds it briefly.
   if (Atomics.compareExchange(w, idx, 0, owner + 1) === 0) return;
-  Atomics.add(w, G.LOCK_WAITING, 1);
+  Atomics.add(w, gw(G.LOCK_WAITING), 1);
   for (let spins = 0; Atomics.compareExchange(w, idx, 0, owner + 1) !== 0; spins++) {
     if (spins > 64) Atomics.wait(w, idx, Atomics.load(w, idx) || 1, 0.05);
   }
-  Atomics.sub(w, G.LOCK_WAITING, 1);
+  Atomics.sub(w, gw(G.LOCK_WAITING), 1);
 }
 /** Release; wake whoever waits for a local lock (rare: one load when nobody does). */
 function unlockWord(ctx: KernelCtx, idx: number): void {
   const w = ctx.w;
   Atomics.store(w, idx, 0);
-  if (Atomics.load(w, G.LOCK_WAITING) === 0) return;
+  if (Atomics.load(w, gw(G.LOCK_WAITING)) === 0) return;
   Atomics.notify(w, idx);
   for (let k = 0; k < WAITER_WORDS; k++) {
-    let m = Atomics.load(w, G.LOCK_WAITERS + k);
+    let m = Atomics.load(w, gw(G.LOCK_WAITERS + k));
     while (m !== 0) {
       const b = 31 - Math.clz32(m);
       m &= ~(1 << b);
@@ -93,10 +93,10 @@ export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: numbe
 export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: number, reason: string): KGen<void> {
   if (remote_trylock(ctx, cpuBaseWord, which)) return;
   const w = ctx.w;
-  const word = G.LOCK_WAITERS + (ctx.cpu >> 5);
+  const word = gw(G.LOCK_WAITERS + (ctx.cpu >> 5));
   const bit = 1 << (ctx.cpu & 31);
   Atomics.or(w, word, bit);
-  Atomics.add(w, G.LOCK_WAITING, 1);
+  Atomics.add(w, gw(G.LOCK_WAITING), 1);
   try {
     yield* wait_trylock(
       ctx,
@@ -105,7 +105,7 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
       reason,
     );
   } finally {
-    Atomics.sub(w, G.LOCK_WAITING, 1);
+    Atomics.sub(w, gw(G.LOCK_WAITING), 1);
     Atomics.and(w, word, ~bit);
   }
 }
@@ -113,7 +113,7 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
 /** spin_lock(&lruvec->lru_lock): a futex mutex (0 free, 1 held, 2 held with waiters). */
 export function lruvec_lock(ctx: KernelCtx): void {
   const w = ctx.w;
-  const i = G.LRUVEC_LOCK;
+  const i = gw(G.LRUVEC_LOCK);
   count_event(ctx, Stat.LRUVEC_LOCK_TAKEN);
   lruvec_acquire(w, i);
   lock_held(ctx, LOCK.LRUVEC, true);
@@ -127,7 +127,7 @@ function lruvec_acquire(w: Int32Array, i: number): void {
 }
 export function lruvec_unlock(ctx: KernelCtx): void {
   lock_held(ctx, LOCK.LRUVEC, false);
-  if (Atomics.exchange(ctx.w, G.LRUVEC_LOCK, 0) === 2) Atomics.notify(ctx.w, G.LRUVEC_LOCK, 1);
+  if (Atomics.exchange(ctx.w, gw(G.LRUVEC_LOCK), 0) === 2) Atomics.notify(ctx.w, gw(G.LRUVEC_LOCK), 1);
 }
 
 /** count_vm_event() and friends: per-CPU counters, written only by their CPU. */

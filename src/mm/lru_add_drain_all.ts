@@ -5,7 +5,7 @@
 import { NR_BATCHES } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
-import { C, G, Stat, cpuBase } from './layout.js';
+import { C, G, Stat, cpuBase, gw } from './layout.js';
 import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
 import { cpu_online } from './cpumask.js';
 import { mlock_folio_batch, need_mlock_drain } from './mlock.js';
@@ -24,9 +24,9 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   const startNs = ctx.hooks.nowNs();
   count_event(ctx, Stat.LRU_ADD_DRAIN_ALL);
   // Early boot: mm_percpu_wq does not exist yet, nothing is drained at all.
-  if (Atomics.load(w, G.WQ_READY) === 0) return;
+  if (Atomics.load(w, gw(G.WQ_READY)) === 0) return;
   // smp_mb() then READ_ONCE(lru_drain_gen): Atomics are sequentially consistent.
-  const myGen = Atomics.load(w, G.DRAIN_GEN);
+  const myGen = Atomics.load(w, gw(G.DRAIN_GEN));
   ctx.trace?.mark(ctx, 'lru_add_drain_all start', myGen, force ? 1 : 0);
   yield YP.DRAIN_ALL_AFTER_SAMPLE;
   if (ctx.policy.switches.drainAllLocalFirst) lru_add_drain(ctx);
@@ -34,14 +34,14 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   yield* mutex_lock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
   const mutexWaitNs = ctx.hooks.nowNs() - lockStart;
   // Someone started a drain after our sample and finished it while we waited: it saw our adds.
-  if (myGen !== Atomics.load(w, G.DRAIN_GEN) && !force) {
+  if (myGen !== Atomics.load(w, gw(G.DRAIN_GEN)) && !force) {
     count_event(ctx, Stat.DRAIN_ALL_GEN_SKIP);
     mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
     ctx.trace?.mark(ctx, 'lru_add_drain_all genskip', myGen, 0);
     ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: 0, genSkipped: true, forced: force });
     return;
   }
-  Atomics.add(w, G.DRAIN_GEN, 1); // WRITE_ONCE(lru_drain_gen, lru_drain_gen + 1); smp_mb()
+  Atomics.add(w, gw(G.DRAIN_GEN), 1); // WRITE_ONCE(lru_drain_gen, lru_drain_gen + 1); smp_mb()
   // QPW (spec §3.7): the caller processes each CPU's batches itself under that CPU's locks.
   const remote = ctx.policy.switches.drainMechanism === 'remote-locked';
   const queuedCpu: number[] = [];
@@ -150,15 +150,15 @@ function* synchronize_rcu_expedited(ctx: KernelCtx): KGen<void> {
 
 /** lru_cache_disable() (mm/swap.c, v5.13+): every later add flushes at once; drain all CPUs, forced. */
 export function* lru_cache_disable(ctx: KernelCtx): KGen<void> {
-  Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
+  Atomics.add(ctx.w, gw(G.LRU_DISABLE_COUNT), 1);
   yield* synchronize_rcu_expedited(ctx);
   yield* __lru_add_drain_all(ctx, true);
 }
 
 /** lru_cache_enable() (include/linux/swap.h, v5.13+). */
 export function lru_cache_enable(ctx: KernelCtx): void {
-  if (Atomics.sub(ctx.w, G.LRU_DISABLE_COUNT, 1) <= 0) {
-    Atomics.add(ctx.w, G.LRU_DISABLE_COUNT, 1);
+  if (Atomics.sub(ctx.w, gw(G.LRU_DISABLE_COUNT), 1) <= 0) {
+    Atomics.add(ctx.w, gw(G.LRU_DISABLE_COUNT), 1);
     throw new Error(`cpu ${ctx.cpu}: lru_cache_enable without lru_cache_disable`);
   }
 }

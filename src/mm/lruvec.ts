@@ -4,7 +4,7 @@
 // import another for these helpers.
 import type { KernelCtx } from './context.js';
 import { folio_may_be_lru_cached } from './folio.js';
-import { G, Stat } from './layout.js';
+import { G, Stat, gw } from './layout.js';
 import { lruvec_lock, lruvec_unlock } from './locks.js';
 import { COST, charge } from './cost.js';
 
@@ -43,7 +43,7 @@ export function lruvec_hold_release(ctx: KernelCtx, lv: LruvecHold): void {
 
 /** lru_cache_disabled() (include/linux/swap.h, v5.13+): lru_disable_count != 0. */
 export function lru_cache_disabled(ctx: KernelCtx): boolean {
-  return Atomics.load(ctx.w, G.LRU_DISABLE_COUNT) !== 0;
+  return Atomics.load(ctx.w, gw(G.LRU_DISABLE_COUNT)) !== 0;
 }
 
 /**

@@ -3,7 +3,7 @@
 // a trial; placement follows spec §1.6.
 import { Holder, Lru, MappingKind, MigrateType, PG, Zone } from './constants.js';
 import type { KernelCtx } from './context.js';
-import { F, FOLIO_WORDS, FolioState, G, folioBase } from './layout.js';
+import { F, FOLIO_WORDS, FolioState, G, folioBase, gw } from './layout.js';
 
 /** Fake PFN of a folio slot (16 pages apart, so large folios up to order 4 do not overlap). */
 export function folio_default_pfn(folio: number): number {
@@ -30,9 +30,9 @@ function placement(ctx: KernelCtx, movable: boolean, mt?: number, zone?: number)
  */
 export function folio_alloc(ctx: KernelCtx, order: number, movable: boolean, mt?: number, zone?: number): number {
   if (!Number.isInteger(order) || order < 0 || order > 9) throw new RangeError(`folio_alloc: order must be 0..9, got ${order}`);
-  const folio = Atomics.add(ctx.w, G.NEXT_FREE_FOLIO, 1);
+  const folio = Atomics.add(ctx.w, gw(G.NEXT_FREE_FOLIO), 1);
   if (folio >= ctx.lay.dims.nFolios) {
-    Atomics.sub(ctx.w, G.NEXT_FREE_FOLIO, 1);
+    Atomics.sub(ctx.w, gw(G.NEXT_FREE_FOLIO), 1);
     throw new RangeError(`folio_alloc: out of folio slots (nFolios=${ctx.lay.dims.nFolios}); raise nFolios`);
   }
   const b = folioBase(folio);

@@ -5,7 +5,7 @@
 // large folio occupies 2^order consecutive slots, as in the xarray.
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
-import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase } from './layout.js';
+import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase, gw } from './layout.js';
 import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
 
 /** Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. */
@@ -36,12 +36,12 @@ export function object_create(ctx: KernelCtx, o: ObjectSpec): number {
   if (!Number.isInteger(o.npages) || o.npages < 1) throw new RangeError(`object_create: npages must be a positive integer, got ${o.npages}`);
   const order = o.order ?? 0;
   if (!Number.isInteger(order) || order < 0 || order > 9) throw new RangeError(`object_create: order must be 0..9, got ${order}`);
-  const id = claim(ctx, G.NEXT_OBJ, 1, MAX_OBJECTS, 'object_create', 'objects (MAX_OBJECTS)');
+  const id = claim(ctx, gw(G.NEXT_OBJ), 1, MAX_OBJECTS, 'object_create', 'objects (MAX_OBJECTS)');
   let cacheBase: number;
   try {
-    cacheBase = claim(ctx, G.NEXT_CACHE_SLOT, o.npages, ctx.lay.dims.nCacheSlots, 'object_create', 'page-cache slots (nCacheSlots)');
+    cacheBase = claim(ctx, gw(G.NEXT_CACHE_SLOT), o.npages, ctx.lay.dims.nCacheSlots, 'object_create', 'page-cache slots (nCacheSlots)');
   } catch (e) {
-    Atomics.sub(ctx.w, G.NEXT_OBJ, 1);
+    Atomics.sub(ctx.w, gw(G.NEXT_OBJ), 1);
     throw e;
   }
   const b = objBase(id);
@@ -139,12 +139,12 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
   if (v.obj >= 0 && pgoff + v.npages > obj_npages(ctx, v.obj)) {
     throw new RangeError(`vma_create: pages ${pgoff}..${pgoff + v.npages - 1} outside object ${v.obj} (${obj_npages(ctx, v.obj)} pages)`);
   }
-  const id = claim(ctx, G.NEXT_VMA, 1, MAX_VMAS, 'vma_create', 'VMAs (MAX_VMAS)');
+  const id = claim(ctx, gw(G.NEXT_VMA), 1, MAX_VMAS, 'vma_create', 'VMAs (MAX_VMAS)');
   let pteBase: number;
   try {
-    pteBase = claim(ctx, G.NEXT_PTE, v.npages, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
+    pteBase = claim(ctx, gw(G.NEXT_PTE), v.npages, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
   } catch (e) {
-    Atomics.sub(ctx.w, G.NEXT_VMA, 1);
+    Atomics.sub(ctx.w, gw(G.NEXT_VMA), 1);
     throw e;
   }
   const b = vmaBase(id);
@@ -216,7 +216,7 @@ export const make_migration_entry = (folio: number) => -(folio + 1);
  */
 export function for_each_pte_mapping(ctx: KernelCtx, folio: number, fn: (vma: number, page: number, raw: number) => void): void {
   const present = folio + 1;
-  const nvma = Math.min(Atomics.load(ctx.w, G.NEXT_VMA), MAX_VMAS);
+  const nvma = Math.min(Atomics.load(ctx.w, gw(G.NEXT_VMA)), MAX_VMAS);
   for (let vma = 0; vma < nvma; vma++) {
     if (!vma_in_use(ctx, vma)) continue;
     const base = ctx.lay.pteArea + Atomics.load(ctx.w, vmaBase(vma) + V.PTE_BASE);
@@ -236,27 +236,27 @@ export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number
 }
 
 // ---- the page-table lock ------------------------------------------------------------------
-// pte_offset_map_lock()/pte_unmap_unlock(): one mm-wide spinlock (G.PTL; waiters in the next 3
-// words). A spinlock disables preemption, so drain work never runs while it is held. The model
+// pte_offset_map_lock()/pte_unmap_unlock(): one mm-wide spinlock (G.PTL; its waiters in the
+// G.PTL_WAITERS bitmap). A spinlock disables preemption, so drain work never runs while it is held. The model
 // holds it across the yield points inside mlock_folio()/folio_add_lru(), so a contender sleeps
 // (yields BLOCKED) instead of spinning: a single-thread runtime must be able to resume the holder.
 
-const PTL_WAITERS = G.PTL + 1;
+const PTL_WAITERS = G.PTL_WAITERS;
 
 /** spin_lock(ptl) for kernel code that can yield. */
 export function* pte_lock(ctx: KernelCtx): KGen<void> {
-  yield* mutex_lock(ctx, G.PTL, PTL_WAITERS);
+  yield* mutex_lock(ctx, gw(G.PTL), PTL_WAITERS);
   ctx.preempt++;
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
 export function pte_lock_spin(ctx: KernelCtx): void {
-  for (let spins = 0; !mutex_trylock(ctx, G.PTL); spins++) {
-    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, G.PTL) - 1} for too long`);
-    if (spins > 64) Atomics.wait(ctx.w, G.PTL, Atomics.load(ctx.w, G.PTL) || 1, 0.01);
+  for (let spins = 0; !mutex_trylock(ctx, gw(G.PTL)); spins++) {
+    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, gw(G.PTL)) - 1} for too long`);
+    if (spins > 64) Atomics.wait(ctx.w, gw(G.PTL), Atomics.load(ctx.w, gw(G.PTL)) || 1, 0.01);
   }
   ctx.preempt++;
 }
 export function pte_unlock(ctx: KernelCtx): void {
   ctx.preempt--;
-  mutex_unlock(ctx, G.PTL, PTL_WAITERS);
+  mutex_unlock(ctx, gw(G.PTL), PTL_WAITERS);
 }

@@ -3,7 +3,7 @@
 // kworker meanwhile (in the kernel the caller sleeps and its CPU runs other tasks).
 import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
-import { G, WAITER_WORDS } from './layout.js';
+import { G, gw, WAITER_WORDS } from './layout.js';
 
 /**
  * wait_event(): yield BLOCKED until `cond()` holds. `cond` must have no side effects: runtimes
@@ -30,20 +30,20 @@ export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: ()
 
 /** mutex_trylock() on a word: 0 free, else owner cpu + 1. */
 export function mutex_trylock(ctx: KernelCtx, idx: number): boolean {
-  return Atomics.compareExchange(ctx.w, idx, 0, ctx.cpu + 1) === 0;
+  return Atomics.compareExchange(ctx.w, gw(idx), 0, ctx.cpu + 1) === 0;
 }
 
 /** mutex_lock(): sleep until the mutex is ours. Waiters register so unlock can wake them. */
 export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KGen<void> {
   if (mutex_trylock(ctx, idx)) return;
-  const word = waitersIdx + (ctx.cpu >> 5);
+  const word = gw(waitersIdx + (ctx.cpu >> 5));
   const bit = 1 << (ctx.cpu & 31);
   Atomics.or(ctx.w, word, bit);
   try {
     yield* wait_trylock(
       ctx,
       () => mutex_trylock(ctx, idx),
-      () => Atomics.load(ctx.w, idx) === 0,
+      () => Atomics.load(ctx.w, gw(idx)) === 0,
       'mutex',
     );
   } finally {
@@ -53,9 +53,9 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
 
 /** mutex_unlock(): release and wake every registered waiter (they race for it, as in the kernel). */
 export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
-  Atomics.store(ctx.w, idx, 0);
+  Atomics.store(ctx.w, gw(idx), 0);
   for (let k = 0; k < WAITER_WORDS; k++) {
-    let m = Atomics.load(ctx.w, waitersIdx + k);
+    let m = Atomics.load(ctx.w, gw(waitersIdx + k));
     while (m !== 0) {
       const b = 31 - Math.clz32(m);
       m &= ~(1 << b);

@@ -1,19 +1,19 @@
 // What one scheduling step touched, for partial-order reduction in `explore` (sleep sets).
 // A step's footprint is the slots (folio, CPU region, VMA with its PTEs, object with its
-// page-cache slots) its kernel code addressed, and of those the ones it wrote: a slot whose
-// words differ after the step from a copy taken when the step first addressed it. Two steps of
-// different threads commute when neither wrote a slot the other addressed (two readers of one
-// VMA's page tables commute; a reader and a writer of one folio do not) and neither changed a
-// global word. Globals (locks, cursors, the drain generation and mutex) are compared before and
-// after the step, so a lock taken and released inside one step, which no other thread can
-// observe (a step is atomic), is no write, while a cursor moved or a lock left held is.
-// Comparing contents is exact where it matters: a step that reads the same words behaves the
-// same, so steps that write nothing the other addressed can be swapped. Words the kernel code
-// never reads from another thread are left out of the comparison: a CPU's event counters
-// (increments commute; a task reads back only the counters it alone bumps) and the runtime's
-// bookkeeping of what the CPU is running (CUR_OP, STATE). Anything else a step does to state
-// outside the kernel memory (a sleep or hog, a named signal, a fork child published, a crash)
-// marks it global.
+// page-cache slots, group of global words) its kernel code addressed, and of those the ones it
+// wrote: a slot whose words differ after the step from a copy taken when the step first
+// addressed it. Two steps of different threads commute when neither wrote a slot the other
+// addressed (two readers of one VMA's page tables commute; a reader and a writer of one folio
+// do not; a drain-all that moves the drain generation and a fault that never reads it do).
+// A lock taken and released inside one step, which no other thread can observe (a step is
+// atomic), is no write. Comparing contents is exact where it matters: a step that reads the
+// same words behaves the same, so steps that write nothing the other addressed can be swapped.
+// Words the kernel code never reads from another thread are left out of the comparison: a CPU's
+// event counters (increments commute; a task reads back only the counters it alone bumps) and
+// the runtime's bookkeeping of what the CPU is running (CUR_OP, STATE). A global word changed
+// without being addressed through gw(), and anything a step does to state outside the kernel
+// memory (a sleep or hog, a named signal, a fork child published, a crash), make the step
+// global: dependent on every step.
 import { BATCH_SLOTS, NR_BATCHES } from '../mm/constants.js';
 import {
   BATCH_WORDS,
@@ -24,11 +24,13 @@ import {
   FOLIO_WORDS,
   G,
   GLOBAL_WORDS,
+  globalGroup,
   type Layout,
   O,
   OBJ_TABLE,
   OBJ_WORDS,
   SLOT,
+  SLOT_BITS,
   type SlotWatch,
   V,
   VMA_TABLE,
@@ -36,7 +38,7 @@ import {
 } from '../mm/layout.js';
 
 export interface Footprint {
-  /** Slots addressed, encoded kind + 4 * id (SLOT kinds), sorted, no duplicates. */
+  /** Slots addressed, encoded kind + (id << SLOT_BITS) (SLOT kinds), sorted, no duplicates. */
   slots: readonly number[];
   /** The slots among them whose contents the step changed, sorted. */
   writes: readonly number[];
@@ -73,7 +75,7 @@ function watchedGlobals(nCpus: number): Int32Array {
   for (const v of Object.values(G)) if (!ignored.has(v)) words.add(v);
   const used = new Set<number>([COORDINATOR >> 5]);
   for (let c = 0; c < nCpus; c++) used.add(c >> 5);
-  for (const wait of [G.DRAIN_MUTEX_WAITERS, G.LOCK_WAITERS]) for (const k of used) words.add(wait + k);
+  for (const wait of [G.DRAIN_MUTEX_WAITERS, G.LOCK_WAITERS, G.PTL_WAITERS]) for (const k of used) words.add(wait + k);
   return Int32Array.from([...words].sort((x, y) => x - y));
 }
 
@@ -94,6 +96,21 @@ const CPU_FIELDS: Int32Array = (() => {
 
 const EMPTY: readonly number[] = Object.freeze([]);
 
+/** Sort a short array in place (a step's handful of slots): insertion sort beats Array#sort's set-up here. */
+function sortShort(a: number[]): number[] {
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i]!;
+    let j = i - 1;
+    while (j >= 0 && a[j]! > x) {
+      a[j + 1] = a[j]!;
+      j--;
+    }
+    a[j + 1] = x;
+  }
+  return a;
+}
+const KIND_MASK = (1 << SLOT_BITS) - 1;
+
 /** Collects one step's footprint: install as the slot watch, run the step, then `finish`. */
 export class FootprintRecorder implements SlotWatch {
   // A step touches a handful of slots: a small array searched linearly beats a Set here.
@@ -101,6 +118,8 @@ export class FootprintRecorder implements SlotWatch {
   private globals = watchedGlobals(0);
   private globalsFor = -1;
   private before = new Int32Array(this.globals.length);
+  /** Per global group: the indices into `globals` (and `before`) of its watched words. */
+  private groupIdx: Int32Array[] = [];
   private w: Int32Array = new Int32Array(0);
   private pteArea = 0;
   private cacheArea = 0;
@@ -113,7 +132,7 @@ export class FootprintRecorder implements SlotWatch {
   private used = 0;
 
   slot(kind: number, id: number): void {
-    const code = kind + 4 * id;
+    const code = kind + (id << SLOT_BITS);
     const s = this.slots;
     for (let i = s.length - 1; i >= 0; i--) if (s[i] === code) return;
     if (this.exact) {
@@ -151,6 +170,8 @@ export class FootprintRecorder implements SlotWatch {
   private snapshot(kind: number, id: number): void {
     const w = this.w;
     if (kind === SLOT.FOLIO) this.keep(folioTableBase() + id * FOLIO_WORDS, FOLIO_WORDS);
+    else if (kind === SLOT.GLOBAL)
+      return; // its words are in `before`, copied at the step's start
     else if (kind === SLOT.CPU) {
       const base = GLOBAL_WORDS + id * CPU_WORDS;
       for (let b = 0; b < NR_BATCHES; b++) {
@@ -185,10 +206,18 @@ export class FootprintRecorder implements SlotWatch {
     const w = this.w;
     const c = this.copy;
     const code = this.slots[k]!;
-    const kind = code & 3;
-    const id = code >> 2;
+    const kind = code & KIND_MASK;
+    const id = code >> SLOT_BITS;
     let at = this.at[k]!;
     if (kind === SLOT.FOLIO) return this.differ(folioTableBase() + id * FOLIO_WORDS, FOLIO_WORDS, at);
+    if (kind === SLOT.GLOBAL) {
+      // Compared with the copy taken at the step's start: no step changes a global word
+      // without addressing it (or it is global anyway, see finish).
+      const idx = this.groupIdx[id];
+      if (!idx) return false;
+      for (let i = 0; i < idx.length; i++) if (w[this.globals[idx[i]!]!] !== this.before[idx[i]!]) return true;
+      return false;
+    }
     if (kind === SLOT.CPU) {
       const base = GLOBAL_WORDS + id * CPU_WORDS;
       for (let b = 0; b < NR_BATCHES; b++) {
@@ -221,10 +250,13 @@ export class FootprintRecorder implements SlotWatch {
       this.globals = watchedGlobals(lay.dims.nCpus);
       this.before = new Int32Array(this.globals.length);
       this.globalsFor = lay.dims.nCpus;
+      const groups: number[][] = [];
+      this.globals.forEach((word, i) => (groups[globalGroup(word)] ??= []).push(i));
+      this.groupIdx = groups.map((g) => Int32Array.from(g ?? []));
     }
     this.slots = [];
     this.used = 0;
-    if (carried) for (const code of carried) this.slot(code & 3, code >> 2);
+    if (carried) for (const code of carried) this.slot(code & KIND_MASK, code >> SLOT_BITS);
     this.slot(SLOT.CPU, cpu);
     const g = this.globals;
     const before = this.before;
@@ -236,17 +268,20 @@ export class FootprintRecorder implements SlotWatch {
     const w = this.w;
     const g = this.globals;
     const before = this.before;
+    // A global word changed that the step did not address through gw() (a kernel access
+    // without it): the step counts as dependent on every step, as every global write once did.
     let changed = global;
-    for (let i = 0; i < g.length && !changed; i++) if (w[g[i]!] !== before[i]) changed = true;
+    for (let i = 0; i < g.length && !changed; i++)
+      if (w[g[i]!] !== before[i] && !this.slots.includes(SLOT.GLOBAL + (globalGroup(g[i]!) << SLOT_BITS))) changed = true;
     // `slots` is a fresh array per step (start), handed over; writes are found in its recorded
     // order (the copies follow it) before it is sorted.
     if (!this.exact) {
-      const slots = this.slots.sort((a, b) => a - b);
+      const slots = sortShort(this.slots);
       return { slots, writes: slots, global: changed };
     }
     let writes: number[] | null = null;
     for (let k = 0; k < this.slots.length; k++) if (this.changed(k)) (writes ??= []).push(this.slots[k]!);
-    const slots = this.slots.sort((a, b) => a - b);
-    return { slots, writes: writes ? writes.sort((a, b) => a - b) : EMPTY, global: changed };
+    const slots = sortShort(this.slots);
+    return { slots, writes: writes ? sortShort(writes) : EMPTY, global: changed };
   }
 }
