@@ -72,7 +72,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       );
       w(
         r.complete
-          ? `complete: every interleaving with at most ${bound} preemption${bound === 1 ? '' : 's'} was explored`
+          ? `complete: every interleaving with at most ${bound} preemption${bound === 1 ? '' : 's'} was explored${r.reduction === 'sleep-sets' ? ', or one equivalent to it (the same steps, independent ones swapped; with a preemption bound that equivalent may lie outside the bound: --no-reduction for a guarantee)' : ''}`
           : `INCOMPLETE: stopped by ${r.stoppedBy === 'time' ? '--time-limit' : '--max-interleavings'}`,
       );
       if (!r.failures.length) w('no failure');
