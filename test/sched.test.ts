@@ -3,15 +3,14 @@
 // checks of the deterministic-mode issue: S6 found under will-v1 and merged; exhaustive S1 on 3
 // CPUs with preemption bound 2: no failure under will-v1, the -ENOMEM under v6.11.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { F, folioBase } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
+import { checkReduction } from '../src/sched/end_state.js';
 import { explore } from '../src/sched/explore.js';
 import { hunt } from '../src/sched/hunt.js';
 import { ReplayScheduler, ScheduleDivergence } from '../src/sched/replay.js';
@@ -182,27 +181,15 @@ describe('partial-order reduction in explore (sleep sets)', () => {
     ['S1t', 'merged', 2, 3],
   ] as const) {
     test(`${id} on ${cpus} CPUs, bound ${bound}, ${policy}: the same end states with and without`, () => {
-      const ends = (reduction: 'none' | 'sleep-sets') => {
-        const s = new DetSession({ scenario: compactCpus(loadScenario(id), cpus), policy: getPolicy(policy), cpus, strategy: 'pct', depth: 3 });
-        const lay = s.rt.lay;
-        const seen = new Set<string>();
-        explore(s, {
-          preemptionBound: bound,
-          reduction,
-          visit: (run, w) => {
-            const h = createHash('sha1');
-            for (let f = 0; f < lay.dims.nFolios; f++) h.update(new Uint8Array(w.buffer, (folioBase(f) + F.FLAGS) * 4, F.LEDGER * 4));
-            h.update(new Uint8Array(w.buffer, lay.pteArea * 4, (lay.total - lay.pteArea) * 4));
-            h.update(JSON.stringify(run.result.pins.map((p) => [p.rc, p.retries, p.drainAlls, p.migrateAttempts, p.folios])));
-            h.update(JSON.stringify(run.result.failures.map((f) => [f.kind, f.cpu, f.invariant, f.attribution])));
-            seen.add(h.digest('hex'));
-          },
-        });
-        return [...seen].sort();
-      };
-      const off = ends('none');
-      expect(off.length).toBeGreaterThan(0);
-      expect(ends('sleep-sets')).toEqual(off);
+      const c = checkReduction(
+        () => new DetSession({ scenario: compactCpus(loadScenario(id), cpus), policy: getPolicy(policy), cpus, strategy: 'pct', depth: 3 }),
+        { preemptionBound: bound },
+      );
+      expect(c.with.complete && c.without.complete).toBe(true);
+      expect(c.statesWithout).toBeGreaterThan(0);
+      expect(c.lost).toBe(0);
+      expect(c.statesWith).toBe(c.statesWithout);
+      expect(c.sameSignatures).toBe(true);
     });
   }
   test('S1 has independent steps (the faulting and pinning CPUs touch different folios at first): the reduction explores fewer', () => {
@@ -279,5 +266,11 @@ describe('command line', () => {
     expect(r.out).toMatch(/\d+ interleavings explored/);
     expect(r.out).toMatch(/complete: every interleaving with at most 2 preemptions/);
     expect(r.out).toMatch(/failure 1: ENOMEM on cpu 0/);
+  });
+  test('explore --check-reduction searches again without the reduction and compares end states', async () => {
+    const r = await cli('explore', 'S1', '--policy', 'merged', '--cpus', '3', '--compact', '--preemptions', '3', '--check-reduction');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/reduction check: without it \d+ interleavings reached (\d+) end states?; with it \d+ reached \1\n/);
+    expect(r.out).toMatch(/the same end states and failure signatures/);
   });
 });

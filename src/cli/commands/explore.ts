@@ -3,6 +3,7 @@
 // whether the search was complete, every distinct failure signature with one minimal schedule.
 import type { Command } from 'commander';
 import { compactCpus } from '../../sched/compact.js';
+import { checkReduction } from '../../sched/end_state.js';
 import { explore } from '../../sched/explore.js';
 import { encodeSchedule } from '../../sched/schedule.js';
 import { makeReplayFile } from '../../sched/replay_file.js';
@@ -26,6 +27,7 @@ interface ExploreFlags {
   timeLimit?: string;
   timeless?: boolean;
   reduction: boolean;
+  checkReduction?: boolean;
   out?: string;
 }
 
@@ -43,6 +45,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .option('--time-limit <s>', 'stop after this many seconds (the search is then incomplete)')
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
     .option('--no-reduction', 'explore every interleaving, also those that only swap independent steps (no sleep sets)')
+    .option('--check-reduction', 'also search without the reduction and check both reach the same end states and failure signatures (exit 3 if not)')
     .option('--out <prefix>', 'write one replay file per failure signature: <prefix>-<n>.replay.json')
     .action(async (scenarioArg: string, f: ExploreFlags) => {
       const policy = onePolicyFrom(f, 'explore');
@@ -92,5 +95,24 @@ export function registerExplore(program: Command, ctx: CliContext): void {
         }
       });
       ctx.exitCode = r.failures.length ? EXIT.FAIL_ON : EXIT.OK;
+      if (f.checkReduction && f.reduction) {
+        const c = checkReduction(() => new DetSession({ scenario, policy, cpus, timeless }), {
+          preemptionBound: bound,
+          maxInterleavings,
+          ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
+        });
+        const complete = c.with.complete && c.without.complete;
+        w(
+          `\nreduction check: without it ${c.without.interleavings} interleavings${c.without.complete ? '' : ' (incomplete)'} reached ${c.statesWithout} end state${c.statesWithout === 1 ? '' : 's'}; with it ${c.with.interleavings}${c.with.complete ? '' : ' (incomplete)'} reached ${c.statesWith}`,
+        );
+        if (c.lost === 0 && c.sameSignatures) w('  the same end states and failure signatures');
+        else if (!complete) w(`  ${c.lost} end state(s) reached only without it, but a search was incomplete: no verdict`);
+        else {
+          w(
+            `  REDUCTION CHECK FAILED: ${c.lost} end state(s) reached only without it${c.sameSignatures ? '' : ', and the failure signatures differ'} (a bug in folio-race: please report it with this command line)`,
+          );
+          ctx.exitCode = EXIT.INTERNAL;
+        }
+      }
     });
 }
