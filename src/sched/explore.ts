@@ -29,6 +29,8 @@ import type { DetRun, DetSession } from './session.js';
 interface Sleeper {
   id: number;
   fp: Footprint;
+  /** Explored threads only: could it continue after that step (so switching away from it is a preemption)? */
+  cont?: boolean;
 }
 
 interface Frame {
@@ -93,7 +95,18 @@ class DfsScheduler implements Scheduler {
     const taken = prev.ids[prev.idx]!;
     const out: Sleeper[] = [];
     for (const u of prev.sleep) if (u.id !== taken && independent(u.fp, d.fp!)) out.push(u);
-    for (const u of this.done[step - 1] ?? []) if (u.id !== taken && independent(u.fp, d.fp!)) out.push(u);
+    // A thread explored here sleeps in a sibling only where the equivalent run, its step first,
+    // costs no more preemptions than the sibling's start: c(L,t) + c(t,u) <= c(L,u) for the thread
+    // L that ran before, t the one explored, u the one taken now. Else the equivalent could lie
+    // outside the preemption bound and the sibling's runs would be lost (Coons et al. 2013): S8
+    // at bound 0 lost an end state before this rule.
+    const lastId = prev.lastIdx >= 0 ? prev.ids[prev.lastIdx]! : -1;
+    const c = (from: number, to: number) => (from >= 0 && from !== to ? 1 : 0);
+    for (const u of this.done[step - 1] ?? []) {
+      if (u.id === taken || !independent(u.fp, d.fp!)) continue;
+      if (c(lastId, u.id) + (u.cont ? 1 : 0) > c(lastId, taken)) continue;
+      out.push(u);
+    }
     return out;
   }
 
@@ -241,7 +254,13 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
           next.push(alt);
           // The thread just explored at depth j sleeps in its siblings (with what its step touched).
           sched.done.length = j + 1;
-          if (reduce) (sched.done[j] ??= []).push({ id: f.ids[f.idx]!, fp: run.decisions[j]!.fp! });
+          if (reduce) {
+            // Could the explored thread continue after its step? Its id among the next decision's options
+            // (a run that ended there: no; a fairness switch there: counted as yes, the safe side).
+            const nx = frames[j + 1];
+            const cont = nx ? nx.forced || nx.ids.includes(f.ids[f.idx]!) : false;
+            (sched.done[j] ??= []).push({ id: f.ids[f.idx]!, fp: run.decisions[j]!.fp!, cont });
+          }
           break;
         }
       }
