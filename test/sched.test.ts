@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { getPolicy } from '../src/mm/policy.js';
-import { loadScenario } from '../src/scenario/load.js';
+import { loadScenario, parseScenarioText } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
 import { checkReduction } from '../src/sched/end_state.js';
 import { explore } from '../src/sched/explore.js';
@@ -226,6 +226,48 @@ describe('partial-order reduction in explore (sleep sets)', () => {
     expect(hung.result.failures.some((f) => f.kind === 'watchdog')).toBe(true);
     const probe = decodeSchedule('1x3');
     expect(s.run(0, new ReplayScheduler(probe)).schedule).toBe(fresh.run(0, new ReplayScheduler(probe)).schedule);
+  });
+});
+
+describe('hotplug against a CPU inside a local-lock section', () => {
+  // CPU 0 faults into a VM_LOCKED VMA: mlock_folio() stops at a scheduling point inside its mlock
+  // local lock. CPU 1 takes CPU 0 offline and runs its dead callback, which takes CPU 0's locks.
+  const text = `
+id: hotplug-mid-mlock
+title: "cpu_offline while CPU 0 is inside mlock_folio()"
+description: "x"
+raceWindow: "x"
+cpus: 3
+alloc: { migratetype: cma, zone: normal }
+objects:
+  - { name: memfd, kind: shmem, pages: 4, migratetype: cma }
+vmas:
+  - { name: plain, object: memfd, pages: 4, flags: [read, write, shared], mm: 0 }
+  - { name: locked, object: memfd, pages: 4, flags: [read, write, shared, locked], mm: 1 }
+folios:
+  - { name: F, object: memfd, index: 0, lru: inactive, flags: [dirty], mappedBy: [{ vma: plain, page: 0 }] }
+steps:
+  0:
+    - fault: { vma: locked, page: 0, write: true }
+  1:
+    - cpu_offline: { cpu: 0 }
+    - cpu_dead: { cpu: 0 }
+  2:
+    - pin: { vma: plain, page: 0 }
+`;
+  const sc = parseScenarioText(text, 'hotplug-mid-mlock.yaml');
+  test('cpu_offline waits until CPU 0 left its local-lock section (stop_machine), so the dead callback never meets a held lock', () => {
+    const s = new DetSession({ scenario: sc, policy: getPolicy('v6.11'), cpus: 3 });
+    // CPU 0 to its mlock_before_append point, then CPU 1: its offline blocks.
+    const r = s.run(0, new ReplayScheduler(decodeSchedule('0x2-1')));
+    const cpu1 = r.decisions.filter((d) => d.cpu === 1);
+    expect(cpu1[0]?.why).toMatch(/stop_machine \(cpu 0 in a local-lock section\)/);
+    expect(r.result.failures.filter((f) => f.kind === 'watchdog')).toEqual([]);
+  });
+  test('explore completes (it used to spin forever when a remote lock met a holder parked in the same thread)', () => {
+    const r = explore(new DetSession({ scenario: sc, policy: getPolicy('v6.11'), cpus: 3 }), { preemptionBound: 2 });
+    expect(r.complete).toBe(true);
+    expect(r.failures.length).toBeGreaterThan(0);
   });
 });
 

@@ -70,6 +70,11 @@ export interface RuntimeHooks {
   lockHeld?(lock: number, held: boolean): void;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
   wakeAll(): void;
+  /**
+   * All CPUs run in this one thread (deterministic, logical-time and inline runtimes): a spin on
+   * a word another CPU holds can never end, since the holder cannot run meanwhile.
+   */
+  singleThreaded?: boolean;
 }
 
 /** The task currently running on a CPU (only what the model needs). */

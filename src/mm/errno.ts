@@ -17,3 +17,11 @@ export class KernelLivelock extends Error {
     this.name = 'KernelLivelock';
   }
 }
+
+/** A spin that can never end: the lock's holder cannot run meanwhile (single-thread runtimes). */
+export class KernelDeadlock extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KernelDeadlock';
+  }
+}

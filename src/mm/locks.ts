@@ -4,6 +4,7 @@
 // the hotplug-dead drain and targeted extraction, so they are compare-and-swap words.
 import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
+import { KernelDeadlock } from './errno.js';
 import { wait_trylock } from './wait.js';
 import { COST, LOCK, charge, lock_held } from './cost.js';
 import { C, G, Stat, WAITER_WORDS, cpuBase, gw } from './layout.js';
@@ -23,9 +24,16 @@ export const BATCH_LOCK: readonly number[] = (() => {
   return t;
 })();
 
-function lockWord(w: Int32Array, idx: number, owner: number): void {
+function lockWord(ctx: KernelCtx, idx: number, owner: number): void {
+  const w = ctx.w;
   // Uncontended except against a remote extractor/hotplug drain, which holds it briefly.
   if (Atomics.compareExchange(w, idx, 0, owner + 1) === 0) return;
+  if (ctx.hooks.singleThreaded) {
+    // The holder is parked at a scheduling point of this same thread: the spin would never end.
+    throw new KernelDeadlock(
+      `cpu ${ctx.cpu}: spins for a local lock held by cpu ${Atomics.load(w, idx) - 1}, which cannot run meanwhile (a deadlock in the scenario)`,
+    );
+  }
   Atomics.add(w, gw(G.LOCK_WAITING), 1);
   for (let spins = 0; Atomics.compareExchange(w, idx, 0, owner + 1) !== 0; spins++) {
     if (spins > 64) Atomics.wait(w, idx, Atomics.load(w, idx) || 1, 0.05);
@@ -51,7 +59,7 @@ function unlockWord(ctx: KernelCtx, idx: number): void {
 /** local_lock() / local_lock_irqsave() on this CPU. */
 export function local_lock(ctx: KernelCtx, which: number): void {
   ctx.preempt++;
-  lockWord(ctx.w, ctx.base + which, ctx.cpu);
+  lockWord(ctx, ctx.base + which, ctx.cpu);
 }
 export function local_unlock(ctx: KernelCtx, which: number): void {
   unlockWord(ctx, ctx.base + which);
@@ -60,7 +68,7 @@ export function local_unlock(ctx: KernelCtx, which: number): void {
 /** Take another CPU's local lock (QPW-style remote lock; hotplug-dead or extraction only). */
 export function remote_lock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
   charge(ctx, COST.REMOTE_LOCK);
-  lockWord(ctx.w, cpuBaseWord + which, ctx.cpu);
+  lockWord(ctx, cpuBaseWord + which, ctx.cpu);
 }
 export function remote_unlock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
   unlockWord(ctx, cpuBaseWord + which);

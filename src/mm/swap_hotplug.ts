@@ -2,13 +2,30 @@
 // page_alloc_cpu_dead; v5.18+, spec §3.6). Between leaving cpu_online_mask and the dead callback
 // a CPU's batch references are unreachable: lru_add_drain_all() only scans online CPUs.
 import { NR_BATCHES } from './constants.js';
-import type { KernelCtx } from './context.js';
+import type { KernelCtx, KGen } from './context.js';
+import { wait_event } from './wait.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, Stat, cpuBase } from './layout.js';
 import { count_event, LocalLock, remote_lock, remote_unlock } from './locks.js';
 import { cpu_online } from './cpumask.js';
 import { mlock_drain_remote } from './mlock.js';
 import { lru_add_drain_cpu } from './swap.js';
+
+/**
+ * takedown_cpu() waits in stop_machine() until the stopper thread runs on the dying CPU (kernel/
+ * cpu.c, kernel/stop_machine.c): a CPU inside a local-lock section (preemption off) cannot run it,
+ * so it first leaves the section. Only the local locks are visible to another CPU here; a CPU
+ * spinning with preemption off (`hog`) is not waited for.
+ */
+export function* stop_machine_wait(ctx: KernelCtx, cpu: number): KGen<void> {
+  if (cpu === ctx.cpu) return;
+  const base = cpuBase(cpu);
+  const free = () =>
+    Atomics.load(ctx.w, base + LocalLock.fbatches) === 0 &&
+    Atomics.load(ctx.w, base + LocalLock.fbatches_irq) === 0 &&
+    Atomics.load(ctx.w, base + LocalLock.mlock) === 0;
+  yield* wait_event(ctx, free, `stop_machine (cpu ${cpu} in a local-lock section)`);
+}
 
 /** set_cpu_online() (include/linux/cpumask.h): add or remove `cpu` from cpu_online_mask. */
 export function set_cpu_online(ctx: KernelCtx, cpu: number, online: boolean): void {

@@ -3,6 +3,7 @@
 // migration paths need (spec §5). A PTE word holds folio + 1 (present), 0 (none), or
 // -(folio + 1) (a migration entry for that folio). A page-cache slot holds folio + 1 or 0; a
 // large folio occupies 2^order consecutive slots, as in the xarray.
+import { KernelDeadlock } from './errno.js';
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
 import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase, gw } from './layout.js';
@@ -251,6 +252,10 @@ export function* pte_lock(ctx: KernelCtx): KGen<void> {
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
 export function pte_lock_spin(ctx: KernelCtx): void {
   for (let spins = 0; !mutex_trylock(ctx, gw(G.PTL)); spins++) {
+    if (ctx.hooks.singleThreaded)
+      throw new KernelDeadlock(
+        `cpu ${ctx.cpu}: spins for the page-table lock held by cpu ${Atomics.load(ctx.w, gw(G.PTL)) - 1}, which cannot run meanwhile (a deadlock in the scenario)`,
+      );
     if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, gw(G.PTL)) - 1} for too long`);
     if (spins > 64) Atomics.wait(ctx.w, gw(G.PTL), Atomics.load(ctx.w, gw(G.PTL)) || 1, 0.01);
   }

@@ -98,6 +98,7 @@ export class CooperativeRuntime {
     this.sched = opts.scheduler ?? makeScheduler(opts.strategy ?? 'random', opts.seed, opts.depth ?? 3, opts.nCpus);
     this.footprints = opts.footprints ? new FootprintRecorder() : null;
     const hooks: RuntimeHooks = {
+      singleThreaded: true,
       wake: () => {},
       nowNs: () => this.now,
       spinNoPreempt: (ns) => this.sleepCurrent(ns, true),
@@ -324,7 +325,20 @@ export class CooperativeRuntime {
   /** Run one step of a CPU's task (to its next yield point) or its kworker's pending work. */
   private advance(s: CpuState, kw: boolean, rec: DecisionRecord): void {
     if (kw) {
-      kworker_run_pending(s.ctx);
+      try {
+        kworker_run_pending(s.ctx);
+      } catch (e) {
+        // Drain work that throws is reported like a task's crash, with the CPU whose kworker ran it.
+        this.stepGlobal = true;
+        const kind = stepFailure(e, s.ctx.cpu, -1).kind;
+        this.failures.push({
+          kind,
+          cpu: s.ctx.cpu,
+          op: 'kworker: lru_add_drain_per_cpu',
+          message: `CPU ${s.ctx.cpu}'s kworker ${kind === 'watchdog' ? 'hung' : 'crashed'} in lru_add_drain_per_cpu: ${(e as Error).message}`,
+        });
+        this.abandon = true;
+      }
       return;
     }
     try {

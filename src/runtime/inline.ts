@@ -34,6 +34,7 @@ export class InlineKernel {
     this.lay = lay;
     const tick = opts.tickNs ?? 100;
     const hooks: RuntimeHooks = {
+      singleThreaded: true,
       ...NOOP_HOOKS,
       nowNs: () => this.clock,
       spinNoPreempt: (ns) => {

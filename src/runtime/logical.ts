@@ -163,6 +163,7 @@ export class LogicalRuntime {
     this.lockQueue = Array.from({ length: this.nodes }, () => []);
     this.lockGranted = new Int32Array(this.nodes).fill(-1);
     const hooks: RuntimeHooks = {
+      singleThreaded: true,
       wake: (cpu) => this.noteWake(cpu),
       wakeAll: () => {
         if (this.wokeAll < 0) this.wokeAll = this.clock;

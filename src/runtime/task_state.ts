@@ -1,7 +1,7 @@
 // What the two single-thread runtimes (cooperative.ts, logical.ts) share about a CPU's task: its
 // state cleared before a trial's setup, and the failure a step that threw becomes.
 import type { KernelCtx } from '../mm/context.js';
-import { KernelLivelock } from '../mm/errno.js';
+import { KernelDeadlock, KernelLivelock } from '../mm/errno.js';
 import type { Failure } from '../trial/result.js';
 
 /**
@@ -17,8 +17,8 @@ export function resetTaskState(ctx: KernelCtx): void {
   ctx.task.pfMemallocPin = false;
 }
 
-/** A step that threw: a KernelLivelock is the variant hanging (watchdog), anything else an emulator crash. */
+/** A step that threw: a KernelLivelock or KernelDeadlock is a hang (watchdog), anything else an emulator crash. */
 export function stepFailure(e: unknown, cpu: number, step: number): Failure {
-  const kind = e instanceof KernelLivelock ? 'watchdog' : 'emulator';
+  const kind = e instanceof KernelLivelock || e instanceof KernelDeadlock ? 'watchdog' : 'emulator';
   return { kind, cpu, step, message: `CPU ${cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}` };
 }

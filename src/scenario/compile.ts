@@ -21,7 +21,10 @@ export function boardEnv(board: ScenarioBoard, rt: Pick<CompileEnv, 'delay' | 'h
       ctx.hooks.wakeAll();
     },
     isSignalled: (n) => board.isSignalled(n),
-    setForkChild: (n, v) => board.setForkChild(n, v),
+    setForkChild: (ctx, n, v) => {
+      board.setForkChild(n, v);
+      ctx.hooks.wakeAll(); // state outside the kernel memory that other CPUs read
+    },
     forkChild: (n) => board.forkChild(n),
     ...rt,
   };

@@ -20,8 +20,11 @@ export interface CompileEnv {
   pinLog?(ctx: KernelCtx, rc: number, folios: readonly number[]): void;
   /** Uniform [0, 1) for `jitterUs` (seeded in deterministic runs); Math.random by default. */
   random?(): number;
-  /** Publish / look up the VMA id of a fork child (shared memory, see ScenarioBoard). */
-  setForkChild?(name: string, vma: number): void;
+  /**
+   * Publish / look up the VMA id of a fork child (shared memory, see ScenarioBoard). Publishing
+   * is seen by every CPU, as a signal is (the exhaustive search counts the step as global).
+   */
+  setForkChild?(ctx: KernelCtx, name: string, vma: number): void;
   forkChild?(name: string): number;
 }
 

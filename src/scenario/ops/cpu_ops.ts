@@ -1,7 +1,7 @@
 // CPU hotplug ops: a CPU leaves cpu_online_mask (its batches stay, out of lru_add_drain_all()'s
 // reach), the CPU-dead callback drains them from another CPU, and the CPU comes back.
 import { z } from 'zod';
-import { page_alloc_cpu_dead, set_cpu_online } from '../../mm/swap_hotplug.js';
+import { page_alloc_cpu_dead, set_cpu_online, stop_machine_wait } from '../../mm/swap_hotplug.js';
 import { opTiming } from './args.js';
 import { defineOp } from './define.js';
 import type { OpCheck } from '../script_check.js';
@@ -16,10 +16,11 @@ export const CPU_OPS = [
     name: 'cpu_offline',
     args: cpuArgs,
     doc: 'take a CPU out of cpu_online_mask (its batches stay, unreachable by lru_add_drain_all)',
-    kernel: 'set_cpu_online(cpu, false) (kernel/cpu.c)',
+    kernel: 'takedown_cpu(): stop_machine() waits for the CPU to leave a local-lock section, then set_cpu_online(cpu, false) (kernel/cpu.c)',
     check: checkCpu,
     compile: (op) =>
       function* (ctx) {
+        yield* stop_machine_wait(ctx, op.cpu);
         set_cpu_online(ctx, op.cpu, false);
       },
     explain: (op) => `take CPU ${op.cpu} offline (out of cpu_online_mask)`,

@@ -87,7 +87,7 @@ export const MM_OPS = [
       const childMm = 1000 + c.names.forks.get(op.as)!;
       return function* (ctx, path) {
         const child = fork_vma(ctx, c.vmaId(op.vma, path), childMm);
-        if (c.env.setForkChild) c.env.setForkChild(op.as, child);
+        if (c.env.setForkChild) c.env.setForkChild(ctx, op.as, child);
         else c.trial.forks.set(op.as, child);
       };
     },
