@@ -123,11 +123,14 @@ export function lruvec_lock(ctx: KernelCtx): void {
   const w = ctx.w;
   const i = gw(G.LRUVEC_LOCK);
   count_event(ctx, Stat.LRUVEC_LOCK_TAKEN);
-  lruvec_acquire(w, i);
+  lruvec_acquire(ctx, w, i);
   lock_held(ctx, LOCK.LRUVEC, true);
 }
-function lruvec_acquire(w: Int32Array, i: number): void {
+function lruvec_acquire(ctx: KernelCtx, w: Int32Array, i: number): void {
   if (Atomics.compareExchange(w, i, 0, 1) === 0) return;
+  // Single-threaded, the holder is parked at a scheduling point of this same thread: no spin ends.
+  if (ctx.hooks.singleThreaded)
+    throw new KernelDeadlock(`cpu ${ctx.cpu}: spins for the lruvec lock, whose holder cannot run meanwhile (a deadlock in the scenario)`);
   for (let spin = 0; spin < 100; spin++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;
   }
