@@ -10,7 +10,9 @@
 // from a state, t "sleeps" in the sibling branches until a step dependent on t's runs (one that
 // touched a slot t touched, or changed a global word: footprint.ts); a sleeping thread is not
 // scheduled, and a branch where every runnable thread sleeps is abandoned, since an equivalent
-// interleaving (the same steps, independent ones swapped) was explored already.
+// interleaving (the same steps, independent ones swapped) was explored already. Under the
+// preemption bound that equivalent must be within the bound too, so an explored thread sleeps in
+// a sibling only where putting its step first costs no extra preemption (see sleepAt).
 // Fairness (as CHESS's fair scheduler): the CPUs are parallel processors, so a schedule where one
 // thread takes FAIR_RUN steps in a row while another could run stands for no real execution (on
 // hardware the other CPU runs meanwhile). After FAIR_RUN such steps the default moves to the next

@@ -65,7 +65,7 @@ export function independent(a: Footprint, b: Footprint): boolean {
 }
 
 /**
- * The global words kernel code uses (layout.ts G), with the words of the two waiter bitmaps
+ * The global words kernel code uses (layout.ts G), with the words of the three waiter bitmaps
  * that can hold a bit for `nCpus` CPUs or the coordinator; the trial bookkeeping words are the
  * runtime's, not the kernel's.
  */
