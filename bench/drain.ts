@@ -32,12 +32,33 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
+/**
+ * N CPU threads running the bench program (busy: isolate/putback cycles; idle: a refill per
+ * round), `during` run on the coordinator, then the CPUs released and shut down.
+ */
+async function onBenchCpus(n: number, busy: boolean, during: (c: Coordinator) => void): Promise<void> {
+  const c = await Coordinator.start({ cpus: n, dims: { nFolios: n * 64 + 64 } });
+  try {
+    await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
+    const outcome = await c.run({
+      trials: 1,
+      watchdogMs: 120_000,
+      during: () => {
+        during(c);
+        Atomics.store(c.w, BENCH_RELEASE, 1);
+      },
+    });
+    if (outcome.crash) throw new Error(`bench: CPU ${outcome.crash.cpu} crashed: ${outcome.crash.message}`);
+  } finally {
+    await c.shutdown();
+  }
+}
+
 async function measureEmulator(
   n: number,
   busy: boolean,
   rounds: number,
 ): Promise<{ lat: number[]; work: number[]; rest: number[]; queued: number; empty: number }> {
-  const c = await Coordinator.start({ cpus: n, dims: { nFolios: n * 64 + 64 } });
   const lat: number[] = [];
   const work: number[] = [];
   const rest: number[] = [];
@@ -51,79 +72,56 @@ async function measureEmulator(
   let timed = 0;
   let empty = 0;
   let queued = 0;
-  try {
-    await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
+  await onBenchCpus(n, busy, (c) => {
     const w = c.w;
     const ready = (round: number) => () => {
       for (let i = 0; i < n; i++) if (Atomics.load(w, cpuBase(i) + BENCH_READY) < round) return false;
       return true;
     };
-    const outcome = await c.run({
-      trials: 1,
-      watchdogMs: 120_000,
-      during: () => {
-        c.waitFor(ready(busy ? BENCH_WARM_CYCLES : 0), 60_000);
-        // Busy: only drains that found work are timed. A busy CPU the host has descheduled adds
-        // nothing to its batch, and the drains meanwhile find nothing to do (a few µs each):
-        // they are counted apart (`idleDrains`), not mixed into the round trip.
-        for (let r = 1; timed < rounds && r <= (rounds + WARM_DRAINS) * 20; r++) {
-          if (!busy) {
-            Atomics.store(w, BENCH_ROUND, r);
-            for (let i = 0; i < n; i++) {
-              Atomics.add(w, cpuBase(i) + C.BELL, 1);
-              Atomics.notify(w, cpuBase(i) + C.BELL);
-            }
-            c.waitFor(ready(r));
-          }
-          workNs(w, before);
-          const rec = c.lruAddDrainAll();
-          workNs(w, after);
-          if (rec && r > WARM_DRAINS) {
-            if (rec.cpusQueued === 0) {
-              empty++;
-              continue;
-            }
-            timed++;
-            const ns = rec.endNs - rec.startNs;
-            let longest = 0;
-            for (let i = 0; i < n; i++) longest = Math.max(longest, after[i]! - before[i]!);
-            lat.push(ns);
-            work.push(longest);
-            rest.push(ns - longest);
-            queued += rec.cpusQueued;
-          }
+    c.waitFor(ready(busy ? BENCH_WARM_CYCLES : 0), 60_000);
+    // Busy: only drains that found work are timed. A busy CPU the host has descheduled adds
+    // nothing to its batch, and the drains meanwhile find nothing to do (a few µs each): they
+    // are counted apart (`empty`, printed as untimed), not mixed into the round trip.
+    for (let r = 1; timed < rounds && r <= (rounds + WARM_DRAINS) * 20; r++) {
+      if (!busy) {
+        Atomics.store(w, BENCH_ROUND, r);
+        for (let i = 0; i < n; i++) {
+          Atomics.add(w, cpuBase(i) + C.BELL, 1);
+          Atomics.notify(w, cpuBase(i) + C.BELL);
         }
-        Atomics.store(w, BENCH_RELEASE, 1);
-      },
-    });
-    if (outcome.crash) throw new Error(`bench: CPU ${outcome.crash.cpu} crashed: ${outcome.crash.message}`);
-  } finally {
-    await c.shutdown();
-  }
+        c.waitFor(ready(r));
+      }
+      workNs(w, before);
+      const rec = c.lruAddDrainAll();
+      workNs(w, after);
+      if (!rec || r <= WARM_DRAINS) continue;
+      if (rec.cpusQueued === 0) {
+        empty++;
+        continue;
+      }
+      timed++;
+      const ns = rec.endNs - rec.startNs;
+      let longest = 0;
+      for (let i = 0; i < n; i++) longest = Math.max(longest, after[i]! - before[i]!);
+      lat.push(ns);
+      work.push(longest);
+      rest.push(ns - longest);
+      queued += rec.cpusQueued;
+    }
+  });
   return { lat, work, rest, queued: queued / Math.max(1, lat.length), empty };
 }
 
 /** lru_add_drain_all() from the coordinator when no CPU has anything to drain: its own code alone. */
 async function measureOwnCode(n: number, rounds: number): Promise<number[]> {
-  const c = await Coordinator.start({ cpus: n, dims: { nFolios: n * 64 + 64 } });
   const lat: number[] = [];
-  try {
-    await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
-    const outcome = await c.run({
-      trials: 1,
-      watchdogMs: 120_000,
-      during: () => {
-        for (let r = 1; r <= rounds + 2000; r++) {
-          const rec = c.lruAddDrainAll();
-          if (rec && r > 2000 && rec.cpusQueued === 0) lat.push(rec.endNs - rec.startNs);
-        }
-        Atomics.store(c.w, BENCH_RELEASE, 1);
-      },
-    });
-    if (outcome.crash) throw new Error(`bench: CPU ${outcome.crash.cpu} crashed: ${outcome.crash.message}`);
-  } finally {
-    await c.shutdown();
-  }
+  const warm = 2000;
+  await onBenchCpus(n, false, (c) => {
+    for (let r = 1; r <= rounds + warm; r++) {
+      const rec = c.lruAddDrainAll();
+      if (rec && r > warm && rec.cpusQueued === 0) lat.push(rec.endNs - rec.startNs);
+    }
+  });
   return lat;
 }
 

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { getPolicy } from '../src/mm/policy.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
+import { sameSignatures } from '../src/sched/end_state.js';
 import { explore } from '../src/sched/explore.js';
 import { hunt } from '../src/sched/hunt.js';
 import { DetSession } from '../src/sched/session.js';
@@ -155,7 +156,6 @@ export async function benchSched(n: number): Promise<SchedBench> {
       explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus }), { preemptionBound: bound, reduction: r, timeLimitMs: 60_000 });
     const off = run('none');
     const on = run('sleep-sets');
-    const sig = (x: typeof on) => JSON.stringify(x.failures.map((f) => f.signature).sort());
     reduction.push({
       scenario: id,
       policy,
@@ -163,7 +163,7 @@ export async function benchSched(n: number): Promise<SchedBench> {
       cpus,
       none: { interleavings: off.interleavings, ms: off.elapsedMs, complete: off.complete },
       sleep: { interleavings: on.interleavings, pruned: on.pruned, ms: on.elapsedMs, complete: on.complete },
-      sameSignatures: sig(on) === sig(off),
+      sameSignatures: sameSignatures(on, off),
       signatures: off.failures.length,
     });
   }

@@ -24,16 +24,19 @@ export const BATCH_LOCK: readonly number[] = (() => {
   return t;
 })();
 
+/**
+ * About to spin for `lock`: in a single-thread runtime its holder is parked at a scheduling point
+ * of this same thread and the spin would never end, so it is reported as a hang instead.
+ */
+export function may_spin(ctx: KernelCtx, lock: string): void {
+  if (ctx.hooks.singleThreaded) throw new KernelDeadlock(`cpu ${ctx.cpu}: spins for ${lock}, whose holder cannot run meanwhile (a deadlock in the scenario)`);
+}
+
 function lockWord(ctx: KernelCtx, idx: number, owner: number): void {
   const w = ctx.w;
   // Uncontended except against a remote extractor/hotplug drain, which holds it briefly.
   if (Atomics.compareExchange(w, idx, 0, owner + 1) === 0) return;
-  if (ctx.hooks.singleThreaded) {
-    // The holder is parked at a scheduling point of this same thread: the spin would never end.
-    throw new KernelDeadlock(
-      `cpu ${ctx.cpu}: spins for a local lock held by cpu ${Atomics.load(w, idx) - 1}, which cannot run meanwhile (a deadlock in the scenario)`,
-    );
-  }
+  may_spin(ctx, `a local lock held by cpu ${Atomics.load(w, idx) - 1}`);
   Atomics.add(w, gw(G.LOCK_WAITING), 1);
   for (let spins = 0; Atomics.compareExchange(w, idx, 0, owner + 1) !== 0; spins++) {
     if (spins > 64) Atomics.wait(w, idx, Atomics.load(w, idx) || 1, 0.05);
@@ -46,8 +49,9 @@ function unlockWord(ctx: KernelCtx, idx: number): void {
   Atomics.store(w, idx, 0);
   if (Atomics.load(w, gw(G.LOCK_WAITING)) === 0) return;
   Atomics.notify(w, idx);
+  const waiters = gw(G.LOCK_WAITERS); // one slot for the whole bitmap
   for (let k = 0; k < WAITER_WORDS; k++) {
-    let m = Atomics.load(w, gw(G.LOCK_WAITERS + k));
+    let m = Atomics.load(w, waiters + k);
     while (m !== 0) {
       const b = 31 - Math.clz32(m);
       m &= ~(1 << b);
@@ -120,17 +124,14 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
 
 /** spin_lock(&lruvec->lru_lock): a futex mutex (0 free, 1 held, 2 held with waiters). */
 export function lruvec_lock(ctx: KernelCtx): void {
-  const w = ctx.w;
-  const i = gw(G.LRUVEC_LOCK);
   count_event(ctx, Stat.LRUVEC_LOCK_TAKEN);
-  lruvec_acquire(ctx, w, i);
+  lruvec_acquire(ctx, gw(G.LRUVEC_LOCK));
   lock_held(ctx, LOCK.LRUVEC, true);
 }
-function lruvec_acquire(ctx: KernelCtx, w: Int32Array, i: number): void {
+function lruvec_acquire(ctx: KernelCtx, i: number): void {
+  const w = ctx.w;
   if (Atomics.compareExchange(w, i, 0, 1) === 0) return;
-  // Single-threaded, the holder is parked at a scheduling point of this same thread: no spin ends.
-  if (ctx.hooks.singleThreaded)
-    throw new KernelDeadlock(`cpu ${ctx.cpu}: spins for the lruvec lock, whose holder cannot run meanwhile (a deadlock in the scenario)`);
+  may_spin(ctx, 'the lruvec lock');
   for (let spin = 0; spin < 100; spin++) {
     if (Atomics.load(w, i) === 0 && Atomics.compareExchange(w, i, 0, 1) === 0) return;
   }
@@ -138,7 +139,8 @@ function lruvec_acquire(ctx: KernelCtx, w: Int32Array, i: number): void {
 }
 export function lruvec_unlock(ctx: KernelCtx): void {
   lock_held(ctx, LOCK.LRUVEC, false);
-  if (Atomics.exchange(ctx.w, gw(G.LRUVEC_LOCK), 0) === 2) Atomics.notify(ctx.w, gw(G.LRUVEC_LOCK), 1);
+  const i = gw(G.LRUVEC_LOCK);
+  if (Atomics.exchange(ctx.w, i, 0) === 2) Atomics.notify(ctx.w, i, 1);
 }
 
 /** count_vm_event() and friends: per-CPU counters, written only by their CPU. */

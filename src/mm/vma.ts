@@ -3,10 +3,10 @@
 // migration paths need (spec §5). A PTE word holds folio + 1 (present), 0 (none), or
 // -(folio + 1) (a migration entry for that folio). A page-cache slot holds folio + 1 or 0; a
 // large folio occupies 2^order consecutive slots, as in the xarray.
-import { KernelDeadlock } from './errno.js';
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
 import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase, gw } from './layout.js';
+import { may_spin } from './locks.js';
 import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
 
 /** Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. */
@@ -251,13 +251,11 @@ export function* pte_lock(ctx: KernelCtx): KGen<void> {
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
 export function pte_lock_spin(ctx: KernelCtx): void {
-  for (let spins = 0; !mutex_trylock(ctx, gw(G.PTL)); spins++) {
-    if (ctx.hooks.singleThreaded)
-      throw new KernelDeadlock(
-        `cpu ${ctx.cpu}: spins for the page-table lock held by cpu ${Atomics.load(ctx.w, gw(G.PTL)) - 1}, which cannot run meanwhile (a deadlock in the scenario)`,
-      );
-    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, gw(G.PTL)) - 1} for too long`);
-    if (spins > 64) Atomics.wait(ctx.w, gw(G.PTL), Atomics.load(ctx.w, gw(G.PTL)) || 1, 0.01);
+  const ptl = gw(G.PTL);
+  for (let spins = 0; !mutex_trylock(ctx, ptl); spins++) {
+    if (spins === 0) may_spin(ctx, `the page-table lock held by cpu ${Atomics.load(ctx.w, ptl) - 1}`);
+    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, ptl) - 1} for too long`);
+    if (spins > 64) Atomics.wait(ctx.w, ptl, Atomics.load(ctx.w, ptl) || 1, 0.01);
   }
   ctx.preempt++;
 }

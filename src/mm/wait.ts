@@ -54,8 +54,9 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
 /** mutex_unlock(): release and wake every registered waiter (they race for it, as in the kernel). */
 export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
   Atomics.store(ctx.w, gw(idx), 0);
+  const waiters = gw(waitersIdx); // one slot for the whole bitmap
   for (let k = 0; k < WAITER_WORDS; k++) {
-    let m = Atomics.load(ctx.w, gw(waitersIdx + k));
+    let m = Atomics.load(ctx.w, waiters + k);
     while (m !== 0) {
       const b = 31 - Math.clz32(m);
       m &= ~(1 << b);

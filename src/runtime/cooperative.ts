@@ -16,7 +16,7 @@ import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
 import { mergeRecords, sumCpuStats, TrialRecorder } from '../job/recorder.js';
-import { resetTaskState, stepFailure } from './task_state.js';
+import { failureKind, resetTaskState, stepFailure } from './task_state.js';
 import type { CpuTrialRecord } from '../cpu/worker_main.js';
 import type { Failure, TrialResult } from '../trial/result.js';
 import type { DecisionRecord, Thread } from '../sched/schedule.js';
@@ -247,9 +247,9 @@ export class CooperativeRuntime {
     this.current = null;
     const t2 = performance.now();
     const stats = sumCpuStats(this.w, this.lay.dims.nCpus);
-    const merged = mergeRecords(records, this.pruned ? [] : this.failures.concat(job.check(this.cpus[0]!.ctx, trial)));
     // A pruned trial stopped part-way: its end state is no outcome, so it is not checked.
-    if (this.pruned) merged.failures.length = 0;
+    const merged = mergeRecords(records, this.pruned ? [] : this.failures.concat(job.check(this.cpus[0]!.ctx, trial)));
+    const failures = this.pruned ? [] : merged.failures;
     const ph = this.phases;
     ph.trials++;
     ph.resetMs += t1 - t0;
@@ -257,7 +257,7 @@ export class CooperativeRuntime {
     ph.checkMs += performance.now() - t2;
     return {
       trial,
-      failures: merged.failures,
+      failures,
       pins: merged.pins,
       drainAlls: merged.drainAlls,
       stats,
@@ -330,7 +330,7 @@ export class CooperativeRuntime {
       } catch (e) {
         // Drain work that throws is reported like a task's crash, with the CPU whose kworker ran it.
         this.stepGlobal = true;
-        const kind = stepFailure(e, s.ctx.cpu, -1).kind;
+        const kind = failureKind(e);
         this.failures.push({
           kind,
           cpu: s.ctx.cpu,

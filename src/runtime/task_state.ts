@@ -17,8 +17,13 @@ export function resetTaskState(ctx: KernelCtx): void {
   ctx.task.pfMemallocPin = false;
 }
 
-/** A step that threw: a KernelLivelock or KernelDeadlock is a hang (watchdog), anything else an emulator crash. */
+/** What a throw from kernel code is: a KernelLivelock or KernelDeadlock a hang (watchdog), anything else an emulator crash. */
+export function failureKind(e: unknown): 'watchdog' | 'emulator' {
+  return e instanceof KernelLivelock || e instanceof KernelDeadlock ? 'watchdog' : 'emulator';
+}
+
+/** A step that threw, as a failure of its CPU and step. */
 export function stepFailure(e: unknown, cpu: number, step: number): Failure {
-  const kind = e instanceof KernelLivelock || e instanceof KernelDeadlock ? 'watchdog' : 'emulator';
+  const kind = failureKind(e);
   return { kind, cpu, step, message: `CPU ${cpu} ${kind === 'watchdog' ? 'hung' : 'crashed'} in step ${step}: ${(e as Error).message}` };
 }

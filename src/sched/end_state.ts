@@ -29,6 +29,12 @@ export interface ReductionCheck {
   sameSignatures: boolean;
 }
 
+/** Did two searches find the same failure signatures? */
+export function sameSignatures(a: ExploreOutcome, b: ExploreOutcome): boolean {
+  const sigs = (x: ExploreOutcome) => JSON.stringify(x.failures.map((f) => f.signature).sort());
+  return sigs(a) === sigs(b);
+}
+
 /** Run the search twice, with sleep sets and without, on fresh sessions, and compare what they reached. */
 export function checkReduction(makeSession: () => DetSession, o: Omit<ExploreOptions, 'reduction' | 'visit'>): ReductionCheck {
   const search = (reduction: 'none' | 'sleep-sets') => {
@@ -39,8 +45,7 @@ export function checkReduction(makeSession: () => DetSession, o: Omit<ExploreOpt
   };
   const on = search('sleep-sets');
   const off = search('none');
-  const sigs = (x: ExploreOutcome) => JSON.stringify(x.failures.map((f) => f.signature).sort());
   let lost = 0;
   for (const k of off.seen) if (!on.seen.has(k)) lost++;
-  return { with: on.r, without: off.r, statesWith: on.seen.size, statesWithout: off.seen.size, lost, sameSignatures: sigs(on.r) === sigs(off.r) };
+  return { with: on.r, without: off.r, statesWith: on.seen.size, statesWithout: off.seen.size, lost, sameSignatures: sameSignatures(on.r, off.r) };
 }

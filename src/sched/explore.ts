@@ -52,14 +52,28 @@ interface Frame {
 /** Steps in a row one thread may take while another could run, before fairness moves on. */
 export const FAIR_RUN = 1000;
 
-/** Alternatives of a frame in order: the default first, then the others by index. */
-function order(dflt: number, n: number): number[] {
-  const o = [dflt];
-  for (let i = 0; i < n; i++) if (i !== dflt) o.push(i);
-  return o;
+const preemptionCost = (lastIdx: number, alt: number): number => (lastIdx >= 0 && alt !== lastIdx ? 1 : 0);
+
+/**
+ * The alternative after `after` in a frame's order (the default first, then the others by
+ * index), or -1 past the end; `after` = -1 gives the first. No array: this runs every decision.
+ */
+function altAfter(dflt: number, n: number, after: number): number {
+  if (after < 0) return dflt;
+  let a = after === dflt ? 0 : after + 1;
+  if (a === dflt) a++;
+  return a < n ? a : -1;
 }
 
-const preemptionCost = (lastIdx: number, alt: number): number => (lastIdx >= 0 && alt !== lastIdx ? 1 : 0);
+/** The first alternative after `after` that the bound allows and that is awake, or -1. */
+function nextAlternative(f: Pick<Frame, 'ids' | 'lastIdx' | 'dflt' | 'preBefore' | 'sleep'>, after: number, bound: number): number {
+  for (let alt = altAfter(f.dflt, f.ids.length, after); alt >= 0; alt = altAfter(f.dflt, f.ids.length, alt)) {
+    if (f.preBefore + preemptionCost(f.lastIdx, alt) > bound) continue;
+    if (f.sleep.some((u) => u.id === f.ids[alt])) continue;
+    return alt;
+  }
+  return -1;
+}
 
 class DfsScheduler implements Scheduler {
   prefix: number[] = [];
@@ -140,32 +154,15 @@ class DfsScheduler implements Scheduler {
       if (idx >= options.length) throw new Error(`explore: nondeterministic replay at decision ${step}`);
     } else {
       // New ground: the default unless it sleeps, else the first awake option the bound allows.
-      idx = -1;
-      for (const alt of order(dflt, options.length)) {
-        if (sleep.some((u) => u.id === ids[alt])) continue;
-        if (preBefore + preemptionCost(lastIdx, alt) > this.bound) continue;
-        idx = alt;
-        break;
-      }
+      idx = nextAlternative({ ids, lastIdx, dflt, preBefore, sleep }, -1, this.bound);
       if (idx < 0) return -1; // every thread that may run sleeps: an equivalent run was explored
     }
-    this.frames.push({ n: options.length, ids, lastIdx, dflt, idx, preBefore, sleep, forced: false });
+    const frame: Frame = { n: options.length, ids, lastIdx, dflt, idx, preBefore, sleep, forced: false };
+    this.frames.push(frame);
     // The step's footprint is used where threads asleep or explored here are carried past it,
     // and where a sibling still to be explored will put this thread to sleep.
-    this.exact = sleep.length > 0 || (this.done[step]?.length ?? 0) > 0 || this.siblingAhead(ids, lastIdx, dflt, idx, preBefore, sleep);
+    this.exact = sleep.length > 0 || (this.done[step]?.length ?? 0) > 0 || nextAlternative(frame, idx, this.bound) >= 0;
     return idx;
-  }
-
-  /** Will the search explore another alternative at this decision (within the bound, awake)? */
-  private siblingAhead(ids: readonly number[], lastIdx: number, dflt: number, idx: number, preBefore: number, sleep: readonly Sleeper[]): boolean {
-    // The alternatives after `idx` in order(dflt, n), without building the order (once per decision).
-    for (let alt = idx === dflt ? 0 : idx + 1; alt < ids.length; alt++) {
-      if (alt === dflt) continue;
-      if (preBefore + preemptionCost(lastIdx, alt) > this.bound) continue;
-      if (sleep.some((u) => u.id === ids[alt])) continue;
-      return true;
-    }
-    return false;
   }
 }
 
@@ -247,23 +244,18 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
         const f = frames[j]!;
         if (f.n > maxBranching) maxBranching = f.n;
         if (f.n < 2 || f.forced) continue;
-        const ord = order(f.dflt, f.n);
-        for (let p = ord.indexOf(f.idx) + 1; p < ord.length; p++) {
-          const alt = ord[p]!;
-          if (f.preBefore + preemptionCost(f.lastIdx, alt) > o.preemptionBound) continue;
-          if (f.sleep.some((u) => u.id === f.ids[alt])) continue;
-          next = frames.slice(0, j).map((x) => x.idx);
-          next.push(alt);
-          // The thread just explored at depth j sleeps in its siblings (with what its step touched).
-          sched.done.length = j + 1;
-          if (reduce) {
-            // Could the explored thread continue after its step? Its id among the next decision's options
-            // (a run that ended there: no; a fairness switch there: counted as yes, the safe side).
-            const nx = frames[j + 1];
-            const cont = nx ? nx.forced || nx.ids.includes(f.ids[f.idx]!) : false;
-            (sched.done[j] ??= []).push({ id: f.ids[f.idx]!, fp: run.decisions[j]!.fp!, cont });
-          }
-          break;
+        const alt = nextAlternative(f, f.idx, o.preemptionBound);
+        if (alt < 0) continue;
+        next = frames.slice(0, j).map((x) => x.idx);
+        next.push(alt);
+        // The thread just explored at depth j sleeps in its siblings (with what its step touched).
+        sched.done.length = j + 1;
+        if (reduce) {
+          // Could the explored thread continue after its step? Its id among the next decision's options
+          // (a run that ended there: no; a fairness switch there: counted as yes, the safe side).
+          const nx = frames[j + 1];
+          const cont = nx ? nx.forced || nx.ids.includes(f.ids[f.idx]!) : false;
+          (sched.done[j] ??= []).push({ id: f.ids[f.idx]!, fp: run.decisions[j]!.fp!, cont });
         }
       }
       const done = { interleavings: n, pruned, reduction, failures: [...failures.values()], maxDecisions, maxBranching };
