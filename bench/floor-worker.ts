@@ -1,8 +1,9 @@
 // The floor for the drain benchmark: a bare Atomics doorbell. Each thread polls its bell
-// between units of work (busy) or sleeps on it (idle), and acknowledges each ring.
+// between units of work (busy) or waits on it (idle: spinning for `spinNs`, then asleep, as an
+// emulated CPU's waits do), and acknowledges each ring.
 import { workerData } from 'node:worker_threads';
 
-const { sab, i, busy } = workerData as { sab: SharedArrayBuffer; i: number; busy: boolean };
+const { sab, i, busy, spinNs } = workerData as { sab: SharedArrayBuffer; i: number; busy: boolean; spinNs: number };
 const w = new Int32Array(sab);
 const BELL = (i + 1) * 16;
 const ACK = BELL + 1;
@@ -28,8 +29,9 @@ while (Atomics.load(w, STOP) === 0) {
     for (let k = 0; k < 24; k++) Atomics.add(w, MINE, 1);
   } else {
     let spins = 0;
-    while (Atomics.load(w, BELL) === seen && spins++ < 200) {
-      /* spin briefly, then sleep */
+    const spinUntil = performance.now() + spinNs / 1e6;
+    while (Atomics.load(w, BELL) === seen && (spins++ < 200 || performance.now() < spinUntil)) {
+      /* spin, then sleep */
     }
     if (Atomics.load(w, BELL) === seen) Atomics.wait(w, BELL, seen, 50);
   }

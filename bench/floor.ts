@@ -1,13 +1,18 @@
 // Floor measurement: broadcast a doorbell to N threads and collect their acknowledgements,
-// with the same spin-then-sleep waiting the emulator's coordinator uses.
+// waiting as the emulator does in the same cell: spin for waitSpinNs() (while every thread has a
+// core), then sleep, on both sides.
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { waitSpinNs } from '../src/cpu/freerun.js';
 
 export async function measureFloor(n: number, busy: boolean, rounds: number): Promise<number[]> {
   const sab = new SharedArrayBuffer((n + 2) * 64);
   const w = new Int32Array(sab);
   const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
-  const threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy } }));
+  // The emulator's rule for n scripted CPUs with the coordinator running drains beside them.
+  const spinNs = waitSpinNs({ scripted: n, nCpus: n, mine: true, coordinatorRuns: true, cores: availableParallelism() });
+  const threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy, spinNs } }));
   await new Promise((r) => setTimeout(r, 200)); // let them start
   const out: number[] = [];
   for (let r = 1; r <= rounds; r++) {
@@ -17,6 +22,7 @@ export async function measureFloor(n: number, busy: boolean, rounds: number): Pr
       Atomics.notify(w, (i + 1) * 16);
     }
     let spins = 0;
+    const spinUntil = performance.now() + spinNs / 1e6;
     for (;;) {
       let all = true;
       for (let i = 0; i < n; i++)
@@ -25,7 +31,7 @@ export async function measureFloor(n: number, busy: boolean, rounds: number): Pr
           break;
         }
       if (all) break;
-      if (++spins < 200) continue;
+      if (++spins < 200 || performance.now() < spinUntil) continue;
       const seen = Atomics.load(w, 0);
       let again = true;
       for (let i = 0; i < n; i++)
