@@ -5,9 +5,9 @@
 import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { KernelDeadlock } from './errno.js';
-import { wait_trylock } from './wait.js';
+import { wait_trylock, wake_waiters } from './wait.js';
 import { COST, LOCK, charge, lock_held } from './cost.js';
-import { C, G, Stat, WAITER_WORDS, cpuBase, gw } from './layout.js';
+import { C, G, Stat, cpuBase, gw } from './layout.js';
 
 /** Which local lock: offsets in the CPU region. */
 export const LocalLock = { fbatches: C.LOCK, fbatches_irq: C.LOCK_IRQ, mlock: C.MLOCK_LOCK } as const;
@@ -49,15 +49,7 @@ function unlockWord(ctx: KernelCtx, idx: number): void {
   Atomics.store(w, idx, 0);
   if (Atomics.load(w, gw(G.LOCK_WAITING)) === 0) return;
   Atomics.notify(w, idx);
-  const waiters = gw(G.LOCK_WAITERS); // one slot for the whole bitmap
-  for (let k = 0; k < WAITER_WORDS; k++) {
-    let m = Atomics.load(w, waiters + k);
-    while (m !== 0) {
-      const b = 31 - Math.clz32(m);
-      m &= ~(1 << b);
-      ctx.hooks.wake(k * 32 + b);
-    }
-  }
+  wake_waiters(ctx, G.LOCK_WAITERS);
 }
 
 /** local_lock() / local_lock_irqsave() on this CPU. */

@@ -36,21 +36,25 @@ export function folio_alloc(ctx: KernelCtx, order: number, movable: boolean, mt?
     throw new RangeError(`folio_alloc: out of folio slots (nFolios=${ctx.lay.dims.nFolios}); raise nFolios`);
   }
   const b = folioBase(folio);
-  for (let i = 0; i < FOLIO_WORDS; i++) Atomics.store(ctx.w, b + i, 0);
+  const w = ctx.w;
+  // Plain stores into the fresh slot: no other CPU holds its index yet. Every way another CPU
+  // learns it (a PTE, the page cache, a batch entry) is an atomic store made after these, which
+  // publishes them; the seq-cst STATE store last orders them for racy scans as well.
+  w.fill(0, b, b + FOLIO_WORDS);
   const where = placement(ctx, movable, mt, zone);
-  Atomics.store(ctx.w, b + F.FLAGS, order > 0 ? PG.head : 0);
-  Atomics.store(ctx.w, b + F.MAPCOUNT, -1);
-  Atomics.store(ctx.w, b + F.LRU, Lru.NONE);
-  Atomics.store(ctx.w, b + F.ZONE, where.zone);
-  Atomics.store(ctx.w, b + F.MT, where.mt);
-  Atomics.store(ctx.w, b + F.ORDER, order);
-  Atomics.store(ctx.w, b + F.MAPPING, MappingKind.NONE);
-  Atomics.store(ctx.w, b + F.MAPPING_ID, -1);
-  Atomics.store(ctx.w, b + F.PFN, folio_default_pfn(folio));
+  w[b + F.FLAGS] = order > 0 ? PG.head : 0;
+  w[b + F.MAPCOUNT] = -1;
+  w[b + F.LRU] = Lru.NONE;
+  w[b + F.ZONE] = where.zone;
+  w[b + F.MT] = where.mt;
+  w[b + F.ORDER] = order;
+  w[b + F.MAPPING] = MappingKind.NONE;
+  w[b + F.MAPPING_ID] = -1;
+  w[b + F.PFN] = folio_default_pfn(folio);
   // set_page_refcounted(): the allocation reference belongs to the caller.
-  Atomics.store(ctx.w, b + F.LEDGER + Holder.TEMP, 1);
-  Atomics.store(ctx.w, b + F.REF, 1);
-  Atomics.store(ctx.w, b + F.STATE, FolioState.ALLOCATED);
+  w[b + F.LEDGER + Holder.TEMP] = 1;
+  w[b + F.REF] = 1;
+  Atomics.store(w, b + F.STATE, FolioState.ALLOCATED);
   if (ctx.trace) ctx.trace.pageRef(ctx, 'page_ref_set', folio, 1, Holder.TEMP, 'set_page_refcounted');
   return folio;
 }

@@ -5,7 +5,7 @@
 // large folio occupies 2^order consecutive slots, as in the xarray.
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
-import { F, G, MAX_OBJECTS, MAX_VMAS, O, V, objBase, vmaBase, gw } from './layout.js';
+import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, vmaBase, gw } from './layout.js';
 import { may_spin } from './locks.js';
 import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
 
@@ -46,23 +46,26 @@ export function object_create(ctx: KernelCtx, o: ObjectSpec): number {
     throw e;
   }
   const b = objBase(id);
-  ctx.w.fill(0, b, b + 16);
-  for (let i = 0; i < o.npages; i++) Atomics.store(ctx.w, ctx.lay.cacheArea + cacheBase + i, 0);
-  Atomics.store(ctx.w, b + O.KIND, o.kind);
-  Atomics.store(ctx.w, b + O.NPAGES, o.npages);
-  Atomics.store(ctx.w, b + O.CACHE_BASE, cacheBase);
-  Atomics.store(ctx.w, b + O.MT, o.mt);
-  Atomics.store(ctx.w, b + O.ZONE, o.zone);
-  Atomics.store(ctx.w, b + O.ORDER, order);
-  Atomics.store(ctx.w, b + O.IN_USE, 1);
+  const w = ctx.w;
+  // Plain stores into the fresh record and cache slots, published by the IN_USE store (as in vma_create).
+  w.fill(0, b, b + OBJ_WORDS);
+  w.fill(0, ctx.lay.cacheArea + cacheBase, ctx.lay.cacheArea + cacheBase + o.npages);
+  w[b + O.KIND] = o.kind;
+  w[b + O.NPAGES] = o.npages;
+  w[b + O.CACHE_BASE] = cacheBase;
+  w[b + O.MT] = o.mt;
+  w[b + O.ZONE] = o.zone;
+  w[b + O.ORDER] = order;
+  Atomics.store(w, b + O.IN_USE, 1);
   return id;
 }
 
+/** A field of a page-cache object; they never change once IN_USE (read atomically) is seen. */
 export function obj_field(ctx: KernelCtx, obj: number, field: number): number {
   if (obj < 0 || obj >= MAX_OBJECTS || Atomics.load(ctx.w, objBase(obj) + O.IN_USE) === 0) {
     throw new RangeError(`object ${obj}: no such page-cache object`);
   }
-  return Atomics.load(ctx.w, objBase(obj) + field);
+  return ctx.w[objBase(obj) + field]!;
 }
 export const obj_kind = (ctx: KernelCtx, obj: number) => obj_field(ctx, obj, O.KIND);
 export const obj_npages = (ctx: KernelCtx, obj: number) => obj_field(ctx, obj, O.NPAGES);
@@ -71,7 +74,7 @@ export const obj_order = (ctx: KernelCtx, obj: number) => obj_field(ctx, obj, O.
 function cacheSlot(ctx: KernelCtx, obj: number, index: number): number {
   const n = obj_npages(ctx, obj);
   if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`object ${obj}: page index ${index} outside 0..${n - 1}`);
-  return ctx.lay.cacheArea + obj_field(ctx, obj, O.CACHE_BASE) + index;
+  return ctx.lay.cacheArea + ctx.w[objBase(obj) + O.CACHE_BASE]! + index; // IN_USE seen by obj_npages
 }
 
 /** filemap_get_entry() (mm/filemap.c, v6.3+): the folio caching `index`, or -1. No reference taken. */
@@ -149,23 +152,32 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
     throw e;
   }
   const b = vmaBase(id);
-  ctx.w.fill(0, b, b + 16);
-  for (let i = 0; i < v.npages; i++) Atomics.store(ctx.w, ctx.lay.pteArea + pteBase + i, 0);
-  Atomics.store(ctx.w, b + V.FLAGS, v.flags);
-  Atomics.store(ctx.w, b + V.NPAGES, v.npages);
-  Atomics.store(ctx.w, b + V.OBJ, v.obj);
-  Atomics.store(ctx.w, b + V.PTE_BASE, pteBase);
-  Atomics.store(ctx.w, b + V.PGOFF, pgoff);
-  Atomics.store(ctx.w, b + V.MM, v.mm ?? 0);
-  Atomics.store(ctx.w, b + V.IN_USE, 1);
+  const w = ctx.w;
+  // Plain stores: the record and its page table are fresh, and the IN_USE store below publishes
+  // them (every reader checks IN_USE first). Only FLAGS changes later (vma_set_flags).
+  w.fill(0, b, b + VMA_WORDS);
+  w.fill(0, ctx.lay.pteArea + pteBase, ctx.lay.pteArea + pteBase + v.npages);
+  w[b + V.FLAGS] = v.flags;
+  w[b + V.NPAGES] = v.npages;
+  w[b + V.OBJ] = v.obj;
+  w[b + V.PTE_BASE] = pteBase;
+  w[b + V.PGOFF] = pgoff;
+  w[b + V.MM] = v.mm ?? 0;
+  Atomics.store(w, b + V.IN_USE, 1);
   return id;
 }
 
-function vmaField(ctx: KernelCtx, vma: number, field: number): number {
+/** The record of a mapped VMA: its IN_USE word read (an atomic load, which orders the plain reads of its fixed fields after it). */
+function vmaRecord(ctx: KernelCtx, vma: number): number {
   if (vma < 0 || vma >= MAX_VMAS || Atomics.load(ctx.w, vmaBase(vma) + V.IN_USE) === 0) {
     throw new RangeError(`vma ${vma}: no such VMA (unmapped or never created)`);
   }
-  return Atomics.load(ctx.w, vmaBase(vma) + field);
+  return vmaBase(vma);
+}
+function vmaField(ctx: KernelCtx, vma: number, field: number): number {
+  const b = vmaRecord(ctx, vma);
+  // FLAGS is written while others read it (WRITE_ONCE/READ_ONCE); the rest never change.
+  return field === V.FLAGS ? Atomics.load(ctx.w, b + field) : ctx.w[b + field]!;
 }
 export function vma_in_use(ctx: KernelCtx, vma: number): boolean {
   return vma >= 0 && vma < MAX_VMAS && Atomics.load(ctx.w, vmaBase(vma) + V.IN_USE) !== 0;
@@ -188,9 +200,10 @@ export function vma_destroy(ctx: KernelCtx, vma: number): void {
 // ---- page tables --------------------------------------------------------------------------
 
 function pteIdx(ctx: KernelCtx, vma: number, page: number): number {
-  const n = vma_npages(ctx, vma);
+  const b = vmaRecord(ctx, vma);
+  const n = ctx.w[b + V.NPAGES]!;
   if (!Number.isInteger(page) || page < 0 || page >= n) throw new RangeError(`vma ${vma}: page ${page} outside 0..${n - 1}`);
-  return ctx.lay.pteArea + vmaField(ctx, vma, V.PTE_BASE) + page;
+  return ctx.lay.pteArea + ctx.w[b + V.PTE_BASE]! + page;
 }
 
 /** ptep_get(): raw PTE: folio + 1 (present), 0 (none), -(folio + 1) (migration entry). */
@@ -220,8 +233,8 @@ export function for_each_pte_mapping(ctx: KernelCtx, folio: number, fn: (vma: nu
   const nvma = Math.min(Atomics.load(ctx.w, gw(G.NEXT_VMA)), MAX_VMAS);
   for (let vma = 0; vma < nvma; vma++) {
     if (!vma_in_use(ctx, vma)) continue;
-    const base = ctx.lay.pteArea + Atomics.load(ctx.w, vmaBase(vma) + V.PTE_BASE);
-    const n = Atomics.load(ctx.w, vmaBase(vma) + V.NPAGES);
+    const base = ctx.lay.pteArea + ctx.w[vmaBase(vma) + V.PTE_BASE]!; // fixed once IN_USE is seen
+    const n = ctx.w[vmaBase(vma) + V.NPAGES]!;
     for (let page = 0; page < n; page++) {
       const raw = Atomics.load(ctx.w, base + page);
       if (raw === present || raw === -present) fn(vma, page, raw);

@@ -3,7 +3,7 @@
 // kworker meanwhile (in the kernel the caller sleeps and its CPU runs other tasks).
 import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
-import { G, gw, WAITER_WORDS } from './layout.js';
+import { COORDINATOR, G, gw } from './layout.js';
 
 /**
  * wait_event(): yield BLOCKED until `cond()` holds. `cond` must have no side effects: runtimes
@@ -54,14 +54,27 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
 /** mutex_unlock(): release and wake every registered waiter (they race for it, as in the kernel). */
 export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
   Atomics.store(ctx.w, gw(idx), 0);
+  wake_waiters(ctx, waitersIdx);
+}
+
+/**
+ * Wake every waiter registered in the bitmap at `waitersIdx`. Only the words that can hold a bit
+ * are read: those of CPUs 0..nCpus-1 and the coordinator's, not all WAITER_WORDS (an unlock on 8
+ * CPUs read 17 words, 16 of them always zero).
+ */
+export function wake_waiters(ctx: KernelCtx, waitersIdx: number): void {
   const waiters = gw(waitersIdx); // one slot for the whole bitmap
-  for (let k = 0; k < WAITER_WORDS; k++) {
-    let m = Atomics.load(ctx.w, waiters + k);
-    while (m !== 0) {
-      const b = 31 - Math.clz32(m);
-      m &= ~(1 << b);
-      ctx.hooks.wake(k * 32 + b);
-    }
+  const cpuWords = (ctx.nCpus + 31) >> 5;
+  for (let k = 0; k < cpuWords; k++) wake_word(ctx, waiters, k);
+  if (COORDINATOR_WORD >= cpuWords) wake_word(ctx, waiters, COORDINATOR_WORD);
+}
+const COORDINATOR_WORD = COORDINATOR >> 5;
+function wake_word(ctx: KernelCtx, waiters: number, k: number): void {
+  let m = Atomics.load(ctx.w, waiters + k);
+  while (m !== 0) {
+    const b = 31 - Math.clz32(m);
+    m &= ~(1 << b);
+    ctx.hooks.wake(k * 32 + b);
   }
 }
 
