@@ -127,5 +127,6 @@ export function makeCtx(w: Int32Array, lay: Layout, cpu: number, policy: Policy,
     hooks,
     obs: null,
     alloc: { ...DEFAULT_ALLOC },
+    plain: hooks.singleThreaded === true,
   };
 }

@@ -105,6 +105,8 @@ export interface KernelCtx {
   obs: KernelObserver | null;
   /** Allocation placement for new folios (scenario-controlled). */
   alloc: AllocPolicy;
+  /** One thread runs every CPU over this memory (hooks.singleThreaded): access.ts may use plain accesses. */
+  readonly plain: boolean;
 }
 
 /** Where the page allocator places new user folios (spec §1.6). */

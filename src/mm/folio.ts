@@ -5,37 +5,38 @@ import { Holder, MappingKind, MigrateType, PG, Zone } from './constants.js';
 import type { KernelCtx, TraceEvent } from './context.js';
 import { F, FolioState, Stat, folioBase } from './layout.js';
 import { count_event } from './locks.js';
+import { atomic_fetch_add, atomic_fetch_and, atomic_fetch_or, read_once, write_once } from './access.js';
 
 // ---- raw field access -------------------------------------------------------------------
 
 export function fw(ctx: KernelCtx, folio: number, field: number): number {
-  return Atomics.load(ctx.w, folioBase(folio) + field);
+  return read_once(ctx, folioBase(folio) + field);
 }
 export function fset(ctx: KernelCtx, folio: number, field: number, v: number): void {
-  Atomics.store(ctx.w, folioBase(folio) + field, v);
+  write_once(ctx, folioBase(folio) + field, v);
 }
 
 // ---- page flags (include/linux/page-flags.h; atomic bitops as in the kernel) ------------
 
 export function folio_flags(ctx: KernelCtx, folio: number): number {
-  return Atomics.load(ctx.w, folioBase(folio) + F.FLAGS);
+  return read_once(ctx, folioBase(folio) + F.FLAGS);
 }
 export function folio_test(ctx: KernelCtx, folio: number, bit: number): boolean {
-  return (Atomics.load(ctx.w, folioBase(folio) + F.FLAGS) & bit) !== 0;
+  return (read_once(ctx, folioBase(folio) + F.FLAGS) & bit) !== 0;
 }
 export function folio_set(ctx: KernelCtx, folio: number, bit: number): void {
-  Atomics.or(ctx.w, folioBase(folio) + F.FLAGS, bit);
+  atomic_fetch_or(ctx, folioBase(folio) + F.FLAGS, bit);
 }
 export function folio_clear(ctx: KernelCtx, folio: number, bit: number): void {
-  Atomics.and(ctx.w, folioBase(folio) + F.FLAGS, ~bit);
+  atomic_fetch_and(ctx, folioBase(folio) + F.FLAGS, ~bit);
 }
 /** test_and_set_bit: true if the bit was already set. */
 export function folio_test_set(ctx: KernelCtx, folio: number, bit: number): boolean {
-  return (Atomics.or(ctx.w, folioBase(folio) + F.FLAGS, bit) & bit) !== 0;
+  return (atomic_fetch_or(ctx, folioBase(folio) + F.FLAGS, bit) & bit) !== 0;
 }
 /** test_and_clear_bit: true if the bit was set (and this caller cleared it). */
 export function folio_test_clear(ctx: KernelCtx, folio: number, bit: number): boolean {
-  return (Atomics.and(ctx.w, folioBase(folio) + F.FLAGS, ~bit) & bit) !== 0;
+  return (atomic_fetch_and(ctx, folioBase(folio) + F.FLAGS, ~bit) & bit) !== 0;
 }
 
 export const folio_test_lru = (c: KernelCtx, f: number) => folio_test(c, f, PG.lru);
@@ -115,12 +116,12 @@ export function longterm_pinnable_of(mt: number, zone: number): boolean {
 // ---- references (include/linux/page_ref.h) -----------------------------------------------
 
 export function folio_ref_count(ctx: KernelCtx, folio: number): number {
-  return Atomics.load(ctx.w, folioBase(folio) + F.REF);
+  return read_once(ctx, folioBase(folio) + F.REF);
 }
 
 /** How many references `holder` holds on `folio` (the ledger). */
 export function ledger_get(ctx: KernelCtx, folio: number, holder: number): number {
-  return Atomics.load(ctx.w, folioBase(folio) + F.LEDGER + holder);
+  return read_once(ctx, folioBase(folio) + F.LEDGER + holder);
 }
 
 /**
@@ -130,8 +131,8 @@ export function ledger_get(ctx: KernelCtx, folio: number, holder: number): numbe
  */
 export function folio_ref_mod(ctx: KernelCtx, folio: number, delta: number, holder: number, fn: string, event: TraceEvent = 'page_ref_mod'): number {
   const b = folioBase(folio);
-  Atomics.add(ctx.w, b + F.LEDGER + holder, delta);
-  const after = Atomics.add(ctx.w, b + F.REF, delta) + delta;
+  atomic_fetch_add(ctx, b + F.LEDGER + holder, delta);
+  const after = atomic_fetch_add(ctx, b + F.REF, delta) + delta;
   if (ctx.trace) ctx.trace.pageRef(ctx, event, folio, delta, holder, fn);
   return after;
 }

@@ -5,10 +5,11 @@ import { BATCH_SLOTS } from './constants.js';
 import type { KernelCtx } from './context.js';
 import { COST, charge } from './cost.js';
 import { batchBase } from './layout.js';
+import { read_once, write_once } from './access.js';
 
 /** folio_batch_count(): racy read of another CPU's batch length. */
 export function folio_batch_count(ctx: KernelCtx, cpu: number, batch: number): number {
-  return Atomics.load(ctx.w, batchBase(cpu, batch));
+  return read_once(ctx, batchBase(cpu, batch));
 }
 
 /**
@@ -21,14 +22,14 @@ export function folio_batch_add(ctx: KernelCtx, batch: number, entry: number): n
   if (nr >= BATCH_SLOTS) throw new Error(`cpu ${ctx.cpu}: batch ${batch} overflow`);
   ctx.w[b + 1 + nr] = entry;
   // Publish the entry before the count, so a racy reader that sees nr sees the entry.
-  Atomics.store(ctx.w, b, nr + 1);
+  write_once(ctx, b, nr + 1);
   charge(ctx, COST.BATCH_ADD);
   return ctx.policy.switches.batchCapacity - (nr + 1);
 }
 
 /** Slot `i` of `cpu`'s batch (read in place by batch processing under the batch's lock). */
 export function folio_batch_slot(ctx: KernelCtx, cpu: number, batch: number, i: number): number {
-  return Atomics.load(ctx.w, batchBase(cpu, batch) + 1 + i);
+  return read_once(ctx, batchBase(cpu, batch) + 1 + i);
 }
 
 /** A copy of the entries of a batch (tests, and readers not holding its lock). */

@@ -7,6 +7,7 @@ import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
 import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, vmaBase, gw } from './layout.js';
 import { may_spin } from './locks.js';
+import { read_once, write_once } from './access.js';
 import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
 
 /** Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. */
@@ -62,7 +63,7 @@ export function object_create(ctx: KernelCtx, o: ObjectSpec): number {
 
 /** A field of a page-cache object; they never change once IN_USE (read atomically) is seen. */
 export function obj_field(ctx: KernelCtx, obj: number, field: number): number {
-  if (obj < 0 || obj >= MAX_OBJECTS || Atomics.load(ctx.w, objBase(obj) + O.IN_USE) === 0) {
+  if (obj < 0 || obj >= MAX_OBJECTS || read_once(ctx, objBase(obj) + O.IN_USE) === 0) {
     throw new RangeError(`object ${obj}: no such page-cache object`);
   }
   return ctx.w[objBase(obj) + field]!;
@@ -79,7 +80,7 @@ function cacheSlot(ctx: KernelCtx, obj: number, index: number): number {
 
 /** filemap_get_entry() (mm/filemap.c, v6.3+): the folio caching `index`, or -1. No reference taken. */
 export function filemap_get_entry(ctx: KernelCtx, obj: number, index: number): number {
-  return Atomics.load(ctx.w, cacheSlot(ctx, obj, index)) - 1;
+  return read_once(ctx, cacheSlot(ctx, obj, index)) - 1;
 }
 
 /**
@@ -169,7 +170,7 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
 
 /** The record of a mapped VMA: its IN_USE word read (an atomic load, which orders the plain reads of its fixed fields after it). */
 function vmaRecord(ctx: KernelCtx, vma: number): number {
-  if (vma < 0 || vma >= MAX_VMAS || Atomics.load(ctx.w, vmaBase(vma) + V.IN_USE) === 0) {
+  if (vma < 0 || vma >= MAX_VMAS || read_once(ctx, vmaBase(vma) + V.IN_USE) === 0) {
     throw new RangeError(`vma ${vma}: no such VMA (unmapped or never created)`);
   }
   return vmaBase(vma);
@@ -177,10 +178,10 @@ function vmaRecord(ctx: KernelCtx, vma: number): number {
 function vmaField(ctx: KernelCtx, vma: number, field: number): number {
   const b = vmaRecord(ctx, vma);
   // FLAGS is written while others read it (WRITE_ONCE/READ_ONCE); the rest never change.
-  return field === V.FLAGS ? Atomics.load(ctx.w, b + field) : ctx.w[b + field]!;
+  return field === V.FLAGS ? read_once(ctx, b + field) : ctx.w[b + field]!;
 }
 export function vma_in_use(ctx: KernelCtx, vma: number): boolean {
-  return vma >= 0 && vma < MAX_VMAS && Atomics.load(ctx.w, vmaBase(vma) + V.IN_USE) !== 0;
+  return vma >= 0 && vma < MAX_VMAS && read_once(ctx, vmaBase(vma) + V.IN_USE) !== 0;
 }
 export const vma_flags = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.FLAGS);
 /** vm_flags_reset_once(): WRITE_ONCE of the whole flags word (rmap walkers read it racily). */
@@ -208,11 +209,11 @@ function pteIdx(ctx: KernelCtx, vma: number, page: number): number {
 
 /** ptep_get(): raw PTE: folio + 1 (present), 0 (none), -(folio + 1) (migration entry). */
 export function pte_get(ctx: KernelCtx, vma: number, page: number): number {
-  return Atomics.load(ctx.w, pteIdx(ctx, vma, page));
+  return read_once(ctx, pteIdx(ctx, vma, page));
 }
 /** set_pte_at() / pte_clear(): raw store; callers hold the PTL and do the rmap/ref accounting. */
 export function pte_set(ctx: KernelCtx, vma: number, page: number, raw: number): void {
-  Atomics.store(ctx.w, pteIdx(ctx, vma, page), raw);
+  write_once(ctx, pteIdx(ctx, vma, page), raw);
 }
 /** The folio a present PTE maps, or -1 (none, or a migration entry). */
 export function pte_folio(ctx: KernelCtx, vma: number, page: number): number {
@@ -236,7 +237,7 @@ export function for_each_pte_mapping(ctx: KernelCtx, folio: number, fn: (vma: nu
     const base = ctx.lay.pteArea + ctx.w[vmaBase(vma) + V.PTE_BASE]!; // fixed once IN_USE is seen
     const n = ctx.w[vmaBase(vma) + V.NPAGES]!;
     for (let page = 0; page < n; page++) {
-      const raw = Atomics.load(ctx.w, base + page);
+      const raw = read_once(ctx, base + page);
       if (raw === present || raw === -present) fn(vma, page, raw);
     }
   }
