@@ -1,5 +1,6 @@
 // npm run bench: timings, printed as ratios measured side by side in one run.
 import { cpus } from 'node:os';
+import { benchAb } from './ab.js';
 import { benchDrain } from './drain.js';
 import { benchS1 } from './s1.js';
 import { benchSched } from './sched.js';
@@ -13,6 +14,20 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 300);
 
 async function main(): Promise<void> {
   console.log(`folio-race bench — host: ${cpus().length} cores, Node ${process.version}`);
+  if (only === 'ab') {
+    // Not part of the full run: it needs another build to compare with.
+    const root = args.filter((a) => !a.startsWith('-'))[1];
+    if (!root) throw new Error('bench ab: name the other checkout: npm run bench -- ab <root> (built with npm run build)');
+    const slices = Number(process.env.BENCH_AB_SLICES ?? 20);
+    const per = Number(process.env.BENCH_AB_SCHEDULES ?? 400);
+    console.log(`\nDeterministic engine, this build against ${root}, in one process (${slices} alternating slices of ${per} schedules each, 8 CPUs)`);
+    console.log('  scenario policy   strategy   other µs/decision   this µs/decision   this/other: median (quartiles)');
+    for (const r of await benchAb(root, slices, per))
+      console.log(
+        `  ${r.scenario.padEnd(8)} ${r.policy.padEnd(8)} ${r.strategy.padEnd(8)}   ${r.otherUs.toFixed(2).padStart(17)}   ${r.thisUs.toFixed(2).padStart(16)}   ${r.ratio.p50.toFixed(3)} (${r.ratio.p25.toFixed(2)}-${r.ratio.p75.toFixed(2)})`,
+      );
+    return;
+  }
   if (!only || only === 'drain') {
     const counts = (process.env.BENCH_CPUS ?? '1,2,4,8,16').split(',').map(Number);
     console.log(`\nlru_add_drain_all() round trip from the coordinator, ${rounds} calls per cell (µs)`);

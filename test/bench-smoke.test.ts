@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..');
-const bench = (part: string, env: Record<string, string>) =>
-  spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), part], { cwd: ROOT, encoding: 'utf8', timeout: 50_000, env: { ...process.env, ...env } });
+const bench = (part: string, env: Record<string, string>, ...rest: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), part, ...rest], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 50_000,
+    env: { ...process.env, ...env },
+  });
 
 test('bench drain and sched run to the end at small sizes', () => {
   const drain = bench('drain', { BENCH_ROUNDS: '5', BENCH_CPUS: '1,2' });
@@ -17,4 +22,18 @@ test('bench drain and sched run to the end at small sizes', () => {
   expect(sched.stderr).toBe('');
   expect(sched.status).toBe(0);
   expect(sched.stdout).toContain('lockstep hand-off between two threads');
+});
+
+test('bench ab compares two builds in one process, and names what is missing', () => {
+  // This checkout against itself: five rows, each with a ratio.
+  const ab = bench('ab', { BENCH_AB_SLICES: '2', BENCH_AB_SCHEDULES: '5' }, ROOT);
+  expect(ab.stderr).toBe('');
+  expect(ab.status).toBe(0);
+  expect(ab.stdout.match(/^ {2}S[16] .* \d\.\d{3} \(/gm)).toHaveLength(5);
+  const none = bench('ab', {});
+  expect(none.status).not.toBe(0);
+  expect(none.stderr).toContain('name the other checkout');
+  const unbuilt = bench('ab', {}, join(ROOT, 'no-such-checkout'));
+  expect(unbuilt.status).not.toBe(0);
+  expect(unbuilt.stderr).toContain('no-such-checkout');
 });

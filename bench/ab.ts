@@ -1,0 +1,97 @@
+// A/B of the deterministic engine against another build, both in this one process: slices of
+// schedules alternate between the two builds' sessions (the order flipped every slice), so the
+// drift of a shared host moves both sides alike and the per-slice ratios keep the comparison.
+// `npm run bench -- ab <root>`, where <root> is another checkout with `npm run build` done.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { getPolicy } from '../src/mm/policy.js';
+import { loadScenario } from '../src/scenario/load.js';
+import { DetSession } from '../src/sched/session.js';
+import type { StrategyName } from '../src/sched/scheduler.js';
+
+/** What a build offers for this comparison (the same three entry points in both). */
+interface Build {
+  getPolicy: typeof getPolicy;
+  loadScenario: typeof loadScenario;
+  DetSession: typeof DetSession;
+}
+
+export interface AbRow {
+  scenario: string;
+  policy: string;
+  strategy: StrategyName;
+  /** Median µs per decision over the slices: the other build, this one. */
+  otherUs: number;
+  thisUs: number;
+  /** This build's time over the other's, per slice pair: median and quartiles. */
+  ratio: { p25: number; p50: number; p75: number };
+}
+
+export const AB_CASES: ReadonlyArray<[string, string, StrategyName]> = [
+  ['S1', 'v6.11', 'random'],
+  ['S1', 'will-v1', 'random'],
+  ['S6', 'will-v1', 'random'],
+  ['S6', 'will-v1', 'pct'],
+  ['S6', 'merged', 'pct'],
+];
+
+async function loadBuild(root: string): Promise<Build> {
+  const dist = resolve(root, 'dist', 'src');
+  const file = (p: string) => resolve(dist, p);
+  for (const p of ['mm/policy.js', 'scenario/load.js', 'sched/session.js'])
+    if (!existsSync(file(p))) throw new Error(`bench ab: ${file(p)} not found: build the other checkout first (npm ci && npm run build in ${root})`);
+  const at = (p: string) => import(pathToFileURL(file(p)).href);
+  return {
+    getPolicy: (await at('mm/policy.js')).getPolicy,
+    loadScenario: (await at('scenario/load.js')).loadScenario,
+    DetSession: (await at('sched/session.js')).DetSession,
+  };
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+
+export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): Promise<AbRow[]> {
+  const other = await loadBuild(otherRoot);
+  const mine: Build = { getPolicy, loadScenario, DetSession };
+  const rows: AbRow[] = [];
+  for (const [scenario, policy, strategy] of AB_CASES) {
+    const session = (b: Build) => {
+      const s = b.loadScenario(scenario);
+      return new b.DetSession({ scenario: s, policy: b.getPolicy(policy), cpus: s.cpus, strategy, depth: 3 });
+    };
+    const a = session(other);
+    const b = session(mine);
+    for (let i = 0; i < 1500; i++) {
+      a.run(i);
+      b.run(i);
+    }
+    const usA: number[] = [];
+    const usB: number[] = [];
+    const slice = (s: InstanceType<typeof DetSession>, k: number, into: number[]) => {
+      let decisions = 0;
+      const t0 = performance.now();
+      for (let i = 0; i < perSlice; i++) decisions += s.run(2000 + k * perSlice + i).decisions.length;
+      into.push(((performance.now() - t0) * 1000) / decisions);
+    };
+    for (let k = 0; k < slices; k++) {
+      if (k % 2 === 0) {
+        slice(a, k, usA);
+        slice(b, k, usB);
+      } else {
+        slice(b, k, usB);
+        slice(a, k, usA);
+      }
+    }
+    const ratios = usA.map((x, i) => usB[i]! / x);
+    rows.push({
+      scenario,
+      policy,
+      strategy,
+      otherUs: quantile(usA, 0.5),
+      thisUs: quantile(usB, 0.5),
+      ratio: { p25: quantile(ratios, 0.25), p50: quantile(ratios, 0.5), p75: quantile(ratios, 0.75) },
+    });
+  }
+  return rows;
+}
