@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // deterministic, seconds: `npx vitest run --project unit` while editing src/mm); `integration`
 // starts worker threads, child processes, Chromium and QEMU.
 const UNIT = [
+  'access',
   'docs',
   'drain_all',
   'gup',

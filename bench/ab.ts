@@ -62,7 +62,7 @@ export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): P
     };
     const a = session(other);
     const b = session(mine);
-    for (let i = 0; i < 1500; i++) {
+    for (let i = 0; i < Math.min(1500, 4 * perSlice); i++) {
       a.run(i);
       b.run(i);
     }

@@ -1,5 +1,6 @@
 // lru_add_drain_all() round trip from the coordinator to N CPU workers that are busy running
 // operations, or idle, beside the floor measured in the same run.
+import { availableParallelism } from 'node:os';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { C, cpuBase, Stat } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
@@ -26,6 +27,12 @@ export interface DrainBenchRow {
 
 /** Drains before timing starts (the coordinator's drain path compiled). */
 const WARM_DRAINS = 500;
+/**
+ * Cells whose threads all have a core (N CPUs + the coordinator): their round trip is a few µs, so
+ * they take this many times the rounds and warm-up drains. At 300 + 500 the CPU's drain work was
+ * still being compiled (2.4-3.6 µs against 1.1-1.4 µs after 5,000 drains), which the hop then absorbed.
+ */
+const FIT_FACTOR = 10;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -58,6 +65,7 @@ async function measureEmulator(
   n: number,
   busy: boolean,
   rounds: number,
+  warmDrains: number,
 ): Promise<{ lat: number[]; work: number[]; rest: number[]; queued: number; empty: number }> {
   const lat: number[] = [];
   const work: number[] = [];
@@ -82,7 +90,7 @@ async function measureEmulator(
     // Busy: only drains that found work are timed. A busy CPU the host has descheduled adds
     // nothing to its batch, and the drains meanwhile find nothing to do (a few µs each): they
     // are counted apart (`empty`, printed as untimed), not mixed into the round trip.
-    for (let r = 1; timed < rounds && r <= (rounds + WARM_DRAINS) * 20; r++) {
+    for (let r = 1; timed < rounds && r <= (rounds + warmDrains) * 20; r++) {
       if (!busy) {
         Atomics.store(w, BENCH_ROUND, r);
         for (let i = 0; i < n; i++) {
@@ -94,7 +102,7 @@ async function measureEmulator(
       workNs(w, before);
       const rec = c.lruAddDrainAll();
       workNs(w, after);
-      if (!rec || r <= WARM_DRAINS) continue;
+      if (!rec || r <= warmDrains) continue;
       if (rec.cpusQueued === 0) {
         empty++;
         continue;
@@ -128,10 +136,12 @@ async function measureOwnCode(n: number, rounds: number): Promise<number[]> {
 export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r: DrainBenchRow) => void): Promise<DrainBenchRow[]> {
   const rows: DrainBenchRow[] = [];
   for (const n of cpuCounts) {
-    const own = await measureOwnCode(n, rounds);
+    const fits = n + 1 <= availableParallelism();
+    const cellRounds = fits ? rounds * FIT_FACTOR : rounds;
+    const own = await measureOwnCode(n, cellRounds);
     for (const mode of ['busy', 'idle'] as const) {
-      const emu = await measureEmulator(n, mode === 'busy', rounds);
-      const floor = await measureFloor(n, mode === 'busy', rounds);
+      const emu = await measureEmulator(n, mode === 'busy', cellRounds, fits ? WARM_DRAINS * FIT_FACTOR : WARM_DRAINS);
+      const floor = await measureFloor(n, mode === 'busy', cellRounds);
       rows.push({
         cpus: n,
         mode,

@@ -7,18 +7,21 @@
 import type { KernelCtx } from './context.js';
 
 export function read_once(ctx: KernelCtx, idx: number): number {
-  return ctx.plain ? ctx.w[idx]! : Atomics.load(ctx.w, idx);
+  return ctx.plain ? plain(ctx, idx) : Atomics.load(ctx.w, idx);
 }
 
 export function write_once(ctx: KernelCtx, idx: number, v: number): void {
-  if (ctx.plain) ctx.w[idx] = v;
-  else Atomics.store(ctx.w, idx, v);
+  if (!ctx.plain) Atomics.store(ctx.w, idx, v);
+  else {
+    plain(ctx, idx);
+    ctx.w[idx] = v;
+  }
 }
 
 /** atomic_fetch_add(): the old value (int32 wrap-around either way). */
 export function atomic_fetch_add(ctx: KernelCtx, idx: number, delta: number): number {
   if (!ctx.plain) return Atomics.add(ctx.w, idx, delta);
-  const old = ctx.w[idx]!;
+  const old = plain(ctx, idx);
   ctx.w[idx] = old + delta;
   return old;
 }
@@ -26,7 +29,7 @@ export function atomic_fetch_add(ctx: KernelCtx, idx: number, delta: number): nu
 /** atomic_fetch_or() (set_bit, test_and_set_bit): the old value. */
 export function atomic_fetch_or(ctx: KernelCtx, idx: number, bits: number): number {
   if (!ctx.plain) return Atomics.or(ctx.w, idx, bits);
-  const old = ctx.w[idx]!;
+  const old = plain(ctx, idx);
   ctx.w[idx] = old | bits;
   return old;
 }
@@ -34,7 +37,18 @@ export function atomic_fetch_or(ctx: KernelCtx, idx: number, bits: number): numb
 /** atomic_fetch_and() (clear_bit, test_and_clear_bit): the old value. */
 export function atomic_fetch_and(ctx: KernelCtx, idx: number, mask: number): number {
   if (!ctx.plain) return Atomics.and(ctx.w, idx, mask);
-  const old = ctx.w[idx]!;
+  const old = plain(ctx, idx);
   ctx.w[idx] = old & mask;
   return old;
+}
+
+/**
+ * A plain read that fails as Atomics does: an index outside the memory (an undecoded batch
+ * entry used as a folio, say) throws a RangeError instead of reading undefined, so an emulator
+ * bug crashes the same way in every runtime.
+ */
+function plain(ctx: KernelCtx, idx: number): number {
+  const v = ctx.w[idx];
+  if (v === undefined) throw new RangeError(`kernel memory: word ${idx} outside 0..${ctx.w.length - 1} (cpu ${ctx.cpu})`);
+  return v;
 }

@@ -10,14 +10,17 @@ import { may_spin } from './locks.js';
 import { read_once, write_once } from './access.js';
 import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
 
-/** Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. */
+/**
+ * Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. A
+ * compare-and-swap, so a claim that fails never moves the cursor: an add undone by a sub could
+ * hand one slot to two creators when claims of different sizes fail at once.
+ */
 function claim(ctx: KernelCtx, cursor: number, n: number, limit: number, fn: string, what: string): number {
-  const first = Atomics.add(ctx.w, cursor, n);
-  if (first + n > limit) {
-    Atomics.sub(ctx.w, cursor, n);
-    throw new RangeError(`${fn}: out of ${what}: ${limit} in all, ${n} more wanted at ${first}`);
+  for (;;) {
+    const first = Atomics.load(ctx.w, cursor);
+    if (first + n > limit) throw new RangeError(`${fn}: out of ${what}: ${limit} in all, ${n} more wanted at ${first}`);
+    if (Atomics.compareExchange(ctx.w, cursor, first, first + n) === first) return first;
   }
-  return first;
 }
 
 // ---- page-cache objects -------------------------------------------------------------------
@@ -39,13 +42,8 @@ export function object_create(ctx: KernelCtx, o: ObjectSpec): number {
   const order = o.order ?? 0;
   if (!Number.isInteger(order) || order < 0 || order > 9) throw new RangeError(`object_create: order must be 0..9, got ${order}`);
   const id = claim(ctx, gw(G.NEXT_OBJ), 1, MAX_OBJECTS, 'object_create', 'objects (MAX_OBJECTS)');
-  let cacheBase: number;
-  try {
-    cacheBase = claim(ctx, gw(G.NEXT_CACHE_SLOT), o.npages, ctx.lay.dims.nCacheSlots, 'object_create', 'page-cache slots (nCacheSlots)');
-  } catch (e) {
-    Atomics.sub(ctx.w, gw(G.NEXT_OBJ), 1);
-    throw e;
-  }
+  // Out of cache slots: the object id stays claimed and never IN_USE (the trial ends with the error).
+  const cacheBase = claim(ctx, gw(G.NEXT_CACHE_SLOT), o.npages, ctx.lay.dims.nCacheSlots, 'object_create', 'page-cache slots (nCacheSlots)');
   const b = objBase(id);
   const w = ctx.w;
   // Plain stores into the fresh record and cache slots, published by the IN_USE store (as in vma_create).
@@ -145,13 +143,8 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
     throw new RangeError(`vma_create: pages ${pgoff}..${pgoff + v.npages - 1} outside object ${v.obj} (${obj_npages(ctx, v.obj)} pages)`);
   }
   const id = claim(ctx, gw(G.NEXT_VMA), 1, MAX_VMAS, 'vma_create', 'VMAs (MAX_VMAS)');
-  let pteBase: number;
-  try {
-    pteBase = claim(ctx, gw(G.NEXT_PTE), v.npages, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
-  } catch (e) {
-    Atomics.sub(ctx.w, gw(G.NEXT_VMA), 1);
-    throw e;
-  }
+  // Out of PTEs: the VMA id stays claimed and never IN_USE (the trial ends with the error).
+  const pteBase = claim(ctx, gw(G.NEXT_PTE), v.npages, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
   const b = vmaBase(id);
   const w = ctx.w;
   // Plain stores: the record and its page table are fresh, and the IN_USE store below publishes

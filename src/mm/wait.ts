@@ -60,7 +60,7 @@ export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): v
 /**
  * Wake every waiter registered in the bitmap at `waitersIdx`. Only the words that can hold a bit
  * are read: those of CPUs 0..nCpus-1 and the coordinator's, not all WAITER_WORDS (an unlock on 8
- * CPUs read 17 words, 16 of them always zero).
+ * CPUs read 17 words, 15 of which can never hold a bit).
  */
 export function wake_waiters(ctx: KernelCtx, waitersIdx: number): void {
   const waiters = gw(waitersIdx); // one slot for the whole bitmap
