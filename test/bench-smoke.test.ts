@@ -29,7 +29,7 @@ test('bench ab compares two builds in one process, and names what is missing', (
   const ab = bench('ab', { BENCH_AB_SLICES: '2', BENCH_AB_SCHEDULES: '5' }, ROOT);
   expect(ab.stderr).toBe('');
   expect(ab.status).toBe(0);
-  expect(ab.stdout.match(/^ {2}S[16] .* \d\.\d{3} \(/gm)).toHaveLength(5);
+  expect(ab.stdout.match(/^ {2}S[16] .* \d+\.\d{3} \(/gm)).toHaveLength(5); // tiny slices: a ratio may be anything
   const none = bench('ab', {});
   expect(none.status).not.toBe(0);
   expect(none.stderr).toContain('name the other checkout');
