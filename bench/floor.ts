@@ -6,12 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { waitSpinNs } from '../src/cpu/freerun.js';
 
-export async function measureFloor(n: number, busy: boolean, rounds: number): Promise<number[]> {
+/**
+ * `spinNs`: how long each side's wait spins before it sleeps; by default the emulator's rule for
+ * the cell (the drain bench); 0 measures a thread that sleeps every round (the logical model's
+ * wake-up of a sleeping thread, bench/logical.ts).
+ */
+export async function measureFloor(n: number, busy: boolean, rounds: number, spinNs = defaultSpinNs(n)): Promise<number[]> {
   const sab = new SharedArrayBuffer((n + 2) * 64);
   const w = new Int32Array(sab);
   const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
-  // The emulator's rule for n scripted CPUs with the coordinator running drains beside them.
-  const spinNs = waitSpinNs({ scripted: n, nCpus: n, mine: true, coordinatorRuns: true, cores: availableParallelism() });
   const threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy, spinNs } }));
   await new Promise((r) => setTimeout(r, 200)); // let them start
   const out: number[] = [];
@@ -48,4 +51,9 @@ export async function measureFloor(n: number, busy: boolean, rounds: number): Pr
   for (let i = 0; i < n; i++) Atomics.notify(w, (i + 1) * 16);
   await Promise.all(threads.map((t) => t.terminate()));
   return out;
+}
+
+/** The emulator's rule for n scripted CPUs with the coordinator running drains beside them. */
+function defaultSpinNs(n: number): number {
+  return waitSpinNs({ scripted: n, nCpus: n, mine: true, coordinatorRuns: true, cores: availableParallelism() });
 }

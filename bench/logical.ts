@@ -71,7 +71,7 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     kworker_run_pending(ctx);
   });
   // Thread wake-ups: the doorbell floor's round trip is two of them (there and back).
-  const idleRt = median(await measureFloor(1, false, 200));
+  const idleRt = median(await measureFloor(1, false, 200, 0)); // a thread asleep every round
   const busyRt = median(await measureFloor(1, true, 200));
   const costs: CostModel = {
     ...DEFAULT_COSTS,
