@@ -4,7 +4,7 @@
 import { BATCH_SLOTS } from './constants.js';
 import type { KernelCtx } from './context.js';
 import { COST, charge } from './cost.js';
-import { batchBase } from './layout.js';
+import { batchBase, C, cpuBase } from './layout.js';
 import { read_once, write_once } from './access.js';
 
 /** folio_batch_count(): racy read of another CPU's batch length. */
@@ -23,6 +23,7 @@ export function folio_batch_add(ctx: KernelCtx, batch: number, entry: number): n
   ctx.w[b + 1 + nr] = entry;
   // Publish the entry before the count, so a racy reader that sees nr sees the entry.
   write_once(ctx, b, nr + 1);
+  batch_changed(ctx, ctx.cpu);
   charge(ctx, COST.BATCH_ADD);
   return ctx.policy.switches.batchCapacity - (nr + 1);
 }
@@ -44,9 +45,21 @@ export function folio_batch_entries(ctx: KernelCtx, cpu: number, batch: number):
 /** folio_batch_reinit(). */
 export function folio_batch_reinit(ctx: KernelCtx, cpu: number, batch: number): void {
   Atomics.store(ctx.w, batchBase(cpu, batch), 0);
+  batch_changed(ctx, cpu);
 }
 
 /** Replace slot `i` (targeted extraction writes a tombstone). */
 export function folio_batch_set_slot(ctx: KernelCtx, cpu: number, batch: number, i: number, entry: number): void {
   Atomics.store(ctx.w, batchBase(cpu, batch) + 1 + i, entry);
+  batch_changed(ctx, cpu);
+}
+
+/**
+ * Every store to a CPU's batches goes through the three functions above, which count it in the
+ * CPU's C.BATCH_GEN where one thread runs every CPU: the exhaustive search tells a step that
+ * wrote the batches by that word instead of copying and comparing up to 7 x 33 words at every
+ * step (src/sched/footprint.ts). Free-run has no footprints and skips it.
+ */
+function batch_changed(ctx: KernelCtx, cpu: number): void {
+  if (ctx.plain) ctx.w[cpuBase(cpu) + C.BATCH_GEN]!++;
 }

@@ -97,6 +97,7 @@ export const BATCH_WORDS = 1 + BATCH_SLOTS;
 /** Per-CPU region. */
 export const C = {
   BATCHES: 0, // NR_BATCHES * BATCH_WORDS words
+  BATCH_GEN: 15 * LINE - 1, // no kernel field: bumped by every store to these batches in a single-thread runtime, which the search's footprints compare instead of the entries
   LOCK: 15 * LINE, // cpu_fbatches.lock (local_lock)
   LOCK_IRQ: 15 * LINE + 1, // cpu_fbatches.lock_irq (pre-6.11: lru_rotate.lock)
   MLOCK_LOCK: 15 * LINE + 2, // mlock_fbatch.lock
@@ -112,7 +113,7 @@ export const C = {
   STATE: 17 * LINE + 8, // what this CPU's thread is doing (CpuState), for the watchdog's report
   STATS: 18 * LINE, // NR_STATS words
 } as const;
-if (NR_BATCHES * BATCH_WORDS > C.LOCK) throw new Error('layout: batches overflow their area');
+if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches overflow their area');
 export const CPU_WORDS = 18 * LINE + NR_STATS; // 336, a multiple of LINE
 
 /** C.STATE values: what a free-run CPU thread is doing, as the watchdog reports it. */
