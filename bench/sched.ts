@@ -151,10 +151,12 @@ export async function benchSched(n: number): Promise<SchedBench> {
     ['S8', 'v6.11', 2, 4],
     ['S10', 'merged', 2, 4],
   ];
+  // Per search; BENCH_EXPLORE_LIMIT_S shortens it (the smoke test), the row then marked incomplete.
+  const exploreLimitMs = Number(process.env.BENCH_EXPLORE_LIMIT_S ?? 120) * 1000;
   for (const [id, policy, bound, cpus] of cases) {
     const sc = compactCpus(loadScenario(id), cpus);
     const run = (r: 'none' | 'sleep-sets') =>
-      explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus }), { preemptionBound: bound, reduction: r, timeLimitMs: 120_000 });
+      explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus }), { preemptionBound: bound, reduction: r, timeLimitMs: exploreLimitMs });
     const off = run('none');
     const on = run('sleep-sets');
     reduction.push({

@@ -18,7 +18,7 @@ test('bench drain and sched run to the end at small sizes', () => {
   expect(drain.stderr).toBe('');
   expect(drain.status).toBe(0);
   expect(drain.stdout).toContain('lru_add_drain_all() round trip');
-  const sched = bench('sched', { BENCH_SCHEDULES: '20' });
+  const sched = bench('sched', { BENCH_SCHEDULES: '20', BENCH_EXPLORE_LIMIT_S: '1' });
   expect(sched.stderr).toBe('');
   expect(sched.status).toBe(0);
   expect(sched.stdout).toContain('lockstep hand-off between two threads');
