@@ -1,10 +1,12 @@
 // What a run of the deterministic runtime ended in, as one key: the folio records (without the
-// tool's holder ledger), the PTEs and page-cache slots, each pin's outcome and each failure.
+// tool's holder ledger), the PTEs and page-cache slots, every CPU's batches, each pin's outcome
+// and each failure.
 // Swapping independent steps leaves it unchanged, so the search with partial-order reduction
 // must reach exactly the end states the search without it reaches: `explore --check-reduction`
 // and the tests compare the two sets.
 import { createHash } from 'node:crypto';
-import { F, folioTableBase, FOLIO_WORDS, type Layout } from '../mm/layout.js';
+import { BATCH_SLOTS, NR_BATCHES } from '../mm/constants.js';
+import { batchBase, F, folioTableBase, FOLIO_WORDS, type Layout } from '../mm/layout.js';
 import { explore, type ExploreOptions, type ExploreOutcome } from './explore.js';
 import type { DetRun, DetSession } from './session.js';
 
@@ -13,6 +15,14 @@ export function endStateKey(run: DetRun, w: Int32Array, lay: Layout): string {
   const table = folioTableBase();
   for (let f = 0; f < lay.dims.nFolios; f++) h.update(new Uint8Array(w.buffer, (table + f * FOLIO_WORDS + F.FLAGS) * 4, F.LEDGER * 4));
   h.update(new Uint8Array(w.buffer, lay.pteArea * 4, (lay.total - lay.pteArea) * 4));
+  // Each CPU's batches, count and the entries below it, in order: a folio left in one CPU's
+  // batch or another's is a different end state.
+  for (let c = 0; c < lay.dims.nCpus; c++)
+    for (let b = 0; b < NR_BATCHES; b++) {
+      const base = batchBase(c, b);
+      const nr = Math.min(Math.max(w[base]!, 0), BATCH_SLOTS);
+      h.update(new Uint8Array(w.buffer, base * 4, (1 + nr) * 4));
+    }
   h.update(JSON.stringify(run.result.pins.map((p) => [p.rc, p.retries, p.drainAlls, p.migrateAttempts, p.folios])));
   h.update(JSON.stringify(run.result.failures.map((f) => [f.kind, f.cpu, f.invariant, f.attribution])));
   return h.digest('hex');
