@@ -133,6 +133,9 @@ export class FootprintRecorder implements SlotWatch {
   /** The slots' words as each was first addressed in the step. */
   private copy = new Int32Array(4096);
   private used = 0;
+  /** The CPU whose step is being recorded, and each CPU's last footprint (see shared). */
+  private cpu = 0;
+  private lastOf: (Footprint | undefined)[] = [];
 
   slot(kind: number, id: number): void {
     const code = kind + (id << SLOT_BITS);
@@ -236,6 +239,7 @@ export class FootprintRecorder implements SlotWatch {
   /** Start a step of a thread on `cpu` (its own CPU region is always part of the footprint). */
   start(w: Int32Array, lay: Layout, cpu: number, carried: readonly number[] | null, exact = true): void {
     this.exact = exact;
+    this.cpu = cpu;
     this.w = w;
     this.pteArea = lay.pteArea;
     this.cacheArea = lay.cacheArea;
@@ -270,11 +274,32 @@ export class FootprintRecorder implements SlotWatch {
     // order (the copies follow it) before it is sorted.
     if (!this.exact) {
       const slots = sortShort(this.slots);
-      return { slots, writes: slots, global: changed };
+      return this.shared(slots, slots, changed);
     }
     let writes: number[] | null = null;
     for (let k = 0; k < this.slots.length; k++) if (this.changed(k)) (writes ??= []).push(this.slots[k]!);
     const slots = sortShort(this.slots);
-    return { slots, writes: writes ? sortShort(writes) : EMPTY, global: changed };
+    return this.shared(slots, writes ? sortShort(writes) : EMPTY, changed);
   }
+
+  /**
+   * The footprint, or this CPU's previous one when equal: a thread spinning in a retry loop takes
+   * the same footprint thousands of times in a run, and each one is kept until the run ends (the
+   * decisions hold them), so new objects there are old-generation garbage. Footprints are never
+   * changed once made.
+   */
+  private shared(slots: readonly number[], writes: readonly number[], global: boolean): Footprint {
+    const prev = this.lastOf[this.cpu];
+    if (prev !== undefined && prev.global === global && sameList(prev.slots, slots) && sameList(prev.writes, writes)) return prev;
+    const fp: Footprint = { slots, writes, global };
+    this.lastOf[this.cpu] = fp;
+    return fp;
+  }
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
