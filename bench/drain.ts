@@ -5,7 +5,7 @@ import { Coordinator } from '../src/coordinator/coordinator.js';
 import { C, cpuBase, Stat } from '../src/mm/layout.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
-import { measureFloor } from './floor.js';
+import { IDLE_SETTLE_US, measureFloor, settle } from './floor.js';
 
 export interface DrainBenchRow {
   cpus: number;
@@ -98,6 +98,7 @@ async function measureEmulator(
           Atomics.notify(w, cpuBase(i) + C.BELL);
         }
         c.waitFor(ready(r));
+        settle(IDLE_SETTLE_US);
       }
       workNs(w, before);
       const rec = c.lruAddDrainAll();

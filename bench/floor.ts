@@ -7,6 +7,22 @@ import { availableParallelism } from 'node:os';
 import { waitSpinNs } from '../src/cpu/freerun.js';
 
 /**
+ * Idle cells: after a round's refill the timed drain waits this long, and so does the floor's
+ * next round, so an idle CPU is idle when the drain comes: asleep, or spinning where the
+ * emulator's rule spins. Without it the drain met the CPUs finishing their refill, three threads
+ * for two cores at N = 2 (55-63 µs against a 15 µs floor; 27-28 µs with it).
+ */
+export const IDLE_SETTLE_US = 100;
+
+/** Wait `us` without giving up the thread (a benchmark's pause between rounds). */
+export function settle(us: number): void {
+  const end = performance.now() + us / 1000;
+  while (performance.now() < end) {
+    /* the CPU threads go idle meanwhile */
+  }
+}
+
+/**
  * `spinNs`: how long each side's wait spins before it sleeps; by default the emulator's rule for
  * the cell (the drain bench); 0 measures a thread that sleeps every round (the logical model's
  * wake-up of a sleeping thread, bench/logical.ts).
@@ -45,7 +61,10 @@ export async function measureFloor(n: number, busy: boolean, rounds: number, spi
       if (!again) Atomics.wait(w, 0, seen, 50);
     }
     out.push(Number(process.hrtime.bigint() - t0));
-    if (!busy) await new Promise((res) => setImmediate(res));
+    if (!busy) {
+      await new Promise((res) => setImmediate(res));
+      settle(IDLE_SETTLE_US); // as the emulator's idle cells wait before each drain
+    }
   }
   Atomics.store(w, 8, 1);
   for (let i = 0; i < n; i++) Atomics.notify(w, (i + 1) * 16);
