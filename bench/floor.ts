@@ -3,8 +3,7 @@
 // core), then sleep, on both sides.
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
-import { waitSpinNs } from '../src/cpu/freerun.js';
+import { busyBesideSpinNs } from '../src/cpu/freerun.js';
 
 /**
  * Idle cells: after a round's refill the timed drain waits this long, and so does the floor's
@@ -27,7 +26,7 @@ export function settle(us: number): void {
  * the cell (the drain bench); 0 measures a thread that sleeps every round (the logical model's
  * wake-up of a sleeping thread, bench/logical.ts).
  */
-export async function measureFloor(n: number, busy: boolean, rounds: number, spinNs = defaultSpinNs(n)): Promise<number[]> {
+export async function measureFloor(n: number, busy: boolean, rounds: number, spinNs = busyBesideSpinNs(n, n)): Promise<number[]> {
   const sab = new SharedArrayBuffer((n + 2) * 64);
   const w = new Int32Array(sab);
   const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
@@ -70,9 +69,4 @@ export async function measureFloor(n: number, busy: boolean, rounds: number, spi
   for (let i = 0; i < n; i++) Atomics.notify(w, (i + 1) * 16);
   await Promise.all(threads.map((t) => t.terminate()));
   return out;
-}
-
-/** The emulator's rule for n scripted CPUs with the coordinator running drains beside them. */
-function defaultSpinNs(n: number): number {
-  return waitSpinNs({ scripted: n, nCpus: n, mine: true, coordinatorRuns: true, cores: availableParallelism() });
 }

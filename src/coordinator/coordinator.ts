@@ -2,7 +2,6 @@
 // memory, runs trials in batches (reset, set up, release all CPUs together, gather, check),
 // can itself call lru_add_drain_all() while CPUs run, and stops every thread on any exit path.
 import { Worker } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { createKernelMemory, DEFAULT_DIMS, makeCtx, resetForTrial } from '../mm/boot.js';
@@ -10,7 +9,7 @@ import type { DrainAllRecord, KernelCtx } from '../mm/context.js';
 import { C, COORDINATOR, CPU_STATE_NAMES, CpuState, FREE_RUN_MAX_CPUS, G, MAX_CPUS, cpuBase, type Dims, type Layout } from '../mm/layout.js';
 import { lru_add_drain_all } from '../mm/lru_add_drain_all.js';
 import { getPolicy } from '../mm/policy.js';
-import { FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell, waitSpinNs } from '../cpu/freerun.js';
+import { busyBesideSpinNs, FREE_RUN_HOOKS, FreeRunCpu, nowNs, ringBell } from '../cpu/freerun.js';
 import type { Job } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
 import { checkPolicy } from '../policy/derive.js';
@@ -195,7 +194,7 @@ export class Coordinator implements Stoppable {
       // had a core cost a futex wake-up per drain (~10 µs here), the idle cell's extra hop.
       let scripted = 0;
       for (const t of this.threads) if (job.isScripted(t.cpu)) scripted++;
-      this.self.spinNs = waitSpinNs({ scripted, nCpus: this.cpus, mine: true, coordinatorRuns: true, cores: availableParallelism() });
+      this.self.spinNs = busyBesideSpinNs(scripted, this.cpus);
       try {
         during();
       } finally {

@@ -2,6 +2,7 @@
 // decides what happens at each scheduling point: the bound kworker runs queued drain work
 // (unless a local lock is held or a non-preemptible stretch is running), and blocked waits
 // sleep on the CPU's doorbell instead of spinning, so more CPUs than host cores still work.
+import { availableParallelism } from 'node:os';
 import { YP, type KernelCtx, type KGen, type RuntimeHooks } from '../mm/context.js';
 import { C, COORDINATOR, CpuState, G, cpuBase } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
@@ -42,6 +43,15 @@ export function waitSpinNs(o: { scripted: number; nCpus: number; mine: boolean; 
   return o.mine || o.nCpus + coord <= o.cores ? SPIN_NS : 0;
 }
 const SPIN_NS = 200_000;
+
+/**
+ * waitSpinNs() for a thread that runs kernel code itself beside `scripted` busy CPU threads: the
+ * coordinator while it drains (Coordinator.run({ during })), and the drain benchmark's floor,
+ * which waits as the emulator does in the same cell.
+ */
+export function busyBesideSpinNs(scripted: number, nCpus: number): number {
+  return waitSpinNs({ scripted, nCpus, mine: true, coordinatorRuns: true, cores: availableParallelism() });
+}
 
 export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
   wake: (cpu) => ringBell(w, cpu),

@@ -168,27 +168,25 @@ function vmaRecord(ctx: KernelCtx, vma: number): number {
   }
   return vmaBase(vma);
 }
+/** A field fixed at vma_create (all but FLAGS): a plain read once IN_USE is seen. */
 function vmaField(ctx: KernelCtx, vma: number, field: number): number {
-  const b = vmaRecord(ctx, vma);
-  // FLAGS is written while others read it (WRITE_ONCE/READ_ONCE); the rest never change.
-  return field === V.FLAGS ? read_once(ctx, b + field) : ctx.w[b + field]!;
+  return ctx.w[vmaRecord(ctx, vma) + field]!;
 }
 export function vma_in_use(ctx: KernelCtx, vma: number): boolean {
   return vma >= 0 && vma < MAX_VMAS && read_once(ctx, vmaBase(vma) + V.IN_USE) !== 0;
 }
-export const vma_flags = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.FLAGS);
+/** READ_ONCE(vma->vm_flags): the one field written while others read it. */
+export const vma_flags = (ctx: KernelCtx, vma: number) => read_once(ctx, vmaRecord(ctx, vma) + V.FLAGS);
 /** vm_flags_reset_once(): WRITE_ONCE of the whole flags word (rmap walkers read it racily). */
 export function vma_set_flags(ctx: KernelCtx, vma: number, flags: number): void {
-  vmaField(ctx, vma, V.FLAGS);
-  Atomics.store(ctx.w, vmaBase(vma) + V.FLAGS, flags);
+  Atomics.store(ctx.w, vmaRecord(ctx, vma) + V.FLAGS, flags);
 }
 export const vma_npages = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.NPAGES);
 export const vma_obj = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.OBJ);
 export const vma_pgoff = (ctx: KernelCtx, vma: number) => vmaField(ctx, vma, V.PGOFF);
 /** Remove the VMA from the address space (after its page table has been zapped). */
 export function vma_destroy(ctx: KernelCtx, vma: number): void {
-  vmaField(ctx, vma, V.IN_USE);
-  Atomics.store(ctx.w, vmaBase(vma) + V.IN_USE, 0);
+  Atomics.store(ctx.w, vmaRecord(ctx, vma) + V.IN_USE, 0);
 }
 
 // ---- page tables --------------------------------------------------------------------------
@@ -227,8 +225,9 @@ export function for_each_pte_mapping(ctx: KernelCtx, folio: number, fn: (vma: nu
   const nvma = Math.min(Atomics.load(ctx.w, gw(G.NEXT_VMA)), MAX_VMAS);
   for (let vma = 0; vma < nvma; vma++) {
     if (!vma_in_use(ctx, vma)) continue;
-    const base = ctx.lay.pteArea + ctx.w[vmaBase(vma) + V.PTE_BASE]!; // fixed once IN_USE is seen
-    const n = ctx.w[vmaBase(vma) + V.NPAGES]!;
+    const b = vmaBase(vma);
+    const base = ctx.lay.pteArea + ctx.w[b + V.PTE_BASE]!; // fixed once IN_USE is seen
+    const n = ctx.w[b + V.NPAGES]!;
     for (let page = 0; page < n; page++) {
       const raw = read_once(ctx, base + page);
       if (raw === present || raw === -present) fn(vma, page, raw);
