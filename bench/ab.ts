@@ -7,14 +7,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { getPolicy } from '../src/mm/policy.js';
 import { loadScenario } from '../src/scenario/load.js';
+import { compactCpus } from '../src/sched/compact.js';
+import { explore, type Reduction } from '../src/sched/explore.js';
 import { DetSession } from '../src/sched/session.js';
 import type { StrategyName } from '../src/sched/scheduler.js';
 
-/** What a build offers for this comparison (the same three entry points in both). */
+/** What a build offers for this comparison (the same entry points in both). */
 interface Build {
   getPolicy: typeof getPolicy;
   loadScenario: typeof loadScenario;
   DetSession: typeof DetSession;
+  compactCpus: typeof compactCpus;
+  explore: typeof explore;
 }
 
 export interface AbRow {
@@ -28,6 +32,25 @@ export interface AbRow {
   ratio: { p25: number; p50: number; p75: number };
 }
 
+/** An exhaustive search timed the same way: each slice is the search from its start, for a fixed time. */
+export interface AbExploreRow {
+  scenario: string;
+  policy: string;
+  bound: number;
+  cpus: number;
+  reduction: Reduction;
+  otherUs: number;
+  thisUs: number;
+  ratio: { p25: number; p50: number; p75: number };
+}
+
+/** [scenario, policy, preemption bound, CPUs (scripted ones renumbered), reduction]: S9 is where footprints cost most (long ops). */
+export const AB_EXPLORE_CASES: ReadonlyArray<[string, string, number, number, Reduction]> = [
+  ['S9', 'merged', 3, 3, 'sleep-sets'],
+  ['S9', 'merged', 3, 3, 'none'],
+  ['S6', 'merged', 3, 3, 'sleep-sets'],
+];
+
 export const AB_CASES: ReadonlyArray<[string, string, StrategyName]> = [
   ['S1', 'v6.11', 'random'],
   ['S1', 'will-v1', 'random'],
@@ -39,13 +62,15 @@ export const AB_CASES: ReadonlyArray<[string, string, StrategyName]> = [
 async function loadBuild(root: string): Promise<Build> {
   const dist = resolve(root, 'dist', 'src');
   const file = (p: string) => resolve(dist, p);
-  for (const p of ['mm/policy.js', 'scenario/load.js', 'sched/session.js'])
+  for (const p of ['mm/policy.js', 'scenario/load.js', 'sched/session.js', 'sched/compact.js', 'sched/explore.js'])
     if (!existsSync(file(p))) throw new Error(`bench ab: ${file(p)} not found: build the other checkout first (npm ci && npm run build in ${root})`);
   const at = (p: string) => import(pathToFileURL(file(p)).href);
   return {
     getPolicy: (await at('mm/policy.js')).getPolicy,
     loadScenario: (await at('scenario/load.js')).loadScenario,
     DetSession: (await at('sched/session.js')).DetSession,
+    compactCpus: (await at('sched/compact.js')).compactCpus,
+    explore: (await at('sched/explore.js')).explore,
   };
 }
 
@@ -53,7 +78,7 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 
 export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): Promise<AbRow[]> {
   const other = await loadBuild(otherRoot);
-  const mine: Build = { getPolicy, loadScenario, DetSession };
+  const mine: Build = { getPolicy, loadScenario, DetSession, compactCpus, explore };
   const rows: AbRow[] = [];
   for (const [scenario, policy, strategy] of AB_CASES) {
     const session = (b: Build) => {
@@ -88,6 +113,55 @@ export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): P
       scenario,
       policy,
       strategy,
+      otherUs: quantile(usA, 0.5),
+      thisUs: quantile(usB, 0.5),
+      ratio: { p25: quantile(ratios, 0.25), p50: quantile(ratios, 0.5), p75: quantile(ratios, 0.75) },
+    });
+  }
+  return rows;
+}
+
+/**
+ * Exhaustive searches, this build against `otherRoot`: each slice runs the search from its start
+ * for `sliceMs` (or to its end), the two builds alternating, and counts µs per decision (every
+ * decision of every interleaving run, abandoned ones too).
+ */
+export async function benchAbExplore(otherRoot: string, slices = 10, sliceMs = 2000): Promise<AbExploreRow[]> {
+  const other = await loadBuild(otherRoot);
+  const mine: Build = { getPolicy, loadScenario, DetSession, compactCpus, explore };
+  const rows: AbExploreRow[] = [];
+  for (const [scenario, policy, bound, cpus, reduction] of AB_EXPLORE_CASES) {
+    const slice = (b: Build, into: number[]) => {
+      const s = new b.DetSession({ scenario: b.compactCpus(b.loadScenario(scenario), cpus), policy: b.getPolicy(policy), cpus });
+      let decisions = 0;
+      // The session's runs, abandoned ones included: wrap its run() to count their decisions.
+      const run = s.run.bind(s);
+      s.run = (...a: Parameters<typeof s.run>) => {
+        const r = run(...a);
+        decisions += r.decisions.length;
+        return r;
+      };
+      const r = b.explore(s, { preemptionBound: bound, reduction, timeLimitMs: sliceMs });
+      into.push((r.elapsedMs * 1000) / Math.max(1, decisions));
+    };
+    const usA: number[] = [];
+    const usB: number[] = [];
+    for (let k = 0; k < slices; k++) {
+      if (k % 2 === 0) {
+        slice(other, usA);
+        slice(mine, usB);
+      } else {
+        slice(mine, usB);
+        slice(other, usA);
+      }
+    }
+    const ratios = usA.map((x, i) => usB[i]! / x);
+    rows.push({
+      scenario,
+      policy,
+      bound,
+      cpus,
+      reduction,
       otherUs: quantile(usA, 0.5),
       thisUs: quantile(usB, 0.5),
       ratio: { p25: quantile(ratios, 0.25), p50: quantile(ratios, 0.5), p75: quantile(ratios, 0.75) },

@@ -1,6 +1,6 @@
 // npm run bench: timings, printed as ratios measured side by side in one run.
 import { cpus } from 'node:os';
-import { benchAb } from './ab.js';
+import { benchAb, benchAbExplore } from './ab.js';
 import { benchDrain } from './drain.js';
 import { benchS1 } from './s1.js';
 import { benchSched } from './sched.js';
@@ -25,6 +25,16 @@ async function main(): Promise<void> {
     for (const r of await benchAb(root, slices, per))
       console.log(
         `  ${r.scenario.padEnd(8)} ${r.policy.padEnd(8)} ${r.strategy.padEnd(8)}   ${r.otherUs.toFixed(2).padStart(17)}   ${r.thisUs.toFixed(2).padStart(16)}   ${r.ratio.p50.toFixed(3)} (${r.ratio.p25.toFixed(2)}-${r.ratio.p75.toFixed(2)})`,
+      );
+    const xSlices = Number(process.env.BENCH_AB_EXPLORE_SLICES ?? 10);
+    const xMs = Number(process.env.BENCH_AB_EXPLORE_MS ?? 2000);
+    console.log(
+      `\nexplore, this build against ${root} (${xSlices} alternating slices, each the search from its start for ${xMs} ms; scripted CPUs renumbered)`,
+    );
+    console.log('  scenario policy   cpus bound reduction    other µs/decision   this µs/decision   this/other: median (quartiles)');
+    for (const r of await benchAbExplore(root, xSlices, xMs))
+      console.log(
+        `  ${r.scenario.padEnd(8)} ${r.policy.padEnd(8)} ${String(r.cpus).padStart(4)} ${String(r.bound).padStart(5)} ${r.reduction.padEnd(10)}   ${r.otherUs.toFixed(2).padStart(17)}   ${r.thisUs.toFixed(2).padStart(16)}   ${r.ratio.p50.toFixed(3)} (${r.ratio.p25.toFixed(2)}-${r.ratio.p75.toFixed(2)})`,
       );
     return;
   }

@@ -26,10 +26,11 @@ test('bench drain and sched run to the end at small sizes', () => {
 
 test('bench ab compares two builds in one process, and names what is missing', () => {
   // This checkout against itself: five rows, each with a ratio.
-  const ab = bench('ab', { BENCH_AB_SLICES: '2', BENCH_AB_SCHEDULES: '5' }, ROOT);
+  const ab = bench('ab', { BENCH_AB_SLICES: '2', BENCH_AB_SCHEDULES: '5', BENCH_AB_EXPLORE_SLICES: '2', BENCH_AB_EXPLORE_MS: '20' }, ROOT);
   expect(ab.stderr).toBe('');
   expect(ab.status).toBe(0);
-  expect(ab.stdout.match(/^ {2}S[16] .* \d+\.\d{3} \(/gm)).toHaveLength(5); // tiny slices: a ratio may be anything
+  expect(ab.stdout.match(/^ {2}S[16] .* (random|pct) .* \d+\.\d{3} \(/gm)).toHaveLength(5); // tiny slices: a ratio may be anything
+  expect(ab.stdout.match(/^ {2}S[69] .* (sleep-sets|none) .* \d+\.\d{3} \(/gm)).toHaveLength(3);
   const none = bench('ab', {});
   expect(none.status).not.toBe(0);
   expect(none.stderr).toContain('name the other checkout');

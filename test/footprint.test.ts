@@ -22,7 +22,8 @@ w[lay.pteArea + 0] = 1;
 /** The footprint of `body` run as one step of a thread on `cpu`. */
 function step(cpu: number, body: () => void, carried: number[] | null = null) {
   const r = new FootprintRecorder();
-  r.start(w, lay, cpu, carried);
+  r.reset(w, lay);
+  r.start(cpu, carried);
   watchSlots(r);
   try {
     body();
@@ -117,6 +118,36 @@ describe('footprints', () => {
     expect(held.writes).toEqual([SLOT.GLOBAL + ((G.PTL >> 4) << SLOT_BITS)]);
     expect(independent(held, inside)).toBe(false);
     w[G.PTL] = 0;
+  });
+  test('copies are kept from step to step: a later write to a slot is still found, and the audit catches a change outside any step', () => {
+    const r = new FootprintRecorder(true);
+    r.reset(w, lay);
+    const run = (cpu: number, body: () => void, carried: readonly number[] | null = null) => {
+      r.start(cpu, carried);
+      watchSlots(r);
+      try {
+        body();
+      } finally {
+        watchSlots(null);
+      }
+      return r.finish(false);
+    };
+    const f6 = SLOT.FOLIO + (6 << SLOT_BITS);
+    const read = run(0, () => void Atomics.load(w, folioBase(6) + F.REF));
+    expect(read.writes).toEqual([]);
+    // Another CPU's step writes the folio: its copy, taken by the first step, is compared and renewed.
+    const get = run(1, () => void Atomics.add(w, folioBase(6) + F.REF, 1));
+    expect(get.writes).toEqual([f6]);
+    // The first CPU carries the folio on and writes it through an address kept from before.
+    const base = folioBase(6);
+    const put = run(0, () => void Atomics.sub(w, base + F.REF, 1), read.slots);
+    expect(put.writes).toEqual([f6]);
+    // Equal footprints are one object.
+    expect(run(1, () => void Atomics.load(w, folioBase(6) + F.REF))).toBe(run(1, () => void Atomics.load(w, folioBase(6) + F.REF)));
+    // Memory changed between steps, outside any step: the next step's audit names the slot.
+    w[folioBase(6) + F.REF]! += 1;
+    expect(() => r.start(2, null)).toThrow(/folio 6 changed in a step that did not address it/);
+    w[folioBase(6) + F.REF]! -= 1;
   });
   test('a waiter bitmap is one group over its two lines', () => {
     const a = step(0, () => void Atomics.or(w, gw(G.LOCK_WAITERS), 1));

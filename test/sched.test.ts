@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { getPolicy } from '../src/mm/policy.js';
+import { builtinScenarioIds } from '../src/scenario/builtin.js';
 import { loadScenario, parseScenarioText } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
 import { checkReduction } from '../src/sched/end_state.js';
@@ -196,6 +197,23 @@ describe('partial-order reduction in explore (sleep sets)', () => {
       expect(c.sameSignatures).toBe(true);
     });
   }
+  // The footprints' premise, checked at every step: no step changes a slot it did not address
+  // (the copies kept from step to step rest on it, and so does every independence verdict).
+  test('every built-in scenario under v6.11 and merged, bound 1: no step changes a slot it did not address (footprint audit)', () => {
+    let steps = 0;
+    for (const id of builtinScenarioIds())
+      for (const policy of ['v6.11', 'merged']) {
+        const sc = loadScenario(id);
+        const r = explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus: sc.cpus }), {
+          preemptionBound: 1,
+          maxInterleavings: 150,
+          auditFootprints: true,
+          visit: (run) => void (steps += run.decisions.length),
+        });
+        expect(r.interleavings, `${id} ${policy}`).toBeGreaterThan(0);
+      }
+    expect(steps).toBeGreaterThan(10_000);
+  });
   test('S1 has independent steps (the faulting and pinning CPUs touch different folios at first): the reduction explores fewer', () => {
     const run = (reduction: 'none' | 'sleep-sets') => explore(session('v6.11', 'pct', S1x3), { preemptionBound: 3, reduction });
     const on = run('sleep-sets');

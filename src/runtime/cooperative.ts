@@ -165,9 +165,12 @@ export class CooperativeRuntime {
     else if (this.spec) this.configure(this.spec);
   }
 
-  /** Record each decision's footprint from the next trial on (partial-order reduction), or stop. */
-  recordFootprints(on: boolean): void {
-    this.footprints = on ? (this.footprints ?? new FootprintRecorder()) : null;
+  /**
+   * Record each decision's footprint from the next trial on (partial-order reduction), or stop.
+   * `audit`: check at every step that no step changed a slot it did not address (FootprintRecorder).
+   */
+  recordFootprints(on: boolean, audit = false): void {
+    this.footprints = on ? new FootprintRecorder(audit) : null;
   }
 
   /** Use this scheduler from the next trial on (replay, exhaustive search). */
@@ -201,6 +204,8 @@ export class CooperativeRuntime {
       s.steps = job.isScripted(s.ctx.cpu) ? job.steps(s.ctx.cpu, trial) : [];
       s.gen = s.steps.length ? program(s.ctx, s.steps) : null;
     }
+    // From here on only steps change the memory: the footprints' copies start afresh.
+    this.footprints?.reset(this.w, this.lay);
     const t1 = performance.now();
     const max = this.opts.maxSteps ?? 5_000_000;
     this.abandon = false;
@@ -310,7 +315,7 @@ export class CooperativeRuntime {
     // Exhaustive search: learn what this step touched (src/sched/footprint.ts). A task's
     // footprint carries the slots of its earlier steps in the same op, since kernel code may
     // keep an address it computed before a scheduling point.
-    fp.start(this.w, this.lay, s.ctx.cpu, kw ? null : s.carry, this.sched.exactFootprint?.() ?? true);
+    fp.start(s.ctx.cpu, kw ? null : s.carry, this.sched.exactFootprint?.() ?? true);
     this.stepGlobal = false;
     watchSlots(fp);
     try {

@@ -45,12 +45,15 @@ export function sameSignatures(a: ExploreOutcome, b: ExploreOutcome): boolean {
   return sigs(a) === sigs(b);
 }
 
-/** Run the search twice, with sleep sets and without, on fresh sessions, and compare what they reached. */
+/**
+ * Run the search twice, with sleep sets and without, on fresh sessions, and compare what they
+ * reached. The search with the reduction audits its footprints too (explore's auditFootprints).
+ */
 export function checkReduction(makeSession: () => DetSession, o: Omit<ExploreOptions, 'reduction' | 'visit'>): ReductionCheck {
   const search = (reduction: 'none' | 'sleep-sets') => {
     const s = makeSession();
     const seen = new Set<string>();
-    const r = explore(s, { ...o, reduction, visit: (run, w) => seen.add(endStateKey(run, w, s.rt.lay)) });
+    const r = explore(s, { ...o, reduction, auditFootprints: reduction === 'sleep-sets', visit: (run, w) => seen.add(endStateKey(run, w, s.rt.lay)) });
     return { r, seen };
   };
   const on = search('sleep-sets');

@@ -44,10 +44,12 @@ interface Frame {
   dflt: number;
   idx: number;
   preBefore: number;
-  sleep: Sleeper[];
+  sleep: readonly Sleeper[];
   /** A fairness switch: no alternative is explored here. */
   forced: boolean;
 }
+
+const NO_SLEEPERS: readonly Sleeper[] = Object.freeze([]);
 
 /** Steps in a row one thread may take while another could run, before fairness moves on. */
 export const FAIR_RUN = 1000;
@@ -104,13 +106,15 @@ class DfsScheduler implements Scheduler {
   }
 
   /** Threads asleep at decision `step`: those asleep or explored at the previous state that commute with the step taken from it. */
-  private sleepAt(step: number): Sleeper[] {
+  private sleepAt(step: number): readonly Sleeper[] {
     const prev = this.frames[step - 1];
-    if (!this.decisions || !prev) return [];
+    if (!this.decisions || !prev) return NO_SLEEPERS;
+    const explored = this.done[step - 1];
+    if (prev.sleep.length === 0 && (explored === undefined || explored.length === 0)) return NO_SLEEPERS;
     const d = this.decisions()[step - 1]!;
     const taken = prev.ids[prev.idx]!;
-    const out: Sleeper[] = [];
-    for (const u of prev.sleep) if (u.id !== taken && independent(u.fp, d.fp!)) out.push(u);
+    let out: Sleeper[] | null = null; // most decisions have no sleeper: no array then
+    for (const u of prev.sleep) if (u.id !== taken && independent(u.fp, d.fp!)) (out ??= []).push(u);
     // A thread explored here sleeps in a sibling only where the equivalent run, its step first,
     // costs no more preemptions than the sibling's start: c(L,t) + c(t,u) <= c(L,u) for the thread
     // L that ran before, t the one explored, u the one taken now. Else the equivalent could lie
@@ -118,12 +122,29 @@ class DfsScheduler implements Scheduler {
     // at bound 0 lost an end state before this rule.
     const lastId = prev.lastIdx >= 0 ? prev.ids[prev.lastIdx]! : -1;
     const c = (from: number, to: number) => (from >= 0 && from !== to ? 1 : 0);
-    for (const u of this.done[step - 1] ?? []) {
+    for (const u of explored ?? NO_SLEEPERS) {
       if (u.id === taken || !independent(u.fp, d.fp!)) continue;
       if (c(lastId, u.id) + (u.cont ? 1 : 0) > c(lastId, taken)) continue;
-      out.push(u);
+      (out ??= []).push(u);
     }
-    return out;
+    return out ?? NO_SLEEPERS;
+  }
+
+  /** Option lists seen, by their ids packed into one number (up to 4 options): frames share them. */
+  private idLists = new Map<number, number[]>();
+
+  /** The threadId of each option. Frames never change it, so equal lists are one array. */
+  private idsOf(options: readonly Thread[]): number[] {
+    if (options.length > 4) return options.map(threadId);
+    let key = options.length;
+    for (const t of options) {
+      const id = threadId(t);
+      if (id > 255) return options.map(threadId); // CPUs past 127: not packed
+      key = key * 256 + id;
+    }
+    let ids = this.idLists.get(key);
+    if (ids === undefined) this.idLists.set(key, (ids = options.map(threadId)));
+    return ids;
   }
 
   pick(options: readonly Thread[], last: Thread | null, step: number): number {
@@ -131,7 +152,7 @@ class DfsScheduler implements Scheduler {
     const dflt = defaultPick(options, last);
     const prev = this.frames[step - 1];
     const preBefore = prev ? prev.preBefore + preemptionCost(prev.lastIdx, prev.idx) : 0;
-    const ids = options.map(threadId);
+    const ids = this.idsOf(options);
     const sleep = this.sleepAt(step);
     const lastId = last ? threadId(last) : -1;
     if (lastId !== this.runId) {
@@ -176,6 +197,11 @@ export interface ExploreOptions {
   maxInterleavings?: number;
   timeLimitMs?: number;
   seed?: number;
+  /**
+   * Check at every step that no step changed a slot it did not address: the premise the
+   * footprints rest on (FootprintRecorder's audit; slower). Only with the reduction.
+   */
+  auditFootprints?: boolean;
   /** Called after every interleaving run to its end, with the kernel memory as it ended. */
   visit?: (run: DetRun, w: Int32Array) => void;
 }
@@ -208,7 +234,7 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
   const t0 = performance.now();
   const reduction = o.reduction ?? 'sleep-sets';
   const reduce = reduction === 'sleep-sets';
-  session.rt.recordFootprints(reduce);
+  session.rt.recordFootprints(reduce, o.auditFootprints ?? false);
   const sched = new DfsScheduler(o.preemptionBound, reduce ? () => session.rt.decisions : null);
   const seed = o.seed ?? 0;
   const failures = new Map<string, ExploreFailure>();

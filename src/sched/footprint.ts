@@ -26,6 +26,9 @@ import {
   G,
   GLOBAL_WORDS,
   globalGroup,
+  MAX_CPUS,
+  MAX_OBJECTS,
+  MAX_VMAS,
   type Layout,
   O,
   OBJ_TABLE,
@@ -97,11 +100,18 @@ const CPU_FIELDS: Int32Array = (() => {
   return Int32Array.from([...words].sort((x, y) => x - y));
 })();
 
+/**
+ * The header words of a VMA and an object record compared for writes: their fields (layout.ts V
+ * and O), not the padding after them, which no code reads or writes.
+ */
+const VMA_FIELDS = Math.max(...Object.values(V)) + 1;
+const OBJ_FIELDS = Math.max(...Object.values(O)) + 1;
+
 const EMPTY: readonly number[] = Object.freeze([]);
 
-/** Sort a short array in place (a step's handful of slots): insertion sort beats Array#sort's set-up here. */
-function sortShort(a: number[]): number[] {
-  for (let i = 1; i < a.length; i++) {
+/** Sort the first `n` entries of a short array in place (a step's handful of slots): insertion sort beats Array#sort's set-up here. */
+function sortShort(a: Int32Array, n: number): void {
+  for (let i = 1; i < n; i++) {
     const x = a[i]!;
     let j = i - 1;
     while (j >= 0 && a[j]! > x) {
@@ -110,136 +120,62 @@ function sortShort(a: number[]): number[] {
     }
     a[j + 1] = x;
   }
-  return a;
+}
+/** Does `list` hold exactly the first `n` entries of `a`? */
+function sameList(list: readonly number[], a: Int32Array, n: number): boolean {
+  if (list.length !== n) return false;
+  for (let i = 0; i < n; i++) if (list[i] !== a[i]) return false;
+  return true;
+}
+/** Is `code` among the first `n` entries of `a`? */
+function holds(a: Int32Array, n: number, code: number): boolean {
+  for (let i = n - 1; i >= 0; i--) if (a[i] === code) return true;
+  return false;
 }
 const KIND_MASK = (1 << SLOT_BITS) - 1;
 
-/** Collects one step's footprint: install as the slot watch, run the step, then `finish`. */
+/**
+ * Collects one step's footprint: `reset` at the start of a trial (after its setup), then for each
+ * step `start`, install as the slot watch, run the step, `finish`.
+ *
+ * A write is found by comparing a slot's words after the step with a copy of them. The copies are
+ * kept from step to step: a slot's copy, once taken, equals memory at every step's start, because
+ * only steps change memory during a trial and `finish` compares every slot its step addressed
+ * (refreshing the copy of each one written). So a slot a task carries through a long op (the
+ * VMA, the folios of a pin retry loop) is copied again only when written, not at every step.
+ * The premise that makes this sound (a step changes only slots it addresses) is the premise of
+ * the footprints themselves; `audit` checks it at every step's start.
+ */
 export class FootprintRecorder implements SlotWatch {
-  // A step touches a handful of slots: a small array searched linearly beats a Set here.
-  private slots: number[] = [];
+  /** The step's slots in the order addressed (`nSlots` of them), and those written: scratch. */
+  private slots = new Int32Array(64);
+  private nSlots = 0;
+  private writes = new Int32Array(64);
   private globals = watchedGlobals(0);
   private globalsFor = -1;
+  /** The watched global words as they were at the start of the step. */
   private before = new Int32Array(this.globals.length);
-  /** Per global group: the indices into `globals` (and `before`) of its watched words. */
-  private groupIdx: Int32Array[] = [];
   private w: Int32Array = new Int32Array(0);
   private pteArea = 0;
   private cacheArea = 0;
   /** Tell written slots from read ones (else every slot addressed counts as written). */
   private exact = true;
-  /** Per slot, in `slots` order: where its copy starts in `copy`. */
-  private at = new Int32Array(64);
-  /** The slots' words as each was first addressed in the step. */
+  /** Per slot code: where its copy starts in `copy`, + 1 (0: no copy), and its length. */
+  private copyAt = new Int32Array(0);
+  private copyLen = new Int32Array(0);
+  /** The codes with a copy (to drop them at reset, and for the audit). */
+  private copied: number[] = [];
+  /** The slots' copies, appended; a copy rewritten in place when a write leaves its length. */
   private copy = new Int32Array(4096);
   private used = 0;
-  /** The CPU whose step is being recorded, and each CPU's last footprint (see shared). */
-  private cpu = 0;
-  private lastOf: (Footprint | undefined)[] = [];
+  /** Footprints made, by a hash of their contents (see shared). */
+  private made = new Map<number, Footprint[]>();
 
-  slot(kind: number, id: number): void {
-    const code = kind + (id << SLOT_BITS);
-    const s = this.slots;
-    for (let i = s.length - 1; i >= 0; i--) if (s[i] === code) return;
-    if (this.exact) {
-      if (s.length === this.at.length) {
-        const bigger = new Int32Array(this.at.length * 2);
-        bigger.set(this.at);
-        this.at = bigger;
-      }
-      this.at[s.length] = this.used;
-      this.snapshot(kind, id);
-    }
-    s.push(code);
-  }
+  /** `audit`: at every step's start check that each copy still equals memory (a test's and --check-reduction's check). */
+  constructor(private readonly audit = false) {}
 
-  /** Room for `n` more words in the copy. */
-  private room(n: number): Int32Array {
-    if (this.used + n > this.copy.length) {
-      const bigger = new Int32Array(Math.max(this.copy.length * 2, this.used + n));
-      bigger.set(this.copy.subarray(0, this.used));
-      this.copy = bigger;
-    }
-    return this.copy;
-  }
-
-  /** Copy `len` words from `from` (plain loops: the runs are short, a view per run would be garbage). */
-  private keep(from: number, len: number): void {
-    const c = this.room(len);
-    const w = this.w;
-    const to = this.used;
-    for (let i = 0; i < len; i++) c[to + i] = w[from + i]!;
-    this.used = to + len;
-  }
-
-  /** Copy a slot's words before the step uses them (kernel code computes the address first, then accesses). */
-  private snapshot(kind: number, id: number): void {
-    const w = this.w;
-    if (kind === SLOT.FOLIO) this.keep(folioTableBase() + id * FOLIO_WORDS, FOLIO_WORDS);
-    else if (kind === SLOT.GLOBAL)
-      return; // its words are in `before`, copied at the step's start
-    else if (kind === SLOT.CPU) {
-      // Its fields only: C.BATCH_GEN among them moves with every store to its batches.
-      const base = GLOBAL_WORDS + id * CPU_WORDS;
-      const c = this.room(CPU_FIELDS.length);
-      for (let i = 0; i < CPU_FIELDS.length; i++) c[this.used + i] = w[base + CPU_FIELDS[i]!]!;
-      this.used += CPU_FIELDS.length;
-    } else if (kind === SLOT.VMA) {
-      const base = VMA_TABLE + id * VMA_WORDS;
-      this.keep(base, VMA_WORDS);
-      // Its PTEs, as the header places them now (a step that changes the header wrote the slot anyway).
-      if (w[base + V.IN_USE]) this.keep(this.pteArea + w[base + V.PTE_BASE]!, Math.max(w[base + V.NPAGES]!, 0));
-    } else {
-      const base = OBJ_TABLE + id * OBJ_WORDS;
-      this.keep(base, OBJ_WORDS);
-      if (w[base + O.IN_USE]) this.keep(this.cacheArea + w[base + O.CACHE_BASE]!, Math.max(w[base + O.NPAGES]!, 0));
-    }
-  }
-
-  /** Do `len` words from `from` differ from the copy at `at`? */
-  private differ(from: number, len: number, at: number): boolean {
-    const w = this.w;
-    const c = this.copy;
-    for (let i = 0; i < len; i++) if (w[from + i] !== c[at + i]) return true;
-    return false;
-  }
-
-  /** Did the step change slot k (in `slots` order)? Walks the copy as snapshot laid it out. */
-  private changed(k: number): boolean {
-    const w = this.w;
-    const c = this.copy;
-    const code = this.slots[k]!;
-    const kind = code & KIND_MASK;
-    const id = code >> SLOT_BITS;
-    let at = this.at[k]!;
-    if (kind === SLOT.FOLIO) return this.differ(folioTableBase() + id * FOLIO_WORDS, FOLIO_WORDS, at);
-    if (kind === SLOT.GLOBAL) {
-      // Compared with the copy taken at the step's start: no step changes a global word
-      // without addressing it (or it is global anyway, see finish).
-      const idx = this.groupIdx[id];
-      if (!idx) return false;
-      for (let i = 0; i < idx.length; i++) if (w[this.globals[idx[i]!]!] !== this.before[idx[i]!]) return true;
-      return false;
-    }
-    if (kind === SLOT.CPU) {
-      const base = GLOBAL_WORDS + id * CPU_WORDS;
-      for (let i = 0; i < CPU_FIELDS.length; i++) if (w[base + CPU_FIELDS[i]!] !== c[at + i]) return true;
-      return false;
-    }
-    const base = kind === SLOT.VMA ? VMA_TABLE + id * VMA_WORDS : OBJ_TABLE + id * OBJ_WORDS;
-    const words = kind === SLOT.VMA ? VMA_WORDS : OBJ_WORDS;
-    if (this.differ(base, words, at)) return true; // a header changed: its table entries may have moved too
-    at += words;
-    const inUse = kind === SLOT.VMA ? V.IN_USE : O.IN_USE;
-    if (!w[base + inUse]) return false;
-    const first = kind === SLOT.VMA ? this.pteArea + w[base + V.PTE_BASE]! : this.cacheArea + w[base + O.CACHE_BASE]!;
-    return this.differ(first, Math.max(w[base + (kind === SLOT.VMA ? V.NPAGES : O.NPAGES)]!, 0), at);
-  }
-
-  /** Start a step of a thread on `cpu` (its own CPU region is always part of the footprint). */
-  start(w: Int32Array, lay: Layout, cpu: number, carried: readonly number[] | null, exact = true): void {
-    this.exact = exact;
-    this.cpu = cpu;
+  /** A trial starts (its memory just set up): no copy is valid any more. */
+  reset(w: Int32Array, lay: Layout): void {
     this.w = w;
     this.pteArea = lay.pteArea;
     this.cacheArea = lay.cacheArea;
@@ -247,17 +183,139 @@ export class FootprintRecorder implements SlotWatch {
       this.globals = watchedGlobals(lay.dims.nCpus);
       this.before = new Int32Array(this.globals.length);
       this.globalsFor = lay.dims.nCpus;
-      const groups: number[][] = [];
-      this.globals.forEach((word, i) => (groups[globalGroup(word)] ??= []).push(i));
-      this.groupIdx = groups.map((g) => Int32Array.from(g ?? []));
     }
-    this.slots = [];
+    const codes = (Math.max(lay.dims.nFolios, MAX_CPUS + 1, MAX_VMAS, MAX_OBJECTS, GLOBAL_WORDS >> 4) + 1) << SLOT_BITS;
+    if (this.copyAt.length < codes) {
+      this.copyAt = new Int32Array(codes);
+      this.copyLen = new Int32Array(codes);
+    } else for (const code of this.copied) this.copyAt[code] = 0;
+    this.copied.length = 0;
     this.used = 0;
-    if (carried) for (const code of carried) this.slot(code & KIND_MASK, code >> SLOT_BITS);
-    this.slot(SLOT.CPU, cpu);
     const g = this.globals;
-    const before = this.before;
-    for (let i = 0; i < g.length; i++) before[i] = w[g[i]!]!;
+    for (let i = 0; i < g.length; i++) this.before[i] = w[g[i]!]!;
+  }
+
+  slot(kind: number, id: number): void {
+    const code = kind + (id << SLOT_BITS);
+    if (!holds(this.slots, this.nSlots, code)) this.add(code, kind, id);
+  }
+
+  /** A slot first addressed in this step. */
+  private add(code: number, kind: number, id: number): void {
+    // Its copy is taken now, before the step uses it (kernel code computes the address first,
+    // then accesses), unless one is kept already.
+    if (this.exact && kind !== SLOT.GLOBAL && this.copyAt[code] === 0) this.take(code, kind, id);
+    if (this.nSlots === this.slots.length) {
+      const bigger = new Int32Array(this.slots.length * 2);
+      bigger.set(this.slots);
+      this.slots = bigger;
+      this.writes = new Int32Array(bigger.length);
+    }
+    this.slots[this.nSlots++] = code;
+  }
+
+  /** The first word and the length of a slot's contents as memory places them now (VMA and object: header, then its PTEs or page-cache slots). */
+  private extent(kind: number, id: number): number {
+    const w = this.w;
+    if (kind === SLOT.FOLIO) return FOLIO_WORDS;
+    if (kind === SLOT.CPU) return CPU_FIELDS.length;
+    if (kind === SLOT.VMA) {
+      const base = VMA_TABLE + id * VMA_WORDS;
+      return VMA_FIELDS + (w[base + V.IN_USE] ? Math.max(w[base + V.NPAGES]!, 0) : 0);
+    }
+    const base = OBJ_TABLE + id * OBJ_WORDS;
+    return OBJ_FIELDS + (w[base + O.IN_USE] ? Math.max(w[base + O.NPAGES]!, 0) : 0);
+  }
+
+  /** Copy the slot's words into `copy` at `to` (room already made). */
+  private fill(kind: number, id: number, to: number): void {
+    const w = this.w;
+    const c = this.copy;
+    if (kind === SLOT.FOLIO) {
+      const from = folioTableBase() + id * FOLIO_WORDS;
+      for (let i = 0; i < FOLIO_WORDS; i++) c[to + i] = w[from + i]!;
+    } else if (kind === SLOT.CPU) {
+      const base = GLOBAL_WORDS + id * CPU_WORDS;
+      for (let i = 0; i < CPU_FIELDS.length; i++) c[to + i] = w[base + CPU_FIELDS[i]!]!;
+    } else {
+      const vma = kind === SLOT.VMA;
+      const base = vma ? VMA_TABLE + id * VMA_WORDS : OBJ_TABLE + id * OBJ_WORDS;
+      const words = vma ? VMA_FIELDS : OBJ_FIELDS;
+      for (let i = 0; i < words; i++) c[to + i] = w[base + i]!;
+      if (!w[base + (vma ? V.IN_USE : O.IN_USE)]) return;
+      const first = vma ? this.pteArea + w[base + V.PTE_BASE]! : this.cacheArea + w[base + O.CACHE_BASE]!;
+      const n = Math.max(w[base + (vma ? V.NPAGES : O.NPAGES)]!, 0);
+      for (let i = 0; i < n; i++) c[to + words + i] = w[first + i]!;
+    }
+  }
+
+  /** Take (or, after a write, retake) the copy of a slot. */
+  private take(code: number, kind: number, id: number): void {
+    const len = this.extent(kind, id);
+    let at = this.copyAt[code]! - 1;
+    if (at < 0) this.copied.push(code);
+    if (at < 0 || len > this.copyLen[code]!) {
+      if (this.used + len > this.copy.length) {
+        const bigger = new Int32Array(Math.max(this.copy.length * 2, this.used + len));
+        bigger.set(this.copy.subarray(0, this.used));
+        this.copy = bigger;
+      }
+      at = this.used;
+      this.used += len;
+      this.copyAt[code] = at + 1;
+    }
+    this.copyLen[code] = len;
+    this.fill(kind, id, at);
+  }
+
+  /** Does the slot differ from its copy? */
+  private changed(code: number): boolean {
+    const w = this.w;
+    const c = this.copy;
+    const kind = code & KIND_MASK;
+    const id = code >> SLOT_BITS;
+    const at = this.copyAt[code]! - 1;
+    if (kind === SLOT.FOLIO) {
+      const from = folioTableBase() + id * FOLIO_WORDS;
+      for (let i = 0; i < FOLIO_WORDS; i++) if (w[from + i] !== c[at + i]) return true;
+      return false;
+    }
+    if (kind === SLOT.CPU) {
+      const base = GLOBAL_WORDS + id * CPU_WORDS;
+      for (let i = 0; i < CPU_FIELDS.length; i++) if (w[base + CPU_FIELDS[i]!] !== c[at + i]) return true;
+      return false;
+    }
+    const vma = kind === SLOT.VMA;
+    const base = vma ? VMA_TABLE + id * VMA_WORDS : OBJ_TABLE + id * OBJ_WORDS;
+    const words = vma ? VMA_FIELDS : OBJ_FIELDS;
+    // A header changed: its table entries may have moved too.
+    for (let i = 0; i < words; i++) if (w[base + i] !== c[at + i]) return true;
+    if (!w[base + (vma ? V.IN_USE : O.IN_USE)]) return false;
+    const first = vma ? this.pteArea + w[base + V.PTE_BASE]! : this.cacheArea + w[base + O.CACHE_BASE]!;
+    const n = Math.max(w[base + (vma ? V.NPAGES : O.NPAGES)]!, 0);
+    for (let i = 0; i < n; i++) if (w[first + i] !== c[at + words + i]) return true;
+    return false;
+  }
+
+  /** Start a step of a thread on `cpu` (its own CPU region is always part of the footprint). */
+  start(cpu: number, carried: readonly number[] | null, exact = true): void {
+    if (this.audit) this.check();
+    this.exact = exact;
+    this.nSlots = 0;
+    // The carried slots are distinct already (a footprint's sorted list).
+    if (carried) for (const code of carried) this.add(code, code & KIND_MASK, code >> SLOT_BITS);
+    this.slot(SLOT.CPU, cpu);
+  }
+
+  /** The audit: every copy kept equals memory, and so do the watched global words. */
+  private check(): void {
+    for (const code of this.copied) {
+      if (this.copyAt[code] === 0 || !this.changed(code)) continue;
+      const kinds = ['folio', 'CPU', 'VMA', 'object', 'global group'];
+      throw new Error(`footprint audit: ${kinds[code & KIND_MASK]} ${code >> SLOT_BITS} changed in a step that did not address it (or outside any step)`);
+    }
+    const g = this.globals;
+    for (let i = 0; i < g.length; i++) if (this.w[g[i]!] !== this.before[i]) throw new Error(`footprint audit: global word ${g[i]} changed outside a step`);
   }
 
   /** The footprint of the step just run; `global` adds what the runtime saw change. */
@@ -265,41 +323,70 @@ export class FootprintRecorder implements SlotWatch {
     const w = this.w;
     const g = this.globals;
     const before = this.before;
+    const slots = this.slots;
+    const n = this.nSlots;
+    const writes = this.writes;
+    let nw = 0;
     // A global word changed that the step did not address through gw() (a kernel access
     // without it): the step counts as dependent on every step, as every global write once did.
+    // A changed word of an addressed group is a write of that group. Either way `before` is
+    // brought up to date, for the next step.
     let changed = global;
-    for (let i = 0; i < g.length && !changed; i++)
-      if (w[g[i]!] !== before[i] && !this.slots.includes(SLOT.GLOBAL + (globalGroup(g[i]!) << SLOT_BITS))) changed = true;
-    // `slots` is a fresh array per step (start), handed over; writes are found in its recorded
-    // order (the copies follow it) before it is sorted.
-    if (!this.exact) {
-      const slots = sortShort(this.slots);
-      return this.shared(slots, slots, changed);
+    for (let i = 0; i < g.length; i++) {
+      const v = w[g[i]!]!;
+      if (v === before[i]) continue;
+      before[i] = v;
+      const code = SLOT.GLOBAL + (globalGroup(g[i]!) << SLOT_BITS);
+      if (!holds(slots, n, code)) changed = true;
+      else if (!holds(writes, nw, code)) writes[nw++] = code;
     }
-    let writes: number[] | null = null;
-    for (let k = 0; k < this.slots.length; k++) if (this.changed(k)) (writes ??= []).push(this.slots[k]!);
-    const slots = sortShort(this.slots);
-    return this.shared(slots, writes ? sortShort(writes) : EMPTY, changed);
+    if (!this.exact) {
+      // Every slot addressed counts as written; their copies are dropped (they may be stale now).
+      for (let k = 0; k < n; k++) this.copyAt[slots[k]!] = 0;
+      sortShort(slots, n);
+      return this.shared(n, -1, changed);
+    }
+    for (let k = 0; k < n; k++) {
+      const code = slots[k]!;
+      if ((code & KIND_MASK) === SLOT.GLOBAL || !this.changed(code)) continue;
+      writes[nw++] = code;
+      this.take(code, code & KIND_MASK, code >> SLOT_BITS);
+    }
+    sortShort(slots, n);
+    sortShort(writes, nw);
+    return this.shared(n, nw, changed);
   }
 
   /**
-   * The footprint, or this CPU's previous one when equal: a thread spinning in a retry loop takes
-   * the same footprint thousands of times in a run, and each one is kept until the run ends (the
-   * decisions hold them), so new objects there are old-generation garbage. Footprints are never
-   * changed once made.
+   * The footprint of the scratch lists (`nw` -1: the writes are the slots), or an equal one made
+   * before: a thread in a retry loop takes the same few footprints thousands of times in a run,
+   * and each is kept until the run ends (the decisions hold them), so new objects there are
+   * old-generation garbage. Footprints are never changed once made, so equal ones are shared.
    */
-  private shared(slots: readonly number[], writes: readonly number[], global: boolean): Footprint {
-    const prev = this.lastOf[this.cpu];
-    if (prev !== undefined && prev.global === global && sameList(prev.slots, slots) && sameList(prev.writes, writes)) return prev;
-    const fp: Footprint = { slots, writes, global };
-    this.lastOf[this.cpu] = fp;
+  private shared(n: number, nw: number, global: boolean): Footprint {
+    const slots = this.slots;
+    const writes = nw < 0 ? slots : this.writes;
+    const nWrites = nw < 0 ? n : nw;
+    let h = global ? 0x5bd1e995 : 0;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ slots[i]!, 0x9e3779b1);
+    h = Math.imul(h ^ nWrites, 0x85ebca6b);
+    for (let i = 0; i < nWrites; i++) h = Math.imul(h ^ writes[i]!, 0xc2b2ae35);
+    const bucket = this.made.get(h);
+    if (bucket) for (const fp of bucket) if (fp.global === global && sameList(fp.slots, slots, n) && sameList(fp.writes, writes, nWrites)) return fp;
+    const own = copyOut(slots, n);
+    const fp: Footprint = { slots: own, writes: nw < 0 ? own : nw === 0 ? EMPTY : copyOut(writes, nw), global };
+    if (this.made.size >= MADE_MAX) this.made.clear();
+    if (bucket) bucket.push(fp);
+    else this.made.set(h, [fp]);
     return fp;
   }
 }
 
-function sameList(a: readonly number[], b: readonly number[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+/** Footprints kept for sharing (a bound on the map, not on correctness: past it, it starts again). */
+const MADE_MAX = 1 << 14;
+
+function copyOut(a: Int32Array, n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = a[i]!;
+  return out;
 }
