@@ -160,12 +160,14 @@ export class FootprintRecorder implements SlotWatch {
   private cacheArea = 0;
   /** Tell written slots from read ones (else every slot addressed counts as written). */
   private exact = true;
-  /** Per slot code: where its copy starts in `copy`, + 1 (0: no copy), and its length. */
+  /** Per slot code: where its valid copy starts in `copy`, + 1 (0: none). */
   private copyAt = new Int32Array(0);
-  private copyLen = new Int32Array(0);
-  /** The codes with a copy (to drop them at reset, and for the audit). */
+  /** Per slot code: the room set aside for its copy in `copy`, + 1 (0: none), and its size; kept when a copy is dropped. */
+  private roomAt = new Int32Array(0);
+  private roomLen = new Int32Array(0);
+  /** The codes with room (to clear them at reset, and for the audit). */
   private copied: number[] = [];
-  /** The slots' copies, appended; a copy rewritten in place when a write leaves its length. */
+  /** The slots' copies, each in its room; a room is replaced only when a copy outgrows it. */
   private copy = new Int32Array(4096);
   private used = 0;
   /** Footprints made, by a hash of their contents (see shared). */
@@ -187,8 +189,13 @@ export class FootprintRecorder implements SlotWatch {
     const codes = (Math.max(lay.dims.nFolios, MAX_CPUS + 1, MAX_VMAS, MAX_OBJECTS, GLOBAL_WORDS >> 4) + 1) << SLOT_BITS;
     if (this.copyAt.length < codes) {
       this.copyAt = new Int32Array(codes);
-      this.copyLen = new Int32Array(codes);
-    } else for (const code of this.copied) this.copyAt[code] = 0;
+      this.roomAt = new Int32Array(codes);
+      this.roomLen = new Int32Array(codes);
+    } else
+      for (const code of this.copied) {
+        this.copyAt[code] = 0;
+        this.roomAt[code] = 0;
+      }
     this.copied.length = 0;
     this.used = 0;
     const g = this.globals;
@@ -252,9 +259,9 @@ export class FootprintRecorder implements SlotWatch {
   /** Take (or, after a write, retake) the copy of a slot. */
   private take(code: number, kind: number, id: number): void {
     const len = this.extent(kind, id);
-    let at = this.copyAt[code]! - 1;
+    let at = this.roomAt[code]! - 1;
     if (at < 0) this.copied.push(code);
-    if (at < 0 || len > this.copyLen[code]!) {
+    if (at < 0 || len > this.roomLen[code]!) {
       if (this.used + len > this.copy.length) {
         const bigger = new Int32Array(Math.max(this.copy.length * 2, this.used + len));
         bigger.set(this.copy.subarray(0, this.used));
@@ -262,9 +269,10 @@ export class FootprintRecorder implements SlotWatch {
       }
       at = this.used;
       this.used += len;
-      this.copyAt[code] = at + 1;
+      this.roomAt[code] = at + 1;
+      this.roomLen[code] = len;
     }
-    this.copyLen[code] = len;
+    this.copyAt[code] = at + 1;
     this.fill(kind, id, at);
   }
 
@@ -341,7 +349,8 @@ export class FootprintRecorder implements SlotWatch {
       else if (!holds(writes, nw, code)) writes[nw++] = code;
     }
     if (!this.exact) {
-      // Every slot addressed counts as written; their copies are dropped (they may be stale now).
+      // Every slot addressed counts as written; their copies are dropped (they may be stale now),
+      // their rooms kept for the next copy.
       for (let k = 0; k < n; k++) this.copyAt[slots[k]!] = 0;
       sortShort(slots, n);
       return this.shared(n, -1, changed);
