@@ -74,6 +74,28 @@ async function loadBuild(root: string): Promise<Build> {
   };
 }
 
+/**
+ * Run `slices` slice pairs, the other build's (`a`, into `usA`) and this one's (`b`, into `usB`),
+ * the order flipped every pair; each side's median µs per decision and the per-pair ratio.
+ */
+function alternate(slices: number, a: (k: number) => void, b: (k: number) => void, usA: number[], usB: number[]) {
+  for (let k = 0; k < slices; k++) {
+    if (k % 2 === 0) {
+      a(k);
+      b(k);
+    } else {
+      b(k);
+      a(k);
+    }
+  }
+  const ratios = usA.map((x, i) => usB[i]! / x);
+  return {
+    otherUs: quantile(usA, 0.5),
+    thisUs: quantile(usB, 0.5),
+    ratio: { p25: quantile(ratios, 0.25), p50: quantile(ratios, 0.5), p75: quantile(ratios, 0.75) },
+  };
+}
+
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
 export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): Promise<AbRow[]> {
@@ -99,23 +121,17 @@ export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): P
       for (let i = 0; i < perSlice; i++) decisions += s.run(2000 + k * perSlice + i).decisions.length;
       into.push(((performance.now() - t0) * 1000) / decisions);
     };
-    for (let k = 0; k < slices; k++) {
-      if (k % 2 === 0) {
-        slice(a, k, usA);
-        slice(b, k, usB);
-      } else {
-        slice(b, k, usB);
-        slice(a, k, usA);
-      }
-    }
-    const ratios = usA.map((x, i) => usB[i]! / x);
     rows.push({
       scenario,
       policy,
       strategy,
-      otherUs: quantile(usA, 0.5),
-      thisUs: quantile(usB, 0.5),
-      ratio: { p25: quantile(ratios, 0.25), p50: quantile(ratios, 0.5), p75: quantile(ratios, 0.75) },
+      ...alternate(
+        slices,
+        (k) => slice(a, k, usA),
+        (k) => slice(b, k, usB),
+        usA,
+        usB,
+      ),
     });
   }
   return rows;
@@ -146,25 +162,19 @@ export async function benchAbExplore(otherRoot: string, slices = 10, sliceMs = 2
     };
     const usA: number[] = [];
     const usB: number[] = [];
-    for (let k = 0; k < slices; k++) {
-      if (k % 2 === 0) {
-        slice(other, usA);
-        slice(mine, usB);
-      } else {
-        slice(mine, usB);
-        slice(other, usA);
-      }
-    }
-    const ratios = usA.map((x, i) => usB[i]! / x);
     rows.push({
       scenario,
       policy,
       bound,
       cpus,
       reduction,
-      otherUs: quantile(usA, 0.5),
-      thisUs: quantile(usB, 0.5),
-      ratio: { p25: quantile(ratios, 0.25), p50: quantile(ratios, 0.5), p75: quantile(ratios, 0.75) },
+      ...alternate(
+        slices,
+        () => slice(other, usA),
+        () => slice(mine, usB),
+        usA,
+        usB,
+      ),
     });
   }
   return rows;

@@ -19,10 +19,8 @@ w[vmaBase(0) + V.NPAGES] = 4;
 w[vmaBase(0) + V.PTE_BASE] = 0;
 w[lay.pteArea + 0] = 1;
 
-/** The footprint of `body` run as one step of a thread on `cpu`. */
-function step(cpu: number, body: () => void, carried: number[] | null = null) {
-  const r = new FootprintRecorder();
-  r.reset(w, lay);
+/** The footprint of `body` run as one step of a thread on `cpu`, recorded by `r`. */
+function recordStep(r: FootprintRecorder, cpu: number, body: () => void, carried: readonly number[] | null) {
   r.start(cpu, carried);
   watchSlots(r);
   try {
@@ -31,6 +29,13 @@ function step(cpu: number, body: () => void, carried: number[] | null = null) {
     watchSlots(null);
   }
   return r.finish(false);
+}
+
+/** The same with a fresh recorder (no copy kept from an earlier step). */
+function step(cpu: number, body: () => void, carried: number[] | null = null) {
+  const r = new FootprintRecorder();
+  r.reset(w, lay);
+  return recordStep(r, cpu, body, carried);
 }
 
 describe('footprints', () => {
@@ -122,16 +127,7 @@ describe('footprints', () => {
   test('copies are kept from step to step: a later write to a slot is still found, and the audit catches a change outside any step', () => {
     const r = new FootprintRecorder(true);
     r.reset(w, lay);
-    const run = (cpu: number, body: () => void, carried: readonly number[] | null = null) => {
-      r.start(cpu, carried);
-      watchSlots(r);
-      try {
-        body();
-      } finally {
-        watchSlots(null);
-      }
-      return r.finish(false);
-    };
+    const run = (cpu: number, body: () => void, carried: readonly number[] | null = null) => recordStep(r, cpu, body, carried);
     const f6 = SLOT.FOLIO + (6 << SLOT_BITS);
     const read = run(0, () => void Atomics.load(w, folioBase(6) + F.REF));
     expect(read.writes).toEqual([]);
