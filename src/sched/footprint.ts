@@ -1,8 +1,9 @@
 // What one scheduling step touched, for partial-order reduction in `explore` (sleep sets).
 // A step's footprint is the slots (folio, CPU region, VMA with its PTEs, object with its
 // page-cache slots, group of global words) its kernel code addressed, and of those the ones it
-// wrote: a slot whose words differ after the step from a copy taken when the step first
-// addressed it (for a CPU region its fields, whose BATCH_GEN counts the stores to its batches).
+// wrote: a slot whose words differ after the step from a copy of them, kept from an earlier step
+// or taken when the step first addressed it (for a CPU region its fields, whose BATCH_GEN counts
+// the stores to its batches; see FootprintRecorder).
 // Two steps of different threads commute when neither wrote a slot the other
 // addressed (two readers of one VMA's page tables commute; a reader and a writer of one folio
 // do not; a drain-all that moves the drain generation and a fault that never reads it do).
@@ -319,7 +320,7 @@ export class FootprintRecorder implements SlotWatch {
   private check(): void {
     for (const code of this.copied) {
       if (this.copyAt[code] === 0 || !this.changed(code)) continue;
-      const kinds = ['folio', 'CPU', 'VMA', 'object', 'global group'];
+      const kinds = ['folio', 'CPU', 'VMA', 'object']; // global groups keep no copy (see `before`)
       throw new Error(`footprint audit: ${kinds[code & KIND_MASK]} ${code >> SLOT_BITS} changed in a step that did not address it (or outside any step)`);
     }
     const g = this.globals;
