@@ -21,10 +21,8 @@ interface Build {
   explore: typeof explore;
 }
 
-export interface AbRow {
-  scenario: string;
-  policy: string;
-  strategy: StrategyName;
+/** One comparison's figures. */
+export interface AbTiming {
   /** Median µs per decision over the slices: the other build, this one. */
   otherUs: number;
   thisUs: number;
@@ -32,16 +30,19 @@ export interface AbRow {
   ratio: { p25: number; p50: number; p75: number };
 }
 
+export interface AbRow extends AbTiming {
+  scenario: string;
+  policy: string;
+  strategy: StrategyName;
+}
+
 /** An exhaustive search timed the same way: each slice is the search from its start, for a fixed time. */
-export interface AbExploreRow {
+export interface AbExploreRow extends AbTiming {
   scenario: string;
   policy: string;
   bound: number;
   cpus: number;
   reduction: Reduction;
-  otherUs: number;
-  thisUs: number;
-  ratio: { p25: number; p50: number; p75: number };
 }
 
 /** [scenario, policy, preemption bound, CPUs (scripted ones renumbered), reduction]: S9 is where footprints cost most (long ops). */
@@ -74,18 +75,23 @@ async function loadBuild(root: string): Promise<Build> {
   };
 }
 
+/** This build's entry points. */
+const MINE: Build = { getPolicy, loadScenario, DetSession, compactCpus, explore };
+
 /**
- * Run `slices` slice pairs, the other build's (`a`, into `usA`) and this one's (`b`, into `usB`),
- * the order flipped every pair; each side's median µs per decision and the per-pair ratio.
+ * Run `slices` slice pairs, the other build's (`a`) and this one's (`b`), each returning its µs
+ * per decision, the order flipped every pair; each side's median and the per-pair ratio.
  */
-function alternate(slices: number, a: (k: number) => void, b: (k: number) => void, usA: number[], usB: number[]) {
+function alternate(slices: number, a: (k: number) => number, b: (k: number) => number): AbTiming {
+  const usA: number[] = [];
+  const usB: number[] = [];
   for (let k = 0; k < slices; k++) {
     if (k % 2 === 0) {
-      a(k);
-      b(k);
+      usA.push(a(k));
+      usB.push(b(k));
     } else {
-      b(k);
-      a(k);
+      usB.push(b(k));
+      usA.push(a(k));
     }
   }
   const ratios = usA.map((x, i) => usB[i]! / x);
@@ -100,7 +106,6 @@ const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math
 
 export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): Promise<AbRow[]> {
   const other = await loadBuild(otherRoot);
-  const mine: Build = { getPolicy, loadScenario, DetSession, compactCpus, explore };
   const rows: AbRow[] = [];
   for (const [scenario, policy, strategy] of AB_CASES) {
     const session = (b: Build) => {
@@ -108,18 +113,16 @@ export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): P
       return new b.DetSession({ scenario: s, policy: b.getPolicy(policy), cpus: s.cpus, strategy, depth: 3 });
     };
     const a = session(other);
-    const b = session(mine);
+    const b = session(MINE);
     for (let i = 0; i < Math.min(1500, 4 * perSlice); i++) {
       a.run(i);
       b.run(i);
     }
-    const usA: number[] = [];
-    const usB: number[] = [];
-    const slice = (s: InstanceType<typeof DetSession>, k: number, into: number[]) => {
+    const slice = (s: InstanceType<typeof DetSession>, k: number) => {
       let decisions = 0;
       const t0 = performance.now();
       for (let i = 0; i < perSlice; i++) decisions += s.run(2000 + k * perSlice + i).decisions.length;
-      into.push(((performance.now() - t0) * 1000) / decisions);
+      return ((performance.now() - t0) * 1000) / decisions;
     };
     rows.push({
       scenario,
@@ -127,10 +130,8 @@ export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): P
       strategy,
       ...alternate(
         slices,
-        (k) => slice(a, k, usA),
-        (k) => slice(b, k, usB),
-        usA,
-        usB,
+        (k) => slice(a, k),
+        (k) => slice(b, k),
       ),
     });
   }
@@ -144,10 +145,9 @@ export async function benchAb(otherRoot: string, slices = 20, perSlice = 400): P
  */
 export async function benchAbExplore(otherRoot: string, slices = 10, sliceMs = 2000): Promise<AbExploreRow[]> {
   const other = await loadBuild(otherRoot);
-  const mine: Build = { getPolicy, loadScenario, DetSession, compactCpus, explore };
   const rows: AbExploreRow[] = [];
   for (const [scenario, policy, bound, cpus, reduction] of AB_EXPLORE_CASES) {
-    const slice = (b: Build, into: number[]) => {
+    const slice = (b: Build) => {
       const s = new b.DetSession({ scenario: b.compactCpus(b.loadScenario(scenario), cpus), policy: b.getPolicy(policy), cpus });
       let decisions = 0;
       // The session's runs, abandoned ones included: wrap its run() to count their decisions.
@@ -158,10 +158,8 @@ export async function benchAbExplore(otherRoot: string, slices = 10, sliceMs = 2
         return r;
       };
       const r = b.explore(s, { preemptionBound: bound, reduction, timeLimitMs: sliceMs });
-      into.push((r.elapsedMs * 1000) / Math.max(1, decisions));
+      return (r.elapsedMs * 1000) / Math.max(1, decisions);
     };
-    const usA: number[] = [];
-    const usB: number[] = [];
     rows.push({
       scenario,
       policy,
@@ -170,10 +168,8 @@ export async function benchAbExplore(otherRoot: string, slices = 10, sliceMs = 2
       reduction,
       ...alternate(
         slices,
-        () => slice(other, usA),
-        () => slice(mine, usB),
-        usA,
-        usB,
+        () => slice(other),
+        () => slice(MINE),
       ),
     });
   }

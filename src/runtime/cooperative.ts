@@ -167,7 +167,8 @@ export class CooperativeRuntime {
 
   /**
    * Record each decision's footprint from the next trial on (partial-order reduction), or stop.
-   * `audit`: check at every step that no step changed a slot it did not address (FootprintRecorder).
+   * `audit`: check at every step's start that each copy the recorder keeps still equals memory
+   * (FootprintRecorder).
    */
   recordFootprints(on: boolean, audit = false): void {
     this.footprints = on ? new FootprintRecorder(audit) : null;

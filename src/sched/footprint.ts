@@ -144,8 +144,9 @@ const KIND_MASK = (1 << SLOT_BITS) - 1;
  * only steps change memory during a trial and `finish` compares every slot its step addressed
  * (refreshing the copy of each one written). So a slot a task carries through a long op (the
  * VMA, the folios of a pin retry loop) is copied again only when written, not at every step.
- * The premise that makes this sound (a step changes only slots it addresses) is the premise of
- * the footprints themselves; `audit` checks it at every step's start.
+ * The premise that makes this sound (a step changes only slots it addresses or carries) is the
+ * premise of the footprints themselves; `audit` checks, at every step's start, that every copy
+ * kept still equals memory (it cannot see slots that hold no copy).
  */
 export class FootprintRecorder implements SlotWatch {
   /** The step's slots in the order addressed (`nSlots` of them), and those written: scratch. */
@@ -154,7 +155,7 @@ export class FootprintRecorder implements SlotWatch {
   private writes = new Int32Array(64);
   private globals = watchedGlobals(0);
   private globalsFor = -1;
-  /** The watched global words as they were at the start of the step. */
+  /** The watched global words as they are at each step's start (brought up to date by finish). */
   private before = new Int32Array(this.globals.length);
   private w: Int32Array = new Int32Array(0);
   private pteArea = 0;
@@ -174,7 +175,7 @@ export class FootprintRecorder implements SlotWatch {
   /** Footprints made, by a hash of their contents (see shared). */
   private made = new Map<number, Footprint[]>();
 
-  /** `audit`: at every step's start check that each copy still equals memory (a test's and --check-reduction's check). */
+  /** `audit`: at every step's start check that each kept copy still equals memory (a test's and --check-reduction's check). */
   constructor(private readonly audit = false) {}
 
   /** A trial starts (its memory just set up): no copy is valid any more. */
@@ -222,44 +223,62 @@ export class FootprintRecorder implements SlotWatch {
     this.slots[this.nSlots++] = code;
   }
 
-  /** The first word and the length of a slot's contents as memory places them now (VMA and object: header, then its PTEs or page-cache slots). */
-  private extent(kind: number, id: number): number {
+  /**
+   * Where a slot's compared words are now: `at` (a folio record, a VMA or object header, `hLen`
+   * words), then for a VMA or object its PTEs or page-cache slots (`tLen` words from `tAt`, as
+   * the header places them). A CPU region's words are CPU_FIELDS from `at` instead. Fields, not a
+   * returned object: this runs for every slot of every step.
+   */
+  private at = 0;
+  private hLen = 0;
+  private tAt = 0;
+  private tLen = 0;
+  private locate(kind: number, id: number): void {
     const w = this.w;
-    if (kind === SLOT.FOLIO) return FOLIO_WORDS;
-    if (kind === SLOT.CPU) return CPU_FIELDS.length;
-    if (kind === SLOT.VMA) {
+    this.tLen = 0;
+    if (kind === SLOT.FOLIO) {
+      this.at = folioTableBase() + id * FOLIO_WORDS;
+      this.hLen = FOLIO_WORDS;
+    } else if (kind === SLOT.CPU) {
+      this.at = GLOBAL_WORDS + id * CPU_WORDS;
+      this.hLen = CPU_FIELDS.length;
+    } else if (kind === SLOT.VMA) {
       const base = VMA_TABLE + id * VMA_WORDS;
-      return VMA_FIELDS + (w[base + V.IN_USE] ? Math.max(w[base + V.NPAGES]!, 0) : 0);
+      this.at = base;
+      this.hLen = VMA_FIELDS;
+      if (w[base + V.IN_USE]) {
+        this.tAt = this.pteArea + w[base + V.PTE_BASE]!;
+        this.tLen = Math.max(w[base + V.NPAGES]!, 0);
+      }
+    } else {
+      const base = OBJ_TABLE + id * OBJ_WORDS;
+      this.at = base;
+      this.hLen = OBJ_FIELDS;
+      if (w[base + O.IN_USE]) {
+        this.tAt = this.cacheArea + w[base + O.CACHE_BASE]!;
+        this.tLen = Math.max(w[base + O.NPAGES]!, 0);
+      }
     }
-    const base = OBJ_TABLE + id * OBJ_WORDS;
-    return OBJ_FIELDS + (w[base + O.IN_USE] ? Math.max(w[base + O.NPAGES]!, 0) : 0);
   }
 
-  /** Copy the slot's words into `copy` at `to` (room already made). */
-  private fill(kind: number, id: number, to: number): void {
+  /** Copy the located slot's words into `copy` at `to` (room already made). */
+  private fill(cpu: boolean, to: number): void {
     const w = this.w;
     const c = this.copy;
-    if (kind === SLOT.FOLIO) {
-      const from = folioTableBase() + id * FOLIO_WORDS;
-      for (let i = 0; i < FOLIO_WORDS; i++) c[to + i] = w[from + i]!;
-    } else if (kind === SLOT.CPU) {
-      const base = GLOBAL_WORDS + id * CPU_WORDS;
-      for (let i = 0; i < CPU_FIELDS.length; i++) c[to + i] = w[base + CPU_FIELDS[i]!]!;
-    } else {
-      const vma = kind === SLOT.VMA;
-      const base = vma ? VMA_TABLE + id * VMA_WORDS : OBJ_TABLE + id * OBJ_WORDS;
-      const words = vma ? VMA_FIELDS : OBJ_FIELDS;
-      for (let i = 0; i < words; i++) c[to + i] = w[base + i]!;
-      if (!w[base + (vma ? V.IN_USE : O.IN_USE)]) return;
-      const first = vma ? this.pteArea + w[base + V.PTE_BASE]! : this.cacheArea + w[base + O.CACHE_BASE]!;
-      const n = Math.max(w[base + (vma ? V.NPAGES : O.NPAGES)]!, 0);
-      for (let i = 0; i < n; i++) c[to + words + i] = w[first + i]!;
-    }
+    const at = this.at;
+    const hLen = this.hLen;
+    if (cpu) for (let i = 0; i < hLen; i++) c[to + i] = w[at + CPU_FIELDS[i]!]!;
+    else for (let i = 0; i < hLen; i++) c[to + i] = w[at + i]!;
+    const t = this.tAt;
+    const from = to + hLen;
+    const tLen = this.tLen;
+    for (let i = 0; i < tLen; i++) c[from + i] = w[t + i]!;
   }
 
   /** Take (or, after a write, retake) the copy of a slot. */
   private take(code: number, kind: number, id: number): void {
-    const len = this.extent(kind, id);
+    this.locate(kind, id);
+    const len = this.hLen + this.tLen;
     let at = this.roomAt[code]! - 1;
     if (at < 0) this.copied.push(code);
     if (at < 0 || len > this.roomLen[code]!) {
@@ -274,35 +293,26 @@ export class FootprintRecorder implements SlotWatch {
       this.roomLen[code] = len;
     }
     this.copyAt[code] = at + 1;
-    this.fill(kind, id, at);
+    this.fill(kind === SLOT.CPU, at);
   }
 
   /** Does the slot differ from its copy? */
   private changed(code: number): boolean {
+    const kind = code & KIND_MASK;
+    this.locate(kind, code >> SLOT_BITS);
     const w = this.w;
     const c = this.copy;
-    const kind = code & KIND_MASK;
-    const id = code >> SLOT_BITS;
-    const at = this.copyAt[code]! - 1;
-    if (kind === SLOT.FOLIO) {
-      const from = folioTableBase() + id * FOLIO_WORDS;
-      for (let i = 0; i < FOLIO_WORDS; i++) if (w[from + i] !== c[at + i]) return true;
-      return false;
-    }
+    const to = this.copyAt[code]! - 1;
+    const at = this.at;
+    const hLen = this.hLen;
+    // The header first: a changed VMA or object header may have moved its table entries too.
     if (kind === SLOT.CPU) {
-      const base = GLOBAL_WORDS + id * CPU_WORDS;
-      for (let i = 0; i < CPU_FIELDS.length; i++) if (w[base + CPU_FIELDS[i]!] !== c[at + i]) return true;
-      return false;
-    }
-    const vma = kind === SLOT.VMA;
-    const base = vma ? VMA_TABLE + id * VMA_WORDS : OBJ_TABLE + id * OBJ_WORDS;
-    const words = vma ? VMA_FIELDS : OBJ_FIELDS;
-    // A header changed: its table entries may have moved too.
-    for (let i = 0; i < words; i++) if (w[base + i] !== c[at + i]) return true;
-    if (!w[base + (vma ? V.IN_USE : O.IN_USE)]) return false;
-    const first = vma ? this.pteArea + w[base + V.PTE_BASE]! : this.cacheArea + w[base + O.CACHE_BASE]!;
-    const n = Math.max(w[base + (vma ? V.NPAGES : O.NPAGES)]!, 0);
-    for (let i = 0; i < n; i++) if (w[first + i] !== c[at + words + i]) return true;
+      for (let i = 0; i < hLen; i++) if (w[at + CPU_FIELDS[i]!] !== c[to + i]) return true;
+    } else for (let i = 0; i < hLen; i++) if (w[at + i] !== c[to + i]) return true;
+    const t = this.tAt;
+    const from = to + hLen;
+    const tLen = this.tLen;
+    for (let i = 0; i < tLen; i++) if (w[t + i] !== c[from + i]) return true;
     return false;
   }
 
@@ -381,11 +391,14 @@ export class FootprintRecorder implements SlotWatch {
     for (let i = 0; i < n; i++) h = Math.imul(h ^ slots[i]!, 0x9e3779b1);
     h = Math.imul(h ^ nWrites, 0x85ebca6b);
     for (let i = 0; i < nWrites; i++) h = Math.imul(h ^ writes[i]!, 0xc2b2ae35);
-    const bucket = this.made.get(h);
+    let bucket = this.made.get(h);
     if (bucket) for (const fp of bucket) if (fp.global === global && sameList(fp.slots, slots, n) && sameList(fp.writes, writes, nWrites)) return fp;
     const own = copyOut(slots, n);
     const fp: Footprint = { slots: own, writes: nw < 0 ? own : nw === 0 ? EMPTY : copyOut(writes, nw), global };
-    if (this.made.size >= MADE_MAX) this.made.clear();
+    if (this.made.size >= MADE_MAX) {
+      this.made.clear();
+      bucket = undefined;
+    }
     if (bucket) bucket.push(fp);
     else this.made.set(h, [fp]);
     return fp;
