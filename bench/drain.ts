@@ -1,11 +1,23 @@
 // lru_add_drain_all() round trip from the coordinator to N CPU workers that are busy running
-// operations, or idle, beside the floor measured in the same run.
+// operations, or idle, beside the floor measured in the same run. The emulator and the floor are
+// timed in alternating slices with both sets of threads alive, so a slow spell of the host moves
+// one slice's figures on both sides, and the ratios come from pairs taken together. Each drain is
+// split by its time stamps into the caller's code, the signal to the CPUs, their drain work and
+// the signal back; the floor's rounds into the same two legs.
 import { availableParallelism } from 'node:os';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { C, cpuBase, Stat } from '../src/mm/layout.js';
+import { STAMP_MASK } from '../src/mm/lru_add_drain_all.js';
 import { getPolicy } from '../src/mm/policy.js';
-import { BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
-import { IDLE_SETTLE_US, measureFloor, settle } from './floor.js';
+import { BENCH_PARK, BENCH_PARKED, BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
+import { FloorThreads, IDLE_SETTLE_US, settle, stampDiff } from './floor.js';
+
+/** Median and quartiles over the slices. */
+export interface Quartiles {
+  p25: number;
+  p50: number;
+  p75: number;
+}
 
 export interface DrainBenchRow {
   cpus: number;
@@ -14,12 +26,22 @@ export interface DrainBenchRow {
   emuP99: number;
   /** Per drain: the longest drain work (lru_add_drain_per_cpu on one CPU, DRAIN_WORK_NS), median. */
   workP50: number;
-  /** Per drain: the round trip less that work (signalling, the coordinator's own code, the wait for a scheduling point), median. */
-  restP50: number;
-  /** The coordinator's own lru_add_drain_all() code with nothing to drain (N idle CPUs, empty batches: mutex, scan, unlock), median. */
-  ownP50: number;
+  /** Per drain: the caller's own code, lru_add_drain_all() up to its first queue_work_on() and after its last flush_work(), median. */
+  callerP50: number;
+  /** Per drain: the first queue_work_on() to the first CPU's drain work starting (the signal there and the wait for a scheduling point), median. */
+  thereP50: number;
+  /** Per drain: the last CPU's drain work ending to the last flush_work() returning (the completion's signal back), median. */
+  backP50: number;
   floorP50: number;
   floorP99: number;
+  /** The floor's legs: ring to the first acknowledgement, and the last acknowledgement back, medians. */
+  floorThereP50: number;
+  floorBackP50: number;
+  /** Per slice: the emulator's median round trip over the floor's median. */
+  ratio: Quartiles;
+  /** Per slice: the emulator's median signalling (there + back) over the floor's median round trip. */
+  signalRatio: Quartiles;
+  slices: number;
   cpusQueued: number;
   /** Drains (after the warm-up) that found no CPU to queue and were not timed. */
   emptyDrains: number;
@@ -33,25 +55,156 @@ const WARM_DRAINS = 500;
  * still being compiled (2.4-3.6 µs against 1.1-1.4 µs after 5,000 drains), which the hop then absorbed.
  */
 const FIT_FACTOR = 10;
+/** Slices per cell: each times the emulator, then the floor. */
+const SLICES = 10;
+/**
+ * Pause at each switch of side (µs): longer than a wait's spin (waitSpinNs(), 200 µs), so the
+ * threads of the side just parked are asleep, not spinning on a core the other side needs.
+ */
+const SWITCH_US = 1000;
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-/**
- * N CPU threads running the bench program (busy: isolate/putback cycles; idle: a refill per
- * round), `during` run on the coordinator, then the CPUs released and shut down.
- */
+function quartiles(xs: number[]): Quartiles {
+  return { p25: pct(xs, 25), p50: pct(xs, 50), p75: pct(xs, 75) };
+}
+
+interface Slice {
+  lat: number[];
+  work: number[];
+  caller: number[];
+  there: number[];
+  back: number[];
+  /** there + back, drain by drain. */
+  signal: number[];
+  floor: number[];
+  floorLegs: { there: number[]; back: number[] };
+}
+
+const newSlice = (): Slice => ({ lat: [], work: [], caller: [], there: [], back: [], signal: [], floor: [], floorLegs: { there: [], back: [] } });
+
+/** The emulator's side of a cell, driven from the coordinator's thread inside Coordinator.run(). */
+class EmulatorCell {
+  private parks = 0;
+  private round = 0;
+  queued = 0;
+  empty = 0;
+  private readonly before: number[] = [];
+  private readonly after: number[] = [];
+
+  constructor(
+    private readonly c: Coordinator,
+    private readonly n: number,
+    private readonly busy: boolean,
+  ) {}
+
+  private allAtLeast(word: number, v: number): () => boolean {
+    const w = this.c.w;
+    return () => {
+      for (let i = 0; i < this.n; i++) if (Atomics.load(w, cpuBase(i) + word) < v) return false;
+      return true;
+    };
+  }
+
+  private ring(): void {
+    const w = this.c.w;
+    for (let i = 0; i < this.n; i++) {
+      Atomics.add(w, cpuBase(i) + C.BELL, 1);
+      Atomics.notify(w, cpuBase(i) + C.BELL);
+    }
+  }
+
+  /** Busy CPUs empty their batches and sleep while the floor is timed (idle ones wait for a round anyway). */
+  park(): void {
+    if (!this.busy) return;
+    Atomics.store(this.c.w, BENCH_PARK, ++this.parks);
+    this.c.waitFor(this.allAtLeast(BENCH_PARKED, this.parks), 60_000);
+  }
+
+  /** Busy CPUs back at work, each a few hundred cycles in (its batch refilled). */
+  resume(): void {
+    if (!this.busy) return;
+    const w = this.c.w;
+    let least = Infinity;
+    for (let i = 0; i < this.n; i++) least = Math.min(least, Atomics.load(w, cpuBase(i) + BENCH_READY));
+    Atomics.store(w, BENCH_PARK, 0);
+    this.ring();
+    this.c.waitFor(this.allAtLeast(BENCH_READY, least + 512), 60_000);
+  }
+
+  private workNs(into: number[]): void {
+    const w = this.c.w;
+    for (let i = 0; i < this.n; i++) into[i] = Atomics.load(w, cpuBase(i) + C.STATS + Stat.DRAIN_WORK_NS);
+  }
+
+  /**
+   * `rounds` timed drains that found work (into `s`, or none while warming). Busy: a CPU the host
+   * has descheduled adds nothing to its batch, and the drains meanwhile find nothing to do (a few
+   * µs each): they are counted apart (`empty`, printed as untimed), not mixed into the round trip.
+   */
+  drains(rounds: number, s: Slice | null): void {
+    const { c, n, before, after } = this;
+    const w = c.w;
+    for (let timed = 0, tries = 0; timed < rounds && tries < rounds * 20; tries++) {
+      if (!this.busy) {
+        Atomics.store(w, BENCH_ROUND, ++this.round);
+        this.ring();
+        c.waitFor(this.allAtLeast(BENCH_READY, this.round));
+        settle(IDLE_SETTLE_US);
+      }
+      this.workNs(before);
+      // Each CPU's DRAIN_WORK_NS, read before and after a drain: its kworker adds the time of its
+      // drain work before it signals completion, so the coordinator sees it once the drain returns.
+      const rec = c.lruAddDrainAll(10_000, true);
+      this.workNs(after);
+      if (!rec) continue;
+      if (rec.cpusQueued === 0) {
+        if (s) this.empty++;
+        continue;
+      }
+      timed++;
+      if (!s) continue;
+      const { queueNs, flushedNs } = rec.phases!;
+      // The first CPU with work was queued first (the scan goes up from CPU 0); the flush
+      // returns after the last CPU's work has ended.
+      let longest = 0;
+      let first = -1;
+      let lastEnd = -1;
+      for (let i = 0; i < n; i++) {
+        const ran = after[i]! - before[i]!;
+        if (ran <= 0) continue; // not queued: no drain work ran there
+        longest = Math.max(longest, ran);
+        if (first < 0) first = i;
+        const end = Atomics.load(w, cpuBase(i) + C.DRAIN_WORK_END);
+        if (lastEnd < 0 || stampDiff(lastEnd, end) < 1 << 29) lastEnd = end;
+      }
+      const there = stampDiff(queueNs & STAMP_MASK, Atomics.load(w, cpuBase(first) + C.DRAIN_WORK_START));
+      const back = stampDiff(lastEnd, flushedNs & STAMP_MASK);
+      s.lat.push(rec.endNs - rec.startNs);
+      s.work.push(longest);
+      s.caller.push(queueNs - rec.startNs + (rec.endNs - flushedNs));
+      s.there.push(there);
+      s.back.push(back);
+      s.signal.push(there + back);
+      this.queued += rec.cpusQueued;
+    }
+  }
+}
+
+/** N CPU threads on the bench program (busy: isolate/putback cycles; idle: a refill per round). */
 async function onBenchCpus(n: number, busy: boolean, during: (c: Coordinator) => void): Promise<void> {
   const c = await Coordinator.start({ cpus: n, dims: { nFolios: n * 64 + 64 } });
   try {
     await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
     const outcome = await c.run({
       trials: 1,
-      watchdogMs: 120_000,
+      watchdogMs: 300_000,
       during: () => {
         during(c);
+        Atomics.store(c.w, BENCH_PARK, 0);
         Atomics.store(c.w, BENCH_RELEASE, 1);
       },
     });
@@ -61,77 +214,47 @@ async function onBenchCpus(n: number, busy: boolean, during: (c: Coordinator) =>
   }
 }
 
-async function measureEmulator(
-  n: number,
-  busy: boolean,
-  rounds: number,
-  warmDrains: number,
-): Promise<{ lat: number[]; work: number[]; rest: number[]; queued: number; empty: number }> {
-  const lat: number[] = [];
-  const work: number[] = [];
-  const rest: number[] = [];
-  // Each CPU's DRAIN_WORK_NS, read before and after a drain: its kworker adds the time of its
-  // drain work before it signals completion, so the coordinator sees it once the drain returns.
-  const workNs = (w: Int32Array, into: number[]) => {
-    for (let i = 0; i < n; i++) into[i] = Atomics.load(w, cpuBase(i) + C.STATS + Stat.DRAIN_WORK_NS);
-  };
-  const before: number[] = [];
-  const after: number[] = [];
-  let timed = 0;
-  let empty = 0;
+async function measureCell(n: number, busy: boolean, rounds: number, warmDrains: number): Promise<{ slices: Slice[]; queued: number; empty: number }> {
+  const floor = await FloorThreads.start(n, busy);
+  const slices: Slice[] = [];
   let queued = 0;
-  await onBenchCpus(n, busy, (c) => {
-    const w = c.w;
-    const ready = (round: number) => () => {
-      for (let i = 0; i < n; i++) if (Atomics.load(w, cpuBase(i) + BENCH_READY) < round) return false;
-      return true;
-    };
-    c.waitFor(ready(busy ? BENCH_WARM_CYCLES : 0), 60_000);
-    // Busy: only drains that found work are timed. A busy CPU the host has descheduled adds
-    // nothing to its batch, and the drains meanwhile find nothing to do (a few µs each): they
-    // are counted apart (`empty`, printed as untimed), not mixed into the round trip.
-    for (let r = 1; timed < rounds && r <= (rounds + warmDrains) * 20; r++) {
-      if (!busy) {
-        Atomics.store(w, BENCH_ROUND, r);
-        for (let i = 0; i < n; i++) {
-          Atomics.add(w, cpuBase(i) + C.BELL, 1);
-          Atomics.notify(w, cpuBase(i) + C.BELL);
-        }
-        c.waitFor(ready(r));
-        settle(IDLE_SETTLE_US);
+  let empty = 0;
+  try {
+    floor.park(); // busy floor threads leave the cores to the emulator until their slice
+    await onBenchCpus(n, busy, (c) => {
+      const emu = new EmulatorCell(c, n, busy);
+      c.waitFor(() => {
+        for (let i = 0; i < n; i++) if (Atomics.load(c.w, cpuBase(i) + BENCH_READY) < (busy ? BENCH_WARM_CYCLES : 0)) return false;
+        return true;
+      }, 60_000);
+      emu.drains(warmDrains, null);
+      emu.park();
+      settle(SWITCH_US);
+      floor.resume();
+      for (let r = 0; r < 20; r++) floor.round();
+      floor.park();
+      settle(SWITCH_US);
+      emu.resume();
+      const per = Math.max(1, Math.ceil(rounds / SLICES));
+      for (let k = 0; k < SLICES; k++) {
+        const s = newSlice();
+        emu.drains(per, s);
+        emu.park();
+        settle(SWITCH_US);
+        floor.resume();
+        for (let r = 0; r < per; r++) s.floor.push(floor.round(s.floorLegs));
+        floor.park();
+        settle(SWITCH_US);
+        emu.resume();
+        slices.push(s);
       }
-      workNs(w, before);
-      const rec = c.lruAddDrainAll();
-      workNs(w, after);
-      if (!rec || r <= warmDrains) continue;
-      if (rec.cpusQueued === 0) {
-        empty++;
-        continue;
-      }
-      timed++;
-      const ns = rec.endNs - rec.startNs;
-      let longest = 0;
-      for (let i = 0; i < n; i++) longest = Math.max(longest, after[i]! - before[i]!);
-      lat.push(ns);
-      work.push(longest);
-      rest.push(ns - longest);
-      queued += rec.cpusQueued;
-    }
-  });
-  return { lat, work, rest, queued: queued / Math.max(1, lat.length), empty };
-}
-
-/** lru_add_drain_all() from the coordinator when no CPU has anything to drain: its own code alone. */
-async function measureOwnCode(n: number, rounds: number): Promise<number[]> {
-  const lat: number[] = [];
-  const warm = 20_000; // the coordinator's drain path is still being optimised after 2,000 calls (1.0 µs then, 0.34 µs after 20,000)
-  await onBenchCpus(n, false, (c) => {
-    for (let r = 1; r <= rounds + warm; r++) {
-      const rec = c.lruAddDrainAll();
-      if (rec && r > warm && rec.cpusQueued === 0) lat.push(rec.endNs - rec.startNs);
-    }
-  });
-  return lat;
+      queued = emu.queued;
+      empty = emu.empty;
+    });
+  } finally {
+    await floor.stop();
+  }
+  return { slices, queued, empty };
 }
 
 export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r: DrainBenchRow) => void): Promise<DrainBenchRow[]> {
@@ -139,22 +262,36 @@ export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r
   for (const n of cpuCounts) {
     const fits = n + 1 <= availableParallelism();
     const cellRounds = fits ? rounds * FIT_FACTOR : rounds;
-    const own = await measureOwnCode(n, cellRounds);
     for (const mode of ['busy', 'idle'] as const) {
-      const emu = await measureEmulator(n, mode === 'busy', cellRounds, fits ? WARM_DRAINS * FIT_FACTOR : WARM_DRAINS);
-      const floor = await measureFloor(n, mode === 'busy', cellRounds);
+      const cell = await measureCell(n, mode === 'busy', cellRounds, fits ? WARM_DRAINS * FIT_FACTOR : WARM_DRAINS);
+      const all = (k: Exclude<keyof Slice, 'floorLegs'>) => cell.slices.flatMap((s) => s[k]);
+      const lat = all('lat');
+      const floor = all('floor');
+      const full = cell.slices.filter((s) => s.lat.length > 0);
       rows.push({
         cpus: n,
         mode,
-        emuP50: pct(emu.lat, 50),
-        emuP99: pct(emu.lat, 99),
-        workP50: pct(emu.work, 50),
-        restP50: pct(emu.rest, 50),
-        ownP50: own.length ? pct(own, 50) : Number.NaN,
-        floorP50: pct(floor.slice(20), 50),
-        floorP99: pct(floor.slice(20), 99),
-        cpusQueued: emu.queued,
-        emptyDrains: emu.empty,
+        emuP50: pct(lat, 50),
+        emuP99: pct(lat, 99),
+        workP50: pct(all('work'), 50),
+        callerP50: pct(all('caller'), 50),
+        thereP50: pct(all('there'), 50),
+        backP50: pct(all('back'), 50),
+        floorP50: pct(floor, 50),
+        floorP99: pct(floor, 99),
+        floorThereP50: pct(
+          cell.slices.flatMap((s) => s.floorLegs.there),
+          50,
+        ),
+        floorBackP50: pct(
+          cell.slices.flatMap((s) => s.floorLegs.back),
+          50,
+        ),
+        ratio: quartiles(full.map((s) => pct(s.lat, 50) / pct(s.floor, 50))),
+        signalRatio: quartiles(full.map((s) => pct(s.signal, 50) / pct(s.floor, 50))),
+        slices: full.length,
+        cpusQueued: cell.queued / Math.max(1, lat.length),
+        emptyDrains: cell.empty,
       });
       onRow?.(rows[rows.length - 1]!);
     }

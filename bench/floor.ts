@@ -13,6 +13,22 @@ import { busyBesideSpinNs } from '../src/cpu/freerun.js';
  */
 export const IDLE_SETTLE_US = 100;
 
+/** Words of the floor's shared buffer (floor-worker.ts uses the same). */
+export const FLOOR_STOP = 8;
+/** Non-zero: busy threads stop their work and sleep (the drain bench measures the emulator meanwhile). */
+export const FLOOR_PARK = 9;
+
+/** The two legs of a floor round: ring to the first thread's acknowledgement, last acknowledgement back (ns each). */
+export interface FloorLegs {
+  there: number[];
+  back: number[];
+}
+
+/** b - a for two low-30-bit clock stamps (the drain work's and the floor's). */
+export function stampDiff(a: number, b: number): number {
+  return (b - a) & ((1 << 30) - 1);
+}
+
 /** Wait `us` without giving up the thread (a benchmark's pause between rounds). */
 export function settle(us: number): void {
   const end = performance.now() + us / 1000;
@@ -22,18 +38,47 @@ export function settle(us: number): void {
 }
 
 /**
- * `spinNs`: how long each side's wait spins before it sleeps; by default the emulator's rule for
- * the cell (the drain bench); 0 measures a thread that sleeps every round (the logical model's
- * wake-up of a sleeping thread, bench/logical.ts).
+ * N doorbell threads, kept alive across rounds so that the drain bench can time them in slices
+ * alternating with the emulator's, in one process. `spinNs`: how long each side's wait spins
+ * before it sleeps; by default the emulator's rule for the cell; 0 measures a thread that sleeps
+ * every round (the logical model's wake-up of a sleeping thread, bench/logical.ts).
  */
-export async function measureFloor(n: number, busy: boolean, rounds: number, spinNs = busyBesideSpinNs(n, n)): Promise<number[]> {
-  const sab = new SharedArrayBuffer((n + 2) * 64);
-  const w = new Int32Array(sab);
-  const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
-  const threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy, spinNs } }));
-  await new Promise((r) => setTimeout(r, 200)); // let them start
-  const out: number[] = [];
-  for (let r = 1; r <= rounds; r++) {
+export class FloorThreads {
+  private readonly w: Int32Array;
+  private readonly threads: Worker[];
+  private r = 0;
+
+  private constructor(
+    readonly n: number,
+    readonly busy: boolean,
+    private readonly spinNs: number,
+  ) {
+    const sab = new SharedArrayBuffer((n + 2) * 64);
+    this.w = new Int32Array(sab);
+    const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
+    this.threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy, spinNs } }));
+  }
+
+  static async start(n: number, busy: boolean, spinNs = busyBesideSpinNs(n, n)): Promise<FloorThreads> {
+    const f = new FloorThreads(n, busy, spinNs);
+    await new Promise((r) => setTimeout(r, 200)); // let them start
+    return f;
+  }
+
+  /** Busy threads stop working and sleep until resume() (idle threads sleep anyway). */
+  park(): void {
+    Atomics.store(this.w, FLOOR_PARK, 1);
+  }
+
+  resume(): void {
+    Atomics.store(this.w, FLOOR_PARK, 0);
+    Atomics.notify(this.w, FLOOR_PARK);
+  }
+
+  /** One round: ring every bell, wait for every acknowledgement (ns); `legs` gets its two legs. */
+  round(legs?: FloorLegs): number {
+    const { w, n, spinNs } = this;
+    const r = ++this.r;
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) {
       Atomics.store(w, (i + 1) * 16, r);
@@ -59,14 +104,38 @@ export async function measureFloor(n: number, busy: boolean, rounds: number, spi
         }
       if (!again) Atomics.wait(w, 0, seen, 50);
     }
-    out.push(Number(process.hrtime.bigint() - t0));
-    if (!busy) {
-      await new Promise((res) => setImmediate(res));
-      settle(IDLE_SETTLE_US); // as the emulator's idle cells wait before each drain
+    const t1 = process.hrtime.bigint();
+    const ns = Number(t1 - t0);
+    if (legs) {
+      const mask = 0x3fffffffn;
+      let last = w[16 + 2]!;
+      for (let i = 1; i < n; i++) if (stampDiff(last, w[(i + 1) * 16 + 2]!) < 1 << 29) last = w[(i + 1) * 16 + 2]!;
+      legs.there.push(stampDiff(Number(t0 & mask), w[16 + 2]!));
+      legs.back.push(stampDiff(last, Number(t1 & mask)));
     }
+    if (!this.busy) settle(IDLE_SETTLE_US); // as the emulator's idle cells wait before each drain
+    return ns;
   }
-  Atomics.store(w, 8, 1);
-  for (let i = 0; i < n; i++) Atomics.notify(w, (i + 1) * 16);
-  await Promise.all(threads.map((t) => t.terminate()));
-  return out;
+
+  async stop(): Promise<void> {
+    Atomics.store(this.w, FLOOR_STOP, 1);
+    this.resume();
+    for (let i = 0; i < this.n; i++) Atomics.notify(this.w, (i + 1) * 16);
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+}
+
+/** `rounds` floor rounds on fresh threads (ns each). */
+export async function measureFloor(n: number, busy: boolean, rounds: number, spinNs = busyBesideSpinNs(n, n)): Promise<number[]> {
+  const f = await FloorThreads.start(n, busy, spinNs);
+  try {
+    const out: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      out.push(f.round());
+      if (!busy) await new Promise((res) => setImmediate(res));
+    }
+    return out;
+  } finally {
+    await f.stop();
+  }
 }

@@ -8,6 +8,8 @@ import { benchLogical } from './logical.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 
 const us = (ns: number) => (ns / 1000).toFixed(1).padStart(8);
+/** The split's legs are fractions of a µs. */
+const us2 = (ns: number) => (ns / 1000).toFixed(2).padStart(7);
 const args = process.argv.slice(2);
 const only = args.find((a) => !a.startsWith('-'));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 300);
@@ -40,18 +42,26 @@ async function main(): Promise<void> {
   }
   if (!only || only === 'drain') {
     const counts = (process.env.BENCH_CPUS ?? '1,2,4,8,16').split(',').map(Number);
-    console.log(`\nlru_add_drain_all() round trip from the coordinator, ${rounds} calls per cell, 10x that where every thread has a core (µs)`);
     console.log(
-      '  split: drain work = the longest lru_add_drain_per_cpu() of the drain (DRAIN_WORK_NS); own code = lru_add_drain_all() with nothing to drain (mutex, scan, unlock);',
+      `\nlru_add_drain_all() round trip from the coordinator, ${rounds} calls per cell, 10x that where every thread has a core (µs), in 10 slices each timing the emulator, then the floor`,
     );
-    console.log('  hop = round trip - drain work - own code: the signalling and the wait for a scheduling point, which the floor measures;');
+    console.log(
+      "  split by time stamps: caller = lru_add_drain_all() before its first queue_work_on() and after its last flush_work(); there = that queue_work_on() to the first CPU's drain work starting;",
+    );
+    console.log(
+      '  drain work = the longest lru_add_drain_per_cpu() of the drain (DRAIN_WORK_NS); back = the last drain work ending to the flush returning; floor there/back: the same two legs of a bare doorbell;',
+    );
+    console.log(
+      "  slice ratios = each slice's median (round trip, or signalling = there + back) over the same slice's floor round trip: median (quartiles) of the 10;",
+    );
     console.log('  untimed = busy drains that found nothing queued (the busy CPU descheduled by the host meanwhile), not in the figures');
     console.log(
-      '  cpus  mode   emu p50  emu p99  floor p50 floor p99  ratio p50  ratio p99  cpus queued   drain work p50  own code p50  hop p50  hop/floor  untimed',
+      '  cpus  mode   emu p50  emu p99  floor p50 floor p99  queued  caller   there  drain work   back   floor there  back   round trip/floor    signalling/floor    untimed',
     );
+    const q = (x: { p25: number; p50: number; p75: number }) => `${x.p50.toFixed(2)}x (${x.p25.toFixed(2)}-${x.p75.toFixed(2)})`.padEnd(19);
     await benchDrain(counts, rounds, (r) => {
       console.log(
-        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}   ${(r.emuP50 / r.floorP50).toFixed(2).padStart(6)}x   ${(r.emuP99 / r.floorP99).toFixed(2).padStart(6)}x   ${r.cpusQueued.toFixed(1).padStart(6)}     ${us(r.workP50)}      ${us(r.ownP50)} ${us(r.restP50 - r.ownP50)}   ${((r.restP50 - r.ownP50) / r.floorP50).toFixed(2).padStart(6)}x  ${String(r.emptyDrains).padStart(7)}`,
+        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}  ${r.cpusQueued.toFixed(1).padStart(5)} ${us2(r.callerP50)} ${us2(r.thereP50)}   ${us2(r.workP50)}   ${us2(r.backP50)}      ${us2(r.floorThereP50)} ${us2(r.floorBackP50)}   ${q(r.ratio)} ${q(r.signalRatio)} ${String(r.emptyDrains).padStart(7)}`,
       );
     });
   }

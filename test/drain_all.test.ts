@@ -2,10 +2,10 @@
 // generation skip rule (spec §3.4, invariant I17) and the racy cpu_needs_drain() scan.
 import { describe, expect, test } from 'vitest';
 import { PG } from '../src/mm/constants.js';
-import { YP, type KGen } from '../src/mm/context.js';
+import { YP, type DrainAllRecord, type KGen } from '../src/mm/context.js';
 import { folio_test } from '../src/mm/folio.js';
 import { C, G, Stat } from '../src/mm/layout.js';
-import { kworker_run_pending, lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
+import { kworker_run_pending, lru_add_drain_all, STAMP_MASK } from '../src/mm/lru_add_drain_all.js';
 import { folio_alloc } from '../src/mm/page_alloc.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { folio_add_lru } from '../src/mm/swap.js';
@@ -107,5 +107,56 @@ describe('flush_work wake-ups', () => {
     expect(rung).toEqual([0]);
     expect(k.yields[0]!.filter((y) => y === YP.BLOCKED)).toHaveLength(0);
     expect([1, 2, 3].map((cpu) => Atomics.load(k.w, k.ctx(cpu).base + C.WQ_FLUSHER))).toEqual([0, 0, 0]);
+  });
+});
+
+describe('drain phases (the drain bench splits a round trip with them)', () => {
+  // A clock that ticks at every read, so each stamp is later than the one before.
+  function ticking(k: InlineKernel) {
+    let t = 1000;
+    k.ctx(0).hooks.nowNs = () => (t += 10); // one hooks object for every CPU's context
+  }
+  const observe = (k: InlineKernel, drainPhases: boolean) => {
+    const recs: DrainAllRecord[] = [];
+    k.ctx(0).obs = { drainAll: (_c, r) => recs.push(r), pin: () => {}, drainPhases };
+    return recs;
+  };
+
+  test('asked for, the record times the first queue_work_on() and the last flush, around the CPUs drain work stamps', () => {
+    const { k, add } = setup(3);
+    ticking(k);
+    add(1);
+    add(2);
+    const recs = observe(k, true);
+    const drain = lru_add_drain_all(k.ctx(0));
+    expect(stepUntil(drain, YP.BLOCKED)).toBe(true);
+    k.runKworkers();
+    k.run(0, drain);
+    const r = recs[0]!;
+    expect(r.cpusQueued).toBe(2);
+    const { queueNs, flushedNs } = r.phases!;
+    const stamp = (cpu: number, word: number) => k.w[k.ctx(cpu).base + word]!;
+    const t = [r.startNs, queueNs];
+    for (const cpu of [1, 2]) t.push(stamp(cpu, C.DRAIN_WORK_START), stamp(cpu, C.DRAIN_WORK_END));
+    t.push(flushedNs, r.endNs);
+    expect(t.every((x, i) => i === 0 || x > t[i - 1]!)).toBe(true);
+    // The stamps keep the clock's low 30 bits (the clock here is far below 2^30).
+    expect(stamp(1, C.DRAIN_WORK_END) & ~STAMP_MASK).toBe(0);
+  });
+
+  test('not asked for, or nothing queued: no phases', () => {
+    const { k, add } = setup(2);
+    add(1);
+    const recs = observe(k, false);
+    const drain = lru_add_drain_all(k.ctx(0));
+    stepUntil(drain, YP.BLOCKED);
+    k.runKworkers();
+    k.run(0, drain);
+    expect(recs[0]!.cpusQueued).toBe(1);
+    expect(recs[0]!.phases).toBeUndefined();
+    k.ctx(0).obs!.drainPhases = true;
+    k.run(0, lru_add_drain_all(k.ctx(0))); // the batches are empty now
+    expect(recs[1]!.cpusQueued).toBe(0);
+    expect(recs[1]!.phases).toBeUndefined();
   });
 });

@@ -278,15 +278,17 @@ export class Coordinator implements Stoppable {
 
   /**
    * lru_add_drain_all() called by the coordinator itself (as a task on no particular CPU),
-   * while the CPUs run a batch. Blocks this thread until the flush completes.
+   * while the CPUs run a batch. Blocks this thread until the flush completes. `phases`: the
+   * record times the first queue_work_on() and the last flush's return as well (the drain bench).
    */
-  lruAddDrainAll(timeoutMs = 10_000): DrainAllRecord | null {
+  lruAddDrainAll(timeoutMs = 10_000, phases = false): DrainAllRecord | null {
     let rec: DrainAllRecord | null = null;
     this.ctx.obs = {
       drainAll: (_c, r) => {
         rec = r;
       },
       pin: () => {},
+      drainPhases: phases,
     };
     this.self.stallDeadlineNs = nowNs() + timeoutMs * 1e6;
     try {

@@ -15,8 +15,12 @@ import { wait_event } from '../mm/wait.js';
 /** Coordinator-region words the benchmark uses. */
 export const BENCH_RELEASE = cpuBase(COORDINATOR) + C.USER; // 1 = stop
 export const BENCH_ROUND = cpuBase(COORDINATOR) + C.USER + 1; // idle refill round
+/** Non-zero: busy CPUs drain their batches and sleep until it is 0 again (the value is a park count). */
+export const BENCH_PARK = cpuBase(COORDINATOR) + C.USER + 2;
 /** Per-CPU word: the last round this CPU has refilled for (idle), or its cycles so far (busy); -1 before setup. */
 export const BENCH_READY = C.USER + 3;
+/** Per-CPU word: the last park count (BENCH_PARK) this CPU has parked for. */
+export const BENCH_PARKED = C.USER + 2;
 /**
  * Isolate/putback cycles a busy CPU runs before the coordinator starts timing: the JIT has
  * compiled the loop by then (a cell of a few hundred drains lasts milliseconds, and a CPU still
@@ -34,7 +38,10 @@ export class BenchProgram implements Job {
   constructor(private readonly p: BenchParams) {}
 
   setup(ctx: KernelCtx): void {
-    for (let c = 0; c < ctx.nCpus; c++) Atomics.store(ctx.w, cpuBase(c) + BENCH_READY, -1);
+    for (let c = 0; c < ctx.nCpus; c++) {
+      Atomics.store(ctx.w, cpuBase(c) + BENCH_READY, -1);
+      Atomics.store(ctx.w, cpuBase(c) + BENCH_PARKED, 0);
+    }
   }
 
   isScripted(): boolean {
@@ -67,6 +74,7 @@ export class BenchProgram implements Job {
 
   private *busy(ctx: KernelCtx): KGen<void> {
     for (let i = 0; Atomics.load(ctx.w, BENCH_RELEASE) === 0; i++) {
+      if (Atomics.load(ctx.w, BENCH_PARK) !== 0) yield* this.parked(ctx);
       yield* this.cycle(ctx, i);
       yield YP.OP_BOUNDARY;
       if ((i & 255) === 0) Atomics.store(ctx.w, ctx.base + BENCH_READY, i);
@@ -75,6 +83,18 @@ export class BenchProgram implements Job {
         ctx.hooks.wake(COORDINATOR);
       }
     }
+  }
+
+  /**
+   * Parked: the drain bench times the coordinator's own code (nothing queued) or the floor's
+   * threads meanwhile, so this CPU empties its batches and leaves the host's core.
+   */
+  private *parked(ctx: KernelCtx): KGen<void> {
+    const count = Atomics.load(ctx.w, BENCH_PARK);
+    lru_add_drain(ctx);
+    Atomics.store(ctx.w, ctx.base + BENCH_PARKED, count);
+    ctx.hooks.wake(COORDINATOR);
+    yield* wait_event(ctx, () => Atomics.load(ctx.w, BENCH_PARK) === 0 || Atomics.load(ctx.w, BENCH_RELEASE) !== 0, 'bench parked');
   }
 
   private *idle(ctx: KernelCtx): KGen<void> {

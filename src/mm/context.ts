@@ -119,6 +119,8 @@ export interface AllocPolicy {
 /** Measurements the kernel model reports as they happen (the runtime aggregates them). */
 export interface KernelObserver {
   drainAll(ctx: KernelCtx, r: DrainAllRecord): void;
+  /** Time lru_add_drain_all()'s phases too (DrainAllRecord.phases): two more clock reads a drain. */
+  drainPhases?: boolean;
   pin(ctx: KernelCtx, r: PinRecord): void;
   /** Long-term pin migration failed for these (still isolated) folios: who holds them now. */
   migrateFailed?(ctx: KernelCtx, folios: readonly number[]): void;
@@ -130,6 +132,8 @@ export interface DrainAllRecord {
   cpusQueued: number;
   genSkipped: boolean;
   forced: boolean;
+  /** Only when the observer asks (drainPhases) and work was queued: the first queue_work_on() and the return of the last flush_work(). */
+  phases?: { queueNs: number; flushedNs: number };
 }
 export interface PinRecord {
   startNs: number;

@@ -111,6 +111,10 @@ export const C = {
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()
   USER: 17 * LINE + 4, // 4 words for runtime programs (e.g. the last folio this CPU added)
   STATE: 17 * LINE + 8, // what this CPU's thread is doing (CpuState), for the watchdog's report
+  // Low 30 bits of the clock (ns) when drain work for this CPU last started and ended (as the
+  // workqueue_execute_start/end tracepoints would time it): the drain bench splits a round trip.
+  DRAIN_WORK_START: 17 * LINE + 9,
+  DRAIN_WORK_END: 17 * LINE + 10,
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches overflow their area');

@@ -3,7 +3,7 @@
 // the drain mutex, the generation counter, the racy cpu_needs_drain() scan of online CPUs, and
 // per-CPU work items that each target CPU's kworker runs at its own scheduling points.
 import { NR_BATCHES } from './constants.js';
-import { YP, type KernelCtx, type KGen } from './context.js';
+import { YP, type DrainAllRecord, type KernelCtx, type KGen } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, G, Stat, cpuBase, gw } from './layout.js';
 import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
@@ -51,6 +51,8 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   const remote = ctx.policy.switches.drainMechanism === 'remote-locked';
   const queuedCpu: number[] = [];
   const queuedSeq: number[] = [];
+  const phases = ctx.obs?.drainPhases === true;
+  let queueNs = 0;
   for (let cpu = 0; cpu < ctx.nCpus; cpu++) {
     if (!cpu_online(ctx, cpu)) continue;
     // force_all_cpus (lru_cache_disable()) only bypasses the generation skip above: work is
@@ -58,6 +60,7 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
     if (cpu_needs_drain(ctx, cpu)) {
       if (remote) yield* qpw_drain_cpu(ctx, cpu);
       else {
+        if (phases && queuedSeq.length === 0) queueNs = ctx.hooks.nowNs();
         const seq = queue_work_on(ctx, cpu);
         ctx.trace?.mark(ctx, 'drain work queued', cpu, seq);
         queuedSeq.push(seq);
@@ -67,10 +70,13 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
     yield YP.DRAIN_ALL_SCAN;
   }
   for (let i = 0; i < queuedSeq.length; i++) yield* flush_work(ctx, queuedCpu[i]!, queuedSeq[i]!);
+  const flushedNs = phases && queuedSeq.length > 0 ? ctx.hooks.nowNs() : 0;
   count_event(ctx, Stat.DRAIN_ALL_CPUS_QUEUED, queuedCpu.length);
   mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
   ctx.trace?.mark(ctx, 'lru_add_drain_all end', queuedCpu.length, remote ? 1 : 0);
-  ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: queuedCpu.length, genSkipped: false, forced: force });
+  const rec: DrainAllRecord = { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: queuedCpu.length, genSkipped: false, forced: force };
+  if (flushedNs !== 0) rec.phases = { queueNs, flushedNs };
+  ctx.obs?.drainAll(ctx, rec);
 }
 
 /**
@@ -95,8 +101,15 @@ function drain_work_done(ctx: KernelCtx, cpu: number, entries: number, t0: numbe
   ctx.trace?.mark(ctx, 'batch occupancy', cpu, batch_entries(ctx, cpu));
   count_event(ctx, Stat.DRAIN_WORK_RUN);
   count_event(ctx, Stat.DRAIN_WORK_FOLIOS, entries);
-  count_event(ctx, Stat.DRAIN_WORK_NS, Math.round(ctx.hooks.nowNs() - t0));
+  const t1 = ctx.hooks.nowNs();
+  count_event(ctx, Stat.DRAIN_WORK_NS, Math.round(t1 - t0));
+  const b = cpuBase(cpu);
+  ctx.w[b + C.DRAIN_WORK_START] = t0 & STAMP_MASK; // plain stores: the bench reads them after the flush
+  ctx.w[b + C.DRAIN_WORK_END] = t1 & STAMP_MASK;
 }
+
+/** Drain work's time stamps keep the clock's low 30 bits: differences are taken modulo 2^30 (1.07 s). */
+export const STAMP_MASK = (1 << 30) - 1;
 
 /** Entries in all of `cpu`'s batches (LRU and mlock): racy reads, for measurement only. */
 export function batch_entries(ctx: KernelCtx, cpu: number): number {
