@@ -16,9 +16,10 @@ export function readInputFile(path: string, what: string, makeError: MakeError, 
   try {
     return { text: readFileSync(path, 'utf8'), format: /\.json$/i.test(path) ? 'json' : 'yaml' };
   } catch (e) {
-    throw makeError(shownAs, [
-      { path: '', expected: `a readable ${what} file`, found: `${(e as NodeJS.ErrnoException).code ?? 'error'}: ${(e as Error).message}` },
-    ]);
+    // Node's message already starts with the code ("ENOENT: no such file or directory, open ...").
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const message = (e as Error).message;
+    throw makeError(shownAs, [{ path: '', expected: `a readable ${what} file`, found: message.startsWith(code) ? message : `${code}: ${message}` }]);
   }
 }
 
