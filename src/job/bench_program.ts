@@ -86,8 +86,8 @@ export class BenchProgram implements Job {
   }
 
   /**
-   * Parked: the drain bench times the coordinator's own code (nothing queued) or the floor's
-   * threads meanwhile, so this CPU empties its batches and leaves the host's core.
+   * Parked: the drain bench times the floor's threads meanwhile, so this CPU empties its batches
+   * and leaves the host's core to them.
    */
   private *parked(ctx: KernelCtx): KGen<void> {
     const count = Atomics.load(ctx.w, BENCH_PARK);
