@@ -7,10 +7,10 @@
 import { availableParallelism } from 'node:os';
 import { Coordinator } from '../src/coordinator/coordinator.js';
 import { C, cpuBase, Stat } from '../src/mm/layout.js';
-import { STAMP_MASK } from '../src/mm/lru_add_drain_all.js';
+import { STAMP_MASK, stampDiff } from '../src/mm/lru_add_drain_all.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { BENCH_PARK, BENCH_PARKED, BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
-import { FloorThreads, IDLE_SETTLE_US, settle, stampDiff } from './floor.js';
+import { FloorThreads, IDLE_SETTLE_US, settle } from './floor.js';
 
 /** Median and quartiles over the slices. */
 export interface Quartiles {
@@ -63,7 +63,9 @@ const SLICES = 10;
  */
 const SWITCH_US = 1000;
 
+/** NaN for no samples (a cell whose every drain went untimed prints NaN, not a crash). */
 function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
@@ -124,15 +126,14 @@ class EmulatorCell {
     this.c.waitFor(this.allAtLeast(BENCH_PARKED, this.parks), 60_000);
   }
 
-  /** Busy CPUs back at work, each a few hundred cycles in (its batch refilled). */
+  /** Busy CPUs back at work, each 512 cycles in (its batch refilled). */
   resume(): void {
     if (!this.busy) return;
     const w = this.c.w;
-    let least = Infinity;
-    for (let i = 0; i < this.n; i++) least = Math.min(least, Atomics.load(w, cpuBase(i) + BENCH_READY));
+    const from = Array.from({ length: this.n }, (_, i) => Atomics.load(w, cpuBase(i) + BENCH_READY));
     Atomics.store(w, BENCH_PARK, 0);
     this.ring();
-    this.c.waitFor(this.allAtLeast(BENCH_READY, least + 512), 60_000);
+    this.c.waitFor(() => from.every((v, i) => Atomics.load(w, cpuBase(i) + BENCH_READY) >= v + 512), 60_000);
   }
 
   private workNs(into: number[]): void {
@@ -181,6 +182,8 @@ class EmulatorCell {
         const end = Atomics.load(w, cpuBase(i) + C.DRAIN_WORK_END);
         if (lastEnd < 0 || stampDiff(lastEnd, end) < 1 << 29) lastEnd = end;
       }
+      // Queued, but no CPU's DRAIN_WORK_NS moved (a work item that took under 1 ns?): no legs to take.
+      if (first < 0) throw new Error(`bench drain: ${rec.cpusQueued} CPU(s) queued but no drain work recorded`);
       const there = stampDiff(queueNs & STAMP_MASK, Atomics.load(w, cpuBase(first) + C.DRAIN_WORK_START));
       const back = stampDiff(lastEnd, flushedNs & STAMP_MASK);
       s.lat.push(rec.endNs - rec.startNs);
@@ -201,7 +204,6 @@ async function onBenchCpus(n: number, busy: boolean, during: (c: Coordinator) =>
     await c.configure({ job: { kind: 'program', name: 'bench', params: { busy: busy ? 1 : 0, pool: 64 } }, policy: getPolicy('v6.11'), seed: 1 });
     const outcome = await c.run({
       trials: 1,
-      watchdogMs: 300_000,
       during: () => {
         during(c);
         Atomics.store(c.w, BENCH_PARK, 0);
@@ -215,7 +217,7 @@ async function onBenchCpus(n: number, busy: boolean, during: (c: Coordinator) =>
 }
 
 async function measureCell(n: number, busy: boolean, rounds: number, warmDrains: number): Promise<{ slices: Slice[]; queued: number; empty: number }> {
-  const floor = await FloorThreads.start(n, busy);
+  const floor = await FloorThreads.start(n, busy, { legs: true });
   const slices: Slice[] = [];
   let queued = 0;
   let empty = 0;

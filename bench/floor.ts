@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { busyBesideSpinNs } from '../src/cpu/freerun.js';
+import { stampDiff } from '../src/mm/lru_add_drain_all.js';
 
 /**
  * Idle cells: after a round's refill the timed drain waits this long, and so does the floor's
@@ -17,16 +18,18 @@ export const IDLE_SETTLE_US = 100;
 export const FLOOR_STOP = 8;
 /** Non-zero: busy threads stop their work and sleep (the drain bench measures the emulator meanwhile). */
 export const FLOOR_PARK = 9;
+/** Untimed rounds after each resume() of busy threads. */
+const RESUME_ROUNDS = 5;
+/** A round that waits this long for its acknowledgements (ms) throws. */
+const ROUND_TIMEOUT_MS = 10_000;
 
-/** The two legs of a floor round: ring to the first thread's acknowledgement, last acknowledgement back (ns each). */
+/**
+ * The two legs of a floor round: ring to the acknowledgement of thread 0 (rung first, as the
+ * emulator's first queued CPU is), and the last acknowledgement back (ns each).
+ */
 export interface FloorLegs {
   there: number[];
   back: number[];
-}
-
-/** b - a for two low-30-bit clock stamps (the drain work's and the floor's). */
-export function stampDiff(a: number, b: number): number {
-  return (b - a) & ((1 << 30) - 1);
 }
 
 /** Wait `us` without giving up the thread (a benchmark's pause between rounds). */
@@ -52,15 +55,17 @@ export class FloorThreads {
     readonly n: number,
     readonly busy: boolean,
     private readonly spinNs: number,
+    private readonly legs: boolean,
   ) {
     const sab = new SharedArrayBuffer((n + 2) * 64);
     this.w = new Int32Array(sab);
     const path = fileURLToPath(new URL('./floor-worker.js', import.meta.url));
-    this.threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy, spinNs } }));
+    this.threads = Array.from({ length: n }, (_, i) => new Worker(path, { workerData: { sab, i, busy, spinNs, legs } }));
   }
 
-  static async start(n: number, busy: boolean, spinNs = busyBesideSpinNs(n, n)): Promise<FloorThreads> {
-    const f = new FloorThreads(n, busy, spinNs);
+  /** `legs`: the threads stamp their acknowledgements, so that round(legs) can split a round. */
+  static async start(n: number, busy: boolean, opts: { spinNs?: number; legs?: boolean } = {}): Promise<FloorThreads> {
+    const f = new FloorThreads(n, busy, opts.spinNs ?? busyBesideSpinNs(n, n), opts.legs ?? false);
     await new Promise((r) => setTimeout(r, 200)); // let them start
     return f;
   }
@@ -70,9 +75,14 @@ export class FloorThreads {
     Atomics.store(this.w, FLOOR_PARK, 1);
   }
 
+  /**
+   * Busy threads back at work. A few untimed rounds follow, so that no timed round meets a thread
+   * still waking from its park (32-113 µs for that first round, against about 1 µs after).
+   */
   resume(): void {
     Atomics.store(this.w, FLOOR_PARK, 0);
     Atomics.notify(this.w, FLOOR_PARK);
+    if (this.busy && Atomics.load(this.w, FLOOR_STOP) === 0) for (let r = 0; r < RESUME_ROUNDS; r++) this.round();
   }
 
   /** One round: ring every bell, wait for every acknowledgement (ns); `legs` gets its two legs. */
@@ -86,6 +96,7 @@ export class FloorThreads {
     }
     let spins = 0;
     const spinUntil = performance.now() + spinNs / 1e6;
+    const deadline = spinUntil + ROUND_TIMEOUT_MS;
     for (;;) {
       let all = true;
       for (let i = 0; i < n; i++)
@@ -102,7 +113,12 @@ export class FloorThreads {
           again = false;
           break;
         }
-      if (!again) Atomics.wait(w, 0, seen, 50);
+      if (again) continue;
+      // A floor thread that died cannot report it while this thread waits here (its 'error' event
+      // needs the event loop): give up instead of hanging the bench.
+      if (performance.now() > deadline)
+        throw new Error(`floor: a thread did not acknowledge round ${r} within ${ROUND_TIMEOUT_MS / 1000} s (${this.missing(r)})`);
+      Atomics.wait(w, 0, seen, 50);
     }
     const t1 = process.hrtime.bigint();
     const ns = Number(t1 - t0);
@@ -117,6 +133,12 @@ export class FloorThreads {
     return ns;
   }
 
+  private missing(r: number): string {
+    const late: number[] = [];
+    for (let i = 0; i < this.n; i++) if (Atomics.load(this.w, (i + 1) * 16 + 1) !== r) late.push(i);
+    return `thread ${late.join(', ')}`;
+  }
+
   async stop(): Promise<void> {
     Atomics.store(this.w, FLOOR_STOP, 1);
     this.resume();
@@ -127,7 +149,7 @@ export class FloorThreads {
 
 /** `rounds` floor rounds on fresh threads (ns each). */
 export async function measureFloor(n: number, busy: boolean, rounds: number, spinNs = busyBesideSpinNs(n, n)): Promise<number[]> {
-  const f = await FloorThreads.start(n, busy, spinNs);
+  const f = await FloorThreads.start(n, busy, { spinNs });
   try {
     const out: number[] = [];
     for (let r = 0; r < rounds; r++) {

@@ -5,7 +5,7 @@ import { PG } from '../src/mm/constants.js';
 import { YP, type DrainAllRecord, type KGen } from '../src/mm/context.js';
 import { folio_test } from '../src/mm/folio.js';
 import { C, G, Stat } from '../src/mm/layout.js';
-import { kworker_run_pending, lru_add_drain_all, STAMP_MASK } from '../src/mm/lru_add_drain_all.js';
+import { kworker_run_pending, lru_add_drain_all, STAMP_MASK, stampDiff } from '../src/mm/lru_add_drain_all.js';
 import { folio_alloc } from '../src/mm/page_alloc.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { folio_add_lru } from '../src/mm/swap.js';
@@ -111,9 +111,10 @@ describe('flush_work wake-ups', () => {
 });
 
 describe('drain phases (the drain bench splits a round trip with them)', () => {
-  // A clock that ticks at every read, so each stamp is later than the one before.
+  // A clock that ticks at every read, so each stamp is later than the one before. It starts just
+  // below a multiple of 2^30, so the 30-bit stamps wrap during the drain.
   function ticking(k: InlineKernel) {
-    let t = 1000;
+    let t = 3 * 2 ** 30 - 45;
     k.ctx(0).hooks.nowNs = () => (t += 10); // one hooks object for every CPU's context
   }
   const observe = (k: InlineKernel, drainPhases: boolean) => {
@@ -136,12 +137,23 @@ describe('drain phases (the drain bench splits a round trip with them)', () => {
     expect(r.cpusQueued).toBe(2);
     const { queueNs, flushedNs } = r.phases!;
     const stamp = (cpu: number, word: number) => k.w[k.ctx(cpu).base + word]!;
-    const t = [r.startNs, queueNs];
+    expect(queueNs).toBeGreaterThan(r.startNs);
+    expect(r.endNs).toBeGreaterThan(flushedNs);
+    // In clock order, compared as 30-bit stamps (the bench's arithmetic): each a little later.
+    const t = [queueNs & STAMP_MASK];
     for (const cpu of [1, 2]) t.push(stamp(cpu, C.DRAIN_WORK_START), stamp(cpu, C.DRAIN_WORK_END));
-    t.push(flushedNs, r.endNs);
-    expect(t.every((x, i) => i === 0 || x > t[i - 1]!)).toBe(true);
-    // The stamps keep the clock's low 30 bits (the clock here is far below 2^30).
-    expect(stamp(1, C.DRAIN_WORK_END) & ~STAMP_MASK).toBe(0);
+    t.push(flushedNs & STAMP_MASK);
+    expect(t.every((x) => x >= 0 && x <= STAMP_MASK)).toBe(true);
+    const steps = t.slice(1).map((x, i) => stampDiff(t[i]!, x));
+    expect(steps.every((d) => d > 0 && d < 1000)).toBe(true);
+    // The clock crossed 3 * 2^30 during the drain: some stamp is below the one before it.
+    expect(t.some((x, i) => i > 0 && x < t[i - 1]!)).toBe(true);
+  });
+
+  test('stampDiff() takes the difference of two 30-bit stamps across a wrap', () => {
+    expect(stampDiff(100, 250)).toBe(150);
+    expect(stampDiff(STAMP_MASK - 9, 5)).toBe(15);
+    expect(stampDiff((2 ** 31 + 7) & STAMP_MASK, (2 ** 31 + 20) & STAMP_MASK)).toBe(13);
   });
 
   test('not asked for, or nothing queued: no phases', () => {

@@ -111,6 +111,11 @@ function drain_work_done(ctx: KernelCtx, cpu: number, entries: number, t0: numbe
 /** Drain work's time stamps keep the clock's low 30 bits: differences are taken modulo 2^30 (1.07 s). */
 export const STAMP_MASK = (1 << 30) - 1;
 
+/** b - a for two such stamps (the drain work's, the drain bench's floor's), across a wrap of the 30 bits. */
+export function stampDiff(a: number, b: number): number {
+  return (b - a) & STAMP_MASK;
+}
+
 /** Entries in all of `cpu`'s batches (LRU and mlock): racy reads, for measurement only. */
 export function batch_entries(ctx: KernelCtx, cpu: number): number {
   let n = 0;
