@@ -142,9 +142,11 @@ class EmulatorCell {
   }
 
   /**
-   * `rounds` timed drains that found work (into `s`, or none while warming). Busy: a CPU the host
-   * has descheduled adds nothing to its batch, and the drains meanwhile find nothing to do (a few
-   * µs each): they are counted apart (`empty`, printed as untimed), not mixed into the round trip.
+   * `rounds` timed drains that found work (into `s`, or none while warming). Busy, drains follow
+   * each other within a µs or so of the last one's return, about one isolate/putback cycle: a drain
+   * that comes before the CPU has put a folio back since the last one (or while the host has
+   * descheduled it) finds nothing to do. Those are counted apart (`empty`, printed as untimed), not
+   * mixed into the round trip.
    */
   drains(rounds: number, s: Slice | null): void {
     const { c, n, before, after } = this;

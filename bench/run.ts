@@ -54,7 +54,9 @@ async function main(): Promise<void> {
     console.log(
       "  slice ratios = each slice's median (round trip, or signalling = there + back) over the same slice's floor round trip: median (quartiles) of the 10;",
     );
-    console.log('  untimed = busy drains that found nothing queued (the busy CPU descheduled by the host meanwhile), not in the figures');
+    console.log(
+      '  untimed = busy drains that found nothing queued (the CPU had not put a folio back since the previous drain, about a cycle before), not in the figures',
+    );
     console.log(
       '  cpus  mode   emu p50  emu p99  floor p50 floor p99  queued  caller   there  drain work   back   floor there  back   round trip/floor    signalling/floor    untimed',
     );

@@ -31,6 +31,8 @@ export { drainLatencyCells, pinStormCells, raceWindowCells, DRAIN_LATENCY_DEFAUL
 export { LogicalRuntime, type LogicalOptions } from './runtime/logical.js';
 export { DEFAULT_COSTS, COST_SOURCES, CostModelSchema, type CostModel, type CostField } from './cost/model.js';
 export { loadCostFile, validateCostFile } from './cost/file.js';
+export { fitCostsFromTrace, costFileFromFit, TraceFitError, type TraceFit, type FittedField } from './cost/from_trace.js';
+export { parseFtrace, parseFtraceLine, type FtraceLine } from './trace/ftrace.js';
 
 // ---- kernels: variants, releases, switches -------------------------------------------------
 export { BASELINE, POLICIES, getPolicy, policyIds, withSwitches, deltaFromBaseline, type Policy, type PolicySwitches } from './mm/policy.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseStudyDoc } from '../src/study/doc.js';
 import { cli } from './helpers/cli.js';
+import { drainTrace } from './helpers/drain_trace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'folio-race-logical-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,4 +81,52 @@ test('costs lists every cost with its value and source; with a file, what it cha
   expect(r.out).toMatch(/intel_idle\.c/);
   const j = await cli('costs', '--json');
   expect(JSON.parse(j.out).kworkerWakeIdleNs).toBe(14000);
+});
+
+describe('costs --from-trace', () => {
+  test('fits a cost file to a kernel trace, which study --costs then takes', async () => {
+    const trace = join(dir, 'drains.txt');
+    writeFileSync(trace, drainTrace({ drains: 40 }));
+    const r = await cli('costs', '--from-trace', trace);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^# Fitted by folio-race costs --from-trace .*drains\.txt: 40 drain-alls/);
+    expect(r.out).toMatch(/^kworkerWakeIdleNs: 14000 # n=\d+: median queue_work -> execute_start/m);
+    const fitted = join(dir, 'fitted.yaml');
+    writeFileSync(fitted, r.out);
+    const s = await cli(
+      'study',
+      'drain-latency',
+      '--model',
+      'logical',
+      '--costs',
+      fitted,
+      '--cpus',
+      '4',
+      '--mechanisms',
+      'workqueue',
+      '--hog',
+      'off',
+      '--load',
+      'idle',
+      '--trials',
+      '2',
+      '--rounds',
+      '3',
+      '--no-progress',
+    );
+    expect(s.code).toBe(0);
+    expect(s.out).toMatch(/cost model: fitted to .*drains\.txt/);
+    const j = await cli('costs', '--from-trace', trace, '--json');
+    expect(JSON.parse(j.out)).toMatchObject({ drains: 40, cpus: 8, resolutionNs: 1 });
+  });
+  test('a trace without drain work, or no trace at all: exit 2 naming the file', async () => {
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '# tracer: nop\n');
+    const r = await cli('costs', '--from-trace', empty);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--from-trace: .*empty\.txt: no drain work in the trace: expected workqueue_queue_work events with function=lru_add_drain_per_cpu/);
+    const n = await cli('costs', '--from-trace', join(dir, 'nope.txt'));
+    expect(n.code).toBe(2);
+    expect(n.err).toMatch(/--from-trace: cannot read '.*nope\.txt': ENOENT/);
+  });
 });

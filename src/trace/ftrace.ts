@@ -122,10 +122,12 @@ export interface FtraceLine {
   latency: string;
   /** Preempt depth from the latency column. */
   preempt: number;
-  /** Timestamp as printed (seconds with 6 decimals) and in ns (µs resolution). */
+  /** Timestamp as printed (seconds with 6 decimals, or 9 from `trace-cmd report -t`) and in ns. */
   timestamp: string;
   timeNs: number;
   event: string;
+  /** What follows `event: ` (the tracepoint's own fields, as its TP_printk() prints them). */
+  body: string;
   pfn?: number;
   flags?: number;
   flagNames?: PageFlagName[];
@@ -142,24 +144,26 @@ export interface FtraceLine {
   b?: number;
 }
 
-const LINE_RE = /^\s*(.+)-(\d+)\s+\[(\d+)\]\s+(\S{4,5})\s+(\d+)\.(\d{6}):\s+(\w+):\s?(.*)$/;
+// The latency column (irqs-off, need-resched, ...) is absent from `trace-cmd report` without -l.
+const LINE_RE = /^\s*(.+)-(\d+)\s+\[(\d+)\]\s+(?:(\S{4,5})\s+)?(\d+)\.(\d{9}|\d{6}):\s+(\w+):\s?(.*)$/;
 
 /** Parse one ftrace line (kernel or ours); null for comments, stack-trace lines and blanks. */
 export function parseFtraceLine(line: string): FtraceLine | null {
   if (line.trim() === '' || line.startsWith('#') || line.startsWith('=>')) return null;
   const m = LINE_RE.exec(line);
   if (!m) return null;
-  const [, task, pid, cpu, latency, sec, usec, event, rest] = m as unknown as string[];
-  const d = latency![3]!;
+  const [, task, pid, cpu, latency = '', sec, frac, event, rest] = m as unknown as string[];
+  const d = latency[3] ?? '.';
   const out: FtraceLine = {
     task: task!,
     pid: Number(pid),
     cpu: Number(cpu),
-    latency: latency!,
+    latency,
     preempt: d === '.' ? 0 : parseInt(d, 16),
-    timestamp: `${sec}.${usec}`,
-    timeNs: (Number(sec) * 1e6 + Number(usec)) * 1000,
+    timestamp: `${sec}.${frac}`,
+    timeNs: Number(sec) * 1e9 + Number(frac) * (frac!.length === 6 ? 1000 : 1),
     event: event!,
+    body: rest!,
   };
   if (event === 'tracing_mark_write') {
     const mm = /^(.*?)(?: a=(-?\d+))?(?: b=(-?\d+))?$/.exec(rest!)!;

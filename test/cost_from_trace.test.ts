@@ -1,0 +1,97 @@
+// The cost fit to a kernel trace (costs --from-trace): a synthetic trace with known costs, in
+// the kernel's tracepoint formats, gives those costs back; what a trace lacks is named, not guessed.
+import { describe, expect, test } from 'vitest';
+import { validateCostFile } from '../src/cost/file.js';
+import { costFileFromFit, fitCostsFromTrace, TraceFitError } from '../src/cost/from_trace.js';
+import { DEFAULT_COSTS } from '../src/cost/model.js';
+import { parseFtrace, parseFtraceLine } from '../src/trace/ftrace.js';
+import { parse as parseYaml } from 'yaml';
+import { drainTrace, TRACE_COSTS as K } from './helpers/drain_trace.js';
+
+const base = { ...DEFAULT_COSTS, stepNs: 50, idlePollNs: 2_000 };
+const fitText = (text: string) => fitCostsFromTrace(parseFtrace(text), base);
+const value = (f: ReturnType<typeof fitText>, field: string) => f.fitted.find((x) => x.field === field)?.value;
+
+describe('parseFtraceLine: the formats traces come in', () => {
+  test('nanosecond timestamps (trace-cmd report -t) and no latency column (trace-cmd report)', () => {
+    const a = parseFtraceLine(
+      '   kworker/3:1-103   [003] 12.000014400: workqueue_execute_start: work struct ffff8881f5a03c3a0: function lru_add_drain_per_cpu',
+    )!;
+    expect(a).toMatchObject({ task: 'kworker/3:1', pid: 103, cpu: 3, latency: '', preempt: 0, timeNs: 12_000_014_400, event: 'workqueue_execute_start' });
+    expect(a.body).toBe('work struct ffff8881f5a03c3a0: function lru_add_drain_per_cpu');
+    const b = parseFtraceLine(
+      '  <idle>-0     [001] d..2. 7.168463: sched_switch: prev_comm=swapper/1 prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=kworker/1:1 next_pid=77 next_prio=120',
+    )!;
+    expect(b).toMatchObject({ task: '<idle>', pid: 0, cpu: 1, latency: 'd..2.', preempt: 2, timeNs: 7_168_463_000, event: 'sched_switch' });
+  });
+});
+
+describe('fitCostsFromTrace', () => {
+  test('gives back the costs a synthetic trace was made with', () => {
+    const f = fitText(drainTrace());
+    expect(f.drains).toBe(200);
+    expect(f.cpus).toBe(8);
+    expect(f.missing).toEqual([]);
+    const near = (field: string, want: number, rel: number) => {
+      const v = value(f, field);
+      expect(v, field).toBeDefined();
+      expect(Math.abs(v! - want), `${field} = ${v}, want ${want}`).toBeLessThanOrEqual(want * rel);
+    };
+    near('queueWorkNs', K.queueWorkNs, 0.02);
+    near('drainScanNs', K.scanStepNs - base.stepNs, 0.02);
+    near('kworkerWakeIdleNs', K.wakeIdleNs, 0.01);
+    near('wakePollingNs', K.wakePollingNs, 0.01);
+    near('lruMoveNs', K.lruMoveNs, 0.02);
+    near('lruvecLockNs', K.workFixedNs - base.stepNs, 0.05);
+    near('wakeupNs', K.wakeupNs, 0.01);
+    near('wakeupLocalNs', K.wakeupLocalNs, 0.01);
+    // switch + U(0, spacing) from its tails: the spacing to a few per cent, the switch (2% of
+    // the spacing) to within 2 µs.
+    near('busySpacingNs', K.spacingNs, 0.05);
+    expect(Math.abs(value(f, 'kworkerSwitchNs')! - K.switchNs)).toBeLessThanOrEqual(2_000);
+    for (const x of f.fitted) expect(x.n, x.field).toBeGreaterThanOrEqual(3);
+  });
+
+  test('µs timestamps (the tracing/trace file): sub-µs costs from trimmed means, and the file says so', () => {
+    const f = fitText(drainTrace({ micro: true }));
+    expect(f.resolutionNs).toBe(1000);
+    const rel = (field: string, want: number) => Math.abs(value(f, field)! - want) / want;
+    expect(rel('queueWorkNs', K.queueWorkNs)).toBeLessThan(0.1);
+    expect(rel('lruMoveNs', K.lruMoveNs)).toBeLessThan(0.05);
+    expect(rel('kworkerWakeIdleNs', K.wakeIdleNs)).toBeLessThan(0.01);
+    expect(rel('wakePollingNs', K.wakePollingNs)).toBeLessThan(0.05);
+    expect(costFileFromFit(f, 't')).toMatch(/µs resolution/);
+    expect(costFileFromFit(fitText(drainTrace({ drains: 20 })), 't')).not.toMatch(/µs resolution/);
+  });
+
+  test('without sched_switch the wake-ups are not fitted (idle and busy CPUs cannot be told apart), and say so', () => {
+    const f = fitText(drainTrace({ noSched: true, drains: 50 }));
+    const missing = f.missing.map((m) => m.field).sort();
+    expect(missing).toEqual(['busySpacingNs', 'kworkerSwitchNs', 'kworkerWakeIdleNs', 'wakePollingNs', 'wakeupLocalNs', 'wakeupNs']);
+    expect(f.missing.find((m) => m.field === 'kworkerWakeIdleNs')!.why).toMatch(/sched_switch/);
+    expect(value(f, 'queueWorkNs')).toBeCloseTo(K.queueWorkNs, -1);
+    expect(value(f, 'lruMoveNs')).toBeCloseTo(K.lruMoveNs, -1);
+  });
+
+  test('without mm_lru_insertion the per-entry cost is not fitted', () => {
+    const f = fitText(drainTrace({ noInsertions: true, drains: 50 }));
+    expect(f.missing.find((m) => m.field === 'lruMoveNs')!.why).toMatch(/mm_lru_insertion/);
+    expect(value(f, 'lruMoveNs')).toBeUndefined();
+  });
+
+  test('a trace with no drain work is refused with what to record', () => {
+    const text =
+      '  bash-1 [000] ..... 1.000000: sched_switch: prev_comm=bash prev_pid=1 prev_prio=120 prev_state=S ==> next_comm=swapper/0 next_pid=0 next_prio=120\n';
+    expect(() => fitText(text)).toThrow(TraceFitError);
+    expect(() => fitText(text)).toThrow(/workqueue:workqueue_queue_work/);
+  });
+
+  test('the cost file it writes is a valid cost file with the fitted values', () => {
+    const f = fitText(drainTrace({ drains: 60 }));
+    const text = costFileFromFit(f, 'trace.txt');
+    const m = validateCostFile(parseYaml(text), 'fitted.yaml');
+    for (const x of f.fitted) expect(m[x.field]).toBe(x.value);
+    expect(m.numaNodes).toBe(DEFAULT_COSTS.numaNodes); // not fitted: the default
+    expect(text).toMatch(/^# Fitted by folio-race costs --from-trace trace.txt: 60 drain-alls/);
+  });
+});
