@@ -119,6 +119,40 @@ describe('costs --from-trace', () => {
     const j = await cli('costs', '--from-trace', trace, '--json');
     expect(JSON.parse(j.out)).toMatchObject({ drains: 40, cpus: 8, resolutionNs: 1 });
   });
+  test('study --ftrace in logical time writes the model as kernel tracepoints, which costs --from-trace reads back', async () => {
+    const trace = join(dir, 'model.txt');
+    const costs = join(dir, 'slow.yaml');
+    writeFileSync(costs, 'name: slow\nkworkerWakeIdleNs: 40000\nnumaNodes: 1\n');
+    const s = await cli(
+      'study',
+      'drain-latency',
+      '--model',
+      'logical',
+      '--costs',
+      costs,
+      '--cpus',
+      '2',
+      '--mechanisms',
+      'workqueue',
+      '--hog',
+      'off',
+      '--load',
+      'idle',
+      '--trials',
+      '3',
+      '--rounds',
+      '5',
+      '--ftrace',
+      trace,
+      '--no-progress',
+    );
+    expect(s.code).toBe(0);
+    expect(s.err).toMatch(/wrote .*model\.txt \(workqueue, mm_lru_insertion and sched_switch events in logical time/);
+    const r = await cli('costs', '--from-trace', trace, costs);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^kworkerWakeIdleNs: 40000 # n=15:/m);
+    expect(r.out).toMatch(/^numaNodes: 1 # taken as given$/m);
+  });
   test('a trace without drain work, or no trace at all: exit 2 naming the file', async () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '# tracer: nop\n');

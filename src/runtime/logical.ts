@@ -9,8 +9,10 @@
 // non-preemptible stretches (hooks.spinNoPreempt) and by the costs of the machinery around it:
 // a kworker woken on an idle CPU (IPI + C-state exit + switch, or only a switch while the CPU
 // still polls in idle), or reaching a busy CPU at its next
-// scheduling point, an IPI-driven drain inside a stretch, a sleeping task woken. Tasks that sleep
-// or wait cost their CPU nothing; their kworker may run meanwhile.
+// scheduling point (the switch into it paid after that point), an IPI-driven drain inside a
+// stretch, a sleeping task woken. Tasks that sleep or wait cost their CPU nothing; their kworker
+// may run meanwhile. A step's effects are visible from its start, but a work item completes
+// (flush_work() sees it, its flusher is woken) when its kworker's step ends.
 // Waits are woken by the hooks the kernel already calls for free-run's doorbells (wake, wakeAll);
 // as a safety net, blocked tasks are also polled every nCpus steps and whenever nothing can run
 // (counted as late wake-ups: a kernel path that forgot its wake shows up there).
@@ -29,6 +31,9 @@ import type { Failure, TrialResult } from '../trial/result.js';
 import { type CostModel, DEFAULT_COSTS, eventCosts } from '../cost/model.js';
 import { LOCK, N_LOCKS } from '../mm/cost.js';
 import { program } from './cooperative.js';
+import { Batch } from '../mm/constants.js';
+import { folio_batch_count } from '../mm/folio_batch.js';
+import { cpuTask, executeBody, idleTask, kworkerTask, lruInsertionBody, queueWorkBody, type TracepointLog } from '../trace/tracepoints.js';
 
 export interface LogicalOptions {
   nCpus: number;
@@ -38,6 +43,8 @@ export interface LogicalOptions {
   costs?: CostModel;
   /** Steps before a trial is declared hung (watchdog). */
   maxSteps?: number;
+  /** Write the drains as the kernel's tracepoints would show them (study --ftrace in this mode). */
+  tracepoints?: TracepointLog;
 }
 
 interface LCpu {
@@ -52,6 +59,13 @@ interface LCpu {
   blocked: boolean;
   /** Time queued drain work may start (Infinity: none known). */
   kwReady: number;
+  /**
+   * The switch into its kworker a busy CPU still pays once its task reaches a scheduling point
+   * (kworkerSwitchNs: the wake-up marks the task for rescheduling, the switch follows the point).
+   */
+  kwSwitch: number;
+  /** Queued for the lruvec lock: when its work started (the kernel's execute_start comes before the lock). */
+  kwTriedAt: number;
   /** Start of the task's last step: an IPI may land anywhere inside it. */
   lastStart: number;
   /**
@@ -77,6 +91,10 @@ class EventHeap {
   private s: number[] = [];
   get size(): number {
     return this.t.length;
+  }
+  /** The earliest time queued (Infinity when empty). */
+  peekTime(): number {
+    return this.t.length > 0 ? this.t[0]! : Infinity;
   }
   clear(): void {
     this.t.length = this.c.length = this.s.length = 0;
@@ -135,6 +153,12 @@ export class LogicalRuntime {
   private clock = 0;
   /** CPUs woken during the running step, with the time of the wake. */
   private readonly woken = new Map<number, number>();
+  /**
+   * Work completions still to come, in time order: a kworker's step takes effect at its start, but
+   * its work completes (WQ_DONE_SEQ, the flusher's wake-up) when the step ends, as
+   * process_one_work() completes the barrier after the function returns.
+   */
+  private readonly completions = new EventHeap(); // (time, cpu, the sequence it completes)
   /** The CPU whose step is running (the waker of every wake it makes). */
   private waker = -1;
   private wokeAll = -1;
@@ -186,10 +210,12 @@ export class LogicalRuntime {
         else this.lockFree[i] = this.clock;
       },
     };
+    const tp = opts.tracepoints ?? null;
     for (let c = 0; c < opts.nCpus; c++) {
       const ctx = makeCtx(this.w, this.lay, c, opts.policy, hooks);
       const rec = new TrialRecorder();
       ctx.obs = rec;
+      if (tp) ctx.trace = { pageRef: () => {}, mark: (x, what, a = 0) => this.tracepoint(tp, x, what, a) };
       this.cpus.push({
         ctx,
         rec,
@@ -198,6 +224,8 @@ export class LogicalRuntime {
         taskReady: 0,
         blocked: false,
         kwReady: Infinity,
+        kwSwitch: 0,
+        kwTriedAt: -1,
         lastStart: 0,
         inKernel: false,
         ipi: opts.policy.switches.drainMechanism === 'ipi',
@@ -218,6 +246,58 @@ export class LogicalRuntime {
     if (cpu < 0 || cpu >= this.cpus.length) return; // the coordinator's doorbell: nobody there
     const prev = this.woken.get(cpu);
     if (prev === undefined || this.clock < prev) this.woken.set(cpu, this.clock);
+  }
+
+  /** A work item's completion at the end of its step: publish it and wake its flusher. */
+  private complete(t: number, cpu: number, seq: number): void {
+    const s = this.cpus[cpu]!;
+    this.clock = t;
+    this.waker = cpu;
+    this.w[s.ctx.base + C.WQ_DONE_SEQ] = seq;
+    const flusher = this.w[s.ctx.base + C.WQ_FLUSHER]!;
+    if (flusher !== 0) this.noteWake(flusher - 1);
+    this.applyWakes();
+  }
+
+  /** Start of the running step (its sched_switch, if any, is shown there). */
+  private stepAt = 0;
+
+  /**
+   * The kernel's marks as its tracepoints: queue_work (with the target CPU shown idle or busy,
+   * as the model will price its wake-up), execute_start with one mm_lru_insertion per lru_add
+   * entry the work will move, execute_end.
+   */
+  private tracepoint(tp: TracepointLog, ctx: KernelCtx, what: string, a: number): void {
+    const t = this.clock;
+    const cpu = ctx.cpu;
+    if (what === 'drain work queued') {
+      const target = this.cpus[a];
+      if (target && a !== cpu) {
+        if (this.idleAt(target, t)) tp.switchTo(Math.min(t, target.free), a, idleTask(a));
+        else tp.switchTo(Math.min(t, target.lastStart), a, cpuTask(a));
+      }
+      tp.emit(t, cpu, cpuTask(cpu), 'workqueue_queue_work', queueWorkBody(a));
+    } else if (what === 'drain work start') {
+      // A work that queued for the lruvec lock started when it first tried (it spun meanwhile).
+      const tried = this.cpus[cpu]!.kwTriedAt;
+      const start = tried >= 0 ? tried : t;
+      tp.switchTo(tried >= 0 ? tried - this.costs.stepNs : this.stepAt, cpu, kworkerTask(cpu));
+      tp.emit(start, cpu, kworkerTask(cpu), 'workqueue_execute_start', executeBody(cpu));
+      const n = folio_batch_count(ctx, cpu, Batch.lru_add);
+      for (let i = 0; i < n; i++) tp.emit(start, cpu, kworkerTask(cpu), 'mm_lru_insertion', lruInsertionBody(0x100000 + cpu * 64 + i));
+    } else if (what === 'drain work end') tp.emit(t, cpu, kworkerTask(cpu), 'workqueue_execute_end', executeBody(cpu));
+  }
+
+  /**
+   * After a step on `s`: show what its CPU runs now (the task, or idle). A task blocked in a
+   * kernel wait (its reason a kernel function's name: flush_work, ...) sleeps uninterruptibly
+   * (D), as wait_for_completion() does; the jobs' own waits (reasons in words) sleep (S).
+   */
+  private traceAfterStep(tp: TracepointLog, s: LCpu, kw: boolean): void {
+    const cpu = s.ctx.cpu;
+    // After its work the kworker sleeps (S); the task's own steps end with it still running.
+    if (!this.idleAt(s, this.clock)) tp.switchTo(this.clock, cpu, cpuTask(cpu), 'S');
+    else tp.switchTo(this.clock, cpu, idleTask(cpu), kw ? 'S' : s.blocked && /^[a-z_]+$/.test(s.ctx.blockReason) ? 'D' : 'S');
   }
 
   /** Is CPU `s` idle at time `t` (no task that could run)? Decides how its kworker is woken. */
@@ -255,8 +335,11 @@ export class LogicalRuntime {
       const polling = idle && at - s.free < c.idlePollNs;
       const wakeNs = s.ctx.cpu === this.waker ? c.wakeupLocalNs : polling ? c.wakePollingNs : c.wakeupNs;
       // Drain work queued for it: its kworker is woken (an idle CPU leaves its idle state).
-      if (this.w[s.pendingIdx] !== 0 && s.kwReady === Infinity)
-        s.kwReady = at + (polling ? c.wakePollingNs : idle ? c.kworkerWakeIdleNs : s.ipi ? c.ipiNs : c.kworkerSwitchNs);
+      if (this.w[s.pendingIdx] !== 0 && s.kwReady === Infinity) {
+        const busy = !polling && !idle && !s.ipi;
+        s.kwReady = at + (polling ? c.wakePollingNs : idle ? c.kworkerWakeIdleNs : s.ipi ? c.ipiNs : 0);
+        s.kwSwitch = busy ? c.kworkerSwitchNs : 0;
+      }
       // A waiting task whose condition now holds is woken.
       if (s.blocked && s.ctx.blockedOn?.()) {
         s.blocked = false;
@@ -304,8 +387,10 @@ export class LogicalRuntime {
     resetForTrial(this.w, this.lay);
     for (const s of this.cpus) resetTaskState(s.ctx); // before setup: see resetTaskState
     this.failures = [];
+    this.opts.tracepoints?.nextTrial();
     this.clock = 0;
     this.woken.clear();
+    this.completions.clear();
     this.wokeAll = -1;
     this.lockFree.fill(0);
     for (const q of this.lockQueue) q.length = 0;
@@ -319,6 +404,8 @@ export class LogicalRuntime {
       s.taskReady = 0;
       s.blocked = false;
       s.kwReady = Infinity;
+      s.kwSwitch = 0;
+      s.kwTriedAt = -1;
       s.lastStart = 0;
       s.inKernel = false;
       s.lockWait = false;
@@ -332,6 +419,10 @@ export class LogicalRuntime {
     let end = 0;
     let abandon = false;
     while (!abandon) {
+      if (this.completions.size > 0 && this.completions.peekTime() <= this.heap.peekTime()) {
+        this.complete(...this.completions.pop());
+        continue;
+      }
       if (this.heap.size === 0 && !this.poll(end)) break;
       if (this.heap.size === 0) continue;
       const [t, cpu, stamp] = this.heap.pop();
@@ -346,6 +437,8 @@ export class LogicalRuntime {
       if (granted) this.lockGranted[s.node] = -1;
       if (kw && this.lockFree[LOCK.LRUVEC * this.nodes + s.node]! > t) {
         s.lockWait = true;
+        if (s.kwTriedAt < 0) s.kwTriedAt = t + this.costs.stepNs + s.kwSwitch;
+        s.kwSwitch = 0; // it has switched in and spins on the lock
         // Handed the lock, but a task step took it meanwhile: first in line again.
         const q = this.lockQueue[s.node]!;
         if (granted) q.unshift(cpu);
@@ -360,17 +453,32 @@ export class LogicalRuntime {
       }
       this.current = s;
       this.waker = cpu;
-      this.clock = t + this.costs.stepNs;
+      // A busy CPU's kworker starts at the task's scheduling point with the switch into it.
+      this.clock = t + this.costs.stepNs + (kw ? s.kwSwitch : 0);
+      this.stepAt = t;
       if (kw) {
+        const done = s.ctx.base + C.WQ_DONE_SEQ;
+        const before = this.w[done]!;
         kworker_run_pending(s.ctx);
+        const seq = this.w[done]!;
+        if (seq !== before) {
+          // Completed when the step ends: flush_work() keeps waiting until then.
+          this.w[done] = before;
+          this.woken.delete(this.w[s.ctx.base + C.WQ_FLUSHER]! - 1);
+          this.completions.push(this.clock, cpu, seq);
+        }
         s.kwReady = Infinity;
+        s.kwSwitch = 0;
+        s.kwTriedAt = -1;
         // Interrupt-style (IPI) work inside a stretch pushes the stretch's end out by its cost.
         s.free = t < s.free ? s.free + (this.clock - t) : this.clock;
       } else {
         s.lastStart = t;
+        this.opts.tracepoints?.switchTo(t, cpu, cpuTask(cpu));
         abandon = this.stepTask(s);
         s.free = this.clock;
       }
+      if (this.opts.tracepoints) this.traceAfterStep(this.opts.tracepoints, s, kw);
       end = Math.max(end, this.clock);
       this.current = null;
       this.schedule(s);

@@ -12,6 +12,7 @@ import { CooperativeRuntime } from '../runtime/cooperative.js';
 import { PolicyAggregator, type PolicyAggregate } from '../stats/aggregate.js';
 import { TraceRing, type TraceRecord } from '../trace/ring.js';
 import { RingTraceSink } from '../trace/sink.js';
+import type { TracepointLog } from '../trace/tracepoints.js';
 import type { CellParams, StudyMode } from './doc.js';
 import { type CostModel, DEFAULT_COSTS } from '../cost/model.js';
 import { LogicalRuntime } from '../runtime/logical.js';
@@ -43,6 +44,8 @@ export interface RunCellsOptions {
   costs?: CostModel;
   /** Records per CPU ring when tracing (the most recent ones are kept). */
   tracePerCpu?: number;
+  /** Mode 'logical': every cell's drains as kernel tracepoints, one cell after another (study --ftrace). */
+  tracepoints?: TracepointLog;
   signal?: AbortSignal;
   onCell?: (c: CellSpec, o: CellOutcome) => void;
   /** Before a cell starts, and after each of its trials (progress display). */
@@ -61,7 +64,7 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
       opts.mode === 'deterministic'
         ? runDeterministic(cell, ring, opts.signal, onTrial)
         : opts.mode === 'logical'
-          ? runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.signal, onTrial)
+          ? runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.tracepoints, opts.signal, onTrial)
           : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
     out.push(o);
     opts.onCell?.(cell, o);
@@ -122,8 +125,11 @@ function runDeterministic(cell: CellSpec, ring: TraceRing | null, signal?: Abort
   return runTrials(rt, cell, ring, signal, onTrial);
 }
 
-/** Mode 'logical': the discrete-event runtime with a cost model (no trace ring: times are modelled, not traced). */
-function runLogical(cell: CellSpec, costs: CostModel, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
-  const rt = new LogicalRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, costs });
+/**
+ * Mode 'logical': the discrete-event runtime with a cost model (no trace ring: its times are
+ * modelled; `tracepoints` gets the drains as the kernel's tracepoints would show them).
+ */
+function runLogical(cell: CellSpec, costs: CostModel, tracepoints?: TracepointLog, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
+  const rt = new LogicalRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, costs, ...(tracepoints ? { tracepoints } : {}) });
   return runTrials(rt, cell, null, signal, onTrial);
 }

@@ -4,30 +4,32 @@
 // polling CPU's sooner), busy CPUs' at a scheduling point uniform over the spacing, each work
 // moves its batch (one mm_lru_insertion per folio), and the caller sleeps until the last work ends.
 import { mulberry32 } from '../../src/rng/mulberry32.js';
+import { executeBody, formatTracepoint, lruInsertionBody, queueWorkBody, schedSwitchBody, type TraceTask } from '../../src/trace/tracepoints.js';
 
+/** Costs in the logical model's terms (src/cost/model.ts); the trace shows them as the model spends them. */
 export interface DrainTraceCosts {
+  stepNs: number;
   queueWorkNs: number;
-  /** Per CPU stepped over by the scan: drainScanNs + stepNs. */
-  scanStepNs: number;
+  drainScanNs: number;
   wakeIdleNs: number;
   wakePollingNs: number;
   switchNs: number;
   spacingNs: number;
-  /** stepNs + lruvecLockNs. */
-  workFixedNs: number;
+  lruvecLockNs: number;
   lruMoveNs: number;
   wakeupNs: number;
   wakeupLocalNs: number;
 }
 
 export const TRACE_COSTS: DrainTraceCosts = {
+  stepNs: 50,
   queueWorkNs: 400,
-  scanStepNs: 120,
+  drainScanNs: 70,
   wakeIdleNs: 14_000,
   wakePollingNs: 1_500,
   switchNs: 2_000,
   spacingNs: 100_000,
-  workFixedNs: 350,
+  lruvecLockNs: 300,
   lruMoveNs: 120,
   wakeupNs: 3_000,
   wakeupLocalNs: 2_000,
@@ -37,13 +39,6 @@ const CALLER = { comm: 'compact', pid: 4242 };
 const kworker = (cpu: number) => ({ comm: `kworker/${cpu}:1`, pid: 100 + cpu });
 const task = (cpu: number) => ({ comm: `stress-ng-${cpu}`, pid: 3000 + cpu });
 const IDLE = (cpu: number) => ({ comm: `swapper/${cpu}`, pid: 0 });
-
-/** `sec.nanoseconds`, as `trace-cmd report -t` prints it (or µs: `sec.micro`, as /sys/kernel/tracing/trace). */
-function ts(ns: number, micro: boolean): string {
-  const sec = Math.floor(ns / 1e9);
-  const rest = ns - sec * 1e9;
-  return micro ? `${sec}.${String(Math.floor(rest / 1000)).padStart(6, '0')}` : `${sec}.${String(Math.round(rest)).padStart(9, '0')}`;
-}
 
 export interface DrainTraceOptions {
   drains?: number;
@@ -55,81 +50,94 @@ export interface DrainTraceOptions {
   noInsertions?: boolean;
   /** µs timestamps. */
   micro?: boolean;
+  /** sched_switch as trace-cmd's plugin prints it (comm:pid [prio] S ==> comm:pid [prio]). */
+  plugin?: boolean;
+  /** Online CPUs numbered 0, 2, 4, ... (SMT siblings offline). */
+  sparse?: boolean;
+  idlePollNs?: number;
 }
 
 export function drainTrace(opts: DrainTraceOptions = {}, c: DrainTraceCosts = TRACE_COSTS): string {
   const rnd = mulberry32(opts.seed ?? 7);
   const nCpus = opts.cpus ?? 8;
+  const idlePoll = opts.idlePollNs ?? 2_000;
+  const id = (i: number) => (opts.sparse ? 2 * i : i); // the i-th online CPU
   const out: Array<{ t: number; line: string }> = [];
-  const emit = (t: number, who: { comm: string; pid: number }, cpu: number, event: string, body: string) =>
-    out.push({ t, line: `${`${who.comm}-${who.pid}`.padStart(16)} [${String(cpu).padStart(3, '0')}] ..... ${ts(t, opts.micro === true)}: ${event}: ${body}` });
-  const sw = (t: number, cpu: number, prev: { comm: string; pid: number }, next: { comm: string; pid: number }) => {
-    if (!opts.noSched)
-      emit(
-        t,
-        prev,
-        cpu,
-        'sched_switch',
-        `prev_comm=${prev.comm} prev_pid=${prev.pid} prev_prio=120 prev_state=S ==> next_comm=${next.comm} next_pid=${next.pid} next_prio=120`,
-      );
+  const emit = (t: number, who: TraceTask, cpu: number, event: string, body: string) =>
+    out.push({ t, line: formatTracepoint(t, cpu, who, event, body, opts.micro === true) });
+  const sw = (t: number, cpu: number, prev: TraceTask, next: TraceTask, state = 'S') => {
+    if (opts.noSched) return;
+    const body = opts.plugin ? `${prev.comm}:${prev.pid} [120] ${state} ==> ${next.comm}:${next.pid} [120]` : schedSwitchBody(prev, next, state);
+    emit(t, prev, cpu, 'sched_switch', body);
   };
-  const work = (cpu: number) => `ffff8881f5a${String(cpu).padStart(2, '0')}c3a0`;
   for (let d = 0; d < (opts.drains ?? 200); d++) {
     const t0 = 1e9 + d * 10_000_000 + Math.floor(rnd() * 997); // at no fixed phase to a µs
-    // Which CPUs have something to drain, and what each other CPU is doing.
+    // Which CPUs have something to drain (by online index), and what each other CPU is doing.
     // One drain in ten finds only the caller's own CPU with work: its kworker wakes the caller.
     const targets: number[] = [];
     if (rnd() < 0.1) targets.push(0);
-    else for (let cpu = 0; cpu < nCpus; cpu++) if (rnd() < 0.75) targets.push(cpu);
+    else for (let i = 0; i < nCpus; i++) if (rnd() < 0.75) targets.push(i);
     if (targets.length === 0) targets.push(1);
     const kind = new Map<number, 'idle' | 'polling' | 'busy'>();
-    for (let cpu = 1; cpu < nCpus; cpu++) {
+    for (let i = 1; i < nCpus; i++) {
       const r = rnd();
-      kind.set(cpu, r < 0.35 ? 'idle' : r < 0.55 ? 'polling' : 'busy');
+      kind.set(i, r < 0.35 ? 'idle' : r < 0.55 ? 'polling' : 'busy');
     }
     sw(t0 - 5_000_000, 0, IDLE(0), CALLER);
-    for (let cpu = 1; cpu < nCpus; cpu++) sw(t0 - 5_000_000 + cpu, cpu, IDLE(cpu), kind.get(cpu) === 'idle' ? IDLE(cpu) : task(cpu));
+    for (let i = 1; i < nCpus; i++) sw(t0 - 5_000_000 + i, id(i), IDLE(id(i)), kind.get(i) === 'idle' ? IDLE(id(i)) : task(id(i)));
     let t = t0;
     let prev = -1;
-    const queued: Array<{ cpu: number; t: number }> = [];
-    for (const cpu of targets) {
-      if (prev >= 0) t += c.queueWorkNs + c.scanStepNs * (cpu - prev);
-      emit(t, CALLER, 0, 'workqueue_queue_work', `work struct=${work(cpu)} function=lru_add_drain_per_cpu workqueue=mm_percpu_wq req_cpu=${cpu} cpu=${cpu}`);
-      queued.push({ cpu, t });
-      prev = cpu;
+    const queued: Array<{ i: number; t: number }> = [];
+    for (const i of targets) {
+      if (prev >= 0) t += c.queueWorkNs + (c.drainScanNs + c.stepNs) * (i - prev);
+      emit(t, CALLER, 0, 'workqueue_queue_work', queueWorkBody(id(i)));
+      queued.push({ i, t });
+      prev = i;
     }
-    const sleepAt = t + 300; // into flush_work()
-    sw(sleepAt, 0, CALLER, targets[0] === 0 ? kworker(0) : IDLE(0));
-    const ends: Array<{ cpu: number; t: number }> = [];
+    // The caller sleeps in flush_work() (D); its own CPU's work, if any, runs meanwhile.
+    const sleepAt = t + 300;
+    const end = new Map<number, number>();
+    let cpu0IdleSince = sleepAt;
+    sw(sleepAt, 0, CALLER, targets[0] === 0 ? kworker(0) : IDLE(0), 'D');
     for (const q of queued) {
+      const cpu = id(q.i);
       let start: number;
-      if (q.cpu === 0) start = sleepAt + 200;
+      if (q.i === 0) start = sleepAt + c.stepNs;
       else {
-        const k = kind.get(q.cpu)!;
-        if (k === 'polling') sw(q.t - 500, q.cpu, task(q.cpu), IDLE(q.cpu)); // went idle just now
-        start = q.t + (k === 'idle' ? c.wakeIdleNs : k === 'polling' ? c.wakePollingNs : c.switchNs + rnd() * c.spacingNs);
-        sw(start - 100, q.cpu, k === 'busy' ? task(q.cpu) : IDLE(q.cpu), kworker(q.cpu));
+        const k = kind.get(q.i)!;
+        if (k === 'polling') sw(q.t - 500, cpu, task(cpu), IDLE(cpu)); // went idle just now
+        start = q.t + c.stepNs + (k === 'idle' ? c.wakeIdleNs : k === 'polling' ? c.wakePollingNs : c.switchNs + rnd() * c.spacingNs);
+        sw(start - c.stepNs, cpu, k === 'busy' ? task(cpu) : IDLE(cpu), kworker(cpu), 'R');
       }
       const n = 1 + Math.floor(rnd() * 31);
-      emit(start, kworker(q.cpu), q.cpu, 'workqueue_execute_start', `work struct ${work(q.cpu)}: function lru_add_drain_per_cpu`);
+      emit(start, kworker(cpu), cpu, 'workqueue_execute_start', executeBody(cpu));
       if (!opts.noInsertions)
-        for (let i = 0; i < n; i++)
-          emit(
-            start + 50 + i * c.lruMoveNs,
-            kworker(q.cpu),
-            q.cpu,
-            'mm_lru_insertion',
-            `folio=ffffea0004d2${String(i).padStart(4, '0')} pfn=0x134b${String(i).padStart(2, '0')} lru=2 flags=M|SB|U`,
-          );
-      const end = start + c.workFixedNs + n * c.lruMoveNs;
-      emit(end, kworker(q.cpu), q.cpu, 'workqueue_execute_end', `work struct ${work(q.cpu)}: function lru_add_drain_per_cpu`);
-      ends.push({ cpu: q.cpu, t: end });
-      if (q.cpu !== 0) sw(end + 100, q.cpu, kworker(q.cpu), kind.get(q.cpu) === 'busy' ? task(q.cpu) : IDLE(q.cpu));
+        for (let k = 0; k < n; k++) emit(start + 50 + k * c.lruMoveNs, kworker(cpu), cpu, 'mm_lru_insertion', lruInsertionBody(0x134b00 + k));
+      const e = start + c.lruvecLockNs + n * c.lruMoveNs;
+      emit(e, kworker(cpu), cpu, 'workqueue_execute_end', executeBody(cpu));
+      end.set(q.i, e);
+      if (q.i === 0) {
+        sw(e, 0, kworker(0), IDLE(0));
+        cpu0IdleSince = e;
+      } else sw(e + 100, cpu, kworker(cpu), kind.get(q.i) === 'busy' ? task(cpu) : IDLE(cpu));
     }
-    const last = ends.reduce((a, x) => (x.t > a.t ? x : a));
-    const own = ends.find((x) => x.cpu === 0);
-    if (own && last.cpu !== 0) sw(own.t + 100, 0, kworker(0), IDLE(0));
-    sw(last.t + (last.cpu === 0 ? c.wakeupLocalNs : c.wakeupNs), 0, last.cpu === 0 ? kworker(0) : IDLE(0), CALLER);
+    // flush_work() on each queued CPU in order: asleep until the work it waits for has ended,
+    // woken by that completion (locally, onto a CPU still polling, or from afar).
+    let now = sleepAt;
+    let asleep = true;
+    for (const q of queued) {
+      const e = end.get(q.i)!;
+      if (e <= now) continue;
+      if (!asleep) {
+        sw(now, 0, CALLER, IDLE(0), 'D');
+        cpu0IdleSince = now;
+      }
+      const wake = q.i === 0 ? c.wakeupLocalNs : e - cpu0IdleSince < idlePoll ? c.wakePollingNs : c.wakeupNs;
+      now = e + wake;
+      sw(now, 0, IDLE(0), CALLER, 'R');
+      asleep = false;
+      now += 200; // back in the flush loop
+    }
   }
   out.sort((a, b) => a.t - b.t);
   return `# tracer: nop\n#\n${out.map((x) => x.line).join('\n')}\n`;

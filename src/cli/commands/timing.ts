@@ -103,8 +103,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   if (model === 'logical' && f.deterministic)
     throw new UsageError('--model logical and --deterministic: choose one (the logical-time model is deterministic too)');
   if (model === 'wall' && f.costs !== undefined) throw new UsageError('--costs: a cost file is for --model logical');
-  if (model === 'logical' && (f.perfetto !== undefined || f.ftrace !== undefined))
-    throw new UsageError(`${f.perfetto !== undefined ? '--perfetto' : '--ftrace'}: not with --model logical (its times are modelled, not traced)`);
+  if (model === 'logical' && f.perfetto !== undefined) throw new UsageError('--perfetto: not with --model logical (its times are modelled, not traced)');
   const mode = model === 'logical' ? 'logical' : f.deterministic ? 'deterministic' : 'free-run';
   let costs: import('../../cost/model.js').CostModel | undefined;
   if (model === 'logical') {
@@ -168,7 +167,9 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       `--shard: this sweep has ${cells.length} cells, so shard ${shard.index}/${shard.count} would run none (use at most ${cells.length} shards)`,
     );
   }
-  const tracing = f.perfetto !== undefined || f.ftrace !== undefined;
+  // Logical time has no trace rings: its drains are written as the kernel's tracepoints instead.
+  const tracepoints = mode === 'logical' && f.ftrace !== undefined ? new (await import('../../trace/tracepoints.js')).TracepointLog() : undefined;
+  const tracing = !tracepoints && (f.perfetto !== undefined || f.ftrace !== undefined);
   ctx.err.write(
     `folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}\n`,
   );
@@ -190,6 +191,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       onCellStart: (c) => progress?.policy(c.key),
       onTrial: (_c, r) => progress?.trial(r),
       ...(tracing ? { tracePerCpu: 4096 } : {}),
+      ...(tracepoints ? { tracepoints } : {}),
       onCell: (c, o) => {
         done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
         if (o.trace) traces.push({ name: c.key, events: o.trace });
@@ -209,7 +211,10 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       if (writeOutput(ctx, '--perfetto', perfettoPath, JSON.stringify(toPerfetto(traces))) === perfettoPath)
         ctx.err.write(`folio-race: wrote ${f.perfetto} (open in ui.perfetto.dev)\n`);
     }
-    if (ftracePath !== undefined) {
+    if (ftracePath !== undefined && tracepoints) {
+      if (writeOutput(ctx, '--ftrace', ftracePath, tracepoints.text()) === ftracePath)
+        ctx.err.write(`folio-race: wrote ${f.ftrace} (workqueue, mm_lru_insertion and sched_switch events in logical time; costs --from-trace reads it)\n`);
+    } else if (ftracePath !== undefined) {
       const { formatFtrace, ftraceHeader } = await import('../../trace/ftrace.js');
       const text = traces
         .map(
@@ -231,7 +236,10 @@ function common(cmd: Command): Command {
     .option('--no-progress', 'no progress lines on stderr')
     .option('--shard <i/N>', 'run only shard i of N of the cells (1 <= i <= N); merge the shard documents with `folio-race merge`')
     .option('--perfetto <file>', 'write a Chrome/Perfetto trace of every cell (a process per cell, a track per CPU)')
-    .option('--ftrace <file>', 'write page_ref_* and marker lines, ftrace style')
+    .option(
+      '--ftrace <file>',
+      'write page_ref_* and marker lines, ftrace style (with --model logical: the drains as workqueue, mm_lru_insertion and sched_switch tracepoints)',
+    )
     .option('--deterministic', 'run on the deterministic runtime (logical time in steps, reproducible) instead of worker threads')
     .option('--model <wall|logical>', 'wall: time worker threads on this host (default); logical: simulate up to 512 CPUs in logical time with a cost model')
     .option('--costs <file>', 'with --model logical: a cost file (YAML/JSON, any subset of the cost fields; `folio-race costs` lists them)');
