@@ -32,6 +32,25 @@ export function initScript(): string {
   ].join('\n');
 }
 
+/** Pack `root` (plus busybox and `init`) into a newc cpio archive at `out`. */
+export function packInitramfs(root: string, init: string, tools: Pick<GuestTools, 'busybox' | 'cpio'>, out: string): void {
+  for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp']) mkdirSync(join(root, d), { recursive: true });
+  copyFileSync(tools.busybox, join(root, 'bin', 'busybox'));
+  chmodSync(join(root, 'bin', 'busybox'), 0o755);
+  writeFileSync(join(root, 'init'), init, { mode: 0o755 });
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      files.push(relative(root, p));
+      if (e.isDirectory()) walk(p);
+    }
+  };
+  walk(root);
+  const cp = spawnSync('sh', ['-c', `"$0" -o -H newc --quiet > "$1"`, tools.cpio, out], { cwd: root, input: files.join('\n') + '\n', encoding: 'utf8' });
+  if (cp.status !== 0) throw new Error(`cpio could not pack the initramfs: ${(cp.stderr || '').trim()}`);
+}
+
 export function defaultCacheDir(): string {
   const base = process.env['XDG_CACHE_HOME'] || join(homedir() || tmpdir(), '.cache');
   return join(base, 'folio-race', 'kernel');
@@ -78,21 +97,8 @@ export function buildGuestImage(programC: string, tools: GuestTools, cacheDir = 
       const why = (cc.stderr || cc.error?.message || '').trim().split('\n').slice(0, 20).join('\n');
       throw new Error(`gcc could not build the guest program (${join(stage, 'fr-test.c')}):\n${why}`);
     }
-    copyFileSync(tools.busybox, join(root, 'bin', 'busybox'));
-    chmodSync(join(root, 'bin', 'busybox'), 0o755);
-    writeFileSync(join(root, 'init'), initScript(), { mode: 0o755 });
-    const files: string[] = [];
-    const walk = (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        files.push(relative(root, p));
-        if (e.isDirectory()) walk(p);
-      }
-    };
-    walk(root);
     const out = join(stage, 'initramfs.cpio');
-    const cp = spawnSync('sh', ['-c', `"$0" -o -H newc --quiet > "$1"`, tools.cpio, out], { cwd: root, input: files.join('\n') + '\n', encoding: 'utf8' });
-    if (cp.status !== 0) throw new Error(`cpio could not pack the initramfs: ${(cp.stderr || '').trim()}`);
+    packInitramfs(root, initScript(), tools, out);
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(stage, 'fr-test.c'), join(dir, 'fr-test.c'));
     renameSync(out, initramfs); // last: a half-built image is never found in the cache
