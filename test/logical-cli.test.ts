@@ -9,6 +9,28 @@ import { cli } from './helpers/cli.js';
 import { drainTrace } from './helpers/drain_trace.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'folio-race-logical-cli-'));
+/** `study drain-latency --model logical` of workqueue drains on idle CPUs, hog off. */
+const logicalStudy = (costs: string, cpus: string, trials: string, rounds: string) =>
+  [
+    'study',
+    'drain-latency',
+    '--model',
+    'logical',
+    '--costs',
+    costs,
+    '--cpus',
+    cpus,
+    '--mechanisms',
+    'workqueue',
+    '--hog',
+    'off',
+    '--load',
+    'idle',
+    '--trials',
+    trials,
+    '--rounds',
+    rounds,
+  ] as const;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('study drain-latency --model logical', () => {
@@ -16,29 +38,7 @@ describe('study drain-latency --model logical', () => {
     const json = join(dir, 'dl.json');
     const costs = join(dir, 'costs.yaml');
     writeFileSync(costs, 'name: slow wake-ups\nkworkerWakeIdleNs: 133000\n');
-    const r = await cli(
-      'study',
-      'drain-latency',
-      '--model',
-      'logical',
-      '--costs',
-      costs,
-      '--cpus',
-      '16,512',
-      '--mechanisms',
-      'workqueue',
-      '--hog',
-      'off',
-      '--load',
-      'idle',
-      '--trials',
-      '2',
-      '--rounds',
-      '3',
-      '--json',
-      json,
-      '--no-progress',
-    );
+    const r = await cli(...logicalStudy(costs, '16,512', '2', '3'), '--json', json, '--no-progress');
     expect(r.err).not.toMatch(/internal error/);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/logical time \(the logical-time model, cost model: slow wake-ups\), not this host/);
@@ -93,27 +93,7 @@ describe('costs --from-trace', () => {
     expect(r.out).toMatch(/^kworkerWakeIdleNs: 14000 # n=\d+: median queue_work -> execute_start/m);
     const fitted = join(dir, 'fitted.yaml');
     writeFileSync(fitted, r.out);
-    const s = await cli(
-      'study',
-      'drain-latency',
-      '--model',
-      'logical',
-      '--costs',
-      fitted,
-      '--cpus',
-      '4',
-      '--mechanisms',
-      'workqueue',
-      '--hog',
-      'off',
-      '--load',
-      'idle',
-      '--trials',
-      '2',
-      '--rounds',
-      '3',
-      '--no-progress',
-    );
+    const s = await cli(...logicalStudy(fitted, '4', '2', '3'), '--no-progress');
     expect(s.code).toBe(0);
     expect(s.out).toMatch(/cost model: fitted to .*drains\.txt/);
     const j = await cli('costs', '--from-trace', trace, '--json');
@@ -123,29 +103,7 @@ describe('costs --from-trace', () => {
     const trace = join(dir, 'model.txt');
     const costs = join(dir, 'slow.yaml');
     writeFileSync(costs, 'name: slow\nkworkerWakeIdleNs: 40000\nnumaNodes: 1\n');
-    const s = await cli(
-      'study',
-      'drain-latency',
-      '--model',
-      'logical',
-      '--costs',
-      costs,
-      '--cpus',
-      '2',
-      '--mechanisms',
-      'workqueue',
-      '--hog',
-      'off',
-      '--load',
-      'idle',
-      '--trials',
-      '3',
-      '--rounds',
-      '5',
-      '--ftrace',
-      trace,
-      '--no-progress',
-    );
+    const s = await cli(...logicalStudy(costs, '2', '3', '5'), '--ftrace', trace, '--no-progress');
     expect(s.code).toBe(0);
     expect(s.err).toMatch(/wrote .*model\.txt \(workqueue, mm_lru_insertion and sched_switch events in logical time/);
     const r = await cli('costs', '--from-trace', trace, costs);
