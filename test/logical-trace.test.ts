@@ -56,6 +56,43 @@ describe('the logical model as kernel tracepoints', () => {
     }
   });
 
+  test('busy CPUs, a hog, 16 CPUs, workers queued for the lruvec lock: the trace is causal', async () => {
+    const log = new TracepointLog();
+    const cells = drainLatencyCells({
+      ...DRAIN_LATENCY_DEFAULTS,
+      cpus: [16],
+      mechanisms: ['workqueue'],
+      hog: ['on'],
+      load: ['busy'],
+      occupancy: [8],
+      spacingUs: [20],
+      trials: 2,
+      rounds: 5,
+    });
+    await runCells(cells, { mode: 'logical', costs: DEFAULT_COSTS, tracepoints: log });
+    const current = new Map<number, number>();
+    const started = new Map<number, number>();
+    let works = 0;
+    for (const e of parseFtrace(log.text())) {
+      const cur = current.get(e.cpu) ?? 0; // every CPU is shown idle at a trial's start
+      if (e.event === 'sched_switch') {
+        const prev = Number(/prev_pid=(\d+)/.exec(e.body)![1]);
+        expect(prev, `${e.timestamp} cpu ${e.cpu}: ${e.body}`).toBe(cur);
+        current.set(e.cpu, Number(/next_pid=(\d+)/.exec(e.body)![1]));
+        continue;
+      }
+      // Drain work runs on its CPU's kworker, and ends after it starts.
+      expect(e.pid, `${e.timestamp} cpu ${e.cpu} ${e.event}`).toBe(e.event === 'workqueue_queue_work' ? cur : 100_000 + e.cpu);
+      if (e.event !== 'workqueue_queue_work') expect(cur, `${e.timestamp} cpu ${e.cpu} ${e.event} with ${cur} running`).toBe(100_000 + e.cpu);
+      if (e.event === 'workqueue_execute_start') started.set(e.cpu, e.timeNs);
+      if (e.event === 'workqueue_execute_end') {
+        expect(e.timeNs).toBeGreaterThanOrEqual(started.get(e.cpu)!);
+        works++;
+      }
+    }
+    expect(works).toBe(2 * 5 * 16);
+  });
+
   test('idle CPUs, 2 CPUs, four batch sizes: the fit gives back the costs the model ran with', async () => {
     const f = fitCostsFromTrace(parseFtrace(await traceOf(costs, 'idle', 2, [2, 8, 16, 24], 3)), costs);
     for (const k of ['queueWorkNs', 'kworkerWakeIdleNs', 'lruMoveNs', 'lruvecLockNs', 'wakeupNs', 'wakeupLocalNs'] as const) {

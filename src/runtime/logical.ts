@@ -64,8 +64,9 @@ interface LCpu {
    * (kworkerSwitchNs: the wake-up marks the task for rescheduling, the switch follows the point).
    */
   kwSwitch: number;
-  /** Queued for the lruvec lock: when its work started (the kernel's execute_start comes before the lock). */
+  /** Queued for the lruvec lock: when its work started (the kernel's execute_start comes before the lock), and its step. */
   kwTriedAt: number;
+  kwTriedStep: number;
   /** Start of the task's last step: an IPI may land anywhere inside it. */
   lastStart: number;
   /**
@@ -226,6 +227,7 @@ export class LogicalRuntime {
         kwReady: Infinity,
         kwSwitch: 0,
         kwTriedAt: -1,
+        kwTriedStep: -1,
         lastStart: 0,
         inKernel: false,
         ipi: opts.policy.switches.drainMechanism === 'ipi',
@@ -253,7 +255,8 @@ export class LogicalRuntime {
     const s = this.cpus[cpu]!;
     this.clock = t;
     this.waker = cpu;
-    this.w[s.ctx.base + C.WQ_DONE_SEQ] = seq;
+    const done = s.ctx.base + C.WQ_DONE_SEQ;
+    this.w[done] = Math.max(this.w[done]!, seq); // (one drain at a time: completions come in order anyway)
     const flusher = this.w[s.ctx.base + C.WQ_FLUSHER]!;
     if (flusher !== 0) this.noteWake(flusher - 1);
     this.applyWakes();
@@ -279,9 +282,10 @@ export class LogicalRuntime {
       tp.emit(t, cpu, cpuTask(cpu), 'workqueue_queue_work', queueWorkBody(a));
     } else if (what === 'drain work start') {
       // A work that queued for the lruvec lock started when it first tried (it spun meanwhile).
-      const tried = this.cpus[cpu]!.kwTriedAt;
+      const lcpu = this.cpus[cpu]!;
+      const tried = lcpu.kwTriedAt;
       const start = tried >= 0 ? tried : t;
-      tp.switchTo(tried >= 0 ? tried - this.costs.stepNs : this.stepAt, cpu, kworkerTask(cpu));
+      tp.switchTo(tried >= 0 ? lcpu.kwTriedStep : this.stepAt, cpu, kworkerTask(cpu));
       tp.emit(start, cpu, kworkerTask(cpu), 'workqueue_execute_start', executeBody(cpu));
       const n = folio_batch_count(ctx, cpu, Batch.lru_add);
       for (let i = 0; i < n; i++) tp.emit(start, cpu, kworkerTask(cpu), 'mm_lru_insertion', lruInsertionBody(0x100000 + cpu * 64 + i));
@@ -435,10 +439,16 @@ export class LogicalRuntime {
       // its effects (which others see from its start) happen in time order.
       const granted = cpu === this.lockGranted[s.node]; // (a grant not taken up passes on after the step)
       if (granted) this.lockGranted[s.node] = -1;
-      if (kw && this.lockFree[LOCK.LRUVEC * this.nodes + s.node]! > t) {
+      // (A busy CPU's kworker reaches the lock after switching in.)
+      if (kw && this.lockFree[LOCK.LRUVEC * this.nodes + s.node]! > t + s.kwSwitch) {
         s.lockWait = true;
-        if (s.kwTriedAt < 0) s.kwTriedAt = t + this.costs.stepNs + s.kwSwitch;
-        s.kwSwitch = 0; // it has switched in and spins on the lock
+        if (s.kwTriedAt < 0) {
+          s.kwTriedStep = t;
+          s.kwTriedAt = t + this.costs.stepNs + s.kwSwitch;
+        }
+        // It has switched in and spins on the lock: it is granted it no earlier than that.
+        s.kwReady = Math.max(s.kwReady, t + s.kwSwitch);
+        s.kwSwitch = 0;
         // Handed the lock, but a task step took it meanwhile: first in line again.
         const q = this.lockQueue[s.node]!;
         if (granted) q.unshift(cpu);
