@@ -15,6 +15,7 @@ import { registerPolicies } from './commands/policies.js';
 import { registerKernels } from './commands/kernels.js';
 import { registerAffected } from './commands/affected.js';
 import { registerKernel } from './commands/kernel.js';
+import { registerKernelTrace } from './commands/kernel_trace.js';
 import { registerRun } from './commands/run.js';
 import { registerStress } from './commands/stress.js';
 import { registerStudy } from './commands/study.js';
@@ -67,6 +68,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerKernels(program, ctx);
   registerAffected(program, ctx);
   registerKernel(program, ctx);
+  registerKernelTrace(program, ctx);
   registerStress(program, ctx);
   registerRun(program, ctx);
   registerDemo(program, ctx);

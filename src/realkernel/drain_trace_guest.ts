@@ -1,5 +1,5 @@
 // A real kernel's trace of lru_add_drain_all(), recorded in a QEMU guest: busybox fills each
-// vCPU's lru_add batch (a few page-cache pages written from a task pinned there) and writes
+// vCPU's lru_add batch (a few page-cache pages written by a shell pinned there) and writes
 // /proc/sys/vm/compact_memory, whose compact_nodes() starts with lru_add_drain_all()
 // (mm/compaction.c), with the workqueue, mm_lru_insertion and sched_switch tracepoints on; the
 // guest prints its tracing/trace file between markers. What `costs --from-trace` reads, from the
@@ -33,6 +33,24 @@ export function drainTraceInit(rounds: number): string {
     `${B} mount -t devtmpfs devtmpfs /dev`,
     `${B} mount -t tracefs tracefs ${T}`,
     `${B} mount -t tmpfs -o size=128m tmpfs /tmp`,
+    `echo 0 > ${T}/tracing_on`,
+    `echo 4096 > ${T}/buffer_size_kb`,
+    ...DRAIN_TRACE_EVENTS.map((e) => `echo 1 > ${T}/events/${e}/enable || echo "FR-NOTE no ${e}"`),
+    `N=$(${B} nproc)`,
+    // A writer pinned to each CPU that stays alive between rounds (an exiting process drains its
+    // CPU's batches: exit_mmap() calls lru_add_drain()): on each "go" it writes 1-8 page-cache
+    // pages (batches of several sizes; a batch holds 15 or 31 folios) with the shell's printf.
+    `for c in $(${B} seq 0 $((N-1))); do`,
+    `  ${B} mkfifo /tmp/go$c /tmp/done$c`,
+    `  ${B} taskset -c $c ${B} sh -c "i=0; while read go < /tmp/go$c; do k=0; n=\\$((1 + (i*7+$c*3) % 8)); while [ \\$k -lt \\$n ]; do printf '%4096s' '' > /tmp/f$c.\\$i.\\$k; k=\\$((k+1)); done; echo ok > /tmp/done$c; i=\\$((i+1)); done" &`,
+    'done',
+    `${B} sleep 1`,
+    `echo 1 > ${T}/tracing_on`,
+    `for i in $(${B} seq 1 ${rounds}); do`,
+    `  for c in $(${B} seq 0 $((N-1))); do echo go > /tmp/go$c; done`,
+    `  for c in $(${B} seq 0 $((N-1))); do read x < /tmp/done$c; done`,
+    '  echo 1 > /proc/sys/vm/compact_memory',
+    'done',
     `echo 0 > ${T}/tracing_on`,
     `echo 4096 > ${T}/buffer_size_kb`,
     ...DRAIN_TRACE_EVENTS.map((e) => `echo 1 > ${T}/events/${e}/enable || echo "FR-NOTE no ${e}"`),

@@ -46,6 +46,20 @@ interface KernelFlags {
   console?: string;
 }
 
+/** --image: a readable x86 bzImage; its version string. */
+export function checkImageFlag(image: string): string {
+  const st = statSync(image, { throwIfNoEntry: false });
+  if (!st?.isFile()) throw new UsageError(`--image: '${image}' is not a file`);
+  try {
+    accessSync(image, constants.R_OK);
+  } catch {
+    throw new UsageError(`--image: '${image}' is not readable (Debian installs /boot/vmlinuz-* readable by root only on some systems)`);
+  }
+  const v = bzImageVersion(image);
+  if (v === null) throw new UsageError(`--image: '${image}' is not an x86 bzImage (no "HdrS" setup header)`);
+  return v;
+}
+
 /** The variant to compare with: --policy, --kernel <version>, or the image's own version. */
 function resolveVariant(f: KernelFlags, imageVersion: string | null): { policy: Policy; how: string } {
   if (f.policy !== undefined) {
@@ -133,15 +147,7 @@ one boot. Example:
         return;
       }
       if (f.image === undefined) throw new UsageError('--image: the kernel to boot is required (or --print-c to see the program)');
-      const st = statSync(f.image, { throwIfNoEntry: false });
-      if (!st?.isFile()) throw new UsageError(`--image: '${f.image}' is not a file`);
-      try {
-        accessSync(f.image, constants.R_OK);
-      } catch {
-        throw new UsageError(`--image: '${f.image}' is not readable (Debian installs /boot/vmlinuz-* readable by root only on some systems)`);
-      }
-      const imageVersion = bzImageVersion(f.image);
-      if (imageVersion === null) throw new UsageError(`--image: '${f.image}' is not an x86 bzImage (no "HdrS" setup header)`);
+      const imageVersion = checkImageFlag(f.image);
       const { policy, how } = resolveVariant(f, imageVersion);
       const timeoutS = f.timeout === undefined ? 120 + 2 * trials * scenarios.length : intFlag('--timeout', f.timeout, 10, 86400);
       const tools = findGuestTools(f.qemu === undefined ? {} : { qemu: f.qemu });
