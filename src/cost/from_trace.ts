@@ -209,9 +209,10 @@ export function fitCostsFromTrace(lines: readonly FtraceLine[], base: CostModel)
         const target = Number(kv.get('cpu') ?? kv.get('req_cpu'));
         if (!Number.isInteger(target)) break;
         let d = open.get(e.pid);
-        // __lru_add_drain_all() queues in CPU order, within microseconds: a lower CPU or a long
-        // pause is the next drain.
-        if (!d || target <= d.lastTarget || t - d.lastQueueNs > DRAIN_GAP_NS || d.waitingOn >= 0) {
+        // __lru_add_drain_all() queues in CPU order, under its mutex: a lower CPU, a caller that
+        // has slept in flush_work() since, or a long pause after every work so far has ended
+        // is the next drain (a pause alone is not: under TCG a vCPU can stall for milliseconds).
+        if (!d || target <= d.lastTarget || d.waitingOn >= 0 || (t - d.lastQueueNs > DRAIN_GAP_NS && d.outstanding === 0)) {
           d = { pid: e.pid, cpu: e.cpu, lastQueueNs: t, lastTarget: target, firstQueueNs: t, outstanding: 0, order: [], ended: new Map(), waitingOn: -1 };
           open.set(e.pid, d);
           drains.push(d);

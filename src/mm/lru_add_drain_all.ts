@@ -13,9 +13,12 @@ import { cpu_needs_drain, lru_add_drain, lru_add_drain_cpu, lru_add_drain_per_cp
 import { mutex_lock, mutex_trylock, mutex_unlock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
 import { flush_work, queue_work_on, run_pending_work } from './workqueue.js';
 
-/** lru_add_drain_all() (mm/swap.c, v5.8+). */
-export function* lru_add_drain_all(ctx: KernelCtx): KGen<void> {
-  yield* __lru_add_drain_all(ctx, false);
+/**
+ * lru_add_drain_all() (mm/swap.c, v5.8+). The inner generator itself, not a wrapper around it:
+ * a generator frame less to resume at each of its scheduling points.
+ */
+export function lru_add_drain_all(ctx: KernelCtx): KGen<void> {
+  return __lru_add_drain_all(ctx, false);
 }
 
 /** __lru_add_drain_all(force_all_cpus) (mm/swap.c, v5.8+; local drain first from v6.18). */

@@ -34,7 +34,7 @@ export function which(name: string): string | null {
 }
 
 /** Every tool, or a UsageError naming each missing one and its package. */
-export function findGuestTools(overrides: Partial<GuestTools> = {}): GuestTools {
+export function findGuestTools(overrides: Partial<GuestTools> = {}, command = 'kernel'): GuestTools {
   const env: Partial<GuestTools> = {
     gcc: process.env['FOLIO_RACE_GCC'],
     busybox: process.env['FOLIO_RACE_BUSYBOX'],
@@ -55,6 +55,6 @@ export function findGuestTools(overrides: Partial<GuestTools> = {}): GuestTools 
     if (p) found[w.key] = p;
     else missing.push(`${w.names[0]} not found (Debian: apt-get install ${w.pkg}; or set ${w.flag})`);
   }
-  if (missing.length > 0) throw new UsageError(`folio-race kernel needs host tools that are missing:\n  ${missing.join('\n  ')}`);
+  if (missing.length > 0) throw new UsageError(`folio-race ${command} needs host tools that are missing:\n  ${missing.join('\n  ')}`);
   return found as GuestTools;
 }

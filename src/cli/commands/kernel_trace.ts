@@ -27,8 +27,8 @@ export function registerKernelTrace(program: Command, ctx: CliContext): void {
     .option('--image <file>', 'the kernel to boot (bzImage / vmlinuz), with tracefs and the workqueue, pagemap and sched events')
     .option('--out <file>', 'where the trace goes (the guest tracing/trace text)')
     .option('--cpus <n>', 'vCPUs (default 4)')
-    .option('--rounds <n>', 'compactions, each one lru_add_drain_all() (default 12)')
-    .option('--timeout <s>', 'give up on the guest after this many seconds (default 60 + 2 per round)')
+    .option('--rounds <n>', 'rounds of batch fills, each followed by a compaction and so one lru_add_drain_all() (default 12)')
+    .option('--timeout <s>', 'give up on the guest after this many seconds (default 60, + 2 per round, + 5 per vCPU)')
     .option('--qemu <path>', 'qemu-system-x86_64 to use')
     .addHelpText(
       'after',
@@ -42,19 +42,22 @@ its times are the emulated CPU's. For a machine's own costs, record on the machi
     .action(async (f: Flags) => {
       if (f.image === undefined) throw new UsageError('--image: the kernel to boot is required');
       if (f.out === undefined) throw new UsageError('--out: where to write the trace is required');
+      if (f.out === '-') throw new UsageError('--out: name a file (the fit goes to stdout)');
       const out = outputPathFlag('--out', f.out);
       const cpus = f.cpus === undefined ? 4 : intFlag('--cpus', f.cpus, 1, 64);
       const rounds = f.rounds === undefined ? 12 : intFlag('--rounds', f.rounds, 1, 1000);
-      const timeoutS = f.timeout === undefined ? 60 + 2 * rounds : intFlag('--timeout', f.timeout, 10, 86400);
+      // TCG boots and runs a vCPU at a time: more vCPUs, more time.
+      const timeoutS = f.timeout === undefined ? 60 + 2 * rounds + 5 * cpus : intFlag('--timeout', f.timeout, 10, 86400);
       const version = checkImageFlag(f.image);
       const { findGuestTools } = await import('../../realkernel/tools.js');
-      const tools = findGuestTools(f.qemu === undefined ? {} : { qemu: f.qemu });
+      const tools = findGuestTools(f.qemu === undefined ? {} : { qemu: f.qemu }, 'kernel-trace');
       ctx.err.write(`folio-race kernel-trace: ${rounds} drains on ${cpus} vCPUs of ${f.image} (${version.split(' ')[0]}) under QEMU\n`);
       const { recordDrainTrace } = await import('../../realkernel/drain_trace_guest.js');
       const text = await recordDrainTrace({ tools, image: f.image, cpus, rounds, timeoutMs: timeoutS * 1000 });
-      if (writeOutput(ctx, '--out', out, text) === out) ctx.err.write(`folio-race: wrote ${f.out}\n`);
+      const written = writeOutput(ctx, '--out', out, text); // a failed write goes to a temporary file, named on stderr
+      if (written === out) ctx.err.write(`folio-race: wrote ${f.out}\n`);
       const { costFileFromFit, fitCostsFromTrace } = await import('../../cost/from_trace.js');
       const { parseFtrace } = await import('../../trace/ftrace.js');
-      ctx.out.write(costFileFromFit(fitCostsFromTrace(parseFtrace(text), DEFAULT_COSTS), f.out));
+      ctx.out.write(costFileFromFit(fitCostsFromTrace(parseFtrace(text), DEFAULT_COSTS), written === out ? f.out : written));
     });
 }
