@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
-import { fitCostsFromTrace, type TraceFit } from '../src/cost/from_trace.js';
+import { parse as parseYaml } from 'yaml';
+import { validateCostFile } from '../src/cost/file.js';
+import { costFileFromFit, fitCostsFromTrace, type TraceFit } from '../src/cost/from_trace.js';
+import { runCells } from '../src/study/run_cells.js';
+import { DRAIN_LATENCY_DEFAULTS, drainLatencyCells } from '../src/study/studies.js';
 import { DEFAULT_COSTS } from '../src/cost/model.js';
 import { findGuestTools, which } from '../src/realkernel/tools.js';
 import { parseFtrace } from '../src/trace/ftrace.js';
@@ -56,6 +60,26 @@ describe('costs --from-trace on a real kernel trace (6.1.192 under QEMU)', () =>
     const f = checkReading(gunzipSync(readFileSync(FIXTURE)).toString('utf8'), 12, 4, true);
     // mm_lru_insertion per work gives the per-entry fit several batch sizes.
     expect(f.fitted.map((x) => x.field)).toContain('lruMoveNs');
+  });
+
+  test('the logical model priced by that fit gives the drain-all latency the kernel showed (within 1.5x)', async () => {
+    const f = fitCostsFromTrace(parseFtrace(gunzipSync(readFileSync(FIXTURE)).toString('utf8')), DEFAULT_COSTS);
+    const costs = validateCostFile(parseYaml(costFileFromFit(f, 'fixture')), 'fitted.yaml');
+    const cells = drainLatencyCells({
+      ...DRAIN_LATENCY_DEFAULTS,
+      cpus: [4],
+      mechanisms: ['workqueue'],
+      hog: ['off'],
+      load: ['idle'],
+      occupancy: [Math.round(f.entriesPerWork)],
+      trials: 2,
+      rounds: 6,
+    });
+    const model = (await runCells(cells, { mode: 'logical', costs }))[0]!.aggregate.drainAllLatencyNs.p50;
+    const real = f.measured.drainAll.p50;
+    expect(f.measured.drainAll.n).toBe(12);
+    expect(model / real, `model ${model} ns, kernel ${real} ns`).toBeGreaterThan(1 / 1.5);
+    expect(model / real, `model ${model} ns, kernel ${real} ns`).toBeLessThan(1.5);
   });
 
   const missing = [...['qemu-system-x86_64', 'cpio'].filter((t) => !which(t))];

@@ -54,9 +54,13 @@ export interface TraceFit {
     wakeBusy: Measured;
     work: Measured;
     flusherWake: Measured;
-    /** First queue_work of a drain to its last work's end: the part of a drain-all the trace shows. */
+    /** First queue_work of a drain to its last work's end. */
     drainSpan: Measured;
+    /** First queue_work of a drain to its caller running again after its last flush: the drain-all as the trace shows it. */
+    drainAll: Measured;
   };
+  /** lru_add entries per drain work (mm_lru_insertion events), mean: the occupancy to set a study's cells to. */
+  entriesPerWork: number;
 }
 
 /** A trace with nothing to fit (the message names what was looked for). */
@@ -191,6 +195,7 @@ export function fitCostsFromTrace(lines: readonly FtraceLine[], base: CostModel)
   const wakeBusy: number[] = [];
   const works: Array<{ start: number; end: number; inserts: number }> = [];
   const flush = { local: [] as number[], polling: [] as number[], remote: [] as number[] };
+  const drainAll: number[] = [];
   const workCpus = new Set<number>();
   let insertions = 0;
   let switches = 0;
@@ -281,7 +286,10 @@ export function fitCostsFromTrace(lines: readonly FtraceLine[], base: CostModel)
             (w.waitingOn === e.cpu ? flush.local : polling ? flush.polling : flush.remote).push(t - end);
           }
           w.waitingOn = -1;
-          if (w.outstanding === 0) open.delete(sw.nextPid);
+          if (w.outstanding === 0) {
+            drainAll.push(t - w.firstQueueNs);
+            open.delete(sw.nextPid);
+          }
         }
         curPid.set(e.cpu, { pid: sw.nextPid, since: t });
         break;
@@ -420,7 +428,9 @@ export function fitCostsFromTrace(lines: readonly FtraceLine[], base: CostModel)
       work: measure(works.map((x) => x.end - x.start)),
       flusherWake: measure([...flush.local, ...flush.polling, ...flush.remote]),
       drainSpan: measure(drains.filter((d) => d.ended.size > 0).map((d) => Math.max(...d.ended.values()) - d.firstQueueNs)),
+      drainAll: measure(drainAll),
     },
+    entriesPerWork: works.length > 0 ? works.reduce((a, x) => a + x.inserts, 0) / works.length : 0,
   };
 }
 
@@ -445,10 +455,12 @@ export function costFileFromFit(fit: TraceFit, source: string): string {
   out.push(
     '# Measured in the trace:',
     row('drain-all, first queue_work to last execute_end', ms.drainSpan),
+    row('drain-all, first queue_work to the flusher running again after its last flush', ms.drainAll),
     row('kworker start after queue_work, idle CPU', ms.wakeIdle),
     row('kworker start after queue_work, busy CPU', ms.wakeBusy),
     row('drain work (execute_start to execute_end)', ms.work),
     row("flusher's wake-up after the work it waited for", ms.flusherWake),
+    `#   lru_add entries per drain work: ${fit.entriesPerWork.toFixed(1)} (a study's --occupancy)`,
   );
   return `${out.join('\n')}\n`;
 }
