@@ -112,6 +112,56 @@ describe('fitCostsFromTrace', () => {
     expect(value(f, 'wakeupNs')).toBe(3000);
   });
 
+  describe('which queue_work events make one drain', () => {
+    // Lines of one caller (pid 42 on CPU 0): queue_work to `cpu` at `us`, a work's start and end.
+    const lines: string[] = [];
+    const at = (us: number) => `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+    const q = (us: number, cpu: number) =>
+      lines.push(
+        `caller-42 [000] ..... ${at(us)}: workqueue_queue_work: work struct=ffff${cpu} function=lru_add_drain_per_cpu workqueue=mm_percpu_wq req_cpu=${cpu} cpu=${cpu}`,
+      );
+    const x = (us: number, cpu: number, ev: 'start' | 'end') =>
+      lines.push(`kworker/${cpu}:1-${100 + cpu} [00${cpu}] ..... ${at(us)}: workqueue_execute_${ev}: work struct ffff${cpu}: function lru_add_drain_per_cpu`);
+    const fitLines = () => {
+      const f = fitCostsFromTrace(parseFtrace(lines.join('\n')), base);
+      lines.length = 0;
+      return f;
+    };
+    test('a caller stalled for 5 ms between two CPUs, a work still running: one drain', () => {
+      q(1_000_000, 1);
+      x(1_000_010, 1, 'start');
+      q(1_005_000, 2); // CPU 1's work is still running
+      x(1_005_100, 1, 'end');
+      x(1_005_200, 2, 'start');
+      x(1_005_300, 2, 'end');
+      expect(fitLines().drains).toBe(1);
+    });
+    test('a pause after every work so far ended: the next drain, even at a higher CPU', () => {
+      q(1_000_000, 1);
+      x(1_000_010, 1, 'start');
+      x(1_000_020, 1, 'end');
+      q(1_050_000, 2);
+      x(1_050_010, 2, 'start');
+      x(1_050_020, 2, 'end');
+      expect(fitLines().drains).toBe(2);
+    });
+    test("a work whose events were lost and a 5 s pause: the next drain, and no 5 s gap in the scan's fit", () => {
+      q(1_000_000, 2);
+      q(1_000_001, 5); // CPU 5's work never shows
+      x(1_000_010, 2, 'start');
+      x(1_000_020, 2, 'end');
+      q(6_000_000, 7);
+      q(6_000_001, 9);
+      x(6_000_010, 7, 'start');
+      x(6_000_020, 7, 'end');
+      x(6_000_030, 9, 'start');
+      x(6_000_040, 9, 'end');
+      const f = fitLines();
+      expect(f.drains).toBe(2);
+      expect(f.measured.queueGap.p95).toBeLessThan(10_000);
+    });
+  });
+
   test("the cost file carries the costs the fit took as given, and a base file's own values", () => {
     const f = fitCostsFromTrace(parseFtrace(drainTrace({ drains: 60 })), { ...base, stepNs: 20, numaNodes: 4 });
     const m = validateCostFile(parseYaml(costFileFromFit(f, 't')), 'fitted.yaml');

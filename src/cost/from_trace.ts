@@ -69,8 +69,10 @@ export class TraceFitError extends Error {}
 const MIN_SAMPLES = 3;
 /** switch + U(0, spacing) from the distribution's tails wants many samples. */
 const MIN_BUSY = 100;
-/** A drain's queue_work events follow each other within this (ns); a longer gap starts another. */
+/** A drain's queue_work events follow each other within this (ns) unless its caller stalled. */
 const DRAIN_GAP_NS = 1_000_000;
+/** No stall of a caller between two of its queue_work events is longer than this (ns). */
+const DRAIN_STALL_MAX_NS = 100_000_000;
 
 function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -172,6 +174,8 @@ interface Drain {
   ended: Map<number, number>;
   /** Asleep in flush_work() (switched out in state D with works outstanding), waiting for this CPU's work. */
   waitingOn: number;
+  /** The caller has woken from a flush sleep: its queueing is over. */
+  flushed: boolean;
 }
 
 /**
@@ -214,11 +218,24 @@ export function fitCostsFromTrace(lines: readonly FtraceLine[], base: CostModel)
         const target = Number(kv.get('cpu') ?? kv.get('req_cpu'));
         if (!Number.isInteger(target)) break;
         let d = open.get(e.pid);
-        // __lru_add_drain_all() queues in CPU order, under its mutex: a lower CPU, a caller that
-        // has slept in flush_work() since, or a long pause after every work so far has ended
-        // is the next drain (a pause alone is not: under TCG a vCPU can stall for milliseconds).
-        if (!d || target <= d.lastTarget || d.waitingOn >= 0 || (t - d.lastQueueNs > DRAIN_GAP_NS && d.outstanding === 0)) {
-          d = { pid: e.pid, cpu: e.cpu, lastQueueNs: t, lastTarget: target, firstQueueNs: t, outstanding: 0, order: [], ended: new Map(), waitingOn: -1 };
+        // __lru_add_drain_all() queues in CPU order, under its mutex, before its flushes: a lower
+        // CPU, a caller that has slept in flush_work() since, a pause after every work so far has
+        // ended, or a pause too long for any stall is the next drain (a pause alone is not:
+        // under TCG a vCPU can stall for milliseconds, and a work whose events were lost never ends).
+        const gap = d ? t - d.lastQueueNs : 0;
+        if (!d || target <= d.lastTarget || d.waitingOn >= 0 || d.flushed || (gap > DRAIN_GAP_NS && (d.outstanding === 0 || gap > DRAIN_STALL_MAX_NS))) {
+          d = {
+            pid: e.pid,
+            cpu: e.cpu,
+            lastQueueNs: t,
+            lastTarget: target,
+            firstQueueNs: t,
+            outstanding: 0,
+            order: [],
+            ended: new Map(),
+            waitingOn: -1,
+            flushed: false,
+          };
           open.set(e.pid, d);
           drains.push(d);
         } else {
@@ -286,6 +303,7 @@ export function fitCostsFromTrace(lines: readonly FtraceLine[], base: CostModel)
             (w.waitingOn === e.cpu ? flush.local : polling ? flush.polling : flush.remote).push(t - end);
           }
           w.waitingOn = -1;
+          w.flushed = true;
           if (w.outstanding === 0) {
             drainAll.push(t - w.firstQueueNs);
             open.delete(sw.nextPid);

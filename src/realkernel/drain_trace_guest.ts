@@ -25,8 +25,9 @@ const END = 'FR-TRACE-END';
 
 /**
  * The guest's PID 1: tracepoints on, `rounds` rounds of batch fills and a compaction, the trace
- * out. Nothing in a round forks: a process that exits drains its CPU's batches (exit_mmap()
- * calls lru_add_drain()), so the loops use shell builtins only, over a CPU list made before.
+ * out. PID 1 forks nothing in a round: a process that exits drains its CPU's batches
+ * (exit_mmap() calls lru_add_drain()), so its loops use shell builtins only, over a CPU list
+ * made before; each writer's one fork runs before its writes, on its own CPU.
  */
 export function drainTraceInit(rounds: number): string {
   const B = '/bin/busybox';
@@ -43,13 +44,14 @@ export function drainTraceInit(rounds: number): string {
     `echo 4096 > ${T}/buffer_size_kb`,
     ...DRAIN_TRACE_EVENTS.map((e) => `echo 1 > ${T}/events/${e}/enable || echo "FR-NOTE no ${e} event"`),
     `CPUS=$(${B} seq 0 $(($(${B} nproc) - 1)))`,
-    // A writer pinned to each CPU that stays alive between rounds: on each "go" it writes 1-8
-    // new page-cache pages (batches of several sizes; a batch holds 15 or 31 folios) with the
-    // shell's printf, and answers "ok"; it says "ok" once when it starts. New files: truncating
-    // one drains the CPU's batch. They are removed after each round's compaction.
+    // A writer pinned to each CPU that stays alive between rounds: on each "go" it removes its
+    // last round's files (the rm runs and exits on the writer's CPU, whose batch is empty since
+    // the compaction), writes 1-8 new page-cache pages (batches of several sizes; a batch holds
+    // 15 or 31 folios) with the shell's printf, and answers "ok"; it says "ok" once when it
+    // starts. New files: truncating one would drain the CPU's batch.
     'for c in $CPUS; do',
     `  ${B} mkfifo /tmp/go$c /tmp/done$c`,
-    `  ${B} taskset -c $c ${B} sh -c "echo ok > /tmp/done$c; i=0; while read go < /tmp/go$c; do k=0; n=\\$((1 + (i*7+$c*3) % 8)); while [ \\$k -lt \\$n ]; do printf '%4096s' '' > /tmp/f$c.\\$i.\\$k; k=\\$((k+1)); done; echo ok > /tmp/done$c; i=\\$((i+1)); done" &`,
+    `  ${B} taskset -c $c ${B} sh -c "echo ok > /tmp/done$c; i=0; while read go < /tmp/go$c; do ${B} rm -f /tmp/f$c.*; k=0; n=\\$((1 + (i*7+$c*3) % 8)); while [ \\$k -lt \\$n ]; do printf '%4096s' '' > /tmp/f$c.\\$i.\\$k; k=\\$((k+1)); done; echo ok > /tmp/done$c; i=\\$((i+1)); done" &`,
     'done',
     'for c in $CPUS; do read x < /tmp/done$c; [ "$x" = ok ] || echo "FR-NOTE no writer on CPU $c"; done',
     `ROUNDS=$(${B} seq 1 ${rounds})`,
@@ -58,12 +60,12 @@ export function drainTraceInit(rounds: number): string {
     '  for c in $CPUS; do echo go > /tmp/go$c; done',
     '  for c in $CPUS; do read x < /tmp/done$c; done',
     '  echo 1 > /proc/sys/vm/compact_memory',
-    `  ${B} rm -f /tmp/f*`,
     'done',
     `echo 0 > ${T}/tracing_on`,
     `echo ${BEGIN}`,
     `${B} cat ${T}/trace`,
     `echo ${END}`,
+    `${B} sleep 2`, // let the console send what cat wrote: power-off drops the tty's buffer
     `${B} poweroff -f`,
     '',
   ].join('\n');
@@ -92,7 +94,8 @@ export async function recordDrainTrace(o: DrainTraceOptions): Promise<string> {
     if (notes.length > 0) throw new UsageError(`--image: ${o.image}: the guest cannot record drains: ${[...new Set(notes)].join('; ')}`);
     if (a < 0 || b < a) {
       const why = r.timedOut ? `timed out after ${o.timeoutMs / 1000} s` : (r.panic ?? `exit ${r.exitCode}`);
-      throw new UsageError(`--image: ${o.image}: the guest printed no trace (${why}); its console ended:\n${r.console.slice(-15).join('\n')}`);
+      const what = a >= 0 ? 'a trace cut short (no end marker)' : 'no trace';
+      throw new UsageError(`--image: ${o.image}: the guest printed ${what} (${why}); its console ended:\n${r.console.slice(-15).join('\n')}`);
     }
     return `${r.console.slice(a + 1, b).join('\n')}\n`;
   } finally {
