@@ -48,4 +48,20 @@ describe('a write that fails at the end', () => {
     expect(outputFailures()).toBe(before + 1);
     rmSync(where);
   });
+
+  test('neither the file nor the fallback: it returns no path, so nothing claims "wrote"', () => {
+    let err = '';
+    const ctx = { out: process.stdout, err: { write: (x: string) => (err += x) }, exitCode: 0, env: {} } as unknown as CliContext;
+    const before = outputFailures();
+    const saved = process.env['TMPDIR'];
+    process.env['TMPDIR'] = join(dir, 'no-tmp'); // os.tmpdir() reads it at each call
+    try {
+      expect(writeOutput(ctx, '--json', join(dir, 'vanished', 'y.json'), '{}\n')).toBe('');
+    } finally {
+      if (saved === undefined) delete process.env['TMPDIR'];
+      else process.env['TMPDIR'] = saved;
+    }
+    expect(err).toMatch(/--json: could not write .*y\.json' \(ENOENT\) nor .*; the results above are all that is left/);
+    expect(outputFailures()).toBe(before + 1);
+  });
 });

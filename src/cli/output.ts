@@ -13,7 +13,10 @@ export function outputFailures(): number {
   return failed;
 }
 
-/** Write `text` to `path` (named by `flag` in messages); on failure, next to the temp files. Returns where it went. */
+/**
+ * Write `text` to `path` (named by `flag` in messages); on failure, next to the temp files.
+ * Returns where it went: `path`, the fallback, or '' when neither could be written.
+ */
 export function writeOutput(ctx: CliContext, flag: string, path: string, text: string): string {
   try {
     writeFileSync(path, text);
@@ -28,7 +31,7 @@ export function writeOutput(ctx: CliContext, flag: string, path: string, text: s
         `folio-race: ${flag}: could not write '${path}' (${why}) nor '${fallback}' (${(e2 as NodeJS.ErrnoException).code ?? e2}); the results above are all that is left\n`,
       );
       failed++;
-      return path;
+      return '';
     }
     ctx.err.write(`folio-race: ${flag}: could not write '${path}' (${why}); the results are in '${fallback}'\n`);
     failed++;

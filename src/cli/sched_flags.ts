@@ -62,7 +62,7 @@ export function reportFailure(ctx: CliContext, session: DetSession, setup: Repla
   if (o.out) {
     const { file: f } = makeReplayFile(file, schedule, found.schedule);
     const at = writeOutput(ctx, '--out', o.out, JSON.stringify(f, null, 2) + '\n');
-    w(`\nreplay file: ${at}\n  folio-race replay ${at} [--trace]`);
+    if (at) w(`\nreplay file: ${at}\n  folio-race replay ${at} [--trace]`);
   }
   return run;
 }
@@ -78,5 +78,5 @@ export function reportRunSchedule(ctx: CliContext, setup: ReplaySetup, decisions
     return;
   }
   const at = writeOutput(ctx, '--out', out, JSON.stringify(makeReplayFile(setup, schedule, encodeSchedule(decisions)).file, null, 2) + '\n');
-  ctx.out.write(`replay file: ${at}\n  folio-race replay ${at} [--trace]\n`);
+  if (at) ctx.out.write(`replay file: ${at}\n  folio-race replay ${at} [--trace]\n`);
 }

@@ -91,7 +91,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
             { scenario, source: scenarioArg, policy, cpus, seed: 0, strategy: 'exhaustive', timeless },
             encodeSchedule(fl.explicit),
           ).file;
-          w(`  replay file: ${writeOutput(ctx, '--out', path, JSON.stringify(file, null, 2) + '\n')}`);
+          w(`  replay file: ${writeOutput(ctx, '--out', path, JSON.stringify(file, null, 2) + '\n') || 'not written (above)'}`);
         }
       });
       ctx.exitCode = r.failures.length ? EXIT.FAIL_ON : EXIT.OK;

@@ -58,6 +58,6 @@ its times are the emulated CPU's. For a machine's own costs, record on the machi
       if (written === out) ctx.err.write(`folio-race: wrote ${f.out}\n`);
       const { costFileFromFit, fitCostsFromTrace } = await import('../../cost/from_trace.js');
       const { parseFtrace } = await import('../../trace/ftrace.js');
-      ctx.out.write(costFileFromFit(fitCostsFromTrace(parseFtrace(text), DEFAULT_COSTS), written === out ? f.out : written));
+      ctx.out.write(costFileFromFit(fitCostsFromTrace(parseFtrace(text), DEFAULT_COSTS), written === out || written === '' ? f.out : written));
     });
 }

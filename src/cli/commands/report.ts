@@ -27,6 +27,7 @@ export function registerReport(program: Command, ctx: CliContext): void {
       const figures = html.buildFigures(docs);
       const a = writeOutput(ctx, '--output', out, html.renderHtml(docs, figures));
       const b = writeOutput(ctx, '--output', figOut, JSON.stringify({ figures }, null, 2) + '\n');
-      ctx.err.write(`folio-race: wrote ${a} (${figures.length} figures) and ${b}\n`);
+      const wrote = [a ? `${a} (${figures.length} figures)` : '', b].filter((x) => x !== '');
+      if (wrote.length > 0) ctx.err.write(`folio-race: wrote ${wrote.join(' and ')}\n`);
     });
 }
