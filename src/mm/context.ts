@@ -68,6 +68,11 @@ export interface RuntimeHooks {
    * logical-time runtime serialises the holders in time. Free-run contends for real.
    */
   lockHeld?(lock: number, held: boolean): void;
+  /**
+   * The work item just run on this CPU completes later: the logical-time runtime calls
+   * work_complete(ctx, seq) when the kworker's step ends. Absent: it completes at once.
+   */
+  deferCompletion?(ctx: KernelCtx, seq: number): void;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
   wakeAll(): void;
   /**

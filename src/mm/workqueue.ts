@@ -62,10 +62,19 @@ export function run_pending_work(ctx: KernelCtx, fn: (ctx: KernelCtx) => void): 
   const seq = Atomics.exchange(ctx.w, ctx.base + C.WQ_PENDING, 0);
   if (seq === 0) return false;
   fn(ctx);
+  if (ctx.hooks.deferCompletion) ctx.hooks.deferCompletion(ctx, seq);
+  else work_complete(ctx, seq);
+  return true;
+}
+
+/**
+ * The work instance `seq` on this CPU has completed (process_one_work() after the function
+ * returned): publish it, and complete the flusher's barrier, waking the task in flush_work() on
+ * this work, if any. A drain-all caller waiting on another CPU's work sleeps on (no wake-up per
+ * completed CPU).
+ */
+export function work_complete(ctx: KernelCtx, seq: number): void {
   Atomics.store(ctx.w, ctx.base + C.WQ_DONE_SEQ, seq);
-  // The flusher's barrier completes: wake the task in flush_work() on this work, if any. A
-  // drain-all caller waiting on another CPU's work sleeps on (no wake-up per completed CPU).
   const flusher = Atomics.load(ctx.w, ctx.base + C.WQ_FLUSHER);
   if (flusher !== 0) ctx.hooks.wake(flusher - 1);
-  return true;
 }

@@ -31,6 +31,7 @@ import type { Failure, TrialResult } from '../trial/result.js';
 import { type CostModel, DEFAULT_COSTS, eventCosts } from '../cost/model.js';
 import { LOCK, N_LOCKS } from '../mm/cost.js';
 import { program } from './cooperative.js';
+import { work_complete } from '../mm/workqueue.js';
 import { Batch } from '../mm/constants.js';
 import { folio_batch_count } from '../mm/folio_batch.js';
 import { cpuTask, executeBody, idleTask, kworkerTask, lruInsertionBody, queueWorkBody, type TracepointLog } from '../trace/tracepoints.js';
@@ -205,6 +206,8 @@ export class LogicalRuntime {
       },
       // A holder's critical section is atomic in one step, so other CPUs never see the lock
       // held: its hold time is serialised here instead (taken at most when the last holder let go).
+      // Completed when the kworker's step ends (its clock by then): flush_work() waits until then.
+      deferCompletion: (ctx, seq) => this.completions.push(this.clock, ctx.cpu, seq),
       lockHeld: (lock, held) => {
         const i = lock * this.nodes + (this.current?.node ?? 0);
         if (held) this.clock = Math.max(this.clock, this.lockFree[i]!);
@@ -250,15 +253,11 @@ export class LogicalRuntime {
     if (prev === undefined || this.clock < prev) this.woken.set(cpu, this.clock);
   }
 
-  /** A work item's completion at the end of its step: publish it and wake its flusher. */
+  /** A work item's completion at the end of its kworker's step (work_complete()), and the wakes it makes. */
   private complete(t: number, cpu: number, seq: number): void {
-    const s = this.cpus[cpu]!;
     this.clock = t;
     this.waker = cpu;
-    const done = s.ctx.base + C.WQ_DONE_SEQ;
-    this.w[done] = Math.max(this.w[done]!, seq); // (one drain at a time: completions come in order anyway)
-    const flusher = this.w[s.ctx.base + C.WQ_FLUSHER]!;
-    if (flusher !== 0) this.noteWake(flusher - 1);
+    work_complete(this.cpus[cpu]!.ctx, seq);
     this.applyWakes();
   }
 
@@ -467,16 +466,7 @@ export class LogicalRuntime {
       this.clock = t + this.costs.stepNs + (kw ? s.kwSwitch : 0);
       this.stepAt = t;
       if (kw) {
-        const done = s.ctx.base + C.WQ_DONE_SEQ;
-        const before = this.w[done]!;
         kworker_run_pending(s.ctx);
-        const seq = this.w[done]!;
-        if (seq !== before) {
-          // Completed when the step ends: flush_work() keeps waiting until then.
-          this.w[done] = before;
-          this.woken.delete(this.w[s.ctx.base + C.WQ_FLUSHER]! - 1);
-          this.completions.push(this.clock, cpu, seq);
-        }
         s.kwReady = Infinity;
         s.kwSwitch = 0;
         s.kwTriedAt = -1;

@@ -67,10 +67,15 @@ function labelOf(cpu: number, opts: FtraceOptions): TaskLabel {
   return l?.[cpu] ?? { task: `cpu${cpu}`, pid: 1000 + cpu };
 }
 
-/** ftrace's `%5lu.%06lu` timestamp without padding, as in Will's trace. */
-export function formatTimestamp(ns: number): string {
-  const us = Math.floor(ns / 1000);
-  return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
+/**
+ * ftrace's `%5lu.%06lu` timestamp without padding, as in Will's trace (the tracing/trace file),
+ * or with `ns` digits, `sec.nanoseconds`, as `trace-cmd report -t` prints it.
+ */
+export function formatTimestamp(ns: number, nanoseconds = false): string {
+  const t = Math.round(ns);
+  const sec = Math.floor(t / 1e9);
+  const rest = t - sec * 1e9;
+  return nanoseconds ? `${sec}.${String(rest).padStart(9, '0')}` : `${sec}.${String(Math.floor(rest / 1000)).padStart(6, '0')}`;
 }
 
 /** The irqs-off / need-resched / hardirq-softirq / preempt-depth / migrate-disable column. */

@@ -4,6 +4,8 @@
 // (include/trace/events/sched.h). The logical-time runtime writes its drains this way, so that a
 // model's trace and a real machine's read alike (and `costs --from-trace` fits either).
 
+import { formatTimestamp } from './ftrace.js';
+
 /** A task as the trace names it. */
 export interface TraceTask {
   comm: string;
@@ -25,16 +27,8 @@ export function schedSwitchBody(prev: TraceTask, next: TraceTask, prevState = 'S
   return `prev_comm=${prev.comm} prev_pid=${prev.pid} prev_prio=120 prev_state=${prevState} ==> next_comm=${next.comm} next_pid=${next.pid} next_prio=120`;
 }
 
-/** `sec.nanoseconds` (trace-cmd report -t), or `sec.microseconds` (the tracing/trace file). */
-export function formatTraceTime(ns: number, micro = false): string {
-  const t = Math.round(ns);
-  const sec = Math.floor(t / 1e9);
-  const rest = t - sec * 1e9;
-  return micro ? `${sec}.${String(Math.floor(rest / 1000)).padStart(6, '0')}` : `${sec}.${String(rest).padStart(9, '0')}`;
-}
-
 export function formatTracepoint(t: number, cpu: number, task: TraceTask, event: string, body: string, micro = false): string {
-  return `${`${task.comm}-${task.pid}`.padStart(16)} [${String(cpu).padStart(3, '0')}] ..... ${formatTraceTime(t, micro)}: ${event}: ${body}`;
+  return `${`${task.comm}-${task.pid}`.padStart(16)} [${String(cpu).padStart(3, '0')}] ..... ${formatTimestamp(t, !micro)}: ${event}: ${body}`;
 }
 
 interface Entry {

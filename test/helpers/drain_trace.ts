@@ -4,7 +4,17 @@
 // polling CPU's sooner), busy CPUs' at a scheduling point uniform over the spacing, each work
 // moves its batch (one mm_lru_insertion per folio), and the caller sleeps until the last work ends.
 import { mulberry32 } from '../../src/rng/mulberry32.js';
-import { executeBody, formatTracepoint, lruInsertionBody, queueWorkBody, schedSwitchBody, type TraceTask } from '../../src/trace/tracepoints.js';
+import {
+  cpuTask,
+  executeBody,
+  formatTracepoint,
+  idleTask,
+  kworkerTask,
+  lruInsertionBody,
+  queueWorkBody,
+  schedSwitchBody,
+  type TraceTask,
+} from '../../src/trace/tracepoints.js';
 
 /** Costs in the logical model's terms (src/cost/model.ts); the trace shows them as the model spends them. */
 export interface DrainTraceCosts {
@@ -36,9 +46,9 @@ export const TRACE_COSTS: DrainTraceCosts = {
 };
 
 const CALLER = { comm: 'compact', pid: 4242 };
-const kworker = (cpu: number) => ({ comm: `kworker/${cpu}:1`, pid: 100 + cpu });
-const task = (cpu: number) => ({ comm: `stress-ng-${cpu}`, pid: 3000 + cpu });
-const IDLE = (cpu: number) => ({ comm: `swapper/${cpu}`, pid: 0 });
+const kworker = kworkerTask;
+const task = cpuTask;
+const IDLE = idleTask;
 
 export interface DrainTraceOptions {
   drains?: number;
