@@ -11,6 +11,7 @@ import { STAMP_MASK, stampDiff } from '../src/mm/lru_add_drain_all.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { BENCH_PARK, BENCH_PARKED, BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
 import { FloorThreads, IDLE_SETTLE_US, settle } from './floor.js';
+import { nowNs } from '../src/mm/boot.js';
 
 /** Median and quartiles over the slices. */
 export interface Quartiles {
@@ -41,6 +42,15 @@ export interface DrainBenchRow {
   ratio: Quartiles;
   /** Per slice: the emulator's median signalling (there + back) over the floor's median round trip. */
   signalRatio: Quartiles;
+  /**
+   * Busy: the mean time (ns) a busy CPU ran between two scheduling points (its free-run thread's
+   * SCHED_POINTS over the slice, less its drain work), where it looks for queued work; NaN idle.
+   */
+  pointGapNs: number;
+  /** Busy: the floor whose threads work `pointGapNs` between looks at their bell: round trip p50. */
+  gapFloorP50: number;
+  /** Busy: per slice, the emulator's median signalling over that floor's median round trip. */
+  gapSignalRatio: Quartiles;
   slices: number;
   cpusQueued: number;
   /** Drains (after the warm-up) that found no CPU to queue and were not timed. */
@@ -84,9 +94,23 @@ interface Slice {
   signal: number[];
   floor: number[];
   floorLegs: { there: number[]; back: number[] };
+  /** Busy: the slice's mean gap between a CPU's scheduling points (ns), and the floor polled at it. */
+  gap: number;
+  gapFloor: number[];
 }
 
-const newSlice = (): Slice => ({ lat: [], work: [], caller: [], there: [], back: [], signal: [], floor: [], floorLegs: { there: [], back: [] } });
+const newSlice = (): Slice => ({
+  lat: [],
+  work: [],
+  caller: [],
+  there: [],
+  back: [],
+  signal: [],
+  floor: [],
+  floorLegs: { there: [], back: [] },
+  gap: Number.NaN,
+  gapFloor: [],
+});
 
 /** The emulator's side of a cell, driven from the coordinator's thread inside Coordinator.run(). */
 class EmulatorCell {
@@ -134,6 +158,32 @@ class EmulatorCell {
     Atomics.store(w, BENCH_PARK, 0);
     this.ring();
     this.c.waitFor(() => from.every((v, i) => Atomics.load(w, cpuBase(i) + BENCH_READY) >= v + 512), 60_000);
+  }
+
+  /** Each CPU's scheduling points and drain work so far, and the clock: gapNs() takes the differences. */
+  private mark(): { t: number; points: number; work: number } {
+    const w = this.c.w;
+    let points = 0;
+    let work = 0;
+    for (let i = 0; i < this.n; i++) {
+      points += Atomics.load(w, cpuBase(i) + C.SCHED_POINTS);
+      work += Atomics.load(w, cpuBase(i) + C.STATS + Stat.DRAIN_WORK_NS);
+    }
+    return { t: nowNs(), points, work };
+  }
+
+  /** Busy: the mean time a CPU ran between two scheduling points since `m` (its drain work left out). */
+  gapNs(m: { t: number; points: number; work: number }): number {
+    const now = this.mark();
+    const points = (now.points - m.points) | 0;
+    return points > 0 ? ((now.t - m.t) * this.n - (now.work - m.work)) / points : Number.NaN;
+  }
+
+  /** drains() for a slice, with the busy CPUs' gap between scheduling points meanwhile (into s.gap). */
+  timedDrains(rounds: number, s: Slice): void {
+    const m = this.mark();
+    this.drains(rounds, s);
+    if (this.busy) s.gap = this.gapNs(m);
   }
 
   private workNs(into: number[]): void {
@@ -242,11 +292,16 @@ async function measureCell(n: number, busy: boolean, rounds: number, warmDrains:
       const per = Math.max(1, Math.ceil(rounds / SLICES));
       for (let k = 0; k < SLICES; k++) {
         const s = newSlice();
-        emu.drains(per, s);
+        emu.timedDrains(per, s);
         emu.park();
         settle(SWITCH_US);
         floor.resume();
         for (let r = 0; r < per; r++) s.floor.push(floor.round(s.floorLegs));
+        if (busy && Number.isFinite(s.gap)) {
+          floor.setUnitNs(s.gap);
+          for (let r = 0; r < per; r++) s.gapFloor.push(floor.round());
+          floor.setUnitNs(0);
+        }
         floor.park();
         settle(SWITCH_US);
         emu.resume();
@@ -293,6 +348,15 @@ export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r
         ),
         ratio: quartiles(full.map((s) => pct(s.lat, 50) / pct(s.floor, 50))),
         signalRatio: quartiles(full.map((s) => pct(s.signal, 50) / pct(s.floor, 50))),
+        pointGapNs: pct(
+          full.map((s) => s.gap),
+          50,
+        ),
+        gapFloorP50: pct(
+          full.flatMap((s) => s.gapFloor),
+          50,
+        ),
+        gapSignalRatio: quartiles(full.filter((s) => s.gapFloor.length > 0).map((s) => pct(s.signal, 50) / pct(s.gapFloor, 50))),
         slices: full.length,
         cpusQueued: cell.queued / Math.max(1, lat.length),
         emptyDrains: cell.empty,

@@ -5,6 +5,10 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { busyBesideSpinNs } from '../src/cpu/freerun.js';
 import { stampDiff } from '../src/mm/lru_add_drain_all.js';
+import { hostPerf } from '../src/mm/boot.js';
+
+/** Taken once: `process` is an accessor on the global object (15-30 ns a read), as in nowNs(). */
+const hrtimeBigint = process.hrtime.bigint;
 
 /**
  * Idle cells: after a round's refill the timed drain waits this long, and so does the floor's
@@ -18,6 +22,8 @@ export const IDLE_SETTLE_US = 100;
 export const FLOOR_STOP = 8;
 /** Non-zero: busy threads stop their work and sleep (the drain bench measures the emulator meanwhile). */
 export const FLOOR_PARK = 9;
+/** Busy threads' unit of work between looks at the bell (ns); 0: the bare unit of 24 atomics. */
+export const FLOOR_UNIT_NS = 10;
 /** Untimed rounds after each resume() of busy threads. */
 const RESUME_ROUNDS = 5;
 /** A round that waits this long for its acknowledgements (ms) throws. */
@@ -34,8 +40,8 @@ export interface FloorLegs {
 
 /** Wait `us` without giving up the thread (a benchmark's pause between rounds). */
 export function settle(us: number): void {
-  const end = performance.now() + us / 1000;
-  while (performance.now() < end) {
+  const end = hostPerf.now() + us / 1000;
+  while (hostPerf.now() < end) {
     /* the CPU threads go idle meanwhile */
   }
 }
@@ -85,17 +91,27 @@ export class FloorThreads {
     if (this.busy && Atomics.load(this.w, FLOOR_STOP) === 0) for (let r = 0; r < RESUME_ROUNDS; r++) this.round();
   }
 
+  /**
+   * Busy threads work `ns` between looks at their bell, as long as the emulated CPU runs between
+   * two scheduling points (0: the bare unit). A few untimed rounds follow, so every thread has
+   * taken up the new unit before a timed round.
+   */
+  setUnitNs(ns: number): void {
+    Atomics.store(this.w, FLOOR_UNIT_NS, Math.max(0, Math.round(ns)));
+    if (this.busy && Atomics.load(this.w, FLOOR_STOP) === 0) for (let r = 0; r < RESUME_ROUNDS; r++) this.round();
+  }
+
   /** One round: ring every bell, wait for every acknowledgement (ns); `legs` gets its two legs. */
   round(legs?: FloorLegs): number {
     const { w, n, spinNs } = this;
     const r = ++this.r;
-    const t0 = process.hrtime.bigint();
+    const t0 = hrtimeBigint();
     for (let i = 0; i < n; i++) {
       Atomics.store(w, (i + 1) * 16, r);
       Atomics.notify(w, (i + 1) * 16);
     }
     let spins = 0;
-    const spinUntil = performance.now() + spinNs / 1e6;
+    const spinUntil = hostPerf.now() + spinNs / 1e6;
     const deadline = spinUntil + ROUND_TIMEOUT_MS;
     for (;;) {
       let all = true;
@@ -105,7 +121,7 @@ export class FloorThreads {
           break;
         }
       if (all) break;
-      if (++spins < 200 || performance.now() < spinUntil) continue;
+      if (++spins < 200 || (spins & 7) !== 0 || hostPerf.now() < spinUntil) continue; // the clock every 8th turn, as the emulator's waits
       const seen = Atomics.load(w, 0);
       let again = true;
       for (let i = 0; i < n; i++)
@@ -116,11 +132,10 @@ export class FloorThreads {
       if (again) continue;
       // A floor thread that died cannot report it while this thread waits here (its 'error' event
       // needs the event loop): give up instead of hanging the bench.
-      if (performance.now() > deadline)
-        throw new Error(`floor: a thread did not acknowledge round ${r} within ${ROUND_TIMEOUT_MS / 1000} s (${this.missing(r)})`);
+      if (hostPerf.now() > deadline) throw new Error(`floor: a thread did not acknowledge round ${r} within ${ROUND_TIMEOUT_MS / 1000} s (${this.missing(r)})`);
       Atomics.wait(w, 0, seen, 50);
     }
-    const t1 = process.hrtime.bigint();
+    const t1 = hrtimeBigint();
     const ns = Number(t1 - t0);
     if (legs) {
       const mask = 0x3fffffffn;

@@ -55,15 +55,18 @@ async function main(): Promise<void> {
       "  slice ratios = each slice's median (round trip, or signalling = there + back) over the same slice's floor round trip: median (quartiles) of the 10;",
     );
     console.log(
-      '  untimed = busy drains that found nothing queued (the CPU had not put a folio back since the previous drain, about a cycle before), not in the figures',
+      '  untimed = busy drains that found nothing queued (the CPU had not put a folio back since the previous drain, about a cycle before), not in the figures;',
     );
     console.log(
-      '  cpus  mode   emu p50  emu p99  floor p50 floor p99  queued  caller   there  drain work   back   floor there  back   round trip/floor    signalling/floor    untimed',
+      '  busy: gap = the mean time a busy CPU runs between two scheduling points (where it looks for queued work); floor at gap = the same doorbell with each floor thread working that long between looks',
+    );
+    console.log(
+      '  cpus  mode   emu p50  emu p99  floor p50 floor p99  queued  caller   there  drain work   back   floor there  back   round trip/floor    signalling/floor    untimed      gap  floor at gap  signalling/floor at gap',
     );
     const q = (x: { p25: number; p50: number; p75: number }) => `${x.p50.toFixed(2)}x (${x.p25.toFixed(2)}-${x.p75.toFixed(2)})`.padEnd(19);
     await benchDrain(counts, rounds, (r) => {
       console.log(
-        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}  ${r.cpusQueued.toFixed(1).padStart(5)} ${us2(r.callerP50)} ${us2(r.thereP50)}   ${us2(r.workP50)}   ${us2(r.backP50)}      ${us2(r.floorThereP50)} ${us2(r.floorBackP50)}   ${q(r.ratio)} ${q(r.signalRatio)} ${String(r.emptyDrains).padStart(7)}`,
+        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}  ${r.cpusQueued.toFixed(1).padStart(5)} ${us2(r.callerP50)} ${us2(r.thereP50)}   ${us2(r.workP50)}   ${us2(r.backP50)}      ${us2(r.floorThereP50)} ${us2(r.floorBackP50)}   ${q(r.ratio)} ${q(r.signalRatio)} ${String(r.emptyDrains).padStart(7)}${r.mode === 'busy' ? `  ${(r.pointGapNs / 1000).toFixed(2).padStart(7)}  ${us(r.gapFloorP50).padStart(12)}  ${q(r.gapSignalRatio)}` : ''}`,
       );
     });
   }

@@ -18,6 +18,10 @@ test('bench drain and sched run to the end at small sizes', () => {
   expect(drain.stderr).toBe('');
   expect(drain.status).toBe(0);
   expect(drain.stdout).toContain('lru_add_drain_all() round trip');
+  // Busy rows carry a third ratio, against the floor polled at the CPU's own scheduling-point gap.
+  const busy = drain.stdout.split('\n').filter((l) => /^ +[12] +busy /.test(l));
+  expect(busy).toHaveLength(2);
+  for (const l of busy) expect(l.match(/\d\.\d\dx \(/g)?.length ?? 0).toBe(3);
   const sched = bench('sched', { BENCH_SCHEDULES: '20', BENCH_EXPLORE_LIMIT_S: '1' });
   expect(sched.stderr).toBe('');
   expect(sched.status).toBe(0);

@@ -110,6 +110,37 @@ describe('flush_work wake-ups', () => {
   });
 });
 
+describe('a runtime that blocks in place (free-run: RuntimeHooks.blockInPlace)', () => {
+  // The flusher sleeps inside flush_work() instead of yielding BLOCKED to its driver, so the
+  // completion's way back resumes no generator chain. The wait is the same: the hook returns
+  // once the condition holds, and wait_event() checks it again.
+  test('flush_work() sleeps in the hook until the work it flushes has run, and never yields BLOCKED', () => {
+    const { k, add } = setup(3);
+    const fa = add(1);
+    const fb = add(2);
+    const waited: string[] = [];
+    k.ctx(0).hooks.blockInPlace = (cond) => {
+      waited.push(k.ctx(0).blockReason);
+      expect(cond()).toBe(false); // the work has not run yet: the wait is real
+      k.runKworkers(); // the CPUs' kworkers run while the flusher sleeps
+      expect(cond()).toBe(true);
+    };
+    k.run(0, lru_add_drain_all(k.ctx(0)));
+    expect(waited).toEqual(['flush_work']); // CPU 1's flush slept; CPU 2's work had run by then
+    expect(k.yields[0]!.filter((y) => y === YP.BLOCKED)).toHaveLength(0);
+    expect([fa, fb].map((f) => folio_test(k.ctx(0), f, PG.lru))).toEqual([true, true]);
+    expect(k.ctx(0).blockedOn).toBeNull();
+  });
+
+  test('without the hook, the same drain yields BLOCKED to its runtime', () => {
+    const { k, add } = setup(3);
+    add(1);
+    add(2);
+    k.run(0, lru_add_drain_all(k.ctx(0)));
+    expect(k.yields[0]!.filter((y) => y === YP.BLOCKED)).toHaveLength(1);
+  });
+});
+
 describe('drain phases (the drain bench splits a round trip with them)', () => {
   // A clock that ticks at every read, so each stamp is later than the one before. It starts just
   // below a multiple of 2^30, so the 30-bit stamps wrap during the drain.

@@ -73,6 +73,13 @@ export interface RuntimeHooks {
    * work_complete(ctx, seq) when the kworker's step ends. Absent: it completes at once.
    */
   deferCompletion?(ctx: KernelCtx, seq: number): void;
+  /**
+   * Sleep in place until `cond()` holds (free-run: this thread waits on its doorbell, running its
+   * kworker meanwhile). Absent: wait_event() yields BLOCKED and the runtime decides. A thread that
+   * blocks in place resumes no generator chain when the condition comes true: on a flush, the
+   * chain's resumption was most of the completion's way back to the flusher.
+   */
+  blockInPlace?(cond: () => boolean): void;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
   wakeAll(): void;
   /**

@@ -115,6 +115,9 @@ export const C = {
   // workqueue_execute_start/end tracepoints would time it): the drain bench splits a round trip.
   DRAIN_WORK_START: 17 * LINE + 9,
   DRAIN_WORK_END: 17 * LINE + 10,
+  // Scheduling points this CPU's free-run thread has passed (no kernel field): the drain bench's
+  // busy floor polls its doorbell at the same spacing as the emulated CPU looks for work.
+  SCHED_POINTS: 17 * LINE + 11,
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches overflow their area');

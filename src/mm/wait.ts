@@ -14,6 +14,7 @@ export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string)
   ctx.blockReason = reason;
   ctx.blockedOn = cond;
   try {
+    if (ctx.hooks.blockInPlace) ctx.hooks.blockInPlace(cond);
     while (!cond()) yield YP.BLOCKED;
   } finally {
     ctx.blockedOn = null;

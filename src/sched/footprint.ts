@@ -92,7 +92,7 @@ function watchedGlobals(nCpus: number): Int32Array {
  * them is never written. The batch entries are not copied.
  */
 const CPU_FIELDS: Int32Array = (() => {
-  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.STATS]);
+  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.STATS]);
   const words = new Set<number>();
   for (const v of Object.values(C)) if (!skip.has(v)) words.add(v);
   for (let k = 1; k < 4; k++) words.add(C.USER + k);
