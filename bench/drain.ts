@@ -10,7 +10,7 @@ import { C, cpuBase, Stat } from '../src/mm/layout.js';
 import { STAMP_MASK, stampDiff } from '../src/mm/lru_add_drain_all.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { BENCH_PARK, BENCH_PARKED, BENCH_READY, BENCH_RELEASE, BENCH_ROUND, BENCH_WARM_CYCLES } from '../src/job/bench_program.js';
-import { FloorThreads, IDLE_SETTLE_US, settle } from './floor.js';
+import { busyPhase, FloorThreads, IDLE_SETTLE_US, settle } from './floor.js';
 import { nowNs } from '../src/mm/boot.js';
 
 /** Median and quartiles over the slices. */
@@ -120,6 +120,7 @@ class EmulatorCell {
   empty = 0;
   private readonly before: number[] = [];
   private readonly after: number[] = [];
+  private readonly phase = busyPhase(1);
 
   constructor(
     private readonly c: Coordinator,
@@ -176,14 +177,18 @@ class EmulatorCell {
   gapNs(m: { t: number; points: number; work: number }): number {
     const now = this.mark();
     const points = (now.points - m.points) | 0;
-    return points > 0 ? ((now.t - m.t) * this.n - (now.work - m.work)) / points : Number.NaN;
+    return points > 0 ? ((now.t - m.t) * this.n - ((now.work - m.work) | 0)) / points : Number.NaN;
   }
 
-  /** drains() for a slice, with the busy CPUs' gap between scheduling points meanwhile (into s.gap). */
-  timedDrains(rounds: number, s: Slice): void {
+  /**
+   * drains() for a slice, with the busy CPUs' gap between scheduling points meanwhile (into
+   * s.gap), where every thread has a core: else the wall time counts the time slices a CPU
+   * thread spent descheduled, which the floor's threads then spend too.
+   */
+  timedDrains(rounds: number, s: Slice, fits: boolean): void {
     const m = this.mark();
     this.drains(rounds, s);
-    if (this.busy) s.gap = this.gapNs(m);
+    if (this.busy && fits) s.gap = this.gapNs(m);
   }
 
   private workNs(into: number[]): void {
@@ -207,7 +212,7 @@ class EmulatorCell {
         this.ring();
         c.waitFor(this.allAtLeast(BENCH_READY, this.round));
         settle(IDLE_SETTLE_US);
-      }
+      } else this.phase(); // the drain comes at a random moment of the CPU's work, as the floor's ring does
       this.workNs(before);
       // Each CPU's DRAIN_WORK_NS, read before and after a drain: its kworker adds the time of its
       // drain work before it signals completion, so the coordinator sees it once the drain returns.
@@ -292,7 +297,7 @@ async function measureCell(n: number, busy: boolean, rounds: number, warmDrains:
       const per = Math.max(1, Math.ceil(rounds / SLICES));
       for (let k = 0; k < SLICES; k++) {
         const s = newSlice();
-        emu.timedDrains(per, s);
+        emu.timedDrains(per, s, n + 1 <= availableParallelism());
         emu.park();
         settle(SWITCH_US);
         floor.resume();
@@ -348,10 +353,7 @@ export async function benchDrain(cpuCounts: number[], rounds: number, onRow?: (r
         ),
         ratio: quartiles(full.map((s) => pct(s.lat, 50) / pct(s.floor, 50))),
         signalRatio: quartiles(full.map((s) => pct(s.signal, 50) / pct(s.floor, 50))),
-        pointGapNs: pct(
-          full.map((s) => s.gap),
-          50,
-        ),
+        pointGapNs: pct(full.map((s) => s.gap).filter(Number.isFinite), 50),
         gapFloorP50: pct(
           full.flatMap((s) => s.gapFloor),
           50,

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { busyBesideSpinNs } from '../src/cpu/freerun.js';
 import { stampDiff } from '../src/mm/lru_add_drain_all.js';
 import { hostPerf } from '../src/mm/boot.js';
+import { mulberry32 } from '../src/rng/mulberry32.js';
 
 /** Taken once: `process` is an accessor on the global object (15-30 ns a read), as in nowNs(). */
 const hrtimeBigint = process.hrtime.bigint;
@@ -24,6 +25,21 @@ export const FLOOR_STOP = 8;
 export const FLOOR_PARK = 9;
 /** Busy threads' unit of work between looks at the bell (ns); 0: the bare unit of 24 atomics. */
 export const FLOOR_UNIT_NS = 10;
+/**
+ * Busy cells: before each timed ring (the floor's rounds and the emulator's drains alike) the
+ * ringer waits a random 0 to this many µs, untimed. A busy thread looks for its bell once per unit
+ * of work; rung back to back, the ring always came the same short while into a fresh unit and waited
+ * out nearly all of it (a 1.5 µs unit: 1.7 µs round trips, 0.9 µs rung at random moments). Two µs
+ * span several units of any gap measured here, so the ring lands at an all but uniform phase.
+ */
+export const BUSY_PHASE_US = 2;
+
+/** The seeded random phase before each busy ring (BUSY_PHASE_US). */
+export function busyPhase(seed: number): () => void {
+  const rng = mulberry32(seed);
+  return () => settle(rng() * BUSY_PHASE_US);
+}
+
 /** Untimed rounds after each resume() of busy threads. */
 const RESUME_ROUNDS = 5;
 /** A round that waits this long for its acknowledgements (ms) throws. */
@@ -56,6 +72,7 @@ export class FloorThreads {
   private readonly w: Int32Array;
   private readonly threads: Worker[];
   private r = 0;
+  private readonly phase = busyPhase(2);
 
   private constructor(
     readonly n: number,
@@ -105,6 +122,7 @@ export class FloorThreads {
   round(legs?: FloorLegs): number {
     const { w, n, spinNs } = this;
     const r = ++this.r;
+    if (this.busy) this.phase();
     const t0 = hrtimeBigint();
     for (let i = 0; i < n; i++) {
       Atomics.store(w, (i + 1) * 16, r);

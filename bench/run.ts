@@ -58,7 +58,10 @@ async function main(): Promise<void> {
       '  untimed = busy drains that found nothing queued (the CPU had not put a folio back since the previous drain, about a cycle before), not in the figures;',
     );
     console.log(
-      '  busy: gap = the mean time a busy CPU runs between two scheduling points (where it looks for queued work); floor at gap = the same doorbell with each floor thread working that long between looks',
+      '  busy: each drain and each floor round comes a random 0-2 µs after the one before (untimed), so it meets the CPU at a random moment of its work; where every thread has a core:',
+    );
+    console.log(
+      '  gap = the mean time a busy CPU runs between two scheduling points (where it looks for queued work); floor at gap = the same doorbell with each floor thread working that long between looks',
     );
     console.log(
       '  cpus  mode   emu p50  emu p99  floor p50 floor p99  queued  caller   there  drain work   back   floor there  back   round trip/floor    signalling/floor    untimed      gap  floor at gap  signalling/floor at gap',
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     const q = (x: { p25: number; p50: number; p75: number }) => `${x.p50.toFixed(2)}x (${x.p25.toFixed(2)}-${x.p75.toFixed(2)})`.padEnd(19);
     await benchDrain(counts, rounds, (r) => {
       console.log(
-        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}  ${r.cpusQueued.toFixed(1).padStart(5)} ${us2(r.callerP50)} ${us2(r.thereP50)}   ${us2(r.workP50)}   ${us2(r.backP50)}      ${us2(r.floorThereP50)} ${us2(r.floorBackP50)}   ${q(r.ratio)} ${q(r.signalRatio)} ${String(r.emptyDrains).padStart(7)}${r.mode === 'busy' ? `  ${(r.pointGapNs / 1000).toFixed(2).padStart(7)}  ${us(r.gapFloorP50).padStart(12)}  ${q(r.gapSignalRatio)}` : ''}`,
+        `  ${String(r.cpus).padStart(4)}  ${r.mode}  ${us(r.emuP50)} ${us(r.emuP99)} ${us(r.floorP50)}  ${us(r.floorP99)}  ${r.cpusQueued.toFixed(1).padStart(5)} ${us2(r.callerP50)} ${us2(r.thereP50)}   ${us2(r.workP50)}   ${us2(r.backP50)}      ${us2(r.floorThereP50)} ${us2(r.floorBackP50)}   ${q(r.ratio)} ${q(r.signalRatio)} ${String(r.emptyDrains).padStart(7)}${r.mode === 'busy' && Number.isFinite(r.pointGapNs) ? `  ${(r.pointGapNs / 1000).toFixed(2).padStart(7)}  ${us(r.gapFloorP50).padStart(12)}  ${q(r.gapSignalRatio)}` : ''}`,
       );
     });
   }
@@ -106,6 +109,10 @@ async function main(): Promise<void> {
       );
     console.log('  (* = stopped by the time limit)');
     console.log(`  lockstep hand-off between two threads (the alternative design): ${r.handoffUs.toFixed(1)} µs median round trip per decision`);
+    const ph = r.parallelHunt;
+    console.log(
+      `  hunt S1 will-v1 pct, ${ph.schedules} schedules without a failure: 1 thread ${ph.seqPerSec.toFixed(0)} schedules/s, hunt --jobs ${ph.threads} ${ph.parPerSec.toFixed(0)} schedules/s (${(ph.parPerSec / ph.seqPerSec).toFixed(2)}x); first S6 merged failure from seed 40 the same on both: ${ph.sameFirst ? 'yes' : 'NO'}`,
+    );
   }
   if (!only || only === 'logical') {
     const r = await benchLogical();

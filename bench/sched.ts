@@ -9,6 +9,9 @@ import { compactCpus } from '../src/sched/compact.js';
 import { sameSignatures } from '../src/sched/end_state.js';
 import { explore } from '../src/sched/explore.js';
 import { hunt } from '../src/sched/hunt.js';
+import { huntParallel } from '../src/sched/hunt_parallel.js';
+import { shutdownAll } from '../src/runtime/registry.js';
+import { availableParallelism } from 'node:os';
 import { DetSession } from '../src/sched/session.js';
 import type { StrategyName } from '../src/sched/scheduler.js';
 
@@ -37,6 +40,8 @@ export interface SchedBench {
     signatures: number;
   }>;
   handoffUs: number;
+  /** Hunting throughput on one thread and on the worker pool (hunt --jobs), after a warm-up each. */
+  parallelHunt: { schedules: number; threads: number; seqPerSec: number; parPerSec: number; sameFirst: boolean };
 }
 
 /**
@@ -109,6 +114,36 @@ async function handoff(rounds: number): Promise<number> {
   return times[times.length >> 1]! * 1000;
 }
 
+/**
+ * Schedules per second of a hunt that finds nothing (S1 under will-v1, PCT), on one thread and on
+ * the pool's threads, each after a warm-up hunt (the pool's threads start and compile the kernel
+ * paths in it); and whether both find the same first S6 failure under merged.
+ */
+async function parallelHunt(schedules: number): Promise<SchedBench['parallelHunt']> {
+  const s1 = loadScenario('S1');
+  const sess = new DetSession({ scenario: s1, policy: getPolicy('will-v1'), cpus: s1.cpus, strategy: 'pct', depth: 3 });
+  const threads = availableParallelism();
+  try {
+    const warm = Math.min(10_000, schedules);
+    hunt(sess, { seed: 1, maxSchedules: warm });
+    const a = hunt(sess, { seed: 100_000, maxSchedules: schedules });
+    await huntParallel(sess, { seed: 1, maxSchedules: warm * threads, jobs: threads });
+    const b = await huntParallel(sess, { seed: 100_000, maxSchedules: schedules, jobs: threads });
+    const s6 = new DetSession({ scenario: loadScenario('S6'), policy: getPolicy('merged'), cpus: 8, strategy: 'random' });
+    const one = hunt(s6, { seed: 40, maxSchedules: 10_000 });
+    const all = await huntParallel(s6, { seed: 40, maxSchedules: 10_000, jobs: threads });
+    return {
+      schedules,
+      threads: b.threads,
+      seqPerSec: a.schedules / (a.elapsedMs / 1000),
+      parPerSec: b.ran / (b.elapsedMs / 1000),
+      sameFirst: one.found?.seed === all.found?.seed && one.schedules === all.schedules,
+    };
+  } finally {
+    await shutdownAll();
+  }
+}
+
 export async function benchSched(n: number): Promise<SchedBench> {
   const rates = [
     rate('S1', 'v6.11', 'random', n),
@@ -170,5 +205,6 @@ export async function benchSched(n: number): Promise<SchedBench> {
       signatures: off.failures.length,
     });
   }
-  return { rates, hunts, exhaustive, reduction, handoffUs: await handoff(2000) };
+  const parallel = await parallelHunt(Number(process.env.BENCH_HUNT_SCHEDULES ?? 40_000));
+  return { rates, hunts, exhaustive, reduction, handoffUs: await handoff(2000), parallelHunt: parallel };
 }

@@ -6,6 +6,7 @@ import { CooperativeRuntime } from '../src/runtime/cooperative.js';
 import { dimsFor } from '../src/runtime/dims.js';
 import type { DetChunk } from '../src/runtime/det_stress.js';
 import { PolicyAggregator, type PolicyAggregate } from '../src/stats/aggregate.js';
+import { huntBlocks as runHuntBlocks, type HuntTask } from '../src/sched/hunt_parallel.js';
 
 export default function runChunk(c: DetChunk): PolicyAggregate {
   const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: checkPolicy(c.policy), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
@@ -13,4 +14,9 @@ export default function runChunk(c: DetChunk): PolicyAggregate {
   const agg = new PolicyAggregator(c.policy.id);
   for (let t = c.firstTrial; t < c.firstTrial + c.trials; t++) agg.add(rt.runTrial(t));
   return agg.toJSON();
+}
+
+/** piscina task `huntBlocks`: one thread of a parallel hunt (sched/hunt_parallel.ts). */
+export function huntBlocks(t: HuntTask): number {
+  return runHuntBlocks({ ...t, session: { ...t.session, policy: checkPolicy(t.session.policy) } });
 }

@@ -75,7 +75,8 @@ export const FREE_RUN_HOOKS: (w: Int32Array) => RuntimeHooks = (w) => ({
 export class FreeRunCpu {
   private readonly bell: number;
   private readonly pending: number;
-  private readonly points: number;
+  private readonly pointsIdx: number;
+  private points = 0;
   /** Extra spin at each yield point (ns): the "spacing of scheduling points" knob. */
   yieldSpinNs = 0;
   /** Unbounded waits give up at this time (ns) with a Stalled error. */
@@ -86,12 +87,13 @@ export class FreeRunCpu {
   constructor(readonly ctx: KernelCtx) {
     this.bell = ctx.base + C.BELL;
     this.pending = ctx.base + C.WQ_PENDING;
-    this.points = ctx.base + C.SCHED_POINTS;
+    this.pointsIdx = ctx.base + C.SCHED_POINTS;
     // The hog (an RT task / preempt-off stretch) belongs to this CPU: let it see IPIs; a sleep
     // lets its kworker run.
     ctx.hooks.spinNoPreempt = (ns) => this.spinNoPreempt(ns);
     ctx.hooks.sleepNs = (ns) => this.delay(ns / 1000);
-    // A wait sleeps where it is, as schedulePoint(BLOCKED) would have slept after the yield.
+    // A wait sleeps where it is, as schedulePoint(BLOCKED) would have slept after the yield. (The
+    // hooks object is this thread's own, FREE_RUN_HOOKS(w): a per-CPU closure is safe on it.)
     ctx.hooks.blockInPlace = (cond) => {
       if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
       this.waitUntil(cond, Infinity);
@@ -146,7 +148,9 @@ export class FreeRunCpu {
   /** A scheduling point: run the kworker if allowed; sleep while blocked. */
   schedulePoint(yp: number): void {
     const ctx = this.ctx;
-    ctx.w[this.points]! += 1; // only this thread writes it: a plain add
+    // Published every 64th point: the word shares its line with ones the drain caller reads
+    // (ONLINE, BH_LRU), which a store at every point would keep taking away from it.
+    if ((++this.points & 63) === 0) ctx.w[this.pointsIdx] = this.points;
     if (this.yieldSpinNs > 0 && yp !== YP.BLOCKED) this.spin(this.yieldSpinNs);
     if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
     if (yp === YP.BLOCKED && ctx.blockedOn) this.waitUntil(ctx.blockedOn, Infinity);

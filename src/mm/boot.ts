@@ -95,14 +95,14 @@ export function resetForTrial(w: Int32Array, lay: Layout): void {
   w.fill(0, lay.cacheArea, lay.cacheArea + usedCache);
 }
 
+const hrtimeBigint = process.hrtime.bigint;
 /**
  * The process-wide monotonic clock in ns (comparable across worker threads). `process` is an
- * accessor on Node's global object, 15-30 ns a read: the function is taken once.
+ * accessor on Node's global object, 15-30 ns a read: the function is taken once (above).
  */
 export function nowNs(): number {
   return Number(hrtimeBigint());
 }
-const hrtimeBigint = process.hrtime.bigint;
 
 /**
  * The thread's own cheap clock (ms), performance.now(). `performance` too is an accessor on the

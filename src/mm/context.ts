@@ -77,7 +77,10 @@ export interface RuntimeHooks {
    * Sleep in place until `cond()` holds (free-run: this thread waits on its doorbell, running its
    * kworker meanwhile). Absent: wait_event() yields BLOCKED and the runtime decides. A thread that
    * blocks in place resumes no generator chain when the condition comes true: on a flush, the
-   * chain's resumption was most of the completion's way back to the flusher.
+   * chain's resumption was most of the completion's way back to the flusher. What the hook
+   * throws (a stopped trial, a stalled wait) is thrown inside the waiting kernel code, so its
+   * finally blocks run as for any exception out of it: flush_work() takes its name off the work,
+   * mutex_lock() its waiter bit, and so on (a yielded wait left the generator suspended instead).
    */
   blockInPlace?(cond: () => boolean): void;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */

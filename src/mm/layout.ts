@@ -115,8 +115,8 @@ export const C = {
   // workqueue_execute_start/end tracepoints would time it): the drain bench splits a round trip.
   DRAIN_WORK_START: 17 * LINE + 9,
   DRAIN_WORK_END: 17 * LINE + 10,
-  // Scheduling points this CPU's free-run thread has passed (no kernel field): the drain bench's
-  // busy floor polls its doorbell at the same spacing as the emulated CPU looks for work.
+  // Scheduling points this CPU's free-run thread has passed, to the last multiple of 64 (no kernel
+  // field): the drain bench's busy floor polls its doorbell as often as the CPU looks for work.
   SCHED_POINTS: 17 * LINE + 11,
   STATS: 18 * LINE, // NR_STATS words
 } as const;

@@ -29,6 +29,14 @@ export const CHUNK_TRIALS = 50;
 
 let pool: { p: Piscina; s: Stoppable } | null = null;
 
+/**
+ * The process's pool of deterministic workers (workers/det-worker.ts), one thread per host core,
+ * started on first use: stress chunks and parallel hunts (sched/hunt_parallel.ts) share it.
+ */
+export function detPool(): Piscina {
+  return getPool();
+}
+
 function getPool(): Piscina {
   if (pool) return pool.p;
   const p = new Piscina({

@@ -2,11 +2,14 @@
 // the first failure; print how many schedules and how long it took, the seed and the schedule,
 // write a replay file, and with --shrink the minimal interleaving as a per-CPU timeline.
 import type { Command } from 'commander';
-import { hunt } from '../../sched/hunt.js';
+import { availableParallelism } from 'node:os';
+import { hunt, type HuntOutcome } from '../../sched/hunt.js';
+import { huntParallel } from '../../sched/hunt_parallel.js';
 import { DetSession } from '../../sched/session.js';
 import { EXIT, UsageError } from '../errors.js';
 import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 import type { CliContext } from '../io.js';
+import { interruptSignal } from '../signals.js';
 import { loadScenario } from '../modules.js';
 import { defaultReplayPath, depthFlag, outFlag, reportFailure, strategyFlag } from '../sched_flags.js';
 import { cpusFlag, intFlag, randomSeed, seedFlag } from '../validate.js';
@@ -24,6 +27,13 @@ interface HuntFlags {
   out?: string;
   replayFile: boolean;
   timeless?: boolean;
+  jobs: string;
+}
+
+/** --jobs: a count of threads, or 'auto' for one per host core. */
+function jobsFlag(raw: string): number {
+  if (raw.trim() === 'auto') return availableParallelism();
+  return intFlag('--jobs', raw, 1, 1024);
 }
 
 export function registerHunt(program: Command, ctx: CliContext): void {
@@ -43,6 +53,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'replay file to write (default ./folio-race-<scenario>-<policy>-seed<seed>.replay.json)')
     .option('--no-replay-file', 'do not write a replay file')
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
+    .option('--jobs <n>', "threads that run schedules, or 'auto' (one per core, at most the host's cores); the first failing seed is the same as with 1", '1')
     .action(async (scenarioArg: string, f: HuntFlags) => {
       const policy = onePolicyFrom(f, 'hunt');
       const strategy = strategyFlag(f.strategy);
@@ -51,6 +62,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const timeLimitMs = f.timeLimit === undefined ? undefined : intFlag('--time-limit', f.timeLimit, 1, 86_400) * 1000;
       const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
       const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
+      const jobs = Math.min(jobsFlag(f.jobs), availableParallelism());
       if (f.replayFile === false && f.out !== undefined)
         throw new UsageError('--out and --no-replay-file: --out names the replay file that --no-replay-file says not to write; give one of them');
       const out = f.out === undefined ? null : outFlag(f.out);
@@ -58,18 +70,31 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const cpus = cpusGiven ?? scenario.cpus;
       const timeless = f.timeless === true;
       ctx.err.write(
-        `folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}\n`,
+        `folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}${jobs > 1 ? `, ${jobs} threads` : ''}\n`,
       );
       const session = new DetSession({ scenario, policy, cpus, strategy, depth, timeless });
-      const h = hunt(session, { seed, maxSchedules, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
-      const rate = h.schedules / Math.max(h.elapsedMs / 1000, 1e-9);
+      const limits = { seed, maxSchedules, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) };
+      let h: HuntOutcome;
+      let ran: number;
+      let note = '';
+      if (jobs > 1) {
+        const p = await huntParallel(session, { ...limits, jobs, signal: interruptSignal });
+        h = p;
+        ran = p.ran;
+        if (p.found && p.ran > p.schedules) note = `; ${p.ran} run on ${p.threads} threads`;
+        if (p.stopped && !p.found) note = interruptSignal.aborted ? '; interrupted' : '; time limit reached';
+      } else {
+        h = hunt(session, limits);
+        ran = h.schedules;
+      }
+      const rate = ran / Math.max(h.elapsedMs / 1000, 1e-9);
       if (!h.found) {
-        ctx.out.write(`no failure in ${h.schedules} schedules (${(h.elapsedMs / 1000).toFixed(2)} s, ${rate.toFixed(0)} schedules/s)\n`);
+        ctx.out.write(`no failure in ${h.schedules} schedules (${(h.elapsedMs / 1000).toFixed(2)} s, ${rate.toFixed(0)} schedules/s${note})\n`);
         ctx.exitCode = EXIT.OK;
         return;
       }
       ctx.out.write(
-        `first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s)\n`,
+        `first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s${note})\n`,
       );
       const path = f.replayFile === false ? null : (out ?? defaultReplayPath(scenario, policy.id, h.found.seed));
       reportFailure(ctx, session, { scenario, source: scenarioArg, policy, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, {

@@ -1,0 +1,127 @@
+// Hunting on every host core: the seeds of a hunt (seed, seed+1, ...) are cut into blocks that
+// the deterministic worker pool claims in order from a shared counter. Each schedule depends on
+// its seed alone, so the answer is the sequential hunt's: a worker that finds a failure lowers
+// the shared "first failure" offset, every worker drops schedules above it, and a block is only
+// ever claimed after every block below it, so every seed below the reported one was run and
+// passed. Only the wall time changes: P cores run about P times the schedules.
+import { availableParallelism } from 'node:os';
+import { detPool } from '../runtime/det_stress.js';
+import type { HuntOutcome } from './hunt.js';
+import { DetSession, type SessionOptions } from './session.js';
+
+/** Schedules per claimed block: some 1-5 ms of work, so the shared counter is touched rarely. */
+export const HUNT_BLOCK = 32;
+
+/** Words of the hunt's shared buffer. */
+export const HW = {
+  /** The next block to claim. */
+  NEXT: 0,
+  /** The lowest offset (from the first seed) found to fail; NONE until one does. */
+  FIRST: 1,
+  /** Schedules run, by all workers. */
+  RAN: 2,
+  /** Non-zero: claim no more blocks (time limit, or the caller aborted). */
+  STOP: 3,
+} as const;
+export const NONE = 0x7fffffff;
+
+/** One piscina task (workers/det-worker.ts huntBlocks): a worker claims blocks until none is left. */
+export interface HuntTask {
+  session: Omit<SessionOptions, 'trace'>;
+  seed: number;
+  maxSchedules: number;
+  /** Wall-clock end (ms since the epoch) after which no block is claimed, unless a failure is pending. */
+  deadlineMs: number | null;
+  shared: SharedArrayBuffer;
+}
+
+export interface ParallelHuntOptions {
+  seed: number;
+  maxSchedules: number;
+  timeLimitMs?: number;
+  /** Worker threads (at most the host's cores). */
+  jobs: number;
+  signal?: AbortSignal;
+}
+
+export interface ParallelHuntOutcome extends HuntOutcome {
+  /** Threads that ran schedules. */
+  threads: number;
+  /** Schedules all threads ran: more than `schedules` when a failure was found (the others ran past it). */
+  ran: number;
+  /** The time limit or an abort stopped the hunt before the seeds ran out. */
+  stopped: boolean;
+}
+
+/**
+ * The worker's side (workers/det-worker.ts): claim blocks of seeds and run them until the seeds
+ * run out, a lower seed has failed, or the time is up with no failure pending.
+ */
+export function huntBlocks(t: HuntTask): number {
+  const w = new Int32Array(t.shared);
+  const session = new DetSession({ ...t.session, trace: false });
+  let ran = 0;
+  for (;;) {
+    if (Atomics.load(w, HW.STOP) !== 0 && Atomics.load(w, HW.FIRST) === NONE) break;
+    if (t.deadlineMs !== null && Date.now() > t.deadlineMs && Atomics.load(w, HW.FIRST) === NONE) {
+      Atomics.store(w, HW.STOP, 1);
+      break;
+    }
+    const start = Atomics.add(w, HW.NEXT, 1) * HUNT_BLOCK;
+    // A failure below this block ends the hunt: every block below it has been claimed.
+    if (start >= t.maxSchedules || start > Atomics.load(w, HW.FIRST)) break;
+    const end = Math.min(start + HUNT_BLOCK, t.maxSchedules);
+    for (let i = start; i < end && i < Atomics.load(w, HW.FIRST); i++) {
+      const run = session.run((t.seed + i) >>> 0);
+      ran++;
+      Atomics.add(w, HW.RAN, 1);
+      if (run.signature !== null) {
+        // Lower the shared first failure to i, unless a lower one is already there.
+        for (let cur = Atomics.load(w, HW.FIRST); i < cur; cur = Atomics.load(w, HW.FIRST)) {
+          if (Atomics.compareExchange(w, HW.FIRST, cur, i) === cur) break;
+        }
+        break;
+      }
+    }
+  }
+  return ran;
+}
+
+/**
+ * hunt() on `jobs` threads of the deterministic pool. The failing run is run once more here, in
+ * the caller's own session, so it comes back with its decisions for replay files and shrinking.
+ */
+export async function huntParallel(session: DetSession, o: ParallelHuntOptions): Promise<ParallelHuntOutcome> {
+  const t0 = performance.now();
+  const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
+  const shared = new SharedArrayBuffer(64);
+  const w = new Int32Array(shared);
+  Atomics.store(w, HW.FIRST, NONE);
+  const { trace: _trace, ...opts } = session.o;
+  const task: HuntTask = {
+    session: opts,
+    seed: o.seed >>> 0,
+    maxSchedules: o.maxSchedules,
+    deadlineMs: o.timeLimitMs === undefined ? null : Date.now() + o.timeLimitMs,
+    shared,
+  };
+  const stop = () => Atomics.store(w, HW.STOP, 1);
+  if (o.signal?.aborted) stop();
+  o.signal?.addEventListener('abort', stop);
+  try {
+    const pool = detPool();
+    const parts = await Promise.allSettled(Array.from({ length: threads }, () => pool.run(task, { name: 'huntBlocks' })));
+    const failed = parts.find((p) => p.status === 'rejected');
+    if (failed) throw new Error(`hunt: a worker failed: ${(failed as PromiseRejectedResult).reason?.message ?? failed}`);
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+  }
+  const first = Atomics.load(w, HW.FIRST);
+  const ran = Atomics.load(w, HW.RAN);
+  const stopped = Atomics.load(w, HW.STOP) !== 0;
+  if (first === NONE) return { found: null, schedules: ran, elapsedMs: performance.now() - t0, threads, ran, stopped };
+  const seed = (o.seed + first) >>> 0;
+  const run = session.run(seed);
+  if (run.signature === null) throw new Error(`hunt: seed ${seed} failed in a worker but passes here: the run is not deterministic`);
+  return { found: { seed, run: { ...run, decisions: [...run.decisions] } }, schedules: first + 1, elapsedMs: performance.now() - t0, threads, ran, stopped };
+}
