@@ -113,6 +113,10 @@ async function main(): Promise<void> {
     console.log(
       `  hunt S1 will-v1 pct, ${ph.schedules} schedules without a failure: 1 thread ${ph.seqPerSec.toFixed(0)} schedules/s, hunt --jobs ${ph.threads} ${ph.parPerSec.toFixed(0)} schedules/s (${(ph.parPerSec / ph.seqPerSec).toFixed(2)}x); first S6 merged failure from seed 40 the same on both: ${ph.sameFirst ? 'yes' : 'NO'}`,
     );
+    const px = r.parallelExplore;
+    console.log(
+      `  explore S9 merged bound 3 (3 CPUs, sleep sets): 1 thread ${px.seqMs.toFixed(0)} ms, explore --jobs ${px.threads} ${px.parMs.toFixed(0)} ms (${(px.seqMs / px.parMs).toFixed(2)}x, ${px.subtrees} subtrees, ${px.interleavings} interleavings${px.complete ? '' : ', incomplete: the same counts are not expected'}); the same counts, failures and representatives: ${px.same ? 'yes' : 'NO'}`,
+    );
   }
   if (!only || only === 'logical') {
     const r = await benchLogical();

@@ -7,7 +7,9 @@ import { getPolicy } from '../src/mm/policy.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
 import { sameSignatures } from '../src/sched/end_state.js';
-import { explore } from '../src/sched/explore.js';
+import { explore, type ExploreOutcome } from '../src/sched/explore.js';
+import { exploreParallel } from '../src/sched/explore_parallel.js';
+import { encodeSchedule } from '../src/sched/schedule.js';
 import { hunt } from '../src/sched/hunt.js';
 import { huntParallel } from '../src/sched/hunt_parallel.js';
 import { shutdownAll } from '../src/runtime/registry.js';
@@ -42,6 +44,8 @@ export interface SchedBench {
   handoffUs: number;
   /** Hunting throughput on one thread and on the worker pool (hunt --jobs), after a warm-up each. */
   parallelHunt: { schedules: number; threads: number; seqPerSec: number; parPerSec: number; sameFirst: boolean };
+  /** The biggest reduction row's search (S9 merged, bound 3, sleep sets) again on the pool's threads (explore --jobs). */
+  parallelExplore: { threads: number; subtrees: number; seqMs: number; parMs: number; interleavings: number; complete: boolean; same: boolean };
 }
 
 /**
@@ -144,6 +148,38 @@ async function parallelHunt(schedules: number): Promise<SchedBench['parallelHunt
   }
 }
 
+/** What two searches found, for comparing them: every count, and each failure's representative and place. */
+const searchKey = (r: ExploreOutcome) =>
+  JSON.stringify([
+    r.interleavings,
+    r.pruned,
+    r.maxDecisions,
+    r.failures.map((f) => [f.signature, f.count, f.run.preemptions, encodeSchedule(f.explicit), f.firstAt]),
+  ]);
+
+/** S9 under merged at bound 3 with sleep sets on every core, against the one-thread search of the reduction table. */
+async function parallelExplore(one: ExploreOutcome, limitMs: number): Promise<SchedBench['parallelExplore']> {
+  const sc = compactCpus(loadScenario('S9'), 3);
+  try {
+    const r = await exploreParallel(new DetSession({ scenario: sc, policy: getPolicy('merged'), cpus: 3 }), {
+      preemptionBound: 3,
+      jobs: availableParallelism(),
+      timeLimitMs: limitMs,
+    });
+    return {
+      threads: r.threads,
+      subtrees: r.subtrees,
+      seqMs: one.elapsedMs,
+      parMs: r.elapsedMs,
+      interleavings: r.interleavings,
+      complete: r.complete && one.complete,
+      same: searchKey(r) === searchKey(one),
+    };
+  } finally {
+    await shutdownAll();
+  }
+}
+
 export async function benchSched(n: number): Promise<SchedBench> {
   const rates = [
     rate('S1', 'v6.11', 'random', n),
@@ -175,6 +211,7 @@ export async function benchSched(n: number): Promise<SchedBench> {
     }),
   );
   const reduction: SchedBench['reduction'] = [];
+  let s9: ExploreOutcome | null = null;
   // [scenario, policy, preemption bound, CPUs (the scripted ones renumbered from 0)]
   const cases: Array<[string, string, number, number]> = [
     ...['S1', 'S6'].flatMap((id) => ['v6.11', 'merged'].flatMap((p) => [2, 3].map((b): [string, string, number, number] => [id, p, b, 3]))),
@@ -194,6 +231,7 @@ export async function benchSched(n: number): Promise<SchedBench> {
       explore(new DetSession({ scenario: sc, policy: getPolicy(policy), cpus }), { preemptionBound: bound, reduction: r, timeLimitMs: exploreLimitMs });
     const off = run('none');
     const on = run('sleep-sets');
+    if (id === 'S9' && policy === 'merged' && bound === 3) s9 = on;
     reduction.push({
       scenario: id,
       policy,
@@ -206,5 +244,6 @@ export async function benchSched(n: number): Promise<SchedBench> {
     });
   }
   const parallel = await parallelHunt(Number(process.env.BENCH_HUNT_SCHEDULES ?? 40_000));
-  return { rates, hunts, exhaustive, reduction, handoffUs: await handoff(2000), parallelHunt: parallel };
+  const parallelX = await parallelExplore(s9!, exploreLimitMs);
+  return { rates, hunts, exhaustive, reduction, handoffUs: await handoff(2000), parallelHunt: parallel, parallelExplore: parallelX };
 }

@@ -32,6 +32,7 @@ test('bench drain and sched run to the end at small sizes', () => {
   expect(sched.status).toBe(0);
   expect(sched.stdout).toContain('lockstep hand-off between two threads');
   expect(sched.stdout).toMatch(/hunt --jobs \d+ \d+ schedules\/s .* the same on both: yes/);
+  expect(sched.stdout).toMatch(/explore --jobs \d+ \d+ ms .* representatives: /);
 });
 
 test('bench ab compares two builds in one process, and names what is missing', () => {

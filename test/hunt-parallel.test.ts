@@ -5,7 +5,7 @@ import { getPolicy } from '../src/mm/policy.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { hunt } from '../src/sched/hunt.js';
-import { HUNT_BLOCK, huntParallel } from '../src/sched/hunt_parallel.js';
+import { HUNT_BLOCK, HW, huntBlocks, huntParallel, NONE } from '../src/sched/hunt_parallel.js';
 import { DetSession } from '../src/sched/session.js';
 import { cli } from './helpers/cli.js';
 
@@ -56,6 +56,36 @@ describe('hunt on worker threads', () => {
   });
 });
 
+describe("one thread's share (huntBlocks, run here on a preset shared buffer)", () => {
+  const S1 = loadScenario('S1');
+  const task = (first: number, stop: number) => {
+    const shared = new SharedArrayBuffer(64);
+    const w = new Int32Array(shared);
+    Atomics.store(w, HW.FIRST, first);
+    Atomics.store(w, HW.STOP, stop);
+    const t = {
+      session: { scenario: S1, policy: getPolicy('will-v1'), cpus: S1.cpus, strategy: 'pct' as const },
+      seed: 9,
+      maxSchedules: 1000,
+      deadlineMs: null,
+      shared,
+    };
+    return { t, w };
+  };
+  test('stopped with no failure pending: it claims nothing', () => {
+    const { t, w } = task(NONE, 1);
+    expect(huntBlocks(t)).toEqual({ ran: 0, event: null });
+    expect(Atomics.load(w, HW.NEXT)).toBe(0);
+  });
+  test("stopped with a failure pending at offset 40 (another thread's): it still runs every seed below it, and none above", () => {
+    const { t, w } = task(40, 1);
+    const r = huntBlocks(t);
+    expect(r).toEqual({ ran: 40, event: null }); // will-v1 passes S1: offsets 0..39, in blocks 0 and 1
+    expect(Atomics.load(w, HW.FIRST)).toBe(40);
+    expect(Atomics.load(w, HW.RAN)).toBe(40);
+  });
+});
+
 describe('hunt --jobs on the command line', () => {
   test('--jobs auto finds the seed --jobs 1 finds', async () => {
     const one = await cli('hunt', 'S6', '--policy', 'merged', '--strategy', 'random', '--seed', '3', '--no-replay-file', '--jobs', '1');
@@ -70,6 +100,6 @@ describe('hunt --jobs on the command line', () => {
   test.each([['0'], ['many'], ['-2']])('--jobs %s -> exit 2 naming the flag', async (v) => {
     const r = await cli('hunt', 'S6', '--jobs', v);
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`--jobs: expected an integer from 1 to 1024, got ${v}`);
+    expect(r.err).toContain(`--jobs: expected 'auto' or a count of threads from 1 up, got ${v}`);
   });
 });

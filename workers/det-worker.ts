@@ -6,7 +6,9 @@ import { CooperativeRuntime } from '../src/runtime/cooperative.js';
 import { dimsFor } from '../src/runtime/dims.js';
 import type { DetChunk } from '../src/runtime/det_stress.js';
 import { PolicyAggregator, type PolicyAggregate } from '../src/stats/aggregate.js';
-import { huntBlocks as runHuntBlocks, type HuntTask } from '../src/sched/hunt_parallel.js';
+import { huntBlocks as runHuntBlocks, type HuntBlocksResult, type HuntTask } from '../src/sched/hunt_parallel.js';
+import { searchSubtree, type SubtreeResult, type SubtreeTask } from '../src/sched/explore_parallel.js';
+import { DetSession } from '../src/sched/session.js';
 
 export default function runChunk(c: DetChunk): PolicyAggregate {
   const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: checkPolicy(c.policy), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
@@ -17,6 +19,15 @@ export default function runChunk(c: DetChunk): PolicyAggregate {
 }
 
 /** piscina task `huntBlocks`: one thread of a parallel hunt (sched/hunt_parallel.ts). */
-export function huntBlocks(t: HuntTask): number {
+export function huntBlocks(t: HuntTask): HuntBlocksResult {
   return runHuntBlocks({ ...t, session: { ...t.session, policy: checkPolicy(t.session.policy) } });
+}
+
+/** One session per exploration in this thread: a subtree task reuses it (the setup is the same). */
+let exploreSession: { key: string; s: DetSession } | null = null;
+
+/** piscina task `exploreSubtree`: one subtree of a parallel explore (sched/explore_parallel.ts). */
+export function exploreSubtree(t: SubtreeTask): SubtreeResult {
+  if (exploreSession?.key !== t.key) exploreSession = { key: t.key, s: new DetSession({ ...t.session, policy: checkPolicy(t.session.policy), trace: false }) };
+  return searchSubtree(exploreSession.s, t);
 }

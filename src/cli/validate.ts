@@ -1,6 +1,7 @@
 // Validation of command-line values. Every message names the flag and the value as typed, e.g.
 // `--cpus: expected an integer from 1 to 64, got 65`; all of them throw UsageError (exit 2).
 import { accessSync, constants, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { FREE_RUN_MAX_CPUS } from '../mm/layout.js';
 import { ALL_FAILURE_KINDS } from '../stats/aggregate.js';
@@ -69,4 +70,19 @@ export function failOnFlag(raw: string): FailOnKind[] {
 /** A fresh seed when none was given (printed and recorded so the run can be repeated). */
 export function randomSeed(): number {
   return Math.floor(Math.random() * MAX_SEED);
+}
+
+/** --jobs (hunt, explore): a count of threads, or 'auto' for one per host core. */
+export function jobsFlag(raw: string): number {
+  const s = raw.trim();
+  if (s.toLowerCase() === 'auto') return availableParallelism();
+  const n = /^\d+$/.test(s) ? Number(s) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--jobs: expected 'auto' or a count of threads from 1 up, got ${raw === '' ? "''" : raw}`);
+  return n;
+}
+
+/** The banner's note on --jobs: the threads that run, and why fewer than asked. */
+export function jobsNote(asked: number, threads: number): string {
+  if (asked <= 1) return '';
+  return asked > threads ? `, ${threads} threads (--jobs ${asked}: this host has ${threads} cores)` : `, ${threads} threads`;
 }

@@ -24,11 +24,11 @@
 // wake-up); `timeless` makes delays and hogs plain scheduling points instead.
 import { type Footprint, independent } from './footprint.js';
 import { defaultPick, indexOf, type Scheduler } from './scheduler.js';
-import { type DecisionRecord, type Thread, explicitPrefix, threadId } from './schedule.js';
+import { type DecisionRecord, type Thread, encodeSchedule, explicitPrefix, threadId } from './schedule.js';
 import type { DetRun, DetSession } from './session.js';
 
 /** A thread asleep at a state, with the footprint of the step it would take there. */
-interface Sleeper {
+export interface Sleeper {
   id: number;
   fp: Footprint;
   /** Explored threads only: could it continue after that step (so switching away from it is a preemption)? */
@@ -213,6 +213,8 @@ export interface ExploreFailure {
   /** The smallest failing run found (fewest preemptions, then shortest explicit schedule). */
   run: DetRun;
   explicit: Thread[];
+  /** The run of the search (counted from 0, abandoned ones included) that found it first: failures are listed in this order. */
+  firstAt: number;
 }
 
 export interface ExploreOutcome {
@@ -223,57 +225,123 @@ export interface ExploreOutcome {
   reduction: Reduction;
   complete: boolean;
   /** Why it stopped early (when not complete). */
-  stoppedBy?: 'max-interleavings' | 'time';
+  stoppedBy?: 'max-interleavings' | 'time' | 'interrupted';
   failures: ExploreFailure[];
   elapsedMs: number;
   maxDecisions: number;
   maxBranching: number;
 }
 
+/**
+ * A subtree of the search, as the search stands when it first enters it: the choices that lead
+ * there (a run's prefix; past it each run takes defaults) and, per depth above, the threads
+ * already explored there (the sleep sets' source). The search inside it depends on nothing else,
+ * so a worker can explore it alone (explore_parallel.ts).
+ */
+export interface Subtree {
+  prefix: number[];
+  done: Sleeper[][];
+}
+
+/** Where a search may backtrack: below `floor` (a subtree's own root) and, when set, not below `cut`. */
+export interface SearchScope {
+  /** Backtrack only at depths >= floor (0: the whole search). */
+  floor: number;
+  /** Backtrack only at depths <= cut, and hand each run's subtree below the cut to `emit`. */
+  cut: number | null;
+  /** Set `cut` after the first run, from its branching factor at each depth (1 where it had no choice). */
+  chooseCut?: (branching: number[]) => number;
+  emit?: (s: Subtree, runIndex: number) => void;
+  /** Start here instead of the root; its first run was counted by whoever handed it out. */
+  start?: Subtree;
+  /** Interleavings counted by every search of this exploration (a parallel one's shared counter), for maxInterleavings. */
+  counted?: () => number;
+  onRun?: () => void;
+  /** The caller aborted: stop after this run. */
+  stopped?: () => boolean;
+}
+
+/** The representative of a signature: fewest preemptions, then shortest explicit schedule, then the schedule's text (an order that does not depend on the order of discovery). */
+export function betterFailure(a: { preemptions: number; explicit: Thread[] }, b: { preemptions: number; explicit: Thread[] }): boolean {
+  if (a.preemptions !== b.preemptions) return a.preemptions < b.preemptions;
+  if (a.explicit.length !== b.explicit.length) return a.explicit.length < b.explicit.length;
+  return encodeSchedule(a.explicit) < encodeSchedule(b.explicit);
+}
+
 export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome {
+  return search(session, o, { floor: 0, cut: null });
+}
+
+/** The depth-first search of explore(), within `scope`. */
+export function search(session: DetSession, o: ExploreOptions, scope: SearchScope): ExploreOutcome {
   const t0 = performance.now();
   const reduction = o.reduction ?? 'sleep-sets';
   const reduce = reduction === 'sleep-sets';
   session.rt.recordFootprints(reduce, o.auditFootprints ?? false);
   const sched = new DfsScheduler(o.preemptionBound, reduce ? () => session.rt.decisions : null);
+  if (scope.start) {
+    sched.prefix = [...scope.start.prefix];
+    sched.done = scope.start.done.map((d) => (d ? [...d] : d));
+  }
+  let skipFirst = scope.start !== undefined;
+  let cut = scope.cut;
   const seed = o.seed ?? 0;
   const failures = new Map<string, ExploreFailure>();
   let n = 0;
   let pruned = 0;
   let maxDecisions = 0;
   let maxBranching = 0;
+  let runIndex = -1;
   try {
     for (;;) {
       const run = session.run(seed, sched);
-      if (run.result.pruned) pruned++;
+      runIndex++;
+      const frames = sched.frames;
+      if (cut === null && scope.chooseCut) cut = scope.chooseCut(frames.map((f) => (f.forced ? 1 : f.n)));
+      if (skipFirst)
+        skipFirst = false; // the subtree's first run: counted where it was handed out
       else {
-        n++;
-        o.visit?.(run, session.rt.w);
-      }
-      maxDecisions = Math.max(maxDecisions, run.decisions.length);
-      if (run.signature !== null) {
-        const ex = explicitPrefix(run.decisions);
-        const f = failures.get(run.signature);
-        if (!f) failures.set(run.signature, { signature: run.signature, count: 1, run: { ...run, decisions: [...run.decisions] }, explicit: ex });
+        if (run.result.pruned) pruned++;
         else {
-          f.count++;
-          if (run.preemptions < f.run.preemptions || (run.preemptions === f.run.preemptions && ex.length < f.explicit.length)) {
-            f.run = { ...run, decisions: [...run.decisions] };
-            f.explicit = ex;
+          n++;
+          scope.onRun?.();
+          o.visit?.(run, session.rt.w);
+        }
+        maxDecisions = Math.max(maxDecisions, run.decisions.length);
+        for (const f of frames) if (f.n > maxBranching) maxBranching = f.n;
+        if (run.signature !== null) {
+          const ex = explicitPrefix(run.decisions);
+          const f = failures.get(run.signature);
+          const cand = { preemptions: run.preemptions, explicit: ex };
+          if (!f)
+            failures.set(run.signature, {
+              signature: run.signature,
+              count: 1,
+              run: { ...run, decisions: [...run.decisions] },
+              explicit: ex,
+              firstAt: runIndex,
+            });
+          else {
+            f.count++;
+            if (betterFailure(cand, { preemptions: f.run.preemptions, explicit: f.explicit })) {
+              f.run = { ...run, decisions: [...run.decisions] };
+              f.explicit = ex;
+            }
           }
         }
+        // Below the cut, this run's subtree is someone else's: hand it out if it has more than this run.
+        if (cut !== null && scope.emit && deepestAlternative(frames, frames.length - 1, cut + 1, o.preemptionBound) >= 0) {
+          scope.emit({ prefix: [...sched.prefix], done: sched.done.slice(0, cut + 1).map((d) => (d ? [...d] : d)) }, runIndex);
+        }
       }
-      // Backtrack: the deepest decision with an untried, awake alternative within the bound.
-      const frames = sched.frames;
+      // Backtrack: the deepest decision with an untried, awake alternative within the bound (and the scope).
+      const top = cut === null ? frames.length - 1 : Math.min(frames.length - 1, cut);
+      const j = deepestAlternative(frames, top, scope.floor, o.preemptionBound);
       let next: number[] | null = null;
-      for (let j = frames.length - 1; j >= 0 && !next; j--) {
+      if (j >= 0) {
         const f = frames[j]!;
-        if (f.n > maxBranching) maxBranching = f.n;
-        if (f.n < 2 || f.forced) continue;
-        const alt = nextAlternative(f, f.idx, o.preemptionBound);
-        if (alt < 0) continue;
         next = frames.slice(0, j).map((x) => x.idx);
-        next.push(alt);
+        next.push(nextAlternative(f, f.idx, o.preemptionBound));
         // The thread just explored at depth j sleeps in its siblings (with what its step touched).
         sched.done.length = j + 1;
         if (reduce) {
@@ -286,13 +354,25 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
       }
       const done = { interleavings: n, pruned, reduction, failures: [...failures.values()], maxDecisions, maxBranching };
       if (!next) return { ...done, complete: true, elapsedMs: performance.now() - t0 };
-      if (o.maxInterleavings !== undefined && n >= o.maxInterleavings)
+      const total = scope.counted ? scope.counted() : n;
+      if (o.maxInterleavings !== undefined && total >= o.maxInterleavings)
         return { ...done, complete: false, stoppedBy: 'max-interleavings', elapsedMs: performance.now() - t0 };
       if (o.timeLimitMs !== undefined && performance.now() - t0 > o.timeLimitMs)
         return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
+      if (scope.stopped?.()) return { ...done, complete: false, stoppedBy: 'interrupted', elapsedMs: performance.now() - t0 };
       sched.prefix = next;
     }
   } finally {
     session.rt.recordFootprints(false);
   }
+}
+
+/** The deepest frame from `top` down to `floor` with an untried, awake alternative within the bound, or -1. */
+function deepestAlternative(frames: readonly Frame[], top: number, floor: number, bound: number): number {
+  for (let j = top; j >= floor; j--) {
+    const f = frames[j]!;
+    if (f.n < 2 || f.forced) continue;
+    if (nextAlternative(f, f.idx, bound) >= 0) return j;
+  }
+  return -1;
 }

@@ -23,6 +23,8 @@ export const HW = {
   /** Non-zero: claim no more blocks (time limit, or the caller aborted). */
   STOP: 3,
 } as const;
+/** The most seeds a parallel hunt takes: offsets live in 32-bit words. */
+export const MAX_PARALLEL_SCHEDULES = 0x7ffffffe;
 export const NONE = 0x7fffffff;
 
 /** One piscina task (workers/det-worker.ts huntBlocks): a worker claims blocks until none is left. */
@@ -54,13 +56,25 @@ export interface ParallelHuntOutcome extends HuntOutcome {
 }
 
 /**
- * The worker's side (workers/det-worker.ts): claim blocks of seeds and run them until the seeds
- * run out, a lower seed has failed, or the time is up with no failure pending.
+ * What one thread found: how many schedules it ran, and the lowest seed offset at which its run
+ * failed or threw (an emulator error), with what.
  */
-export function huntBlocks(t: HuntTask): number {
+export interface HuntBlocksResult {
+  ran: number;
+  event: { offset: number; signature: string | null; schedule: string; error?: string } | null;
+}
+
+/**
+ * The worker's side (workers/det-worker.ts): claim blocks of seeds and run them until the seeds
+ * run out, a lower seed has failed, or the time is up with no failure pending. A run that throws
+ * ends the hunt at its seed as a failure does: the one-thread hunt would have stopped there too,
+ * with that error, unless a lower seed failed first.
+ */
+export function huntBlocks(t: HuntTask): HuntBlocksResult {
   const w = new Int32Array(t.shared);
   const session = new DetSession({ ...t.session, trace: false });
   let ran = 0;
+  let event: HuntBlocksResult['event'] = null;
   for (;;) {
     if (Atomics.load(w, HW.STOP) !== 0 && Atomics.load(w, HW.FIRST) === NONE) break;
     if (t.deadlineMs !== null && Date.now() > t.deadlineMs && Atomics.load(w, HW.FIRST) === NONE) {
@@ -72,10 +86,17 @@ export function huntBlocks(t: HuntTask): number {
     if (start >= t.maxSchedules || start > Atomics.load(w, HW.FIRST)) break;
     const end = Math.min(start + HUNT_BLOCK, t.maxSchedules);
     for (let i = start; i < end && i < Atomics.load(w, HW.FIRST); i++) {
-      const run = session.run((t.seed + i) >>> 0);
+      let found: HuntBlocksResult['event'] = null;
+      try {
+        const run = session.run((t.seed + i) >>> 0);
+        if (run.signature !== null) found = { offset: i, signature: run.signature, schedule: run.schedule };
+      } catch (e) {
+        found = { offset: i, signature: null, schedule: '', error: e instanceof Error ? e.message : String(e) };
+      }
       ran++;
       Atomics.add(w, HW.RAN, 1);
-      if (run.signature !== null) {
+      if (found) {
+        event = found; // this thread's lowest: it runs no seed above it
         // Lower the shared first failure to i, unless a lower one is already there.
         for (let cur = Atomics.load(w, HW.FIRST); i < cur; cur = Atomics.load(w, HW.FIRST)) {
           if (Atomics.compareExchange(w, HW.FIRST, cur, i) === cur) break;
@@ -84,7 +105,7 @@ export function huntBlocks(t: HuntTask): number {
       }
     }
   }
-  return ran;
+  return { ran, event };
 }
 
 /**
@@ -93,6 +114,7 @@ export function huntBlocks(t: HuntTask): number {
  */
 export async function huntParallel(session: DetSession, o: ParallelHuntOptions): Promise<ParallelHuntOutcome> {
   const t0 = performance.now();
+  if (o.maxSchedules > MAX_PARALLEL_SCHEDULES) throw new RangeError(`hunt: at most ${MAX_PARALLEL_SCHEDULES} schedules on threads, got ${o.maxSchedules}`);
   const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
   const shared = new SharedArrayBuffer(64);
   const w = new Int32Array(shared);
@@ -108,11 +130,13 @@ export async function huntParallel(session: DetSession, o: ParallelHuntOptions):
   const stop = () => Atomics.store(w, HW.STOP, 1);
   if (o.signal?.aborted) stop();
   o.signal?.addEventListener('abort', stop);
+  let events: HuntBlocksResult['event'][];
   try {
     const pool = detPool();
-    const parts = await Promise.allSettled(Array.from({ length: threads }, () => pool.run(task, { name: 'huntBlocks' })));
+    const parts = await Promise.allSettled(Array.from({ length: threads }, () => pool.run(task, { name: 'huntBlocks' }) as Promise<HuntBlocksResult>));
     const failed = parts.find((p) => p.status === 'rejected');
-    if (failed) throw new Error(`hunt: a worker failed: ${(failed as PromiseRejectedResult).reason?.message ?? failed}`);
+    if (failed) throw new Error(`hunt: a worker thread failed: ${(failed as PromiseRejectedResult).reason?.message ?? failed}`);
+    events = parts.map((p) => (p as PromiseFulfilledResult<HuntBlocksResult>).value.event);
   } finally {
     o.signal?.removeEventListener('abort', stop);
   }
@@ -121,7 +145,14 @@ export async function huntParallel(session: DetSession, o: ParallelHuntOptions):
   const stopped = Atomics.load(w, HW.STOP) !== 0;
   if (first === NONE) return { found: null, schedules: ran, elapsedMs: performance.now() - t0, threads, ran, stopped };
   const seed = (o.seed + first) >>> 0;
+  const ev = events.find((e) => e?.offset === first);
+  if (!ev) throw new Error(`hunt: no thread reports the first failure at seed ${seed}`);
+  // The one-thread hunt would have stopped at this seed with this error.
+  if (ev.error !== undefined) throw new Error(`hunt: seed ${seed} (schedule ${first + 1}): ${ev.error}`);
   const run = session.run(seed);
-  if (run.signature === null) throw new Error(`hunt: seed ${seed} failed in a worker but passes here: the run is not deterministic`);
+  if (run.signature !== ev.signature || run.schedule !== ev.schedule)
+    throw new Error(
+      `hunt: seed ${seed} ran differently here (${run.signature ?? 'no failure'}, schedule ${run.schedule}) than in a worker thread (${ev.signature}, schedule ${ev.schedule}): the run is not deterministic`,
+    );
   return { found: { seed, run: { ...run, decisions: [...run.decisions] } }, schedules: first + 1, elapsedMs: performance.now() - t0, threads, ran, stopped };
 }

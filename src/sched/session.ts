@@ -95,7 +95,7 @@ export class DetSession {
       if (!r.result.failures.some((f) => f.kind === 'watchdog')) k = Math.max(k, r.decisions.length);
     }
     this.pctSteps = k > 0 ? k : 64;
-    return k;
+    return this.pctSteps; // (returned k before: 0 on the first call when every probe hit the watchdog, 64 after)
   }
 
   /** The page_ref_* trace of every run since the session began (ftrace lines with holders). */

@@ -1,10 +1,12 @@
 // `folio-race explore <scenario> --policy P --preemptions k`: bounded exhaustive search of the
 // interleavings (depth-first, preemption-bounded, re-executing each one): how many were explored,
 // whether the search was complete, every distinct failure signature with one minimal schedule.
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { compactCpus } from '../../sched/compact.js';
 import { checkReduction } from '../../sched/end_state.js';
 import { explore } from '../../sched/explore.js';
+import { exploreParallel } from '../../sched/explore_parallel.js';
 import { encodeSchedule } from '../../sched/schedule.js';
 import { makeReplayFile } from '../../sched/replay_file.js';
 import { DetSession } from '../../sched/session.js';
@@ -14,7 +16,8 @@ import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags
 import type { CliContext } from '../io.js';
 import { loadScenario } from '../modules.js';
 import { outFlag, preemptionsFlag } from '../sched_flags.js';
-import { cpusFlag, intFlag } from '../validate.js';
+import { cpusFlag, intFlag, jobsFlag, jobsNote } from '../validate.js';
+import { interruptSignal } from '../signals.js';
 import { writeOutput } from '../output.js';
 
 interface ExploreFlags {
@@ -28,6 +31,7 @@ interface ExploreFlags {
   timeless?: boolean;
   reduction: boolean;
   checkReduction?: boolean;
+  jobs: string;
   out?: string;
 }
 
@@ -47,6 +51,11 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .option('--no-reduction', 'explore every interleaving, also those that only swap independent steps (no sleep sets)')
     .option('--check-reduction', 'also search without the reduction and check both reach the same end states and failure signatures (exit 3 if not)')
     .option('--out <prefix>', 'write one replay file per failure signature: <prefix>-<n>.replay.json')
+    .option(
+      '--jobs <n>',
+      "threads that search subtrees, or 'auto' (one per core, at most the host's cores); the counts and failures are the same as with 1",
+      '1',
+    )
     .action(async (scenarioArg: string, f: ExploreFlags) => {
       const policy = onePolicyFrom(f, 'explore');
       const bound = preemptionsFlag(f.preemptions);
@@ -58,12 +67,15 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       if (f.compact) scenario = compactCpus(scenario, cpusGiven ?? Object.keys(scenario.steps).length);
       const cpus = f.compact ? scenario.cpus : (cpusGiven ?? scenario.cpus);
       const timeless = f.timeless === true;
+      const asked = jobsFlag(f.jobs);
+      const jobs = Math.min(asked, availableParallelism());
       ctx.err.write(
-        `folio-race explore: ${scenario.id}${f.compact ? ' (CPUs renumbered)' : ''} under ${policy.id} on ${cpus} CPUs, preemption bound ${bound}${timeless ? ', timeless' : ''}\n`,
+        `folio-race explore: ${scenario.id}${f.compact ? ' (CPUs renumbered)' : ''} under ${policy.id} on ${cpus} CPUs, preemption bound ${bound}${timeless ? ', timeless' : ''}${jobsNote(asked, jobs)}\n`,
       );
       const session = new DetSession({ scenario, policy, cpus, timeless });
       const reduction = f.reduction ? 'sleep-sets' : 'none';
-      const r = explore(session, { preemptionBound: bound, reduction, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) });
+      const limits = { preemptionBound: bound, reduction, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) } as const;
+      const r = jobs > 1 ? await exploreParallel(session, { ...limits, jobs, signal: interruptSignal }) : explore(session, limits);
       const w = (s: string) => ctx.out.write(s + '\n');
       w(
         `${r.interleavings} interleavings explored in ${(r.elapsedMs / 1000).toFixed(2)} s (${(r.interleavings / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)}/s); longest ${r.maxDecisions} decisions, at most ${r.maxBranching} runnable threads at a decision`,
@@ -76,7 +88,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       w(
         r.complete
           ? `complete: every interleaving with at most ${bound} preemption${bound === 1 ? '' : 's'} was explored${r.reduction === 'sleep-sets' ? ', or one equivalent to it (the same steps, independent ones swapped; with a preemption bound that equivalent may lie outside the bound: --no-reduction for a guarantee)' : ''}`
-          : `INCOMPLETE: stopped by ${r.stoppedBy === 'time' ? '--time-limit' : '--max-interleavings'}`,
+          : `INCOMPLETE: stopped by ${r.stoppedBy === 'time' ? '--time-limit' : r.stoppedBy === 'interrupted' ? 'an interrupt' : '--max-interleavings'}`,
       );
       if (!r.failures.length) w('no failure');
       r.failures.forEach((fl, i) => {

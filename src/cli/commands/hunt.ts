@@ -12,7 +12,7 @@ import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { loadScenario } from '../modules.js';
 import { defaultReplayPath, depthFlag, outFlag, reportFailure, strategyFlag } from '../sched_flags.js';
-import { cpusFlag, intFlag, randomSeed, seedFlag } from '../validate.js';
+import { cpusFlag, intFlag, jobsFlag, jobsNote, randomSeed, seedFlag } from '../validate.js';
 
 interface HuntFlags {
   policy?: string;
@@ -28,12 +28,6 @@ interface HuntFlags {
   replayFile: boolean;
   timeless?: boolean;
   jobs: string;
-}
-
-/** --jobs: a count of threads, or 'auto' for one per host core. */
-function jobsFlag(raw: string): number {
-  if (raw.trim() === 'auto') return availableParallelism();
-  return intFlag('--jobs', raw, 1, 1024);
 }
 
 export function registerHunt(program: Command, ctx: CliContext): void {
@@ -62,7 +56,8 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const timeLimitMs = f.timeLimit === undefined ? undefined : intFlag('--time-limit', f.timeLimit, 1, 86_400) * 1000;
       const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
       const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
-      const jobs = Math.min(jobsFlag(f.jobs), availableParallelism());
+      const asked = jobsFlag(f.jobs);
+      const jobs = Math.min(asked, availableParallelism());
       if (f.replayFile === false && f.out !== undefined)
         throw new UsageError('--out and --no-replay-file: --out names the replay file that --no-replay-file says not to write; give one of them');
       const out = f.out === undefined ? null : outFlag(f.out);
@@ -70,7 +65,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const cpus = cpusGiven ?? scenario.cpus;
       const timeless = f.timeless === true;
       ctx.err.write(
-        `folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}${jobs > 1 ? `, ${jobs} threads` : ''}\n`,
+        `folio-race hunt: ${scenario.id} under ${policy.id} on ${cpus} CPUs, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}, seeds from ${seed}${jobsNote(asked, jobs)}\n`,
       );
       const session = new DetSession({ scenario, policy, cpus, strategy, depth, timeless });
       const limits = { seed, maxSchedules, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) };

@@ -1,0 +1,87 @@
+// explore on the deterministic worker pool (--jobs): the subtrees below a shallow cut searched
+// on other threads add up to exactly the one-thread search: interleavings, abandoned runs, the
+// longest run, every failure signature with its count, representative and place in the order.
+import { afterAll, describe, expect, test } from 'vitest';
+import { getPolicy } from '../src/mm/policy.js';
+import { shutdownAll } from '../src/runtime/registry.js';
+import { loadScenario } from '../src/scenario/load.js';
+import { compactCpus } from '../src/sched/compact.js';
+import { explore, type ExploreOutcome, type Reduction } from '../src/sched/explore.js';
+import { chooseCut, exploreParallel } from '../src/sched/explore_parallel.js';
+import { encodeSchedule } from '../src/sched/schedule.js';
+import { DetSession } from '../src/sched/session.js';
+import { cli } from './helpers/cli.js';
+
+afterAll(async () => {
+  await shutdownAll();
+});
+
+const summary = (r: ExploreOutcome) => ({
+  interleavings: r.interleavings,
+  pruned: r.pruned,
+  complete: r.complete,
+  maxDecisions: r.maxDecisions,
+  maxBranching: r.maxBranching,
+  failures: r.failures.map((f) => ({
+    signature: f.signature,
+    count: f.count,
+    preemptions: f.run.preemptions,
+    explicit: encodeSchedule(f.explicit),
+    firstAt: f.firstAt,
+  })),
+});
+
+describe('explore on worker threads', () => {
+  test.each([
+    ['S6', 'merged', 3, 3, 'sleep-sets'],
+    ['S6', 'v6.11', 3, 3, 'none'],
+    ['S8', 'v6.11', 4, 2, 'sleep-sets'],
+    ['S7', 'merged', 5, 2, 'sleep-sets'],
+  ] as const)('%s under %s, %i CPUs, bound %i, %s: the same search as one thread', async (id, policy, cpus, bound, reduction: Reduction) => {
+    const scenario = compactCpus(loadScenario(id), cpus);
+    const session = () => new DetSession({ scenario, policy: getPolicy(policy), cpus });
+    const one = explore(session(), { preemptionBound: bound, reduction });
+    const many = await exploreParallel(session(), { preemptionBound: bound, reduction, jobs: 2 });
+    expect(summary(many)).toEqual(summary(one));
+    // The work really was split (on a host of one core there is one thread and no split).
+    if (many.threads > 1) expect(many.subtrees).toBeGreaterThan(2);
+    // Each failure's run came back whole: its decisions replay to the same signature.
+    for (const f of many.failures) expect(f.run.signature).toBe(f.signature);
+  });
+
+  test('an aborted search stops and says so', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const scenario = compactCpus(loadScenario('S9'), 3);
+    const r = await exploreParallel(new DetSession({ scenario, policy: getPolicy('merged'), cpus: 3 }), { preemptionBound: 3, jobs: 2, signal: ac.signal });
+    if (r.threads > 1) {
+      expect(r.complete).toBe(false);
+      expect(r.stoppedBy).toBe('interrupted');
+      expect(r.interleavings).toBeLessThan(100);
+    }
+  });
+
+  test('the cut: the first depth where the choices so far multiply to the subtrees wanted', () => {
+    expect(chooseCut([1, 2, 1, 3, 2], 6)).toBe(3);
+    expect(chooseCut([1, 2, 1, 3, 2], 100)).toBe(5); // never: no cut inside the run
+    expect(chooseCut([4], 2)).toBe(0);
+  });
+});
+
+describe('explore --jobs on the command line', () => {
+  test('--jobs auto prints what --jobs 1 prints, timing aside', async () => {
+    const args = ['explore', 'S6', '--policy', 'merged', '--cpus', '3', '--compact', '--preemptions', '3'];
+    const one = await cli(...args, '--jobs', '1');
+    const all = await cli(...args, '--jobs', 'auto');
+    expect(one.code).toBe(1);
+    expect(all.code).toBe(1);
+    const untimed = (s: string) => s.replace(/ in [\d.]+ s \(\d+\/s\)/, '');
+    expect(untimed(all.out)).toBe(untimed(one.out));
+    expect(one.out).toMatch(/failure 2: /);
+  });
+  test('--jobs 0 -> exit 2 naming the flag', async () => {
+    const r = await cli('explore', 'S1', '--jobs', '0');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--jobs: expected 'auto' or a count of threads from 1 up, got 0");
+  });
+});
