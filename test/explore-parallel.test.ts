@@ -1,9 +1,11 @@
 // explore on the deterministic worker pool (--jobs): the subtrees below a shallow cut searched
 // on other threads add up to exactly the one-thread search: interleavings, abandoned runs, the
 // longest run, every failure signature with its count, representative and place in the order.
+import { availableParallelism } from 'node:os';
 import { afterAll, describe, expect, test } from 'vitest';
 import { getPolicy } from '../src/mm/policy.js';
 import { shutdownAll } from '../src/runtime/registry.js';
+import { detPool } from '../src/runtime/det_stress.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { compactCpus } from '../src/sched/compact.js';
 import { explore, type ExploreOutcome, type Reduction } from '../src/sched/explore.js';
@@ -37,17 +39,24 @@ describe('explore on worker threads', () => {
     ['S6', 'v6.11', 3, 3, 'none'],
     ['S8', 'v6.11', 4, 2, 'sleep-sets'],
     ['S7', 'merged', 5, 2, 'sleep-sets'],
-  ] as const)('%s under %s, %i CPUs, bound %i, %s: the same search as one thread', async (id, policy, cpus, bound, reduction: Reduction) => {
-    const scenario = compactCpus(loadScenario(id), cpus);
-    const session = () => new DetSession({ scenario, policy: getPolicy(policy), cpus });
-    const one = explore(session(), { preemptionBound: bound, reduction });
-    const many = await exploreParallel(session(), { preemptionBound: bound, reduction, jobs: 2 });
-    expect(summary(many)).toEqual(summary(one));
-    // The work really was split (on a host of one core there is one thread and no split).
-    if (many.threads > 1) expect(many.subtrees).toBeGreaterThan(2);
-    // Each failure's run came back whole: its decisions replay to the same signature.
-    for (const f of many.failures) expect(f.run.signature).toBe(f.signature);
-  });
+    // Deeper and wider: three signatures, two of them first found inside subtrees.
+    ['S6', 'merged', 4, 3, 'sleep-sets', true],
+    // A small search whose cut sits near its runs' ends (a subtree handed out from one depth too deep shows here).
+    ['S2', 'merged', 3, 2, 'sleep-sets'],
+  ] as const)(
+    '%s under %s, %i CPUs, bound %i, %s: the same search as one thread',
+    async (id, policy, cpus, bound, reduction: Reduction, timeless: boolean = false) => {
+      const scenario = compactCpus(loadScenario(id), cpus);
+      const session = () => new DetSession({ scenario, policy: getPolicy(policy), cpus, timeless });
+      const one = explore(session(), { preemptionBound: bound, reduction });
+      const many = await exploreParallel(session(), { preemptionBound: bound, reduction, jobs: 2 });
+      expect(summary(many)).toEqual(summary(one));
+      // The work really was split (on a host of one core there is one thread and no split).
+      if (many.threads > 1) expect(many.subtrees).toBeGreaterThan(2);
+      // Each failure's run came back whole: its decisions replay to the same signature.
+      for (const f of many.failures) expect(f.run.signature).toBe(f.signature);
+    },
+  );
 
   test('an aborted search stops and says so', async () => {
     const ac = new AbortController();
@@ -58,6 +67,61 @@ describe('explore on worker threads', () => {
       expect(r.complete).toBe(false);
       expect(r.stoppedBy).toBe('interrupted');
       expect(r.interleavings).toBeLessThan(100);
+    }
+  });
+
+  /** The deterministic pool, counting the subtree tasks in it. */
+  function countingPool() {
+    const counts = { now: 0, peak: 0, tasks: 0 };
+    const pool = {
+      run: async (task: unknown, opts: { name: string }) => {
+        counts.tasks++;
+        counts.peak = Math.max(counts.peak, ++counts.now);
+        try {
+          return await detPool().run(task, opts);
+        } finally {
+          counts.now--;
+        }
+      },
+    };
+    return { pool, counts };
+  }
+
+  test('at most --jobs subtrees run at once, however many threads the pool has', async () => {
+    const scenario = compactCpus(loadScenario('S6'), 3);
+    const { pool, counts } = countingPool();
+    const r = await exploreParallel(new DetSession({ scenario, policy: getPolicy('merged'), cpus: 3 }), { preemptionBound: 3, jobs: 2, pool });
+    if (r.threads > 1) {
+      expect(counts.tasks).toBe(r.subtrees);
+      expect(counts.tasks).toBeGreaterThan(2);
+      expect(counts.peak).toBe(2);
+    }
+  });
+
+  test('a limited search says only that it is incomplete, and why', async () => {
+    const scenario = compactCpus(loadScenario('S9'), 3);
+    const r = await exploreParallel(new DetSession({ scenario, policy: getPolicy('merged'), cpus: 3 }), { preemptionBound: 3, jobs: 2, maxInterleavings: 200 });
+    expect(r.complete).toBe(false);
+    expect(r.stoppedBy).toBe('max-interleavings');
+    // Each thread stops at its next run once the shared count reaches the limit.
+    expect(r.interleavings).toBeGreaterThanOrEqual(200);
+    expect(r.interleavings).toBeLessThan(200 + 4 * r.threads);
+  });
+
+  test("this thread's search throwing stops the subtrees it handed out and leaves none running", async () => {
+    const scenario = compactCpus(loadScenario('S6'), 3);
+    const session = new DetSession({ scenario, policy: getPolicy('merged'), cpus: 3 });
+    const real = session.run.bind(session);
+    let runs = 0;
+    session.run = (...a: Parameters<DetSession['run']>) => {
+      if (++runs === 12) throw new Error('emulator fault in run 12');
+      return real(...a);
+    };
+    const { pool, counts } = countingPool();
+    await expect(exploreParallel(session, { preemptionBound: 3, jobs: 2, pool })).rejects.toThrow('emulator fault in run 12');
+    if (availableParallelism() > 1) {
+      expect(counts.tasks).toBeGreaterThan(0);
+      expect(counts.now).toBe(0);
     }
   });
 

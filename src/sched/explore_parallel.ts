@@ -5,8 +5,10 @@
 // known when the subtree is handed out, so the subtrees are searched independently and their
 // interleavings, abandoned runs and failures add up to exactly the one-thread search's.
 import { availableParallelism } from 'node:os';
+import pLimit from 'p-limit';
+import type { Piscina } from 'piscina';
 import { detPool } from '../runtime/det_stress.js';
-import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, explore, search, type Subtree } from './explore.js';
+import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, type Subtree } from './explore.js';
 import { ReplayScheduler } from './replay.js';
 import type { Thread } from './schedule.js';
 import type { DetSession, SessionOptions } from './session.js';
@@ -46,6 +48,8 @@ export interface ParallelExploreOptions extends Omit<ExploreOptions, 'visit' | '
   /** Threads (at most the host's cores); 1 runs explore() here. */
   jobs: number;
   signal?: AbortSignal;
+  /** The pool to run subtrees on (default: the deterministic pool, workers/det-worker.js); at most `jobs` tasks are in it at once. */
+  pool?: Pick<Piscina, 'run'>;
 }
 
 export interface ParallelExploreOutcome extends ExploreOutcome {
@@ -70,6 +74,9 @@ let keys = 0;
 /** The worker's side (workers/det-worker.ts): one subtree, searched as explore() would. */
 export function searchSubtree(session: DetSession, t: SubtreeTask): SubtreeResult {
   const w = new Int32Array(t.shared);
+  // Stopped while it waited in the queue: nothing of it is searched.
+  if (Atomics.load(w, XW.STOP) !== 0)
+    return { interleavings: 0, pruned: 0, complete: false, stoppedBy: 'interrupted', maxDecisions: 0, maxBranching: 0, failures: [] };
   const left = t.deadlineMs === null ? undefined : Math.max(0, t.deadlineMs - Date.now());
   const r = search(
     session,
@@ -102,8 +109,11 @@ export function searchSubtree(session: DetSession, t: SubtreeTask): SubtreeResul
  */
 export async function exploreParallel(session: DetSession, o: ParallelExploreOptions): Promise<ParallelExploreOutcome> {
   const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
-  const { jobs: _jobs, signal, ...options } = o;
-  if (threads === 1) return { ...explore(session, options), threads: 1, subtrees: 0, cut: -1 };
+  const { jobs: _jobs, signal, pool: given, ...options } = o;
+  if (threads === 1) {
+    const r = search(session, options, { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) });
+    return { ...r, threads: 1, subtrees: 0, cut: -1 };
+  }
   const t0 = performance.now();
   const shared = new SharedArrayBuffer(64);
   const w = new Int32Array(shared);
@@ -114,30 +124,40 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
   const deadlineMs = o.timeLimitMs === undefined ? null : Date.now() + o.timeLimitMs;
   const { timeLimitMs: _t, ...taskOptions } = options;
   const key = `${process.pid}-${++keys}-${Date.now()}`;
-  const pool = detPool();
+  const pool = given ?? detPool();
+  // The pool may have more threads than asked for (it is sized to the host): at most `threads` subtrees run at once.
+  const limit = pLimit(threads);
   const pending: Array<Promise<SubtreeResult>> = [];
   /** The calling thread's run that handed out each subtree: the subtree's runs follow it in the one-thread order. */
   const emittedAt: number[] = [];
   let cut = -1;
   try {
-    const top = search(session, options, {
-      floor: 0,
-      cut: null,
-      chooseCut: (b) => (cut = chooseCut(b, SUBTREES_PER_THREAD * threads)),
-      emit: (subtree, runIndex) => {
-        emittedAt.push(runIndex);
-        const task: SubtreeTask = { key, session: sessionOpts, options: taskOptions, deadlineMs, cut, subtree, shared };
-        // A subtree whose search throws (an emulator error) ends the exploration, as it would on one thread.
-        const run = (pool.run(task, { name: 'exploreSubtree' }) as Promise<SubtreeResult>).catch((e: unknown) => {
-          stop();
-          throw e;
-        });
-        pending.push(run);
-      },
-      counted: () => Atomics.load(w, XW.COUNTED),
-      onRun: () => Atomics.add(w, XW.COUNTED, 1),
-      stopped: () => Atomics.load(w, XW.STOP) !== 0,
-    });
+    let top: ExploreOutcome;
+    try {
+      top = search(session, options, {
+        floor: 0,
+        cut: null,
+        chooseCut: (b) => (cut = chooseCut(b, SUBTREES_PER_THREAD * threads)),
+        emit: (subtree, runIndex) => {
+          emittedAt.push(runIndex);
+          const task: SubtreeTask = { key, session: sessionOpts, options: taskOptions, deadlineMs, cut, subtree, shared };
+          // A subtree whose search throws (an emulator error) ends the exploration, as it would on one thread.
+          const run = limit(() => pool.run(task, { name: 'exploreSubtree' }) as Promise<SubtreeResult>).catch((e: unknown) => {
+            stop();
+            throw e;
+          });
+          pending.push(run);
+        },
+        counted: () => Atomics.load(w, XW.COUNTED),
+        onRun: () => Atomics.add(w, XW.COUNTED, 1),
+        stopped: () => Atomics.load(w, XW.STOP) !== 0,
+      });
+    } catch (e) {
+      // This thread's search failed: the subtrees handed out stop after their current run, and none is left running.
+      stop();
+      await Promise.allSettled(pending);
+      throw e;
+    }
     const parts = await Promise.allSettled(pending);
     const failed = parts.find((p) => p.status === 'rejected');
     if (failed) throw new Error(`explore: a worker failed: ${(failed as PromiseRejectedResult).reason?.message ?? failed}`);

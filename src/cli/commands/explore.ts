@@ -53,7 +53,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .option('--out <prefix>', 'write one replay file per failure signature: <prefix>-<n>.replay.json')
     .option(
       '--jobs <n>',
-      "threads that search subtrees, or 'auto' (one per core, at most the host's cores); the counts and failures are the same as with 1",
+      "threads that search subtrees, or 'auto' (one per core, at most the host's cores); a complete search finds the same counts and failures as with 1 (one stopped by --max-interleavings or --time-limit searches other runs)",
       '1',
     )
     .action(async (scenarioArg: string, f: ExploreFlags) => {
