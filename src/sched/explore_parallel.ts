@@ -5,7 +5,6 @@
 // known when the subtree is handed out, so the subtrees are searched independently and their
 // interleavings, abandoned runs and failures add up to exactly the one-thread search's.
 import { availableParallelism } from 'node:os';
-import pLimit from 'p-limit';
 import type { Piscina } from 'piscina';
 import { detPool } from '../runtime/det_stress.js';
 import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, type Subtree } from './explore.js';
@@ -45,7 +44,7 @@ export interface SubtreeResult {
 }
 
 export interface ParallelExploreOptions extends Omit<ExploreOptions, 'visit' | 'auditFootprints'> {
-  /** Threads (at most the host's cores); 1 runs explore() here. */
+  /** Threads (at most the host's cores); 1 runs the search here, on this thread. */
   jobs: number;
   signal?: AbortSignal;
   /** The pool to run subtrees on (default: the deterministic pool, workers/det-worker.js); at most `jobs` tasks are in it at once. */
@@ -71,12 +70,43 @@ export function chooseCut(branching: number[], want: number): number {
 
 let keys = 0;
 
+/** A subtree not searched: the exploration stopped before its turn. */
+const NOT_SEARCHED: SubtreeResult = { interleavings: 0, pruned: 0, complete: false, stoppedBy: 'interrupted', maxDecisions: 0, maxBranching: 0, failures: [] };
+
+/**
+ * Start at most `n` tasks at once, each as soon as a slot is free. A task is started at once when
+ * one is free, not from a microtask (as p-limit does): while this thread's search runs (it is
+ * synchronous) the first subtrees it hands out are already being searched.
+ */
+export function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const done = () => {
+    active--;
+    waiting.shift()?.();
+  };
+  return <T>(f: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      const go = () => {
+        active++;
+        let p: Promise<T>;
+        try {
+          p = f();
+        } catch (e) {
+          p = Promise.reject(e);
+        }
+        p.then(resolve, reject).finally(done);
+      };
+      if (active < n) go();
+      else waiting.push(go);
+    });
+}
+
 /** The worker's side (workers/det-worker.ts): one subtree, searched as explore() would. */
 export function searchSubtree(session: DetSession, t: SubtreeTask): SubtreeResult {
   const w = new Int32Array(t.shared);
   // Stopped while it waited in the queue: nothing of it is searched.
-  if (Atomics.load(w, XW.STOP) !== 0)
-    return { interleavings: 0, pruned: 0, complete: false, stoppedBy: 'interrupted', maxDecisions: 0, maxBranching: 0, failures: [] };
+  if (Atomics.load(w, XW.STOP) !== 0) return NOT_SEARCHED;
   const left = t.deadlineMs === null ? undefined : Math.max(0, t.deadlineMs - Date.now());
   const r = search(
     session,
@@ -126,7 +156,7 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
   const key = `${process.pid}-${++keys}-${Date.now()}`;
   const pool = given ?? detPool();
   // The pool may have more threads than asked for (it is sized to the host): at most `threads` subtrees run at once.
-  const limit = pLimit(threads);
+  const limit = limiter(threads);
   const pending: Array<Promise<SubtreeResult>> = [];
   /** The calling thread's run that handed out each subtree: the subtree's runs follow it in the one-thread order. */
   const emittedAt: number[] = [];
@@ -142,7 +172,10 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
           emittedAt.push(runIndex);
           const task: SubtreeTask = { key, session: sessionOpts, options: taskOptions, deadlineMs, cut, subtree, shared };
           // A subtree whose search throws (an emulator error) ends the exploration, as it would on one thread.
-          const run = limit(() => pool.run(task, { name: 'exploreSubtree' }) as Promise<SubtreeResult>).catch((e: unknown) => {
+          // A subtree whose turn comes after a stop is not sent at all.
+          const send = () =>
+            Atomics.load(w, XW.STOP) !== 0 ? Promise.resolve(NOT_SEARCHED) : (pool.run(task, { name: 'exploreSubtree' }) as Promise<SubtreeResult>);
+          const run = limit(send).catch((e: unknown) => {
             stop();
             throw e;
           });
@@ -153,7 +186,8 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
         stopped: () => Atomics.load(w, XW.STOP) !== 0,
       });
     } catch (e) {
-      // This thread's search failed: the subtrees handed out stop after their current run, and none is left running.
+      // This thread's search failed: the subtrees being searched stop after their current run, the
+      // ones waiting for a thread are not sent, and none is left running when the error is passed on.
       stop();
       await Promise.allSettled(pending);
       throw e;
