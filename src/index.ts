@@ -20,7 +20,7 @@ export type { Failure, FailureKind, TrialResult } from './trial/result.js';
 
 // ---- deterministic mode: the shuttle-style entry points ------------------------------------
 export { DetSession, explicitSchedule, type DetRun, type SessionOptions } from './sched/session.js';
-export { hunt, type HuntOptions, type HuntOutcome } from './sched/hunt.js';
+export { type AsyncHuntOutcome, hunt, huntAsync, type HuntOptions, type HuntOutcome } from './sched/hunt.js';
 export { huntParallel, type ParallelHuntOptions, type ParallelHuntOutcome } from './sched/hunt_parallel.js';
 export { exploreParallel, type ParallelExploreOptions, type ParallelExploreOutcome } from './sched/explore_parallel.js';
 export { explore, type ExploreFailure, type ExploreOptions, type ExploreOutcome, type Reduction } from './sched/explore.js';

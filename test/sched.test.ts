@@ -186,8 +186,8 @@ describe('partial-order reduction in explore (sleep sets)', () => {
     // S8's two end states was lost).
     ['S8', 'v6.11', 0, 4],
   ] as const) {
-    test(`${id} on ${cpus} CPUs, bound ${bound}, ${policy}: the same end states with and without`, () => {
-      const c = checkReduction(
+    test(`${id} on ${cpus} CPUs, bound ${bound}, ${policy}: the same end states with and without`, async () => {
+      const c = await checkReduction(
         () => new DetSession({ scenario: compactCpus(loadScenario(id), cpus), policy: getPolicy(policy), cpus, strategy: 'pct', depth: 3 }),
         { preemptionBound: bound },
       );

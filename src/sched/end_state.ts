@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { BATCH_SLOTS, NR_BATCHES } from '../mm/constants.js';
 import { batchBase, F, folioTableBase, FOLIO_WORDS, type Layout } from '../mm/layout.js';
-import { explore, type ExploreOptions, type ExploreOutcome } from './explore.js';
+import { type ExploreOptions, type ExploreOutcome, searchAsync } from './explore.js';
 import type { DetRun, DetSession } from './session.js';
 
 export function endStateKey(run: DetRun, w: Int32Array, lay: Layout): string {
@@ -49,15 +49,24 @@ export function sameSignatures(a: ExploreOutcome, b: ExploreOutcome): boolean {
  * Run the search twice, with sleep sets and without, on fresh sessions, and compare what they
  * reached. The search with the reduction audits its footprints too (explore's auditFootprints).
  */
-export function checkReduction(makeSession: () => DetSession, o: Omit<ExploreOptions, 'reduction' | 'visit'>): ReductionCheck {
-  const search = (reduction: 'none' | 'sleep-sets') => {
+export async function checkReduction(
+  makeSession: () => DetSession,
+  o: Omit<ExploreOptions, 'reduction' | 'visit'>,
+  signal?: AbortSignal,
+): Promise<ReductionCheck> {
+  const search = async (reduction: 'none' | 'sleep-sets') => {
     const s = makeSession();
     const seen = new Set<string>();
-    const r = explore(s, { ...o, reduction, auditFootprints: reduction === 'sleep-sets', visit: (run, w) => seen.add(endStateKey(run, w, s.rt.lay)) });
+    // In slices: an interrupt leaves both searches incomplete (no verdict), not the process stuck.
+    const r = await searchAsync(
+      s,
+      { ...o, reduction, auditFootprints: reduction === 'sleep-sets', visit: (run, w) => seen.add(endStateKey(run, w, s.rt.lay)) },
+      { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) },
+    );
     return { r, seen };
   };
-  const on = search('sleep-sets');
-  const off = search('none');
+  const on = await search('sleep-sets');
+  const off = await search('none');
   let lost = 0;
   for (const k of off.seen) if (!on.seen.has(k)) lost++;
   return { with: on.r, without: off.r, statesWith: on.seen.size, statesWithout: off.seen.size, lost, sameSignatures: sameSignatures(on.r, off.r) };

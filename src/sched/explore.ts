@@ -26,6 +26,7 @@ import { type Footprint, independent } from './footprint.js';
 import { defaultPick, indexOf, type Scheduler } from './scheduler.js';
 import { type DecisionRecord, type Thread, encodeSchedule, explicitPrefix, threadId } from './schedule.js';
 import type { DetRun, DetSession } from './session.js';
+import { driveInSlices, driveToEnd, SLICE_MS } from './slices.js';
 
 /** A thread asleep at a state, with the footprint of the step it would take there. */
 export interface Sleeper {
@@ -272,8 +273,21 @@ export function explore(session: DetSession, o: ExploreOptions): ExploreOutcome 
   return search(session, o, { floor: 0, cut: null });
 }
 
-/** The depth-first search of explore(), within `scope`. */
+/** The depth-first search of explore(), within `scope`, on this thread to its end. */
 export function search(session: DetSession, o: ExploreOptions, scope: SearchScope): ExploreOutcome {
+  return driveToEnd(searchRuns(session, o, scope));
+}
+
+/**
+ * search() that gives this thread's event loop a turn every `sliceMs` (slices.ts): an interrupt,
+ * a worker's finished subtree or a timer is seen while the search runs, not after it.
+ */
+export function searchAsync(session: DetSession, o: ExploreOptions, scope: SearchScope, sliceMs = SLICE_MS): Promise<ExploreOutcome> {
+  return driveInSlices(searchRuns(session, o, scope), sliceMs);
+}
+
+/** The search itself, one run per step: it yields after each run. */
+function* searchRuns(session: DetSession, o: ExploreOptions, scope: SearchScope): Generator<void, ExploreOutcome> {
   const t0 = performance.now();
   const reduction = o.reduction ?? 'sleep-sets';
   const reduce = reduction === 'sleep-sets';
@@ -361,6 +375,7 @@ export function search(session: DetSession, o: ExploreOptions, scope: SearchScop
         return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
       if (scope.stopped?.()) return { ...done, complete: false, stoppedBy: 'interrupted', elapsedMs: performance.now() - t0 };
       sched.prefix = next;
+      yield;
     }
   } finally {
     session.rt.recordFootprints(false);

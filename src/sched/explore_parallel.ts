@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { detPool } from '../runtime/det_stress.js';
-import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, type Subtree } from './explore.js';
+import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, searchAsync, type Subtree } from './explore.js';
 import { ReplayScheduler } from './replay.js';
 import type { Thread } from './schedule.js';
 import type { DetSession, SessionOptions } from './session.js';
@@ -141,7 +141,7 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
   const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
   const { jobs: _jobs, signal, pool: given, ...options } = o;
   if (threads === 1) {
-    const r = search(session, options, { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) });
+    const r = await searchAsync(session, options, { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) });
     return { ...r, threads: 1, subtrees: 0, cut: -1 };
   }
   const t0 = performance.now();
@@ -164,7 +164,8 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
   try {
     let top: ExploreOutcome;
     try {
-      top = search(session, options, {
+      // Async: while it searches, finished subtrees make room for queued ones and an abort is seen.
+      top = await searchAsync(session, options, {
         floor: 0,
         cut: null,
         chooseCut: (b) => (cut = chooseCut(b, SUBTREES_PER_THREAD * threads)),

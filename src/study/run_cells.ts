@@ -3,6 +3,7 @@
 // coordinator; threads are kept between cells of the same CPU count and memory size) or on the
 // deterministic runtime (one thread, logical time: reproducible, for tests). Optionally every
 // cell's trace ring is read back for --perfetto / --ftrace.
+import { eventLoopTurns } from '../sched/slices.js';
 import type { Coordinator } from '../coordinator/coordinator.js';
 import { sharedCoordinator } from '../coordinator/shared.js';
 import type { JobSpec } from '../job/job.js';
@@ -62,9 +63,9 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
     const onTrial = opts.onTrial ? (r: TrialResult) => opts.onTrial!(cell, r) : undefined;
     const o =
       opts.mode === 'deterministic'
-        ? runDeterministic(cell, ring, opts.signal, onTrial)
+        ? await runDeterministic(cell, ring, opts.signal, onTrial)
         : opts.mode === 'logical'
-          ? runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.tracepoints, opts.signal, onTrial)
+          ? await runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.tracepoints, opts.signal, onTrial)
           : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
     out.push(o);
     opts.onCell?.(cell, o);
@@ -101,26 +102,32 @@ async function runFreeRun(
   }
 }
 
-/** The trials of a cell on one of the single-thread runtimes (stopping between trials on an abort). */
-function runTrials(
+/**
+ * The trials of a cell on one of the single-thread runtimes, stopping between trials on an abort.
+ * The event loop gets a turn every SLICE_MS between trials, so an interrupt is seen while they run.
+ */
+async function runTrials(
   rt: { configure(spec: CellSpec['job']): void; runTrial(t: number): TrialResult },
   cell: CellSpec,
   ring: TraceRing | null,
   signal?: AbortSignal,
   onTrial?: (r: TrialResult) => void,
-): CellOutcome {
+): Promise<CellOutcome> {
   rt.configure(cell.job);
   const agg = new PolicyAggregator(cell.policy.id);
+  const turn = eventLoopTurns();
   let aborted = false;
   for (let t = 0; t < cell.trials && !(aborted = signal?.aborted ?? false); t++) {
     const r = rt.runTrial(t);
     agg.add(r);
     onTrial?.(r);
+    const due = turn();
+    if (due) await due;
   }
   return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted };
 }
 
-function runDeterministic(cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
+function runDeterministic(cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): Promise<CellOutcome> {
   const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
   return runTrials(rt, cell, ring, signal, onTrial);
 }
@@ -129,7 +136,13 @@ function runDeterministic(cell: CellSpec, ring: TraceRing | null, signal?: Abort
  * Mode 'logical': the discrete-event runtime with a cost model (no trace ring: its times are
  * modelled; `tracepoints` gets the drains as the kernel's tracepoints would show them).
  */
-function runLogical(cell: CellSpec, costs: CostModel, tracepoints?: TracepointLog, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): CellOutcome {
+function runLogical(
+  cell: CellSpec,
+  costs: CostModel,
+  tracepoints?: TracepointLog,
+  signal?: AbortSignal,
+  onTrial?: (r: TrialResult) => void,
+): Promise<CellOutcome> {
   const rt = new LogicalRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, costs, ...(tracepoints ? { tracepoints } : {}) });
   return runTrials(rt, cell, null, signal, onTrial);
 }

@@ -5,7 +5,6 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { compactCpus } from '../../sched/compact.js';
 import { checkReduction } from '../../sched/end_state.js';
-import { explore } from '../../sched/explore.js';
 import { exploreParallel } from '../../sched/explore_parallel.js';
 import { encodeSchedule } from '../../sched/schedule.js';
 import { makeReplayFile } from '../../sched/replay_file.js';
@@ -75,7 +74,8 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       const session = new DetSession({ scenario, policy, cpus, timeless });
       const reduction = f.reduction ? 'sleep-sets' : 'none';
       const limits = { preemptionBound: bound, reduction, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) } as const;
-      const r = jobs > 1 ? await exploreParallel(session, { ...limits, jobs, signal: interruptSignal }) : explore(session, limits);
+      // On one thread too: the search gives the event loop turns, so Ctrl-C stops it where it is.
+      const r = await exploreParallel(session, { ...limits, jobs, signal: interruptSignal });
       const w = (s: string) => ctx.out.write(s + '\n');
       w(
         `${r.interleavings} interleavings explored in ${(r.elapsedMs / 1000).toFixed(2)} s (${(r.interleavings / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)}/s); longest ${r.maxDecisions} decisions, at most ${r.maxBranching} runnable threads at a decision`,
@@ -108,11 +108,11 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       });
       ctx.exitCode = r.failures.length ? EXIT.FAIL_ON : EXIT.OK;
       if (f.checkReduction && f.reduction) {
-        const c = checkReduction(() => new DetSession({ scenario, policy, cpus, timeless }), {
-          preemptionBound: bound,
-          maxInterleavings,
-          ...(timeLimitMs !== undefined ? { timeLimitMs } : {}),
-        });
+        const c = await checkReduction(
+          () => new DetSession({ scenario, policy, cpus, timeless }),
+          { preemptionBound: bound, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) },
+          interruptSignal,
+        );
         const complete = c.with.complete && c.without.complete;
         w(
           `\nreduction check: without it ${c.without.interleavings} interleavings${c.without.complete ? '' : ' (incomplete)'} reached ${c.statesWithout} end state${c.statesWithout === 1 ? '' : 's'}; with it ${c.with.interleavings}${c.with.complete ? '' : ' (incomplete)'} reached ${c.statesWith}`,

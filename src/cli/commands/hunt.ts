@@ -3,7 +3,7 @@
 // write a replay file, and with --shrink the minimal interleaving as a per-CPU timeline.
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { hunt, type HuntOutcome } from '../../sched/hunt.js';
+import { type HuntOutcome, huntAsync } from '../../sched/hunt.js';
 import { huntParallel } from '../../sched/hunt_parallel.js';
 import { DetSession } from '../../sched/session.js';
 import { EXIT, UsageError } from '../errors.js';
@@ -79,8 +79,11 @@ export function registerHunt(program: Command, ctx: CliContext): void {
         if (p.found && p.ran > p.schedules) note = `; ${p.ran} run on ${p.threads} threads`;
         if (p.stopped && !p.found) note = interruptSignal.aborted ? '; interrupted' : '; time limit reached';
       } else {
-        h = hunt(session, limits);
-        ran = h.schedules;
+        // In slices: Ctrl-C stops the hunt where it is, not after its last schedule.
+        const a = await huntAsync(session, { ...limits, signal: interruptSignal });
+        h = a;
+        ran = a.schedules;
+        if (a.stopped) note = '; interrupted';
       }
       const rate = ran / Math.max(h.elapsedMs / 1000, 1e-9);
       if (!h.found) {
