@@ -151,6 +151,17 @@ describe('explore on worker threads', () => {
     expect(counts.now).toBe(0);
   });
 
+  test.skipIf(!multi)('a subtree failing while this thread still searches ends the exploration with its error, not the process', async () => {
+    // S9 (3 CPUs, bound 3): this thread searches for many slices, so the rejection arrives while it does.
+    const scenario = compactCpus(loadScenario('S9'), 3);
+    const session = new DetSession({ scenario, policy: getPolicy('merged'), cpus: 3 });
+    let calls = 0;
+    const pool = {
+      run: (task: unknown, opts: { name: string }) => (++calls === 1 ? Promise.reject(new Error('worker fault')) : detPool().run(task, opts)),
+    };
+    await expect(exploreParallel(session, { preemptionBound: 3, jobs: 2, pool })).rejects.toThrow('explore: a worker failed: worker fault');
+  });
+
   test('the cut: the first depth where the choices so far multiply to the subtrees wanted', () => {
     expect(chooseCut([1, 2, 1, 3, 2], 6)).toBe(3);
     expect(chooseCut([1, 2, 1, 3, 2], 100)).toBe(5); // never: no cut inside the run

@@ -75,8 +75,8 @@ const NOT_SEARCHED: SubtreeResult = { interleavings: 0, pruned: 0, complete: fal
 
 /**
  * Start at most `n` tasks at once, each as soon as a slot is free. A task is started at once when
- * one is free, not from a microtask (as p-limit does): while this thread's search runs (it is
- * synchronous) the first subtrees it hands out are already being searched.
+ * one is free, not from a microtask (as p-limit does): the first subtrees this thread hands out
+ * are being searched during its own search's first slice.
  */
 export function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
   let active = 0;
@@ -181,6 +181,9 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
             throw e;
           });
           pending.push(run);
+          // Observed by the allSettled below; until then (this thread's search gives the event loop
+          // turns) a rejection must not count as unhandled, which would end the process.
+          run.catch(() => {});
         },
         counted: () => Atomics.load(w, XW.COUNTED),
         onRun: () => Atomics.add(w, XW.COUNTED, 1),

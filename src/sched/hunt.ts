@@ -34,11 +34,12 @@ export interface AsyncHuntOutcome extends HuntOutcome {
 export async function huntAsync(session: DetSession, o: HuntOptions & { signal?: AbortSignal }, sliceMs = SLICE_MS): Promise<AsyncHuntOutcome> {
   const signal = o.signal;
   const r = await driveInSlices(huntRuns(session, o, signal ? () => signal.aborted : null), sliceMs);
-  return { ...r, stopped: r.found === null && signal?.aborted === true };
+  const { interrupted, ...outcome } = r;
+  return { ...outcome, stopped: interrupted === true };
 }
 
 /** The hunt itself, one schedule per step: it yields after each schedule. */
-function* huntRuns(session: DetSession, o: HuntOptions, stopped: (() => boolean) | null): Generator<void, HuntOutcome> {
+function* huntRuns(session: DetSession, o: HuntOptions, stopped: (() => boolean) | null): Generator<void, HuntOutcome & { interrupted?: true }> {
   const t0 = performance.now();
   for (let i = 0; i < o.maxSchedules; i++) {
     const seed = (o.seed + i) >>> 0;
@@ -46,7 +47,9 @@ function* huntRuns(session: DetSession, o: HuntOptions, stopped: (() => boolean)
     if (run.signature !== null && (!o.accept || o.accept(run.signature))) {
       return { found: { seed, run: { ...run, decisions: [...run.decisions] } }, schedules: i + 1, elapsedMs: performance.now() - t0 };
     }
-    if (stopped?.() || (o.timeLimitMs !== undefined && (i & 15) === 15 && performance.now() - t0 > o.timeLimitMs)) {
+    // Stopped with schedules left: a hunt that spent its budget is not "interrupted".
+    if (stopped?.() && i + 1 < o.maxSchedules) return { found: null, schedules: i + 1, elapsedMs: performance.now() - t0, interrupted: true };
+    if (o.timeLimitMs !== undefined && (i & 15) === 15 && performance.now() - t0 > o.timeLimitMs) {
       return { found: null, schedules: i + 1, elapsedMs: performance.now() - t0 };
     }
     yield;

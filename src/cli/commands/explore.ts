@@ -107,7 +107,8 @@ export function registerExplore(program: Command, ctx: CliContext): void {
         }
       });
       ctx.exitCode = r.failures.length ? EXIT.FAIL_ON : EXIT.OK;
-      if (f.checkReduction && f.reduction) {
+      if (f.checkReduction && f.reduction && interruptSignal.aborted) w('\nreduction check: not run (interrupted)');
+      else if (f.checkReduction && f.reduction) {
         const c = await checkReduction(
           () => new DetSession({ scenario, policy, cpus, timeless }),
           { preemptionBound: bound, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) },
@@ -117,8 +118,9 @@ export function registerExplore(program: Command, ctx: CliContext): void {
         w(
           `\nreduction check: without it ${c.without.interleavings} interleavings${c.without.complete ? '' : ' (incomplete)'} reached ${c.statesWithout} end state${c.statesWithout === 1 ? '' : 's'}; with it ${c.with.interleavings}${c.with.complete ? '' : ' (incomplete)'} reached ${c.statesWith}`,
         );
-        if (c.lost === 0 && c.sameSignatures) w('  the same end states and failure signatures');
-        else if (!complete) w(`  ${c.lost} end state(s) reached only without it, but a search was incomplete: no verdict`);
+        // An incomplete search (a limit, an interrupt during the check) gives no verdict either way.
+        if (!complete) w(`  ${c.lost} end state(s) reached only without it, but a search was incomplete: no verdict`);
+        else if (c.lost === 0 && c.sameSignatures) w('  the same end states and failure signatures');
         else {
           w(
             `  REDUCTION CHECK FAILED: ${c.lost} end state(s) reached only without it${c.sameSignatures ? '' : ', and the failure signatures differ'} (a bug in folio-race: please report it with this command line)`,

@@ -193,6 +193,12 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       ...(tracing ? { tracePerCpu: 4096 } : {}),
       ...(tracepoints ? { tracepoints } : {}),
       onCell: (c, o) => {
+        // A cell stopped part-way is no result: its rate and percentiles are of the trials that ran
+        // before the signal, and a merge of shards would take it for whole. Not kept, and said so.
+        if (o.aborted) {
+          ctx.err.write(`folio-race: cell ${c.key} stopped after ${o.aggregate.trials} of ${c.trials} trials: not kept\n`);
+          return;
+        }
         done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
         if (o.trace) traces.push({ name: c.key, events: o.trace });
         ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
