@@ -282,12 +282,18 @@ export function search(session: DetSession, o: ExploreOptions, scope: SearchScop
  * search() that gives this thread's event loop a turn every `sliceMs` (slices.ts): an interrupt,
  * a worker's finished subtree or a timer is seen while the search runs, not after it.
  */
-export function searchAsync(session: DetSession, o: ExploreOptions, scope: SearchScope, sliceMs = SLICE_MS): Promise<ExploreOutcome> {
-  return driveInSlices(searchRuns(session, o, scope), sliceMs);
+export function searchAsync(
+  session: DetSession,
+  o: ExploreOptions,
+  scope: SearchScope,
+  sliceMs = SLICE_MS,
+  onProgress?: (interleavings: number) => void,
+): Promise<ExploreOutcome> {
+  return driveInSlices(searchRuns(session, o, scope), sliceMs, onProgress);
 }
 
-/** The search itself, one run per step: it yields after each run. */
-function* searchRuns(session: DetSession, o: ExploreOptions, scope: SearchScope): Generator<void, ExploreOutcome> {
+/** The search itself, one run per step: it yields after each run, with the interleavings so far. */
+function* searchRuns(session: DetSession, o: ExploreOptions, scope: SearchScope): Generator<number, ExploreOutcome> {
   const t0 = performance.now();
   const reduction = o.reduction ?? 'sleep-sets';
   const reduce = reduction === 'sleep-sets';
@@ -375,7 +381,7 @@ function* searchRuns(session: DetSession, o: ExploreOptions, scope: SearchScope)
         return { ...done, complete: false, stoppedBy: 'time', elapsedMs: performance.now() - t0 };
       if (scope.stopped?.()) return { ...done, complete: false, stoppedBy: 'interrupted', elapsedMs: performance.now() - t0 };
       sched.prefix = next;
-      yield;
+      yield total;
     }
   } finally {
     session.rt.recordFootprints(false);

@@ -9,6 +9,7 @@ import type { Piscina } from 'piscina';
 import { detPool } from '../runtime/det_stress.js';
 import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, searchAsync, type Subtree } from './explore.js';
 import { ReplayScheduler } from './replay.js';
+import { PROGRESS_MS } from './slices.js';
 import type { Thread } from './schedule.js';
 import type { DetSession, SessionOptions } from './session.js';
 
@@ -49,6 +50,8 @@ export interface ParallelExploreOptions extends Omit<ExploreOptions, 'visit' | '
   signal?: AbortSignal;
   /** The pool to run subtrees on (default: the deterministic pool, workers/det-worker.js); at most `jobs` tasks are in it at once. */
   pool?: Pick<Piscina, 'run'>;
+  /** Hears the interleavings counted so far, every few tens of ms while the search runs (progress). */
+  onProgress?: (interleavings: number) => void;
 }
 
 export interface ParallelExploreOutcome extends ExploreOutcome {
@@ -139,9 +142,9 @@ export function searchSubtree(session: DetSession, t: SubtreeTask): SubtreeResul
  */
 export async function exploreParallel(session: DetSession, o: ParallelExploreOptions): Promise<ParallelExploreOutcome> {
   const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
-  const { jobs: _jobs, signal, pool: given, ...options } = o;
+  const { jobs: _jobs, signal, pool: given, onProgress, ...options } = o;
   if (threads === 1) {
-    const r = await searchAsync(session, options, { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) });
+    const r = await searchAsync(session, options, { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) }, undefined, onProgress);
     return { ...r, threads: 1, subtrees: 0, cut: -1 };
   }
   const t0 = performance.now();
@@ -150,6 +153,8 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
   const stop = () => Atomics.store(w, XW.STOP, 1);
   if (signal?.aborted) stop();
   signal?.addEventListener('abort', stop);
+  // Every thread adds its runs to the shared count: read it from a timer (this thread's search gives the loop turns).
+  const ticker = onProgress ? setInterval(() => onProgress(Atomics.load(w, XW.COUNTED)), PROGRESS_MS) : null;
   const { trace: _trace, ...sessionOpts } = session.o;
   const deadlineMs = o.timeLimitMs === undefined ? null : Date.now() + o.timeLimitMs;
   const { timeLimitMs: _t, ...taskOptions } = options;
@@ -202,6 +207,7 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
     const results = parts.map((p) => (p as PromiseFulfilledResult<SubtreeResult>).value);
     return { ...merge(session, options, top, results, emittedAt), elapsedMs: performance.now() - t0, threads, subtrees: pending.length, cut };
   } finally {
+    if (ticker) clearInterval(ticker);
     signal?.removeEventListener('abort', stop);
   }
 }

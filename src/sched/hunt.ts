@@ -31,15 +31,19 @@ export interface AsyncHuntOutcome extends HuntOutcome {
  * hunt() that gives this thread's event loop a turn every `sliceMs` (slices.ts), so an
  * interrupt is seen while it runs: the hunt then stops after the schedule it is running.
  */
-export async function huntAsync(session: DetSession, o: HuntOptions & { signal?: AbortSignal }, sliceMs = SLICE_MS): Promise<AsyncHuntOutcome> {
+export async function huntAsync(
+  session: DetSession,
+  o: HuntOptions & { signal?: AbortSignal; onProgress?: (schedules: number) => void },
+  sliceMs = SLICE_MS,
+): Promise<AsyncHuntOutcome> {
   const signal = o.signal;
-  const r = await driveInSlices(huntRuns(session, o, signal ? () => signal.aborted : null), sliceMs);
+  const r = await driveInSlices(huntRuns(session, o, signal ? () => signal.aborted : null), sliceMs, o.onProgress);
   const { interrupted, ...outcome } = r;
   return { ...outcome, stopped: interrupted === true };
 }
 
-/** The hunt itself, one schedule per step: it yields after each schedule. */
-function* huntRuns(session: DetSession, o: HuntOptions, stopped: (() => boolean) | null): Generator<void, HuntOutcome & { interrupted?: true }> {
+/** The hunt itself, one schedule per step: it yields after each schedule, with the schedules so far. */
+function* huntRuns(session: DetSession, o: HuntOptions, stopped: (() => boolean) | null): Generator<number, HuntOutcome & { interrupted?: true }> {
   const t0 = performance.now();
   for (let i = 0; i < o.maxSchedules; i++) {
     const seed = (o.seed + i) >>> 0;
@@ -52,7 +56,7 @@ function* huntRuns(session: DetSession, o: HuntOptions, stopped: (() => boolean)
     if (o.timeLimitMs !== undefined && (i & 15) === 15 && performance.now() - t0 > o.timeLimitMs) {
       return { found: null, schedules: i + 1, elapsedMs: performance.now() - t0 };
     }
-    yield;
+    yield i + 1;
   }
   return { found: null, schedules: o.maxSchedules, elapsedMs: performance.now() - t0 };
 }

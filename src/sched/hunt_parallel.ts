@@ -6,6 +6,7 @@
 // passed. Only the wall time changes: P cores run about P times the schedules.
 import { availableParallelism } from 'node:os';
 import { detPool } from '../runtime/det_stress.js';
+import { PROGRESS_MS } from './slices.js';
 import type { HuntOutcome } from './hunt.js';
 import { DetSession, type SessionOptions } from './session.js';
 
@@ -44,6 +45,8 @@ export interface ParallelHuntOptions {
   /** Worker threads (at most the host's cores). */
   jobs: number;
   signal?: AbortSignal;
+  /** Hears the schedules run so far on every thread, every PROGRESS_MS while the hunt runs. */
+  onProgress?: (schedules: number) => void;
 }
 
 export interface ParallelHuntOutcome extends HuntOutcome {
@@ -130,6 +133,8 @@ export async function huntParallel(session: DetSession, o: ParallelHuntOptions):
   const stop = () => Atomics.store(w, HW.STOP, 1);
   if (o.signal?.aborted) stop();
   o.signal?.addEventListener('abort', stop);
+  const onProgress = o.onProgress;
+  const ticker = onProgress ? setInterval(() => onProgress(Atomics.load(w, HW.RAN)), PROGRESS_MS) : null;
   let events: HuntBlocksResult['event'][];
   try {
     const pool = detPool();
@@ -138,6 +143,7 @@ export async function huntParallel(session: DetSession, o: ParallelHuntOptions):
     if (failed) throw new Error(`hunt: a worker thread failed: ${(failed as PromiseRejectedResult).reason?.message ?? failed}`);
     events = parts.map((p) => (p as PromiseFulfilledResult<HuntBlocksResult>).value.event);
   } finally {
+    if (ticker) clearInterval(ticker);
     o.signal?.removeEventListener('abort', stop);
   }
   const first = Atomics.load(w, HW.FIRST);

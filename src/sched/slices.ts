@@ -6,6 +6,9 @@
 /** How long single-thread work runs between two turns of the event loop (ms). */
 export const SLICE_MS = 20;
 
+/** How often a search on worker threads has its shared count read for progress (ms). */
+export const PROGRESS_MS = 100;
+
 /**
  * A clock of turns: call it between two units of work; it returns a promise to await when a turn
  * of the event loop is due (every `sliceMs`), and null otherwise (no microtask per unit).
@@ -23,21 +26,27 @@ export function eventLoopTurns(sliceMs = SLICE_MS): () => Promise<void> | null {
   };
 }
 
-/** Run a search that yields after each run to its end without giving up the thread. */
-export function driveToEnd<T>(g: Generator<void, T>): T {
+/** Run a search that yields after each run (its count so far) to its end without giving up the thread. */
+export function driveToEnd<T>(g: Generator<number, T>): T {
   for (;;) {
     const r = g.next();
     if (r.done) return r.value;
   }
 }
 
-/** Run a search that yields after each run to its end, giving the event loop a turn every `sliceMs`. */
-export async function driveInSlices<T>(g: Generator<void, T>, sliceMs = SLICE_MS): Promise<T> {
+/**
+ * Run a search that yields after each run (its count so far) to its end, giving the event loop a
+ * turn every `sliceMs`; `onTurn` hears the count at each turn (progress).
+ */
+export async function driveInSlices<T>(g: Generator<number, T>, sliceMs = SLICE_MS, onTurn?: (count: number) => void): Promise<T> {
   const turn = eventLoopTurns(sliceMs);
   for (;;) {
     const r = g.next();
     if (r.done) return r.value;
     const t = turn();
-    if (t) await t;
+    if (t) {
+      onTurn?.(r.value);
+      await t;
+    }
   }
 }

@@ -8,6 +8,7 @@ import { checkReduction } from '../../sched/end_state.js';
 import { exploreParallel } from '../../sched/explore_parallel.js';
 import { encodeSchedule } from '../../sched/schedule.js';
 import { makeReplayFile } from '../../sched/replay_file.js';
+import { SearchProgress } from '../../report/search_progress.js';
 import { DetSession } from '../../sched/session.js';
 import { formatTimeline } from '../../sched/timeline.js';
 import { EXIT } from '../errors.js';
@@ -32,6 +33,7 @@ interface ExploreFlags {
   checkReduction?: boolean;
   jobs: string;
   out?: string;
+  progress: boolean;
 }
 
 export function registerExplore(program: Command, ctx: CliContext): void {
@@ -55,6 +57,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       "threads that search subtrees, or 'auto' (one per core, at most the host's cores); a complete search finds the same counts and failures as with 1 (one stopped by --max-interleavings or --time-limit searches other runs)",
       '1',
     )
+    .option('--no-progress', 'no live progress display (interleavings so far, on stderr)')
     .action(async (scenarioArg: string, f: ExploreFlags) => {
       const policy = onePolicyFrom(f, 'explore');
       const bound = preemptionsFlag(f.preemptions);
@@ -74,8 +77,19 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       const session = new DetSession({ scenario, policy, cpus, timeless });
       const reduction = f.reduction ? 'sleep-sets' : 'none';
       const limits = { preemptionBound: bound, reduction, maxInterleavings, ...(timeLimitMs !== undefined ? { timeLimitMs } : {}) } as const;
-      // On one thread too: the search gives the event loop turns, so Ctrl-C stops it where it is.
-      const r = await exploreParallel(session, { ...limits, jobs, signal: interruptSignal });
+      const progress = f.progress ? new SearchProgress({ label: 'explore', unit: 'interleavings', cap: maxInterleavings, stream: ctx.err }) : null;
+      let r: Awaited<ReturnType<typeof exploreParallel>>;
+      try {
+        // On one thread too: the search gives the event loop turns, so Ctrl-C stops it where it is.
+        r = await exploreParallel(session, {
+          ...limits,
+          jobs,
+          signal: interruptSignal,
+          ...(progress ? { onProgress: (n: number) => progress.update(n) } : {}),
+        });
+      } finally {
+        progress?.stop();
+      }
       const w = (s: string) => ctx.out.write(s + '\n');
       w(
         `${r.interleavings} interleavings explored in ${(r.elapsedMs / 1000).toFixed(2)} s (${(r.interleavings / Math.max(r.elapsedMs / 1000, 1e-9)).toFixed(0)}/s); longest ${r.maxDecisions} decisions, at most ${r.maxBranching} runnable threads at a decision`,

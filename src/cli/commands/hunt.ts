@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { type HuntOutcome, huntAsync } from '../../sched/hunt.js';
 import { huntParallel } from '../../sched/hunt_parallel.js';
+import { SearchProgress } from '../../report/search_progress.js';
 import { DetSession } from '../../sched/session.js';
 import { EXIT, UsageError } from '../errors.js';
 import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
@@ -28,6 +29,7 @@ interface HuntFlags {
   replayFile: boolean;
   timeless?: boolean;
   jobs: string;
+  progress: boolean;
 }
 
 export function registerHunt(program: Command, ctx: CliContext): void {
@@ -48,6 +50,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
     .option('--no-replay-file', 'do not write a replay file')
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
     .option('--jobs <n>', "threads that run schedules, or 'auto' (one per core, at most the host's cores); the first failing seed is the same as with 1", '1')
+    .option('--no-progress', 'no live progress display (schedules so far, on stderr)')
     .action(async (scenarioArg: string, f: HuntFlags) => {
       const policy = onePolicyFrom(f, 'hunt');
       const strategy = strategyFlag(f.strategy);
@@ -72,18 +75,24 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       let h: HuntOutcome;
       let ran: number;
       let note = '';
-      if (jobs > 1) {
-        const p = await huntParallel(session, { ...limits, jobs, signal: interruptSignal });
-        h = p;
-        ran = p.ran;
-        if (p.found && p.ran > p.schedules) note = `; ${p.ran} run on ${p.threads} threads`;
-        if (p.stopped && !p.found) note = interruptSignal.aborted ? '; interrupted' : '; time limit reached';
-      } else {
-        // In slices: Ctrl-C stops the hunt where it is, not after its last schedule.
-        const a = await huntAsync(session, { ...limits, signal: interruptSignal });
-        h = a;
-        ran = a.schedules;
-        if (a.stopped) note = '; interrupted';
+      const progress = f.progress ? new SearchProgress({ label: 'hunt', unit: 'schedules', cap: maxSchedules, stream: ctx.err }) : null;
+      const watch = progress ? { onProgress: (n: number) => progress.update(n) } : {};
+      try {
+        if (jobs > 1) {
+          const p = await huntParallel(session, { ...limits, jobs, signal: interruptSignal, ...watch });
+          h = p;
+          ran = p.ran;
+          if (p.found && p.ran > p.schedules) note = `; ${p.ran} run on ${p.threads} threads`;
+          if (p.stopped && !p.found) note = interruptSignal.aborted ? '; interrupted' : '; time limit reached';
+        } else {
+          // In slices: Ctrl-C stops the hunt where it is, not after its last schedule.
+          const a = await huntAsync(session, { ...limits, signal: interruptSignal, ...watch });
+          h = a;
+          ran = a.schedules;
+          if (a.stopped) note = '; interrupted';
+        }
+      } finally {
+        progress?.stop();
       }
       const rate = ran / Math.max(h.elapsedMs / 1000, 1e-9);
       if (!h.found) {
