@@ -2,8 +2,8 @@
 // The `folio-race` command line (commander). Every command lives in commands/<name>.ts; this
 // file assembles them, maps commander's own errors to exit 2 (exitOverride) and hands the
 // outcome to the single top-level handler, which stops all worker threads before the process
-// ends. Exit codes: 0 done, 1 --fail-on matched, 2 bad usage or input, 3 internal error,
-// 130 interrupted.
+// ends. Exit codes: 0 done, 1 --fail-on matched or a failure found, 2 bad usage or input,
+// 3 internal error, 130 interrupted.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -32,7 +32,8 @@ import { shutdownAll } from './modules.js';
 import { installInterruptHandlers } from './signals.js';
 
 const EPILOG = `
-Exit codes: 0 done; 1 --fail-on <kind> given and such a failure occurred; 2 bad usage or input;
+Exit codes: 0 done; 1 --fail-on <kind> given and such a failure occurred (hunt, explore: a
+failure found; replay: not reproduced; kernel: a disagreement); 2 bad usage or input;
 3 internal error; 130 interrupted (Ctrl-C), 143 terminated (SIGTERM): results so far are still
 printed and written.
 

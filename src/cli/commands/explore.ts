@@ -46,7 +46,11 @@ export function registerExplore(program: Command, ctx: CliContext): void {
     .option('--cpus <n>', "emulated CPUs, 1-64 (default: the scenario's own count)")
     .option('--compact', 'renumber the scripted CPUs 0..k-1 (S1 on --cpus 3: CPU 3 -> 0, CPU 7 -> 1)')
     .option('--preemptions <k>', 'preemption bound, 0-8', '2')
-    .option('--max-interleavings <n>', 'stop after this many (the search is then incomplete)', '1000000')
+    .option(
+      '--max-interleavings <n>',
+      'stop after this many (the search is then incomplete; with --jobs N each thread ends the run in hand, so up to N-1 more)',
+      '1000000',
+    )
     .option('--time-limit <s>', 'stop after this many seconds (the search is then incomplete)')
     .option('--timeless', 'delays and hogs are plain scheduling points (no logical time)')
     .option('--no-reduction', 'explore every interleaving, also those that only swap independent steps (no sleep sets)')
