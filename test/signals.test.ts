@@ -132,9 +132,22 @@ test('explore --jobs 1 --check-reduction: Ctrl-C stops the search, which says it
   expect(r.code).toBe(/failure 1:/.test(r.out) ? 1 : 130);
 });
 
-test('study --model logical: Ctrl-C keeps the cells that finished, leaves out the one stopped part-way, exit 130', async () => {
-  const json = join(dir, 'logical.json');
-  const r = await runAndSignal('SIGINT', 'folio-race study drain-latency:', 'study', 'drain-latency', '--model', 'logical', '--cpus', '512', '--json', json);
+test.each(['1', '2'])('study --model logical --jobs %s: Ctrl-C keeps the cells that finished, leaves out those stopped part-way, exit 130', async (jobs) => {
+  const json = join(dir, `logical-${jobs}.json`);
+  const r = await runAndSignal(
+    'SIGINT',
+    'folio-race study drain-latency:',
+    'study',
+    'drain-latency',
+    '--model',
+    'logical',
+    '--cpus',
+    '512',
+    '--json',
+    json,
+    '--jobs',
+    jobs,
+  );
   expect(r.err).toContain('folio-race: interrupted');
   // (A signal before the first cell started leaves no cell part-way, and says nothing of one.)
   const partial = /folio-race: cell (.*) stopped after (\d+) of 10 trials: not kept/.exec(r.err);

@@ -438,6 +438,16 @@ describe('table and progress', () => {
     expect(out).toHaveLength(1); // stopped: nothing more is written
     expect(progressLine(p.state, 2000)).toMatch(/7\/12 trials \(58%\), 2s; merged: 1 done, 0 failed \(0%\)/);
   });
+  test('progress from running totals (trials on worker threads): each total replaces the last since the label', () => {
+    const p = new StressProgress({ total: 20, stream: { write: () => 0, isTTY: false }, scheduler: new VirtualTimeScheduler() });
+    p.policy('v6.11');
+    p.trial(trial(1));
+    p.policy('2 threads');
+    p.trials(4, 1);
+    p.trials(9, 2);
+    expect(p.state).toMatchObject({ done: 10, failed: 2, policy: '2 threads', policyDone: 9, policyFailed: 2 });
+    p.stop();
+  });
 });
 
 describe('study tables', () => {

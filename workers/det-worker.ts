@@ -9,6 +9,8 @@ import { PolicyAggregator, type PolicyAggregate } from '../src/stats/aggregate.j
 import { huntBlocks as runHuntBlocks, type HuntBlocksResult, type HuntTask } from '../src/sched/hunt_parallel.js';
 import { searchSubtree, type SubtreeResult, type SubtreeTask } from '../src/sched/explore_parallel.js';
 import { DetSession } from '../src/sched/session.js';
+import type { CellOutcome } from '../src/study/run_cells.js';
+import { type CellTask, runCellTask } from '../src/study/run_cells_parallel.js';
 
 export default function runChunk(c: DetChunk): PolicyAggregate {
   const rt = new CooperativeRuntime({ nCpus: c.cpus, policy: checkPolicy(c.policy), dims: dimsFor(c.scenario, c.cpus), seed: c.seed });
@@ -30,4 +32,9 @@ let exploreSession: { key: string; s: DetSession } | null = null;
 export function exploreSubtree(t: SubtreeTask): SubtreeResult {
   if (exploreSession?.key !== t.key) exploreSession = { key: t.key, s: new DetSession({ ...t.session, policy: checkPolicy(t.session.policy), trace: false }) };
   return searchSubtree(exploreSession.s, t);
+}
+
+/** piscina task `runCell`: one cell of a study on this thread (study/run_cells_parallel.ts). */
+export function runCell(t: CellTask): Promise<CellOutcome> {
+  return runCellTask({ ...t, cell: { ...t.cell, policy: checkPolicy(t.cell.policy) } });
 }

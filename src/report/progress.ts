@@ -38,10 +38,13 @@ export interface ProgressState {
   policyFailed: number;
 }
 
-type ProgressEvent = { kind: 'policy'; policy: string } | { kind: 'trial'; failed: boolean };
+type ProgressEvent = { kind: 'policy'; policy: string } | { kind: 'trial'; failed: boolean } | { kind: 'totals'; done: number; failed: number };
 
 function fold(s: ProgressState, e: ProgressEvent): ProgressState {
   if (e.kind === 'policy') return { ...s, policy: e.policy, policyDone: 0, policyFailed: 0 };
+  // Running totals of trials run elsewhere (worker threads), since the last 'policy'.
+  if (e.kind === 'totals')
+    return { ...s, done: s.done - s.policyDone + e.done, failed: s.failed - s.policyFailed + e.failed, policyDone: e.done, policyFailed: e.failed };
   const f = e.failed ? 1 : 0;
   return { ...s, done: s.done + 1, failed: s.failed + f, policyDone: s.policyDone + 1, policyFailed: s.policyFailed + f };
 }
@@ -107,6 +110,10 @@ export class StressProgress {
   /** One trial finished (pass as runStress's onTrial). */
   trial(r: TrialResult): void {
     this.events.next({ kind: 'trial', failed: trialFailed(r) });
+  }
+  /** Trials done and failed so far since the last policy(), as running totals (from worker threads' shared counts). */
+  trials(done: number, failed: number): void {
+    this.events.next({ kind: 'totals', done, failed });
   }
   get state(): ProgressState {
     return this.latest;

@@ -61,12 +61,17 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
     const ring = opts.tracePerCpu ? TraceRing.create({ nCpus: cell.cpus, perCpu: opts.tracePerCpu }) : null;
     opts.onCellStart?.(cell);
     const onTrial = opts.onTrial ? (r: TrialResult) => opts.onTrial!(cell, r) : undefined;
+    const signal = opts.signal;
     const o =
-      opts.mode === 'deterministic'
-        ? await runDeterministic(cell, ring, opts.signal, onTrial)
-        : opts.mode === 'logical'
-          ? await runLogical(cell, opts.costs ?? DEFAULT_COSTS, opts.tracepoints, opts.signal, onTrial)
-          : await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, opts.signal, onTrial);
+      opts.mode === 'free-run'
+        ? await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, signal, onTrial)
+        : await runCellHere(cell, opts.mode, {
+            ...(opts.costs ? { costs: opts.costs } : {}),
+            ring,
+            ...(opts.tracepoints ? { tracepoints: opts.tracepoints } : {}),
+            ...(signal ? { stopped: () => signal.aborted } : {}),
+            ...(onTrial ? { onTrial } : {}),
+          });
     out.push(o);
     opts.onCell?.(cell, o);
     if (o.aborted) break;
@@ -102,47 +107,49 @@ async function runFreeRun(
   }
 }
 
+/** How a cell runs on one of the single-thread runtimes. */
+export interface HereOptions {
+  /** Mode 'logical': the cost model (default DEFAULT_COSTS). */
+  costs?: CostModel;
+  /** Mode 'deterministic': the trace ring, or null. */
+  ring?: TraceRing | null;
+  /** Mode 'logical': the drains as the kernel's tracepoints. */
+  tracepoints?: TracepointLog;
+  /** Checked before each trial: true stops the cell there (it is then aborted). */
+  stopped?: () => boolean;
+  onTrial?: (r: TrialResult) => void;
+}
+
 /**
- * The trials of a cell on one of the single-thread runtimes, stopping between trials on an abort.
- * The event loop gets a turn every SLICE_MS between trials, so an interrupt is seen while they run.
+ * A cell's trials on one of the single-thread runtimes, on this thread (the CLI's, or a pool
+ * thread's: run_cells_parallel.ts): 'deterministic' is the cooperative runtime, logical time in
+ * steps; 'logical' the discrete-event runtime with a cost model (no trace ring: its times are
+ * modelled; `tracepoints` gets the drains as the kernel's tracepoints would show them). The event
+ * loop gets a turn every SLICE_MS between trials, so an interrupt is seen while they run.
  */
-async function runTrials(
-  rt: { configure(spec: CellSpec['job']): void; runTrial(t: number): TrialResult },
-  cell: CellSpec,
-  ring: TraceRing | null,
-  signal?: AbortSignal,
-  onTrial?: (r: TrialResult) => void,
-): Promise<CellOutcome> {
+export async function runCellHere(cell: CellSpec, mode: 'deterministic' | 'logical', o: HereOptions = {}): Promise<CellOutcome> {
+  const ring = mode === 'deterministic' ? (o.ring ?? null) : null;
+  const rt =
+    mode === 'deterministic'
+      ? new CooperativeRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null })
+      : new LogicalRuntime({
+          nCpus: cell.cpus,
+          policy: cell.policy,
+          dims: cell.dims,
+          seed: cell.seed,
+          costs: o.costs ?? DEFAULT_COSTS,
+          ...(o.tracepoints ? { tracepoints: o.tracepoints } : {}),
+        });
   rt.configure(cell.job);
   const agg = new PolicyAggregator(cell.policy.id);
   const turn = eventLoopTurns();
   let aborted = false;
-  for (let t = 0; t < cell.trials && !(aborted = signal?.aborted ?? false); t++) {
+  for (let t = 0; t < cell.trials && !(aborted = o.stopped?.() ?? false); t++) {
     const r = rt.runTrial(t);
     agg.add(r);
-    onTrial?.(r);
+    o.onTrial?.(r);
     const due = turn();
     if (due) await due;
   }
   return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted };
-}
-
-function runDeterministic(cell: CellSpec, ring: TraceRing | null, signal?: AbortSignal, onTrial?: (r: TrialResult) => void): Promise<CellOutcome> {
-  const rt = new CooperativeRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, trace: ring ? new RingTraceSink(ring) : null });
-  return runTrials(rt, cell, ring, signal, onTrial);
-}
-
-/**
- * Mode 'logical': the discrete-event runtime with a cost model (no trace ring: its times are
- * modelled; `tracepoints` gets the drains as the kernel's tracepoints would show them).
- */
-function runLogical(
-  cell: CellSpec,
-  costs: CostModel,
-  tracepoints?: TracepointLog,
-  signal?: AbortSignal,
-  onTrial?: (r: TrialResult) => void,
-): Promise<CellOutcome> {
-  const rt = new LogicalRuntime({ nCpus: cell.cpus, policy: cell.policy, dims: cell.dims, seed: cell.seed, costs, ...(tracepoints ? { tracepoints } : {}) });
-  return runTrials(rt, cell, null, signal, onTrial);
 }

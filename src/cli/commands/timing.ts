@@ -2,6 +2,7 @@
 // run as sweeps of cells, optionally one shard of the sweep (`--shard i/N`), printed as a table,
 // written as a study document (`--json`), and traced for Perfetto / ftrace.
 import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
 import { DRAIN_MECHANISMS, type DrainMechanism } from '../../mm/policy.js';
 import { resolvePolicySpec } from '../../policy/resolve.js';
 import type { StudyKind } from '../../study/doc.js';
@@ -17,7 +18,7 @@ const checkedPolicyText = (raw: string): string => {
   onePolicyFrom({ policy: raw }, 'study drain-latency');
   return raw.trim();
 };
-import { intFlag, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
+import { intFlag, jobsFlag, jobsNote, outputPathFlag, seedFlag, trialsFlag } from '../validate.js';
 import { writeOutput } from '../output.js';
 import { studyTable } from '../../report/study_table.js';
 import { StressProgress } from '../../report/progress.js';
@@ -43,6 +44,7 @@ interface TimingFlags {
   model?: string;
   costs?: string;
   progress?: boolean;
+  jobs?: string;
 }
 
 function list<T>(flag: string, raw: string | undefined, dflt: T[], parse: (s: string) => T): T[] {
@@ -105,6 +107,12 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   if (model === 'wall' && f.costs !== undefined) throw new UsageError('--costs: a cost file is for --model logical');
   if (model === 'logical' && f.perfetto !== undefined) throw new UsageError('--perfetto: not with --model logical (its times are modelled, not traced)');
   const mode = model === 'logical' ? 'logical' : f.deterministic ? 'deterministic' : 'free-run';
+  const asked = jobsFlag(f.jobs ?? '1');
+  const jobs = Math.min(asked, availableParallelism());
+  if (asked > 1 && mode === 'free-run')
+    throw new UsageError(`--jobs ${f.jobs}: for --model logical or --deterministic (a free-run cell times worker threads of its own: one cell at a time)`);
+  if (asked > 1 && (f.ftrace !== undefined || f.perfetto !== undefined))
+    throw new UsageError(`--jobs ${f.jobs}: not with --ftrace or --perfetto (a trace holds one cell after another)`);
   let costs: import('../../cost/model.js').CostModel | undefined;
   if (model === 'logical') {
     const { DEFAULT_COSTS } = await import('../../cost/model.js');
@@ -171,7 +179,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   const tracepoints = mode === 'logical' && f.ftrace !== undefined ? new (await import('../../trace/tracepoints.js')).TracepointLog() : undefined;
   const tracing = !tracepoints && (f.perfetto !== undefined || f.ftrace !== undefined);
   ctx.err.write(
-    `folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}\n`,
+    `folio-race study ${kind}: ${mine.length} of ${cells.length} cells${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${mode}, seed ${seed}${jobsNote(asked, jobs)}\n`,
   );
   const traces: { name: string; events: import('../../trace/ring.js').TraceRecord[] }[] = [];
   const done: import('../../study/doc.js').StudyCell[] = [];
@@ -183,27 +191,41 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   // Plain progress lines on stderr (at most one per 5 s): a live bar would fight the rows on stdout.
   const progress =
     f.progress === false ? null : new StressProgress({ total: mine.reduce((n, c) => n + c.trials, 0), stream: ctx.err, tty: false, label: 'study' });
+  const onCell = (c: CellSpec, o: import('../../study/run_cells.js').CellOutcome) => {
+    // A cell stopped part-way is no result: its rate and percentiles are of the trials that ran
+    // before the signal, and a merge of shards would take it for whole. Not kept, and said so.
+    if (o.aborted) {
+      ctx.err.write(`folio-race: cell ${c.key} stopped after ${o.aggregate.trials} of ${c.trials} trials: not kept\n`);
+      return;
+    }
+    done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
+    if (o.trace) traces.push({ name: c.key, events: o.trace });
+    ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
+  };
   try {
-    await runCells(mine, {
-      mode,
-      ...(costs ? { costs } : {}),
-      signal: interruptSignal,
-      onCellStart: (c) => progress?.policy(c.key),
-      onTrial: (_c, r) => progress?.trial(r),
-      ...(tracing ? { tracePerCpu: 4096 } : {}),
-      ...(tracepoints ? { tracepoints } : {}),
-      onCell: (c, o) => {
-        // A cell stopped part-way is no result: its rate and percentiles are of the trials that ran
-        // before the signal, and a merge of shards would take it for whole. Not kept, and said so.
-        if (o.aborted) {
-          ctx.err.write(`folio-race: cell ${c.key} stopped after ${o.aggregate.trials} of ${c.trials} trials: not kept\n`);
-          return;
-        }
-        done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
-        if (o.trace) traces.push({ name: c.key, events: o.trace });
-        ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
-      },
-    });
+    if (jobs > 1 && mode !== 'free-run') {
+      progress?.policy(`${jobs} threads`);
+      const { runCellsParallel } = await import('../../study/run_cells_parallel.js');
+      await runCellsParallel(mine, {
+        mode,
+        jobs,
+        ...(costs ? { costs } : {}),
+        signal: interruptSignal,
+        onCell,
+        ...(progress ? { onProgress: (n: number, failed: number) => progress.trials(n, failed) } : {}),
+      });
+    } else {
+      await runCells(mine, {
+        mode,
+        ...(costs ? { costs } : {}),
+        signal: interruptSignal,
+        onCellStart: (c) => progress?.policy(c.key),
+        onTrial: (_c, r) => progress?.trial(r),
+        ...(tracing ? { tracePerCpu: 4096 } : {}),
+        ...(tracepoints ? { tracepoints } : {}),
+        onCell,
+      });
+    }
   } finally {
     progress?.stop();
     // Also after a crashed cell: the cells that finished are kept.
@@ -248,7 +270,12 @@ function common(cmd: Command): Command {
     )
     .option('--deterministic', 'run on the deterministic runtime (logical time in steps, reproducible) instead of worker threads')
     .option('--model <wall|logical>', 'wall: time worker threads on this host (default); logical: simulate up to 512 CPUs in logical time with a cost model')
-    .option('--costs <file>', 'with --model logical: a cost file (YAML/JSON, any subset of the cost fields; `folio-race costs` lists them)');
+    .option('--costs <file>', 'with --model logical: a cost file (YAML/JSON, any subset of the cost fields; `folio-race costs` lists them)')
+    .option(
+      '--jobs <n>',
+      "with --model logical or --deterministic: threads that run cells, or 'auto' (one per core); the same cells as with 1, in the same order",
+      '1',
+    );
 }
 
 /** Add the timing studies as subcommands of `study`. */
