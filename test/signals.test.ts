@@ -11,8 +11,8 @@ import { afterAll, expect, test } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'folio-race-signals-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Run the CLI, send `sig` when stderr first contains `when`, resolve with the exit code, stdout and stderr. */
-function runAndSignal(sig: NodeJS.Signals, when: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+/** Run the CLI, send `sig` when stderr (or, given `{ stdout }`, stdout) first contains `when`, resolve with the exit code, stdout and stderr. */
+function runAndSignal(sig: NodeJS.Signals, when: string | { stdout: string }, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       cwd: join(import.meta.dirname, '..'),
@@ -22,14 +22,21 @@ function runAndSignal(sig: NodeJS.Signals, when: string, ...args: string[]): Pro
     let out = '';
     let err = '';
     let sent = false;
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      if (!sent && err.includes(when)) {
+    const check = () => {
+      const seen = typeof when === 'string' ? err.includes(when) : out.includes(when.stdout);
+      if (!sent && seen) {
         sent = true;
         child.kill(sig);
       }
+    };
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      check();
     });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      check();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, err }));
   });
@@ -132,22 +139,14 @@ test('explore --jobs 1 --check-reduction: Ctrl-C stops the search, which says it
   expect(r.code).toBe(/failure 1:/.test(r.out) ? 1 : 130);
 });
 
-test.each(['1', '2'])('study --model logical --jobs %s: Ctrl-C keeps the cells that finished, leaves out those stopped part-way, exit 130', async (jobs) => {
+// --jobs 1 is stopped at its banner (inside its first cell); --jobs 2 once its first row is out,
+// with other cells running.
+test.each([
+  ['1', 'folio-race study drain-latency:'],
+  ['2', { stdout: 'cpus=512 mech=' }],
+] as const)('study --model logical --jobs %s: Ctrl-C keeps the cells that finished, leaves out those stopped part-way, exit 130', async (jobs, when) => {
   const json = join(dir, `logical-${jobs}.json`);
-  const r = await runAndSignal(
-    'SIGINT',
-    'folio-race study drain-latency:',
-    'study',
-    'drain-latency',
-    '--model',
-    'logical',
-    '--cpus',
-    '512',
-    '--json',
-    json,
-    '--jobs',
-    jobs,
-  );
+  const r = await runAndSignal('SIGINT', when, 'study', 'drain-latency', '--model', 'logical', '--cpus', '512', '--json', json, '--jobs', jobs);
   expect(r.err).toContain('folio-race: interrupted');
   // (A signal before the first cell started leaves no cell part-way, and says nothing of one.)
   const partial = /folio-race: cell (.*) stopped after (\d+) of 10 trials: not kept/.exec(r.err);
@@ -159,5 +158,11 @@ test.each(['1', '2'])('study --model logical --jobs %s: Ctrl-C keeps the cells t
   expect(doc.cells.length).toBe(Number(m![1]));
   expect(doc.cells.length).toBeLessThan(8);
   for (const c of doc.cells) expect(c.aggregate.trials).toBe(10);
+  // The rows printed are the cells kept.
+  expect(r.out.split('\n').filter((l) => l.startsWith('cpus=512')).length).toBe(doc.cells.length);
+  if (jobs === '2') {
+    expect(doc.cells.length).toBeGreaterThan(0);
+    expect(partial, r.err).not.toBeNull();
+  }
   expect(r.code).toBe(130);
 });

@@ -64,7 +64,7 @@ export const StudyDocSchema = z
     shards: z.array(z.string()),
     hosts: z.array(HostSchema),
     cells: z.array(CellSchema),
-    /** True when the run was interrupted (SIGINT/SIGTERM): `cells` holds the cells that finished. */
+    /** True when the run was interrupted (SIGINT/SIGTERM) or ended by a cell's error: `cells` holds the cells that finished. */
     aborted: z.boolean().optional(),
   })
   .strict();

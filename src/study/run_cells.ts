@@ -62,16 +62,21 @@ export async function runCells(cells: readonly CellSpec[], opts: RunCellsOptions
     opts.onCellStart?.(cell);
     const onTrial = opts.onTrial ? (r: TrialResult) => opts.onTrial!(cell, r) : undefined;
     const signal = opts.signal;
-    const o =
-      opts.mode === 'free-run'
-        ? await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, signal, onTrial)
-        : await runCellHere(cell, opts.mode, {
-            ...(opts.costs ? { costs: opts.costs } : {}),
-            ring,
-            ...(opts.tracepoints ? { tracepoints: opts.tracepoints } : {}),
-            ...(signal ? { stopped: () => signal.aborted } : {}),
-            ...(onTrial ? { onTrial } : {}),
-          });
+    let o: CellOutcome;
+    try {
+      o =
+        opts.mode === 'free-run'
+          ? await runFreeRun(await sharedCoordinator(cell.cpus, cell.dims), cell, ring, signal, onTrial)
+          : await runCellHere(cell, opts.mode, {
+              ...(opts.costs ? { costs: opts.costs } : {}),
+              ring,
+              ...(opts.tracepoints ? { tracepoints: opts.tracepoints } : {}),
+              ...(signal ? { stopped: () => signal.aborted } : {}),
+              ...(onTrial ? { onTrial } : {}),
+            });
+    } catch (e) {
+      throw cellError(cell, e);
+    }
     out.push(o);
     opts.onCell?.(cell, o);
     if (o.aborted) break;
@@ -105,6 +110,20 @@ async function runFreeRun(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * An error thrown by a cell's run, named with the cell (its key says its CPUs, mechanism, policy
+ * ...). It keeps the original as its cause, and its kind: a RangeError or an error named as bad
+ * input still says bad input (exit 2), as it would unwrapped.
+ */
+export function cellError(cell: CellSpec, e: unknown): Error {
+  const message = e instanceof Error ? e.message : String(e);
+  if (message.startsWith(`cell ${cell.key}: `)) return e as Error;
+  const Kind = e instanceof RangeError ? RangeError : Error;
+  const out = new Kind(`cell ${cell.key}: ${message}`, { cause: e });
+  if (e instanceof Error) out.name = e.name;
+  return out;
 }
 
 /** How a cell runs on one of the single-thread runtimes. */

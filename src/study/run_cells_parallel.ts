@@ -9,7 +9,7 @@ import { detPool } from '../runtime/det_stress.js';
 import { limiter } from '../sched/explore_parallel.js';
 import { PROGRESS_MS } from '../sched/slices.js';
 import { trialFailed } from '../stats/aggregate.js';
-import { type CellOutcome, type CellSpec, runCellHere } from './run_cells.js';
+import { type CellOutcome, type CellSpec, cellError, runCellHere } from './run_cells.js';
 
 /** Words of the study's shared buffer: the stop word, and trials done and failed on every thread (progress). */
 const SW = { STOP: 0, TRIALS: 1, FAILED: 2 } as const;
@@ -92,7 +92,7 @@ export async function runCellsParallel(cells: readonly CellSpec[], o: ParallelCe
           results[i] = (await pool.run(task, { name: 'runCell' })) as CellOutcome;
         } catch (e) {
           stop();
-          throw e;
+          throw cellError(cell, e);
         }
         flush();
       });

@@ -202,6 +202,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     if (o.trace) traces.push({ name: c.key, events: o.trace });
     ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
   };
+  let crashed = false;
   try {
     if (jobs > 1 && mode !== 'free-run') {
       progress?.policy(`${jobs} threads`);
@@ -226,11 +227,15 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
         onCell,
       });
     }
+  } catch (e) {
+    crashed = true;
+    throw e;
   } finally {
     progress?.stop();
     // Also after a crashed cell: the cells that finished are kept.
     if (done.length < mine.length) ctx.err.write(`folio-race: ${done.length} of ${mine.length} cells finished\n`);
-    const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done, interruptSignal.aborted);
+    // A document cut short by a signal or by a cell's error says so: its cells are those that finished.
+    const out = doc.buildStudyDoc(kind, mode, params, cells.length, shard, done, interruptSignal.aborted || crashed);
     if (jsonPath !== undefined) {
       if (writeOutput(ctx, '--json', jsonPath, JSON.stringify(out, null, 2) + '\n') === jsonPath) ctx.err.write(`folio-race: wrote ${f.json}\n`);
     }
