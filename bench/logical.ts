@@ -17,6 +17,7 @@ import { kworker_run_pending, lru_add_drain_all } from '../src/mm/lru_add_drain_
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import { runCells } from '../src/study/run_cells.js';
+import { runCellsParallel } from '../src/study/run_cells_parallel.js';
 import { DRAIN_LATENCY_DEFAULTS, drainLatencyCells } from '../src/study/studies.js';
 import { measureFloor } from './floor.js';
 
@@ -119,6 +120,8 @@ export interface LogicalBench {
     fits: boolean;
   }>;
   scale: Array<{ cpus: number; cells: number; seconds: number; p50: number }>;
+  /** The scale rows' cells again, all on the pool's threads (study --jobs auto): its time, and whether every cell came out the same. */
+  parallelScale: { threads: number; cells: number; seconds: number; sequentialSeconds: number; same: boolean };
 }
 
 /** A cell's latencies, refusing a cell with failures (a hang would otherwise read as 0 µs). */
@@ -195,6 +198,8 @@ export async function benchLogical(): Promise<LogicalBench> {
     }
   }
   const scale: LogicalBench['scale'] = [];
+  const sweep: Parameters<typeof runCells>[0][number][] = [];
+  const sequential: Awaited<ReturnType<typeof runCells>> = [];
   for (const n of [16, 64, 256, 512]) {
     // What `study drain-latency --model logical --cpus N` runs: every mechanism, hog off and on.
     const cells = drainLatencyCells({ ...DRAIN_LATENCY_DEFAULTS, cpus: [n], spacingUs: [DEFAULT_COSTS.busySpacingNs / 1000] });
@@ -202,6 +207,18 @@ export async function benchLogical(): Promise<LogicalBench> {
     const out = await runCells(cells, { mode: 'logical' });
     const wq = out.find((_, i) => cells[i]!.params.mechanism === 'workqueue' && cells[i]!.params.hog === 'off')!;
     scale.push({ cpus: n, cells: cells.length, seconds: (performance.now() - t0) / 1000, p50: wq.aggregate.drainAllLatencyNs.p50 });
+    sweep.push(...cells);
+    sequential.push(...out);
   }
-  return { costs: { ...base.costs, stepNs: cal.stepNs }, how: base.how, calibration: cal, shape, scale };
+  // The same cells on every core, as `study ... --jobs auto` runs them (worker start-up included).
+  const t0 = performance.now();
+  const par = await runCellsParallel(sweep, { mode: 'logical', jobs: cores });
+  const parallelScale = {
+    threads: Math.min(cores, sweep.length),
+    cells: sweep.length,
+    seconds: (performance.now() - t0) / 1000,
+    sequentialSeconds: scale.reduce((s, x) => s + x.seconds, 0),
+    same: JSON.stringify(par) === JSON.stringify(sequential),
+  };
+  return { costs: { ...base.costs, stepNs: cal.stepNs }, how: base.how, calibration: cal, shape, scale, parallelScale };
 }

@@ -152,6 +152,10 @@ async function main(): Promise<void> {
     );
     for (const x of r.scale)
       console.log(`  ${String(x.cpus).padStart(4)} CPUs: ${x.seconds.toFixed(1).padStart(5)} s on this host; workqueue p50 ${us(x.p50)} µs (logical)`);
+    const p = r.parallelScale;
+    console.log(
+      `  the ${p.cells} cells on ${p.threads} threads (study --jobs auto): ${p.seconds.toFixed(1)} s against ${p.sequentialSeconds.toFixed(1)} s on one (${(p.sequentialSeconds / p.seconds).toFixed(2)}x); every cell the same: ${p.same ? 'yes' : 'NO'}`,
+    );
   }
 }
 
