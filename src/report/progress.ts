@@ -13,9 +13,8 @@ export interface ProgressStream {
   isTTY?: boolean;
 }
 
-export interface ProgressOptions {
-  /** Total trials over all policies. */
-  total: number;
+/** Where and how often a progress display renders (stress runs, studies, hunts and searches). */
+export interface ProgressRenderOptions {
   stream?: ProgressStream;
   /** Draw a bar (default: the stream is a TTY). */
   tty?: boolean;
@@ -25,6 +24,11 @@ export interface ProgressOptions {
   plainEveryMs?: number;
   scheduler?: SchedulerLike;
   now?: () => number;
+}
+
+export interface ProgressOptions extends ProgressRenderOptions {
+  /** Total trials over all policies. */
+  total: number;
   /** What the line says it is the progress of (default `stress`; studies say `study`). */
   label?: string;
 }

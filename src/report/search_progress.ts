@@ -3,25 +3,16 @@
 // (progress.ts): a cli-progress bar on stderr when it is a TTY, its length the search's cap
 // (--max-schedules, --max-interleavings), otherwise one plain line at most every few seconds.
 import cliProgress from 'cli-progress';
-import { Subject, asyncScheduler, auditTime, type SchedulerLike, type Subscription } from 'rxjs';
-import type { ProgressStream } from './progress.js';
+import { Subject, asyncScheduler, auditTime, type Subscription } from 'rxjs';
+import type { ProgressRenderOptions } from './progress.js';
 
-export interface SearchProgressOptions {
+export interface SearchProgressOptions extends ProgressRenderOptions {
   /** What is searched: `hunt`, `explore`. */
   label: string;
   /** What is counted: `schedules`, `interleavings`. */
   unit: string;
   /** The most the search will count (its cap): the bar's length. */
   cap: number;
-  stream?: ProgressStream;
-  /** Draw a bar (default: the stream is a TTY). */
-  tty?: boolean;
-  /** Bar refresh interval (default 100 ms). */
-  refreshMs?: number;
-  /** Plain-line interval when not a TTY (default 5000 ms). */
-  plainEveryMs?: number;
-  scheduler?: SchedulerLike;
-  now?: () => number;
 }
 
 /** The plain line: the count, of how many at most, the time so far and the rate. */
