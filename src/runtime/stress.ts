@@ -23,6 +23,8 @@ export interface StressOptions {
   batchSize?: number;
   /** Free-run: a trial that has not finished after this long is a `watchdog` finding (ms, default 10000). */
   watchdogMs?: number;
+  /** Deterministic: chunks running at once, on as many pool threads (default: the host's cores). The aggregate does not depend on it. */
+  jobs?: number;
 }
 export interface StressOutcome {
   aggregate: PolicyAggregate;

@@ -10,6 +10,7 @@ import { detPool } from '../runtime/det_stress.js';
 import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, searchAsync, type Subtree } from './explore.js';
 import { ReplayScheduler } from './replay.js';
 import { PROGRESS_MS } from './slices.js';
+import { limiter } from '../runtime/limiter.js';
 import type { Thread } from './schedule.js';
 import type { DetSession, SessionOptions } from './session.js';
 
@@ -75,35 +76,6 @@ let keys = 0;
 
 /** A subtree not searched: the exploration stopped before its turn. */
 const NOT_SEARCHED: SubtreeResult = { interleavings: 0, pruned: 0, complete: false, stoppedBy: 'interrupted', maxDecisions: 0, maxBranching: 0, failures: [] };
-
-/**
- * Start at most `n` tasks at once, each as soon as a slot is free. A task is started at once when
- * one is free, not from a microtask (as p-limit does): the first subtrees this thread hands out
- * are being searched during its own search's first slice.
- */
-export function limiter(n: number): <T>(f: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  const done = () => {
-    active--;
-    waiting.shift()?.();
-  };
-  return <T>(f: () => Promise<T>) =>
-    new Promise<T>((resolve, reject) => {
-      const go = () => {
-        active++;
-        let p: Promise<T>;
-        try {
-          p = f();
-        } catch (e) {
-          p = Promise.reject(e);
-        }
-        p.then(resolve, reject).finally(done);
-      };
-      if (active < n) go();
-      else waiting.push(go);
-    });
-}
 
 /** The worker's side (workers/det-worker.ts): one subtree, searched as explore() would. */
 export function searchSubtree(session: DetSession, t: SubtreeTask): SubtreeResult {

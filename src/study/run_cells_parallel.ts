@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import type { CostModel } from '../cost/model.js';
 import { detPool } from '../runtime/det_stress.js';
-import { limiter } from '../sched/explore_parallel.js';
+import { limiter } from '../runtime/limiter.js';
 import { PROGRESS_MS } from '../sched/slices.js';
 import { trialFailed } from '../stats/aggregate.js';
 import { type CellOutcome, type CellSpec, cellError, runCellHere } from './run_cells.js';

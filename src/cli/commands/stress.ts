@@ -13,7 +13,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { useColor, type CliContext } from '../io.js';
 import { interruptSignal, interruptedBy } from '../signals.js';
 import { loadRunStress, loadScenario } from '../modules.js';
-import { cpusFlag, failOnFlag, intFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
+import { cpusFlag, failOnFlag, intFlag, jobsFlag, outputPathFlag, randomSeed, seedFlag, trialsFlag, type FailOnKind } from '../validate.js';
 import { writeOutput } from '../output.js';
 
 export const DEFAULT_TRIALS = 200;
@@ -31,6 +31,7 @@ export interface StressFlags {
   color?: boolean;
   mode?: string;
   watchdog?: string;
+  jobs?: string;
 }
 
 export interface StressRequest {
@@ -49,6 +50,8 @@ export interface StressRequest {
   progress: boolean;
   color: boolean | undefined;
   mode: RunMode;
+  /** --mode deterministic: pool threads asked for (undefined: every core). */
+  jobs: number | undefined;
 }
 
 export type RunMode = 'free-run' | 'deterministic';
@@ -79,7 +82,17 @@ export function parseStressFlags(scenarioArg: string, f: StressFlags): StressReq
     progress: f.progress,
     color: f.color,
     mode: modeFlag(f.mode),
+    jobs: jobsFor(f),
   };
+}
+
+/** --jobs: for --mode deterministic only (free-run runs one thread per emulated CPU). */
+function jobsFor(f: StressFlags): number | undefined {
+  if (f.jobs === undefined) return undefined;
+  const n = jobsFlag(f.jobs);
+  if (modeFlag(f.mode) !== 'deterministic')
+    throw new UsageError(`--jobs ${f.jobs}: for --mode deterministic (free-run runs one thread per emulated CPU, one trial at a time)`);
+  return n;
 }
 
 /** The --fail-on verdict: one line per matching kind, empty when nothing matched. */
@@ -126,6 +139,7 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
         onTrial: progress ? (r) => progress.trial(r) : undefined,
         signal: interruptSignal,
         ...(req.watchdogMs !== undefined ? { watchdogMs: req.watchdogMs } : {}),
+        ...(req.jobs !== undefined ? { jobs: req.jobs } : {}),
       });
       results.push(outcome.aggregate);
       if (outcome.aborted) {
@@ -182,6 +196,7 @@ export function addRunOptions(cmd: Command): Command {
     )
     .option('--mode <mode>', 'free-run (CPU worker threads, genuine races; default) or deterministic (seeded cooperative CPUs, on a pool of all host cores)')
     .option('--watchdog <s>', 'free-run: a trial that has not finished after s seconds ends as a watchdog finding (default 10)')
+    .option('--jobs <n>', "--mode deterministic: pool threads, or 'auto' (default: every core); the results do not depend on it")
     .option('--no-progress', 'no live progress display')
     .option('--no-color', 'no colour in the table');
 }
