@@ -29,6 +29,7 @@ export { makeReplayFile, readReplayFile, tracedReplay, writeReplayFile, type Rep
 
 // ---- timing studies, and logical time at server scale ---------------------------------------
 export { runCells, type CellSpec, type CellOutcome, type RunCellsOptions } from './study/run_cells.js';
+export { runCellsParallel, type ParallelCellsOptions } from './study/run_cells_parallel.js';
 export { drainLatencyCells, pinStormCells, raceWindowCells, DRAIN_LATENCY_DEFAULTS, type DrainLatencyParams } from './study/studies.js';
 export { LogicalRuntime, type LogicalOptions } from './runtime/logical.js';
 export { DEFAULT_COSTS, COST_SOURCES, CostModelSchema, type CostModel, type CostField } from './cost/model.js';
