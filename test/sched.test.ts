@@ -19,7 +19,7 @@ import { ReplayScheduler, ScheduleDivergence } from '../src/sched/replay.js';
 import { makeReplayFile, readReplayFile, tracedReplay, writeReplayFile, sha256 } from '../src/sched/replay_file.js';
 import { decodeSchedule, encodeSchedule } from '../src/sched/schedule.js';
 import { DetSession } from '../src/sched/session.js';
-import { shrink } from '../src/sched/shrink.js';
+import { shrink, shrinkAsync } from '../src/sched/shrink.js';
 import { formatTimeline } from '../src/sched/timeline.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'folio-race-sched-'));
@@ -147,6 +147,20 @@ describe('hunting and shrinking S6', () => {
       expect(tl.join('\n')).toMatch(/fault/);
     });
   }
+  test('shrinkAsync: the same result as shrink() in slices; aborted, the failing schedule as it was', async () => {
+    const s = session('merged');
+    const f = hunt(s, { seed: 1, maxSchedules: 300 }).found!;
+    const one = shrink(s, f.seed, f.run);
+    const sliced = await shrinkAsync(s, f.seed, f.run);
+    expect(sliced.attempts).toBe(one.attempts);
+    expect(encodeSchedule(sliced.explicit)).toBe(encodeSchedule(one.explicit));
+    const ac = new AbortController();
+    ac.abort();
+    const stopped = await shrinkAsync(s, f.seed, f.run, { signal: ac.signal });
+    expect(stopped.attempts).toBe(0);
+    expect(stopped.run.signature).toBe(f.run.signature);
+    expect(stopped.explicit.length).toBe(stopped.before.explicit);
+  });
 });
 
 describe('partial-order reduction in explore (sleep sets)', () => {

@@ -7,7 +7,7 @@ import { makeReplayFile, type ReplaySetup } from '../sched/replay_file.js';
 import { STRATEGIES, type StrategyName } from '../sched/scheduler.js';
 import type { DetRun, DetSession } from '../sched/session.js';
 import { explicitSchedule } from '../sched/session.js';
-import { shrink } from '../sched/shrink.js';
+import { shrinkAsync } from '../sched/shrink.js';
 import { countPreemptions, encodeSchedule, explicitPrefix, type DecisionRecord } from '../sched/schedule.js';
 import { formatTimeline } from '../sched/timeline.js';
 import { UsageError } from './errors.js';
@@ -33,7 +33,13 @@ export const defaultReplayPath = (s: Scenario, policy: string, seed: number): st
  * Report a failing run: seed, schedule, (with shrinking) the shrunk schedule and its per-CPU
  * timeline; write the replay file when `out` is given. Returns the run finally recorded.
  */
-export function reportFailure(ctx: CliContext, session: DetSession, setup: ReplaySetup, found: DetRun, o: { shrink: boolean; out: string | null }): DetRun {
+export async function reportFailure(
+  ctx: CliContext,
+  session: DetSession,
+  setup: ReplaySetup,
+  found: DetRun,
+  o: { shrink: boolean; out: string | null; signal?: AbortSignal },
+): Promise<DetRun> {
   const w = (s: string) => ctx.out.write(s + '\n');
   w(`failure: ${found.signature}`);
   w(
@@ -45,10 +51,12 @@ export function reportFailure(ctx: CliContext, session: DetSession, setup: Repla
   let file = setup;
   if (o.shrink) {
     const t0 = performance.now();
-    const sh = shrink(session, setup.seed, found);
+    // In slices: Ctrl-C stops the shrinking and keeps the smallest schedule found so far.
+    const sh = await shrinkAsync(session, setup.seed, found, o.signal ? { signal: o.signal } : {});
     run = sh.run;
     schedule = encodeSchedule(sh.explicit);
     file = { ...setup, strategy: 'shrunk' };
+    if (o.signal?.aborted) w('\nshrinking interrupted: the smallest failing schedule so far follows');
     w(
       `\nshrunk in ${sh.attempts} replays (${(performance.now() - t0).toFixed(0)} ms): ${sh.before.preemptions} -> ${run.preemptions} preemptions, explicit schedule ${sh.before.explicit} -> ${sh.explicit.length} decisions (the rest: each CPU runs on until it stops)`,
     );

@@ -7,6 +7,7 @@
 import { ReplayScheduler } from './replay.js';
 import { explicitPrefix, type DecisionRecord, type Thread } from './schedule.js';
 import type { DetRun, DetSession } from './session.js';
+import { driveInSlices, driveToEnd } from './slices.js';
 
 export interface ShrinkOutcome {
   run: DetRun;
@@ -38,6 +39,31 @@ function stretches(ds: readonly Thread[]): Array<[number, number]> {
 }
 
 export function shrink(session: DetSession, seed: number, failing: DetRun, maxAttempts = 2000): ShrinkOutcome {
+  return driveToEnd(shrinkRuns(session, seed, failing, maxAttempts, null));
+}
+
+/**
+ * shrink() in slices that give the event loop a turn (slices.ts): on an abort it stops trying and
+ * returns the smallest failing schedule found so far (each one kept fails the same way).
+ */
+export function shrinkAsync(
+  session: DetSession,
+  seed: number,
+  failing: DetRun,
+  o: { maxAttempts?: number; signal?: AbortSignal } = {},
+): Promise<ShrinkOutcome> {
+  const signal = o.signal;
+  return driveInSlices(shrinkRuns(session, seed, failing, o.maxAttempts ?? 2000, signal ? () => signal.aborted : null));
+}
+
+/** The shrinking itself, one replay per step: it yields after each, with the replays so far. */
+function* shrinkRuns(
+  session: DetSession,
+  seed: number,
+  failing: DetRun,
+  maxAttempts: number,
+  stopped: (() => boolean) | null,
+): Generator<number, ShrinkOutcome> {
   const signature = failing.signature;
   if (signature === null) throw new Error('shrink: the run did not fail');
   let best = failing;
@@ -54,24 +80,30 @@ export function shrink(session: DetSession, seed: number, failing: DetRun, maxAt
     bestScore = s;
     return true;
   };
+  // The budget, or a stop: the smallest schedule so far is the result.
+  const spent = () => attempts >= maxAttempts || (stopped?.() ?? false);
   let improved = true;
-  while (improved && attempts < maxAttempts) {
+  while (improved && !spent()) {
     improved = false;
     const cur = explicitPrefix(best.decisions);
     const st = stretches(cur);
     // 1. cut: the shortest cut point that still fails (earliest first).
     for (const [a] of st) {
-      if (attempts >= maxAttempts) break;
-      if (attempt(cur.slice(0, a))) {
+      if (spent()) break;
+      const ok = attempt(cur.slice(0, a));
+      yield attempts;
+      if (ok) {
         improved = true;
         break;
       }
     }
     if (improved) continue;
     // 2. drop one stretch (latest first: late stretches are usually the incidental ones).
-    for (let k = st.length - 1; k >= 0 && attempts < maxAttempts; k--) {
+    for (let k = st.length - 1; k >= 0 && !spent(); k--) {
       const [a, b] = st[k]!;
-      if (attempt([...cur.slice(0, a), ...cur.slice(b)])) {
+      const ok = attempt([...cur.slice(0, a), ...cur.slice(b)]);
+      yield attempts;
+      if (ok) {
         improved = true;
         break;
       }

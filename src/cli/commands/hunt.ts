@@ -104,9 +104,10 @@ export function registerHunt(program: Command, ctx: CliContext): void {
         `first failure after ${h.schedules} schedule${h.schedules > 1 ? 's' : ''}, ${h.elapsedMs.toFixed(1)} ms (${rate.toFixed(0)} schedules/s${note})\n`,
       );
       const path = f.replayFile === false ? null : (out ?? defaultReplayPath(scenario, policy.id, h.found.seed));
-      reportFailure(ctx, session, { scenario, source: scenarioArg, policy, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, {
+      await reportFailure(ctx, session, { scenario, source: scenarioArg, policy, cpus, seed: h.found.seed, strategy, depth, timeless }, h.found.run, {
         shrink: f.shrink === true,
         out: path,
+        signal: interruptSignal,
       });
       ctx.exitCode = EXIT.FAIL_ON;
     });
