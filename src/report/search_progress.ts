@@ -29,7 +29,7 @@ export class SearchProgress {
   private readonly started: number;
   private readonly now: () => number;
 
-  constructor(private readonly o: SearchProgressOptions) {
+  constructor(o: SearchProgressOptions) {
     const stream = o.stream ?? process.stderr;
     const tty = o.tty ?? stream.isTTY === true;
     const scheduler = o.scheduler ?? asyncScheduler;

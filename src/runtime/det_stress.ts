@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import type { Policy } from '../mm/policy.js';
 import { packageRoot } from '../paths.js';
 import { type PolicyAggregate, PolicyAggregator } from '../stats/aggregate.js';
-import { limiter } from './limiter.js';
+import { limiter, poolThreads } from './pool_jobs.js';
 import type { Scenario } from '../scenario/schema.js';
 import { register, unregister, type Stoppable } from './registry.js';
 import type { StressOptions, StressOutcome } from './stress.js';
@@ -85,7 +85,7 @@ export async function runDeterministicStress(opts: StressOptions): Promise<Stres
   let aborted = false;
   try {
     // Merge in chunk order, whatever order they finish in (and however many run at once).
-    const limit = limiter(Math.max(1, Math.min(opts.jobs ?? availableParallelism(), availableParallelism())));
+    const limit = limiter(poolThreads(opts.jobs ?? availableParallelism()));
     const parts = await Promise.allSettled(chunks.map((c) => limit(() => p.run(c, { signal: abort.signal }) as Promise<PolicyAggregate>)));
     parts.forEach((r, c) => {
       if (r.status === 'fulfilled') agg.merge(PolicyAggregator.fromJSON(r.value));

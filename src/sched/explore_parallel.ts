@@ -4,13 +4,11 @@
 // on the threads already explored at each depth above (the sleep sets' source; see Subtree), both
 // known when the subtree is handed out, so the subtrees are searched independently and their
 // interleavings, abandoned runs and failures add up to exactly the one-thread search's.
-import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import { detPool } from '../runtime/det_stress.js';
 import { betterFailure, type ExploreFailure, type ExploreOptions, type ExploreOutcome, search, searchAsync, type Subtree } from './explore.js';
 import { ReplayScheduler } from './replay.js';
-import { PROGRESS_MS } from './slices.js';
-import { limiter } from '../runtime/limiter.js';
+import { limiter, poolThreads, watchRun } from '../runtime/pool_jobs.js';
 import type { Thread } from './schedule.js';
 import type { DetSession, SessionOptions } from './session.js';
 
@@ -113,7 +111,7 @@ export function searchSubtree(session: DetSession, t: SubtreeTask): SubtreeResul
  * files.
  */
 export async function exploreParallel(session: DetSession, o: ParallelExploreOptions): Promise<ParallelExploreOutcome> {
-  const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
+  const threads = poolThreads(o.jobs);
   const { jobs: _jobs, signal, pool: given, onProgress, ...options } = o;
   if (threads === 1) {
     const r = await searchAsync(session, options, { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) }, undefined, onProgress);
@@ -122,11 +120,8 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
   const t0 = performance.now();
   const shared = new SharedArrayBuffer(64);
   const w = new Int32Array(shared);
-  const stop = () => Atomics.store(w, XW.STOP, 1);
-  if (signal?.aborted) stop();
-  signal?.addEventListener('abort', stop);
-  // Every thread adds its runs to the shared count: read it from a timer (this thread's search gives the loop turns).
-  const ticker = onProgress ? setInterval(() => onProgress(Atomics.load(w, XW.COUNTED)), PROGRESS_MS) : null;
+  // Every thread adds its runs to the shared count: read from a timer (this thread's search gives the loop turns).
+  const watch = watchRun(w, XW.STOP, signal, onProgress ? () => onProgress(Atomics.load(w, XW.COUNTED)) : undefined);
   const { trace: _trace, ...sessionOpts } = session.o;
   const deadlineMs = o.timeLimitMs === undefined ? null : Date.now() + o.timeLimitMs;
   const { timeLimitMs: _t, ...taskOptions } = options;
@@ -151,10 +146,9 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
           const task: SubtreeTask = { key, session: sessionOpts, options: taskOptions, deadlineMs, cut, subtree, shared };
           // A subtree whose search throws (an emulator error) ends the exploration, as it would on one thread.
           // A subtree whose turn comes after a stop is not sent at all.
-          const send = () =>
-            Atomics.load(w, XW.STOP) !== 0 ? Promise.resolve(NOT_SEARCHED) : (pool.run(task, { name: 'exploreSubtree' }) as Promise<SubtreeResult>);
+          const send = () => (watch.stopped() ? Promise.resolve(NOT_SEARCHED) : (pool.run(task, { name: 'exploreSubtree' }) as Promise<SubtreeResult>));
           const run = limit(send).catch((e: unknown) => {
-            stop();
+            watch.stop();
             throw e;
           });
           pending.push(run);
@@ -164,12 +158,12 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
         },
         counted: () => Atomics.load(w, XW.COUNTED),
         onRun: () => Atomics.add(w, XW.COUNTED, 1),
-        stopped: () => Atomics.load(w, XW.STOP) !== 0,
+        stopped: watch.stopped,
       });
     } catch (e) {
       // This thread's search failed: the subtrees being searched stop after their current run, the
       // ones waiting for a thread are not sent, and none is left running when the error is passed on.
-      stop();
+      watch.stop();
       await Promise.allSettled(pending);
       throw e;
     }
@@ -179,8 +173,7 @@ export async function exploreParallel(session: DetSession, o: ParallelExploreOpt
     const results = parts.map((p) => (p as PromiseFulfilledResult<SubtreeResult>).value);
     return { ...merge(session, options, top, results, emittedAt), elapsedMs: performance.now() - t0, threads, subtrees: pending.length, cut };
   } finally {
-    if (ticker) clearInterval(ticker);
-    signal?.removeEventListener('abort', stop);
+    watch.close();
   }
 }
 

@@ -4,9 +4,8 @@
 // the shared "first failure" offset, every worker drops schedules above it, and a block is only
 // ever claimed after every block below it, so every seed below the reported one was run and
 // passed. Only the wall time changes: P cores run about P times the schedules.
-import { availableParallelism } from 'node:os';
 import { detPool } from '../runtime/det_stress.js';
-import { PROGRESS_MS } from './slices.js';
+import { poolThreads, watchRun } from '../runtime/pool_jobs.js';
 import type { HuntOutcome } from './hunt.js';
 import { DetSession, type SessionOptions } from './session.js';
 
@@ -45,7 +44,7 @@ export interface ParallelHuntOptions {
   /** Worker threads (at most the host's cores). */
   jobs: number;
   signal?: AbortSignal;
-  /** Hears the schedules run so far on every thread, every PROGRESS_MS while the hunt runs. */
+  /** Hears the schedules run so far on every thread, every PROGRESS_MS (runtime/pool_jobs.ts) while the hunt runs. */
   onProgress?: (schedules: number) => void;
 }
 
@@ -118,7 +117,7 @@ export function huntBlocks(t: HuntTask): HuntBlocksResult {
 export async function huntParallel(session: DetSession, o: ParallelHuntOptions): Promise<ParallelHuntOutcome> {
   const t0 = performance.now();
   if (o.maxSchedules > MAX_PARALLEL_SCHEDULES) throw new RangeError(`hunt: at most ${MAX_PARALLEL_SCHEDULES} schedules on threads, got ${o.maxSchedules}`);
-  const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
+  const threads = poolThreads(o.jobs);
   const shared = new SharedArrayBuffer(64);
   const w = new Int32Array(shared);
   Atomics.store(w, HW.FIRST, NONE);
@@ -130,11 +129,8 @@ export async function huntParallel(session: DetSession, o: ParallelHuntOptions):
     deadlineMs: o.timeLimitMs === undefined ? null : Date.now() + o.timeLimitMs,
     shared,
   };
-  const stop = () => Atomics.store(w, HW.STOP, 1);
-  if (o.signal?.aborted) stop();
-  o.signal?.addEventListener('abort', stop);
   const onProgress = o.onProgress;
-  const ticker = onProgress ? setInterval(() => onProgress(Atomics.load(w, HW.RAN)), PROGRESS_MS) : null;
+  const watch = watchRun(w, HW.STOP, o.signal, onProgress ? () => onProgress(Atomics.load(w, HW.RAN)) : undefined);
   let events: HuntBlocksResult['event'][];
   try {
     const pool = detPool();
@@ -143,8 +139,7 @@ export async function huntParallel(session: DetSession, o: ParallelHuntOptions):
     if (failed) throw new Error(`hunt: a worker thread failed: ${(failed as PromiseRejectedResult).reason?.message ?? failed}`);
     events = parts.map((p) => (p as PromiseFulfilledResult<HuntBlocksResult>).value.event);
   } finally {
-    if (ticker) clearInterval(ticker);
-    o.signal?.removeEventListener('abort', stop);
+    watch.close();
   }
   const first = Atomics.load(w, HW.FIRST);
   const ran = Atomics.load(w, HW.RAN);

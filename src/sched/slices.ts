@@ -6,9 +6,6 @@
 /** How long single-thread work runs between two turns of the event loop (ms). */
 export const SLICE_MS = 20;
 
-/** How often a search on worker threads has its shared count read for progress (ms). */
-export const PROGRESS_MS = 100;
-
 /**
  * A clock of turns: call it between two units of work; it returns a promise to await when a turn
  * of the event loop is due (every `sliceMs`), and null otherwise (no microtask per unit).

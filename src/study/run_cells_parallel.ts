@@ -2,12 +2,10 @@
 // --deterministic). A cell's outcome depends only on its spec (its seed included), so cells run
 // side by side give what one thread gives, cell for cell; they are handed to onCell in the
 // sweep's order, each as soon as it and every cell before it have ended.
-import { availableParallelism } from 'node:os';
 import type { Piscina } from 'piscina';
 import type { CostModel } from '../cost/model.js';
 import { detPool } from '../runtime/det_stress.js';
-import { limiter } from '../runtime/limiter.js';
-import { PROGRESS_MS } from '../sched/slices.js';
+import { limiter, poolThreads, watchRun } from '../runtime/pool_jobs.js';
 import { trialFailed } from '../stats/aggregate.js';
 import { type CellOutcome, type CellSpec, cellError, runCellHere } from './run_cells.js';
 
@@ -43,7 +41,7 @@ export interface ParallelCellsOptions {
   signal?: AbortSignal;
   /** Every cell that ended, in the sweep's order (one stopped part-way has aborted: true). */
   onCell?: (c: CellSpec, o: CellOutcome) => void;
-  /** Trials done and failed so far on every thread, every PROGRESS_MS. */
+  /** Trials done and failed so far on every thread, every PROGRESS_MS (runtime/pool_jobs.ts). */
   onProgress?: (trials: number, failed: number) => void;
   /** Default: the deterministic pool (workers/det-worker.js). */
   pool?: Pick<Piscina, 'run'>;
@@ -56,14 +54,11 @@ export interface ParallelCellsOptions {
  * that threw then rejects the whole with its error, once every task has settled.
  */
 export async function runCellsParallel(cells: readonly CellSpec[], o: ParallelCellsOptions): Promise<CellOutcome[]> {
-  const threads = Math.max(1, Math.min(o.jobs, availableParallelism()));
+  const threads = poolThreads(o.jobs);
   const shared = new SharedArrayBuffer(16);
   const w = new Int32Array(shared);
-  const stop = () => Atomics.store(w, SW.STOP, 1);
-  if (o.signal?.aborted) stop();
-  o.signal?.addEventListener('abort', stop);
   const onProgress = o.onProgress;
-  const ticker = onProgress ? setInterval(() => onProgress(Atomics.load(w, SW.TRIALS), Atomics.load(w, SW.FAILED)), PROGRESS_MS) : null;
+  const watch = watchRun(w, SW.STOP, o.signal, onProgress ? () => onProgress(Atomics.load(w, SW.TRIALS), Atomics.load(w, SW.FAILED)) : undefined);
   const pool = o.pool ?? detPool();
   const limit = limiter(threads);
   const results: Array<CellOutcome | undefined> = [];
@@ -86,12 +81,12 @@ export async function runCellsParallel(cells: readonly CellSpec[], o: ParallelCe
     const tasks = order.map((i) => {
       const cell = cells[i]!;
       return limit(async () => {
-        if (Atomics.load(w, SW.STOP) !== 0) return; // its turn came after a stop: not run
+        if (watch.stopped()) return; // its turn came after a stop: not run
         const task: CellTask = { cell, mode: o.mode, ...(o.costs ? { costs: o.costs } : {}), shared };
         try {
           results[i] = (await pool.run(task, { name: 'runCell' })) as CellOutcome;
         } catch (e) {
-          stop();
+          watch.stop();
           throw cellError(cell, e);
         }
         flush();
@@ -103,7 +98,6 @@ export async function runCellsParallel(cells: readonly CellSpec[], o: ParallelCe
     if (failed) throw (failed as PromiseRejectedResult).reason;
     return out;
   } finally {
-    if (ticker) clearInterval(ticker);
-    o.signal?.removeEventListener('abort', stop);
+    watch.close();
   }
 }

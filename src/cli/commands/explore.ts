@@ -1,7 +1,7 @@
 // `folio-race explore <scenario> --policy P --preemptions k`: bounded exhaustive search of the
 // interleavings (depth-first, preemption-bounded, re-executing each one): how many were explored,
 // whether the search was complete, every distinct failure signature with one minimal schedule.
-import { availableParallelism } from 'node:os';
+import { poolThreads } from '../../runtime/pool_jobs.js';
 import type { Command } from 'commander';
 import { compactCpus } from '../../sched/compact.js';
 import { checkReduction } from '../../sched/end_state.js';
@@ -74,7 +74,7 @@ export function registerExplore(program: Command, ctx: CliContext): void {
       const cpus = f.compact ? scenario.cpus : (cpusGiven ?? scenario.cpus);
       const timeless = f.timeless === true;
       const asked = jobsFlag(f.jobs);
-      const jobs = Math.min(asked, availableParallelism());
+      const jobs = poolThreads(asked);
       ctx.err.write(
         `folio-race explore: ${scenario.id}${f.compact ? ' (CPUs renumbered)' : ''} under ${policy.id} on ${cpus} CPUs, preemption bound ${bound}${timeless ? ', timeless' : ''}${jobsNote(asked, jobs)}\n`,
       );

@@ -2,7 +2,7 @@
 // the first failure; print how many schedules and how long it took, the seed and the schedule,
 // write a replay file, and with --shrink the minimal interleaving as a per-CPU timeline.
 import type { Command } from 'commander';
-import { availableParallelism } from 'node:os';
+import { poolThreads } from '../../runtime/pool_jobs.js';
 import { type HuntOutcome, huntAsync } from '../../sched/hunt.js';
 import { huntParallel } from '../../sched/hunt_parallel.js';
 import { SearchProgress } from '../../report/search_progress.js';
@@ -60,7 +60,7 @@ export function registerHunt(program: Command, ctx: CliContext): void {
       const cpusGiven = f.cpus === undefined ? undefined : cpusFlag(f.cpus);
       const seed = f.seed === undefined ? randomSeed() : seedFlag(f.seed);
       const asked = jobsFlag(f.jobs);
-      const jobs = Math.min(asked, availableParallelism());
+      const jobs = poolThreads(asked);
       if (f.replayFile === false && f.out !== undefined)
         throw new UsageError('--out and --no-replay-file: --out names the replay file that --no-replay-file says not to write; give one of them');
       const out = f.out === undefined ? null : outFlag(f.out);

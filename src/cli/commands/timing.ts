@@ -2,7 +2,7 @@
 // run as sweeps of cells, optionally one shard of the sweep (`--shard i/N`), printed as a table,
 // written as a study document (`--json`), and traced for Perfetto / ftrace.
 import type { Command } from 'commander';
-import { availableParallelism } from 'node:os';
+import { poolThreads } from '../../runtime/pool_jobs.js';
 import { DRAIN_MECHANISMS, type DrainMechanism } from '../../mm/policy.js';
 import { resolvePolicySpec } from '../../policy/resolve.js';
 import type { StudyKind } from '../../study/doc.js';
@@ -108,7 +108,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   if (model === 'logical' && f.perfetto !== undefined) throw new UsageError('--perfetto: not with --model logical (its times are modelled, not traced)');
   const mode = model === 'logical' ? 'logical' : f.deterministic ? 'deterministic' : 'free-run';
   const asked = jobsFlag(f.jobs ?? '1');
-  const jobs = Math.min(asked, availableParallelism());
+  const jobs = poolThreads(asked);
   if (asked > 1 && mode === 'free-run')
     throw new UsageError(`--jobs ${f.jobs}: for --model logical or --deterministic (a free-run cell times worker threads of its own: one cell at a time)`);
   if (asked > 1 && (f.ftrace !== undefined || f.perfetto !== undefined))
