@@ -26,6 +26,13 @@ export interface ProgressRenderOptions {
   now?: () => number;
 }
 
+/** The render options with their defaults: stderr, a bar when it is a TTY, rxjs's async clock. */
+export function renderDefaults(o: ProgressRenderOptions): { stream: ProgressStream; tty: boolean; scheduler: SchedulerLike; now: () => number } {
+  const stream = o.stream ?? process.stderr;
+  const scheduler = o.scheduler ?? asyncScheduler;
+  return { stream, tty: o.tty ?? stream.isTTY === true, scheduler, now: o.now ?? (() => scheduler.now()) };
+}
+
 export interface ProgressOptions extends ProgressRenderOptions {
   /** Total trials over all policies. */
   total: number;
@@ -69,10 +76,8 @@ export class StressProgress {
   private readonly now: () => number;
 
   constructor(opts: ProgressOptions) {
-    const stream = opts.stream ?? process.stderr;
-    const tty = opts.tty ?? stream.isTTY === true;
-    const scheduler = opts.scheduler ?? asyncScheduler;
-    this.now = opts.now ?? (() => scheduler.now());
+    const { stream, tty, scheduler, now } = renderDefaults(opts);
+    this.now = now;
     this.started = this.now();
     this.latest = { total: opts.total, done: 0, failed: 0, policy: '', policyDone: 0, policyFailed: 0 };
     const state$ = this.events.pipe(scan(fold, this.latest), share());

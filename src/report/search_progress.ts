@@ -3,8 +3,8 @@
 // (progress.ts): a cli-progress bar on stderr when it is a TTY, its length the search's cap
 // (--max-schedules, --max-interleavings), otherwise one plain line at most every few seconds.
 import cliProgress from 'cli-progress';
-import { Subject, asyncScheduler, auditTime, type Subscription } from 'rxjs';
-import type { ProgressRenderOptions } from './progress.js';
+import { Subject, auditTime, type Subscription } from 'rxjs';
+import { type ProgressRenderOptions, renderDefaults } from './progress.js';
 
 export interface SearchProgressOptions extends ProgressRenderOptions {
   /** What is searched: `hunt`, `explore`. */
@@ -30,10 +30,8 @@ export class SearchProgress {
   private readonly now: () => number;
 
   constructor(o: SearchProgressOptions) {
-    const stream = o.stream ?? process.stderr;
-    const tty = o.tty ?? stream.isTTY === true;
-    const scheduler = o.scheduler ?? asyncScheduler;
-    this.now = o.now ?? (() => scheduler.now());
+    const { stream, tty, scheduler, now } = renderDefaults(o);
+    this.now = now;
     this.started = this.now();
     if (tty) {
       this.bar = new cliProgress.SingleBar(
