@@ -2,7 +2,10 @@
 // the requester: each round it waits until every CPU has refilled its lru_add batch to the cell's
 // occupancy, then calls lru_add_drain_all() (or, for drainMechanism 'targeted', extracts one
 // folio's entries from every CPU, what a pin would do instead) and the kernel model reports its
-// latency. The other CPUs keep their batches at that occupancy and run non-preemptible work of
+// latency. With `callers` > 1, CPUs 1..callers-1 call it in the same round too (a drain storm:
+// the drain mutex and the generation skip decide who drains); until their call they run like the
+// cell's other CPUs (busy or idle).
+// The other CPUs keep their batches at that occupancy and run non-preemptible work of
 // `spacingNs` between scheduling points (busy), or sleep until the next round (idle). One CPU
 // may instead run long non-preemptible stretches (`hogUs`, an RT task as in spec S5).
 // Waits are kernel-style (wait_event), so the job runs on worker threads and, for reproducible
@@ -18,6 +21,7 @@ import { folio_isolate_lru, folio_putback_lru } from '../mm/vmscan.js';
 import { wait_event } from '../mm/wait.js';
 import type { Failure } from '../trial/result.js';
 import type { Job, Step } from './job.js';
+import { checkTrial } from './trial_check.js';
 import { mulberry32 } from '../rng/mulberry32.js';
 
 export interface DrainStudyParams {
@@ -30,17 +34,24 @@ export interface DrainStudyParams {
   /** CPU running non-preemptible stretches of hogUs (-1: none). */
   hogCpu: number;
   hogUs: number;
-  /** Drain-alls per trial. */
+  /** Drain-alls per trial (per caller). */
   rounds: number;
+  /** CPUs 0..callers-1 each call lru_add_drain_all() once per round (1 = the requester alone). */
+  callers: number;
 }
-export const DEFAULT_DRAIN_STUDY: DrainStudyParams = { occupancy: 8, spacingNs: 0, busy: 1, hogCpu: -1, hogUs: 250, rounds: 20 };
+export const DEFAULT_DRAIN_STUDY: DrainStudyParams = { occupancy: 8, spacingNs: 0, busy: 1, hogCpu: -1, hogUs: 250, rounds: 20, callers: 1 };
 
 /** Words in the coordinator's region (reset with every trial). */
 const ROUND = cpuBase(COORDINATOR) + C.USER; // round the requester is preparing
 const DONE = cpuBase(COORDINATOR) + C.USER + 1; // 1 = the requester finished
-/** Per-CPU words: the last round this CPU refilled for; its first pool folio (+1, 0 = none). */
+const GO = cpuBase(COORDINATOR) + C.USER + 2; // round whose drains may start (every batch refilled)
+/**
+ * Per-CPU words: the last round this CPU refilled for; its first pool folio (+1, 0 = none); the
+ * last round a caller's lru_add_drain_all() returned for.
+ */
 const READY = C.USER;
 const FIRST_FOLIO = C.USER + 1;
+const DRAINED = C.USER + 2;
 
 export class DrainStudyJob implements Job {
   /** Each CPU's pool of folios (one instance serves every CPU in the deterministic runtime). */
@@ -63,6 +74,7 @@ export class DrainStudyJob implements Job {
   steps(cpu: number, trial = 0): Step[] {
     this.trial = trial;
     if (cpu === 0) return [{ index: 0, op: 'drain_requester', run: (c) => this.requester(c) }];
+    if (cpu < this.callers()) return [{ index: 0, op: 'drain_caller', run: (c) => this.caller(c) }];
     const op = cpu === this.p.hogCpu ? 'hog_loop' : this.p.busy ? 'busy_loop' : 'idle_loop';
     return [{ index: 0, op, run: (c) => this.other(c) }];
   }
@@ -88,6 +100,33 @@ export class DrainStudyJob implements Job {
     return true;
   }
 
+  /** Callers: at least one (the requester), at most every CPU (a hog CPU stays a hog: see cells). */
+  private callers(): number {
+    return Math.max(1, this.p.callers ?? 1);
+  }
+
+  private allDrained(ctx: KernelCtx, round: number): boolean {
+    const n = Math.min(this.callers(), ctx.nCpus);
+    for (let c = 1; c < n; c++) if (Atomics.load(ctx.w, cpuBase(c) + DRAINED) < round) return false;
+    return true;
+  }
+
+  /**
+   * One caller's drain of a round, at a random moment of the busy CPUs' stretches (seeded), not
+   * right after their refill: otherwise every round would wait exactly one whole stretch. The
+   * requester sleeps until then; another caller of a busy cell keeps running its own work.
+   */
+  private *drainOnce(ctx: KernelCtx, rand: () => number, targeted: boolean): KGen<void> {
+    if (this.p.busy && this.p.spacingNs > 0) {
+      const ns = rand() * this.p.spacingNs;
+      if (ctx.cpu === 0) ctx.hooks.sleepNs(ns);
+      else ctx.hooks.spinNoPreempt(ns);
+      yield YP.SCRIPT_DELAY;
+    }
+    if (targeted) yield* this.extractOne(ctx);
+    else yield* lru_add_drain_all(ctx);
+  }
+
   private *requester(ctx: KernelCtx): KGen<void> {
     this.pools.delete(ctx.cpu); // last trial's folios are gone (memory is reset per trial)
     const targeted = ctx.policy.switches.drainMechanism === 'targeted';
@@ -97,18 +136,55 @@ export class DrainStudyJob implements Job {
       Atomics.store(ctx.w, ROUND, r);
       ctx.hooks.wakeAll();
       yield* wait_event(ctx, () => this.allReady(ctx, r), 'drain study: batches refilled');
-      // The drain comes at a random moment of the busy CPUs' stretches (seeded), not right
-      // after their refill: otherwise every round would wait exactly one whole stretch.
-      if (this.p.busy && this.p.spacingNs > 0) {
-        ctx.hooks.sleepNs(rand() * this.p.spacingNs);
-        yield YP.SCRIPT_DELAY;
-      }
-      if (targeted) yield* this.extractOne(ctx);
-      else yield* lru_add_drain_all(ctx);
+      // Every batch is full: the other callers may start this round's drains too.
+      Atomics.store(ctx.w, GO, r);
+      if (this.callers() > 1) ctx.hooks.wakeAll();
+      yield* this.drainOnce(ctx, rand, targeted);
+      // The next round refills only after every caller's drain of this one returned.
+      yield* wait_event(ctx, () => this.allDrained(ctx, r), 'drain study: callers returned');
       yield YP.OP_BOUNDARY;
     }
     Atomics.store(ctx.w, DONE, 1);
     ctx.hooks.wakeAll();
+  }
+
+  /**
+   * Another caller (CPUs 1..callers-1): refill its batch like every CPU, then, once the requester
+   * says every batch is full, call lru_add_drain_all() too; between calls run like the cell's
+   * other CPUs: non-preemptible work between scheduling points (busy), or sleep (idle).
+   */
+  private *caller(ctx: KernelCtx): KGen<void> {
+    const w = ctx.w;
+    this.pools.delete(ctx.cpu);
+    const targeted = ctx.policy.switches.drainMechanism === 'targeted';
+    const rand = mulberry32((this.seed * 7919 + this.trial * 131 + 0x5eed + ctx.cpu * 104_729) >>> 0);
+    for (;;) {
+      if (Atomics.load(w, DONE) !== 0 || Atomics.load(w, G.TRIAL_STOP) !== 0) return;
+      const round = Atomics.load(w, ROUND);
+      if (Atomics.load(w, ctx.base + READY) < round) {
+        yield* this.refill(ctx);
+        Atomics.store(w, ctx.base + READY, round);
+        ctx.hooks.wake(0);
+      }
+      const go = Atomics.load(w, GO);
+      if (Atomics.load(w, ctx.base + DRAINED) < go) {
+        yield* this.drainOnce(ctx, rand, targeted);
+        Atomics.store(w, ctx.base + DRAINED, go);
+        ctx.hooks.wake(0);
+      } else if (this.p.busy) {
+        if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
+      } else
+        yield* wait_event(
+          ctx,
+          () =>
+            Atomics.load(w, DONE) !== 0 ||
+            Atomics.load(w, G.TRIAL_STOP) !== 0 ||
+            Atomics.load(w, ROUND) > Atomics.load(w, ctx.base + READY) ||
+            Atomics.load(w, GO) > Atomics.load(w, ctx.base + DRAINED),
+          'drain study: caller idle',
+        );
+      yield YP.OP_BOUNDARY;
+    }
   }
 
   /**
@@ -155,7 +231,8 @@ export class DrainStudyJob implements Job {
     }
   }
 
-  check(): Failure[] {
-    return [];
+  /** The invariants of spec §10 on the memory the trial left (batches may still hold entries). */
+  check(ctx: KernelCtx): Failure[] {
+    return checkTrial(ctx);
   }
 }

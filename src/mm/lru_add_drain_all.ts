@@ -41,8 +41,9 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
     yield* mutex_lock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
     mutexWaitNs = ctx.hooks.nowNs() - lockStart;
   }
-  // Someone started a drain after our sample and finished it while we waited: it saw our adds.
-  if (myGen !== Atomics.load(w, gw(G.DRAIN_GEN)) && !force) {
+  // Someone started a drain after our sample and finished it while we waited: it saw our adds
+  // (eef1a429f234, v5.8; drainGenSkip false = the drain before it, every caller drains).
+  if (myGen !== Atomics.load(w, gw(G.DRAIN_GEN)) && !force && ctx.policy.switches.drainGenSkip) {
     count_event(ctx, Stat.DRAIN_ALL_GEN_SKIP);
     mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
     ctx.trace?.mark(ctx, 'lru_add_drain_all genskip', myGen, 0);

@@ -56,6 +56,13 @@ export interface PolicySwitches {
   mlockImmediateIfPin: boolean;
   /** v6.18: lru_add_drain_all() does a local lru_add_drain() before the mutex. */
   drainAllLocalFirst: boolean;
+  /**
+   * eef1a429f234 (v5.8, every modelled release): a caller that sampled lru_drain_gen, then waited
+   * for the drain mutex while another drain started and finished, returns without draining (a
+   * seqcount latch at first; the generation counter since 6446a5131e24, v5.10: the same test).
+   * false = every caller drains in turn, as before v5.8 (for drain-storm comparisons).
+   */
+  drainGenSkip: boolean;
   /** Long-term GUP wraps collect+migrate in lru_cache_disable()/lru_cache_enable(). */
   gupUsesLruCacheDisable: boolean;
   /** Per-CPU mlock batching (2fbb0c10d1e8); off = every mlock op processed at once. */
@@ -130,6 +137,7 @@ export const BASELINE: PolicySwitches = {
   mlockNewImmediateIfPin: false,
   mlockImmediateIfPin: false,
   drainAllLocalFirst: false,
+  drainGenSkip: true,
   gupUsesLruCacheDisable: false,
   mlockBatching: true,
   mlockClearsLru: 'off',

@@ -40,6 +40,10 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   mlockNewImmediateIfPin: { values: BOOL, meaning: 'Hubbard: mlock_new_folio() processes its batch at once under PF_MEMALLOC_PIN' },
   mlockImmediateIfPin: { values: BOOL, meaning: 'Hubbard, corrected: mlock_folio() too' },
   drainAllLocalFirst: { values: BOOL, meaning: 'lru_add_drain_all() drains the local CPU before taking the mutex (v6.18)' },
+  drainGenSkip: {
+    values: BOOL,
+    meaning: 'eef1a429f234 (v5.8): a caller that waited for the drain mutex while a newer drain ran returns without draining; false = each drains in turn',
+  },
   gupUsesLruCacheDisable: { values: BOOL, meaning: 'long-term GUP wraps collect+migrate in lru_cache_disable()/lru_cache_enable() (hypothetical)' },
   mlockBatching: { values: BOOL, meaning: 'per-CPU mlock batches (2fbb0c10d1e8, v5.18); false = every mlock op processed at once' },
   mlockClearsLru: { values: MLOCK_CLEARS_LRU, meaning: "David's one-batch idea for mlock batches: test-and-clear PG_lru at queue time" },

@@ -33,11 +33,11 @@ function table(d: StudyDoc): string {
     const work = a.stats.DRAIN_WORK_RUN ? us((a.stats.DRAIN_WORK_NS ?? 0) / a.stats.DRAIN_WORK_RUN) : '-';
     return (
       `<tr><td>${esc(c.key)}</td><td>${a.trials}</td><td>${l.count}</td><td>${us(l.p50)}</td><td>${us(l.p90)}</td><td>${us(l.p99)}</td><td>${us(l.p999)}</td><td>${us(l.max)}</td>` +
-      `<td>${a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-'}</td><td>${a.drains.genSkips}</td><td>${us(a.drainAllMutexWaitNs.p99)}</td><td>${work}</td>` +
+      `<td>${a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-'}</td><td>${a.drains.genSkips}</td><td>${us(a.drainAllMutexWaitNs.p99)}</td><td>${a.drainAllCallNs?.count ? us(a.drainAllCallNs.p99) : '-'}</td><td>${work}</td>` +
       `<td>${a.drainsPerPin.all?.toFixed(2) ?? '-'}</td><td>${a.pinLatencyNs.count ? us(a.pinLatencyNs.p50) + ' / ' + us(a.pinLatencyNs.p99) : '-'}</td><td>${(a.rate * 100).toFixed(1)}%</td></tr>`
     );
   });
-  return `<table><thead><tr><th>cell</th><th>trials</th><th>drain-alls</th><th>p50 µs</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>CPUs/drain-all</th><th>gen skips</th><th>mutex wait p99</th><th>work/CPU µs</th><th>drain-alls/pin</th><th>pin p50/p99 µs</th><th>fail rate</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table><thead><tr><th>cell</th><th>trials</th><th>drain-alls</th><th>p50 µs</th><th>p90</th><th>p99</th><th>p99.9</th><th>max</th><th>CPUs/drain-all</th><th>gen skips</th><th>mutex wait p99</th><th>call p99 (skips too)</th><th>work/CPU µs</th><th>drain-alls/pin</th><th>pin p50/p99 µs</th><th>fail rate</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 export function renderHtml(docs: readonly StudyDoc[], figures: readonly Figure[]): string {

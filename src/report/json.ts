@@ -94,6 +94,8 @@ export const PolicyAggregateSchema = z
     pinLatencyNs: LatencySummarySchema,
     drainAllLatencyNs: LatencySummarySchema,
     drainAllMutexWaitNs: LatencySummarySchema,
+    // Optional: documents written before it existed lack it.
+    drainAllCallNs: LatencySummarySchema.optional(),
     trialDurationNs: LatencySummarySchema,
     stats: z.record(z.string(), z.number().int()),
   })

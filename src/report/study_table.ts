@@ -1,6 +1,7 @@
 // The table a timing study prints as its cells finish: one row per cell, columns aligned whatever
 // the cell labels' width (known before the first row), the failure rate with its interval first,
 // durations in a unit that suits each value (ns, µs, ms, s), and "-" where a cell has no data.
+// p50..max are the drain-alls that drained; "call" columns every call, generation skips included.
 import type { PolicyAggregate } from '../stats/aggregate.js';
 import { formatPct } from './table.js';
 
@@ -26,6 +27,8 @@ const COLS = [
   ['CPUs/drain', 10],
   ['gen skips', 9],
   ['mutex p99', 9],
+  ['call p50', 8],
+  ['call p99', 8],
   ['work/CPU', 8],
   ['drain-alls/pin', 14],
   ['pin p50', 8],
@@ -54,6 +57,8 @@ export function studyTable(keys: readonly string[], basis: string): StudyTable {
       const has = l.count > 0;
       const work = a.stats.DRAIN_WORK_RUN ? (a.stats.DRAIN_WORK_NS ?? 0) / a.stats.DRAIN_WORK_RUN : null;
       const pins = a.pinLatencyNs.count > 0;
+      // Every call, generation skips included: what each of several callers waited.
+      const calls = (a.drainAllCallNs?.count ?? 0) > 0;
       return line(key, [
         a.trials ? `${formatPct(a.rate)} [${formatPct(a.ci95[0])}, ${formatPct(a.ci95[1])}]` : '-',
         String(l.count),
@@ -65,6 +70,8 @@ export function studyTable(keys: readonly string[], basis: string): StudyTable {
         a.cpusQueuedPerDrainAll === null ? '-' : a.cpusQueuedPerDrainAll.toFixed(2),
         has ? String(a.drains.genSkips) : '-',
         a.drainAllMutexWaitNs.count ? formatDuration(a.drainAllMutexWaitNs.p99) : '-',
+        calls ? formatDuration(a.drainAllCallNs!.p50) : '-',
+        calls ? formatDuration(a.drainAllCallNs!.p99) : '-',
         formatDuration(work),
         a.drainsPerPin.all === null ? '-' : a.drainsPerPin.all.toFixed(2),
         pins ? formatDuration(a.pinLatencyNs.p50) : '-',

@@ -1,7 +1,8 @@
 // The timing studies as sweeps of cells (src/study/run_cells.ts):
 // - drain-latency: lru_add_drain_all() latency against CPU count, drain mechanism, batch
-//   occupancy, spacing of scheduling points, busy/idle CPUs and one CPU running non-preemptible
-//   stretches (the drain-latency program, src/job/drain_study_job.ts);
+//   occupancy, spacing of scheduling points, busy/idle CPUs, one CPU running non-preemptible
+//   stretches, and the number of CPUs calling it at once, with and without the generation skip
+//   (the drain-latency program, src/job/drain_study_job.ts);
 // - pin-storm: scenario S5 per policy (and mechanism), with CPU 5's non-preemptible stretches or
 //   the same time as a preemptible delay ("hog=off"): pin latency, drains per pin, and what one
 //   non-preemptible CPU does to everyone else's drains;
@@ -24,6 +25,10 @@ export interface DrainLatencyParams {
   spacingUs: number[];
   hog: ('off' | 'on')[];
   load: ('busy' | 'idle')[];
+  /** CPUs calling lru_add_drain_all() in each round (CPUs 0..k-1). */
+  callers: number[];
+  /** The generation skip (drainGenSkip): 'policy' = the policy's own value; on/off force it. */
+  genSkip: ('policy' | 'on' | 'off')[];
   hogUs: number;
   rounds: number;
   trials: number;
@@ -37,6 +42,8 @@ export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
   spacingUs: [0],
   hog: ['off', 'on'],
   load: ['busy'],
+  callers: [1],
+  genSkip: ['policy'],
   hogUs: 250,
   rounds: 20,
   trials: 10,
@@ -60,34 +67,41 @@ export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
       for (const occ of p.occupancy)
         for (const sp of p.spacingUs)
           for (const hog of p.hog)
-            for (const load of p.load) {
-              if (hog === 'on' && cpus < 2) continue;
-              if (load === 'idle' && sp !== p.spacingUs[0]) continue; // spacing only matters to busy CPUs
-              const index = out.length;
-              out.push({
-                key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}`,
-                index,
-                params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, load },
-                job: {
-                  kind: 'program',
-                  name: 'drain-latency',
-                  params: {
-                    ...DEFAULT_DRAIN_STUDY,
-                    occupancy: occ,
-                    spacingNs: Math.round(sp * 1000),
-                    busy: load === 'busy' ? 1 : 0,
-                    hogCpu: hog === 'on' ? cpus - 1 : -1,
-                    hogUs: p.hogUs,
-                    rounds: p.rounds,
-                  },
-                },
-                policy: withSwitches(base, { drainMechanism: mech }),
-                cpus,
-                dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
-                trials: p.trials,
-                seed: (p.seed + index * 7919) >>> 0,
-              });
-            }
+            for (const load of p.load)
+              for (const callers of p.callers ?? [1])
+                for (const gs of p.genSkip ?? ['policy']) {
+                  // The hog is the last CPU, which must not be a caller; at most every CPU calls.
+                  if (callers > cpus || (hog === 'on' && callers >= cpus)) continue;
+                  if (load === 'idle' && sp !== p.spacingUs[0]) continue; // spacing only matters to busy CPUs
+                  const index = out.length;
+                  const genSkip = gs === 'policy' ? base.switches.drainGenSkip : gs === 'on';
+                  // Keys of one caller with the policy's own skip read as before (documents stay mergeable).
+                  const extra = `${callers !== 1 ? ` callers=${callers}` : ''}${gs !== 'policy' ? ` genskip=${gs}` : ''}`;
+                  out.push({
+                    key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}${extra}`,
+                    index,
+                    params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, load, callers, genSkip: genSkip ? 'on' : 'off' },
+                    job: {
+                      kind: 'program',
+                      name: 'drain-latency',
+                      params: {
+                        ...DEFAULT_DRAIN_STUDY,
+                        occupancy: occ,
+                        spacingNs: Math.round(sp * 1000),
+                        busy: load === 'busy' ? 1 : 0,
+                        hogCpu: hog === 'on' ? cpus - 1 : -1,
+                        hogUs: p.hogUs,
+                        rounds: p.rounds,
+                        callers,
+                      },
+                    },
+                    policy: withSwitches(base, { drainMechanism: mech, drainGenSkip: genSkip }),
+                    cpus,
+                    dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
+                    trials: p.trials,
+                    seed: (p.seed + index * 7919) >>> 0,
+                  });
+                }
   return out;
 }
 

@@ -30,6 +30,8 @@ interface TimingFlags {
   spacing?: string;
   hog?: string;
   load?: string;
+  callers?: string;
+  genSkip?: string;
   hogUs?: string;
   rounds?: string;
   trials?: string;
@@ -139,6 +141,8 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       spacingUs: list('--spacing', f.spacing, costs ? [costs.busySpacingNs / 1000] : d.spacingUs, num(0, 100_000)),
       hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
       load: list('--load', f.load, d.load, oneOf(['busy', 'idle'] as const)),
+      callers: list('--callers', f.callers, d.callers, int(1, maxCpus)),
+      genSkip: list('--gen-skip', f.genSkip, d.genSkip, oneOf(['policy', 'on', 'off'] as const)),
       hogUs: f.hogUs === undefined ? d.hogUs : intFlag('--hog-us', f.hogUs, 1, 1_000_000),
       rounds: f.rounds === undefined ? d.rounds : intFlag('--rounds', f.rounds, 1, 100_000),
       trials: trials ?? d.trials,
@@ -147,6 +151,13 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     };
     params = costs ? { ...p, model: 'logical', costs } : p;
     cells = studies.drainLatencyCells(p);
+    // Callers are CPUs 0..k-1 and a hog cell keeps its last CPU for the hog: a sweep can have no cell.
+    if (cells.length === 0)
+      throw new UsageError(
+        f.callers !== undefined
+          ? `--callers ${p.callers.join(',')}: more callers than CPUs in every cell (--cpus ${p.cpus.join(',')}; a hog cell needs a CPU besides its callers)`
+          : `--hog ${p.hog.join(',')}: the hog needs a CPU besides the requester (--cpus ${p.cpus.join(',')})`,
+      );
   } else if (kind === 'pin-storm') {
     const d = studies.PIN_STORM_DEFAULTS;
     const p = {
@@ -288,7 +299,7 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
   common(
     study
       .command('drain-latency')
-      .description('lru_add_drain_all() latency vs CPUs, mechanism, batch occupancy, scheduling-point spacing, a non-preemptible CPU'),
+      .description('lru_add_drain_all() latency vs CPUs, mechanism, batch occupancy, scheduling-point spacing, a non-preemptible CPU, concurrent callers'),
   )
     .option('--cpus <list>', 'CPU counts (default 1,2,4,8; up to 64 on threads, 512 with --model logical)')
     .option('--occupancy <list>', 'lru_add entries per CPU when a drain starts (default 8)')
@@ -296,6 +307,8 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     .option('--hog <list>', 'off,on: the last CPU runs non-preemptible stretches (default off,on)')
     .option('--hog-us <n>', 'length of one non-preemptible stretch, µs (default 250)')
     .option('--load <list>', 'busy,idle: other CPUs run work or sleep between rounds (default busy)')
+    .option('--callers <list>', 'CPUs calling lru_add_drain_all() at once each round, CPUs 0..k-1 (default 1); cells with more callers than CPUs are left out')
+    .option('--gen-skip <list>', 'policy,on,off: the generation skip of eef1a429f234 (v5.8) as the policy has it, or forced on or off (default policy)')
     .option('--rounds <n>', 'drain-alls per trial (default 20)')
     .option('--policy <id>', 'kernel variant (default v6.11)')
     .action(async (f: TimingFlags) => {

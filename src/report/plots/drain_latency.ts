@@ -1,13 +1,16 @@
 // Figures of a drain-latency study: lru_add_drain_all() p50 and p99 against CPUs per mechanism,
-// the latency distribution at the largest CPU count, and drain work per drained CPU.
+// the latency distribution at the largest CPU count, drain work per drained CPU, and, when the
+// number of concurrent callers varies, the latency each caller sees against that number.
 import { LatencyHistogram } from '../../stats/histogram.js';
 import { type StudyDoc, timeBasis } from '../../study/doc.js';
-import { barsCaption, cdfCaption, cpuGrowthCaption } from './captions.js';
+import { barsCaption, cdfCaption, cpuGrowthCaption, endsCaption } from './captions.js';
 import type { Figure, Series } from './figure.js';
 import { cpus, pow2Ticks, us } from './format.js';
 
 type Cell = StudyDoc['cells'][number];
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
+/** Cells of documents from before `--callers` had one caller and the policy's generation skip (on in every release). */
+const callersOf = (c: Cell) => Number(c.params.callers ?? 1);
 
 /** The parameters besides CPUs and mechanism, as a legend writes them when they vary. */
 const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: string | number) => string }[] = [
@@ -15,17 +18,28 @@ const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: str
   { key: 'occupancy', word: (v) => `occ ${v}`, fixed: (v) => `batches filled to ${v} entries` },
   { key: 'spacingUs', word: (v) => `spacing ${v} µs`, fixed: (v) => `${v} µs between scheduling points` },
   { key: 'load', word: (v) => String(v), fixed: (v) => `${v} CPUs` },
+  { key: 'callers', word: (v) => `${v} caller${Number(v) === 1 ? '' : 's'}`, fixed: (v) => `${v} caller${Number(v) === 1 ? '' : 's'} per round` },
+  {
+    key: 'genSkip',
+    word: (v) => (v === 'off' ? 'no gen skip' : 'gen skip'),
+    fixed: (v) => (v === 'off' ? 'no generation skip' : 'generation skip on'),
+  },
 ];
+/** A parameter's value, with the defaults of documents written before it existed. */
+const param = (c: Cell, key: string): string | number => c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : '');
 
 function describe(d: StudyDoc) {
-  const varies = OTHER.filter((o) => uniq(d.cells.map((c) => c.params[o.key])).length > 1);
-  const fixed = OTHER.filter((o) => !varies.includes(o) && d.cells.length).map((o) => o.fixed(d.cells[0]!.params[o.key]!));
-  const others = (c: Cell) =>
+  const varies = OTHER.filter((o) => uniq(d.cells.map((c) => param(c, o.key))).length > 1);
+  const fixed = OTHER.filter((o) => !varies.includes(o) && d.cells.length).map((o) => o.fixed(param(d.cells[0]!, o.key)));
+  const others = (c: Cell, leave?: string) =>
     varies
-      .map((o) => o.word(c.params[o.key]!))
+      .filter((o) => o.key !== leave)
+      .map((o) => o.word(param(c, o.key)))
       .filter(Boolean)
       .join(' ');
   const series = (c: Cell) => [String(c.params.mechanism), others(c)].filter(Boolean).join(' ');
+  /** The series of the callers figure: callers are its x axis, not part of the name. */
+  const bySeriesNotCallers = (c: Cell) => [String(c.params.mechanism), others(c, 'callers')].filter(Boolean).join(' ');
   const category = (c: Cell) => [cpus(Number(c.params.cpus)), others(c)].filter(Boolean).join(' ');
   const hogUs = (d.params as { hogUs?: number }).hogUs;
   const hog = varies.some((o) => o.key === 'hog') ? `+ hog: CPU N-1 runs non-preemptible stretches${hogUs ? ` of ${hogUs} µs` : ''}. ` : '';
@@ -34,11 +48,11 @@ function describe(d: StudyDoc) {
     ? " 'targeted' times folio_extract_from_batches() of one folio in place of the drain-all."
     : '';
   const note = `${hog}${time}${fixed.length ? `; ${fixed.join(', ')}` : ''}.${targeted}`;
-  return { series, category, note };
+  return { series, bySeriesNotCallers, category, note };
 }
 
 export function drainLatencyFigures(d: StudyDoc): Figure[] {
-  const { series, category, note } = describe(d);
+  const { series, bySeriesNotCallers, category, note } = describe(d);
   const byCpus = [...d.cells].sort((a, b) => Number(a.params.cpus) - Number(b.params.cpus));
   const mechs = uniq(d.cells.map((c) => String(c.params.mechanism)));
   const names = mechs.flatMap((m) => uniq(d.cells.filter((c) => c.params.mechanism === m).map(series)));
@@ -112,5 +126,45 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
     caption: barsCaption(work, 'drain work per drained CPU', us),
     note: `Drain work: the time one CPU's batches take to drain (DRAIN_WORK_NS / DRAIN_WORK_RUN).${untimed} ${note}`,
   };
-  return [pct('p50'), pct('p99'), cdf, queued];
+  const figs = [pct('p50'), pct('p99'), cdf, queued];
+  const storm = callersFigure(d, bySeriesNotCallers, maxCpus, note);
+  return storm ? [...figs, storm] : figs;
+}
+
+/**
+ * When the number of concurrent callers varies: each call's latency as its caller sees it
+ * (generation skips included: a skipped call returned after its wait for the mutex), p99 against
+ * the callers, at the largest CPU count, one line per mechanism (and generation skip, ...).
+ */
+function callersFigure(d: StudyDoc, seriesOf: (c: Cell) => string, maxCpus: number, note: string): Figure | null {
+  const cells = d.cells.filter((c) => Number(c.params.cpus) === maxCpus && c.aggregate.drainAllCallNs);
+  const counts = uniq(cells.map(callersOf));
+  if (counts.length < 2) return null;
+  const names = uniq(cells.map(seriesOf));
+  const s: Series[] = names.map((name) => ({
+    name,
+    group: String(cells.find((c) => seriesOf(c) === name)!.params.mechanism),
+    points: cells
+      .filter((c) => seriesOf(c) === name)
+      .sort((a, b) => callersOf(a) - callersOf(b))
+      .map((c) => {
+        const h = c.aggregate.drainAllCallNs!;
+        return { x: callersOf(c), y: h.count ? h.p99 / 1000 : null };
+      }),
+  }));
+  const skips = cells.map((c) => c.aggregate.genSkipsPerDrainAll ?? 0);
+  return {
+    id: 'drain-callers-p99',
+    title: `What does each caller wait when several CPUs call lru_add_drain_all() at once (${cpus(maxCpus)})?`,
+    kind: 'lines',
+    xLabel: 'CPUs calling lru_add_drain_all() in each round (count)',
+    yLabel: 'call latency p99, generation skips included (µs)',
+    logX: true,
+    logY: true,
+    xTicks: pow2Ticks(counts),
+    legend: 'drain mechanism',
+    series: s,
+    caption: endsCaption(s, 'call p99', (n) => `${n} caller${n === 1 ? '' : 's'}`, us),
+    note: `A call skipped by the generation check (eef1a429f234) returns after its wait for the drain mutex; up to ${Math.round(100 * Math.max(...skips))}% of a cell's calls were skipped. ${note}`,
+  };
 }

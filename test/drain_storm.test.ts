@@ -1,0 +1,169 @@
+// Many callers of lru_add_drain_all() at once (a drain storm): the generation skip of eef1a429f234
+// (v5.8) as a policy switch, on one CPU step by step; the drain-latency study's `callers` and
+// `genSkip` dimensions in the sweep, in logical time, on the deterministic runtime and on genuine
+// worker threads; the invariants after every trial; the callers figure of the report.
+import { afterAll, describe, expect, test } from 'vitest';
+import { Holder } from '../src/mm/constants.js';
+import { ledger_get } from '../src/mm/folio.js';
+import { C, G, Stat, cpuBase, gw } from '../src/mm/layout.js';
+import { __lru_add_drain_all } from '../src/mm/lru_add_drain_all.js';
+import { folio_alloc } from '../src/mm/page_alloc.js';
+import { getPolicy, withSwitches } from '../src/mm/policy.js';
+import { folio_add_lru } from '../src/mm/swap.js';
+import { DRAIN_MUTEX } from '../src/mm/wait.js';
+import { InlineKernel } from '../src/runtime/inline.js';
+import { shutdownAll } from '../src/runtime/registry.js';
+import { drainLatencyFigures } from '../src/report/plots/drain_latency.js';
+import { buildStudyDoc } from '../src/study/doc.js';
+import { runCells } from '../src/study/run_cells.js';
+import { DRAIN_LATENCY_DEFAULTS, drainLatencyCells, type DrainLatencyParams } from '../src/study/studies.js';
+import { cli } from './helpers/cli.js';
+
+afterAll(async () => {
+  await shutdownAll();
+});
+
+/**
+ * CPU 0 calls lru_add_drain_all() while CPU 1 holds the drain mutex and has a folio in its
+ * lru_add batch; a drain by someone else completes meanwhile (the generation moves on), then the
+ * mutex is released. Returns what CPU 0's call did.
+ */
+function waitedWhileAnotherDrained(genSkip: boolean) {
+  const k = new InlineKernel({ nCpus: 2, policy: withSwitches(getPolicy('v6.11'), { drainGenSkip: genSkip }) });
+  const f = folio_alloc(k.ctx(1), 0, true);
+  k.run(1, folio_add_lru(k.ctx(1), f));
+  Atomics.store(k.w, gw(DRAIN_MUTEX), 2); // CPU 1 (owner + 1) holds it
+  const g = __lru_add_drain_all(k.ctx(0), false);
+  let blockedOnMutex = false;
+  for (let i = 0; i < 20 && !blockedOnMutex; i++) {
+    expect(g.next().done).toBe(false);
+    blockedOnMutex = k.ctx(0).blockReason === 'mutex';
+  }
+  expect(blockedOnMutex).toBe(true);
+  Atomics.add(k.w, gw(G.DRAIN_GEN), 1); // the holder's drain started after CPU 0's sample
+  Atomics.store(k.w, gw(DRAIN_MUTEX), 0);
+  k.run(0, g);
+  const stat = (cpu: number, s: number) => k.w[cpuBase(cpu) + C.STATS + s]!;
+  return { skipped: stat(0, Stat.DRAIN_ALL_GEN_SKIP), queued: stat(0, Stat.DRAIN_ALL_CPUS_QUEUED), inBatch: ledger_get(k.ctx(0), f, Holder.LRU_BATCH) };
+}
+
+describe('__lru_add_drain_all(): the generation skip (drainGenSkip)', () => {
+  test('on (eef1a429f234, every modelled release): a caller that waited while a newer drain ran returns without draining', () => {
+    expect(getPolicy('v6.11').switches.drainGenSkip).toBe(true);
+    expect(waitedWhileAnotherDrained(true)).toEqual({ skipped: 1, queued: 0, inBatch: 1 });
+  });
+  test('off (before v5.8): the same caller drains in turn, queueing work on the CPU with entries', () => {
+    expect(waitedWhileAnotherDrained(false)).toEqual({ skipped: 0, queued: 1, inBatch: 0 });
+  });
+});
+
+const params = (over: Partial<DrainLatencyParams>): DrainLatencyParams => ({
+  ...DRAIN_LATENCY_DEFAULTS,
+  mechanisms: ['workqueue'],
+  hog: ['off'],
+  ...over,
+});
+
+describe('drain-latency sweep: callers and generation skip', () => {
+  test('cells: one caller keeps the old keys; more callers than CPUs, or no CPU left for the hog, are left out', () => {
+    const plain = drainLatencyCells(params({ cpus: [4] }));
+    expect(plain.map((c) => c.key)).toEqual(['cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy']);
+    expect(plain[0]!.params).toMatchObject({ callers: 1, genSkip: 'on' });
+    const storm = drainLatencyCells(params({ cpus: [2, 4], callers: [1, 4], genSkip: ['on', 'off'], hog: ['off', 'on'] }));
+    expect(storm.map((c) => c.key)).toEqual([
+      'cpus=2 mech=workqueue occ=8 spacing=0us hog=off load=busy genskip=on',
+      'cpus=2 mech=workqueue occ=8 spacing=0us hog=off load=busy genskip=off',
+      'cpus=2 mech=workqueue occ=8 spacing=0us hog=on load=busy genskip=on',
+      'cpus=2 mech=workqueue occ=8 spacing=0us hog=on load=busy genskip=off',
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy genskip=on',
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy genskip=off',
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy callers=4 genskip=on',
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy callers=4 genskip=off',
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=on load=busy genskip=on',
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=on load=busy genskip=off',
+    ]);
+    const off = storm.find((c) => c.key.endsWith('callers=4 genskip=off'))!;
+    expect(off.policy.switches.drainGenSkip).toBe(false);
+    expect(off.job).toMatchObject({ params: { callers: 4 } });
+  });
+
+  test('logical time, 32 CPUs, 16 callers: skips cut the tail; without them every call drains in turn', async () => {
+    const cells = drainLatencyCells(params({ cpus: [32], callers: [16], genSkip: ['on', 'off'], trials: 2, rounds: 8 }));
+    const [on, off] = (await runCells(cells, { mode: 'logical' })).map((o) => o.aggregate);
+    const calls = 16 * 8 * 2;
+    for (const a of [on!, off!]) {
+      expect(a.failures.total).toBe(0); // the invariants of spec §10 after every trial
+      expect(a.drains.lruAddDrainAll).toBe(calls);
+      expect(a.drainAllCallNs!.count).toBe(calls);
+    }
+    expect(on!.drains.genSkips).toBeGreaterThan(calls / 2);
+    expect(on!.drainAllLatencyNs.count).toBe(calls - on!.drains.genSkips);
+    expect(off!.drains.genSkips).toBe(0);
+    expect(off!.drainAllLatencyNs.count).toBe(calls);
+    // Serialised on the mutex, the last of 16 callers waits for the others' scans.
+    expect(off!.drainAllCallNs!.p99).toBeGreaterThan(on!.drainAllCallNs!.p99);
+    expect(off!.drainAllMutexWaitNs.p99).toBeGreaterThan(on!.drainAllMutexWaitNs.p99);
+  });
+
+  test('deterministic runtime: the same cell twice gives the same figures, skips included', async () => {
+    const cells = drainLatencyCells(params({ cpus: [4], callers: [4], load: ['idle'], trials: 3, rounds: 5 }));
+    const a = (await runCells(cells, { mode: 'deterministic' }))[0]!.aggregate;
+    const b = (await runCells(cells, { mode: 'deterministic' }))[0]!.aggregate;
+    expect(a.failures.total).toBe(0);
+    expect(a.drains.lruAddDrainAll).toBe(4 * 5 * 3);
+    expect(a.drains.genSkips).toBeGreaterThan(0);
+    expect(b.drainAllCallNs!.hdr).toBe(a.drainAllCallNs!.hdr);
+    expect(b.drains).toEqual(a.drains);
+  });
+
+  test('worker threads: 4 CPUs all calling at once; every call is counted, skipped or drained, and no trial fails', async () => {
+    const cells = drainLatencyCells(params({ cpus: [4], callers: [4], genSkip: ['on', 'off'], trials: 3, rounds: 10 }));
+    const outs = await runCells(cells, { mode: 'free-run' });
+    for (const o of outs) {
+      const a = o.aggregate;
+      expect(a.failures.total).toBe(0);
+      expect(a.emulatorErrors.trials).toBe(0);
+      expect(a.drains.lruAddDrainAll).toBe(4 * 10 * 3);
+      expect(a.drainAllCallNs!.count).toBe(4 * 10 * 3);
+      expect(a.drainAllLatencyNs.count + a.drains.genSkips).toBe(4 * 10 * 3);
+      // Every queued work ran.
+      expect(a.drains.workRun).toBe(a.drains.cpusQueued);
+    }
+    expect(outs[1]!.aggregate.drains.genSkips).toBe(0);
+  });
+});
+
+describe('report: the callers figure', () => {
+  test('drawn when the callers vary: call p99 against callers, a line per mechanism and generation skip', async () => {
+    const cells = drainLatencyCells(params({ cpus: [16], callers: [1, 4, 16], genSkip: ['on', 'off'], trials: 2, rounds: 5 }));
+    const outs = await runCells(cells, { mode: 'logical' });
+    const done = cells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: outs[i]!.aggregate }));
+    const doc = buildStudyDoc('drain-latency', 'logical', {}, cells.length, null, done, false);
+    const fig = drainLatencyFigures(doc).find((f) => f.id === 'drain-callers-p99')!;
+    expect(fig.xTicks).toEqual([1, 2, 4, 8, 16]);
+    expect(fig.xLabel).toMatch(/\(count\)$/);
+    expect(fig.yLabel).toMatch(/\(µs\)$/);
+    expect(fig.series.map((s) => s.name)).toEqual(['workqueue gen skip', 'workqueue no gen skip']);
+    for (const s of fig.series) expect(s.points.map((p) => p.x)).toEqual([1, 4, 16]);
+    const at16 = (name: string) => fig.series.find((s) => s.name === name)!.points[2]!.y!;
+    expect(at16('workqueue no gen skip')).toBeGreaterThan(at16('workqueue gen skip'));
+    expect(fig.caption).toMatch(/^Call p99 from 1 caller to 16 callers: workqueue gen skip /);
+    // One caller everywhere: no such figure.
+    const one = buildStudyDoc('drain-latency', 'logical', {}, 1, null, [done[0]!], false);
+    expect(drainLatencyFigures(one).some((f) => f.id === 'drain-callers-p99')).toBe(false);
+  });
+});
+
+describe('study drain-latency --callers from the command line', () => {
+  test('a caller count out of range, or above every CPU count, is refused naming the flag (exit 2)', async () => {
+    const zero = await cli('study', 'drain-latency', '--model', 'logical', '--callers', '0', '--no-progress');
+    expect(zero.code).toBe(2);
+    expect(zero.err).toMatch(/--callers: expected integers from 1 to 512, got '0'/);
+    const many = await cli('study', 'drain-latency', '--model', 'logical', '--cpus', '4,8', '--callers', '16', '--no-progress');
+    expect(many.code).toBe(2);
+    expect(many.err).toMatch(/--callers 16: more callers than CPUs in every cell \(--cpus 4,8/);
+    const skip = await cli('study', 'drain-latency', '--gen-skip', 'maybe', '--no-progress');
+    expect(skip.code).toBe(2);
+    expect(skip.err).toMatch(/--gen-skip: expected one of policy, on, off, got 'maybe'/);
+  });
+});
