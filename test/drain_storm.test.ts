@@ -143,11 +143,12 @@ describe('report: the callers figure', () => {
     expect(fig.xTicks).toEqual([1, 2, 4, 8, 16]);
     expect(fig.xLabel).toMatch(/\(count\)$/);
     expect(fig.yLabel).toMatch(/\(µs\)$/);
-    expect(fig.series.map((s) => s.name)).toEqual(['workqueue gen skip', 'workqueue no gen skip']);
+    expect(fig.series.map((s) => s.name)).toEqual(['workqueue', 'workqueue no-skip']);
     for (const s of fig.series) expect(s.points.map((p) => p.x)).toEqual([1, 4, 16]);
     const at16 = (name: string) => fig.series.find((s) => s.name === name)!.points[2]!.y!;
-    expect(at16('workqueue no gen skip')).toBeGreaterThan(at16('workqueue gen skip'));
-    expect(fig.caption).toMatch(/^Call p99 from 1 caller to 16 callers: workqueue gen skip /);
+    expect(at16('workqueue no-skip')).toBeGreaterThan(at16('workqueue'));
+    expect(fig.caption).toMatch(/^Call p99 from 1 caller to 16 callers: workqueue \d.* µs, workqueue no-skip /);
+    expect(fig.note).toMatch(/^no-skip: every caller drains in turn/);
     // One caller everywhere: no such figure.
     const one = buildStudyDoc('drain-latency', 'logical', {}, 1, null, [done[0]!], false);
     expect(drainLatencyFigures(one).some((f) => f.id === 'drain-callers-p99')).toBe(false);

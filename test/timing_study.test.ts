@@ -217,7 +217,31 @@ async function reportDocs() {
   };
   const ps = { policies: ['v6.11', 'merged'], mechanisms: ['workqueue' as DrainMechanism], hog: ['on', 'off'] as ('on' | 'off')[], trials: 2, seed: 1 };
   const rw = { policies: ['v6.11', 'merged'], windowsUs: [0, 50, 100], trials: 4, seed: 1 };
-  return [dl, await study('pin-storm', pinStormCells(loadScenario('S5'), ps), ps), await study('race-window', raceWindowCells(loadScenario('S1w'), rw), rw)];
+  // A drain storm: 1 to 4 callers of 4 CPUs, with and without the generation skip.
+  const st = {
+    ...tiny,
+    cpus: [4],
+    mechanisms: ['workqueue', 'remote-locked'] as DrainMechanism[],
+    hog: ['off'] as 'off'[],
+    callers: [1, 2, 4],
+    genSkip: ['on', 'off'] as ('on' | 'off')[],
+  };
+  const stCells = drainLatencyCells(st);
+  const stOuts = await runCells(stCells, { mode: 'deterministic' });
+  const storm = buildStudyDoc(
+    'drain-latency',
+    'deterministic',
+    st as unknown as Record<string, unknown>,
+    stCells.length,
+    null,
+    stCells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: stOuts[i]!.aggregate })),
+  );
+  return [
+    dl,
+    await study('pin-storm', pinStormCells(loadScenario('S5'), ps), ps),
+    await study('race-window', raceWindowCells(loadScenario('S1w'), rw), rw),
+    storm,
+  ];
 }
 let page: Promise<{ docs: StudyDoc[]; figures: Figure[]; html: string }> | undefined;
 /** The report page of reportDocs(), built once for the tests below. */
@@ -253,6 +277,12 @@ describe('HTML report', () => {
       'pin-storm-pin-p99',
       'pin-storm-drain-p99',
       'race-window-failure-rate',
+      // The drain storm: a second drain-latency document, its figures' ids numbered.
+      'drain-latency-p50-2',
+      'drain-latency-p99-2',
+      'drain-latency-cdf-2',
+      'drain-cpus-queued-2',
+      'drain-callers-p99',
     ]);
     expect(html).not.toMatch(/<script|<link|@import|url\(|https?:\/\/(?!www\.w3\.org)/i);
     const { document } = parseHTML(html);
@@ -286,6 +316,15 @@ describe('HTML report', () => {
     // The drain-work chart: a row of bars per CPU count, its labels stacked down the left edge.
     const rows = [...document.querySelectorAll('#drain-cpus-queued g[aria-label="fy-axis tick label"] text')].map(text);
     expect(rows).toEqual(['1 CPU', '3 CPUs', '3 CPUs + hog']);
+    // The drain storm's callers on a log-2 axis of integers; its legend names mechanism and skip.
+    const callerTicks = [...document.querySelectorAll('#drain-callers-p99 g[aria-label="x-axis tick label"] text')].map(text);
+    expect(callerTicks).toEqual(['1', '2', '4']);
+    expect([...document.querySelectorAll('#drain-callers-p99 .plot-swatch')].map(text)).toEqual([
+      'workqueue',
+      'workqueue no-skip',
+      'remote-locked',
+      'remote-locked no-skip',
+    ]);
   });
 
   test.skipIf(!chromium)('the page loads in headless Chromium without errors, and no two labels of a plot overlap or run outside it', async () => {

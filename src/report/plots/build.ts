@@ -13,7 +13,17 @@ export function buildFigures(docs: readonly StudyDoc[]): Figure[] {
     else if (d.study === 'pin-storm') figs.push(...pinStormFigures(d));
     else figs.push(...raceWindowFigures(d));
   }
-  return figs.map(noteUndrawable);
+  return uniqueIds(figs).map(noteUndrawable);
+}
+
+/** Two documents of one study give figures of the same id: the second becomes `<id>-2` (HTML ids, figures.json). */
+function uniqueIds(figs: readonly Figure[]): Figure[] {
+  const seen = new Map<string, number>();
+  return figs.map((f) => {
+    const n = (seen.get(f.id) ?? 0) + 1;
+    seen.set(f.id, n);
+    return n === 1 ? f : { ...f, id: `${f.id}-${n}` };
+  });
 }
 
 /** Can this point be drawn on the figure's axes (positive values on log axes)? */
