@@ -34,6 +34,11 @@ export const LatencySummarySchema = z
     p999: count,
     max: count,
     hdr: z.string().startsWith('h1:'),
+    // Optional: empty histograms and documents written before it existed lack it.
+    ci95: z
+      .object({ p50: z.tuple([count, count]), p99: z.tuple([count, count]) })
+      .strict()
+      .optional(),
   })
   .strict();
 

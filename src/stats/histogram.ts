@@ -4,6 +4,7 @@
 // (bucket counts add), and encode to a compact string for the JSON results and for shard files.
 import * as hdr from 'hdr-histogram-js';
 import type { Histogram } from 'hdr-histogram-js';
+import { quantileRanks } from './quantile_ci.js';
 
 const DIGITS = 3;
 const PREFIX = 'h1';
@@ -20,7 +21,16 @@ export interface LatencySummary {
   max: number;
   /** The whole distribution, LatencyHistogram.encode() (decode() gives it back). */
   hdr: string;
+  /**
+   * Distribution-free 95% intervals of the median and of p99 (ns; src/stats/quantile_ci.ts). An
+   * end that too few samples cannot bound is the smallest or largest value seen. Absent when
+   * empty, and from documents written before it existed.
+   */
+  ci95?: { p50: [number, number]; p99: [number, number] };
 }
+
+/** The percentiles summaries carry intervals for. */
+const CI_PERCENTILES = { p50: 0.5, p99: 0.99 } as const;
 
 function fresh(): Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 2048, numberOfSignificantValueDigits: DIGITS, autoResize: true });
@@ -78,7 +88,24 @@ export class LatencyHistogram {
     return Math.max(this.min, Math.min(this.hi, this.h.getValueAtPercentile(p)));
   }
 
+  /** The value of rank `r` (1-based) among the sorted samples: HDR's bucket bound, capped at the exact min and max. */
+  atRank(r: number): number {
+    if (this.n === 0) return 0;
+    if (r <= 1) return this.min;
+    if (r >= this.n) return this.hi;
+    // HDR finds the bucket holding the ceil(P/100 n)-th value: P for rank r, kept off r's edge.
+    return this.percentile((100 * (r - 0.5)) / this.n);
+  }
+
+  /** 95% interval of the `p` quantile (0 < p < 1), distribution-free: [x_(l), x_(u)]. */
+  quantileCi(p: number): [number, number] {
+    if (this.n === 0) return [0, 0];
+    const r = quantileRanks(this.n, p);
+    return [this.atRank(r.lo), this.atRank(r.hi)];
+  }
+
   summary(): LatencySummary {
+    const ci95 = this.n === 0 ? undefined : { p50: this.quantileCi(CI_PERCENTILES.p50), p99: this.quantileCi(CI_PERCENTILES.p99) };
     return {
       count: this.n,
       mean: this.mean,
@@ -89,6 +116,7 @@ export class LatencyHistogram {
       p999: this.percentile(99.9),
       max: this.max,
       hdr: this.encode(),
+      ...(ci95 ? { ci95 } : {}),
     };
   }
 

@@ -4,7 +4,8 @@
 import { LatencyHistogram } from '../../stats/histogram.js';
 import { type StudyDoc, timeBasis } from '../../study/doc.js';
 import { barsCaption, cdfCaption, cpuGrowthCaption, endsCaption } from './captions.js';
-import type { Figure, Series } from './figure.js';
+import type { Figure, Point, Series } from './figure.js';
+import type { LatencySummary } from '../../stats/histogram.js';
 import { cpus, pow2Ticks, us } from './format.js';
 
 type Cell = StudyDoc['cells'][number];
@@ -26,6 +27,17 @@ const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: str
     fixed: (v) => (v === 'off' ? 'no generation skip' : 'generation skip on'),
   },
 ];
+/** What the vertical bars through the points are. */
+const CI_NOTE =
+  'Bars: 95% intervals of the percentile (order statistics, no assumption about the distribution; an end at the sample extreme where too few samples bound it).';
+
+/** A point at the percentile (µs), with its interval where the document has one; no value for no samples. */
+function withCi(p: Point, h: LatencySummary, which: 'p50' | 'p99'): Point {
+  if (!h.count) return p;
+  const ci = h.ci95?.[which];
+  return { ...p, y: h[which] / 1000, ...(ci ? { lo: ci[0] / 1000, hi: ci[1] / 1000 } : {}) };
+}
+
 /** A parameter's value, with the defaults of documents written before it existed. */
 const param = (c: Cell, key: string): string | number => c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : '');
 
@@ -63,9 +75,7 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
     const s: Series[] = names.map((name) => ({
       name,
       group: groupOf(name),
-      points: byCpus
-        .filter((c) => series(c) === name)
-        .map((c) => ({ x: Number(c.params.cpus), y: c.aggregate.drainAllLatencyNs.count ? c.aggregate.drainAllLatencyNs[which] / 1000 : null })),
+      points: byCpus.filter((c) => series(c) === name).map((c) => withCi({ x: Number(c.params.cpus), y: null }, c.aggregate.drainAllLatencyNs, which)),
     }));
     return {
       id: `drain-latency-${which}`,
@@ -79,7 +89,7 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
       legend: 'drain mechanism',
       series: s,
       caption: cpuGrowthCaption(s, which, us),
-      note,
+      note: `${CI_NOTE} ${note}`,
     };
   };
   const maxCpus = Math.max(...d.cells.map((c) => Number(c.params.cpus)));
@@ -148,10 +158,7 @@ function callersFigure(d: StudyDoc, seriesOf: (c: Cell) => string, maxCpus: numb
     points: cells
       .filter((c) => seriesOf(c) === name)
       .sort((a, b) => callersOf(a) - callersOf(b))
-      .map((c) => {
-        const h = c.aggregate.drainAllCallNs!;
-        return { x: callersOf(c), y: h.count ? h.p99 / 1000 : null };
-      }),
+      .map((c) => withCi({ x: callersOf(c), y: null }, c.aggregate.drainAllCallNs!, 'p99')),
   }));
   const skips = cells.map((c) => c.aggregate.genSkipsPerDrainAll ?? 0);
   return {
@@ -166,6 +173,6 @@ function callersFigure(d: StudyDoc, seriesOf: (c: Cell) => string, maxCpus: numb
     legend: 'drain mechanism',
     series: s,
     caption: endsCaption(s, 'call p99', (n) => `${n} caller${n === 1 ? '' : 's'}`, us),
-    note: `no-skip: every caller drains in turn (drainGenSkip off, as before v5.8). A call skipped by the generation check (eef1a429f234) returns after its wait for the drain mutex; up to ${Math.round(100 * Math.max(...skips))}% of a cell's calls were skipped. ${note}`,
+    note: `${CI_NOTE} no-skip: every caller drains in turn (drainGenSkip off, as before v5.8). A call skipped by the generation check (eef1a429f234) returns after its wait for the drain mutex; up to ${Math.round(100 * Math.max(...skips))}% of a cell's calls were skipped. ${note}`,
   };
 }

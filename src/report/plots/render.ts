@@ -84,7 +84,10 @@ function lines(f: Figure, document: Doc): unknown {
   const names = f.series.map((s) => s.name);
   const rows = f.series.flatMap((s) => s.points.filter((p) => drawable(f, p)).map((p) => ({ series: s.name, x: Number(p.x), y: p.y, lo: p.lo, hi: p.hi })));
   const ys = rows.map((r) => (f.yPercent ? r.y * 100 : r.y));
-  const intervals = rows.filter((r) => r.lo !== undefined && r.hi !== undefined);
+  // A log axis cannot draw an interval that reaches 0 (logical time's zero latencies).
+  const intervals = rows.filter((r) => r.lo !== undefined && r.hi !== undefined && !(f.logY && r.lo <= 0));
+  // Intervals of series that share an x are set side by side, a few px apart, not on top of each other.
+  const spread = (name: string) => (names.indexOf(name) - (names.length - 1) / 2) * Math.min(3, 24 / Math.max(1, names.length));
   const ticks = f.xTicks;
   return Plot.plot({
     document: document as never,
@@ -113,7 +116,12 @@ function lines(f: Figure, document: Doc): unknown {
     },
     color: { ...seriesColours(f), legend: names.length > 1 },
     marks: [
-      Plot.ruleX(intervals, { x: 'x', y1: 'lo', y2: 'hi', stroke: 'series', strokeOpacity: 0.6 }),
+      ...names.map((name) =>
+        Plot.ruleX(
+          intervals.filter((r) => r.series === name),
+          { x: 'x', y1: 'lo', y2: 'hi', stroke: 'series', strokeOpacity: 0.6, dx: spread(name) },
+        ),
+      ),
       Plot.line(rows, { x: 'x', y: 'y', z: 'series', stroke: 'series', strokeWidth: 2 }),
       Plot.dot(rows, {
         x: 'x',
