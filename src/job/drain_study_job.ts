@@ -6,8 +6,9 @@
 // the drain mutex and the generation skip decide who drains); until their call they run like the
 // cell's other CPUs (busy or idle).
 // The other CPUs keep their batches at that occupancy and run non-preemptible work of
-// `spacingNs` between scheduling points (busy), or sleep until the next round (idle). One CPU
-// may instead run long non-preemptible stretches (`hogUs`, an RT task as in spec S5).
+// `spacingNs` between scheduling points (busy), or sleep until the next round (idle). The last
+// CPU, or the last `hogCount` CPUs (isolated CPUs running RT work), may instead run long
+// non-preemptible stretches (`hogUs`, an RT task as in spec S5).
 // Waits are kernel-style (wait_event), so the job runs on worker threads and, for reproducible
 // tests, on the deterministic runtime.
 import { YP, type KernelCtx, type KGen } from '../mm/context.js';
@@ -31,15 +32,16 @@ export interface DrainStudyParams {
   spacingNs: number;
   /** 1: other CPUs run work between scheduling points; 0: they sleep between rounds. */
   busy: number;
-  /** CPU running non-preemptible stretches of hogUs (-1: none). */
+  /** First CPU running non-preemptible stretches of hogUs (-1: none); hogCount CPUs from there. */
   hogCpu: number;
+  hogCount: number;
   hogUs: number;
   /** Drain-alls per trial (per caller). */
   rounds: number;
   /** CPUs 0..callers-1 each call lru_add_drain_all() once per round (1 = the requester alone). */
   callers: number;
 }
-export const DEFAULT_DRAIN_STUDY: DrainStudyParams = { occupancy: 8, spacingNs: 0, busy: 1, hogCpu: -1, hogUs: 250, rounds: 20, callers: 1 };
+export const DEFAULT_DRAIN_STUDY: DrainStudyParams = { occupancy: 8, spacingNs: 0, busy: 1, hogCpu: -1, hogCount: 1, hogUs: 250, rounds: 20, callers: 1 };
 
 /** Words in the coordinator's region (reset with every trial). */
 const ROUND = cpuBase(COORDINATOR) + C.USER; // round the requester is preparing
@@ -61,7 +63,11 @@ export class DrainStudyJob implements Job {
     private readonly p: DrainStudyParams,
     /** Seeds the busy CPUs' phases (see other()). */
     private readonly seed = 0,
-  ) {}
+  ) {
+    // The cells keep callers (the first CPUs) and hogs (the last) apart; a spec of its own must too.
+    if (p.hogCpu >= 0 && p.hogCpu < this.callers())
+      throw new RangeError(`drain-latency program: hogCpu ${p.hogCpu} is one of the ${this.callers()} callers (CPUs 0..${this.callers() - 1})`);
+  }
 
   setup(): void {
     this.pools.clear();
@@ -75,7 +81,7 @@ export class DrainStudyJob implements Job {
     this.trial = trial;
     if (cpu === 0) return [{ index: 0, op: 'drain_requester', run: (c) => this.requester(c) }];
     if (cpu < this.callers()) return [{ index: 0, op: 'drain_caller', run: (c) => this.caller(c) }];
-    const op = cpu === this.p.hogCpu ? 'hog_loop' : this.p.busy ? 'busy_loop' : 'idle_loop';
+    const op = this.isHog(cpu) ? 'hog_loop' : this.p.busy ? 'busy_loop' : 'idle_loop';
     return [{ index: 0, op, run: (c) => this.other(c) }];
   }
 
@@ -100,7 +106,17 @@ export class DrainStudyJob implements Job {
     return true;
   }
 
-  /** Callers: at least one (the requester), at most every CPU (a hog CPU stays a hog: see cells). */
+  /** Where in its first stretch this CPU starts, 0..1: seeded per trial and CPU. */
+  private phase(ctx: KernelCtx): number {
+    return mulberry32((this.seed * 7919 + this.trial * 131 + ctx.cpu) >>> 0)();
+  }
+
+  private isHog(cpu: number): boolean {
+    const first = this.p.hogCpu;
+    return first >= 0 && cpu >= first && cpu < first + Math.max(1, this.p.hogCount ?? 1);
+  }
+
+  /** Callers: at least one (the requester), at most every CPU (none a hog: the constructor checks). */
   private callers(): number {
     return Math.max(1, this.p.callers ?? 1);
   }
@@ -111,18 +127,8 @@ export class DrainStudyJob implements Job {
     return true;
   }
 
-  /**
-   * One caller's drain of a round, at a random moment of the busy CPUs' stretches (seeded), not
-   * right after their refill: otherwise every round would wait exactly one whole stretch. The
-   * requester sleeps until then; another caller of a busy cell keeps running its own work.
-   */
-  private *drainOnce(ctx: KernelCtx, rand: () => number, targeted: boolean): KGen<void> {
-    if (this.p.busy && this.p.spacingNs > 0) {
-      const ns = rand() * this.p.spacingNs;
-      if (ctx.cpu === 0) ctx.hooks.sleepNs(ns);
-      else ctx.hooks.spinNoPreempt(ns);
-      yield YP.SCRIPT_DELAY;
-    }
+  /** One caller's drain of a round: lru_add_drain_all(), or for 'targeted' the extraction of one folio. */
+  private *drainOnce(ctx: KernelCtx, targeted: boolean): KGen<void> {
     if (targeted) yield* this.extractOne(ctx);
     else yield* lru_add_drain_all(ctx);
   }
@@ -139,7 +145,13 @@ export class DrainStudyJob implements Job {
       // Every batch is full: the other callers may start this round's drains too.
       Atomics.store(ctx.w, GO, r);
       if (this.callers() > 1) ctx.hooks.wakeAll();
-      yield* this.drainOnce(ctx, rand, targeted);
+      // The drain comes at a random moment of the busy CPUs' stretches (seeded), not right
+      // after their refill: otherwise every round would wait exactly one whole stretch.
+      if (this.p.busy && this.p.spacingNs > 0) {
+        ctx.hooks.sleepNs(rand() * this.p.spacingNs);
+        yield YP.SCRIPT_DELAY;
+      }
+      yield* this.drainOnce(ctx, targeted);
       // The next round refills only after every caller's drain of this one returned.
       yield* wait_event(ctx, () => this.allDrained(ctx, r), 'drain study: callers returned');
       yield YP.OP_BOUNDARY;
@@ -150,14 +162,16 @@ export class DrainStudyJob implements Job {
 
   /**
    * Another caller (CPUs 1..callers-1): refill its batch like every CPU, then, once the requester
-   * says every batch is full, call lru_add_drain_all() too; between calls run like the cell's
-   * other CPUs: non-preemptible work between scheduling points (busy), or sleep (idle).
+   * says every batch is full, call lru_add_drain_all() too, at its next scheduling point; between
+   * calls run like the cell's other CPUs: non-preemptible work between scheduling points (busy,
+   * from a seeded random point of the first stretch, so that point is a random moment after the
+   * requester's go), or sleep (idle: every caller wakes to the go at once).
    */
   private *caller(ctx: KernelCtx): KGen<void> {
     const w = ctx.w;
     this.pools.delete(ctx.cpu);
     const targeted = ctx.policy.switches.drainMechanism === 'targeted';
-    const rand = mulberry32((this.seed * 7919 + this.trial * 131 + 0x5eed + ctx.cpu * 104_729) >>> 0);
+    if (this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.phase(ctx) * this.p.spacingNs);
     for (;;) {
       if (Atomics.load(w, DONE) !== 0 || Atomics.load(w, G.TRIAL_STOP) !== 0) return;
       const round = Atomics.load(w, ROUND);
@@ -168,7 +182,7 @@ export class DrainStudyJob implements Job {
       }
       const go = Atomics.load(w, GO);
       if (Atomics.load(w, ctx.base + DRAINED) < go) {
-        yield* this.drainOnce(ctx, rand, targeted);
+        yield* this.drainOnce(ctx, targeted);
         Atomics.store(w, ctx.base + DRAINED, go);
         ctx.hooks.wake(0);
       } else if (this.p.busy) {
@@ -189,10 +203,12 @@ export class DrainStudyJob implements Job {
 
   /**
    * drainMechanism 'targeted': folio_extract_from_batches() of one folio sitting in the last
-   * CPU's batch (the hog's, when there is one), timed and reported as the round's "drain".
+   * CPU's batch (the first hog's, when there is one), timed and reported as the round's "drain".
+   * Caller c takes the folio of the c-th CPU before that one (wrapping): each pins its own.
    */
   private *extractOne(ctx: KernelCtx): KGen<void> {
-    const victim = this.p.hogCpu >= 0 ? this.p.hogCpu : ctx.nCpus - 1;
+    const first = this.p.hogCpu >= 0 ? this.p.hogCpu : ctx.nCpus - 1;
+    const victim = (first - ctx.cpu + ctx.nCpus) % ctx.nCpus;
     const f = Atomics.load(ctx.w, cpuBase(victim) + FIRST_FOLIO) - 1;
     const startNs = ctx.hooks.nowNs();
     count_event(ctx, Stat.LRU_ADD_DRAIN_ALL);
@@ -203,13 +219,16 @@ export class DrainStudyJob implements Job {
 
   private *other(ctx: KernelCtx): KGen<void> {
     const w = ctx.w;
-    const hog = ctx.cpu === this.p.hogCpu;
+    const hog = this.isHog(ctx.cpu);
     this.pools.delete(ctx.cpu);
     // Busy CPUs start at a random point of their first stretch (seeded per trial and CPU), so
     // their scheduling points are not in step with each other or with the requester, as on a
-    // real machine: a drain then waits for the latest of N uniformly placed points.
-    if (!hog && this.p.busy && this.p.spacingNs > 0)
-      ctx.hooks.spinNoPreempt(mulberry32((this.seed * 7919 + this.trial * 131 + ctx.cpu) >>> 0)() * this.p.spacingNs);
+    // real machine: a drain then waits for the latest of N uniformly placed points. So do
+    // several hogs (isolated CPUs are not in step either). One hog keeps the study's first
+    // timing: its stretch starts as it refills, so a drain soon after waits for most of it.
+    const phase = this.phase(ctx);
+    if (!hog && this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(phase * this.p.spacingNs);
+    if (hog && (this.p.hogCount ?? 1) > 1) ctx.hooks.spinNoPreempt(phase * this.p.hogUs * 1000);
     for (;;) {
       const round = Atomics.load(w, ROUND);
       // Done, or the run was stopped (a busy loop has no wait to notice it in).

@@ -18,6 +18,11 @@ export interface SwitchDoc {
   /** The values it takes: an enum, true/false, or an integer range. */
   values: readonly (string | boolean)[] | { min: number; max: number };
   meaning: string;
+  /**
+   * A switch added after replay files and study documents with full switch sets were first
+   * written: where such a set lacks it, it reads as this value (what every earlier build ran).
+   */
+  absentMeans?: string | boolean | number;
 }
 
 const BOOL = [true, false] as const;
@@ -42,6 +47,7 @@ export const SWITCH_DOCS: { readonly [K in keyof PolicySwitches]: SwitchDoc } = 
   drainAllLocalFirst: { values: BOOL, meaning: 'lru_add_drain_all() drains the local CPU before taking the mutex (v6.18)' },
   drainGenSkip: {
     values: BOOL,
+    absentMeans: true,
     meaning: 'eef1a429f234 (v5.8): a caller that waited for the drain mutex while a newer drain ran returns without draining; false = each drains in turn',
   },
   gupUsesLruCacheDisable: { values: BOOL, meaning: 'long-term GUP wraps collect+migrate in lru_cache_disable()/lru_cache_enable() (hypothetical)' },
@@ -95,12 +101,17 @@ export const PartialSwitchesSchema = z
   .object(Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k]).optional()])))
   .strict() as unknown as z.ZodType<Partial<PolicySwitches>, z.ZodTypeDef, unknown>;
 
-/** A full switch set (what crosses to CPU threads, pool workers and replay files). */
-export const FullSwitchesSchema = z.object(Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k])]))).strict() as unknown as z.ZodType<
-  PolicySwitches,
-  z.ZodTypeDef,
-  unknown
->;
+/** A full switch set (what crosses to CPU threads, pool workers and replay files); a later switch absent reads as its absentMeans. */
+export const FullSwitchesSchema = z
+  .object(
+    Object.fromEntries(
+      SWITCH_KEYS.map((k) => {
+        const d = SWITCH_DOCS[k];
+        return [k, d.absentMeans === undefined ? valueSchema(d) : valueSchema(d).default(d.absentMeans)];
+      }),
+    ),
+  )
+  .strict() as unknown as z.ZodType<PolicySwitches, z.ZodTypeDef, unknown>;
 
 /** The values a switch accepts, as a user reads them. */
 export function describeValues(k: keyof PolicySwitches): string {

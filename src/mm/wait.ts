@@ -52,7 +52,11 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
   }
 }
 
-/** mutex_unlock(): release and wake every registered waiter (they race for it, as in the kernel). */
+/**
+ * mutex_unlock(): release and wake every registered waiter; they race for it. The kernel's wakes
+ * the first waiter only (and hands the lock over once a woken waiter has lost it): which waiter
+ * gets it next may differ here, not that one of them does.
+ */
 export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
   Atomics.store(ctx.w, gw(idx), 0);
   wake_waiters(ctx, waitersIdx);

@@ -189,6 +189,8 @@ export class PolicyAggregator {
   readonly drainAllLatency = new LatencyHistogram();
   readonly drainAllMutexWait = new LatencyHistogram();
   readonly drainAllCall = new LatencyHistogram();
+  /** False once an aggregate from before drainAllCallNs was folded in: the histogram then lacks its calls, and is not written. */
+  private callKnown = true;
   readonly trialDuration = new LatencyHistogram();
 
   constructor(readonly policy: string) {}
@@ -267,6 +269,7 @@ export class PolicyAggregator {
     this.drainAllLatency.merge(o.drainAllLatency);
     this.drainAllMutexWait.merge(o.drainAllMutexWait);
     this.drainAllCall.merge(o.drainAllCall);
+    this.callKnown &&= o.callKnown;
     this.trialDuration.merge(o.trialDuration);
     return this;
   }
@@ -329,7 +332,7 @@ export class PolicyAggregator {
       pinLatencyNs: this.pinLatency.summary(),
       drainAllLatencyNs: this.drainAllLatency.summary(),
       drainAllMutexWaitNs: this.drainAllMutexWait.summary(),
-      drainAllCallNs: this.drainAllCall.summary(),
+      ...(this.callKnown ? { drainAllCallNs: this.drainAllCall.summary() } : {}),
       trialDurationNs: this.trialDuration.summary(),
       stats,
     };
@@ -360,6 +363,7 @@ export class PolicyAggregator {
     g.drainAllLatency.merge(LatencyHistogram.fromSummary(a.drainAllLatencyNs));
     g.drainAllMutexWait.merge(LatencyHistogram.fromSummary(a.drainAllMutexWaitNs));
     if (a.drainAllCallNs) g.drainAllCall.merge(LatencyHistogram.fromSummary(a.drainAllCallNs));
+    else g.callKnown = false;
     g.trialDuration.merge(LatencyHistogram.fromSummary(a.trialDurationNs));
     return g;
   }

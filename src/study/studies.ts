@@ -24,6 +24,8 @@ export interface DrainLatencyParams {
   /** Non-preemptible work between scheduling points on busy CPUs (µs). */
   spacingUs: number[];
   hog: ('off' | 'on')[];
+  /** With hog on: how many CPUs (the last ones) run the non-preemptible stretches. */
+  hogs: number[];
   load: ('busy' | 'idle')[];
   /** CPUs calling lru_add_drain_all() in each round (CPUs 0..k-1). */
   callers: number[];
@@ -41,6 +43,7 @@ export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
   occupancy: [8],
   spacingUs: [0],
   hog: ['off', 'on'],
+  hogs: [1],
   load: ['busy'],
   callers: [1],
   genSkip: ['policy'],
@@ -58,50 +61,80 @@ function studyPolicy(spec: string): Policy {
   return ps[0]!;
 }
 
-/** Every cell of a drain-latency sweep, in sweep order (hog cells need a CPU besides CPU 0). */
-export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
-  const out: CellSpec[] = [];
-  const base = studyPolicy(p.policy);
+/** One combination of a drain-latency sweep's dimensions. */
+interface DrainCellDims {
+  cpus: number;
+  mech: DrainMechanism;
+  occ: number;
+  sp: number;
+  hog: 'off' | 'on';
+  /** CPUs running the stretches: 0 with hog off. */
+  hogs: number;
+  load: 'busy' | 'idle';
+  callers: number;
+  /** drainGenSkip for the cell. */
+  genSkip: boolean;
+}
+
+/**
+ * The dimensions' combinations in sweep order (CPUs outermost, generation skip innermost). The
+ * generation skip values are resolved against the policy's own (`policy` and the value it has
+ * name one cell), and a targeted cell, whose drain is no lru_add_drain_all(), has only the policy's.
+ */
+function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<DrainCellDims> {
+  const skips = [...new Set((p.genSkip ?? ['policy']).map((g) => (g === 'policy' ? policySkip : g === 'on')))];
   for (const cpus of p.cpus)
     for (const mech of p.mechanisms)
       for (const occ of p.occupancy)
         for (const sp of p.spacingUs)
           for (const hog of p.hog)
-            for (const load of p.load)
-              for (const callers of p.callers ?? [1])
-                for (const gs of p.genSkip ?? ['policy']) {
-                  // The hog is the last CPU, which must not be a caller; at most every CPU calls.
-                  if (callers > cpus || (hog === 'on' && callers >= cpus)) continue;
-                  if (load === 'idle' && sp !== p.spacingUs[0]) continue; // spacing only matters to busy CPUs
-                  const index = out.length;
-                  const genSkip = gs === 'policy' ? base.switches.drainGenSkip : gs === 'on';
-                  // Keys of one caller with the policy's own skip read as before (documents stay mergeable).
-                  const extra = `${callers !== 1 ? ` callers=${callers}` : ''}${gs !== 'policy' ? ` genskip=${gs}` : ''}`;
-                  out.push({
-                    key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}${extra}`,
-                    index,
-                    params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, load, callers, genSkip: genSkip ? 'on' : 'off' },
-                    job: {
-                      kind: 'program',
-                      name: 'drain-latency',
-                      params: {
-                        ...DEFAULT_DRAIN_STUDY,
-                        occupancy: occ,
-                        spacingNs: Math.round(sp * 1000),
-                        busy: load === 'busy' ? 1 : 0,
-                        hogCpu: hog === 'on' ? cpus - 1 : -1,
-                        hogUs: p.hogUs,
-                        rounds: p.rounds,
-                        callers,
-                      },
-                    },
-                    policy: withSwitches(base, { drainMechanism: mech, drainGenSkip: genSkip }),
-                    cpus,
-                    dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
-                    trials: p.trials,
-                    seed: (p.seed + index * 7919) >>> 0,
-                  });
-                }
+            for (const hogs of hog === 'on' ? (p.hogs ?? [1]) : [0])
+              for (const load of p.load)
+                for (const callers of p.callers ?? [1])
+                  for (const genSkip of mech === 'targeted' ? [policySkip] : skips) yield { cpus, mech, occ, sp, hog, hogs, load, callers, genSkip };
+}
+
+/**
+ * Every cell of a drain-latency sweep, in sweep order. The callers are the first CPUs and the
+ * hogs the last: a cell with more of them than CPUs is left out (a hog cell needs a CPU besides
+ * CPU 0), and so is an idle cell of a spacing other than the first (spacing only matters to busy CPUs).
+ */
+export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
+  const out: CellSpec[] = [];
+  const base = studyPolicy(p.policy);
+  const policySkip = base.switches.drainGenSkip;
+  for (const { cpus, mech, occ, sp, hog, hogs, load, callers, genSkip } of drainCellDims(p, policySkip)) {
+    if (callers + hogs > cpus) continue;
+    if (load === 'idle' && sp !== p.spacingUs[0]) continue;
+    const index = out.length;
+    // Keys of one hog, one caller and the policy's own skip read as before.
+    const extra = `${hogs > 1 ? ` hogs=${hogs}` : ''}${callers !== 1 ? ` callers=${callers}` : ''}${genSkip !== policySkip ? ` genskip=${genSkip ? 'on' : 'off'}` : ''}`;
+    out.push({
+      key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}${extra}`,
+      index,
+      params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, hogs, load, callers, genSkip: genSkip ? 'on' : 'off' },
+      job: {
+        kind: 'program',
+        name: 'drain-latency',
+        params: {
+          ...DEFAULT_DRAIN_STUDY,
+          occupancy: occ,
+          spacingNs: Math.round(sp * 1000),
+          busy: load === 'busy' ? 1 : 0,
+          hogCpu: hog === 'on' ? cpus - hogs : -1,
+          hogCount: Math.max(1, hogs),
+          hogUs: p.hogUs,
+          rounds: p.rounds,
+          callers,
+        },
+      },
+      policy: withSwitches(base, { drainMechanism: mech, drainGenSkip: genSkip }),
+      cpus,
+      dims: { nFolios: Math.max(1024, cpus * 64 + 256), nPtes: 1024, nCacheSlots: 1024 },
+      trials: p.trials,
+      seed: (p.seed + index * 7919) >>> 0,
+    });
+  }
   return out;
 }
 

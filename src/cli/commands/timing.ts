@@ -29,6 +29,7 @@ interface TimingFlags {
   occupancy?: string;
   spacing?: string;
   hog?: string;
+  hogs?: string;
   load?: string;
   callers?: string;
   genSkip?: string;
@@ -85,6 +86,22 @@ const policyId = (s: string) => {
   if (n !== 1) throw new Error(`'${s}' names ${n} policies; a study takes one per list item`);
   return s;
 };
+/**
+ * The drain-latency parameters as the study document keeps them: the dimensions added after the
+ * first documents (hogs, callers, genSkip) only where they differ from their defaults, so shards
+ * of one sweep written before and after them still merge (`folio-race merge` compares params).
+ */
+function laterAtDefaults(p: import('../../study/studies.js').DrainLatencyParams): Record<string, unknown> {
+  const { hogs, callers, genSkip, ...rest } = p;
+  const isDefault = (v: readonly unknown[], d: readonly unknown[]) => JSON.stringify(v) === JSON.stringify(d);
+  return {
+    ...rest,
+    ...(isDefault(hogs, [1]) ? {} : { hogs }),
+    ...(isDefault(callers, [1]) ? {} : { callers }),
+    ...(isDefault(genSkip, ['policy']) ? {} : { genSkip }),
+  };
+}
+
 const outPath = (flag: string, raw: string | undefined) => (raw === undefined ? undefined : outputPathFlag(flag, raw));
 
 async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promise<void> {
@@ -140,6 +157,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       // The logical model's busy CPUs reach a scheduling point every busySpacingNs unless told otherwise.
       spacingUs: list('--spacing', f.spacing, costs ? [costs.busySpacingNs / 1000] : d.spacingUs, num(0, 100_000)),
       hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
+      hogs: list('--hogs', f.hogs, d.hogs, int(1, maxCpus - 1)),
       load: list('--load', f.load, d.load, oneOf(['busy', 'idle'] as const)),
       callers: list('--callers', f.callers, d.callers, int(1, maxCpus)),
       genSkip: list('--gen-skip', f.genSkip, d.genSkip, oneOf(['policy', 'on', 'off'] as const)),
@@ -149,14 +167,12 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       seed,
       policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
-    params = costs ? { ...p, model: 'logical', costs } : p;
+    params = costs ? { ...laterAtDefaults(p), model: 'logical', costs } : laterAtDefaults(p);
     cells = studies.drainLatencyCells(p);
-    // Callers are CPUs 0..k-1 and a hog cell keeps its last CPU for the hog: a sweep can have no cell.
+    // Callers are the first CPUs and a hog cell's hogs the last, different CPUs: a sweep can have no cell.
     if (cells.length === 0)
       throw new UsageError(
-        f.callers !== undefined
-          ? `--callers ${p.callers.join(',')}: more callers than CPUs in every cell (--cpus ${p.cpus.join(',')}; a hog cell needs a CPU besides its callers)`
-          : `--hog ${p.hog.join(',')}: the hog needs a CPU besides the requester (--cpus ${p.cpus.join(',')})`,
+        `no cell fits in its CPUs: callers (the first CPUs) and, with --hog on, hogs (the last) must be different CPUs (--cpus ${p.cpus.join(',')}, --callers ${p.callers.join(',')}, --hog ${p.hog.join(',')}, --hogs ${p.hogs.join(',')})`,
       );
   } else if (kind === 'pin-storm') {
     const d = studies.PIN_STORM_DEFAULTS;
@@ -305,6 +321,7 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     .option('--occupancy <list>', 'lru_add entries per CPU when a drain starts (default 8)')
     .option('--spacing <list>', 'non-preemptible µs between scheduling points on busy CPUs (default 0)')
     .option('--hog <list>', 'off,on: the last CPU runs non-preemptible stretches (default off,on)')
+    .option('--hogs <list>', 'with --hog on: how many CPUs (the last ones) run the stretches, isolated CPUs running RT work (default 1)')
     .option('--hog-us <n>', 'length of one non-preemptible stretch, µs (default 250)')
     .option('--load <list>', 'busy,idle: other CPUs run work or sleep between rounds (default busy)')
     .option('--callers <list>', 'CPUs calling lru_add_drain_all() at once each round, CPUs 0..k-1 (default 1); cells with more callers than CPUs are left out')

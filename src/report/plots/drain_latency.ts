@@ -15,7 +15,12 @@ const callersOf = (c: Cell) => Number(c.params.callers ?? 1);
 
 /** The parameters besides CPUs and mechanism, as a legend writes them when they vary. */
 const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: string | number) => string }[] = [
-  { key: 'hog', word: (v) => (v === 'on' ? '+ hog' : ''), fixed: (v) => (v === 'on' ? 'with the hog CPU' : 'no hog CPU') },
+  // The hog and how many CPUs run it, as one value: off, on (one hog CPU), on:k.
+  {
+    key: 'hog',
+    word: (v) => (v === 'off' ? '' : v === 'on' ? '+ hog' : `+ ${String(v).slice(3)} hogs`),
+    fixed: (v) => (v === 'off' ? 'no hog CPU' : v === 'on' ? 'with the hog CPU' : `with ${String(v).slice(3)} hog CPUs`),
+  },
   { key: 'occupancy', word: (v) => `occ ${v}`, fixed: (v) => `batches filled to ${v} entries` },
   { key: 'spacingUs', word: (v) => `spacing ${v} µs`, fixed: (v) => `${v} µs between scheduling points` },
   { key: 'load', word: (v) => String(v), fixed: (v) => `${v} CPUs` },
@@ -27,6 +32,13 @@ const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: str
     fixed: (v) => (v === 'off' ? 'no generation skip' : 'generation skip on'),
   },
 ];
+/**
+ * Every call as its caller saw it, generation skips included (with one caller, every call
+ * drains); documents from before that histogram have only the calls that drained.
+ */
+const calls = (c: Cell): LatencySummary => c.aggregate.drainAllCallNs ?? c.aggregate.drainAllLatencyNs;
+const CALLS_NOTE = 'Every call as its caller saw it, generation skips included.';
+
 /** What the vertical bars through the points are. */
 const CI_NOTE =
   'Bars: 95% intervals of the percentile (order statistics, no assumption about the distribution; an end at the sample extreme where too few samples bound it).';
@@ -38,8 +50,14 @@ function withCi(p: Point, h: LatencySummary, which: 'p50' | 'p99'): Point {
   return { ...p, y: h[which] / 1000, ...(ci ? { lo: ci[0] / 1000, hi: ci[1] / 1000 } : {}) };
 }
 
-/** A parameter's value, with the defaults of documents written before it existed. */
-const param = (c: Cell, key: string): string | number => c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : '');
+/** A parameter's value, with the defaults of documents written before it existed; 'hog' folds in the number of hog CPUs. */
+function param(c: Cell, key: string): string | number {
+  if (key === 'hog') {
+    const hogs = Number(c.params.hogs ?? 1);
+    return c.params.hog === 'on' && hogs > 1 ? `on:${hogs}` : String(c.params.hog);
+  }
+  return c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : '');
+}
 
 function describe(d: StudyDoc) {
   const varies = OTHER.filter((o) => uniq(d.cells.map((c) => param(c, o.key))).length > 1);
@@ -51,21 +69,24 @@ function describe(d: StudyDoc) {
       .filter(Boolean)
       .join(' ');
   const series = (c: Cell) => [String(c.params.mechanism), others(c)].filter(Boolean).join(' ');
-  /** The series of the callers figure: callers are its x axis, not part of the name. */
-  const bySeriesNotCallers = (c: Cell) => [String(c.params.mechanism), others(c, 'callers')].filter(Boolean).join(' ');
+  /** The series of a count's figure: the count is its x axis, not part of the name. */
+  const seriesWithout = (c: Cell, leave: string) => [String(c.params.mechanism), others(c, leave)].filter(Boolean).join(' ');
   const category = (c: Cell) => [cpus(Number(c.params.cpus)), others(c)].filter(Boolean).join(' ');
   const hogUs = (d.params as { hogUs?: number }).hogUs;
-  const hog = varies.some((o) => o.key === 'hog') ? `+ hog: CPU N-1 runs non-preemptible stretches${hogUs ? ` of ${hogUs} µs` : ''}. ` : '';
+  const several = d.cells.some((c) => Number(c.params.hogs ?? 1) > 1);
+  const hog = varies.some((o) => o.key === 'hog')
+    ? `+ hog: CPU N-1${several ? ' (+ k hogs: the last k CPUs, out of step)' : ''} runs non-preemptible stretches${hogUs ? ` of ${hogUs} µs` : ''}. `
+    : '';
   const time = timeBasis(d).replace(/^./, (ch) => ch.toUpperCase());
   const targeted = d.cells.some((c) => c.params.mechanism === 'targeted')
     ? " 'targeted' times folio_extract_from_batches() of one folio in place of the drain-all."
     : '';
   const note = `${hog}${time}${fixed.length ? `; ${fixed.join(', ')}` : ''}.${targeted}`;
-  return { series, bySeriesNotCallers, category, note };
+  return { series, seriesWithout, category, note };
 }
 
 export function drainLatencyFigures(d: StudyDoc): Figure[] {
-  const { series, bySeriesNotCallers, category, note } = describe(d);
+  const { series, seriesWithout, category, note } = describe(d);
   const byCpus = [...d.cells].sort((a, b) => Number(a.params.cpus) - Number(b.params.cpus));
   const mechs = uniq(d.cells.map((c) => String(c.params.mechanism)));
   const names = mechs.flatMap((m) => uniq(d.cells.filter((c) => c.params.mechanism === m).map(series)));
@@ -75,7 +96,7 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
     const s: Series[] = names.map((name) => ({
       name,
       group: groupOf(name),
-      points: byCpus.filter((c) => series(c) === name).map((c) => withCi({ x: Number(c.params.cpus), y: null }, c.aggregate.drainAllLatencyNs, which)),
+      points: byCpus.filter((c) => series(c) === name).map((c) => withCi({ x: Number(c.params.cpus), y: null }, calls(c), which)),
     }));
     return {
       id: `drain-latency-${which}`,
@@ -89,14 +110,14 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
       legend: 'drain mechanism',
       series: s,
       caption: cpuGrowthCaption(s, which, us),
-      note: `${CI_NOTE} ${note}`,
+      note: `${CALLS_NOTE} ${CI_NOTE} ${note}`,
     };
   };
   const maxCpus = Math.max(...d.cells.map((c) => Number(c.params.cpus)));
   const ps = [0, 10, 25, 50, 75, 90, 95, 99, 99.9, 100];
   const cdfSeries: Series[] = names.map((name) => {
-    const c = d.cells.find((k) => Number(k.params.cpus) === maxCpus && series(k) === name && k.aggregate.drainAllLatencyNs.count > 0);
-    const h = c && LatencyHistogram.decode(c.aggregate.drainAllLatencyNs.hdr);
+    const c = d.cells.find((k) => Number(k.params.cpus) === maxCpus && series(k) === name && calls(k).count > 0);
+    const h = c && LatencyHistogram.decode(calls(c).hdr);
     return { name, group: groupOf(name), points: h ? ps.map((p) => ({ x: h.percentile(p) / 1000, y: p / 100 })) : [] };
   });
   const cdf: Figure = {
@@ -110,7 +131,7 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
     legend: 'drain mechanism',
     series: cdfSeries,
     caption: cdfCaption(cdfSeries, 'call', us),
-    note,
+    note: `${CALLS_NOTE} ${note}`,
   };
   // Drain work per drained CPU: one bar per mechanism in each CPU count (and hog, ...) group.
   const groups = uniq(byCpus.map(category));
@@ -137,42 +158,91 @@ export function drainLatencyFigures(d: StudyDoc): Figure[] {
     caption: barsCaption(work, 'drain work per drained CPU', us),
     note: `Drain work: the time one CPU's batches take to drain (DRAIN_WORK_NS / DRAIN_WORK_RUN).${untimed} ${note}`,
   };
-  const figs = [pct('p50'), pct('p99'), cdf, queued];
-  const storm = callersFigure(d, bySeriesNotCallers, maxCpus, note);
-  return storm ? [...figs, storm] : figs;
+  return [pct('p50'), pct('p99'), cdf, queued, ...countFigures(d, seriesWithout, maxCpus, note)];
 }
 
-/**
- * When the number of concurrent callers varies: each call's latency as its caller sees it
- * (generation skips included: a skipped call returned after its wait for the mutex), p99 against
- * the callers, at the largest CPU count, one line per mechanism (and generation skip, ...).
- */
-function callersFigure(d: StudyDoc, seriesOf: (c: Cell) => string, maxCpus: number, note: string): Figure | null {
-  const cells = d.cells.filter((c) => Number(c.params.cpus) === maxCpus && c.aggregate.drainAllCallNs);
-  const counts = uniq(cells.map(callersOf));
-  if (counts.length < 2) return null;
-  const names = uniq(cells.map(seriesOf));
-  const s: Series[] = names.map((name) => ({
-    name,
-    group: String(cells.find((c) => seriesOf(c) === name)!.params.mechanism),
-    points: cells
-      .filter((c) => seriesOf(c) === name)
-      .sort((a, b) => callersOf(a) - callersOf(b))
-      .map((c) => withCi({ x: callersOf(c), y: null }, c.aggregate.drainAllCallNs!, 'p99')),
-  }));
-  const skips = cells.map((c) => c.aggregate.genSkipsPerDrainAll ?? 0);
-  return {
+/** A count the sweep varies that gets its own plot: x is the count, at the largest CPU count. */
+interface CountDimension {
+  id: string;
+  /** The legend word it would add (OTHER's key), left out of its own plot's series names. */
+  key: string;
+  /** The caption's name for the y value. */
+  what: string;
+  /** The cells it applies to, and the count of each. */
+  applies: (c: Cell) => boolean;
+  count: (c: Cell) => number;
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** Caption's name for an x value. */
+  xWord: (n: number) => string;
+  latency: (c: Cell) => LatencySummary | undefined;
+  note: (cells: readonly Cell[]) => string;
+}
+
+const DIMENSIONS: CountDimension[] = [
+  {
+    // The drain storm: each call's latency as its caller sees it (a skipped call returned after its wait for the mutex).
     id: 'drain-callers-p99',
-    title: `What does each caller wait when several CPUs call lru_add_drain_all() at once (${cpus(maxCpus)})?`,
-    kind: 'lines',
+    key: 'callers',
+    what: 'call p99',
+    applies: (c) => c.aggregate.drainAllCallNs !== undefined,
+    count: callersOf,
+    title: 'What does each caller wait when several CPUs call lru_add_drain_all() at once',
     xLabel: 'CPUs calling lru_add_drain_all() in each round (count)',
     yLabel: 'call latency p99, generation skips included (µs)',
-    logX: true,
-    logY: true,
-    xTicks: pow2Ticks(counts),
-    legend: 'drain mechanism',
-    series: s,
-    caption: endsCaption(s, 'call p99', (n) => `${n} caller${n === 1 ? '' : 's'}`, us),
-    note: `${CI_NOTE} no-skip: every caller drains in turn (drainGenSkip off, as before v5.8). A call skipped by the generation check (eef1a429f234) returns after its wait for the drain mutex; up to ${Math.round(100 * Math.max(...skips))}% of a cell's calls were skipped. ${note}`,
-  };
+    xWord: (n) => `${n} caller${n === 1 ? '' : 's'}`,
+    latency: (c) => c.aggregate.drainAllCallNs,
+    note: (cells) =>
+      `no-skip: every caller drains in turn (drainGenSkip off, as before v5.8). A call skipped by the generation check (eef1a429f234) returns after its wait for the drain mutex; up to ${Math.round(100 * Math.max(0, ...cells.map((c) => c.aggregate.genSkipsPerDrainAll ?? 0)))}% of a cell's calls were skipped.`,
+  },
+  {
+    // Isolated CPUs running RT work: the drain waits for the latest of their stretches to end.
+    id: 'drain-hogs-p99',
+    key: 'hog',
+    what: 'p99',
+    applies: (c) => c.params.hog === 'on',
+    count: (c) => Number(c.params.hogs ?? 1),
+    title: 'How does lru_add_drain_all() slow down as more CPUs run non-preemptible stretches',
+    xLabel: 'CPUs running non-preemptible stretches (count)',
+    yLabel: 'lru_add_drain_all() p99 (µs)',
+    xWord: (n) => `${n} hog CPU${n === 1 ? '' : 's'}`,
+    latency: calls,
+    note: () => 'The hogs are the last CPUs, each starting at a seeded random point of its stretches (one hog: as it refills).',
+  },
+];
+
+/** One plot per count the sweep varies (callers, hog CPUs): p99 against it, a line per mechanism (and what else varies). */
+function countFigures(d: StudyDoc, seriesOf: (c: Cell, leave: string) => string, maxCpus: number, note: string): Figure[] {
+  const out: Figure[] = [];
+  for (const dim of DIMENSIONS) {
+    const cells = d.cells.filter((c) => Number(c.params.cpus) === maxCpus && dim.applies(c));
+    const counts = uniq(cells.map(dim.count));
+    if (counts.length < 2) continue;
+    const nameOf = (c: Cell) => seriesOf(c, dim.key);
+    const names = uniq(cells.map(nameOf));
+    const s: Series[] = names.map((name) => ({
+      name,
+      group: String(cells.find((c) => nameOf(c) === name)!.params.mechanism),
+      points: cells
+        .filter((c) => nameOf(c) === name)
+        .sort((a, b) => dim.count(a) - dim.count(b))
+        .map((c) => withCi({ x: dim.count(c), y: null }, dim.latency(c)!, 'p99')),
+    }));
+    out.push({
+      id: dim.id,
+      title: `${dim.title} (${cpus(maxCpus)})?`,
+      kind: 'lines',
+      xLabel: dim.xLabel,
+      yLabel: dim.yLabel,
+      logX: true,
+      logY: true,
+      xTicks: pow2Ticks(counts),
+      legend: 'drain mechanism',
+      series: s,
+      caption: endsCaption(s, dim.what, dim.xWord, us),
+      note: `${CI_NOTE} ${dim.note(cells)} ${note}`,
+    });
+  }
+  return out;
 }
