@@ -200,8 +200,8 @@ describe('report: the callers figure', () => {
     expect(at16('workqueue no-skip')).toBeGreaterThan(at16('workqueue'));
     expect(fig.caption).toMatch(/^Call p99 from 1 caller to 16 callers: workqueue \d.* µs, workqueue no-skip /);
     expect(fig.note).toMatch(/^Bars: 95% intervals of the percentile .* no-skip: every caller drains in turn/);
-    // Each point with its interval, which holds it.
-    for (const p of fig.series.flatMap((s) => s.points)) expect(p.lo! <= p.y! && p.y! <= p.hi!, JSON.stringify(p)).toBe(true);
+    // At most 160 calls a cell: too few to bound a p99 from above, so no point has a bar.
+    for (const p of fig.series.flatMap((s) => s.points)) expect(p.lo, JSON.stringify(p)).toBeUndefined();
     // One caller everywhere: no such figure.
     const one = buildStudyDoc('drain-latency', 'logical', {}, 1, null, [done[0]!], false);
     expect(drainLatencyFigures(one).some((f) => f.id === 'drain-callers-p99')).toBe(false);

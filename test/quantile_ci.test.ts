@@ -29,19 +29,43 @@ describe('binomialQuantile', () => {
     );
   });
 
-  test('the normal approximation above 100,000 samples is within one rank of the exact sum', () => {
-    const exact = (q: number, n: number, p: number) => {
+  test('large n: the windowed sum agrees with the plain sum from 0 (a million samples, p50 and p99)', () => {
+    const plain = (q: number, n: number, p: number) => {
       let logPmf = n * Math.log1p(-p);
       let cdf = 0;
       for (let k = 0; k <= n; k++) {
         cdf += Math.exp(logPmf);
-        if (cdf >= q) return k;
+        if (cdf >= q * (1 - 1e-12)) return k;
         logPmf += Math.log(n - k) - Math.log(k + 1) + Math.log(p) - Math.log1p(-p);
       }
       return n;
     };
-    for (const p of [0.5, 0.99, 0.999])
-      for (const q of [0.025, 0.975]) expect(Math.abs(binomialQuantile(q, 200_000, p) - exact(q, 200_000, p)), `p=${p} q=${q}`).toBeLessThanOrEqual(1);
+    for (const n of [1000, 200_000, 1_000_000])
+      for (const p of [0.5, 0.99, 0.999]) for (const q of [0.025, 0.975]) expect(binomialQuantile(q, n, p), `n=${n} p=${p} q=${q}`).toBe(plain(q, n, p));
+  });
+
+  test('exact coverage: every closed interval holds the quantile with probability >= 95%, and neither end could move in', () => {
+    const cdf = (k: number, n: number, p: number) => {
+      let c = 0;
+      let logPmf = n * Math.log1p(-p);
+      for (let i = 0; i <= k; i++) {
+        c += Math.exp(logPmf);
+        logPmf += Math.log(n - i) - Math.log(i + 1) + Math.log(p) - Math.log1p(-p);
+      }
+      return c;
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1500 }), fc.constantFrom(0.5, 0.9, 0.99), (n, p) => {
+        const r = quantileRanks(n, p);
+        if (r.loOpen || r.hiOpen) return;
+        // P(l <= B < u) with B ~ Bin(n, p): F(u-1) - F(l-1).
+        expect(cdf(r.hi - 1, n, p) - cdf(r.lo - 1, n, p), `n=${n} p=${p}`).toBeGreaterThanOrEqual(0.95 - 1e-9);
+        // One rank up, the lower end would leave P(B <= l) below it: more than 2.5%.
+        expect(cdf(r.lo, n, p), 'lower end one rank up').toBeGreaterThan(0.025 - 1e-12);
+        expect(cdf(r.hi - 2, n, p), 'upper end one rank down: more than 2.5% above it').toBeLessThan(0.975 + 1e-12);
+      }),
+      { numRuns: 200, seed: 11 },
+    );
   });
 
   test('bad arguments are refused', () => {
@@ -59,9 +83,22 @@ describe('percentile intervals', () => {
     const h = new LatencyHistogram();
     for (let v = 1; v <= 100; v++) h.record(v * 10);
     expect(h.quantileCi(0.5)).toEqual([400, 610]);
-    expect(h.quantileCi(0.99)).toEqual([970, 1000]);
-    expect(h.summary().ci95).toEqual({ p50: [400, 610], p99: [970, 1000] });
+    // Open above: 100 samples cannot bound p99 from above (the 101st value would be needed).
+    expect(h.quantileCi(0.99)).toEqual([970, null]);
+    expect(h.summary().ci95).toEqual({ p50: [400, 610], p99: [970, null] });
     expect(new LatencyHistogram().summary().ci95).toBeUndefined();
+    // p99 closes above from 368 samples on: 0.99^n <= 2.5% (n >= 367.04).
+    expect(quantileRanks(367, 0.99).hiOpen).toBe(true);
+    expect(quantileRanks(368, 0.99).hiOpen).toBe(false);
+  });
+
+  test('the value at a rank is that of the sorted samples, within the 3 significant digits of HDR, for values up to 10 ms', () => {
+    const rand = mulberry32(99);
+    const xs = Array.from({ length: 5000 }, () => Math.floor(rand() * 10_000_000));
+    const h = new LatencyHistogram();
+    for (const x of xs) h.record(x);
+    xs.sort((a, b) => a - b);
+    for (const r of [1, 2, 50, 2500, 4950, 4999, 5000]) expect(Math.abs(h.atRank(r) - xs[r - 1]!), `rank ${r}`).toBeLessThanOrEqual(xs[r - 1]! / 1000 + 1);
   });
 
   test('over 2,000 seeded samples of 60 values each, the intervals hold the true median and p90 at least 95% of the time', () => {
@@ -73,6 +110,7 @@ describe('percentile intervals', () => {
         const h = new LatencyHistogram();
         for (let i = 0; i < 60; i++) h.record(Math.floor(rand() * 1000)); // uniform 0..999: quantile p is ~1000 p
         const [lo, hi] = h.quantileCi(p);
+        if (lo === null || hi === null) throw new Error(`60 samples bound p${100 * p} on both sides`);
         if (lo <= 1000 * p && 1000 * p <= hi) covered++;
       }
       expect(covered / reps, `p=${p}`).toBeGreaterThanOrEqual(0.95);

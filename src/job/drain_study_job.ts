@@ -204,7 +204,8 @@ export class DrainStudyJob implements Job {
   /**
    * drainMechanism 'targeted': folio_extract_from_batches() of one folio sitting in the last
    * CPU's batch (the first hog's, when there is one), timed and reported as the round's "drain".
-   * Caller c takes the folio of the c-th CPU before that one (wrapping): each pins its own.
+   * Caller c takes that of CPU (first - c) mod N instead: each pins a folio of its own (its own
+   * batch's when first = 2c; only caller 0's is the first hog's).
    */
   private *extractOne(ctx: KernelCtx): KGen<void> {
     const first = this.p.hogCpu >= 0 ? this.p.hogCpu : ctx.nCpus - 1;

@@ -101,8 +101,15 @@ export const PartialSwitchesSchema = z
   .object(Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k]).optional()])))
   .strict() as unknown as z.ZodType<Partial<PolicySwitches>, z.ZodTypeDef, unknown>;
 
-/** A full switch set (what crosses to CPU threads, pool workers and replay files); a later switch absent reads as its absentMeans. */
-export const FullSwitchesSchema = z
+/** A full switch set (what crosses to CPU threads and pool workers): every switch, each checked. */
+export const FullSwitchesSchema = z.object(Object.fromEntries(SWITCH_KEYS.map((k) => [k, valueSchema(SWITCH_DOCS[k])]))).strict() as unknown as z.ZodType<
+  PolicySwitches,
+  z.ZodTypeDef,
+  unknown
+>;
+
+/** A full switch set as a file keeps it (replay files): a switch added since it was written reads as its absentMeans. */
+export const StoredSwitchesSchema = z
   .object(
     Object.fromEntries(
       SWITCH_KEYS.map((k) => {

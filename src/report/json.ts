@@ -36,7 +36,7 @@ export const LatencySummarySchema = z
     hdr: z.string().startsWith('h1:'),
     // Optional: empty histograms and documents written before it existed lack it.
     ci95: z
-      .object({ p50: z.tuple([count, count]), p99: z.tuple([count, count]) })
+      .object({ p50: z.tuple([count.nullable(), count.nullable()]), p99: z.tuple([count.nullable(), count.nullable()]) })
       .strict()
       .optional(),
   })

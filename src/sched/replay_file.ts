@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { getPolicy, type Policy } from '../mm/policy.js';
-import { FullSwitchesSchema } from '../mm/policy_schema.js';
+import { StoredSwitchesSchema } from '../mm/policy_schema.js';
 import { checkPolicy } from '../policy/derive.js';
 import { toolVersion } from '../report/json.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -26,7 +26,7 @@ export const ReplayFileSchema = z
     version: z.union([z.literal(1), z.literal(2)]),
     tool: z.object({ name: z.literal('folio-race'), version: z.string() }).strict(),
     scenario: z.object({ id: z.string(), source: z.string(), definition: z.unknown() }).strict(),
-    policy: z.union([z.string(), z.object({ id: z.string(), description: z.string(), source: z.string(), switches: FullSwitchesSchema }).strict()]),
+    policy: z.union([z.string(), z.object({ id: z.string(), description: z.string(), source: z.string(), switches: StoredSwitchesSchema }).strict()]),
     cpus: z.number().int().min(1).max(64),
     seed: z.number().int().min(0).max(0xffff_ffff),
     strategy: z.enum([...STRATEGIES, 'exhaustive', 'shrunk']),

@@ -23,11 +23,14 @@ export interface LatencySummary {
   hdr: string;
   /**
    * Distribution-free 95% intervals of the median and of p99 (ns; src/stats/quantile_ci.ts). An
-   * end that too few samples cannot bound is the smallest or largest value seen. Absent when
-   * empty, and from documents written before it existed.
+   * end that too few samples cannot bound is null (p99 has no upper end below 368 samples).
+   * Absent when empty, and from documents written before it existed.
    */
-  ci95?: { p50: [number, number]; p99: [number, number] };
+  ci95?: { p50: Interval; p99: Interval };
 }
+
+/** [low, high] in ns; null: the samples cannot bound the percentile on that side. */
+export type Interval = [number | null, number | null];
 
 /** The percentiles summaries carry intervals for. */
 const CI_PERCENTILES = { p50: 0.5, p99: 0.99 } as const;
@@ -97,11 +100,11 @@ export class LatencyHistogram {
     return this.percentile((100 * (r - 0.5)) / this.n);
   }
 
-  /** 95% interval of the `p` quantile (0 < p < 1), distribution-free: [x_(l), x_(u)]. */
-  quantileCi(p: number): [number, number] {
-    if (this.n === 0) return [0, 0];
+  /** 95% interval of the `p` quantile (0 < p < 1), distribution-free: [x_(l), x_(u)], null for an open end. */
+  quantileCi(p: number): Interval {
+    if (this.n === 0) return [null, null];
     const r = quantileRanks(this.n, p);
-    return [this.atRank(r.lo), this.atRank(r.hi)];
+    return [r.loOpen ? null : this.atRank(r.lo), r.hiOpen ? null : this.atRank(r.hi)];
   }
 
   summary(): LatencySummary {

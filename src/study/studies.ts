@@ -97,14 +97,18 @@ function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<D
 /**
  * Every cell of a drain-latency sweep, in sweep order. The callers are the first CPUs and the
  * hogs the last: a cell with more of them than CPUs is left out (a hog cell needs a CPU besides
- * CPU 0), and so is an idle cell of a spacing other than the first (spacing only matters to busy CPUs).
+ * CPU 0) and counted in `unfit`, and so is an idle cell of a spacing other than the first
+ * (spacing only matters to busy CPUs), not counted.
  */
-export function drainLatencyCells(p: DrainLatencyParams): CellSpec[] {
+export function drainLatencyCells(p: DrainLatencyParams, unfit?: { count: number }): CellSpec[] {
   const out: CellSpec[] = [];
   const base = studyPolicy(p.policy);
   const policySkip = base.switches.drainGenSkip;
   for (const { cpus, mech, occ, sp, hog, hogs, load, callers, genSkip } of drainCellDims(p, policySkip)) {
-    if (callers + hogs > cpus) continue;
+    if (callers + hogs > cpus) {
+      if (unfit) unfit.count++;
+      continue;
+    }
     if (load === 'idle' && sp !== p.spacingUs[0]) continue;
     const index = out.length;
     // Keys of one hog, one caller and the policy's own skip read as before.

@@ -96,7 +96,8 @@ function laterAtDefaults(p: import('../../study/studies.js').DrainLatencyParams)
   const isDefault = (v: readonly unknown[], d: readonly unknown[]) => JSON.stringify(v) === JSON.stringify(d);
   return {
     ...rest,
-    ...(isDefault(hogs, [1]) ? {} : { hogs }),
+    // Without a hog cell the number of hogs changes nothing: not kept either.
+    ...(isDefault(hogs, [1]) || !p.hog.includes('on') ? {} : { hogs }),
     ...(isDefault(callers, [1]) ? {} : { callers }),
     ...(isDefault(genSkip, ['policy']) ? {} : { genSkip }),
   };
@@ -168,7 +169,12 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
     params = costs ? { ...laterAtDefaults(p), model: 'logical', costs } : laterAtDefaults(p);
-    cells = studies.drainLatencyCells(p);
+    const unfit = { count: 0 };
+    cells = studies.drainLatencyCells(p, unfit);
+    if (unfit.count > 0 && cells.length > 0)
+      ctx.err.write(
+        `folio-race study drain-latency: ${unfit.count} combination(s) left out: their callers (the first CPUs) and hogs (the last) do not fit in their CPUs (--cpus ${p.cpus.join(',')})\n`,
+      );
     // Callers are the first CPUs and a hog cell's hogs the last, different CPUs: a sweep can have no cell.
     if (cells.length === 0)
       throw new UsageError(
@@ -321,7 +327,10 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     .option('--occupancy <list>', 'lru_add entries per CPU when a drain starts (default 8)')
     .option('--spacing <list>', 'non-preemptible µs between scheduling points on busy CPUs (default 0)')
     .option('--hog <list>', 'off,on: the last CPU runs non-preemptible stretches (default off,on)')
-    .option('--hogs <list>', 'with --hog on: how many CPUs (the last ones) run the stretches, isolated CPUs running RT work (default 1)')
+    .option(
+      '--hogs <list>',
+      'with --hog on: how many CPUs (the last ones) run the stretches, isolated CPUs running RT work (default 1); cells where callers and hogs do not fit in their CPUs are left out, and said so',
+    )
     .option('--hog-us <n>', 'length of one non-preemptible stretch, µs (default 250)')
     .option('--load <list>', 'busy,idle: other CPUs run work or sleep between rounds (default busy)')
     .option('--callers <list>', 'CPUs calling lru_add_drain_all() at once each round, CPUs 0..k-1 (default 1); cells with more callers than CPUs are left out')

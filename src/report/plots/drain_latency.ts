@@ -41,13 +41,13 @@ const CALLS_NOTE = 'Every call as its caller saw it, generation skips included.'
 
 /** What the vertical bars through the points are. */
 const CI_NOTE =
-  'Bars: 95% intervals of the percentile (order statistics, no assumption about the distribution; an end at the sample extreme where too few samples bound it).';
+  'Bars: 95% intervals of the percentile (order statistics, no assumption about the distribution); none where the samples cannot bound it (p99 needs 368 calls or more).';
 
-/** A point at the percentile (µs), with its interval where the document has one; no value for no samples. */
+/** A point at the percentile (µs), with its interval where the document has one with both ends; no value for no samples. */
 function withCi(p: Point, h: LatencySummary, which: 'p50' | 'p99'): Point {
   if (!h.count) return p;
-  const ci = h.ci95?.[which];
-  return { ...p, y: h[which] / 1000, ...(ci ? { lo: ci[0] / 1000, hi: ci[1] / 1000 } : {}) };
+  const [lo, hi] = h.ci95?.[which] ?? [null, null];
+  return { ...p, y: h[which] / 1000, ...(lo !== null && hi !== null ? { lo: lo / 1000, hi: hi / 1000 } : {}) };
 }
 
 /** A parameter's value, with the defaults of documents written before it existed; 'hog' folds in the number of hog CPUs. */
