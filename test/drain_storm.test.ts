@@ -124,6 +124,31 @@ describe('drain-latency sweep: callers and generation skip', () => {
     expect(off!.drainAllMutexWaitNs.p99).toBeGreaterThan(on!.drainAllMutexWaitNs.p99);
   });
 
+  test('continuous refill: drains in turn find the batches refilled and queue work again; the skip spares them that', async () => {
+    const cells = drainLatencyCells(
+      params({ cpus: [32], callers: [8], genSkip: ['on', 'off'], refill: ['round', 'continuous'], spacingUs: [100], trials: 2, rounds: 6 }),
+    );
+    expect(cells.map((c) => c.key.replace(/^cpus=32 mech=workqueue occ=8 spacing=100us hog=off load=busy ?/, ''))).toEqual([
+      'callers=8',
+      'callers=8 genskip=off',
+      'refill=continuous callers=8',
+      'refill=continuous callers=8 genskip=off',
+    ]);
+    expect(cells[2]!.job).toMatchObject({ params: { continuous: 1 } });
+    // Idle CPUs put nothing back between rounds: no continuous idle cell.
+    expect(drainLatencyCells(params({ cpus: [4], load: ['idle'], refill: ['round', 'continuous'] })).map((c) => c.key)).toEqual([
+      'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=idle',
+    ]);
+    const [roundOn, roundOff, contOn, contOff] = (await runCells(cells, { mode: 'logical' })).map((o) => o.aggregate);
+    for (const a of [roundOn, roundOff, contOn, contOff]) expect(a!.failures.total).toBe(0);
+    // Once per round, a second drainer finds the batches empty: (32 + 7 x 0) / 8 CPUs queued per drain.
+    expect(roundOff!.cpusQueuedPerDrainAll).toBe(4);
+    // Refilled meanwhile, each drainer in turn queues work on most CPUs again, and waits for it.
+    expect(contOff!.cpusQueuedPerDrainAll!).toBeGreaterThan(16);
+    expect(contOff!.drainAllCallNs!.p50).toBeGreaterThan(2 * roundOff!.drainAllCallNs!.p50);
+    expect(contOn!.drainAllCallNs!.p50).toBeLessThan(contOff!.drainAllCallNs!.p50 / 2);
+  });
+
   test('deterministic runtime: the same cell twice gives the same figures, skips included', async () => {
     const cells = drainLatencyCells(params({ cpus: [4], callers: [4], load: ['idle'], trials: 3, rounds: 5 }));
     const a = (await runCells(cells, { mode: 'deterministic' }))[0]!.aggregate;

@@ -32,6 +32,12 @@ export interface DrainStudyParams {
   spacingNs: number;
   /** 1: other CPUs run work between scheduling points; 0: they sleep between rounds. */
   busy: number;
+  /**
+   * 1: busy CPUs also put one of their folios back into the lru_add batch at every scheduling
+   * point (isolate + putback, round robin over the pool), as CPUs that keep adding folios do;
+   * 0: only once per round, before the drain.
+   */
+  continuous: number;
   /** First CPU running non-preemptible stretches of hogUs (-1: none); hogCount CPUs from there. */
   hogCpu: number;
   hogCount: number;
@@ -41,7 +47,17 @@ export interface DrainStudyParams {
   /** CPUs 0..callers-1 each call lru_add_drain_all() once per round (1 = the requester alone). */
   callers: number;
 }
-export const DEFAULT_DRAIN_STUDY: DrainStudyParams = { occupancy: 8, spacingNs: 0, busy: 1, hogCpu: -1, hogCount: 1, hogUs: 250, rounds: 20, callers: 1 };
+export const DEFAULT_DRAIN_STUDY: DrainStudyParams = {
+  occupancy: 8,
+  spacingNs: 0,
+  busy: 1,
+  continuous: 0,
+  hogCpu: -1,
+  hogCount: 1,
+  hogUs: 250,
+  rounds: 20,
+  callers: 1,
+};
 
 /** Words in the coordinator's region (reset with every trial). */
 const ROUND = cpuBase(COORDINATOR) + C.USER; // round the requester is preparing
@@ -58,6 +74,8 @@ const DRAINED = C.USER + 2;
 export class DrainStudyJob implements Job {
   /** Each CPU's pool of folios (one instance serves every CPU in the deterministic runtime). */
   private readonly pools = new Map<number, number[]>();
+  /** Each CPU's next pool folio to put back (continuous refill). */
+  private readonly next = new Map<number, number>();
   private trial = 0;
   constructor(
     private readonly p: DrainStudyParams,
@@ -71,6 +89,7 @@ export class DrainStudyJob implements Job {
 
   setup(): void {
     this.pools.clear();
+    this.next.clear();
   }
 
   isScripted(): boolean {
@@ -99,6 +118,16 @@ export class DrainStudyJob implements Job {
       for (const f of pool) if (folio_isolate_lru(ctx, f)) yield* folio_putback_lru(ctx, f);
     }
     ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, batch_entries(ctx, ctx.cpu));
+  }
+
+  /** The next folio of this CPU's pool (round robin) back into its lru_add batch, if a drain took it out. */
+  private *putOneBack(ctx: KernelCtx): KGen<void> {
+    const pool = this.pools.get(ctx.cpu);
+    if (!pool?.length) return;
+    const i = this.next.get(ctx.cpu) ?? 0;
+    this.next.set(ctx.cpu, (i + 1) % pool.length);
+    const f = pool[i]!;
+    if (folio_isolate_lru(ctx, f)) yield* folio_putback_lru(ctx, f);
   }
 
   private allReady(ctx: KernelCtx, round: number): boolean {
@@ -165,7 +194,8 @@ export class DrainStudyJob implements Job {
    * says every batch is full, call lru_add_drain_all() too, at its next scheduling point; between
    * calls run like the cell's other CPUs: non-preemptible work between scheduling points (busy,
    * from a seeded random point of the first stretch, so that point is a random moment after the
-   * requester's go), or sleep (idle: every caller wakes to the go at once).
+   * requester's go; with continuous refill a folio put back at each), or sleep (idle: every
+   * caller wakes to the go at once).
    */
   private *caller(ctx: KernelCtx): KGen<void> {
     const w = ctx.w;
@@ -186,6 +216,7 @@ export class DrainStudyJob implements Job {
         Atomics.store(w, ctx.base + DRAINED, go);
         ctx.hooks.wake(0);
       } else if (this.p.busy) {
+        if (this.p.continuous) yield* this.putOneBack(ctx);
         if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
       } else
         yield* wait_event(
@@ -222,6 +253,7 @@ export class DrainStudyJob implements Job {
     const w = ctx.w;
     const hog = this.isHog(ctx.cpu);
     this.pools.delete(ctx.cpu);
+    this.next.delete(ctx.cpu);
     // Busy CPUs start at a random point of their first stretch (seeded per trial and CPU), so
     // their scheduling points are not in step with each other or with the requester, as on a
     // real machine: a drain then waits for the latest of N uniformly placed points. So do
@@ -242,6 +274,8 @@ export class DrainStudyJob implements Job {
       }
       if (hog) ctx.hooks.spinNoPreempt(this.p.hogUs * 1000);
       else if (this.p.busy) {
+        // The put-back first: its local-lock sections end before the stretch, as a CPU's adds do.
+        if (this.p.continuous) yield* this.putOneBack(ctx);
         if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
       } else {
         // Idle: sleep until the next round or the end (the kworker still runs meanwhile).

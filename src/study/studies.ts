@@ -27,6 +27,8 @@ export interface DrainLatencyParams {
   /** With hog on: how many CPUs (the last ones) run the non-preemptible stretches. */
   hogs: number[];
   load: ('busy' | 'idle')[];
+  /** Busy CPUs put their drained folios back once per round, or one at every scheduling point. */
+  refill: ('round' | 'continuous')[];
   /** CPUs calling lru_add_drain_all() in each round (CPUs 0..k-1). */
   callers: number[];
   /** The generation skip (drainGenSkip): 'policy' = the policy's own value; on/off force it. */
@@ -45,6 +47,7 @@ export const DRAIN_LATENCY_DEFAULTS: DrainLatencyParams = {
   hog: ['off', 'on'],
   hogs: [1],
   load: ['busy'],
+  refill: ['round'],
   callers: [1],
   genSkip: ['policy'],
   hogUs: 250,
@@ -71,6 +74,7 @@ interface DrainCellDims {
   /** CPUs running the stretches: 0 with hog off. */
   hogs: number;
   load: 'busy' | 'idle';
+  refill: 'round' | 'continuous';
   callers: number;
   /** drainGenSkip for the cell. */
   genSkip: boolean;
@@ -90,33 +94,34 @@ function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<D
           for (const hog of p.hog)
             for (const hogs of hog === 'on' ? (p.hogs ?? [1]) : [0])
               for (const load of p.load)
-                for (const callers of p.callers ?? [1])
-                  for (const genSkip of mech === 'targeted' ? [policySkip] : skips) yield { cpus, mech, occ, sp, hog, hogs, load, callers, genSkip };
+                for (const refill of p.refill ?? ['round'])
+                  for (const callers of p.callers ?? [1])
+                    for (const genSkip of mech === 'targeted' ? [policySkip] : skips) yield { cpus, mech, occ, sp, hog, hogs, load, refill, callers, genSkip };
 }
 
 /**
  * Every cell of a drain-latency sweep, in sweep order. The callers are the first CPUs and the
  * hogs the last: a cell with more of them than CPUs is left out (a hog cell needs a CPU besides
- * CPU 0) and counted in `unfit`, and so is an idle cell of a spacing other than the first
- * (spacing only matters to busy CPUs), not counted.
+ * CPU 0) and counted in `unfit`, and so is an idle cell of a spacing or refill other than the
+ * first (they only matter to busy CPUs), not counted.
  */
 export function drainLatencyCells(p: DrainLatencyParams, unfit?: { count: number }): CellSpec[] {
   const out: CellSpec[] = [];
   const base = studyPolicy(p.policy);
   const policySkip = base.switches.drainGenSkip;
-  for (const { cpus, mech, occ, sp, hog, hogs, load, callers, genSkip } of drainCellDims(p, policySkip)) {
+  for (const { cpus, mech, occ, sp, hog, hogs, load, refill, callers, genSkip } of drainCellDims(p, policySkip)) {
     if (callers + hogs > cpus) {
       if (unfit) unfit.count++;
       continue;
     }
-    if (load === 'idle' && sp !== p.spacingUs[0]) continue;
+    if (load === 'idle' && (sp !== p.spacingUs[0] || refill !== (p.refill ?? ['round'])[0])) continue;
     const index = out.length;
     // Keys of one hog, one caller and the policy's own skip read as before.
-    const extra = `${hogs > 1 ? ` hogs=${hogs}` : ''}${callers !== 1 ? ` callers=${callers}` : ''}${genSkip !== policySkip ? ` genskip=${genSkip ? 'on' : 'off'}` : ''}`;
+    const extra = `${hogs > 1 ? ` hogs=${hogs}` : ''}${refill !== 'round' ? ` refill=${refill}` : ''}${callers !== 1 ? ` callers=${callers}` : ''}${genSkip !== policySkip ? ` genskip=${genSkip ? 'on' : 'off'}` : ''}`;
     out.push({
       key: `cpus=${cpus} mech=${mech} occ=${occ} spacing=${sp}us hog=${hog} load=${load}${extra}`,
       index,
-      params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, hogs, load, callers, genSkip: genSkip ? 'on' : 'off' },
+      params: { cpus, mechanism: mech, occupancy: occ, spacingUs: sp, hog, hogs, load, refill, callers, genSkip: genSkip ? 'on' : 'off' },
       job: {
         kind: 'program',
         name: 'drain-latency',
@@ -125,6 +130,7 @@ export function drainLatencyCells(p: DrainLatencyParams, unfit?: { count: number
           occupancy: occ,
           spacingNs: Math.round(sp * 1000),
           busy: load === 'busy' ? 1 : 0,
+          continuous: load === 'busy' && refill === 'continuous' ? 1 : 0,
           hogCpu: hog === 'on' ? cpus - hogs : -1,
           hogCount: Math.max(1, hogs),
           hogUs: p.hogUs,

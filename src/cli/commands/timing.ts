@@ -31,6 +31,7 @@ interface TimingFlags {
   hog?: string;
   hogs?: string;
   load?: string;
+  refill?: string;
   callers?: string;
   genSkip?: string;
   hogUs?: string;
@@ -88,16 +89,17 @@ const policyId = (s: string) => {
 };
 /**
  * The drain-latency parameters as the study document keeps them: the dimensions added after the
- * first documents (hogs, callers, genSkip) only where they differ from their defaults, so shards
+ * first documents (hogs, refill, callers, genSkip) only where they differ from their defaults, so shards
  * of one sweep written before and after them still merge (`folio-race merge` compares params).
  */
 function laterAtDefaults(p: import('../../study/studies.js').DrainLatencyParams): Record<string, unknown> {
-  const { hogs, callers, genSkip, ...rest } = p;
+  const { hogs, refill, callers, genSkip, ...rest } = p;
   const isDefault = (v: readonly unknown[], d: readonly unknown[]) => JSON.stringify(v) === JSON.stringify(d);
   return {
     ...rest,
     // Without a hog cell the number of hogs changes nothing: not kept either.
     ...(isDefault(hogs, [1]) || !p.hog.includes('on') ? {} : { hogs }),
+    ...(isDefault(refill, ['round']) ? {} : { refill }),
     ...(isDefault(callers, [1]) ? {} : { callers }),
     ...(isDefault(genSkip, ['policy']) ? {} : { genSkip }),
   };
@@ -160,6 +162,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
       hogs: list('--hogs', f.hogs, d.hogs, int(1, maxCpus - 1)),
       load: list('--load', f.load, d.load, oneOf(['busy', 'idle'] as const)),
+      refill: list('--refill', f.refill, d.refill, oneOf(['round', 'continuous'] as const)),
       callers: list('--callers', f.callers, d.callers, int(1, maxCpus)),
       genSkip: list('--gen-skip', f.genSkip, d.genSkip, oneOf(['policy', 'on', 'off'] as const)),
       hogUs: f.hogUs === undefined ? d.hogUs : intFlag('--hog-us', f.hogUs, 1, 1_000_000),
@@ -333,6 +336,10 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     )
     .option('--hog-us <n>', 'length of one non-preemptible stretch, µs (default 250)')
     .option('--load <list>', 'busy,idle: other CPUs run work or sleep between rounds (default busy)')
+    .option(
+      '--refill <list>',
+      'round,continuous: busy CPUs put their drained folios back once per round, or one at every scheduling point, as CPUs that keep adding folios (default round)',
+    )
     .option('--callers <list>', 'CPUs calling lru_add_drain_all() at once each round, CPUs 0..k-1 (default 1); cells with more callers than CPUs are left out')
     .option('--gen-skip <list>', 'policy,on,off: the generation skip of eef1a429f234 (v5.8) as the policy has it, or forced on or off (default policy)')
     .option('--rounds <n>', 'drain-alls per trial (default 20)')

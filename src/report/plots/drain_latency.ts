@@ -24,6 +24,11 @@ const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: str
   { key: 'occupancy', word: (v) => `occ ${v}`, fixed: (v) => `batches filled to ${v} entries` },
   { key: 'spacingUs', word: (v) => `spacing ${v} µs`, fixed: (v) => `${v} µs between scheduling points` },
   { key: 'load', word: (v) => String(v), fixed: (v) => `${v} CPUs` },
+  {
+    key: 'refill',
+    word: (v) => (v === 'continuous' ? 'refilled' : ''),
+    fixed: (v) => (v === 'continuous' ? 'a folio put back at every scheduling point' : 'batches refilled once per round'),
+  },
   { key: 'callers', word: (v) => `${v} caller${Number(v) === 1 ? '' : 's'}`, fixed: (v) => `${v} caller${Number(v) === 1 ? '' : 's'} per round` },
   {
     key: 'genSkip',
