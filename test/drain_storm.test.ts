@@ -135,10 +135,17 @@ describe('drain-latency sweep: callers and generation skip', () => {
       'refill=continuous callers=8 genskip=off',
     ]);
     expect(cells[2]!.job).toMatchObject({ params: { continuous: 1 } });
-    // Idle CPUs put nothing back between rounds: no continuous idle cell.
-    expect(drainLatencyCells(params({ cpus: [4], load: ['idle'], refill: ['round', 'continuous'] })).map((c) => c.key)).toEqual([
-      'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=idle',
-    ]);
+    // Idle CPUs put nothing back between rounds, and targeted drains extract one folio: one cell each, keyed round.
+    for (const refill of [['round', 'continuous'], ['continuous']] as const)
+      expect(
+        drainLatencyCells(params({ cpus: [4], mechanisms: ['workqueue', 'targeted'], load: ['busy', 'idle'], refill: [...refill] })).map((c) => c.key),
+      ).toEqual([
+        ...(refill.length === 2 ? ['cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy'] : []),
+        'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=busy refill=continuous',
+        'cpus=4 mech=workqueue occ=8 spacing=0us hog=off load=idle',
+        'cpus=4 mech=targeted occ=8 spacing=0us hog=off load=busy',
+        'cpus=4 mech=targeted occ=8 spacing=0us hog=off load=idle',
+      ]);
     const [roundOn, roundOff, contOn, contOff] = (await runCells(cells, { mode: 'logical' })).map((o) => o.aggregate);
     for (const a of [roundOn, roundOff, contOn, contOff]) expect(a!.failures.total).toBe(0);
     // Once per round, a second drainer finds the batches empty: (32 + 7 x 0) / 8 CPUs queued per drain.
@@ -147,6 +154,15 @@ describe('drain-latency sweep: callers and generation skip', () => {
     expect(contOff!.cpusQueuedPerDrainAll!).toBeGreaterThan(16);
     expect(contOff!.drainAllCallNs!.p50).toBeGreaterThan(2 * roundOff!.drainAllCallNs!.p50);
     expect(contOn!.drainAllCallNs!.p50).toBeLessThan(contOff!.drainAllCallNs!.p50 / 2);
+    // Every CPU a caller: only the callers' own put-backs give a later drainer work (round refill: 8 + 0 x 7 over 8).
+    const all = drainLatencyCells(
+      params({ cpus: [8], callers: [8], genSkip: ['off'], refill: ['round', 'continuous'], spacingUs: [100], trials: 2, rounds: 6 }),
+    );
+    const [allRound, allCont] = (await runCells(all, { mode: 'logical' })).map((o) => o.aggregate);
+    expect(allRound!.cpusQueuedPerDrainAll).toBe(1);
+    expect(allCont!.cpusQueuedPerDrainAll!).toBeGreaterThan(2);
+    // Isolations fail only where a round's refill meets folios already put back: not at every scheduling point.
+    expect(allCont!.stats.ISOLATE_FAIL!).toBeLessThanOrEqual(8 * 6 * 2 * 8);
   });
 
   test('deterministic runtime: the same cell twice gives the same figures, skips included', async () => {

@@ -123,7 +123,8 @@ export class DrainStudyJob implements Job {
   /** The next folio of this CPU's pool (round robin) back into its lru_add batch, if a drain took it out. */
   private *putOneBack(ctx: KernelCtx): KGen<void> {
     const pool = this.pools.get(ctx.cpu);
-    if (!pool?.length) return;
+    // The whole pool in the batch already: no isolation to try (and no failed one to count).
+    if (!pool?.length || batch_entries(ctx, ctx.cpu) >= pool.length) return;
     const i = this.next.get(ctx.cpu) ?? 0;
     this.next.set(ctx.cpu, (i + 1) % pool.length);
     const f = pool[i]!;
@@ -200,6 +201,7 @@ export class DrainStudyJob implements Job {
   private *caller(ctx: KernelCtx): KGen<void> {
     const w = ctx.w;
     this.pools.delete(ctx.cpu);
+    this.next.delete(ctx.cpu);
     const targeted = ctx.policy.switches.drainMechanism === 'targeted';
     if (this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.phase(ctx) * this.p.spacingNs);
     for (;;) {

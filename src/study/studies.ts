@@ -84,6 +84,7 @@ interface DrainCellDims {
  * The dimensions' combinations in sweep order (CPUs outermost, generation skip innermost). The
  * generation skip values are resolved against the policy's own (`policy` and the value it has
  * name one cell), and a targeted cell, whose drain is no lru_add_drain_all(), has only the policy's.
+ * Idle CPUs put nothing back and a targeted drain extracts one folio: their cells have one refill, round.
  */
 function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<DrainCellDims> {
   const skips = [...new Set((p.genSkip ?? ['policy']).map((g) => (g === 'policy' ? policySkip : g === 'on')))];
@@ -94,7 +95,7 @@ function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<D
           for (const hog of p.hog)
             for (const hogs of hog === 'on' ? (p.hogs ?? [1]) : [0])
               for (const load of p.load)
-                for (const refill of p.refill ?? ['round'])
+                for (const refill of load === 'idle' || mech === 'targeted' ? (['round'] as const) : (p.refill ?? ['round']))
                   for (const callers of p.callers ?? [1])
                     for (const genSkip of mech === 'targeted' ? [policySkip] : skips) yield { cpus, mech, occ, sp, hog, hogs, load, refill, callers, genSkip };
 }
@@ -102,8 +103,8 @@ function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<D
 /**
  * Every cell of a drain-latency sweep, in sweep order. The callers are the first CPUs and the
  * hogs the last: a cell with more of them than CPUs is left out (a hog cell needs a CPU besides
- * CPU 0) and counted in `unfit`, and so is an idle cell of a spacing or refill other than the
- * first (they only matter to busy CPUs), not counted.
+ * CPU 0) and counted in `unfit`, and so is an idle cell of a spacing other than the first
+ * (spacing only matters to busy CPUs), not counted.
  */
 export function drainLatencyCells(p: DrainLatencyParams, unfit?: { count: number }): CellSpec[] {
   const out: CellSpec[] = [];
@@ -114,7 +115,7 @@ export function drainLatencyCells(p: DrainLatencyParams, unfit?: { count: number
       if (unfit) unfit.count++;
       continue;
     }
-    if (load === 'idle' && (sp !== p.spacingUs[0] || refill !== (p.refill ?? ['round'])[0])) continue;
+    if (load === 'idle' && sp !== p.spacingUs[0]) continue;
     const index = out.length;
     // Keys of one hog, one caller and the policy's own skip read as before.
     const extra = `${hogs > 1 ? ` hogs=${hogs}` : ''}${refill !== 'round' ? ` refill=${refill}` : ''}${callers !== 1 ? ` callers=${callers}` : ''}${genSkip !== policySkip ? ` genskip=${genSkip ? 'on' : 'off'}` : ''}`;

@@ -61,7 +61,7 @@ function param(c: Cell, key: string): string | number {
     const hogs = Number(c.params.hogs ?? 1);
     return c.params.hog === 'on' && hogs > 1 ? `on:${hogs}` : String(c.params.hog);
   }
-  return c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : '');
+  return c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : key === 'refill' ? 'round' : '');
 }
 
 function describe(d: StudyDoc) {
