@@ -120,6 +120,24 @@ export class DrainStudyJob implements Job {
     ctx.trace?.mark(ctx, 'batch occupancy', ctx.cpu, batch_entries(ctx, ctx.cpu));
   }
 
+  /**
+   * A new round starts only after the last drain finished: put the drained folios back and say
+   * so to the requester (once per round).
+   */
+  private *refillFor(ctx: KernelCtx, round: number): KGen<void> {
+    if (Atomics.load(ctx.w, ctx.base + READY) >= round) return;
+    yield* this.refill(ctx);
+    Atomics.store(ctx.w, ctx.base + READY, round);
+    ctx.hooks.wake(0);
+  }
+
+  /** A busy CPU between two scheduling points: with continuous refill a folio put back, then its non-preemptible work. */
+  private *busyWork(ctx: KernelCtx): KGen<void> {
+    // The put-back first: its local-lock sections end before the stretch, as a CPU's adds do.
+    if (this.p.continuous) yield* this.putOneBack(ctx);
+    if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
+  }
+
   /** The next folio of this CPU's pool (round robin) back into its lru_add batch, if a drain took it out. */
   private *putOneBack(ctx: KernelCtx): KGen<void> {
     const pool = this.pools.get(ctx.cpu);
@@ -206,21 +224,14 @@ export class DrainStudyJob implements Job {
     if (this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.phase(ctx) * this.p.spacingNs);
     for (;;) {
       if (Atomics.load(w, DONE) !== 0 || Atomics.load(w, G.TRIAL_STOP) !== 0) return;
-      const round = Atomics.load(w, ROUND);
-      if (Atomics.load(w, ctx.base + READY) < round) {
-        yield* this.refill(ctx);
-        Atomics.store(w, ctx.base + READY, round);
-        ctx.hooks.wake(0);
-      }
+      yield* this.refillFor(ctx, Atomics.load(w, ROUND));
       const go = Atomics.load(w, GO);
       if (Atomics.load(w, ctx.base + DRAINED) < go) {
         yield* this.drainOnce(ctx, targeted);
         Atomics.store(w, ctx.base + DRAINED, go);
         ctx.hooks.wake(0);
-      } else if (this.p.busy) {
-        if (this.p.continuous) yield* this.putOneBack(ctx);
-        if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
-      } else
+      } else if (this.p.busy) yield* this.busyWork(ctx);
+      else
         yield* wait_event(
           ctx,
           () =>
@@ -268,18 +279,10 @@ export class DrainStudyJob implements Job {
       const round = Atomics.load(w, ROUND);
       // Done, or the run was stopped (a busy loop has no wait to notice it in).
       if (Atomics.load(w, DONE) !== 0 || Atomics.load(w, G.TRIAL_STOP) !== 0) return;
-      // A new round starts only after the last drain finished: put the drained folios back.
-      if (Atomics.load(w, ctx.base + READY) < round) {
-        yield* this.refill(ctx);
-        Atomics.store(w, ctx.base + READY, round);
-        ctx.hooks.wake(0);
-      }
+      yield* this.refillFor(ctx, round);
       if (hog) ctx.hooks.spinNoPreempt(this.p.hogUs * 1000);
-      else if (this.p.busy) {
-        // The put-back first: its local-lock sections end before the stretch, as a CPU's adds do.
-        if (this.p.continuous) yield* this.putOneBack(ctx);
-        if (this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.p.spacingNs);
-      } else {
+      else if (this.p.busy) yield* this.busyWork(ctx);
+      else {
         // Idle: sleep until the next round or the end (the kworker still runs meanwhile).
         yield* wait_event(ctx, () => Atomics.load(w, DONE) !== 0 || Atomics.load(w, ROUND) > Atomics.load(w, ctx.base + READY), 'drain study: idle');
       }
