@@ -161,12 +161,12 @@ export class DrainStudyJob implements Job {
 
   private isHog(cpu: number): boolean {
     const first = this.p.hogCpu;
-    return first >= 0 && cpu >= first && cpu < first + Math.max(1, this.p.hogCount ?? 1);
+    return first >= 0 && cpu >= first && cpu < first + Math.max(1, this.p.hogCount);
   }
 
   /** Callers: at least one (the requester), at most every CPU (none a hog: the constructor checks). */
   private callers(): number {
-    return Math.max(1, this.p.callers ?? 1);
+    return Math.max(1, this.p.callers);
   }
 
   private allDrained(ctx: KernelCtx, round: number): boolean {
@@ -274,7 +274,7 @@ export class DrainStudyJob implements Job {
     // timing: its stretch starts as it refills, so a drain soon after waits for most of it.
     const phase = this.phase(ctx);
     if (!hog && this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(phase * this.p.spacingNs);
-    if (hog && (this.p.hogCount ?? 1) > 1) ctx.hooks.spinNoPreempt(phase * this.p.hogUs * 1000);
+    if (hog && this.p.hogCount > 1) ctx.hooks.spinNoPreempt(phase * this.p.hogUs * 1000);
     for (;;) {
       const round = Atomics.load(w, ROUND);
       // Done, or the run was stopped (a busy loop has no wait to notice it in).

@@ -87,16 +87,16 @@ interface DrainCellDims {
  * Idle CPUs put nothing back and a targeted drain extracts one folio: their cells have one refill, round.
  */
 function* drainCellDims(p: DrainLatencyParams, policySkip: boolean): Generator<DrainCellDims> {
-  const skips = [...new Set((p.genSkip ?? ['policy']).map((g) => (g === 'policy' ? policySkip : g === 'on')))];
+  const skips = [...new Set(p.genSkip.map((g) => (g === 'policy' ? policySkip : g === 'on')))];
   for (const cpus of p.cpus)
     for (const mech of p.mechanisms)
       for (const occ of p.occupancy)
         for (const sp of p.spacingUs)
           for (const hog of p.hog)
-            for (const hogs of hog === 'on' ? (p.hogs ?? [1]) : [0])
+            for (const hogs of hog === 'on' ? p.hogs : [0])
               for (const load of p.load)
-                for (const refill of load === 'idle' || mech === 'targeted' ? (['round'] as const) : (p.refill ?? ['round']))
-                  for (const callers of p.callers ?? [1])
+                for (const refill of load === 'idle' || mech === 'targeted' ? (['round'] as const) : p.refill)
+                  for (const callers of p.callers)
                     for (const genSkip of mech === 'targeted' ? [policySkip] : skips) yield { cpus, mech, occ, sp, hog, hogs, load, refill, callers, genSkip };
 }
 

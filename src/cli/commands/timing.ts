@@ -12,6 +12,7 @@ import { FREE_RUN_MAX_CPUS, MAX_CPUS } from '../../mm/layout.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { onePolicyFrom } from '../policy_flags.js';
+import type { DrainLatencyParams } from '../../study/studies.js';
 
 /** A --policy text for the drain-latency study, checked here and kept as text for the cells. */
 const checkedPolicyText = (raw: string): string => {
@@ -92,16 +93,16 @@ const policyId = (s: string) => {
  * first documents (hogs, refill, callers, genSkip) only where they differ from their defaults, so shards
  * of one sweep written before and after them still merge (`folio-race merge` compares params).
  */
-function laterAtDefaults(p: import('../../study/studies.js').DrainLatencyParams): Record<string, unknown> {
+function laterAtDefaults(p: DrainLatencyParams, d: DrainLatencyParams): Record<string, unknown> {
   const { hogs, refill, callers, genSkip, ...rest } = p;
-  const isDefault = (v: readonly unknown[], d: readonly unknown[]) => JSON.stringify(v) === JSON.stringify(d);
+  const isDefault = (v: readonly unknown[], dv: readonly unknown[]) => JSON.stringify(v) === JSON.stringify(dv);
   return {
     ...rest,
     // Without a hog cell the number of hogs changes nothing: not kept either.
-    ...(isDefault(hogs, [1]) || !p.hog.includes('on') ? {} : { hogs }),
-    ...(isDefault(refill, ['round']) ? {} : { refill }),
-    ...(isDefault(callers, [1]) ? {} : { callers }),
-    ...(isDefault(genSkip, ['policy']) ? {} : { genSkip }),
+    ...(isDefault(hogs, d.hogs) || !p.hog.includes('on') ? {} : { hogs }),
+    ...(isDefault(refill, d.refill) ? {} : { refill }),
+    ...(isDefault(callers, d.callers) ? {} : { callers }),
+    ...(isDefault(genSkip, d.genSkip) ? {} : { genSkip }),
   };
 }
 
@@ -171,7 +172,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       seed,
       policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
-    params = costs ? { ...laterAtDefaults(p), model: 'logical', costs } : laterAtDefaults(p);
+    params = costs ? { ...laterAtDefaults(p, d), model: 'logical', costs } : laterAtDefaults(p, d);
     const unfit = { count: 0 };
     cells = studies.drainLatencyCells(p, unfit);
     if (unfit.count > 0 && cells.length > 0)

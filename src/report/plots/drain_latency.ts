@@ -10,8 +10,14 @@ import { cpus, pow2Ticks, us } from './format.js';
 
 type Cell = StudyDoc['cells'][number];
 const uniq = <T>(xs: T[]) => [...new Set(xs)];
-/** Cells of documents from before `--callers` had one caller and the policy's generation skip (on in every release). */
-const callersOf = (c: Cell) => Number(c.params.callers ?? 1);
+/**
+ * What the cells of documents from before these parameters ran: one caller, one hog CPU (with
+ * hog on), batches refilled once per round, the policy's generation skip (on in every release).
+ */
+const LATER_DEFAULTS: Record<string, string | number> = { callers: 1, hogs: 1, refill: 'round', genSkip: 'on' };
+const raw = (c: Cell, key: string): string | number => c.params[key] ?? LATER_DEFAULTS[key] ?? '';
+const callersOf = (c: Cell) => Number(raw(c, 'callers'));
+const hogsOf = (c: Cell) => Number(raw(c, 'hogs'));
 
 /** The parameters besides CPUs and mechanism, as a legend writes them when they vary. */
 const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: string | number) => string }[] = [
@@ -57,11 +63,8 @@ function withCi(p: Point, h: LatencySummary, which: 'p50' | 'p99'): Point {
 
 /** A parameter's value, with the defaults of documents written before it existed; 'hog' folds in the number of hog CPUs. */
 function param(c: Cell, key: string): string | number {
-  if (key === 'hog') {
-    const hogs = Number(c.params.hogs ?? 1);
-    return c.params.hog === 'on' && hogs > 1 ? `on:${hogs}` : String(c.params.hog);
-  }
-  return c.params[key] ?? (key === 'callers' ? 1 : key === 'genSkip' ? 'on' : key === 'refill' ? 'round' : '');
+  if (key === 'hog') return c.params.hog === 'on' && hogsOf(c) > 1 ? `on:${hogsOf(c)}` : String(c.params.hog);
+  return raw(c, key);
 }
 
 function describe(d: StudyDoc) {
@@ -78,7 +81,7 @@ function describe(d: StudyDoc) {
   const seriesWithout = (c: Cell, leave: string) => [String(c.params.mechanism), others(c, leave)].filter(Boolean).join(' ');
   const category = (c: Cell) => [cpus(Number(c.params.cpus)), others(c)].filter(Boolean).join(' ');
   const hogUs = (d.params as { hogUs?: number }).hogUs;
-  const several = d.cells.some((c) => Number(c.params.hogs ?? 1) > 1);
+  const several = d.cells.some((c) => hogsOf(c) > 1);
   const hog = varies.some((o) => o.key === 'hog')
     ? `+ hog: CPU N-1${several ? ' (+ k hogs: the last k CPUs, out of step)' : ''} runs non-preemptible stretches${hogUs ? ` of ${hogUs} µs` : ''}. `
     : '';
@@ -207,7 +210,7 @@ const DIMENSIONS: CountDimension[] = [
     key: 'hog',
     what: 'p99',
     applies: (c) => c.params.hog === 'on',
-    count: (c) => Number(c.params.hogs ?? 1),
+    count: hogsOf,
     title: 'How does lru_add_drain_all() slow down as more CPUs run non-preemptible stretches',
     xLabel: 'CPUs running non-preemptible stretches (count)',
     yLabel: 'lru_add_drain_all() p99 (µs)',
