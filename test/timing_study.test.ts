@@ -236,11 +236,14 @@ async function reportDocs() {
     null,
     stCells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: stOuts[i]!.aggregate })),
   );
+  // S5 scaled to 16 CPUs beside S5 itself: the bars at 16 CPUs, and pin p99 against CPUs.
+  const scaled = { ...ps, cpus: [8, 16], hog: ['on'] as 'on'[] };
   return [
     dl,
     await study('pin-storm', pinStormCells(loadScenario('S5'), ps), ps),
     await study('race-window', raceWindowCells(loadScenario('S1w'), rw), rw),
     storm,
+    await study('pin-storm', pinStormCells(loadScenario('S5'), scaled), scaled),
   ];
 }
 let page: Promise<{ docs: StudyDoc[]; figures: Figure[]; html: string }> | undefined;
@@ -283,6 +286,12 @@ describe('HTML report', () => {
       'drain-latency-cdf-2',
       'drain-cpus-queued-2',
       'drain-callers-p99',
+      // S5 scaled: a second pin-storm document.
+      'pin-storm-drains-per-pin-2',
+      'pin-storm-pin-p50-2',
+      'pin-storm-pin-p99-2',
+      'pin-storm-drain-p99-2',
+      'pin-storm-cpus-p99',
     ]);
     expect(html).not.toMatch(/<script|<link|@import|url\(|https?:\/\/(?!www\.w3\.org)/i);
     const { document } = parseHTML(html);

@@ -19,6 +19,8 @@ export const CostModelSchema = z
     drainScanNs: ns,
     queueWorkNs: ns,
     remoteLockNs: ns,
+    migrateCopyNs: ns,
+    tlbFlushNs: ns,
     stepNs: ns,
     kworkerWakeIdleNs: ns,
     kworkerSwitchNs: ns,
@@ -43,6 +45,8 @@ export const DEFAULT_COSTS: CostModel = {
   drainScanNs: 60,
   queueWorkNs: 300,
   remoteLockNs: 80,
+  migrateCopyNs: 500,
+  tlbFlushNs: 3_000,
   stepNs: 50,
   kworkerWakeIdleNs: 14_000,
   kworkerSwitchNs: 2_000,
@@ -66,6 +70,10 @@ export const COST_SOURCES: Record<CostField, string> = {
   queueWorkNs: 'estimate: __queue_work() (pool lock, list insert) and try_to_wake_up() of the bound kworker, whose reschedule IPI send is a few hundred ns',
   remoteLockNs:
     "estimate: a compare-and-swap on another CPU's local-lock word (one cache-line transfer), as the QPW series' spin_lock on a remote per-CPU lock",
+  migrateCopyNs:
+    "estimate: folio_mc_copy() of one 4 KiB page whose source is not in cache (the pinned page was last written by the guest, maybe on another CPU): about 8 GB/s of one core's copy bandwidth, 0.5 µs",
+  tlbFlushNs:
+    'estimate: flushing the migrated PTEs from the TLBs of the other CPUs running the mm (a shootdown IPI and the wait for each acknowledgement, a few µs on x86: the order Amit measures in "Optimizing the TLB Shootdown Algorithm with Page-Access Tracking", USENIX ATC 2017); once per migrate_pages_batch() since v6.3 (try_to_unmap_flush()), once per folio in 6.1.y',
   stepNs: 'estimate: kernel code between two scheduling points that is not itemised above',
   kworkerWakeIdleNs:
     'reschedule IPI (~2 µs) + exit from C1E (10 µs: drivers/idle/intel_idle.c, skx_cstates, exit_latency) + switching to the kworker (~2 µs); with C6 allowed the exit alone is 133 µs (same table)',
@@ -97,6 +105,8 @@ export function eventCosts(m: CostModel): Float64Array {
     [COST.DRAIN_SCAN]: m.drainScanNs,
     [COST.QUEUE_WORK]: m.queueWorkNs,
     [COST.REMOTE_LOCK]: m.remoteLockNs,
+    [COST.MIGRATE_COPY]: m.migrateCopyNs,
+    [COST.TLB_FLUSH]: m.tlbFlushNs,
   };
   for (const [k, v] of Object.entries(by)) t[Number(k)] = v;
   return t;

@@ -16,9 +16,13 @@ export const COST = {
   QUEUE_WORK: 4,
   /** Another CPU's local lock taken remotely (QPW drains, targeted extraction, hotplug). */
   REMOTE_LOCK: 5,
+  /** folio_mc_copy() in __migrate_folio(): one base page of a migrating folio copied. */
+  MIGRATE_COPY: 6,
+  /** The TLB flush after migration entries replaced a folio's PTEs (shootdown of the CPUs running the mm). */
+  TLB_FLUSH: 7,
 } as const;
 export type CostEvent = (typeof COST)[keyof typeof COST];
-export const COST_EVENT_NAMES = ['batch_add', 'lruvec_lock', 'lru_move', 'drain_scan', 'queue_work', 'remote_lock'] as const;
+export const COST_EVENT_NAMES = ['batch_add', 'lruvec_lock', 'lru_move', 'drain_scan', 'queue_work', 'remote_lock', 'migrate_copy', 'tlb_flush'] as const;
 
 /** Report `n` units of kernel work to the runtime's clock (a no-op where time is wall time). */
 export function charge(ctx: KernelCtx, ev: CostEvent, n = 1): void {

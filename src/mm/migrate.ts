@@ -38,6 +38,7 @@ import {
 } from './folio.js';
 import { F, Stat, folioBase } from './layout.js';
 import { count_event } from './locks.js';
+import { charge, COST } from './cost.js';
 import { folio_alloc } from './page_alloc.js';
 import { remove_migration_ptes, try_to_migrate } from './rmap.js';
 import { folio_add_lru, lru_add_drain } from './swap.js';
@@ -259,7 +260,8 @@ function __migrate_folio(ctx: KernelCtx, dst: number, src: number): number {
   // show this early check failing, with no folio_ref_freeze attempted (spec §4.6). 6.1's
   // migrate_folio() has none: a page-cache folio goes straight to the freeze attempt.
   if (ctx.policy.switches.migrateEarlyRefCheck && folio_ref_count(ctx, src) !== expectedCount) return Errno.EAGAIN;
-  // folio_mc_copy(): data is not modelled.
+  // folio_mc_copy(): data is not modelled, its time is (the logical model's migrateCopyNs per page).
+  charge(ctx, COST.MIGRATE_COPY, folio_nr_pages(ctx, src));
   const rc = __folio_migrate_mapping(ctx, dst, src, expectedCount);
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;
   if (!folio_test_anon(ctx, src) && folio_test_private(ctx, src)) {

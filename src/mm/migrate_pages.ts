@@ -7,6 +7,7 @@ import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_nr_pages } from './folio.js';
 import { Stat } from './layout.js';
 import { count_event } from './locks.js';
+import { charge, COST } from './cost.js';
 import {
   MIGRATE_ASYNC,
   MIGRATEPAGE_SUCCESS,
@@ -70,7 +71,8 @@ function* migrate_pages_batch(ctx: KernelCtx, from: number[], mode: number, ret:
   }
   nrFailed += retry;
 
-  // try_to_unmap_flush(), then the move passes.
+  // try_to_unmap_flush(): one TLB flush for every folio the unmap phase took out of page tables; then the move passes.
+  if (unmapped.some((u) => (u.state & PAGE_WAS_MAPPED) !== 0)) charge(ctx, COST.TLB_FLUSH);
   retry = 1;
   for (let pass = 0; pass < nrPass && retry && unmapped.length > 0; pass++) {
     retry = 0;

@@ -4,7 +4,8 @@
 //   stretches, and the number of CPUs calling it at once, with and without the generation skip
 //   (the drain-latency program, src/job/drain_study_job.ts);
 // - pin-storm: scenario S5 per policy (and mechanism), with CPU 5's non-preemptible stretches or
-//   the same time as a preemptible delay ("hog=off"): pin latency, drains per pin, and what one
+//   the same time as a preemptible delay ("hog=off"), at S5's scale or scaled up (more CPUs,
+//   pinning vCPUs, faulting CPUs: pin_storm_scale.ts): pin latency, drains per pin, and what one
 //   non-preemptible CPU does to everyone else's drains;
 // - race-window: S1 per policy with CPU 7's race window (its delay) swept: failure rate against
 //   window length.
@@ -16,6 +17,7 @@ import { dimsFor } from '../runtime/dims.js';
 import type { Op, Scenario } from '../scenario/schema.js';
 import { ScenarioBoard, resolveNames } from '../scenario/setup.js';
 import type { CellSpec } from './run_cells.js';
+import { cpusNeeded, S5_SCALE, scaleS5, type PinStormScale } from './pin_storm_scale.js';
 
 export interface DrainLatencyParams {
   cpus: number[];
@@ -199,6 +201,10 @@ export interface PinStormParams {
   policies: string[];
   mechanisms: DrainMechanism[];
   hog: ('off' | 'on')[];
+  /** S5 at server scale (pin_storm_scale.ts): CPUs, pinning vCPUs, faulting CPUs; S5's own where absent. */
+  cpus?: number[];
+  pinners?: number[];
+  faulters?: number[];
   trials: number;
   seed: number;
 }
@@ -206,20 +212,49 @@ export const PIN_STORM_DEFAULTS: PinStormParams = {
   policies: ['v6.11', 'merged', 'pin-refs-fix', 'targeted-extraction'],
   mechanisms: ['workqueue'],
   hog: ['on', 'off'],
+  cpus: [S5_SCALE.cpus],
+  pinners: [S5_SCALE.pinners],
+  faulters: [S5_SCALE.faulters],
   trials: 50,
   seed: 1,
 };
 
-export function pinStormCells(s5: Scenario, p: PinStormParams): CellSpec[] {
+/**
+ * Every cell of a pin-storm sweep: S5 (scaled where the scale is not S5's) per policy, mechanism,
+ * hog and scale, in that order. Keys name the scale only where it differs from S5's, so documents
+ * from before the scale merge with new ones. A scale whose roles do not fit in its CPUs is left
+ * out and counted in `unfit`.
+ */
+export function pinStormCells(s5: Scenario, p: PinStormParams, unfit?: { count: number }): CellSpec[] {
   const out: CellSpec[] = [];
-  const nohog = withoutHog(s5);
+  const scales: PinStormScale[] = [];
+  for (const cpus of p.cpus ?? [S5_SCALE.cpus])
+    for (const pinners of p.pinners ?? [S5_SCALE.pinners])
+      for (const faulters of p.faulters ?? [S5_SCALE.faulters]) {
+        if (cpusNeeded({ pinners, faulters }) > cpus) {
+          if (unfit) unfit.count++;
+          continue;
+        }
+        scales.push({ cpus, pinners, faulters });
+      }
+  // One scenario per scale (and per hog), shared by the policies' cells.
+  const scenarios = new Map<string, Scenario>();
+  const scenarioFor = (sc: PinStormScale, hog: 'on' | 'off'): Scenario => {
+    const k = `${sc.cpus}/${sc.pinners}/${sc.faulters}/${hog}`;
+    let s = scenarios.get(k);
+    if (!s) scenarios.set(k, (s = hog === 'on' ? scaleS5(s5, sc) : withoutHog(scaleS5(s5, sc))));
+    return s;
+  };
   for (const policy of p.policies) {
     const base = studyPolicy(policy);
     for (const mech of p.mechanisms)
-      for (const hog of p.hog) {
-        const key = `policy=${policy} mech=${mech} hog=${hog}`;
-        out.push(scenarioCell(hog === 'on' ? s5 : nohog, key, out.length, { policy, mechanism: mech, hog }, base, mech, s5.cpus, p.trials, p.seed));
-      }
+      for (const hog of p.hog)
+        for (const sc of scales) {
+          const scaleKey = `${sc.cpus !== S5_SCALE.cpus ? ` cpus=${sc.cpus}` : ''}${sc.pinners !== S5_SCALE.pinners ? ` pinners=${sc.pinners}` : ''}${sc.faulters !== S5_SCALE.faulters ? ` faulters=${sc.faulters}` : ''}`;
+          const key = `policy=${policy} mech=${mech} hog=${hog}${scaleKey}`;
+          const params = { policy, mechanism: mech, hog, ...(scaleKey ? { cpus: sc.cpus, pinners: sc.pinners, faulters: sc.faulters } : {}) };
+          out.push(scenarioCell(scenarioFor(sc, hog), key, out.length, params, base, mech, sc.cpus, p.trials, p.seed));
+        }
   }
   return out;
 }

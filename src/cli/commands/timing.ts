@@ -12,7 +12,7 @@ import { FREE_RUN_MAX_CPUS, MAX_CPUS } from '../../mm/layout.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { onePolicyFrom } from '../policy_flags.js';
-import type { DrainLatencyParams } from '../../study/studies.js';
+import type { DrainLatencyParams, PinStormParams } from '../../study/studies.js';
 
 /** A --policy text for the drain-latency study, checked here and kept as text for the cells. */
 const checkedPolicyText = (raw: string): string => {
@@ -34,6 +34,8 @@ interface TimingFlags {
   load?: string;
   refill?: string;
   callers?: string;
+  pinners?: string;
+  faulters?: string;
   genSkip?: string;
   hogUs?: string;
   rounds?: string;
@@ -103,6 +105,18 @@ function laterAtDefaults(p: DrainLatencyParams, d: DrainLatencyParams): Record<s
     ...(isDefault(refill, d.refill) ? {} : { refill }),
     ...(isDefault(callers, d.callers) ? {} : { callers }),
     ...(isDefault(genSkip, d.genSkip) ? {} : { genSkip }),
+  };
+}
+
+/** The pin-storm parameters as the study document keeps them: the scale only where it is not S5's, as for laterAtDefaults. */
+function scaleAtDefaults(p: Required<PinStormParams>, d: PinStormParams): Record<string, unknown> {
+  const { cpus, pinners, faulters, ...rest } = p;
+  const isDefault = (v: readonly number[], dv: readonly number[] | undefined) => JSON.stringify(v) === JSON.stringify(dv);
+  return {
+    ...rest,
+    ...(isDefault(cpus, d.cpus) ? {} : { cpus }),
+    ...(isDefault(pinners, d.pinners) ? {} : { pinners }),
+    ...(isDefault(faulters, d.faulters) ? {} : { faulters }),
   };
 }
 
@@ -190,11 +204,22 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       policies: list('--policy', f.policy, d.policies, policyId),
       mechanisms: mechanisms ?? d.mechanisms,
       hog: list('--hog', f.hog, d.hog, oneOf(['off', 'on'] as const)),
+      cpus: list('--cpus', f.cpus, d.cpus!, int(1, maxCpus)),
+      pinners: list('--pinners', f.pinners, d.pinners!, int(1, maxCpus)),
+      faulters: list('--faulters', f.faulters, d.faulters!, int(0, maxCpus)),
       trials: trials ?? d.trials,
       seed,
     };
-    params = costs ? { ...p, model: 'logical', costs } : p;
-    cells = studies.pinStormCells(loadScenario('S5'), p);
+    const kept = scaleAtDefaults(p, d);
+    params = costs ? { ...kept, model: 'logical', costs } : kept;
+    const unfit = { count: 0 };
+    cells = studies.pinStormCells(loadScenario('S5'), p, unfit);
+    const scale = `--cpus ${p.cpus.join(',')}, --pinners ${p.pinners.join(',')}, --faulters ${p.faulters.join(',')}`;
+    if (cells.length === 0) throw new UsageError(`no scale fits in its CPUs: each needs its pinners, an idle CPU, the hog CPU and its faulters (${scale})`);
+    if (unfit.count > 0)
+      ctx.err.write(
+        `folio-race study pin-storm: ${unfit.count} scale(s) left out: their pinners, an idle CPU, the hog CPU and their faulters do not fit in their CPUs (${scale})\n`,
+      );
   } else {
     const d = studies.RACE_WINDOW_DEFAULTS;
     const p = {
@@ -348,9 +373,17 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     .action(async (f: TimingFlags) => {
       await runStudy('drain-latency', f, ctx);
     });
-  common(study.command('pin-storm').description('S5 per policy: pin latency and drains per pin, with and without a non-preemptible CPU'))
+  common(
+    study.command('pin-storm').description("S5 per policy, at its scale or a server's: pin latency and drains per pin, with and without a non-preemptible CPU"),
+  )
     .option('--policy <list>', 'policies (default v6.11,merged,pin-refs-fix,targeted-extraction)')
-    .option('--hog <list>', 'on,off: CPU 5 non-preemptible, or the same time preemptible (default on,off)')
+    .option('--hog <list>', "on,off: the hog CPU (S5's CPU 5) non-preemptible, or the same time preemptible (default on,off)")
+    .option('--cpus <list>', 'CPU counts: S5 scaled to each (default 8; up to 64 on threads, 512 with --model logical)')
+    .option('--pinners <list>', 'vCPU threads pinning guest pages, CPUs 0..k-1, 8 pages each (default 4, as S5)')
+    .option(
+      '--faulters <list>',
+      'CPUs faulting anonymous pages, keeping their lru_add batches busy, after the hog CPU (default 1, as S5); scales that do not fit in their CPUs are left out',
+    )
     .action(async (f: TimingFlags) => {
       await runStudy('pin-storm', f, ctx);
     });

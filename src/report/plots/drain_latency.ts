@@ -4,7 +4,8 @@
 import { LatencyHistogram } from '../../stats/histogram.js';
 import { type StudyDoc, timeBasis } from '../../study/doc.js';
 import { barsCaption, cdfCaption, cpuGrowthCaption, endsCaption } from './captions.js';
-import type { Figure, Point, Series } from './figure.js';
+import type { Figure, Series } from './figure.js';
+import { ciNote, withCi } from './intervals.js';
 import type { LatencySummary } from '../../stats/histogram.js';
 import { cpus, pow2Ticks, us } from './format.js';
 
@@ -50,16 +51,7 @@ const OTHER: { key: string; word: (v: string | number) => string; fixed: (v: str
 const calls = (c: Cell): LatencySummary => c.aggregate.drainAllCallNs ?? c.aggregate.drainAllLatencyNs;
 const CALLS_NOTE = 'Every call as its caller saw it, generation skips included.';
 
-/** What the vertical bars through the points are. */
-const CI_NOTE =
-  'Bars: 95% intervals of the percentile (order statistics, no assumption about the distribution); none where the samples cannot bound it (p99 needs 368 calls or more).';
-
-/** A point at the percentile (µs), with its interval where the document has one with both ends; no value for no samples. */
-function withCi(p: Point, h: LatencySummary, which: 'p50' | 'p99'): Point {
-  if (!h.count) return p;
-  const [lo, hi] = h.ci95?.[which] ?? [null, null];
-  return { ...p, y: h[which] / 1000, ...(lo !== null && hi !== null ? { lo: lo / 1000, hi: hi / 1000 } : {}) };
-}
+const CI_NOTE = ciNote('calls');
 
 /** A parameter's value, with the defaults of documents written before it existed; 'hog' folds in the number of hog CPUs. */
 function param(c: Cell, key: string): string | number {
