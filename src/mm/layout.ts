@@ -22,6 +22,10 @@ export const G = {
   LRU_DISABLE_COUNT: 0 * LINE, // lru_disable_count (mm/swap.c)
   DRAIN_GEN: 1 * LINE, // lru_drain_gen (mm/swap.c __lru_add_drain_all)
   DRAIN_MUTEX: 2 * LINE, // the static mutex of __lru_add_drain_all: 0 free, else owner cpu + 1
+  DRAIN_MUTEX_HANDOFF: 2 * LINE + 1, // its MUTEX_FLAG_HANDOFF: 1 = the first waiter lost the lock after a wake-up, the next unlock hands it over
+  DRAIN_MUTEX_NEXT: 2 * LINE + 2, // no kernel field: the next waiter's place in its FIFO wait_list (a ticket)
+  DRAIN_MUTEX_FIRST: 2 * LINE + 3, // no kernel field: the place of the waiter at the head of wait_list
+  DRAIN_MUTEX_WOKEN: 2 * LINE + 4, // no kernel field: the place (+ 1) of the waiter the last unlock woke (it runs, and tries, even if the mutex was taken again meanwhile)
   LRUVEC_LOCK: 3 * LINE, // lruvec->lru_lock (one lruvec)
   NEXT_FREE_FOLIO: 4 * LINE, // folio allocator cursor (migration targets, new faults)
   WQ_READY: 5 * LINE, // mm_percpu_wq exists (early boot: no drain at all)
@@ -106,6 +110,7 @@ export const C = {
   WQ_DONE_SEQ: 16 * LINE + 2,
   BELL: 16 * LINE + 3, // futex word this CPU sleeps on
   WQ_FLUSHER: 16 * LINE + 4, // who is in flush_work() on this CPU's work item: its cpu + 1, 0 none
+  MUTEX_PLACE: 16 * LINE + 5, // no kernel field: this CPU's place in the wait_list of the mutex it sleeps on, + 1 (0: none)
   ONLINE: 17 * LINE, // in cpu_online_mask
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()

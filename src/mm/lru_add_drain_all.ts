@@ -10,7 +10,7 @@ import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks
 import { cpu_online } from './cpumask.js';
 import { mlock_folio_batch, need_mlock_drain } from './mlock.js';
 import { cpu_needs_drain, lru_add_drain, lru_add_drain_cpu, lru_add_drain_per_cpu } from './swap.js';
-import { mutex_lock, mutex_trylock, mutex_unlock, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS } from './wait.js';
+import { LRU_DRAIN_MUTEX, mutex_lock, mutex_trylock, mutex_unlock } from './mutex.js';
 import { flush_work, queue_work_on, run_pending_work } from './workqueue.js';
 
 /**
@@ -36,16 +36,16 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   // The clock is read only for a contended mutex: two reads of a process-wide clock were a
   // quarter of an uncontended drain-all's own cost in free-run (~55 ns each).
   let mutexWaitNs = 0;
-  if (!mutex_trylock(ctx, DRAIN_MUTEX)) {
+  if (!mutex_trylock(ctx, LRU_DRAIN_MUTEX)) {
     const lockStart = ctx.hooks.nowNs();
-    yield* mutex_lock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
+    yield* mutex_lock(ctx, LRU_DRAIN_MUTEX);
     mutexWaitNs = ctx.hooks.nowNs() - lockStart;
   }
   // Someone started a drain after our sample and finished it while we waited: it saw our adds
   // (eef1a429f234, v5.8; drainGenSkip false = the drain before it, every caller drains).
   if (myGen !== Atomics.load(w, gw(G.DRAIN_GEN)) && !force && ctx.policy.switches.drainGenSkip) {
     count_event(ctx, Stat.DRAIN_ALL_GEN_SKIP);
-    mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
+    mutex_unlock(ctx, LRU_DRAIN_MUTEX);
     ctx.trace?.mark(ctx, 'lru_add_drain_all genskip', myGen, 0);
     ctx.obs?.drainAll(ctx, { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: 0, genSkipped: true, forced: force });
     return;
@@ -76,7 +76,7 @@ export function* __lru_add_drain_all(ctx: KernelCtx, force: boolean): KGen<void>
   for (let i = 0; i < queuedSeq.length; i++) yield* flush_work(ctx, queuedCpu[i]!, queuedSeq[i]!);
   const flushedNs = phases && queuedSeq.length > 0 ? ctx.hooks.nowNs() : 0;
   count_event(ctx, Stat.DRAIN_ALL_CPUS_QUEUED, queuedCpu.length);
-  mutex_unlock(ctx, DRAIN_MUTEX, DRAIN_MUTEX_WAITERS);
+  mutex_unlock(ctx, LRU_DRAIN_MUTEX);
   ctx.trace?.mark(ctx, 'lru_add_drain_all end', queuedCpu.length, remote ? 1 : 0);
   const rec: DrainAllRecord = { startNs, endNs: ctx.hooks.nowNs(), mutexWaitNs, cpusQueued: queuedCpu.length, genSkipped: false, forced: force };
   if (flushedNs !== 0) rec.phases = { queueNs, flushedNs };

@@ -8,7 +8,7 @@ import { fset, fw, folio_nr_pages } from './folio.js';
 import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, vmaBase, gw } from './layout.js';
 import { may_spin } from './locks.js';
 import { read_once, write_once } from './access.js';
-import { mutex_lock, mutex_trylock, mutex_unlock } from './wait.js';
+import { word_lock, word_trylock, word_unlock } from './wait.js';
 
 /**
  * Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. A
@@ -252,13 +252,13 @@ const PTL_WAITERS = G.PTL_WAITERS;
 
 /** spin_lock(ptl) for kernel code that can yield. */
 export function* pte_lock(ctx: KernelCtx): KGen<void> {
-  yield* mutex_lock(ctx, gw(G.PTL), PTL_WAITERS);
+  yield* word_lock(ctx, gw(G.PTL), PTL_WAITERS);
   ctx.preempt++;
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
 export function pte_lock_spin(ctx: KernelCtx): void {
   const ptl = gw(G.PTL);
-  for (let spins = 0; !mutex_trylock(ctx, ptl); spins++) {
+  for (let spins = 0; !word_trylock(ctx, ptl); spins++) {
     if (spins === 0) may_spin(ctx, `the page-table lock held by cpu ${Atomics.load(ctx.w, ptl) - 1}`);
     if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, ptl) - 1} for too long`);
     if (spins > 64) Atomics.wait(ctx.w, ptl, Atomics.load(ctx.w, ptl) || 1, 0.01);
@@ -267,5 +267,5 @@ export function pte_lock_spin(ctx: KernelCtx): void {
 }
 export function pte_unlock(ctx: KernelCtx): void {
   ctx.preempt--;
-  mutex_unlock(ctx, gw(G.PTL), PTL_WAITERS);
+  word_unlock(ctx, gw(G.PTL), PTL_WAITERS);
 }

@@ -1,4 +1,5 @@
-// Sleeping in the model: wait_event() and a sleeping mutex (kernel/locking/mutex.c). A waiting
+// Sleeping in the model: wait_event() and a lock word whose contenders sleep (the kernel's mutex is
+// mutex.ts). A waiting
 // CPU yields BLOCKED with the condition it waits for; the runtime keeps running that CPU's own
 // kworker meanwhile (in the kernel the caller sleeps and its CPU runs other tasks).
 import type { KernelCtx, KGen } from './context.js';
@@ -29,21 +30,26 @@ export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: ()
   while (!trylock()) yield* wait_event(ctx, isFree, reason);
 }
 
-/** mutex_trylock() on a word: 0 free, else owner cpu + 1. */
-export function mutex_trylock(ctx: KernelCtx, idx: number): boolean {
+/**
+ * A lock word whose contenders sleep (0 free, else owner cpu + 1): the model's page-table lock,
+ * a spinlock in the kernel held across the model's yield points (vma.ts pte_lock). Its unlock
+ * wakes every sleeper and they race; the kernel's qspinlock queues its spinners in order. The
+ * drain mutex is the kernel's mutex instead (mutex.ts: FIFO, first-waiter wake-up, handoff).
+ */
+export function word_trylock(ctx: KernelCtx, idx: number): boolean {
   return Atomics.compareExchange(ctx.w, gw(idx), 0, ctx.cpu + 1) === 0;
 }
 
-/** mutex_lock(): sleep until the mutex is ours. Waiters register so unlock can wake them. */
-export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KGen<void> {
-  if (mutex_trylock(ctx, idx)) return;
+/** Sleep until the lock word is ours. Waiters register so unlock can wake them. */
+export function* word_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KGen<void> {
+  if (word_trylock(ctx, idx)) return;
   const word = gw(waitersIdx + (ctx.cpu >> 5));
   const bit = 1 << (ctx.cpu & 31);
   Atomics.or(ctx.w, word, bit);
   try {
     yield* wait_trylock(
       ctx,
-      () => mutex_trylock(ctx, idx),
+      () => word_trylock(ctx, idx),
       () => Atomics.load(ctx.w, gw(idx)) === 0,
       'mutex',
     );
@@ -52,12 +58,8 @@ export function* mutex_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KG
   }
 }
 
-/**
- * mutex_unlock(): release and wake every registered waiter; they race for it. The kernel's wakes
- * the first waiter only (and hands the lock over once a woken waiter has lost it): which waiter
- * gets it next may differ here, not that one of them does.
- */
-export function mutex_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
+/** Release the lock word and wake every registered waiter; they race for it. */
+export function word_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
   Atomics.store(ctx.w, gw(idx), 0);
   wake_waiters(ctx, waitersIdx);
 }
