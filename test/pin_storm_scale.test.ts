@@ -8,7 +8,7 @@ import { shutdownAll } from '../src/runtime/registry.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { cpusNeeded, hogCpuOf, S5_SCALE, scaleS5 } from '../src/study/pin_storm_scale.js';
 import { runCells } from '../src/study/run_cells.js';
-import { PIN_STORM_DEFAULTS, pinStormCells, type PinStormParams } from '../src/study/studies.js';
+import { PIN_STORM_DEFAULTS, pinStormCells, raceWindowCells, type PinStormParams } from '../src/study/studies.js';
 import { pinStormFigures } from '../src/report/plots/pin_storm.js';
 import { buildStudyDoc } from '../src/study/doc.js';
 import { cli } from './helpers/cli.js';
@@ -115,6 +115,45 @@ describe('pin-storm cells at scale', () => {
       // HDR percentiles are exact to 3 significant digits.
       expect(Math.abs(priced - free - 24_000), policy).toBeLessThan(0.002 * priced);
     }
+  });
+
+  test('a move attempt that fails is charged no copy where the kernel copies only after the freeze (6.1.y, v6.8) or checks first (6.12.y)', async () => {
+    // S1w with a 200 µs window: every move attempt of the pin fails (a reference held in a batch).
+    const cells = raceWindowCells(loadScenario('S1w'), { policies: ['6.1.119', 'v6.8', '6.12.45'], windowsUs: [200], trials: 2, seed: 1 });
+    const run = async (migrateCopyNs: number) =>
+      (await runCells(cells, { mode: 'logical', costs: { ...DEFAULT_COSTS, migrateCopyNs } })).map((o) => o.aggregate);
+    const cheap = await run(0);
+    const dear = await run(100_000);
+    for (const [i, c] of cells.entries()) {
+      expect(cheap[i]!.migrationAttemptsPerPin, c.key).toBeGreaterThan(1);
+      expect(cheap[i]!.migration.succeeded, c.key).toBe(0);
+      expect(dear[i]!.pinLatencyNs.max, c.key).toBe(cheap[i]!.pinLatencyNs.max);
+      expect(dear[i]!.failures.total, c.key).toBe(cheap[i]!.failures.total);
+    }
+  });
+
+  test('line figures hold the other dimensions where the plotted one has most points; none with one point', async () => {
+    const params = p({ policies: ['merged'], hog: ['off'], cpus: [8, 64], pinners: [4, 16], trials: 1 });
+    const cells = pinStormCells(s5, params); // 16 pinners do not fit in 8 CPUs
+    const outs = await runCells(cells, { mode: 'logical', costs: DEFAULT_COSTS });
+    const doc = buildStudyDoc(
+      'pin-storm',
+      'logical',
+      params as unknown as Record<string, unknown>,
+      cells.length,
+      null,
+      cells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: outs[i]!.aggregate })),
+    );
+    const lines = pinStormFigures(doc).filter((f) => f.kind === 'lines');
+    expect(lines.map((f) => [f.id, f.series[0]!.points.map((q) => q.x)])).toEqual([
+      ['pin-storm-cpus-p99', [8, 64]], // at 4 pinners, where both CPU counts fit
+      ['pin-storm-pinners-p99', [4, 16]], // at 64 CPUs
+    ]);
+    expect(lines[0]!.title).toContain('(4 pinners, 1 faulter)');
+    // A document of 8 CPUs with 4 pinners and 64 CPUs with 16 only: both vary, no two points share the rest.
+    const apart = { ...doc, cells: doc.cells.filter((c) => c.key !== 'policy=merged mech=workqueue hog=off cpus=64') };
+    expect(apart.cells).toHaveLength(2);
+    expect(pinStormFigures(apart).filter((f) => f.kind === 'lines')).toEqual([]);
   });
 
   test('the report: bars at the largest scale, and pin p99 against CPUs', async () => {

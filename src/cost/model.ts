@@ -73,7 +73,7 @@ export const COST_SOURCES: Record<CostField, string> = {
   migrateCopyNs:
     "estimate: folio_mc_copy() of one 4 KiB page whose source is not in cache (the pinned page was last written by the guest, maybe on another CPU): about 8 GB/s of one core's copy bandwidth, 0.5 µs",
   tlbFlushNs:
-    'estimate: flushing the migrated PTEs from the TLBs of the other CPUs running the mm (a shootdown IPI and the wait for each acknowledgement, a few µs on x86: the order Amit measures in "Optimizing the TLB Shootdown Algorithm with Page-Access Tracking", USENIX ATC 2017); once per migrate_pages_batch() since v6.3 (try_to_unmap_flush()), once per folio in 6.1.y',
+    'estimate: flushing the migrated PTEs from the TLBs of the other CPUs running the mm (a shootdown IPI and the wait for each acknowledgement, a few µs on x86: the order Amit measures in "Optimizing the TLB Shootdown Algorithm with Page-Access Tracking", USENIX ATC 2017); a flat cost, not grown with the number of CPUs running the mm; once per MIGRATE_ASYNC migrate_pages_batch() since v6.3 (try_to_migrate() with TTU_BATCH_FLUSH, then try_to_unmap_flush()), per unmapped folio in the synchronous retries and in 6.1.y (ptep_clear_flush() as it unmaps; one PTE per folio in the scenarios)',
   stepNs: 'estimate: kernel code between two scheduling points that is not itemised above',
   kworkerWakeIdleNs:
     'reschedule IPI (~2 µs) + exit from C1E (10 µs: drivers/idle/intel_idle.c, skx_cstates, exit_latency) + switching to the kworker (~2 µs); with C6 allowed the exit alone is 133 µs (same table)',

@@ -260,10 +260,15 @@ function __migrate_folio(ctx: KernelCtx, dst: number, src: number): number {
   // show this early check failing, with no folio_ref_freeze attempted (spec §4.6). 6.1's
   // migrate_folio() has none: a page-cache folio goes straight to the freeze attempt.
   if (ctx.policy.switches.migrateEarlyRefCheck && folio_ref_count(ctx, src) !== expectedCount) return Errno.EAGAIN;
-  // folio_mc_copy(): data is not modelled, its time is (the logical model's migrateCopyNs per page).
-  charge(ctx, COST.MIGRATE_COPY, folio_nr_pages(ctx, src));
+  // The copy's data is not modelled, its time is (migrateCopyNs per page). The early check's series
+  // (Kefeng Wang, "support poison recover from migrate folio") copies before the mapping moves,
+  // folio_mc_copy(), so a failed freeze has paid for it; 6.1.y's migrate_folio_extra() copies
+  // after it moved (folio_migrate_copy()).
+  const copyFirst = ctx.policy.switches.migrateEarlyRefCheck;
+  if (copyFirst) charge(ctx, COST.MIGRATE_COPY, folio_nr_pages(ctx, src));
   const rc = __folio_migrate_mapping(ctx, dst, src, expectedCount);
   if (rc !== MIGRATEPAGE_SUCCESS) return rc;
+  if (!copyFirst) charge(ctx, COST.MIGRATE_COPY, folio_nr_pages(ctx, src));
   if (!folio_test_anon(ctx, src) && folio_test_private(ctx, src)) {
     // folio_attach_private(dst, folio_detach_private(src)): the PRIVATE reference moves.
     folio_get(ctx, dst, Holder.PRIVATE, '__migrate_folio');

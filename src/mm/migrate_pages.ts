@@ -71,8 +71,11 @@ function* migrate_pages_batch(ctx: KernelCtx, from: number[], mode: number, ret:
   }
   nrFailed += retry;
 
-  // try_to_unmap_flush(): one TLB flush for every folio the unmap phase took out of page tables; then the move passes.
-  if (unmapped.some((u) => (u.state & PAGE_WAS_MAPPED) !== 0)) charge(ctx, COST.TLB_FLUSH);
+  // The TLB flush: MIGRATE_ASYNC batches unmap with TTU_BATCH_FLUSH and flush once here
+  // (try_to_unmap_flush()); the synchronous retries flush as they unmap (ptep_clear_flush()),
+  // one folio each. Then the move passes.
+  const mapped = unmapped.filter((u) => (u.state & PAGE_WAS_MAPPED) !== 0).length;
+  if (mapped > 0) charge(ctx, COST.TLB_FLUSH, mode === MIGRATE_ASYNC ? 1 : mapped);
   retry = 1;
   for (let pass = 0; pass < nrPass && retry && unmapped.length > 0; pass++) {
     retry = 0;

@@ -146,7 +146,10 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
     const name = `document ${n + 1}`;
     if (d.study !== first.study) throw new Error(`merge: cannot merge a ${d.study} study into a ${first.study} study`);
     if (d.mode !== first.mode) throw new Error(`merge: cannot merge ${d.mode} results with ${first.mode} results`);
-    if (JSON.stringify(d.params) !== same) throw new Error('merge: the documents come from sweeps with different parameters');
+    if (JSON.stringify(d.params) !== same)
+      throw new Error(
+        `merge: the documents come from sweeps with different parameters (document 1 against ${name}: ${differingParams(first.params, d.params)})`,
+      );
     if (d.totalCells !== first.totalCells) throw new Error(`merge: ${name} says the sweep has ${d.totalCells} cells, document 1 says ${first.totalCells}`);
     // The same shard twice (or a merged document and one of its shards) would count its trials twice.
     for (const sh of d.shards) {
@@ -185,4 +188,21 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
     cells: cells.sort((a, b) => a.index - b.index),
   };
   return StudyDocSchema.parse(doc) as StudyDoc;
+}
+
+/** The parameters (cost fields inside params.costs named as costs.x) whose values differ between two documents. */
+function differingParams(a: Record<string, unknown>, b: Record<string, unknown>): string {
+  const out: string[] = [];
+  const walk = (x: Record<string, unknown>, y: Record<string, unknown>, prefix: string) => {
+    for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])]) {
+      const u = x[k];
+      const v = y[k];
+      if (JSON.stringify(u) === JSON.stringify(v)) continue;
+      if (u && v && typeof u === 'object' && typeof v === 'object' && !Array.isArray(u) && !Array.isArray(v))
+        walk(u as Record<string, unknown>, v as Record<string, unknown>, `${prefix}${k}.`);
+      else out.push(`${prefix}${k}: ${u === undefined ? 'absent' : JSON.stringify(u)} against ${v === undefined ? 'absent' : JSON.stringify(v)}`);
+    }
+  };
+  walk(a, b, '');
+  return out.length ? out.join('; ') : 'the same values, in another order';
 }

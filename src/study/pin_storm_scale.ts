@@ -84,6 +84,10 @@ export function scaleS5(s5: Scenario, scale: PinStormScale): Scenario {
     ...s5,
     id: same ? s5.id : `${s5.id}-${cpus}cpus-${pinners}p-${faulters}f`,
     title: same ? s5.title : `${s5.title}, scaled: ${cpus} CPUs, ${pinners} pinning vCPUs, ${faulters} faulting CPUs`,
+    // S5's text names S5's CPUs: say where each role went.
+    description: same
+      ? s5.description
+      : `S5 scaled (study pin-storm): CPUs 0-${pinners - 1} pin as S5's CPUs 0-3, CPU ${pinners} is idle as S5's CPU 4, CPU ${hogCpuOf(scale)} runs S5's CPU 5 script${faulters ? `, CPUs ${hogCpuOf(scale) + 1}-${hogCpuOf(scale) + faulters} fault as S5's CPU 6` : ''}; the other CPUs are idle. S5 reads:\n${s5.description}`,
     cpus,
     objects: s5.objects.map((o) => (o.name === GUEST_OBJECT ? { ...o, pages: guestPages } : o)),
     vmas: s5.vmas.map((v) => (v.name === GUEST ? { ...v, pages: guestPages } : v.name === BUSY ? { ...v, pages: Math.max(1, faulters) * perFaulter } : v)),

@@ -228,9 +228,11 @@ export const PIN_STORM_DEFAULTS: PinStormParams = {
 export function pinStormCells(s5: Scenario, p: PinStormParams, unfit?: { count: number }): CellSpec[] {
   const out: CellSpec[] = [];
   const scales: PinStormScale[] = [];
-  for (const cpus of p.cpus ?? [S5_SCALE.cpus])
-    for (const pinners of p.pinners ?? [S5_SCALE.pinners])
-      for (const faulters of p.faulters ?? [S5_SCALE.faulters]) {
+  // A value given twice is one scale (one key).
+  const once = (xs: number[] | undefined, dflt: number) => [...new Set(xs ?? [dflt])];
+  for (const cpus of once(p.cpus, S5_SCALE.cpus))
+    for (const pinners of once(p.pinners, S5_SCALE.pinners))
+      for (const faulters of once(p.faulters, S5_SCALE.faulters)) {
         if (cpusNeeded({ pinners, faulters }) > cpus) {
           if (unfit) unfit.count++;
           continue;

@@ -1,7 +1,7 @@
 // Figures of a pin-storm study (S5 per policy): drain-alls per pin, pin latency p50 and p99, and
 // everyone's drain-all p99, each with the hog CPU's stretches non-preemptible and preemptible;
 // where the sweep scales S5 (more CPUs, pinners, faulters), those at its largest scale, and pin
-// p99 against each scale dimension that varies.
+// p99 against each scale dimension that varies (where two of its values share the other dimensions).
 import { type StudyDoc, timeBasis } from '../../study/doc.js';
 import { S5_SCALE } from '../../study/pin_storm_scale.js';
 import { barsCaption, endsCaption } from './captions.js';
@@ -55,7 +55,7 @@ export function pinStormFigures(d: StudyDoc): Figure[] {
   const label = (c: Cell) => `${c.params.policy}${mechVaries || c.params.mechanism !== 'workqueue' ? `, ${c.params.mechanism}` : ''}`;
   const varies = SCALE.filter((s) => uniq(all.map((c) => scaleOf(c, s.key))).length > 1);
   const top = largest(all);
-  const atTop = (c: Cell, leave?: ScaleKey) => SCALE.every((s) => s.key === leave || scaleOf(c, s.key) === top[s.key]);
+  const atTop = (c: Cell) => SCALE.every((s) => scaleOf(c, s.key) === top[s.key]);
   // The bars: S5 itself, or the sweep's largest scale when it scales S5.
   const cells = all.filter((c) => atTop(c));
   const scaled = top.cpus !== S5_SCALE.cpus || top.pinners !== S5_SCALE.pinners || top.faulters !== S5_SCALE.faulters;
@@ -117,23 +117,42 @@ export function pinStormFigures(d: StudyDoc): Figure[] {
       us,
       (c) => p(c.aggregate.drainAllLatencyNs, 'p99'),
     ),
-    ...varies.map((dim) => scaleFigure(d, dim, atTop, label, hogName, note)),
+    ...varies.flatMap((dim) => scaleFigure(d, dim, label, hogName, note) ?? []),
   ];
 }
 
-/** Pin p99 against one scale dimension, the others at the sweep's largest: a line per policy (and hog). */
-function scaleFigure(
-  d: StudyDoc,
-  dim: (typeof SCALE)[number],
-  atTop: (c: Cell, leave?: ScaleKey) => boolean,
-  label: (c: Cell) => string,
-  hogName: (hog: string) => string,
-  note: string,
-): Figure {
-  const cells = d.cells.filter((c) => atTop(c, dim.key));
+/**
+ * The cells of one line figure: those whose other scale dimensions take the values that give the
+ * most points along `dim` (a sweep's largest combination may fit only its largest count), ties
+ * going to the larger values.
+ */
+function lineCells(cells: readonly Cell[], dim: ScaleKey): Cell[] {
+  const others = SCALE.filter((s) => s.key !== dim);
+  const groups = new Map<string, { at: number[]; cells: Cell[] }>();
+  for (const c of cells) {
+    const at = others.map((s) => scaleOf(c, s.key));
+    const k = at.join('/');
+    const g = groups.get(k) ?? { at, cells: [] };
+    g.cells.push(c);
+    groups.set(k, g);
+  }
+  const points = (g: { cells: Cell[] }) => uniq(g.cells.map((c) => scaleOf(c, dim))).length;
+  const larger = (x: number[], y: number[]) => {
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! > y[i]!;
+    return false;
+  };
+  let best: { at: number[]; cells: Cell[] } | undefined;
+  for (const g of groups.values()) if (!best || points(g) > points(best) || (points(g) === points(best) && larger(g.at, best.at))) best = g;
+  return best?.cells ?? [];
+}
+
+/** Pin p99 against one scale dimension, the others held where it has most points (lineCells): a line per policy (and hog); null with one point. */
+function scaleFigure(d: StudyDoc, dim: (typeof SCALE)[number], label: (c: Cell) => string, hogName: (hog: string) => string, note: string): Figure | null {
+  const cells = lineCells(d.cells, dim.key);
   const hogVaries = uniq(cells.map((c) => String(c.params.hog))).length > 1;
   const nameOf = (c: Cell) => `${label(c)}${hogVaries ? `, ${hogName(String(c.params.hog))}` : ''}`;
   const counts = uniq(cells.map((c) => scaleOf(c, dim.key)));
+  if (counts.length < 2) return null; // no combination has two points along it
   // Faulters may be 0, which a log axis cannot draw: a linear axis then, ticked at the counts.
   const logX = Math.min(...counts) > 0;
   const series: Series[] = uniq(cells.map(nameOf)).map((name) => ({
