@@ -10,8 +10,8 @@ import { cpusNeeded, hogCpuOf, S5_SCALE, scaleS5 } from '../src/study/pin_storm_
 import { runCells } from '../src/study/run_cells.js';
 import { PIN_STORM_DEFAULTS, pinStormCells, raceWindowCells, type PinStormParams } from '../src/study/studies.js';
 import { pinStormFigures } from '../src/report/plots/pin_storm.js';
-import { buildStudyDoc } from '../src/study/doc.js';
 import { cli } from './helpers/cli.js';
+import { studyDocOf } from './helpers/study_doc.js';
 
 afterAll(async () => {
   await shutdownAll();
@@ -136,14 +136,7 @@ describe('pin-storm cells at scale', () => {
     const params = p({ policies: ['merged'], hog: ['off'], cpus: [8, 64], pinners: [4, 16], trials: 1 });
     const cells = pinStormCells(s5, params); // 16 pinners do not fit in 8 CPUs
     const outs = await runCells(cells, { mode: 'logical', costs: DEFAULT_COSTS });
-    const doc = buildStudyDoc(
-      'pin-storm',
-      'logical',
-      params as unknown as Record<string, unknown>,
-      cells.length,
-      null,
-      cells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: outs[i]!.aggregate })),
-    );
+    const doc = studyDocOf('pin-storm', 'logical', params, cells, outs);
     const lines = pinStormFigures(doc).filter((f) => f.kind === 'lines');
     expect(lines.map((f) => [f.id, f.series[0]!.points.map((q) => q.x)])).toEqual([
       ['pin-storm-cpus-p99', [8, 64]], // at 4 pinners, where both CPU counts fit
@@ -160,14 +153,7 @@ describe('pin-storm cells at scale', () => {
     const params = p({ policies: ['v6.11', 'merged'], hog: ['off'], cpus: [8, 32], trials: 1 });
     const cells = pinStormCells(s5, params);
     const outs = await runCells(cells, { mode: 'logical', costs: DEFAULT_COSTS });
-    const doc = buildStudyDoc(
-      'pin-storm',
-      'logical',
-      { ...params, model: 'logical', costs: DEFAULT_COSTS },
-      cells.length,
-      null,
-      cells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: outs[i]!.aggregate })),
-    );
+    const doc = studyDocOf('pin-storm', 'logical', { ...params, model: 'logical', costs: DEFAULT_COSTS }, cells, outs);
     const figs = pinStormFigures(doc);
     expect(figs.map((f) => f.id)).toEqual(['pin-storm-drains-per-pin', 'pin-storm-pin-p50', 'pin-storm-pin-p99', 'pin-storm-drain-p99', 'pin-storm-cpus-p99']);
     expect(figs[0]!.title).toContain('(32 CPUs, 4 pinners, 1 faulter)');

@@ -27,6 +27,7 @@ import { buildFigures, renderHtml, type Figure } from '../src/report/html.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { findChromium, headless, LAYOUT_CHECK, layoutResult } from './helpers/chromium.js';
 import { countColour, decodePng, PNG_SIGNATURE } from './helpers/png.js';
+import { studyDocOf } from './helpers/study_doc.js';
 
 function twoCpus(mech: DrainMechanism) {
   const k = new InlineKernel({ nCpus: 2, policy: withSwitches(getPolicy('v6.11'), { drainMechanism: mech }) });
@@ -211,9 +212,7 @@ if (!chromium)
 async function reportDocs() {
   const dl = await runDoc(null);
   const study = async (kind: 'pin-storm' | 'race-window', cells: ReturnType<typeof raceWindowCells>, params: Record<string, unknown>) => {
-    const outs = await runCells(cells, { mode: 'deterministic' });
-    const done: StudyCell[] = cells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: outs[i]!.aggregate }));
-    return buildStudyDoc(kind, 'deterministic', params, cells.length, null, done);
+    return studyDocOf(kind, 'deterministic', params, cells, await runCells(cells, { mode: 'deterministic' }));
   };
   const ps = { policies: ['v6.11', 'merged'], mechanisms: ['workqueue' as DrainMechanism], hog: ['on', 'off'] as ('on' | 'off')[], trials: 2, seed: 1 };
   const rw = { policies: ['v6.11', 'merged'], windowsUs: [0, 50, 100], trials: 4, seed: 1 };
@@ -228,14 +227,7 @@ async function reportDocs() {
   };
   const stCells = drainLatencyCells(st);
   const stOuts = await runCells(stCells, { mode: 'deterministic' });
-  const storm = buildStudyDoc(
-    'drain-latency',
-    'deterministic',
-    st as unknown as Record<string, unknown>,
-    stCells.length,
-    null,
-    stCells.map((c, i) => ({ key: c.key, index: c.index, params: c.params, aggregate: stOuts[i]!.aggregate })),
-  );
+  const storm = studyDocOf('drain-latency', 'deterministic', st, stCells, stOuts);
   // S5 scaled to 16 CPUs beside S5 itself: the bars at 16 CPUs, and pin p99 against CPUs.
   const scaled = { ...ps, cpus: [8, 16], hog: ['on'] as 'on'[] };
   return [
