@@ -91,33 +91,20 @@ const policyId = (s: string) => {
   return s;
 };
 /**
- * The drain-latency parameters as the study document keeps them: the dimensions added after the
- * first documents (hogs, refill, callers, genSkip) only where they differ from their defaults, so shards
- * of one sweep written before and after them still merge (`folio-race merge` compares params).
+ * A study's parameters as its document keeps them: `later` (dimensions added after the first
+ * documents) only where they differ from their defaults, so shards of one sweep written before
+ * and after them still merge (`folio-race merge` compares params).
  */
-function laterAtDefaults(p: DrainLatencyParams, d: DrainLatencyParams): Record<string, unknown> {
-  const { hogs, refill, callers, genSkip, ...rest } = p;
-  const isDefault = (v: readonly unknown[], dv: readonly unknown[]) => JSON.stringify(v) === JSON.stringify(dv);
-  return {
-    ...rest,
-    // Without a hog cell the number of hogs changes nothing: not kept either.
-    ...(isDefault(hogs, d.hogs) || !p.hog.includes('on') ? {} : { hogs }),
-    ...(isDefault(refill, d.refill) ? {} : { refill }),
-    ...(isDefault(callers, d.callers) ? {} : { callers }),
-    ...(isDefault(genSkip, d.genSkip) ? {} : { genSkip }),
-  };
+function laterAtDefaults<T extends object>(p: T, d: T, later: readonly (keyof T & string)[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  // The earlier parameters in their order, then the later ones in `later`'s: documents compare as JSON text.
+  for (const [k, v] of Object.entries(p)) if (!later.includes(k as keyof T & string)) out[k] = v;
+  for (const k of later) if (JSON.stringify(p[k]) !== JSON.stringify(d[k])) out[k] = p[k];
+  return out;
 }
-
-/** The pin-storm parameters as the study document keeps them: the scale only where it is not S5's, as for laterAtDefaults. */
-function scaleAtDefaults(p: Required<PinStormParams>, d: PinStormParams): Record<string, unknown> {
-  const { cpus, pinners, faulters, ...rest } = p;
-  const isDefault = (v: readonly number[], dv: readonly number[] | undefined) => JSON.stringify(v) === JSON.stringify(dv);
-  return {
-    ...rest,
-    ...(isDefault(cpus, d.cpus) ? {} : { cpus }),
-    ...(isDefault(pinners, d.pinners) ? {} : { pinners }),
-    ...(isDefault(faulters, d.faulters) ? {} : { faulters }),
-  };
+/** drain-latency's later dimensions; without a hog cell the number of hogs changes nothing: not kept either. */
+function drainLatencyKept(p: DrainLatencyParams, d: DrainLatencyParams): Record<string, unknown> {
+  return laterAtDefaults(p.hog.includes('on') ? p : { ...p, hogs: d.hogs }, d, ['hogs', 'refill', 'callers', 'genSkip']);
 }
 
 const outPath = (flag: string, raw: string | undefined) => (raw === undefined ? undefined : outputPathFlag(flag, raw));
@@ -186,7 +173,8 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       seed,
       policy: f.policy === undefined ? d.policy : checkedPolicyText(f.policy),
     };
-    params = costs ? { ...laterAtDefaults(p, d), model: 'logical', costs } : laterAtDefaults(p, d);
+    const kept = drainLatencyKept(p, d);
+    params = costs ? { ...kept, model: 'logical', costs } : kept;
     const unfit = { count: 0 };
     cells = studies.drainLatencyCells(p, unfit);
     if (unfit.count > 0 && cells.length > 0)
@@ -210,7 +198,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       trials: trials ?? d.trials,
       seed,
     };
-    const kept = scaleAtDefaults(p, d);
+    const kept = laterAtDefaults(p, d, ['cpus', 'pinners', 'faulters']);
     params = costs ? { ...kept, model: 'logical', costs } : kept;
     const unfit = { count: 0 };
     cells = studies.pinStormCells(loadScenario('S5'), p, unfit);
