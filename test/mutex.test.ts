@@ -2,8 +2,8 @@
 // step by step on one thread, waiters get it in the order they came, an unlock wakes the first
 // waiter only, a newcomer can take it from under a woken waiter once, and then the next unlock
 // hands it to that waiter; in logical time, no pinner of a storm waits for more drains than
-// there are pinners ahead of it.
-import { afterAll, describe, expect, test } from 'vitest';
+// there are pinners ahead of it; a newcomer that queues while an unlock runs is not left asleep.
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { DEFAULT_COSTS } from '../src/cost/model.js';
 import type { KGen } from '../src/mm/context.js';
 import { gw } from '../src/mm/layout.js';
@@ -79,6 +79,33 @@ describe('mutex_lock() / mutex_unlock(), one CPU at a time', () => {
     expect(Atomics.load(k.w, gw(M.handoff))).toBe(0);
     mutex_unlock(k.ctx(1), M);
     expect(owner()).toBe(-1);
+  });
+});
+
+describe('mutex_unlock() against a newcomer on another thread', () => {
+  test('a newcomer that queues while the unlock runs (before its first store) is woken: the mutex is freed before the unlock looks for its first waiter', () => {
+    const { k, woken, step } = kernel();
+    expect(mutex_trylock(k.ctx(0), M)).toBe(true);
+    const g2 = mutex_lock(k.ctx(2), M);
+    // Stand in for CPU 2 running on its own core: its whole entry fits just before the unlock's first store.
+    const store = Atomics.store;
+    let once = false;
+    const onStore = (a: Int32Array, i: number, v: number): number => {
+      if (!once && a === k.w) {
+        once = true;
+        expect(step(g2)).toBe(false); // queued: the mutex was still held
+      }
+      return store(a, i, v);
+    };
+    const spy = vi.spyOn(Atomics, 'store').mockImplementation(onStore as unknown as typeof Atomics.store);
+    try {
+      mutex_unlock(k.ctx(0), M);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(once).toBe(true);
+    expect(woken).toEqual([2]);
+    expect(step(g2)).toBe(true);
   });
 });
 

@@ -84,24 +84,43 @@ export function* mutex_lock(ctx: KernelCtx, m: KMutex): KGen<void> {
 
 /**
  * mutex_unlock() (kernel/locking/mutex.c, v4.10+): with the handoff flag set, give the mutex to
- * the first waiter (__mutex_handoff()); else release it. Either way wake the first waiter only.
+ * the first waiter (__mutex_handoff(); the flag is set only by a registered head); else release
+ * it first, then look for the first waiter (a newcomer queueing meanwhile either sees the free
+ * mutex or is found), as __mutex_unlock_slowpath() clears the owner before it takes wait_lock.
+ * Either way wake the first waiter only.
  */
 export function mutex_unlock(ctx: KernelCtx, m: KMutex): void {
   const w = ctx.w;
+  if (Atomics.load(w, gw(m.handoff)) !== 0) {
+    const head = first_waiter(ctx, m);
+    if (head >= 0) {
+      Atomics.store(w, gw(m.handoff), 0);
+      Atomics.store(w, gw(m.owner), head + 1);
+      wake_first(ctx, m, head);
+      return;
+    }
+  }
+  Atomics.store(w, gw(m.owner), 0);
   const head = first_waiter(ctx, m);
-  if (head >= 0 && Atomics.load(w, gw(m.handoff)) !== 0) {
-    Atomics.store(w, gw(m.handoff), 0);
-    Atomics.store(w, gw(m.owner), head + 1);
-  } else Atomics.store(w, gw(m.owner), 0);
-  if (head < 0) return;
-  Atomics.store(w, gw(m.woken), Atomics.load(w, cpuBase(head) + C.MUTEX_PLACE));
+  if (head >= 0) wake_first(ctx, m, head);
+}
+
+/**
+ * Say which waiter this unlock woke, then wake it. Places only grow, so `woken` only rises: an
+ * unlock delayed between its scan and this store cannot take back a later unlock's wake-up.
+ */
+function wake_first(ctx: KernelCtx, m: KMutex, head: number): void {
+  const w = ctx.w;
+  const v = Atomics.load(w, cpuBase(head) + C.MUTEX_PLACE);
+  const at = gw(m.woken);
+  for (let cur = Atomics.load(w, at); cur < v; cur = Atomics.load(w, at)) if (Atomics.compareExchange(w, at, cur, v) === cur) break;
   ctx.hooks.wake(head);
 }
 
 /**
  * The CPU at the head of the wait list (the waiter whose place is `first`), or -1. A waiter that
- * has taken its place but not yet registered is not found: it sees the free mutex itself before
- * it sleeps. Only the bitmap words that can hold a bit are read.
+ * has taken its place but not yet registered is not found: the mutex was freed before this scan,
+ * so it sees it free before it sleeps. Only the bitmap words that can hold a bit are read.
  */
 function first_waiter(ctx: KernelCtx, m: KMutex): number {
   const w = ctx.w;
