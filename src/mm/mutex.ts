@@ -12,8 +12,8 @@
 // The wait list is a ticket queue: each waiter takes the next place; the waiter whose place is
 // `first` is the head (the others are not woken, as in the kernel).
 import type { KernelCtx, KGen } from './context.js';
-import { C, COORDINATOR, G, cpuBase, gw } from './layout.js';
-import { wait_event } from './wait.js';
+import { C, G, cpuBase, gw } from './layout.js';
+import { find_waiter, wait_event } from './wait.js';
 
 /** A mutex's words (layout.ts G): owner (0 free, else cpu + 1), handoff flag, wait-list places, the waiter woken, waiter bitmap. */
 export interface KMutex {
@@ -120,24 +120,9 @@ function wake_first(ctx: KernelCtx, m: KMutex, head: number): void {
 /**
  * The CPU at the head of the wait list (the waiter whose place is `first`), or -1. A waiter that
  * has taken its place but not yet registered is not found: the mutex was freed before this scan,
- * so it sees it free before it sleeps. Only the bitmap words that can hold a bit are read.
+ * so it sees it free before it sleeps.
  */
 function first_waiter(ctx: KernelCtx, m: KMutex): number {
-  const w = ctx.w;
-  const want = Atomics.load(w, gw(m.first)) + 1;
-  const bits = gw(m.waiters);
-  const words = (ctx.nCpus + 31) >> 5;
-  for (let k = 0; k <= words; k++) {
-    // The last turn: the coordinator's word, where it is not one of the CPUs' already.
-    const kk = k === words ? COORDINATOR >> 5 : k;
-    if (k === words && kk < words) break;
-    let bitsSet = Atomics.load(w, bits + kk);
-    while (bitsSet !== 0) {
-      const b = 31 - Math.clz32(bitsSet);
-      bitsSet &= ~(1 << b);
-      const cpu = kk * 32 + b;
-      if (Atomics.load(w, cpuBase(cpu) + C.MUTEX_PLACE) === want) return cpu;
-    }
-  }
-  return -1;
+  const want = Atomics.load(ctx.w, gw(m.first)) + 1;
+  return find_waiter(ctx, m.waiters, (c, cpu) => Atomics.load(c.w, cpuBase(cpu) + C.MUTEX_PLACE) === want);
 }

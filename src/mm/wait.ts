@@ -65,25 +65,40 @@ export function word_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): vo
 }
 
 /**
- * Wake every waiter registered in the bitmap at `waitersIdx`. Only the words that can hold a bit
- * are read: those of CPUs 0..nCpus-1 and the coordinator's, not all WAITER_WORDS (an unlock on 8
- * CPUs read 17 words, 15 of which can never hold a bit).
+ * The first CPU registered in the waiter bitmap at `waitersIdx` (word by word, the
+ * coordinator's last) for which `pick(ctx, cpu)` is true, or -1. Only the words that can hold a bit are read:
+ * those of CPUs 0..nCpus-1 and the coordinator's, not all WAITER_WORDS (an unlock on 8 CPUs read
+ * 17 words, 15 of which can never hold a bit).
  */
-export function wake_waiters(ctx: KernelCtx, waitersIdx: number): void {
+export function find_waiter(ctx: KernelCtx, waitersIdx: number, pick: (ctx: KernelCtx, cpu: number) => boolean): number {
   const waiters = gw(waitersIdx); // one slot for the whole bitmap
   const cpuWords = (ctx.nCpus + 31) >> 5;
-  for (let k = 0; k < cpuWords; k++) wake_word(ctx, waiters, k);
-  if (COORDINATOR_WORD >= cpuWords) wake_word(ctx, waiters, COORDINATOR_WORD);
+  for (let k = 0; k < cpuWords; k++) {
+    const cpu = find_in_word(ctx, waiters, k, pick);
+    if (cpu >= 0) return cpu;
+  }
+  return COORDINATOR_WORD >= cpuWords ? find_in_word(ctx, waiters, COORDINATOR_WORD, pick) : -1;
 }
 const COORDINATOR_WORD = COORDINATOR >> 5;
-function wake_word(ctx: KernelCtx, waiters: number, k: number): void {
+function find_in_word(ctx: KernelCtx, waiters: number, k: number, pick: (ctx: KernelCtx, cpu: number) => boolean): number {
   let m = Atomics.load(ctx.w, waiters + k);
   while (m !== 0) {
     const b = 31 - Math.clz32(m);
     m &= ~(1 << b);
-    ctx.hooks.wake(k * 32 + b);
+    if (pick(ctx, k * 32 + b)) return k * 32 + b;
   }
+  return -1;
 }
+
+/** Wake every waiter registered in the bitmap at `waitersIdx`. */
+export function wake_waiters(ctx: KernelCtx, waitersIdx: number): void {
+  find_waiter(ctx, waitersIdx, wakeAndGoOn);
+}
+/** A module-level function, not a closure: wake_waiters runs at every page-table-lock unlock. */
+const wakeAndGoOn = (ctx: KernelCtx, cpu: number): boolean => {
+  ctx.hooks.wake(cpu);
+  return false;
+};
 
 export const DRAIN_MUTEX = G.DRAIN_MUTEX;
 export const DRAIN_MUTEX_WAITERS = G.DRAIN_MUTEX_WAITERS;
