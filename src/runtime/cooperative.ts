@@ -315,16 +315,24 @@ export class CooperativeRuntime {
     }
     // Exhaustive search: learn what this step touched (src/sched/footprint.ts). A task's
     // footprint carries the slots of its earlier steps in the same op, since kernel code may
-    // keep an address it computed before a scheduling point.
-    fp.start(s.ctx.cpu, kw ? null : s.carry, this.sched.exactFootprint?.() ?? true);
-    this.stepGlobal = false;
-    watchSlots(fp);
-    try {
+    // keep an address it computed before a scheduling point. A step the search ran before,
+    // from the same state, is not recorded again.
+    const known = this.sched.knownFootprint?.(this.decisions.length - 1);
+    if (known !== undefined) {
+      fp.skip();
       this.advance(s, kw, rec);
-    } finally {
-      watchSlots(null);
+      rec.fp = known;
+    } else {
+      fp.start(s.ctx.cpu, kw ? null : s.carry, this.sched.exactFootprint?.() ?? true);
+      this.stepGlobal = false;
+      watchSlots(fp);
+      try {
+        this.advance(s, kw, rec);
+      } finally {
+        watchSlots(null);
+      }
+      rec.fp = fp.finish(this.stepGlobal);
     }
-    rec.fp = fp.finish(this.stepGlobal);
     if (!kw) s.carry = rec.yp === YP.OP_BOUNDARY || s.gen === null ? null : rec.fp.slots;
   }
 

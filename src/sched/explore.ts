@@ -100,6 +100,25 @@ class DfsScheduler implements Scheduler {
     return this.exact;
   }
 
+  /**
+   * The previous run's decisions, of which the run now starting repeats the first `knownLen`
+   * (the prefix up to the decision where the search backtracked): the same steps from the same
+   * states, with the same sleep sets and alternatives, so the same footprints. Most of a deep
+   * run is such a prefix, and recording a footprint is most of what the reduction costs.
+   */
+  private known: readonly DecisionRecord[] = [];
+  private knownLen = 0;
+
+  /** The next run repeats the first `n` of `decisions` (0: nothing known). */
+  repeats(decisions: readonly DecisionRecord[], n: number): void {
+    this.known = decisions;
+    this.knownLen = n;
+  }
+
+  knownFootprint(step: number): Footprint | undefined {
+    return step < this.knownLen ? this.known[step]!.fp : undefined;
+  }
+
   begin(): void {
     this.frames = [];
     this.run = 0;
@@ -203,6 +222,11 @@ export interface ExploreOptions {
    * footprints rest on (FootprintRecorder's audit; slower). Only with the reduction.
    */
   auditFootprints?: boolean;
+  /**
+   * Take the footprints of the steps a run repeats from the previous run (default true: each
+   * was recorded, and audited, when the search first ran it); false records every step.
+   */
+  reuseFootprints?: boolean;
   /** Called after every interleaving run to its end, with the kernel memory as it ended. */
   visit?: (run: DetRun, w: Int32Array) => void;
 }
@@ -362,6 +386,8 @@ function* searchRuns(session: DetSession, o: ExploreOptions, scope: SearchScope)
         const f = frames[j]!;
         next = frames.slice(0, j).map((x) => x.idx);
         next.push(nextAlternative(f, f.idx, o.preemptionBound));
+        // Its first j steps are this run's again, footprints included.
+        if (reduce && (o.reuseFootprints ?? true)) sched.repeats(run.decisions, j);
         // The thread just explored at depth j sleeps in its siblings (with what its step touched).
         sched.done.length = j + 1;
         if (reduce) {

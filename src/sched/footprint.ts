@@ -201,6 +201,7 @@ export class FootprintRecorder implements SlotWatch {
       }
     this.copied.length = 0;
     this.used = 0;
+    this.stale = false;
     const g = this.globals;
     for (let i = 0; i < g.length; i++) this.before[i] = w[g[i]!]!;
   }
@@ -317,8 +318,28 @@ export class FootprintRecorder implements SlotWatch {
     return false;
   }
 
+  /** Steps ran unrecorded since the last one recorded (skip): copies and `before` may be stale. */
+  private stale = false;
+
+  /** A step runs unrecorded (its footprint is known from an earlier run of the same prefix). */
+  skip(): void {
+    this.stale = true;
+  }
+
+  /**
+   * After unrecorded steps: the watched global words are read again. They are a run's prefix,
+   * before any step was recorded, so no copy is kept yet; any there were would be stale.
+   */
+  private resync(): void {
+    for (const code of this.copied) this.copyAt[code] = 0;
+    const g = this.globals;
+    for (let i = 0; i < g.length; i++) this.before[i] = this.w[g[i]!]!;
+    this.stale = false;
+  }
+
   /** Start a step of a thread on `cpu` (its own CPU region is always part of the footprint). */
   start(cpu: number, carried: readonly number[] | null, exact = true): void {
+    if (this.stale) this.resync();
     if (this.audit) this.check();
     this.exact = exact;
     this.nSlots = 0;

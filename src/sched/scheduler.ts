@@ -3,6 +3,7 @@
 // pending drain work), in a fixed order (CPU ascending, task before kworker), and a Scheduler
 // picks one. Strategies: seeded random, PCT, round-robin, replay of an explicit schedule, and
 // the exhaustive explorer's own (explore.ts).
+import type { Footprint } from './footprint.js';
 import type { Thread } from './schedule.js';
 
 export interface Scheduler {
@@ -20,6 +21,13 @@ export interface Scheduler {
    * without it a footprint counts every slot addressed as written, which is cheaper and safe.
    */
   exactFootprint?(): boolean;
+  /**
+   * The footprint of decision `step`'s step where the scheduler knows it already, else
+   * undefined: the exhaustive search re-runs the previous run's decisions up to where it
+   * backtracked, and those steps repeat exactly (the runtime is deterministic), footprints
+   * included. The runtime then runs the step without recording it.
+   */
+  knownFootprint?(step: number): Footprint | undefined;
   /** Called at the end of a trial with the number of decisions it took. */
   end?(steps: number): void;
 }
