@@ -237,7 +237,8 @@ describe('partial-order reduction in explore (sleep sets)', () => {
   // A run re-runs the previous run's decisions up to where the search backtracked; those steps
   // take their footprints from the previous run instead of recording them again. Both must be
   // the same search, run for run, and the audit must hold at every step recorded after some
-  // that were not (the recorder's copies are stale there unless it starts afresh).
+  // that were not (the recorder's snapshot of the global words is stale there unless it reads
+  // them again).
   // The share of steps still recorded depends on where the search backtracks: S9 at bound 2
   // backtracks early in its long runs (27,064 of 30,448 recorded), the others deep (under half).
   for (const [id, policy, bound, cpus, share] of [

@@ -317,7 +317,7 @@ export class CooperativeRuntime {
     // footprint carries the slots of its earlier steps in the same op, since kernel code may
     // keep an address it computed before a scheduling point. A step the search ran before,
     // from the same state, is not recorded again.
-    const known = this.sched.knownFootprint?.(this.decisions.length - 1);
+    const known = this.sched.knownFootprint?.(this.decisions.length - 1, rec.cpu, rec.kw);
     if (known !== undefined) {
       fp.skip();
       this.advance(s, kw, rec);

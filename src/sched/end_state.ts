@@ -60,7 +60,9 @@ export async function checkReduction(
     // In slices: an interrupt leaves both searches incomplete (no verdict), not the process stuck.
     const r = await searchAsync(
       s,
-      { ...o, reduction, auditFootprints: reduction === 'sleep-sets', visit: (run, w) => seen.add(endStateKey(run, w, s.rt.lay)) },
+      // Every step recorded, so the audit checks every copy a trial keeps (reused footprints skip the
+      // steps a run repeats, and with them the copies those steps would keep).
+      { ...o, reduction, auditFootprints: reduction === 'sleep-sets', reuseFootprints: false, visit: (run, w) => seen.add(endStateKey(run, w, s.rt.lay)) },
       { floor: 0, cut: null, ...(signal ? { stopped: () => signal.aborted } : {}) },
     );
     return { r, seen };

@@ -115,8 +115,15 @@ class DfsScheduler implements Scheduler {
     this.knownLen = n;
   }
 
-  knownFootprint(step: number): Footprint | undefined {
-    return step < this.knownLen ? this.known[step]!.fp : undefined;
+  knownFootprint(step: number, cpu: number, kw: boolean): Footprint | undefined {
+    if (step >= this.knownLen) return undefined;
+    const d = this.known[step]!;
+    // The choice index replayed the same, so the thread must be too: else the runtime is not deterministic.
+    if (d.cpu !== cpu || d.kw !== kw)
+      throw new Error(
+        `explore: nondeterministic replay at decision ${step} (cpu ${cpu}${kw ? ' kworker' : ''} where the previous run had cpu ${d.cpu}${d.kw ? ' kworker' : ''})`,
+      );
+    return d.fp;
   }
 
   begin(): void {

@@ -25,9 +25,10 @@ export interface Scheduler {
    * The footprint of decision `step`'s step where the scheduler knows it already, else
    * undefined: the exhaustive search re-runs the previous run's decisions up to where it
    * backtracked, and those steps repeat exactly (the runtime is deterministic), footprints
-   * included. The runtime then runs the step without recording it.
+   * included. The runtime then runs the step without recording it. `cpu` and `kw` name the
+   * thread picked, to check it is the one the footprint is of.
    */
-  knownFootprint?(step: number): Footprint | undefined;
+  knownFootprint?(step: number, cpu: number, kw: boolean): Footprint | undefined;
   /** Called at the end of a trial with the number of decisions it took. */
   end?(steps: number): void;
 }
