@@ -33,7 +33,9 @@ export const G = {
   TRIAL_GEN: 7 * LINE, // trial barrier: bumped by the coordinator to release all CPUs
   TRIAL_DONE: 8 * LINE, // CPUs that finished their script in this trial
   TRIAL_STOP: 9 * LINE, // 1 = workers leave their loop
-  PTL: 11 * LINE, // the page-table lock (one mm-wide spinlock is enough here)
+  PTL: 11 * LINE, // the page-table lock (one mm-wide spinlock is enough here): 0 free, else owner cpu + 1
+  PTL_NEXT: 11 * LINE + 1, // no kernel field: tickets taken by its queued waiters (qspinlock's MCS queue, as a ticket queue)
+  PTL_HEAD: 11 * LINE + 2, // no kernel field: the ticket of the waiter at the head of that queue
   NEXT_PTE: 11 * LINE + 4, // PTE area allocation cursor (VMA creation)
   NEXT_CACHE_SLOT: 11 * LINE + 5, // page-cache area allocation cursor (object creation)
   NEXT_VMA: 11 * LINE + 6,
@@ -111,6 +113,7 @@ export const C = {
   BELL: 16 * LINE + 3, // futex word this CPU sleeps on
   WQ_FLUSHER: 16 * LINE + 4, // who is in flush_work() on this CPU's work item: its cpu + 1, 0 none
   MUTEX_PLACE: 16 * LINE + 5, // no kernel field: this CPU's place in the wait_list of the mutex it sleeps on, + 1 (0: none)
+  SPIN_TICKET: 16 * LINE + 6, // no kernel field: this CPU's ticket in the queue of the spinlock it waits for, + 1 (0: none)
   ONLINE: 17 * LINE, // in cpu_online_mask
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()

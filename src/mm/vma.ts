@@ -6,9 +6,8 @@
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
 import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, vmaBase, gw } from './layout.js';
-import { may_spin } from './locks.js';
 import { read_once, write_once } from './access.js';
-import { word_lock, word_trylock, word_unlock } from './wait.js';
+import { type QSpinlock, queued_spin_lock, queued_spin_lock_spin, queued_spin_unlock } from './spinlock.js';
 
 /**
  * Take `n` consecutive slots from an allocation cursor, or throw naming what ran out. A
@@ -243,29 +242,26 @@ export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number
 }
 
 // ---- the page-table lock ------------------------------------------------------------------
-// pte_offset_map_lock()/pte_unmap_unlock(): one mm-wide spinlock (G.PTL; its waiters in the
-// G.PTL_WAITERS bitmap). A spinlock disables preemption, so drain work never runs while it is held. The model
-// holds it across the yield points inside mlock_folio()/folio_add_lru(), so a contender sleeps
-// (yields BLOCKED) instead of spinning: a single-thread runtime must be able to resume the holder.
+// pte_offset_map_lock()/pte_unmap_unlock(): one mm-wide spinlock, the kernel's queued spinlock
+// (spinlock.ts: FIFO; its words G.PTL, G.PTL_NEXT, G.PTL_HEAD, its sleepers in the
+// G.PTL_WAITERS bitmap). A spinlock disables preemption, so drain work never runs while it is
+// held. The model holds it across the yield points inside mlock_folio()/folio_add_lru(), so a
+// contender sleeps (yields BLOCKED) instead of spinning: a single-thread runtime must be able to
+// resume the holder.
 
-const PTL_WAITERS = G.PTL_WAITERS;
+const PTL: QSpinlock = { owner: G.PTL, next: G.PTL_NEXT, head: G.PTL_HEAD, waiters: G.PTL_WAITERS };
 
-/** spin_lock(ptl) for kernel code that can yield. */
+/** spin_lock(ptl) (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
 export function* pte_lock(ctx: KernelCtx): KGen<void> {
-  yield* word_lock(ctx, gw(G.PTL), PTL_WAITERS);
+  yield* queued_spin_lock(ctx, PTL);
   ctx.preempt++;
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
 export function pte_lock_spin(ctx: KernelCtx): void {
-  const ptl = gw(G.PTL);
-  for (let spins = 0; !word_trylock(ctx, ptl); spins++) {
-    if (spins === 0) may_spin(ctx, `the page-table lock held by cpu ${Atomics.load(ctx.w, ptl) - 1}`);
-    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: page-table lock held by cpu ${Atomics.load(ctx.w, ptl) - 1} for too long`);
-    if (spins > 64) Atomics.wait(ctx.w, ptl, Atomics.load(ctx.w, ptl) || 1, 0.01);
-  }
+  queued_spin_lock_spin(ctx, PTL, 'the page-table lock');
   ctx.preempt++;
 }
 export function pte_unlock(ctx: KernelCtx): void {
   ctx.preempt--;
-  word_unlock(ctx, gw(G.PTL), PTL_WAITERS);
+  queued_spin_unlock(ctx, PTL);
 }

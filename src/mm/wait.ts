@@ -1,7 +1,7 @@
-// Sleeping in the model: wait_event() and a lock word whose contenders sleep (the kernel's mutex is
-// mutex.ts). A waiting
-// CPU yields BLOCKED with the condition it waits for; the runtime keeps running that CPU's own
-// kworker meanwhile (in the kernel the caller sleeps and its CPU runs other tasks).
+// Sleeping in the model: wait_event() and the waiter bitmaps that unlocks wake from (the kernel's
+// mutex is mutex.ts, its queued spinlock spinlock.ts). A waiting CPU yields BLOCKED with the
+// condition it waits for; the runtime keeps running that CPU's own kworker meanwhile (in the
+// kernel the caller sleeps and its CPU runs other tasks).
 import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
 import { COORDINATOR, G, gw } from './layout.js';
@@ -28,40 +28,6 @@ export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string)
  */
 export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: () => boolean, reason: string): KGen<void> {
   while (!trylock()) yield* wait_event(ctx, isFree, reason);
-}
-
-/**
- * A lock word whose contenders sleep (0 free, else owner cpu + 1): the model's page-table lock,
- * a spinlock in the kernel held across the model's yield points (vma.ts pte_lock). Its unlock
- * wakes every sleeper and they race; the kernel's qspinlock queues its spinners in order. The
- * drain mutex is the kernel's mutex instead (mutex.ts: FIFO, first-waiter wake-up, handoff).
- */
-export function word_trylock(ctx: KernelCtx, idx: number): boolean {
-  return Atomics.compareExchange(ctx.w, gw(idx), 0, ctx.cpu + 1) === 0;
-}
-
-/** Sleep until the lock word is ours. Waiters register so unlock can wake them. */
-export function* word_lock(ctx: KernelCtx, idx: number, waitersIdx: number): KGen<void> {
-  if (word_trylock(ctx, idx)) return;
-  const word = gw(waitersIdx + (ctx.cpu >> 5));
-  const bit = 1 << (ctx.cpu & 31);
-  Atomics.or(ctx.w, word, bit);
-  try {
-    yield* wait_trylock(
-      ctx,
-      () => word_trylock(ctx, idx),
-      () => Atomics.load(ctx.w, gw(idx)) === 0,
-      'mutex',
-    );
-  } finally {
-    Atomics.and(ctx.w, word, ~bit);
-  }
-}
-
-/** Release the lock word and wake every registered waiter; they race for it. */
-export function word_unlock(ctx: KernelCtx, idx: number, waitersIdx: number): void {
-  Atomics.store(ctx.w, gw(idx), 0);
-  wake_waiters(ctx, waitersIdx);
 }
 
 /**

@@ -1,0 +1,11 @@
+import { getPolicy } from './dist/src/mm/policy.js';
+import { loadScenario } from './dist/src/scenario/load.js';
+import { DetSession } from './dist/src/sched/session.js';
+const s = loadScenario(process.argv[2] ?? 'S1');
+const sess = new DetSession({ scenario: s, policy: getPolicy(process.argv[3] ?? 'v6.11'), cpus: s.cpus, strategy: process.argv[5] ?? 'random', depth: 3 });
+for (let i = 0; i < 1000; i++) sess.run(i);
+const t0 = performance.now(); let d = 0;
+const N = +(process.argv[4] ?? 40000);
+for (let i = 0; i < N; i++) d += sess.run(1000 + i).decisions.length;
+const ms = performance.now() - t0;
+console.log(`${N} schedules ${ms.toFixed(0)} ms, ${(d/N).toFixed(1)} decisions, ${(ms*1000/d).toFixed(2)} us/decision`);
