@@ -435,7 +435,7 @@ describe('racing faults (yield point 6, the PTL)', () => {
     expect(k.ctx(0).preempt).toBeGreaterThan(0);
     const z = unmap_vma(k.ctx(1), vma);
     expect(z.next().value).toBe(YP.BLOCKED);
-    expect(k.ctx(1).blockReason).toBe('mutex');
+    expect(k.ctx(1).blockReason).toBe('ptl');
     let r0 = g0.next();
     while (!r0.done) r0 = g0.next();
     expect(k.ctx(0).preempt).toBe(0);

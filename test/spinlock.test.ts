@@ -62,6 +62,21 @@ describe('queued_spin_lock() for the page-table lock (kernel/locking/qspinlock.c
     pte_unlock(a!);
   });
 
+  test('on one thread, a CPU that cannot sleep (pte_lock_spin) takes the free lock ahead of a woken waiter, which takes it at its unlock', () => {
+    const k = kernel('v6.11', 3);
+    const [a, b, c] = [0, 1, 2].map((x) => k.ctx(x));
+    k.run(0, pte_lock(a!));
+    const gb = pte_lock(b!);
+    expect(advance(gb)).toBe(false);
+    pte_unlock(a!); // free, CPU 1 at the queue's head but not run yet
+    expect(() => pte_lock_spin(c!)).not.toThrow();
+    expect(k.w[G.PTL]).toBe(3);
+    expect(advance(gb)).toBe(false);
+    pte_unlock(c!);
+    expect(advance(gb)).toBe(true);
+    pte_unlock(b!);
+  });
+
   test('a CPU that cannot sleep (pte_lock_spin) behind a holder parked on this thread is reported as a deadlock before it queues', () => {
     const k = kernel('v6.11', 2);
     const [a, b] = [0, 1].map((c) => k.ctx(c));

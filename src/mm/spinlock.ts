@@ -16,6 +16,9 @@ import { find_waiter, wait_event } from './wait.js';
 
 /** A queued spinlock's words (layout.ts G): owner (0 free, else cpu + 1), tickets taken, head ticket, waiter bitmap. */
 export interface QSpinlock {
+  /** Its name in reports: the reason a waiter is blocked ('ptl'), and what a deadlock names. */
+  name: string;
+  what: string;
   owner: number;
   next: number;
   head: number;
@@ -60,23 +63,45 @@ export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock): KGen<void> {
   const head = gw(l.head);
   const owner = gw(l.owner);
   try {
-    while (!take_at_head(ctx, l, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, 'spinlock');
+    while (!take_at_head(ctx, l, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name);
   } finally {
     Atomics.and(w, word, ~bit);
   }
 }
 
-/** spin_lock() for code without scheduling points: the holder, if any, runs on another thread. */
-export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock, what: string): void {
+/**
+ * spin_lock() for code without scheduling points: queue and wait in place until this CPU heads
+ * the queue and the lock is free (free-run: blockInPlace, which sees a stopped trial), with
+ * preemption off as spin_lock() has it (no drain work meanwhile). On one thread the queue's head
+ * cannot run while this plain function waits, so there it takes the lock if it is free, ahead of
+ * the queue (the head takes it at this CPU's unlock); held, its holder is parked on this thread:
+ * a deadlock, reported before a ticket is taken.
+ */
+export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock): void {
   if (queued_spin_trylock(ctx, l)) return;
   const w = ctx.w;
   const owner = gw(l.owner);
-  // Before queueing: a single-thread runtime reports the deadlock instead of leaving a ticket nobody serves.
-  may_spin(ctx, `${what} held by cpu ${Atomics.load(w, owner) - 1}`);
+  if (ctx.hooks.singleThreaded) {
+    if (Atomics.compareExchange(w, owner, 0, ctx.cpu + 1) === 0) return;
+    may_spin(ctx, `${l.what} held by cpu ${Atomics.load(w, owner) - 1}`);
+  }
   const t = enqueue(ctx, l);
-  for (let spins = 0; !take_at_head(ctx, l, t); spins++) {
-    if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: ${what} held by cpu ${Atomics.load(w, owner) - 1} for too long`);
-    if (spins > 64) Atomics.wait(w, owner, Atomics.load(w, owner) || 1, 0.01);
+  const word = gw(l.waiters + (ctx.cpu >> 5));
+  const bit = 1 << (ctx.cpu & 31);
+  Atomics.or(w, word, bit);
+  const head = gw(l.head);
+  const mine = () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0;
+  const block = ctx.hooks.blockInPlace;
+  ctx.preempt++;
+  try {
+    for (let spins = 0; !take_at_head(ctx, l, t); spins++) {
+      if (block) block(mine);
+      else if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: ${l.what} held by cpu ${Atomics.load(w, owner) - 1} for too long`);
+      else if (spins > 64) Atomics.wait(w, owner, Atomics.load(w, owner) || 1, 0.01);
+    }
+  } finally {
+    ctx.preempt--;
+    Atomics.and(w, word, ~bit);
   }
 }
 
@@ -88,5 +113,5 @@ export function queued_spin_unlock(ctx: KernelCtx, l: QSpinlock): void {
   if (Atomics.load(w, gw(l.next)) === head) return; // nobody queued
   const cpu = find_waiter(ctx, l.waiters, (c, x) => Atomics.load(c.w, cpuBase(x) + C.SPIN_TICKET) === head + 1);
   if (cpu >= 0) ctx.hooks.wake(cpu);
-  else Atomics.notify(w, gw(l.owner)); // a spinner (queued_spin_lock_spin) waits on the owner word
+  else Atomics.notify(w, gw(l.owner)); // a spinner without blockInPlace waits on the owner word
 }

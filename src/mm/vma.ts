@@ -249,7 +249,7 @@ export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number
 // contender sleeps (yields BLOCKED) instead of spinning: a single-thread runtime must be able to
 // resume the holder.
 
-const PTL: QSpinlock = { owner: G.PTL, next: G.PTL_NEXT, head: G.PTL_HEAD, waiters: G.PTL_WAITERS };
+const PTL: QSpinlock = { name: 'ptl', what: 'the page-table lock', owner: G.PTL, next: G.PTL_NEXT, head: G.PTL_HEAD, waiters: G.PTL_WAITERS };
 
 /** spin_lock(ptl) (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
 export function* pte_lock(ctx: KernelCtx): KGen<void> {
@@ -258,7 +258,7 @@ export function* pte_lock(ctx: KernelCtx): KGen<void> {
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
 export function pte_lock_spin(ctx: KernelCtx): void {
-  queued_spin_lock_spin(ctx, PTL, 'the page-table lock');
+  queued_spin_lock_spin(ctx, PTL);
   ctx.preempt++;
 }
 export function pte_unlock(ctx: KernelCtx): void {
