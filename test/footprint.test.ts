@@ -9,7 +9,7 @@ import { getPolicy } from '../src/mm/policy.js';
 import { C, cpuBase, F, folioBase, G, gw, SLOT, SLOT_BITS, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
 import { pte_lock, pte_unlock } from '../src/mm/vma.js';
 import { FootprintRecorder, independent } from '../src/sched/footprint.js';
-import { kernel } from './helpers/mm.js';
+import { anonVma, kernel } from './helpers/mm.js';
 
 const mem = createKernelMemory({ nCpus: 4, nFolios: 8, nPtes: 16, nCacheSlots: 8 });
 const { w, lay } = mem;
@@ -112,17 +112,17 @@ describe('footprints', () => {
     expect(independent(sneaky, fault)).toBe(false);
   });
   test('a lock taken and released inside one step is no write; one left held is', () => {
-    w[G.PTL] = 0;
+    w[G.LRUVEC_LOCK] = 0;
     const inside = step(1, () => {
-      Atomics.store(w, gw(G.PTL), 1);
-      Atomics.store(w, gw(G.PTL), 0);
+      Atomics.store(w, gw(G.LRUVEC_LOCK), 1);
+      Atomics.store(w, gw(G.LRUVEC_LOCK), 0);
     });
     expect(inside.global).toBe(false);
     expect(inside.writes).toEqual([]);
-    const held = step(0, () => void Atomics.store(w, gw(G.PTL), 1));
-    expect(held.writes).toEqual([SLOT.GLOBAL + ((G.PTL >> 4) << SLOT_BITS)]);
+    const held = step(0, () => void Atomics.store(w, gw(G.LRUVEC_LOCK), 1));
+    expect(held.writes).toEqual([SLOT.GLOBAL + ((G.LRUVEC_LOCK >> 4) << SLOT_BITS)]);
     expect(independent(held, inside)).toBe(false);
-    w[G.PTL] = 0;
+    w[G.LRUVEC_LOCK] = 0;
   });
   test('copies are kept from step to step: a later write to a slot is still found, and the audit catches a change outside any step', () => {
     const r = new FootprintRecorder(true);
@@ -158,18 +158,19 @@ describe('the page-table lock has its own waiter bitmap', () => {
     const k = kernel('v6.11', 128);
     const holder = k.ctx(0);
     const waiter = k.ctx(100);
+    const vma = anonVma(k, 1);
     const cursors = [G.NEXT_PTE, G.NEXT_CACHE_SLOT, G.NEXT_VMA, G.NEXT_OBJ].map((g) => k.w[g]);
-    k.run(0, pte_lock(holder));
-    const g = pte_lock(waiter);
+    k.run(0, pte_lock(holder, vma));
+    const g = pte_lock(waiter, vma);
     expect(g.next().done).toBe(false); // blocked behind CPU 0
     expect(k.w[G.PTL_WAITERS + (100 >> 5)]! & (1 << (100 & 31))).not.toBe(0);
     expect([G.NEXT_PTE, G.NEXT_CACHE_SLOT, G.NEXT_VMA, G.NEXT_OBJ].map((x) => k.w[x])).toEqual(cursors);
-    pte_unlock(holder);
+    pte_unlock(holder, vma);
     for (let r = g.next(); !r.done; r = g.next()) {
       /* takes it now */
     }
-    expect(k.w[G.PTL]).toBe(101);
+    expect(k.w[vmaBase(vma) + V.PTL]).toBe(101);
     expect(k.w[G.PTL_WAITERS + (100 >> 5)]).toBe(0);
-    pte_unlock(waiter);
+    pte_unlock(waiter, vma);
   });
 });

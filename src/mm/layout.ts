@@ -33,16 +33,13 @@ export const G = {
   TRIAL_GEN: 7 * LINE, // trial barrier: bumped by the coordinator to release all CPUs
   TRIAL_DONE: 8 * LINE, // CPUs that finished their script in this trial
   TRIAL_STOP: 9 * LINE, // 1 = workers leave their loop
-  PTL: 11 * LINE, // the page-table lock (one mm-wide spinlock is enough here): 0 free, else owner cpu + 1
-  PTL_NEXT: 11 * LINE + 1, // no kernel field: tickets taken by its queued waiters (qspinlock's MCS queue, as a ticket queue)
-  PTL_HEAD: 11 * LINE + 2, // no kernel field: the ticket of the waiter at the head of that queue
   NEXT_PTE: 11 * LINE + 4, // PTE area allocation cursor (VMA creation)
   NEXT_CACHE_SLOT: 11 * LINE + 5, // page-cache area allocation cursor (object creation)
   NEXT_VMA: 11 * LINE + 6,
   NEXT_OBJ: 11 * LINE + 7,
   DRAIN_MUTEX_WAITERS: 12 * LINE, // WAITER_WORDS words: bitmap of the CPUs (and coordinator) waiting for the drain mutex
   LOCK_WAITERS: 14 * LINE, // WAITER_WORDS words: bitmap of the CPUs (and coordinator) waiting for a local lock
-  PTL_WAITERS: 16 * LINE, // WAITER_WORDS words: bitmap of the CPUs waiting for the page-table lock
+  PTL_WAITERS: 16 * LINE, // WAITER_WORDS words: bitmap of the CPUs waiting for a page-table lock (any VMA's: C.SPIN_LOCK says which)
 } as const;
 export const GLOBAL_WORDS = 18 * LINE;
 /** The waiter bitmaps (WAITER_WORDS words, two lines each). */
@@ -114,6 +111,7 @@ export const C = {
   WQ_FLUSHER: 16 * LINE + 4, // who is in flush_work() on this CPU's work item: its cpu + 1, 0 none
   MUTEX_PLACE: 16 * LINE + 5, // no kernel field: this CPU's place in the wait_list of the mutex it sleeps on, + 1 (0: none)
   SPIN_TICKET: 16 * LINE + 6, // no kernel field: this CPU's ticket in the queue of the spinlock it waits for, + 1 (0: none)
+  SPIN_LOCK: 16 * LINE + 7, // no kernel field: the owner word of that spinlock
   ONLINE: 17 * LINE, // in cpu_online_mask
   CUR_OP: 17 * LINE + 2, // index of the script op being run (crash reports)
   BH_LRU: 17 * LINE + 3, // buffer heads in this CPU's bh_lrus (fs/buffer.c), for has_bh_in_lru()
@@ -170,6 +168,12 @@ export const V = {
   PGOFF: 4, // first page of the object mapped
   MM: 5, // owning mm (process) id
   IN_USE: 6,
+  // The page-table lock of this VMA's PTEs (split PTE locks: one per page-table page, the model
+  // gives each VMA one page-table page): a queued spinlock (spinlock.ts), reached through
+  // ptlBase() (a footprint slot apart from the VMA's fields above).
+  PTL: 7, // 0 free, else owner cpu + 1
+  PTL_NEXT: 8, // no kernel field: tickets taken by its queued waiters (qspinlock's MCS queue, as a ticket queue)
+  PTL_HEAD: 9, // no kernel field: the ticket of the waiter at the head of that queue
 } as const;
 export const VMA_WORDS = 16;
 
@@ -213,6 +217,14 @@ export function vmaBase(vma: number): number {
   if (slotWatch !== null) slotWatch.slot(SLOT.VMA, vma);
   return VMA_TABLE + vma * VMA_WORDS;
 }
+/**
+ * The page-table lock of a VMA (its V.PTL words): a slot of its own for the footprints, so a step
+ * that holds or queues for the lock writes the lock, not the VMA its lockless readers address.
+ */
+export function ptlBase(vma: number): number {
+  if (slotWatch !== null) slotWatch.slot(SLOT.PTL, vma);
+  return VMA_TABLE + vma * VMA_WORDS + V.PTL;
+}
 export function objBase(obj: number): number {
   if (slotWatch !== null) slotWatch.slot(SLOT.OBJ, obj);
   return OBJ_TABLE + obj * OBJ_WORDS;
@@ -248,7 +260,7 @@ export function folioBase(folio: number): number {
 export interface SlotWatch {
   slot(kind: number, id: number): void;
 }
-export const SLOT = { FOLIO: 0, CPU: 1, VMA: 2, OBJ: 3, GLOBAL: 4 } as const;
+export const SLOT = { FOLIO: 0, CPU: 1, VMA: 2, OBJ: 3, GLOBAL: 4, PTL: 5 } as const;
 /** Bits of a slot code (kind + id << SLOT_BITS) that hold its kind. */
 export const SLOT_BITS = 3;
 let slotWatch: SlotWatch | null = null;

@@ -101,7 +101,7 @@ export function follow_page_pte(ctx: KernelCtx, vma: number, page: number, write
  * reference becomes the MAP reference. Returns false (nothing installed) if the PTE is taken.
  */
 function* map_new_anon_folio(ctx: KernelCtx, vma: number, page: number, folio: number): KGen<boolean> {
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   try {
     if (!pte_none(pte_get(ctx, vma, page))) return false; // raced with another fault
     folio_add_new_anon_rmap(ctx, folio, vma, page);
@@ -110,7 +110,7 @@ function* map_new_anon_folio(ctx: KernelCtx, vma: number, page: number, folio: n
     pte_set(ctx, vma, page, folio + 1);
     return true;
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
 }
 
@@ -168,7 +168,7 @@ export function* set_pte_range(ctx: KernelCtx, vma: number, folio: number, page:
 export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: number): KGen<boolean> {
   const nrPages = folio_nr_pages(ctx, folio);
   const first = page - (vma_pgoff(ctx, vma) + page - fw(ctx, folio, F.INDEX));
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   try {
     if (!pte_none(pte_get(ctx, vma, page))) return false;
     let start = page;
@@ -186,7 +186,7 @@ export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: 
     yield* set_pte_range(ctx, vma, folio, start, nr);
     return true;
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
 }
 
@@ -264,7 +264,7 @@ export function wp_can_reuse_anon_folio(ctx: KernelCtx, folio: number, vma: numb
  * pages in a private mapping.
  */
 export function* do_wp_page(ctx: KernelCtx, vma: number, page: number): KGen<number> {
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   let folio: number;
   try {
     const raw = pte_get(ctx, vma, page);
@@ -287,7 +287,7 @@ export function* do_wp_page(ctx: KernelCtx, vma: number, page: number): KGen<num
     count_event(ctx, Stat.COW_COPY);
     folio_get(ctx, folio, Holder.TEMP, 'do_wp_page');
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
   return yield* wp_page_copy(ctx, vma, page, folio);
 }
@@ -302,7 +302,7 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
   const folio = folio_alloc(ctx, 0, true);
   folio_set(ctx, folio, PG.uptodate);
   let copied = false;
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   try {
     if (pte_get(ctx, vma, page) === old + 1) {
       folio_add_new_anon_rmap(ctx, folio, vma, page);
@@ -313,7 +313,7 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
       copied = true;
     }
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
   if (copied) folio_put(ctx, old, Holder.MAP, 'wp_page_copy');
   else folio_put(ctx, folio, Holder.TEMP, 'wp_page_copy');
@@ -335,7 +335,7 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
  */
 export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: number): KGen<void> {
   const gather: { folio: number; nr: number }[] = [];
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   try {
     let page = start;
     while (page < end) {
@@ -358,7 +358,7 @@ export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: 
       page += nr;
     }
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
   // tlb_finish_mmu() -> free_pages_and_swap_cache(): a local drain first where the kernel has it.
   if (gather.length > 0 && ctx.policy.switches.tlbFreeDrains) lru_add_drain(ctx);
@@ -401,7 +401,7 @@ export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
     if (raw > 0 && folio_test_anon(ctx, raw - 1)) hasAnon = true;
   }
   if (!hasAnon) return child;
-  pte_lock_spin(ctx);
+  pte_lock_spin(ctx, vma);
   try {
     for (let p = 0; p < npages; p++) {
       const raw = pte_get(ctx, vma, p);
@@ -415,7 +415,7 @@ export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
       pte_set(ctx, child, p, raw);
     }
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
   return child;
 }

@@ -27,7 +27,7 @@ function allow_mlock_munlock(ctx: KernelCtx, folio: number, vmaFlags: number, st
  */
 function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
   const n = vma_npages(ctx, vma);
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   try {
     let page = 0;
     while (page < n) {
@@ -50,7 +50,7 @@ function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
       page += step;
     }
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
 }
 
@@ -64,7 +64,7 @@ function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
 function* mlock_vma_pages_range(ctx: KernelCtx, vma: number, newflags: number): KGen<void> {
   const locking = (newflags & VM.LOCKED) !== 0;
   const delta = locking ? 1 : -1;
-  yield* pte_lock(ctx);
+  yield* pte_lock(ctx, vma);
   try {
     vma_set_flags(ctx, vma, locking ? newflags | VM.IO : newflags);
     const n = vma_npages(ctx, vma);
@@ -73,7 +73,7 @@ function* mlock_vma_pages_range(ctx: KernelCtx, vma: number, newflags: number): 
       if (raw > 0) locked_maps_mod(ctx, raw - 1, delta);
     }
   } finally {
-    pte_unlock(ctx);
+    pte_unlock(ctx, vma);
   }
   lru_add_drain(ctx);
   yield* mlock_pte_range(ctx, vma);

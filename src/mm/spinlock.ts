@@ -1,5 +1,5 @@
 // The kernel's queued spinlock (kernel/locking/qspinlock.c, x86 and arm64 since v4.2 and v4.19)
-// for the page-table lock. What the model keeps of it: a CPU that finds the lock free and nobody
+// for the page-table locks (one per VMA: vma.ts). What the model keeps of it: a CPU that finds the lock free and nobody
 // queued takes it (the fast path, a cmpxchg of the whole lock word from 0); any other joins the
 // tail of the queue, and the lock goes to the queue's head when it is released, so contenders
 // get it in the order they came and a releasing CPU that wants it again queues behind them.
@@ -14,7 +14,11 @@ import { C, cpuBase, gw } from './layout.js';
 import { may_spin } from './locks.js';
 import { find_waiter, wait_event } from './wait.js';
 
-/** A queued spinlock's words (layout.ts G): owner (0 free, else cpu + 1), tickets taken, head ticket, waiter bitmap. */
+/**
+ * A kind of queued spinlock: where its words are in the record that holds it (owner: 0 free,
+ * else cpu + 1; tickets taken; the head's ticket), and the global bitmap its sleepers register in
+ * (shared by every lock of the kind: a CPU waits for one lock at a time, C.SPIN_LOCK says which).
+ */
 export interface QSpinlock {
   /** Its name in reports: the reason a waiter is blocked ('ptl'), and what a deadlock names. */
   name: string;
@@ -22,50 +26,57 @@ export interface QSpinlock {
   owner: number;
   next: number;
   head: number;
-  /** Bitmap of the CPUs sleeping in the queue: whom an unlock can wake. */
   waiters: number;
 }
 
-/** queued_spin_trylock(): take the lock if it is free and nobody is queued for it. */
-export function queued_spin_trylock(ctx: KernelCtx, l: QSpinlock): boolean {
+/** queued_spin_trylock(): take the lock (in the record at `at`) if it is free and nobody is queued for it. */
+export function queued_spin_trylock(ctx: KernelCtx, l: QSpinlock, at: number): boolean {
   const w = ctx.w;
-  return Atomics.load(w, gw(l.next)) === Atomics.load(w, gw(l.head)) && Atomics.compareExchange(w, gw(l.owner), 0, ctx.cpu + 1) === 0;
+  return Atomics.load(w, at + l.next) === Atomics.load(w, at + l.head) && Atomics.compareExchange(w, at + l.owner, 0, ctx.cpu + 1) === 0;
 }
 
-/** Join the queue: this CPU's ticket (also kept in its SPIN_TICKET word, + 1, for the unlock to find it). */
-function enqueue(ctx: KernelCtx, l: QSpinlock): number {
-  const t = Atomics.add(ctx.w, gw(l.next), 1);
-  Atomics.store(ctx.w, cpuBase(ctx.cpu) + C.SPIN_TICKET, t + 1);
+/** Join the queue: this CPU's ticket, kept with the lock's owner word in its region for the unlock to find it. */
+function enqueue(ctx: KernelCtx, l: QSpinlock, at: number): number {
+  const w = ctx.w;
+  const t = Atomics.add(w, at + l.next, 1);
+  const own = cpuBase(ctx.cpu);
+  Atomics.store(w, own + C.SPIN_LOCK, at + l.owner);
+  Atomics.store(w, own + C.SPIN_TICKET, t + 1);
   return t;
 }
 
 /** At the head of the queue with the lock free: take it, and the next waiter heads the queue. */
-function take_at_head(ctx: KernelCtx, l: QSpinlock, t: number): boolean {
+function take_at_head(ctx: KernelCtx, l: QSpinlock, at: number, t: number): boolean {
   const w = ctx.w;
-  if (Atomics.load(w, gw(l.head)) !== t || Atomics.compareExchange(w, gw(l.owner), 0, ctx.cpu + 1) !== 0) return false;
-  Atomics.add(w, gw(l.head), 1);
+  if (Atomics.load(w, at + l.head) !== t || Atomics.compareExchange(w, at + l.owner, 0, ctx.cpu + 1) !== 0) return false;
+  Atomics.add(w, at + l.head, 1);
   Atomics.store(w, cpuBase(ctx.cpu) + C.SPIN_TICKET, 0);
   return true;
+}
+
+/** Register in the lock kind's bitmap (before looking at the lock: an unlock either finds this CPU or is seen by it, as mutex.ts). */
+function register(ctx: KernelCtx, l: QSpinlock, on: boolean): void {
+  const word = gw(l.waiters + (ctx.cpu >> 5));
+  const bit = 1 << (ctx.cpu & 31);
+  if (on) Atomics.or(ctx.w, word, bit);
+  else Atomics.and(ctx.w, word, ~bit);
 }
 
 /**
  * spin_lock() (queued_spin_lock_slowpath()) for kernel code that can yield: the fast path, else
  * queue and sleep until this CPU heads the queue and the lock is free.
  */
-export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock): KGen<void> {
-  if (queued_spin_trylock(ctx, l)) return;
+export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGen<void> {
+  if (queued_spin_trylock(ctx, l, at)) return;
   const w = ctx.w;
-  const t = enqueue(ctx, l);
-  // Registered before it looks: an unlock either finds this CPU or is seen by it (as mutex.ts).
-  const word = gw(l.waiters + (ctx.cpu >> 5));
-  const bit = 1 << (ctx.cpu & 31);
-  Atomics.or(w, word, bit);
-  const head = gw(l.head);
-  const owner = gw(l.owner);
+  const t = enqueue(ctx, l, at);
+  register(ctx, l, true);
+  const head = at + l.head;
+  const owner = at + l.owner;
   try {
-    while (!take_at_head(ctx, l, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name);
+    while (!take_at_head(ctx, l, at, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name);
   } finally {
-    Atomics.and(w, word, ~bit);
+    register(ctx, l, false);
   }
 }
 
@@ -77,41 +88,43 @@ export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock): KGen<void> {
  * the queue (the head takes it at this CPU's unlock); held, its holder is parked on this thread:
  * a deadlock, reported before a ticket is taken.
  */
-export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock): void {
-  if (queued_spin_trylock(ctx, l)) return;
+export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock, at: number): void {
+  if (queued_spin_trylock(ctx, l, at)) return;
   const w = ctx.w;
-  const owner = gw(l.owner);
+  const owner = at + l.owner;
   if (ctx.hooks.singleThreaded) {
     if (Atomics.compareExchange(w, owner, 0, ctx.cpu + 1) === 0) return;
     may_spin(ctx, `${l.what} held by cpu ${Atomics.load(w, owner) - 1}`);
   }
-  const t = enqueue(ctx, l);
-  const word = gw(l.waiters + (ctx.cpu >> 5));
-  const bit = 1 << (ctx.cpu & 31);
-  Atomics.or(w, word, bit);
-  const head = gw(l.head);
+  const t = enqueue(ctx, l, at);
+  register(ctx, l, true);
+  const head = at + l.head;
   const mine = () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0;
   const block = ctx.hooks.blockInPlace;
   ctx.preempt++;
   try {
-    for (let spins = 0; !take_at_head(ctx, l, t); spins++) {
+    for (let spins = 0; !take_at_head(ctx, l, at, t); spins++) {
       if (block) block(mine);
       else if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: ${l.what} held by cpu ${Atomics.load(w, owner) - 1} for too long`);
       else if (spins > 64) Atomics.wait(w, owner, Atomics.load(w, owner) || 1, 0.01);
     }
   } finally {
     ctx.preempt--;
-    Atomics.and(w, word, ~bit);
+    register(ctx, l, false);
   }
 }
 
-/** spin_unlock(): release, then wake the queue's head if it sleeps (its ticket is `head`). */
-export function queued_spin_unlock(ctx: KernelCtx, l: QSpinlock): void {
+/** spin_unlock(): release, then wake the queue's head if it sleeps (the CPU queued on this lock with ticket `head`). */
+export function queued_spin_unlock(ctx: KernelCtx, l: QSpinlock, at: number): void {
   const w = ctx.w;
-  Atomics.store(w, gw(l.owner), 0);
-  const head = Atomics.load(w, gw(l.head));
-  if (Atomics.load(w, gw(l.next)) === head) return; // nobody queued
-  const cpu = find_waiter(ctx, l.waiters, (c, x) => Atomics.load(c.w, cpuBase(x) + C.SPIN_TICKET) === head + 1);
+  const owner = at + l.owner;
+  Atomics.store(w, owner, 0);
+  const head = Atomics.load(w, at + l.head);
+  if (Atomics.load(w, at + l.next) === head) return; // nobody queued
+  const cpu = find_waiter(ctx, l.waiters, (c, x) => {
+    const b = cpuBase(x);
+    return Atomics.load(c.w, b + C.SPIN_TICKET) === head + 1 && Atomics.load(c.w, b + C.SPIN_LOCK) === owner;
+  });
   if (cpu >= 0) ctx.hooks.wake(cpu);
-  else Atomics.notify(w, gw(l.owner)); // a spinner without blockInPlace waits on the owner word
+  else Atomics.notify(w, owner); // a spinner without blockInPlace waits on the owner word
 }

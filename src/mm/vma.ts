@@ -5,7 +5,7 @@
 // large folio occupies 2^order consecutive slots, as in the xarray.
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
-import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, vmaBase, gw } from './layout.js';
+import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, ptlBase, vmaBase, gw } from './layout.js';
 import { read_once, write_once } from './access.js';
 import { type QSpinlock, queued_spin_lock, queued_spin_lock_spin, queued_spin_unlock } from './spinlock.js';
 
@@ -242,26 +242,27 @@ export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number
 }
 
 // ---- the page-table lock ------------------------------------------------------------------
-// pte_offset_map_lock()/pte_unmap_unlock(): one mm-wide spinlock, the kernel's queued spinlock
-// (spinlock.ts: FIFO; its words G.PTL, G.PTL_NEXT, G.PTL_HEAD, its sleepers in the
+// pte_offset_map_lock()/pte_unmap_unlock(): the lock of the VMA's page-table page (split PTE
+// locks, pte_lockptr(); the model gives each VMA one page-table page, so one lock per VMA: V.PTL,
+// V.PTL_NEXT, V.PTL_HEAD), the kernel's queued spinlock (spinlock.ts: FIFO; sleepers in the
 // G.PTL_WAITERS bitmap). A spinlock disables preemption, so drain work never runs while it is
 // held. The model holds it across the yield points inside mlock_folio()/folio_add_lru(), so a
 // contender sleeps (yields BLOCKED) instead of spinning: a single-thread runtime must be able to
 // resume the holder.
 
-const PTL: QSpinlock = { name: 'ptl', what: 'the page-table lock', owner: G.PTL, next: G.PTL_NEXT, head: G.PTL_HEAD, waiters: G.PTL_WAITERS };
+const PTL: QSpinlock = { name: 'ptl', what: 'the page-table lock', owner: 0, next: V.PTL_NEXT - V.PTL, head: V.PTL_HEAD - V.PTL, waiters: G.PTL_WAITERS };
 
-/** spin_lock(ptl) (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
-export function* pte_lock(ctx: KernelCtx): KGen<void> {
-  yield* queued_spin_lock(ctx, PTL);
+/** spin_lock(ptl) of `vma`'s page table (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
+export function* pte_lock(ctx: KernelCtx, vma: number): KGen<void> {
+  yield* queued_spin_lock(ctx, PTL, ptlBase(vma));
   ctx.preempt++;
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
-export function pte_lock_spin(ctx: KernelCtx): void {
-  queued_spin_lock_spin(ctx, PTL);
+export function pte_lock_spin(ctx: KernelCtx, vma: number): void {
+  queued_spin_lock_spin(ctx, PTL, ptlBase(vma));
   ctx.preempt++;
 }
-export function pte_unlock(ctx: KernelCtx): void {
+export function pte_unlock(ctx: KernelCtx, vma: number): void {
   ctx.preempt--;
-  queued_spin_unlock(ctx, PTL);
+  queued_spin_unlock(ctx, PTL, ptlBase(vma));
 }

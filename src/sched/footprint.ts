@@ -106,7 +106,9 @@ const CPU_FIELDS: Int32Array = (() => {
  * The header words of a VMA and an object record compared for writes: their fields (layout.ts V
  * and O), not the padding after them, which no code reads or writes.
  */
-const VMA_FIELDS = Math.max(...Object.values(V)) + 1;
+const VMA_FIELDS = V.IN_USE + 1;
+/** A VMA's page-table lock words (V.PTL ..): a slot of their own (SLOT.PTL, layout.ts ptlBase). */
+const PTL_FIELDS = V.PTL_HEAD - V.PTL + 1;
 const OBJ_FIELDS = Math.max(...Object.values(O)) + 1;
 
 const EMPTY: readonly number[] = Object.freeze([]);
@@ -252,6 +254,9 @@ export class FootprintRecorder implements SlotWatch {
         this.tAt = this.pteArea + w[base + V.PTE_BASE]!;
         this.tLen = Math.max(w[base + V.NPAGES]!, 0);
       }
+    } else if (kind === SLOT.PTL) {
+      this.at = VMA_TABLE + id * VMA_WORDS + V.PTL;
+      this.hLen = PTL_FIELDS;
     } else {
       const base = OBJ_TABLE + id * OBJ_WORDS;
       this.at = base;
@@ -352,7 +357,7 @@ export class FootprintRecorder implements SlotWatch {
   private check(): void {
     for (const code of this.copied) {
       if (this.copyAt[code] === 0 || !this.changed(code)) continue;
-      const kinds = ['folio', 'CPU', 'VMA', 'object']; // global groups keep no copy (see `before`)
+      const kinds = ['folio', 'CPU', 'VMA', 'object', 'global', 'page-table lock']; // global groups keep no copy (see `before`)
       throw new Error(`footprint audit: ${kinds[code & KIND_MASK]} ${code >> SLOT_BITS} changed in a step that did not address it (or outside any step)`);
     }
     const g = this.globals;

@@ -64,12 +64,12 @@ const folioOp = <Name extends string>(row: { name: Name; doc: string; kernel: st
       // not present (none, or a migration entry) is skipped, as madvise_cold does.
       return function* (ctx, path) {
         const vma = c.vmaId(op.vma!, path);
-        yield* pte_lock(ctx);
+        yield* pte_lock(ctx, vma);
         try {
           const folio = pte_folio(ctx, vma, page);
           if (folio >= 0) yield* fn(ctx, folio);
         } finally {
-          pte_unlock(ctx);
+          pte_unlock(ctx, vma);
         }
       };
     },
