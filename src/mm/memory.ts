@@ -401,21 +401,27 @@ export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
     if (raw > 0 && folio_test_anon(ctx, raw - 1)) hasAnon = true;
   }
   if (!hasAnon) return child;
-  pte_lock_spin(ctx, vma);
+  // copy_pte_range(): the child's page-table lock, then the parent's (spin_lock_nested()).
+  pte_lock_spin(ctx, child);
   try {
-    for (let p = 0; p < npages; p++) {
-      const raw = pte_get(ctx, vma, p);
-      if (raw === 0) continue;
-      if (raw > 0) {
-        const folio = raw - 1;
-        folio_get(ctx, folio, Holder.MAP, 'copy_present_ptes');
-        if (folio_test_anon(ctx, folio)) folio_try_dup_anon_rmap_ptes(ctx, folio, 1, child);
-        else folio_dup_file_rmap_ptes(ctx, folio, 1, child);
+    pte_lock_spin(ctx, vma);
+    try {
+      for (let p = 0; p < npages; p++) {
+        const raw = pte_get(ctx, vma, p);
+        if (raw === 0) continue;
+        if (raw > 0) {
+          const folio = raw - 1;
+          folio_get(ctx, folio, Holder.MAP, 'copy_present_ptes');
+          if (folio_test_anon(ctx, folio)) folio_try_dup_anon_rmap_ptes(ctx, folio, 1, child);
+          else folio_dup_file_rmap_ptes(ctx, folio, 1, child);
+        }
+        pte_set(ctx, child, p, raw);
       }
-      pte_set(ctx, child, p, raw);
+    } finally {
+      pte_unlock(ctx, vma);
     }
   } finally {
-    pte_unlock(ctx, vma);
+    pte_unlock(ctx, child);
   }
   return child;
 }

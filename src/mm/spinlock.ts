@@ -64,7 +64,10 @@ function register(ctx: KernelCtx, l: QSpinlock, on: boolean): void {
 
 /**
  * spin_lock() (queued_spin_lock_slowpath()) for kernel code that can yield: the fast path, else
- * queue and sleep until this CPU heads the queue and the lock is free.
+ * queue and sleep until this CPU heads the queue and the lock is free. Unlike spin_lock(), the
+ * waiter keeps preemption on (its kworker may run drain work meanwhile): with one page-table
+ * page per VMA a large VMA's lock is far more contended than the kernel's 512-PTE locks, and a
+ * waiter with preemption off then held up every drain-all (docs/fidelity/faults.md).
  */
 export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGen<void> {
   if (queued_spin_trylock(ctx, l, at)) return;

@@ -106,7 +106,12 @@ const CPU_FIELDS: Int32Array = (() => {
  * The header words of a VMA and an object record compared for writes: their fields (layout.ts V
  * and O), not the padding after them, which no code reads or writes.
  */
-const VMA_FIELDS = V.IN_USE + 1;
+const VMA_FIELDS =
+  Math.max(
+    ...Object.entries(V)
+      .filter(([k]) => !k.startsWith('PTL'))
+      .map(([, v]) => v),
+  ) + 1;
 /** A VMA's page-table lock words (V.PTL ..): a slot of their own (SLOT.PTL, layout.ts ptlBase). */
 const PTL_FIELDS = V.PTL_HEAD - V.PTL + 1;
 const OBJ_FIELDS = Math.max(...Object.values(O)) + 1;
