@@ -5,7 +5,7 @@
 import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { KernelDeadlock } from './errno.js';
-import { wait_trylock, wake_waiters } from './wait.js';
+import { wait_trylock, waiter_bit, wake_waiters } from './wait.js';
 import { COST, LOCK, charge, lock_held } from './cost.js';
 import { C, G, Stat, cpuBase, gw } from './layout.js';
 
@@ -97,9 +97,7 @@ export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: numbe
 export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: number, reason: string): KGen<void> {
   if (remote_trylock(ctx, cpuBaseWord, which)) return;
   const w = ctx.w;
-  const word = gw(G.LOCK_WAITERS + (ctx.cpu >> 5));
-  const bit = 1 << (ctx.cpu & 31);
-  Atomics.or(w, word, bit);
+  waiter_bit(ctx, G.LOCK_WAITERS, true);
   Atomics.add(w, gw(G.LOCK_WAITING), 1);
   try {
     yield* wait_trylock(
@@ -110,7 +108,7 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
     );
   } finally {
     Atomics.sub(w, gw(G.LOCK_WAITING), 1);
-    Atomics.and(w, word, ~bit);
+    waiter_bit(ctx, G.LOCK_WAITERS, false);
   }
 }
 

@@ -13,7 +13,7 @@
 // `first` is the head (the others are not woken, as in the kernel).
 import type { KernelCtx, KGen } from './context.js';
 import { C, G, cpuBase, gw } from './layout.js';
-import { find_waiter, wait_event } from './wait.js';
+import { find_waiter, wait_event, waiter_bit } from './wait.js';
 
 /** A mutex's words (layout.ts G): owner (0 free, else cpu + 1), handoff flag, wait-list places, the waiter woken, waiter bitmap. */
 export interface KMutex {
@@ -54,9 +54,7 @@ export function* mutex_lock(ctx: KernelCtx, m: KMutex): KGen<void> {
   const place = Atomics.add(w, gw(m.next), 1);
   const own = cpuBase(ctx.cpu) + C.MUTEX_PLACE;
   Atomics.store(w, own, place + 1);
-  const word = gw(m.waiters + (ctx.cpu >> 5));
-  const bit = 1 << (ctx.cpu & 31);
-  Atomics.or(w, word, bit);
+  waiter_bit(ctx, m.waiters, true);
   const owner = gw(m.owner);
   const first = gw(m.first);
   const woken = gw(m.woken);
@@ -77,7 +75,7 @@ export function* mutex_lock(ctx: KernelCtx, m: KMutex): KGen<void> {
     Atomics.store(w, gw(m.handoff), 0);
     Atomics.add(w, first, 1);
   } finally {
-    Atomics.and(w, word, ~bit);
+    waiter_bit(ctx, m.waiters, false);
     Atomics.store(w, own, 0);
   }
 }

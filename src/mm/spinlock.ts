@@ -1,8 +1,9 @@
 // The kernel's queued spinlock (kernel/locking/qspinlock.c, x86 and arm64 since v4.2 and v4.19)
-// for the page-table locks (one per VMA: vma.ts). What the model keeps of it: a CPU that finds the lock free and nobody
-// queued takes it (the fast path, a cmpxchg of the whole lock word from 0); any other joins the
-// tail of the queue, and the lock goes to the queue's head when it is released, so contenders
-// get it in the order they came and a releasing CPU that wants it again queues behind them.
+// for the page-table locks (one per VMA: vma.ts). What the model keeps of it: a CPU that finds
+// the lock free and nobody queued takes it (the fast path, a cmpxchg of the whole lock word from
+// 0); any other joins the tail of the queue, and the lock goes to the queue's head when it is
+// released, so contenders get it in the order they came and a releasing CPU that wants it again
+// queues behind them.
 // The queue is a ticket queue (MCS nodes in the kernel): each waiter takes the next ticket, the
 // head is the waiter whose ticket is `head`. The model holds the page-table lock across yield
 // points (vma.ts), so a waiter that can yield sleeps (yields BLOCKED) instead of spinning.
@@ -10,9 +11,9 @@
 // same order) and, on free-run threads, the moment between a newcomer's look at the queue and
 // its cmpxchg, in which a waiter queueing meanwhile is passed once.
 import type { KernelCtx, KGen } from './context.js';
-import { C, cpuBase, gw } from './layout.js';
+import { C, cpuBase } from './layout.js';
 import { may_spin } from './locks.js';
-import { find_waiter, wait_event } from './wait.js';
+import { find_waiter, wait_event, waiter_bit } from './wait.js';
 
 /**
  * A kind of queued spinlock: where its words are in the record that holds it (owner: 0 free,
@@ -54,14 +55,6 @@ function take_at_head(ctx: KernelCtx, l: QSpinlock, at: number, t: number): bool
   return true;
 }
 
-/** Register in the lock kind's bitmap (before looking at the lock: an unlock either finds this CPU or is seen by it, as mutex.ts). */
-function register(ctx: KernelCtx, l: QSpinlock, on: boolean): void {
-  const word = gw(l.waiters + (ctx.cpu >> 5));
-  const bit = 1 << (ctx.cpu & 31);
-  if (on) Atomics.or(ctx.w, word, bit);
-  else Atomics.and(ctx.w, word, ~bit);
-}
-
 /**
  * spin_lock() (queued_spin_lock_slowpath()) for kernel code that can yield: the fast path, else
  * queue and sleep until this CPU heads the queue and the lock is free. Unlike spin_lock(), the
@@ -73,13 +66,13 @@ export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGe
   if (queued_spin_trylock(ctx, l, at)) return;
   const w = ctx.w;
   const t = enqueue(ctx, l, at);
-  register(ctx, l, true);
+  waiter_bit(ctx, l.waiters, true);
   const head = at + l.head;
   const owner = at + l.owner;
   try {
     while (!take_at_head(ctx, l, at, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name);
   } finally {
-    register(ctx, l, false);
+    waiter_bit(ctx, l.waiters, false);
   }
 }
 
@@ -100,7 +93,7 @@ export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock, at: number):
     may_spin(ctx, `${l.what} held by cpu ${Atomics.load(w, owner) - 1}`);
   }
   const t = enqueue(ctx, l, at);
-  register(ctx, l, true);
+  waiter_bit(ctx, l.waiters, true);
   const head = at + l.head;
   const mine = () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0;
   const block = ctx.hooks.blockInPlace;
@@ -113,7 +106,7 @@ export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock, at: number):
     }
   } finally {
     ctx.preempt--;
-    register(ctx, l, false);
+    waiter_bit(ctx, l.waiters, false);
   }
 }
 

@@ -31,6 +31,18 @@ export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: ()
 }
 
 /**
+ * Register this CPU in the waiter bitmap at `waitersIdx` (or, `on` false, leave it): whom an
+ * unlock's find_waiter() or wake_waiters() can find. A waiter registers before it looks at the
+ * lock, so an unlock either finds it or is seen by it.
+ */
+export function waiter_bit(ctx: KernelCtx, waitersIdx: number, on: boolean): void {
+  const word = gw(waitersIdx + (ctx.cpu >> 5));
+  const bit = 1 << (ctx.cpu & 31);
+  if (on) Atomics.or(ctx.w, word, bit);
+  else Atomics.and(ctx.w, word, ~bit);
+}
+
+/**
  * The first CPU registered in the waiter bitmap at `waitersIdx` (word by word, the
  * coordinator's last) for which `pick(ctx, cpu)` is true, or -1. Only the words that can hold a bit are read:
  * those of CPUs 0..nCpus-1 and the coordinator's, not all WAITER_WORDS (an unlock on 8 CPUs read
