@@ -6,8 +6,8 @@ import { createKernelMemory, makeCtx, NOOP_HOOKS } from '../src/mm/boot.js';
 import { Batch } from '../src/mm/constants.js';
 import { folio_batch_add, folio_batch_reinit, folio_batch_set_slot } from '../src/mm/folio_batch.js';
 import { getPolicy } from '../src/mm/policy.js';
-import { C, cpuBase, F, folioBase, G, gw, SLOT, SLOT_BITS, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
-import { pte_lock, pte_unlock } from '../src/mm/vma.js';
+import { C, cpuBase, F, folioBase, G, gw, PTL, SLOT, SLOT_BITS, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
+import { ptlBase, pte_lock, pte_unlock } from '../src/mm/vma.js';
 import { FootprintRecorder, independent } from '../src/sched/footprint.js';
 import { anonVma, kernel } from './helpers/mm.js';
 
@@ -160,17 +160,17 @@ describe('the page-table lock has its own waiter bitmap', () => {
     const waiter = k.ctx(100);
     const vma = anonVma(k, 1);
     const cursors = [G.NEXT_PTE, G.NEXT_CACHE_SLOT, G.NEXT_VMA, G.NEXT_OBJ].map((g) => k.w[g]);
-    k.run(0, pte_lock(holder, vma));
-    const g = pte_lock(waiter, vma);
+    k.run(0, pte_lock(holder, vma, 0));
+    const g = pte_lock(waiter, vma, 0);
     expect(g.next().done).toBe(false); // blocked behind CPU 0
     expect(k.w[G.PTL_WAITERS + (100 >> 5)]! & (1 << (100 & 31))).not.toBe(0);
     expect([G.NEXT_PTE, G.NEXT_CACHE_SLOT, G.NEXT_VMA, G.NEXT_OBJ].map((x) => k.w[x])).toEqual(cursors);
-    pte_unlock(holder, vma);
+    pte_unlock(holder, vma, 0);
     for (let r = g.next(); !r.done; r = g.next()) {
       /* takes it now */
     }
-    expect(k.w[vmaBase(vma) + V.PTL]).toBe(101);
+    expect(k.w[ptlBase(holder, vma, 0) + PTL.OWNER]).toBe(101);
     expect(k.w[G.PTL_WAITERS + (100 >> 5)]).toBe(0);
-    pte_unlock(waiter, vma);
+    pte_unlock(waiter, vma, 0);
   });
 });

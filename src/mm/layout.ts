@@ -168,13 +168,17 @@ export const V = {
   PGOFF: 4, // first page of the object mapped
   MM: 5, // owning mm (process) id
   IN_USE: 6,
-  // The page-table lock of this VMA's PTEs (split PTE locks: one per page-table page, the model
-  // gives each VMA one page-table page): a queued spinlock (spinlock.ts), reached through
-  // ptlBase() (a footprint slot apart from the VMA's fields above).
-  PTL: 7, // 0 free, else owner cpu + 1
-  PTL_NEXT: 8, // no kernel field: tickets taken by its queued waiters (qspinlock's MCS queue, as a ticket queue)
-  PTL_HEAD: 9, // no kernel field: the ticket of the waiter at the head of that queue
+  // Index in the PTE area of this VMA's page-table locks, PTL_WORDS each, one per PTRS_PER_PTE
+  // of its pages (split PTE locks: one per page-table page), just before its PTEs.
+  PTL_BASE: 7,
 } as const;
+/** PTEs per page-table page (x86-64 and arm64 with 4 KiB pages): one page-table lock each. */
+export const PTRS_PER_PTE = 512;
+/** A page-table lock's words (a queued spinlock, spinlock.ts): owner (0 free, else cpu + 1), tickets taken, the head's ticket. */
+export const PTL = { OWNER: 0, NEXT: 1, HEAD: 2 } as const;
+export const PTL_WORDS = 3;
+/** The PTE-area words a VMA of `npages` takes: its page-table locks, then its PTEs. */
+export const vmaPteWords = (npages: number): number => PTL_WORDS * Math.ceil(npages / PTRS_PER_PTE) + npages;
 export const VMA_WORDS = 16;
 
 /** Page-cache object (a shmem/memfd inode or a regular file's address_space). */
@@ -218,12 +222,12 @@ export function vmaBase(vma: number): number {
   return VMA_TABLE + vma * VMA_WORDS;
 }
 /**
- * The page-table lock of a VMA (its V.PTL words): a slot of its own for the footprints, so a step
- * that holds or queues for the lock writes the lock, not the VMA its lockless readers address.
+ * A page-table lock (`id`: its index in the PTE area, vma.ts ptlBase) reported to the slot watch:
+ * a slot of its own for the footprints, so a step that holds or queues for the lock writes the
+ * lock, not the VMA its lockless readers address.
  */
-export function ptlBase(vma: number): number {
-  if (slotWatch !== null) slotWatch.slot(SLOT.PTL, vma);
-  return VMA_TABLE + vma * VMA_WORDS + V.PTL;
+export function watchPtl(id: number): void {
+  if (slotWatch !== null) slotWatch.slot(SLOT.PTL, id);
 }
 export function objBase(obj: number): number {
   if (slotWatch !== null) slotWatch.slot(SLOT.OBJ, obj);

@@ -35,6 +35,8 @@ import {
   pte_get,
   pte_lock,
   pte_lock_spin,
+  pte_table_end,
+  pte_tables,
   pte_none,
   pte_set,
   pte_unlock,
@@ -101,7 +103,7 @@ export function follow_page_pte(ctx: KernelCtx, vma: number, page: number, write
  * reference becomes the MAP reference. Returns false (nothing installed) if the PTE is taken.
  */
 function* map_new_anon_folio(ctx: KernelCtx, vma: number, page: number, folio: number): KGen<boolean> {
-  yield* pte_lock(ctx, vma);
+  yield* pte_lock(ctx, vma, page);
   try {
     if (!pte_none(pte_get(ctx, vma, page))) return false; // raced with another fault
     folio_add_new_anon_rmap(ctx, folio, vma, page);
@@ -110,7 +112,7 @@ function* map_new_anon_folio(ctx: KernelCtx, vma: number, page: number, folio: n
     pte_set(ctx, vma, page, folio + 1);
     return true;
   } finally {
-    pte_unlock(ctx, vma);
+    pte_unlock(ctx, vma, page);
   }
 }
 
@@ -168,7 +170,7 @@ export function* set_pte_range(ctx: KernelCtx, vma: number, folio: number, page:
 export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: number): KGen<boolean> {
   const nrPages = folio_nr_pages(ctx, folio);
   const first = page - (vma_pgoff(ctx, vma) + page - fw(ctx, folio, F.INDEX));
-  yield* pte_lock(ctx, vma);
+  yield* pte_lock(ctx, vma, page);
   try {
     if (!pte_none(pte_get(ctx, vma, page))) return false;
     let start = page;
@@ -186,7 +188,7 @@ export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: 
     yield* set_pte_range(ctx, vma, folio, start, nr);
     return true;
   } finally {
-    pte_unlock(ctx, vma);
+    pte_unlock(ctx, vma, page);
   }
 }
 
@@ -264,7 +266,7 @@ export function wp_can_reuse_anon_folio(ctx: KernelCtx, folio: number, vma: numb
  * pages in a private mapping.
  */
 export function* do_wp_page(ctx: KernelCtx, vma: number, page: number): KGen<number> {
-  yield* pte_lock(ctx, vma);
+  yield* pte_lock(ctx, vma, page);
   let folio: number;
   try {
     const raw = pte_get(ctx, vma, page);
@@ -287,7 +289,7 @@ export function* do_wp_page(ctx: KernelCtx, vma: number, page: number): KGen<num
     count_event(ctx, Stat.COW_COPY);
     folio_get(ctx, folio, Holder.TEMP, 'do_wp_page');
   } finally {
-    pte_unlock(ctx, vma);
+    pte_unlock(ctx, vma, page);
   }
   return yield* wp_page_copy(ctx, vma, page, folio);
 }
@@ -302,7 +304,7 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
   const folio = folio_alloc(ctx, 0, true);
   folio_set(ctx, folio, PG.uptodate);
   let copied = false;
-  yield* pte_lock(ctx, vma);
+  yield* pte_lock(ctx, vma, page);
   try {
     if (pte_get(ctx, vma, page) === old + 1) {
       folio_add_new_anon_rmap(ctx, folio, vma, page);
@@ -313,7 +315,7 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
       copied = true;
     }
   } finally {
-    pte_unlock(ctx, vma);
+    pte_unlock(ctx, vma, page);
   }
   if (copied) folio_put(ctx, old, Holder.MAP, 'wp_page_copy');
   else folio_put(ctx, folio, Holder.TEMP, 'wp_page_copy');
@@ -335,30 +337,34 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
  */
 export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: number): KGen<void> {
   const gather: { folio: number; nr: number }[] = [];
-  yield* pte_lock(ctx, vma);
-  try {
-    let page = start;
-    while (page < end) {
-      const raw = pte_get(ctx, vma, page);
-      if (raw === 0) {
-        page++;
-        continue;
+  // One page-table page at a time, under its lock (zap_pmd_range() -> zap_pte_range()).
+  for (const table of pte_tables(start, end)) {
+    const stop = pte_table_end(table, end);
+    yield* pte_lock(ctx, vma, table);
+    try {
+      let page = table;
+      while (page < stop) {
+        const raw = pte_get(ctx, vma, page);
+        if (raw === 0) {
+          page++;
+          continue;
+        }
+        if (raw < 0) {
+          pte_set(ctx, vma, page, 0);
+          page++;
+          continue;
+        }
+        let nr = 1;
+        while (page + nr < stop && pte_get(ctx, vma, page + nr) === raw) nr++;
+        for (let i = 0; i < nr; i++) pte_set(ctx, vma, page + i, 0); // ptep_get_and_clear_full()
+        if (!folio_test_anon(ctx, raw - 1)) yield* folio_mark_accessed(ctx, raw - 1);
+        yield* folio_remove_rmap_ptes(ctx, raw - 1, nr, vma);
+        gather.push({ folio: raw - 1, nr });
+        page += nr;
       }
-      if (raw < 0) {
-        pte_set(ctx, vma, page, 0);
-        page++;
-        continue;
-      }
-      let nr = 1;
-      while (page + nr < end && pte_get(ctx, vma, page + nr) === raw) nr++;
-      for (let i = 0; i < nr; i++) pte_set(ctx, vma, page + i, 0); // ptep_get_and_clear_full()
-      if (!folio_test_anon(ctx, raw - 1)) yield* folio_mark_accessed(ctx, raw - 1);
-      yield* folio_remove_rmap_ptes(ctx, raw - 1, nr, vma);
-      gather.push({ folio: raw - 1, nr });
-      page += nr;
+    } finally {
+      pte_unlock(ctx, vma, table);
     }
-  } finally {
-    pte_unlock(ctx, vma);
   }
   // tlb_finish_mmu() -> free_pages_and_swap_cache(): a local drain first where the kernel has it.
   if (gather.length > 0 && ctx.policy.switches.tlbFreeDrains) lru_add_drain(ctx);
@@ -401,27 +407,29 @@ export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
     if (raw > 0 && folio_test_anon(ctx, raw - 1)) hasAnon = true;
   }
   if (!hasAnon) return child;
-  // copy_pte_range(): the child's page-table lock, then the parent's (spin_lock_nested()).
-  pte_lock_spin(ctx, child);
-  try {
-    pte_lock_spin(ctx, vma);
+  // copy_pte_range(), one page-table page at a time: the child's lock, then the parent's (spin_lock_nested()).
+  for (const table of pte_tables(0, npages)) {
+    pte_lock_spin(ctx, child, table);
     try {
-      for (let p = 0; p < npages; p++) {
-        const raw = pte_get(ctx, vma, p);
-        if (raw === 0) continue;
-        if (raw > 0) {
-          const folio = raw - 1;
-          folio_get(ctx, folio, Holder.MAP, 'copy_present_ptes');
-          if (folio_test_anon(ctx, folio)) folio_try_dup_anon_rmap_ptes(ctx, folio, 1, child);
-          else folio_dup_file_rmap_ptes(ctx, folio, 1, child);
+      pte_lock_spin(ctx, vma, table);
+      try {
+        for (let p = table; p < pte_table_end(table, npages); p++) {
+          const raw = pte_get(ctx, vma, p);
+          if (raw === 0) continue;
+          if (raw > 0) {
+            const folio = raw - 1;
+            folio_get(ctx, folio, Holder.MAP, 'copy_present_ptes');
+            if (folio_test_anon(ctx, folio)) folio_try_dup_anon_rmap_ptes(ctx, folio, 1, child);
+            else folio_dup_file_rmap_ptes(ctx, folio, 1, child);
+          }
+          pte_set(ctx, child, p, raw);
         }
-        pte_set(ctx, child, p, raw);
+      } finally {
+        pte_unlock(ctx, vma, table);
       }
     } finally {
-      pte_unlock(ctx, vma);
+      pte_unlock(ctx, child, table);
     }
-  } finally {
-    pte_unlock(ctx, child);
   }
   return child;
 }

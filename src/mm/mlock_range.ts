@@ -9,7 +9,7 @@ import { handle_mm_fault, follow_page_pte } from './memory.js';
 import { mlock_folio, munlock_folio } from './mlock.js';
 import { locked_maps_mod } from './rmap.js';
 import { lru_add_drain } from './swap.js';
-import { pte_get, pte_lock, pte_unlock, vma_flags, vma_npages, vma_set_flags } from './vma.js';
+import { pte_get, pte_lock, pte_table_end, pte_tables, pte_unlock, vma_flags, vma_npages, vma_set_flags } from './vma.js';
 
 /**
  * allow_mlock_munlock() (mm/mlock.c, v6.8+): munlock anything; mlock a large folio only if this
@@ -27,30 +27,34 @@ function allow_mlock_munlock(ctx: KernelCtx, folio: number, vmaFlags: number, st
  */
 function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
   const n = vma_npages(ctx, vma);
-  yield* pte_lock(ctx, vma);
-  try {
-    let page = 0;
-    while (page < n) {
-      const raw = pte_get(ctx, vma, page);
-      if (raw <= 0) {
-        page++;
-        continue;
-      } // none, or a migration entry: remap handles it
-      const folio = raw - 1;
-      let step = 1;
-      if (folio_test_large(ctx, folio)) {
-        // folio_mlock_step()
-        while (page + step < n && pte_get(ctx, vma, page + step) === raw) step++;
+  // One page-table page at a time, under its lock (walk_page_range() calls it per PMD).
+  for (const table of pte_tables(0, n)) {
+    const stop = pte_table_end(table, n);
+    yield* pte_lock(ctx, vma, table);
+    try {
+      let page = table;
+      while (page < stop) {
+        const raw = pte_get(ctx, vma, page);
+        if (raw <= 0) {
+          page++;
+          continue;
+        } // none, or a migration entry: remap handles it
+        const folio = raw - 1;
+        let step = 1;
+        if (folio_test_large(ctx, folio)) {
+          // folio_mlock_step()
+          while (page + step < stop && pte_get(ctx, vma, page + step) === raw) step++;
+        }
+        const flags = vma_flags(ctx, vma);
+        if (allow_mlock_munlock(ctx, folio, flags, step)) {
+          if (flags & VM.LOCKED) yield* mlock_folio(ctx, folio);
+          else yield* munlock_folio(ctx, folio);
+        }
+        page += step;
       }
-      const flags = vma_flags(ctx, vma);
-      if (allow_mlock_munlock(ctx, folio, flags, step)) {
-        if (flags & VM.LOCKED) yield* mlock_folio(ctx, folio);
-        else yield* munlock_folio(ctx, folio);
-      }
-      page += step;
+    } finally {
+      pte_unlock(ctx, vma, table);
     }
-  } finally {
-    pte_unlock(ctx, vma);
   }
 }
 
@@ -64,8 +68,15 @@ function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
 function* mlock_vma_pages_range(ctx: KernelCtx, vma: number, newflags: number): KGen<void> {
   const locking = (newflags & VM.LOCKED) !== 0;
   const delta = locking ? 1 : -1;
-  yield* pte_lock(ctx, vma);
+  // Every page-table lock of the VMA, in order (nobody else holds two), so the flags and the
+  // counts change in one section against every fault.
+  const tables = pte_tables(0, vma_npages(ctx, vma));
+  let held = 0;
   try {
+    for (const table of tables) {
+      yield* pte_lock(ctx, vma, table);
+      held++;
+    }
     vma_set_flags(ctx, vma, locking ? newflags | VM.IO : newflags);
     const n = vma_npages(ctx, vma);
     for (let p = 0; p < n; p++) {
@@ -73,7 +84,7 @@ function* mlock_vma_pages_range(ctx: KernelCtx, vma: number, newflags: number): 
       if (raw > 0) locked_maps_mod(ctx, raw - 1, delta);
     }
   } finally {
-    pte_unlock(ctx, vma);
+    for (let k = held - 1; k >= 0; k--) pte_unlock(ctx, vma, tables[k]!);
   }
   lru_add_drain(ctx);
   yield* mlock_pte_range(ctx, vma);

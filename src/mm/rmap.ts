@@ -97,7 +97,7 @@ export function* try_to_migrate(ctx: KernelCtx, folio: number): KGen<void> {
   const present = folio + 1;
   for (const m of folio_pte_mappings(ctx, folio)) {
     if (m.raw !== present) continue;
-    yield* pte_lock(ctx, m.vma);
+    yield* pte_lock(ctx, m.vma, m.page);
     try {
       if (pte_get(ctx, m.vma, m.page) !== present) continue; // zapped meanwhile
       // The anon-exclusive bit travels in the migration entry; F.ANON_EXCLUSIVE of the source
@@ -107,7 +107,7 @@ export function* try_to_migrate(ctx: KernelCtx, folio: number): KGen<void> {
       if (vma_flags(ctx, m.vma) & VM.LOCKED) mlock_drain_local(ctx);
       folio_put(ctx, folio, Holder.MAP, 'try_to_migrate_one');
     } finally {
-      pte_unlock(ctx, m.vma);
+      pte_unlock(ctx, m.vma, m.page);
     }
   }
 }
@@ -131,7 +131,7 @@ export function* remove_migration_ptes(ctx: KernelCtx, src: number, dst: number)
   const exclusive = anon && fw(ctx, src, F.ANON_EXCLUSIVE) !== 0;
   for (const m of folio_pte_mappings(ctx, src)) {
     if (m.raw !== entry) continue;
-    yield* pte_lock(ctx, m.vma);
+    yield* pte_lock(ctx, m.vma, m.page);
     try {
       if (pte_get(ctx, m.vma, m.page) !== entry) continue;
       folio_get(ctx, dst, Holder.MAP, 'remove_migration_pte');
@@ -140,7 +140,7 @@ export function* remove_migration_ptes(ctx: KernelCtx, src: number, dst: number)
       pte_set(ctx, m.vma, m.page, dst + 1);
       if (vma_flags(ctx, m.vma) & VM.LOCKED) mlock_drain_local(ctx);
     } finally {
-      pte_unlock(ctx, m.vma);
+      pte_unlock(ctx, m.vma, m.page);
     }
   }
 }

@@ -57,10 +57,8 @@ function take_at_head(ctx: KernelCtx, l: QSpinlock, at: number, t: number): bool
 
 /**
  * spin_lock() (queued_spin_lock_slowpath()) for kernel code that can yield: the fast path, else
- * queue and sleep until this CPU heads the queue and the lock is free. Unlike spin_lock(), the
- * waiter keeps preemption on (its kworker may run drain work meanwhile): with one page-table
- * page per VMA a large VMA's lock is far more contended than the kernel's 512-PTE locks, and a
- * waiter with preemption off then held up every drain-all (docs/fidelity/faults.md).
+ * queue and sleep until this CPU heads the queue and the lock is free, with preemption off as
+ * spin_lock() has it (its kworker runs no drain work meanwhile).
  */
 export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGen<void> {
   if (queued_spin_trylock(ctx, l, at)) return;
@@ -69,9 +67,11 @@ export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGe
   waiter_bit(ctx, l.waiters, true);
   const head = at + l.head;
   const owner = at + l.owner;
+  ctx.preempt++;
   try {
     while (!take_at_head(ctx, l, at, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name);
   } finally {
+    ctx.preempt--;
     waiter_bit(ctx, l.waiters, false);
   }
 }

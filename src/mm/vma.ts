@@ -5,7 +5,24 @@
 // large folio occupies 2^order consecutive slots, as in the xarray.
 import type { KernelCtx, KGen } from './context.js';
 import { fset, fw, folio_nr_pages } from './folio.js';
-import { F, G, MAX_OBJECTS, MAX_VMAS, O, OBJ_WORDS, V, VMA_WORDS, objBase, ptlBase, vmaBase, gw } from './layout.js';
+import {
+  F,
+  G,
+  MAX_OBJECTS,
+  MAX_VMAS,
+  O,
+  OBJ_WORDS,
+  PTL,
+  PTL_WORDS,
+  PTRS_PER_PTE,
+  V,
+  VMA_WORDS,
+  objBase,
+  vmaBase,
+  vmaPteWords,
+  watchPtl,
+  gw,
+} from './layout.js';
 import { read_once, write_once } from './access.js';
 import { type QSpinlock, queued_spin_lock, queued_spin_lock_spin, queued_spin_unlock } from './spinlock.js';
 
@@ -143,13 +160,17 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
   }
   const id = claim(ctx, gw(G.NEXT_VMA), 1, MAX_VMAS, 'vma_create', 'VMAs (MAX_VMAS)');
   // Out of PTEs: the VMA id stays claimed and never IN_USE (the trial ends with the error).
-  const pteBase = claim(ctx, gw(G.NEXT_PTE), v.npages, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
+  // Its page-table locks, then its PTEs.
+  const words = vmaPteWords(v.npages);
+  const ptlBase = claim(ctx, gw(G.NEXT_PTE), words, ctx.lay.dims.nPtes, 'vma_create', 'page-table entries (nPtes)');
+  const pteBase = ptlBase + words - v.npages;
   const b = vmaBase(id);
   const w = ctx.w;
   // Plain stores: the record and its page table are fresh, and the IN_USE store below publishes
   // them (every reader checks IN_USE first). Only FLAGS changes later (vma_set_flags).
   w.fill(0, b, b + VMA_WORDS);
-  w.fill(0, ctx.lay.pteArea + pteBase, ctx.lay.pteArea + pteBase + v.npages);
+  w.fill(0, ctx.lay.pteArea + ptlBase, ctx.lay.pteArea + ptlBase + words);
+  w[b + V.PTL_BASE] = ptlBase;
   w[b + V.FLAGS] = v.flags;
   w[b + V.NPAGES] = v.npages;
   w[b + V.OBJ] = v.obj;
@@ -241,28 +262,43 @@ export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number
   return out;
 }
 
-// ---- the page-table lock ------------------------------------------------------------------
-// pte_offset_map_lock()/pte_unmap_unlock(): the lock of the VMA's page-table page (split PTE
-// locks, pte_lockptr(); the model gives each VMA one page-table page, so one lock per VMA: V.PTL,
-// V.PTL_NEXT, V.PTL_HEAD), the kernel's queued spinlock (spinlock.ts: FIFO; sleepers in the
-// G.PTL_WAITERS bitmap). A spinlock disables preemption, so drain work never runs while it is
-// held. The model holds it across the yield points inside mlock_folio()/folio_add_lru(), so a
-// contender sleeps (yields BLOCKED) instead of spinning: a single-thread runtime must be able to
-// resume the holder.
+// ---- the page-table locks ----------------------------------------------------------------
+// pte_offset_map_lock()/pte_unmap_unlock(): the lock of the page-table page that holds the PTE
+// (split PTE locks, pte_lockptr(): one per PTRS_PER_PTE pages of a VMA, in the PTE area before
+// its PTEs), the kernel's queued spinlock (spinlock.ts: FIFO; sleepers in the G.PTL_WAITERS
+// bitmap). A spinlock disables preemption, so drain work never runs while it is held. The model
+// holds it across the yield points inside mlock_folio()/folio_add_lru(), so a contender sleeps
+// (yields BLOCKED) instead of spinning: a single-thread runtime must be able to resume the holder.
 
-const PTL: QSpinlock = { name: 'ptl', what: 'the page-table lock', owner: 0, next: V.PTL_NEXT - V.PTL, head: V.PTL_HEAD - V.PTL, waiters: G.PTL_WAITERS };
+const PTL_LOCK: QSpinlock = { name: 'ptl', what: 'the page-table lock', owner: PTL.OWNER, next: PTL.NEXT, head: PTL.HEAD, waiters: G.PTL_WAITERS };
 
-/** spin_lock(ptl) of `vma`'s page table (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
-export function* pte_lock(ctx: KernelCtx, vma: number): KGen<void> {
-  yield* queued_spin_lock(ctx, PTL, ptlBase(vma));
+/** The words of the page-table lock covering `vma`'s `page` (pte_lockptr()), reported to the slot watch. */
+export function ptlBase(ctx: KernelCtx, vma: number, page: number): number {
+  const id = ctx.w[vmaBase(vma) + V.PTL_BASE]! + PTL_WORDS * Math.floor(page / PTRS_PER_PTE);
+  watchPtl(id);
+  return ctx.lay.pteArea + id;
+}
+
+/** The page-table pages of `vma` that hold its pages [start, end): their first pages, in order. */
+export function pte_tables(start: number, end: number): number[] {
+  const out: number[] = [];
+  for (let p = start; p < end; p = (Math.floor(p / PTRS_PER_PTE) + 1) * PTRS_PER_PTE) out.push(p);
+  return out;
+}
+/** The end of the page-table page holding `page`, or `end` if sooner. */
+export const pte_table_end = (page: number, end: number): number => Math.min(end, (Math.floor(page / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
+
+/** spin_lock(ptl) of the page table holding `vma`'s `page` (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
+export function* pte_lock(ctx: KernelCtx, vma: number, page: number): KGen<void> {
+  yield* queued_spin_lock(ctx, PTL_LOCK, ptlBase(ctx, vma, page));
   ctx.preempt++;
 }
 /** spin_lock(ptl) for code without scheduling points: the holder, if any, runs on another thread. */
-export function pte_lock_spin(ctx: KernelCtx, vma: number): void {
-  queued_spin_lock_spin(ctx, PTL, ptlBase(vma));
+export function pte_lock_spin(ctx: KernelCtx, vma: number, page: number): void {
+  queued_spin_lock_spin(ctx, PTL_LOCK, ptlBase(ctx, vma, page));
   ctx.preempt++;
 }
-export function pte_unlock(ctx: KernelCtx, vma: number): void {
+export function pte_unlock(ctx: KernelCtx, vma: number, page: number): void {
   ctx.preempt--;
-  queued_spin_unlock(ctx, PTL, ptlBase(vma));
+  queued_spin_unlock(ctx, PTL_LOCK, ptlBase(ctx, vma, page));
 }

@@ -1,6 +1,6 @@
 // Sizing the shared kernel memory for a scenario: room for every page it can fault, the
 // migration targets, and fork children, with a floor that small scenarios never notice.
-import type { Dims } from '../mm/layout.js';
+import { type Dims, vmaPteWords } from '../mm/layout.js';
 import type { Scenario } from '../scenario/schema.js';
 
 import { MAX_DIM } from '../mm/boot.js';
@@ -18,8 +18,8 @@ export function dimsFor(s: Scenario, cpus: number): Dims {
     nCpus: cpus,
     // Each page can be faulted, migrated (a new folio) and COW-copied in one trial.
     nFolios: Math.max(4096, FOLIOS_PER_PAGE * (objPages + vmaPages) + SLACK),
-    // Fork children get a copy of the parent's PTEs.
-    nPtes: Math.max(4096, 3 * vmaPages + 256),
+    // Fork children get a copy of the parent's PTEs; each VMA its page-table locks too.
+    nPtes: Math.max(4096, 3 * s.vmas.reduce((a, v) => a + vmaPteWords(v.pages), 0) + 256),
     nCacheSlots: Math.max(4096, objPages + 256),
   };
 }

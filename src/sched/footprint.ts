@@ -33,6 +33,7 @@ import {
   type Layout,
   O,
   OBJ_TABLE,
+  PTL_WORDS,
   OBJ_WORDS,
   SLOT,
   SLOT_BITS,
@@ -106,14 +107,7 @@ const CPU_FIELDS: Int32Array = (() => {
  * The header words of a VMA and an object record compared for writes: their fields (layout.ts V
  * and O), not the padding after them, which no code reads or writes.
  */
-const VMA_FIELDS =
-  Math.max(
-    ...Object.entries(V)
-      .filter(([k]) => !k.startsWith('PTL'))
-      .map(([, v]) => v),
-  ) + 1;
-/** A VMA's page-table lock words (V.PTL ..): a slot of their own (SLOT.PTL, layout.ts ptlBase). */
-const PTL_FIELDS = V.PTL_HEAD - V.PTL + 1;
+const VMA_FIELDS = Math.max(...Object.values(V)) + 1;
 const OBJ_FIELDS = Math.max(...Object.values(O)) + 1;
 
 const EMPTY: readonly number[] = Object.freeze([]);
@@ -196,7 +190,7 @@ export class FootprintRecorder implements SlotWatch {
       this.before = new Int32Array(this.globals.length);
       this.globalsFor = lay.dims.nCpus;
     }
-    const codes = (Math.max(lay.dims.nFolios, MAX_CPUS + 1, MAX_VMAS, MAX_OBJECTS, GLOBAL_WORDS >> 4) + 1) << SLOT_BITS;
+    const codes = (Math.max(lay.dims.nFolios, lay.dims.nPtes, MAX_CPUS + 1, MAX_VMAS, MAX_OBJECTS, GLOBAL_WORDS >> 4) + 1) << SLOT_BITS;
     if (this.copyAt.length < codes) {
       this.copyAt = new Int32Array(codes);
       this.roomAt = new Int32Array(codes);
@@ -260,8 +254,9 @@ export class FootprintRecorder implements SlotWatch {
         this.tLen = Math.max(w[base + V.NPAGES]!, 0);
       }
     } else if (kind === SLOT.PTL) {
-      this.at = VMA_TABLE + id * VMA_WORDS + V.PTL;
-      this.hLen = PTL_FIELDS;
+      // A page-table lock: its words in the PTE area (id: their index there), apart from the PTEs.
+      this.at = this.pteArea + id;
+      this.hLen = PTL_WORDS;
     } else {
       const base = OBJ_TABLE + id * OBJ_WORDS;
       this.at = base;

@@ -7,9 +7,9 @@ import { C, cpuBase } from '../../src/mm/layout.js';
 import { object_create, vma_create } from '../../src/mm/vma.js';
 import { InlineKernel } from '../../src/runtime/inline.js';
 
-export const kernel = (policy: string, nCpus = 8) => kernelWith(getPolicy(policy), nCpus);
+export const kernel = (policy: string, nCpus = 8, nPtes = 256) => kernelWith(getPolicy(policy), nCpus, nPtes);
 /** A kernel of any variant (a release's policy, a user's switch set). */
-export const kernelWith = (policy: Policy, nCpus = 8) => new InlineKernel({ nCpus, policy, dims: { nFolios: 256, nPtes: 256, nCacheSlots: 256 } });
+export const kernelWith = (policy: Policy, nCpus = 8, nPtes = 256) => new InlineKernel({ nCpus, policy, dims: { nFolios: 256, nPtes, nCacheSlots: 256 } });
 
 export function shmemObj(k: InlineKernel, npages: number, mt: number = MigrateType.CMA, order = 0): number {
   return object_create(k.ctx(0), { kind: MappingKind.SHMEM, npages, mt, zone: Zone.NORMAL, order });

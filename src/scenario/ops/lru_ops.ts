@@ -64,12 +64,12 @@ const folioOp = <Name extends string>(row: { name: Name; doc: string; kernel: st
       // not present (none, or a migration entry) is skipped, as madvise_cold does.
       return function* (ctx, path) {
         const vma = c.vmaId(op.vma!, path);
-        yield* pte_lock(ctx, vma);
+        yield* pte_lock(ctx, vma, page);
         try {
           const folio = pte_folio(ctx, vma, page);
           if (folio >= 0) yield* fn(ctx, folio);
         } finally {
-          pte_unlock(ctx, vma);
+          pte_unlock(ctx, vma, page);
         }
       };
     },
