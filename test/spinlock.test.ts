@@ -3,8 +3,12 @@
 // deterministic runtime steps CPUs.
 import { describe, expect, test } from 'vitest';
 import { C, cpuBase, PTL, PTRS_PER_PTE } from '../src/mm/layout.js';
-import { ptlBase, pte_lock, pte_lock_spin, pte_unlock } from '../src/mm/vma.js';
-import { anonVma, kernel } from './helpers/mm.js';
+import { MigrateType, VM } from '../src/mm/constants.js';
+import { handle_mm_fault } from '../src/mm/memory.js';
+import { getPolicy } from '../src/mm/policy.js';
+import { InlineKernel } from '../src/runtime/inline.js';
+import { ptlBase, pte_get, pte_lock, pte_lock_spin, pte_unlock, vma_create } from '../src/mm/vma.js';
+import { anonVma, kernel, shmemObj } from './helpers/mm.js';
 
 /** Step a waiter's pte_lock(): true once it holds the lock, false while it stays blocked (a few turns). */
 function advance(g: Generator<unknown, void>): boolean {
@@ -123,5 +127,21 @@ describe('queued_spin_lock() for the page-table lock (kernel/locking/qspinlock.c
     expect(() => pte_lock_spin(b!, vma, 0)).toThrow(/page-table lock held by cpu 0/);
     expect(k.w[at + PTL.NEXT]).toBe(next); // no ticket left behind for nobody to serve
     pte_unlock(a!, vma, 0);
+  });
+});
+
+describe('finish_fault() maps a large folio only within one page table (the lock it holds)', () => {
+  test('an order-2 shmem folio whose pages would straddle two tables is mapped one page at a time', () => {
+    const k = new InlineKernel({ nCpus: 2, policy: getPolicy('v6.11'), dims: { nFolios: 256, nPtes: 4 * PTRS_PER_PTE, nCacheSlots: 4 * PTRS_PER_PTE } });
+    const ctx = k.ctx(0);
+    const obj = shmemObj(k, 2 * PTRS_PER_PTE + 8, MigrateType.MOVABLE, 2);
+    // VMA page p maps object index p + 2: the folio of indices 512..515 sits at VMA pages 510..513.
+    const vma = vma_create(ctx, { npages: 2 * PTRS_PER_PTE, obj, pgoff: 2, flags: VM.READ | VM.WRITE | VM.SHARED });
+    k.run(0, handle_mm_fault(ctx, vma, PTRS_PER_PTE - 2, false));
+    const mapped = [PTRS_PER_PTE - 2, PTRS_PER_PTE - 1, PTRS_PER_PTE, PTRS_PER_PTE + 1].map((p) => pte_get(ctx, vma, p) !== 0);
+    expect(mapped).toEqual([true, false, false, false]);
+    // One that fits in a table is mapped whole.
+    k.run(0, handle_mm_fault(ctx, vma, 2, false));
+    expect([2, 3, 4, 5].map((p) => pte_get(ctx, vma, p) !== 0)).toEqual([true, true, true, true]);
   });
 });

@@ -23,7 +23,7 @@ import {
   ledger_transfer,
 } from './folio.js';
 import { filemap_fault } from './filemap.js';
-import { F, Stat } from './layout.js';
+import { F, PTRS_PER_PTE, Stat } from './layout.js';
 import { count_event } from './locks.js';
 import { folio_alloc } from './page_alloc.js';
 import { folio_add_file_rmap_ptes, folio_add_new_anon_rmap, folio_dup_file_rmap_ptes, folio_remove_rmap_ptes, folio_try_dup_anon_rmap_ptes } from './rmap.js';
@@ -163,8 +163,8 @@ export function* set_pte_range(ctx: KernelCtx, vma: number, folio: number, page:
 }
 
 /**
- * finish_fault() (mm/memory.c, v6.12+): map the whole folio when it lies inside the VMA and all
- * its PTEs are empty (so a large shmem folio is fully PTE-mapped, spec S8), else just `page`.
+ * finish_fault() (mm/memory.c, v6.12+): map the whole folio when it lies inside the VMA and one
+ * page table and all its PTEs are empty (so a large shmem folio is fully PTE-mapped, spec S8), else just `page`.
  * Takes nr - 1 more references first (folio_ref_add). Returns false if the PTE got populated.
  */
 export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: number): KGen<boolean> {
@@ -175,7 +175,10 @@ export function* finish_fault(ctx: KernelCtx, vma: number, page: number, folio: 
     if (!pte_none(pte_get(ctx, vma, page))) return false;
     let start = page;
     let nr = 1;
-    if (nrPages > 1 && first >= 0 && first + nrPages <= vma_npages(ctx, vma)) {
+    // The run must lie in the VMA and in one page table, whose lock is held (the kernel's bounds
+    // on vma_off and pte_off; else nr_pages = 1).
+    const oneTable = Math.floor(first / PTRS_PER_PTE) === Math.floor((first + nrPages - 1) / PTRS_PER_PTE);
+    if (nrPages > 1 && first >= 0 && first + nrPages <= vma_npages(ctx, vma) && oneTable) {
       let allNone = true;
       for (let i = 0; i < nrPages && allNone; i++) allNone = pte_none(pte_get(ctx, vma, first + i));
       if (allNone) {

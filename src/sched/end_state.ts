@@ -1,12 +1,13 @@
 // What a run of the deterministic runtime ended in, as one key: the folio records (without the
-// tool's holder ledger), the PTEs and page-cache slots, every CPU's batches, each pin's outcome
-// and each failure.
+// tool's holder ledger), the PTEs (not the page-table locks' ticket counts, which count how often
+// a lock was contended) and page-cache slots, every CPU's batches, each pin's outcome and each
+// failure.
 // Swapping independent steps leaves it unchanged, so the search with partial-order reduction
 // must reach exactly the end states the search without it reaches: `explore --check-reduction`
 // and the tests compare the two sets.
 import { createHash } from 'node:crypto';
 import { BATCH_SLOTS, NR_BATCHES } from '../mm/constants.js';
-import { batchBase, F, folioTableBase, FOLIO_WORDS, type Layout } from '../mm/layout.js';
+import { batchBase, F, folioTableBase, FOLIO_WORDS, G, type Layout, MAX_VMAS, V, vmaBase, vmaPteWords } from '../mm/layout.js';
 import { type ExploreOptions, type ExploreOutcome, searchAsync } from './explore.js';
 import type { DetRun, DetSession } from './session.js';
 
@@ -14,7 +15,12 @@ export function endStateKey(run: DetRun, w: Int32Array, lay: Layout): string {
   const h = createHash('sha1');
   const table = folioTableBase();
   for (let f = 0; f < lay.dims.nFolios; f++) h.update(new Uint8Array(w.buffer, (table + f * FOLIO_WORDS + F.FLAGS) * 4, F.LEDGER * 4));
-  h.update(new Uint8Array(w.buffer, lay.pteArea * 4, (lay.total - lay.pteArea) * 4));
+  const area = w.slice(lay.pteArea, lay.total);
+  for (let v = 0; v < Math.min(MAX_VMAS, w[G.NEXT_VMA]!); v++) {
+    const b = vmaBase(v);
+    if (w[b + V.IN_USE] !== 0) area.fill(0, w[b + V.PTL_BASE]!, w[b + V.PTL_BASE]! + vmaPteWords(w[b + V.NPAGES]!) - w[b + V.NPAGES]!);
+  }
+  h.update(new Uint8Array(area.buffer, area.byteOffset, area.byteLength));
   // Each CPU's batches, count and the entries below it, in order: a folio left in one CPU's
   // batch or another's is a different end state.
   for (let c = 0; c < lay.dims.nCpus; c++)
