@@ -279,7 +279,7 @@ export function ptlBase(ctx: KernelCtx, vma: number, page: number): number {
   return ctx.lay.pteArea + id;
 }
 
-/** The page-table pages of `vma` that hold its pages [start, end): their first pages, in order. */
+/** The page-table pages that hold a VMA's pages [start, end): the first page of each, in order. */
 export function pte_tables(start: number, end: number): number[] {
   const out: number[] = [];
   for (let p = start; p < end; p = (Math.floor(p / PTRS_PER_PTE) + 1) * PTRS_PER_PTE) out.push(p);
