@@ -37,6 +37,7 @@ import {
   pte_lock_spin,
   pte_table_end,
   pte_tables,
+  pte_walk_tables,
   pte_none,
   pte_set,
   pte_unlock,
@@ -341,34 +342,28 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
 export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: number): KGen<void> {
   const gather: { folio: number; nr: number }[] = [];
   // One page-table page at a time, under its lock (zap_pmd_range() -> zap_pte_range()).
-  for (const table of pte_tables(start, end)) {
-    const stop = pte_table_end(table, end);
-    yield* pte_lock(ctx, vma, table);
-    try {
-      let page = table;
-      while (page < stop) {
-        const raw = pte_get(ctx, vma, page);
-        if (raw === 0) {
-          page++;
-          continue;
-        }
-        if (raw < 0) {
-          pte_set(ctx, vma, page, 0);
-          page++;
-          continue;
-        }
-        let nr = 1;
-        while (page + nr < stop && pte_get(ctx, vma, page + nr) === raw) nr++;
-        for (let i = 0; i < nr; i++) pte_set(ctx, vma, page + i, 0); // ptep_get_and_clear_full()
-        if (!folio_test_anon(ctx, raw - 1)) yield* folio_mark_accessed(ctx, raw - 1);
-        yield* folio_remove_rmap_ptes(ctx, raw - 1, nr, vma);
-        gather.push({ folio: raw - 1, nr });
-        page += nr;
+  yield* pte_walk_tables(ctx, vma, start, end, function* (first, stop) {
+    let page = first;
+    while (page < stop) {
+      const raw = pte_get(ctx, vma, page);
+      if (raw === 0) {
+        page++;
+        continue;
       }
-    } finally {
-      pte_unlock(ctx, vma, table);
+      if (raw < 0) {
+        pte_set(ctx, vma, page, 0);
+        page++;
+        continue;
+      }
+      let nr = 1;
+      while (page + nr < stop && pte_get(ctx, vma, page + nr) === raw) nr++;
+      for (let i = 0; i < nr; i++) pte_set(ctx, vma, page + i, 0); // ptep_get_and_clear_full()
+      if (!folio_test_anon(ctx, raw - 1)) yield* folio_mark_accessed(ctx, raw - 1);
+      yield* folio_remove_rmap_ptes(ctx, raw - 1, nr, vma);
+      gather.push({ folio: raw - 1, nr });
+      page += nr;
     }
-  }
+  });
   // tlb_finish_mmu() -> free_pages_and_swap_cache(): a local drain first where the kernel has it.
   if (gather.length > 0 && ctx.policy.switches.tlbFreeDrains) lru_add_drain(ctx);
   for (const g of gather) folio_put_refs(ctx, g.folio, g.nr, Holder.MAP, 'tlb_finish_mmu');

@@ -9,7 +9,7 @@ import { handle_mm_fault, follow_page_pte } from './memory.js';
 import { mlock_folio, munlock_folio } from './mlock.js';
 import { locked_maps_mod } from './rmap.js';
 import { lru_add_drain } from './swap.js';
-import { pte_get, pte_lock, pte_table_end, pte_tables, pte_unlock, vma_flags, vma_npages, vma_set_flags } from './vma.js';
+import { pte_get, pte_lock, pte_tables, pte_unlock, pte_walk_tables, vma_flags, vma_npages, vma_set_flags } from './vma.js';
 
 /**
  * allow_mlock_munlock() (mm/mlock.c, v6.8+): munlock anything; mlock a large folio only if this
@@ -28,34 +28,28 @@ function allow_mlock_munlock(ctx: KernelCtx, folio: number, vmaFlags: number, st
 function* mlock_pte_range(ctx: KernelCtx, vma: number): KGen<void> {
   const n = vma_npages(ctx, vma);
   // One page-table page at a time, under its lock (walk_page_range() calls it per PMD).
-  for (const table of pte_tables(0, n)) {
-    const stop = pte_table_end(table, n);
-    yield* pte_lock(ctx, vma, table);
-    try {
-      let page = table;
-      while (page < stop) {
-        const raw = pte_get(ctx, vma, page);
-        if (raw <= 0) {
-          page++;
-          continue;
-        } // none, or a migration entry: remap handles it
-        const folio = raw - 1;
-        let step = 1;
-        if (folio_test_large(ctx, folio)) {
-          // folio_mlock_step()
-          while (page + step < stop && pte_get(ctx, vma, page + step) === raw) step++;
-        }
-        const flags = vma_flags(ctx, vma);
-        if (allow_mlock_munlock(ctx, folio, flags, step)) {
-          if (flags & VM.LOCKED) yield* mlock_folio(ctx, folio);
-          else yield* munlock_folio(ctx, folio);
-        }
-        page += step;
+  yield* pte_walk_tables(ctx, vma, 0, n, function* (first, stop) {
+    let page = first;
+    while (page < stop) {
+      const raw = pte_get(ctx, vma, page);
+      if (raw <= 0) {
+        page++;
+        continue;
+      } // none, or a migration entry: remap handles it
+      const folio = raw - 1;
+      let step = 1;
+      if (folio_test_large(ctx, folio)) {
+        // folio_mlock_step()
+        while (page + step < stop && pte_get(ctx, vma, page + step) === raw) step++;
       }
-    } finally {
-      pte_unlock(ctx, vma, table);
+      const flags = vma_flags(ctx, vma);
+      if (allow_mlock_munlock(ctx, folio, flags, step)) {
+        if (flags & VM.LOCKED) yield* mlock_folio(ctx, folio);
+        else yield* munlock_folio(ctx, folio);
+      }
+      page += step;
     }
-  }
+  });
 }
 
 /**

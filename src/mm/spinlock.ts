@@ -92,18 +92,16 @@ export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock, at: number):
     if (Atomics.compareExchange(w, owner, 0, ctx.cpu + 1) === 0) return;
     may_spin(ctx, `${l.what} held by cpu ${Atomics.load(w, owner) - 1}`);
   }
+  // Threads wait in place (free-run CPUs have blockInPlace; no other threaded caller spins here).
+  const block = ctx.hooks.blockInPlace;
+  if (!block) throw new Error(`cpu ${ctx.cpu}: ${l.what} spun for without blockInPlace`);
   const t = enqueue(ctx, l, at);
   waiter_bit(ctx, l.waiters, true);
   const head = at + l.head;
   const mine = () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0;
-  const block = ctx.hooks.blockInPlace;
   ctx.preempt++;
   try {
-    for (let spins = 0; !take_at_head(ctx, l, at, t); spins++) {
-      if (block) block(mine);
-      else if (spins > 2_000_000) throw new Error(`cpu ${ctx.cpu}: ${l.what} held by cpu ${Atomics.load(w, owner) - 1} for too long`);
-      else if (spins > 64) Atomics.wait(w, owner, Atomics.load(w, owner) || 1, 0.01);
-    }
+    while (!take_at_head(ctx, l, at, t)) block(mine);
   } finally {
     ctx.preempt--;
     waiter_bit(ctx, l.waiters, false);
@@ -122,5 +120,4 @@ export function queued_spin_unlock(ctx: KernelCtx, l: QSpinlock, at: number): vo
     return Atomics.load(c.w, b + C.SPIN_TICKET) === head + 1 && Atomics.load(c.w, b + C.SPIN_LOCK) === owner;
   });
   if (cpu >= 0) ctx.hooks.wake(cpu);
-  else Atomics.notify(w, owner); // a spinner without blockInPlace waits on the owner word
 }

@@ -288,6 +288,21 @@ export function pte_tables(start: number, end: number): number[] {
 /** The end of the page-table page holding `page`, or `end` if sooner. */
 export const pte_table_end = (page: number, end: number): number => Math.min(end, (Math.floor(page / PTRS_PER_PTE) + 1) * PTRS_PER_PTE);
 
+/**
+ * A walk of `vma`'s pages [start, end) one page-table page at a time, each under its lock (the
+ * kernel's per-PMD walks: zap_pmd_range(), walk_page_range()): `body(first, stop)` per table.
+ */
+export function* pte_walk_tables(ctx: KernelCtx, vma: number, start: number, end: number, body: (first: number, stop: number) => KGen<void>): KGen<void> {
+  for (const table of pte_tables(start, end)) {
+    yield* pte_lock(ctx, vma, table);
+    try {
+      yield* body(table, pte_table_end(table, end));
+    } finally {
+      pte_unlock(ctx, vma, table);
+    }
+  }
+}
+
 /** spin_lock(ptl) of the page table holding `vma`'s `page` (pte_offset_map_lock(), mm/memory.c, all versions) for kernel code that can yield. */
 export function* pte_lock(ctx: KernelCtx, vma: number, page: number): KGen<void> {
   yield* queued_spin_lock(ctx, PTL_LOCK, ptlBase(ctx, vma, page));
