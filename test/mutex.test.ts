@@ -111,9 +111,11 @@ describe('mutex_unlock() against a newcomer on another thread', () => {
 
 describe('the drain mutex in a pin storm, logical time', () => {
   test('512 CPUs, 4 pinners: no pinner waits for the mutex longer than the drains of the 3 others and one taken from under it', async () => {
-    const cells = pinStormCells(loadScenario('S5'), { ...PIN_STORM_DEFAULTS, policies: ['merged'], hog: ['off'], cpus: [512], trials: 4 });
+    // Jittered pauses: four different trials (fixed ones would all be the first).
+    const cells = pinStormCells(loadScenario('S5'), { ...PIN_STORM_DEFAULTS, policies: ['merged'], hog: ['off'], cpus: [512], jitterUs: 10, trials: 4 });
     const [o] = await runCells(cells, { mode: 'logical', costs: DEFAULT_COSTS });
     const a = o!.aggregate;
+    expect(a.trials).toBe(4);
     expect(a.failures.total).toBe(0);
     expect(a.drainAllMutexWaitNs.count).toBeGreaterThan(100);
     // Each wait also holds a wake-up per waiter ahead (wakeupNs) besides their drains.

@@ -2,6 +2,9 @@
 // own scripts in S5's layout, S5 itself at S5's scale; the sweep's cells, keys and left-out
 // scales; pins in logical time at 8 to 512 CPUs, with the migration's page copy and TLB flush in
 // the pin's time (cost model); the CLI's bad input.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_COSTS } from '../src/cost/model.js';
 import { shutdownAll } from '../src/runtime/registry.js';
@@ -82,9 +85,13 @@ describe('pin-storm cells at scale', () => {
   });
 
   test('logical time, 8 to 512 CPUs: every pin succeeds, the invariants hold after every trial, and a drain-all scans every CPU', async () => {
-    const cells = pinStormCells(s5, p({ policies: ['v6.11', 'merged'], hog: ['off'], cpus: [8, 512], pinners: [4, 64], faulters: [1], trials: 2 }));
+    // (Jittered pauses: without them the second trial would repeat the first and not be run.)
+    const cells = pinStormCells(
+      s5,
+      p({ policies: ['v6.11', 'merged'], hog: ['off'], cpus: [8, 512], pinners: [4, 64], faulters: [1], jitterUs: 5, trials: 2 }),
+    );
     const outs = await runCells(cells, { mode: 'logical', costs: DEFAULT_COSTS });
-    const by = (key: string) => outs[cells.findIndex((c) => c.key === key)]!.aggregate;
+    const by = (key: string) => outs[cells.findIndex((c) => c.key === `${key} jitter=5us`)]!.aggregate;
     for (const [i, c] of cells.entries()) {
       const a = outs[i]!.aggregate;
       const pinners = Number(c.params.pinners ?? 4);
@@ -182,5 +189,66 @@ describe('study pin-storm CLI at scale', () => {
     const bad = await cli(...['study', 'pin-storm', '--pinners', '0', '--trials', '1']);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toContain("--pinners: expected integers from 1 to 64, got '0'");
+  });
+});
+
+// Logical time has no randomness of its own: a trial that draws no random number (no jitter)
+// is repeated exactly by every further trial, so a cell runs it once and says so; --jitter-us
+// gives the pinners' and faulters' pauses a seeded random part, and trials that differ.
+describe('identical trials in logical time', () => {
+  test('without jitter: trials repeat exactly and the runtime knows it drew nothing; with jitter they differ', async () => {
+    const { LogicalRuntime } = await import('../src/runtime/logical.js');
+    const { getPolicy } = await import('../src/mm/policy.js');
+    const { dimsFor } = await import('../src/runtime/dims.js');
+    const { withPauseJitter } = await import('../src/study/studies.js');
+    const pinTimes = (jitter: number) => {
+      const s = withPauseJitter(s5, jitter);
+      const rt = new LogicalRuntime({ nCpus: 8, policy: getPolicy('merged'), dims: dimsFor(s, 8), seed: 1, costs: DEFAULT_COSTS });
+      rt.configure({ kind: 'scenario', scenario: s });
+      return [0, 1, 2].map((t) => {
+        const r = rt.runTrial(t);
+        return { random: rt.lastTrialRandom, pins: r.pins.map((p) => p.endNs - p.startNs), end: r.durationNs };
+      });
+    };
+    const fixed = pinTimes(0);
+    expect(fixed.map((t) => t.random)).toEqual([false, false, false]);
+    expect(fixed[0]!.pins.length).toBe(32);
+    expect(fixed[1]).toEqual(fixed[0]);
+    expect(fixed[2]).toEqual(fixed[0]);
+    const jittered = pinTimes(20);
+    expect(jittered.map((t) => t.random)).toEqual([true, true, true]);
+    expect(jittered[1]!.end).not.toBe(jittered[0]!.end);
+    expect(jittered[1]!.pins).not.toEqual(jittered[0]!.pins);
+  });
+
+  test('the CLI runs one trial of such a cell, says so and records it; --jitter-us runs them all, in cells of their own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'folio-race-identical-'));
+    const base = ['study', 'pin-storm', '--model', 'logical', '--policy', 'merged', '--hog', 'off', '--trials', '4', '--no-progress'];
+    type Doc = {
+      params: Record<string, unknown>;
+      cells: Array<{ key: string; params: Record<string, unknown>; identicalTrials?: number; aggregate: { trials: number } }>;
+    };
+    const studyDoc = async (args: string[]) => {
+      const json = join(dir, `${args.length}.json`);
+      const r = await cli(...args, '--json', json);
+      expect(r.code, r.err).toBe(0);
+      return { r, doc: JSON.parse(readFileSync(json, 'utf8')) as Doc };
+    };
+    const fixed = await studyDoc(base);
+    expect(fixed.r.err).toContain('1 cell(s) ran 1 trial of 4: nothing in them is random in logical time');
+    expect(fixed.r.err).toContain('--jitter-us varies');
+    expect(fixed.doc.cells[0]!.aggregate.trials).toBe(1);
+    expect(fixed.doc.cells[0]!.identicalTrials).toBe(4);
+    const jittered = await studyDoc([...base, '--jitter-us', '10']);
+    expect(jittered.r.err).not.toContain('ran 1 trial');
+    expect(jittered.doc.cells[0]!.key).toBe('policy=merged mech=workqueue hog=off jitter=10us');
+    expect(jittered.doc.cells[0]!.params.jitterUs).toBe(10);
+    expect(jittered.doc.cells[0]!.aggregate.trials).toBe(4);
+    expect(jittered.doc.cells[0]!.identicalTrials).toBeUndefined();
+    expect(jittered.doc.params.jitterUs).toBe(10);
+    const bad = await cli(...base, '--jitter-us', 'x');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--jitter-us: expected an integer from 0 to 1000000, got x');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

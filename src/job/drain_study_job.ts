@@ -77,6 +77,7 @@ export class DrainStudyJob implements Job {
   /** Each CPU's next pool folio to put back (continuous refill). */
   private readonly next = new Map<number, number>();
   private trial = 0;
+  private draws = 0;
   constructor(
     private readonly p: DrainStudyParams,
     /** Seeds the busy CPUs' phases (see other()). */
@@ -154,8 +155,13 @@ export class DrainStudyJob implements Job {
     return true;
   }
 
+  randomDraws(): number {
+    return this.draws;
+  }
+
   /** Where in its first stretch this CPU starts, 0..1: seeded per trial and CPU. */
   private phase(ctx: KernelCtx): number {
+    this.draws++;
     return mulberry32((this.seed * 7919 + this.trial * 131 + ctx.cpu) >>> 0)();
   }
 
@@ -196,6 +202,7 @@ export class DrainStudyJob implements Job {
       // The drain comes at a random moment of the busy CPUs' stretches (seeded), not right
       // after their refill: otherwise every round would wait exactly one whole stretch.
       if (this.p.busy && this.p.spacingNs > 0) {
+        this.draws++;
         ctx.hooks.sleepNs(rand() * this.p.spacingNs);
         yield YP.SCRIPT_DELAY;
       }
@@ -272,9 +279,9 @@ export class DrainStudyJob implements Job {
     // real machine: a drain then waits for the latest of N uniformly placed points. So do
     // several hogs (isolated CPUs are not in step either). One hog keeps the study's first
     // timing: its stretch starts as it refills, so a drain soon after waits for most of it.
-    const phase = this.phase(ctx);
-    if (!hog && this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(phase * this.p.spacingNs);
-    if (hog && this.p.hogCount > 1) ctx.hooks.spinNoPreempt(phase * this.p.hogUs * 1000);
+    // (Drawn only where it is used: a trial that draws nothing repeats exactly in logical time.)
+    if (!hog && this.p.busy && this.p.spacingNs > 0) ctx.hooks.spinNoPreempt(this.phase(ctx) * this.p.spacingNs);
+    if (hog && this.p.hogCount > 1) ctx.hooks.spinNoPreempt(this.phase(ctx) * this.p.hogUs * 1000);
     for (;;) {
       const round = Atomics.load(w, ROUND);
       // Done, or the run was stopped (a busy loop has no wait to notice it in).

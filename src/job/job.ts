@@ -24,6 +24,12 @@ export interface Job {
   isScripted(cpu: number): boolean;
   /** Restart the job's own random streams from `seed` (cheaper than building the job again). */
   reseed?(seed: number): void;
+  /**
+   * Random numbers the job has drawn since it was built (jitter, seeded phases), over all trials.
+   * A trial that drew none in a runtime with no randomness of its own (logical time) repeats
+   * exactly: further trials would be copies.
+   */
+  randomDraws?(): number;
   /** Checks after a trial, on quiescent memory (leader thread). */
   check(ctx: KernelCtx, trial: number): Failure[];
   /**

@@ -31,6 +31,11 @@ export class ScenarioJob implements Job {
   /** Per-CPU random streams (jitter), restarted by reseed without recompiling the programs. */
   private streams = new Map<number, () => number>();
   private seed: number;
+  private draws = 0;
+
+  randomDraws(): number {
+    return this.draws;
+  }
 
   private stream(cpu: number): () => number {
     let r = this.streams.get(cpu);
@@ -75,7 +80,10 @@ export class ScenarioJob implements Job {
       hog: function* (ctx: KernelCtx, us: number): KGen<void> {
         ctx.hooks.spinNoPreempt(us * 1000);
       },
-      random: () => this.stream(cpu)(),
+      random: () => {
+        this.draws++;
+        return this.stream(cpu)();
+      },
     });
   }
 

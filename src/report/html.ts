@@ -32,7 +32,7 @@ function table(d: StudyDoc): string {
     const l = a.drainAllLatencyNs;
     const work = a.stats.DRAIN_WORK_RUN ? us((a.stats.DRAIN_WORK_NS ?? 0) / a.stats.DRAIN_WORK_RUN) : '-';
     return (
-      `<tr><td>${esc(c.key)}</td><td>${a.trials}</td><td>${l.count}</td><td>${us(l.p50)}</td><td>${us(l.p90)}</td><td>${us(l.p99)}</td><td>${us(l.p999)}</td><td>${us(l.max)}</td>` +
+      `<tr><td>${esc(c.key)}</td><td>${a.trials}${c.identicalTrials ? ` (of ${c.identicalTrials}: the others would repeat it)` : ''}</td><td>${l.count}</td><td>${us(l.p50)}</td><td>${us(l.p90)}</td><td>${us(l.p99)}</td><td>${us(l.p999)}</td><td>${us(l.max)}</td>` +
       `<td>${a.cpusQueuedPerDrainAll?.toFixed(2) ?? '-'}</td><td>${a.drains.genSkips}</td><td>${us(a.drainAllMutexWaitNs.p99)}</td><td>${a.drainAllCallNs?.count ? us(a.drainAllCallNs.p99) : '-'}</td><td>${work}</td>` +
       `<td>${a.drainsPerPin.all?.toFixed(2) ?? '-'}</td><td>${a.pinLatencyNs.count ? us(a.pinLatencyNs.p50) + ' / ' + us(a.pinLatencyNs.p99) : '-'}</td><td>${(a.rate * 100).toFixed(1)}%</td></tr>`
     );

@@ -150,6 +150,12 @@ export class LogicalRuntime {
   private readonly cpus: LCpu[] = [];
   private readonly heap = new EventHeap();
   private job: Job | null = null;
+  /**
+   * Did the last trial draw random numbers (jitter, seeded phases)? false: nothing in it was
+   * random, and this runtime has no randomness of its own, so another trial would repeat it
+   * exactly. null: the job does not count its draws.
+   */
+  lastTrialRandom: boolean | null = null;
   private current: LCpu | null = null;
   /** The running step's clock: its start plus what it has cost so far. */
   private clock = 0;
@@ -398,6 +404,7 @@ export class LogicalRuntime {
     this.lockFree.fill(0);
     for (const q of this.lockQueue) q.length = 0;
     this.lockGranted.fill(-1);
+    const draws = job.randomDraws?.();
     job.setup(this.cpus[0]!.ctx, trial);
     const records: CpuTrialRecord[] = [];
     this.heap.clear();
@@ -496,6 +503,7 @@ export class LogicalRuntime {
       });
     }
     const merged = mergeRecords(records, this.failures.concat(job.check(this.cpus[0]!.ctx, trial)));
+    this.lastTrialRandom = draws === undefined ? null : job.randomDraws!() !== draws;
     return {
       trial,
       failures: merged.failures,

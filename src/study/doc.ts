@@ -21,6 +21,8 @@ export interface StudyCell {
   index: number;
   params: CellParams;
   aggregate: PolicyAggregate;
+  /** Trials asked for when logical time ran one, its copies left out (run_cells.ts CellOutcome). */
+  identicalTrials?: number;
 }
 
 const CellSchema = z
@@ -29,6 +31,7 @@ const CellSchema = z
     index: z.number().int().nonnegative(),
     params: z.record(z.string(), z.union([z.string(), z.number()])),
     aggregate: PolicyAggregateSchema,
+    identicalTrials: z.number().int().min(2).optional(),
   })
   .strict();
 
@@ -168,16 +171,22 @@ export function mergeStudyDocs(docs: readonly StudyDoc[]): StudyDoc {
         throw new Error(`merge: ${name}: cell '${c.key}' (index ${c.index}) belongs to none of its shards (${d.shards.join(', ')})`);
     }
   });
-  const byKey = new Map<string, { index: number; params: CellParams; agg: PolicyAggregator }>();
+  const byKey = new Map<string, { index: number; params: CellParams; agg: PolicyAggregator; identicalTrials?: number }>();
   for (const d of docs) {
     for (const c of d.cells) {
       const g = PolicyAggregator.fromJSON(c.aggregate);
       const have = byKey.get(c.key);
       if (have) have.agg.merge(g);
-      else byKey.set(c.key, { index: c.index, params: c.params, agg: g });
+      else byKey.set(c.key, { index: c.index, params: c.params, agg: g, ...(c.identicalTrials ? { identicalTrials: c.identicalTrials } : {}) });
     }
   }
-  const cells: StudyCell[] = [...byKey.entries()].map(([key, v]) => ({ key, index: v.index, params: v.params, aggregate: v.agg.toJSON() }));
+  const cells: StudyCell[] = [...byKey.entries()].map(([key, v]) => ({
+    key,
+    index: v.index,
+    params: v.params,
+    aggregate: v.agg.toJSON(),
+    ...(v.identicalTrials ? { identicalTrials: v.identicalTrials } : {}),
+  }));
   const hosts = docs.flatMap((d) => d.hosts).filter((h, i, all) => all.findIndex((x) => JSON.stringify(x) === JSON.stringify(h)) === i);
   const doc = {
     ...first,

@@ -34,6 +34,12 @@ export interface CellSpec {
 
 export interface CellOutcome {
   aggregate: PolicyAggregate;
+  /**
+   * Logical time: the cell's first trial drew no random number, so its other trials would have
+   * repeated it exactly and were not run (`trials` asked for, 1 ran). Their copies would only
+   * narrow the intervals without adding a sample.
+   */
+  identicalTrials?: number;
   /** Trace events of the cell (when tracing), merged in sequence order. */
   trace: TraceRecord[] | null;
   aborted: boolean;
@@ -163,12 +169,18 @@ export async function runCellHere(cell: CellSpec, mode: 'deterministic' | 'logic
   const agg = new PolicyAggregator(cell.policy.id);
   const turn = eventLoopTurns();
   let aborted = false;
+  let identical = false;
   for (let t = 0; t < cell.trials && !(aborted = o.stopped?.() ?? false); t++) {
     const r = rt.runTrial(t);
     agg.add(r);
     o.onTrial?.(r);
+    // Nothing random in logical time: every further trial would be this one again.
+    if (rt instanceof LogicalRuntime && rt.lastTrialRandom === false && cell.trials > 1) {
+      identical = true;
+      break;
+    }
     const due = turn();
     if (due) await due;
   }
-  return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted };
+  return { aggregate: agg.toJSON(), trace: ring ? ring.read().events : null, aborted, ...(identical ? { identicalTrials: cell.trials } : {}) };
 }

@@ -165,6 +165,13 @@ export function withoutHog(s: Scenario): Scenario {
   return { ...t, id: `${s.id}-nohog`, title: `${s.title} (stretches preemptible)` };
 }
 
+/** `s` with a random extra pause of up to `us` after every op that pauses after itself (delayAfterUs). */
+export function withPauseJitter(s: Scenario, us: number): Scenario {
+  if (us <= 0) return s;
+  const t = mapOps(s, (op) => ((op.delayAfterUs ?? 0) > 0 && op.jitterUs === undefined ? { ...op, jitterUs: us } : op));
+  return { ...t, id: `${s.id}-j${us}`, title: `${s.title} (pauses + up to ${us} µs)` };
+}
+
 /** S1 with the race window (CPU 7's delay) set to `us`. */
 export function withRaceWindow(s: Scenario, us: number): Scenario {
   const t = mapOps(s, (op) => (op.op === 'delay' ? { ...op, us } : op));
@@ -205,6 +212,12 @@ export interface PinStormParams {
   cpus?: number[];
   pinners?: number[];
   faulters?: number[];
+  /**
+   * Extra random pause after each pin and each fault, uniform in [0, jitterUs] µs: arrivals that
+   * are not in step (vCPUs take stage-2 faults when the guest touches memory, not on a clock).
+   * 0: S5's fixed pauses, which in logical time make every trial the same.
+   */
+  jitterUs?: number;
   trials: number;
   seed: number;
 }
@@ -215,6 +228,7 @@ export const PIN_STORM_DEFAULTS: PinStormParams = {
   cpus: [S5_SCALE.cpus],
   pinners: [S5_SCALE.pinners],
   faulters: [S5_SCALE.faulters],
+  jitterUs: 0,
   trials: 50,
   seed: 1,
 };
@@ -239,12 +253,14 @@ export function pinStormCells(s5: Scenario, p: PinStormParams, unfit?: { count: 
         }
         scales.push({ cpus, pinners, faulters });
       }
+  const jitter = p.jitterUs ?? 0;
+  const jitterKey = jitter > 0 ? ` jitter=${jitter}us` : '';
   // One scenario per scale (and per hog), shared by the policies' cells.
   const scenarios = new Map<string, Scenario>();
   const scenarioFor = (sc: PinStormScale, hog: 'on' | 'off'): Scenario => {
     const k = `${sc.cpus}/${sc.pinners}/${sc.faulters}/${hog}`;
     let s = scenarios.get(k);
-    if (!s) scenarios.set(k, (s = hog === 'on' ? scaleS5(s5, sc) : withoutHog(scaleS5(s5, sc))));
+    if (!s) scenarios.set(k, (s = withPauseJitter(hog === 'on' ? scaleS5(s5, sc) : withoutHog(scaleS5(s5, sc)), jitter)));
     return s;
   };
   for (const policy of p.policies) {
@@ -253,8 +269,14 @@ export function pinStormCells(s5: Scenario, p: PinStormParams, unfit?: { count: 
       for (const hog of p.hog)
         for (const sc of scales) {
           const scaleKey = `${sc.cpus !== S5_SCALE.cpus ? ` cpus=${sc.cpus}` : ''}${sc.pinners !== S5_SCALE.pinners ? ` pinners=${sc.pinners}` : ''}${sc.faulters !== S5_SCALE.faulters ? ` faulters=${sc.faulters}` : ''}`;
-          const key = `policy=${policy} mech=${mech} hog=${hog}${scaleKey}`;
-          const params = { policy, mechanism: mech, hog, ...(scaleKey ? { cpus: sc.cpus, pinners: sc.pinners, faulters: sc.faulters } : {}) };
+          const key = `policy=${policy} mech=${mech} hog=${hog}${scaleKey}${jitterKey}`;
+          const params = {
+            policy,
+            mechanism: mech,
+            hog,
+            ...(scaleKey ? { cpus: sc.cpus, pinners: sc.pinners, faulters: sc.faulters } : {}),
+            ...(jitter > 0 ? { jitterUs: jitter } : {}),
+          };
           out.push(scenarioCell(scenarioFor(sc, hog), key, out.length, params, base, mech, sc.cpus, p.trials, p.seed));
         }
   }

@@ -38,6 +38,7 @@ interface TimingFlags {
   faulters?: string;
   genSkip?: string;
   hogUs?: string;
+  jitterUs?: string;
   rounds?: string;
   trials?: string;
   seed?: string;
@@ -195,10 +196,11 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       cpus: list('--cpus', f.cpus, d.cpus!, int(1, maxCpus)),
       pinners: list('--pinners', f.pinners, d.pinners!, int(1, maxCpus)),
       faulters: list('--faulters', f.faulters, d.faulters!, int(0, maxCpus)),
+      jitterUs: f.jitterUs === undefined ? d.jitterUs! : intFlag('--jitter-us', f.jitterUs, 0, 1_000_000),
       trials: trials ?? d.trials,
       seed,
     };
-    const kept = laterAtDefaults(p, d, ['cpus', 'pinners', 'faulters']);
+    const kept = laterAtDefaults(p, d, ['cpus', 'pinners', 'faulters', 'jitterUs']);
     params = costs ? { ...kept, model: 'logical', costs } : kept;
     const unfit = { count: 0 };
     cells = studies.pinStormCells(loadScenario('S5'), p, unfit);
@@ -233,6 +235,8 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
   );
   const traces: { name: string; events: import('../../trace/ring.js').TraceRecord[] }[] = [];
   const done: import('../../study/doc.js').StudyCell[] = [];
+  /** Cells whose trials would all have been one trial (logical time, nothing random). */
+  const identical: string[] = [];
   const table = studyTable(
     mine.map((c) => c.key),
     doc.timeBasis({ mode, params, hosts: [{ cores: (await import('node:os')).cpus().length, cpuModel: 'this host' }] }),
@@ -248,7 +252,8 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       ctx.err.write(`folio-race: cell ${c.key} stopped after ${o.aggregate.trials} of ${c.trials} trials: not kept\n`);
       return;
     }
-    done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate });
+    done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate, ...(o.identicalTrials ? { identicalTrials: o.identicalTrials } : {}) });
+    if (o.identicalTrials) identical.push(c.key);
     if (o.trace) traces.push({ name: c.key, events: o.trace });
     ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
   };
@@ -282,6 +287,12 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     throw e;
   } finally {
     progress?.stop();
+    if (identical.length > 0) {
+      const asked = mine.find((c) => c.key === identical[0])!.trials;
+      ctx.err.write(
+        `folio-race: ${identical.length} cell(s) ran 1 trial of ${asked}: nothing in them is random in logical time (no jitter, no seeded phase), so every trial repeats the first exactly and its copies would narrow the intervals without adding a sample${kind === 'pin-storm' ? "; --jitter-us varies the pinners' and faulters' pauses" : kind === 'drain-latency' ? '; --load busy or --spacing seeds a phase per trial' : ''} (${identical.slice(0, 3).join('; ')}${identical.length > 3 ? '; ...' : ''})\n`,
+      );
+    }
     // Also after a crashed cell: the cells that finished are kept.
     if (done.length < mine.length) ctx.err.write(`folio-race: ${done.length} of ${mine.length} cells finished\n`);
     // A document cut short by a signal or by a cell's error says so: its cells are those that finished.
@@ -371,6 +382,10 @@ export function registerTimingStudies(study: Command, ctx: CliContext): void {
     .option(
       '--faulters <list>',
       'CPUs faulting anonymous pages, keeping their lru_add batches busy, after the hog CPU (default 1, as S5); scales that do not fit in their CPUs are left out',
+    )
+    .option(
+      '--jitter-us <n>',
+      "a random extra pause of up to n µs after each pin and each fault (seeded): arrivals out of step, and in logical time trials that differ (default 0: S5's fixed pauses, one trial repeated)",
     )
     .action(async (f: TimingFlags) => {
       await runStudy('pin-storm', f, ctx);
