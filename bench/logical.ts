@@ -85,6 +85,8 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     // The emulator neither copies a migrating page's data nor flushes a TLB.
     migrateCopyNs: 0,
     tlbFlushNs: 0,
+    tlbFlushPerCpuNs: 0,
+    tlbFlushLocalNs: 0,
     stepNs: 0, // calibrated by calibrateStep()
     kworkerWakeIdleNs: idleRt / 2,
     // The emulator runs a CPU's kworker in that CPU's own thread, and a spinning CPU sees its

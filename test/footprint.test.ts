@@ -9,6 +9,7 @@ import { getPolicy } from '../src/mm/policy.js';
 import { C, cpuBase, F, folioBase, G, gw, PTL, SLOT, SLOT_BITS, Stat, V, vmaBase, watchSlots } from '../src/mm/layout.js';
 import { ptlBase, pte_lock, pte_unlock } from '../src/mm/vma.js';
 import { FootprintRecorder, independent } from '../src/sched/footprint.js';
+import { enter_lazy_tlb, switch_mm_irqs_off } from '../src/mm/tlb.js';
 import { anonVma, kernel } from './helpers/mm.js';
 
 const mem = createKernelMemory({ nCpus: 4, nFolios: 8, nPtes: 16, nCacheSlots: 8 });
@@ -65,6 +66,25 @@ describe('footprints', () => {
       w[b] = w[b]! & ~4;
     });
     expect(fp.writes).toEqual([]);
+  });
+  test('the words that only price TLB flushes (mm_cpumask, LOADED_MM, tlb.ts) are no write: a task entering its mm commutes with a reader of that VMA and that CPU', () => {
+    const cpu1 = makeCtx(w, lay, 1, getPolicy('v6.11'), { ...NOOP_HOOKS, singleThreaded: true });
+    w[vmaBase(0) + V.MM_SLOT] = 1;
+    const entering = step(1, () => {
+      vmaBase(0); // the op resolves its VMA, as kernel code would
+      switch_mm_irqs_off(cpu1, 0);
+      cpuBase(1);
+      enter_lazy_tlb(cpu1);
+      switch_mm_irqs_off(cpu1, 0);
+    });
+    expect(w[vmaBase(0) + V.CPUMASK]).toBe(1 << 1);
+    expect(w[cpuBase(1) + C.LOADED_MM]).toBe(1);
+    expect(entering.writes).toEqual([]);
+    const reader = step(2, () => void [w[vmaBase(0) + V.FLAGS], w[cpuBase(1) + C.ONLINE]]);
+    expect(independent(entering, reader)).toBe(true);
+    w[vmaBase(0) + V.MM_SLOT] = 0;
+    w[vmaBase(0) + V.CPUMASK] = 0;
+    w[cpuBase(1) + C.LOADED_MM] = 0;
   });
   test("a CPU's event counters and the runtime's CUR_OP are left out; its batches are compared", () => {
     const other = step(1, () => void w[cpuBase(0) + C.BATCHES]);

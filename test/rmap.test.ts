@@ -37,7 +37,7 @@ describe('try_to_migrate / remove_migration_ptes (spec §3.8, §4.6, S12)', () =
       const { k, memfd, locked, plain, f } = mappedTwice(p);
       const c = k.ctx(0);
       expect(folio_isolate_lru(c, f)).toBe(true);
-      k.run(0, try_to_migrate(c, f));
+      k.run(0, try_to_migrate(c, f, false));
       // Every PTE is a migration entry; MAP refs gone; no local mlock entry left behind.
       expect(pte_get(c, locked, 1)).toBe(-(f + 1));
       expect(pte_get(c, plain, 1)).toBe(-(f + 1));
@@ -75,7 +75,7 @@ describe('try_to_migrate / remove_migration_ptes (spec §3.8, §4.6, S12)', () =
     const { k, locked, plain, f } = mappedTwice('merged');
     const c = k.ctx(0);
     folio_isolate_lru(c, f);
-    k.run(0, try_to_migrate(c, f));
+    k.run(0, try_to_migrate(c, f, false));
     k.run(0, remove_migration_ptes(c, f, f));
     expect(pte_get(c, locked, 1)).toBe(f + 1);
     expect(pte_get(c, plain, 1)).toBe(f + 1);
@@ -97,7 +97,7 @@ describe('try_to_migrate / remove_migration_ptes (spec §3.8, §4.6, S12)', () =
     lru_add_drain(c);
     for (const f of [a, b]) expect(folio_isolate_lru(c, f)).toBe(true);
     const moved = [a, b].map((f) => {
-      k.run(0, try_to_migrate(c, f));
+      k.run(0, try_to_migrate(c, f, false));
       expect(ledger(k, f)).toEqual({ ISOLATION: 1 });
       const dst = folio_alloc(c, 0, false);
       k.run(0, remove_migration_ptes(c, f, dst));

@@ -21,6 +21,8 @@ export const CostModelSchema = z
     remoteLockNs: ns,
     migrateCopyNs: ns,
     tlbFlushNs: ns,
+    tlbFlushPerCpuNs: ns,
+    tlbFlushLocalNs: ns,
     stepNs: ns,
     kworkerWakeIdleNs: ns,
     kworkerSwitchNs: ns,
@@ -47,6 +49,8 @@ export const DEFAULT_COSTS: CostModel = {
   remoteLockNs: 80,
   migrateCopyNs: 500,
   tlbFlushNs: 3_000,
+  tlbFlushPerCpuNs: 100,
+  tlbFlushLocalNs: 200,
   stepNs: 50,
   kworkerWakeIdleNs: 14_000,
   kworkerSwitchNs: 2_000,
@@ -73,7 +77,11 @@ export const COST_SOURCES: Record<CostField, string> = {
   migrateCopyNs:
     "estimate: folio_mc_copy() of one 4 KiB page whose source is not in cache (the pinned page was last written by the guest, maybe on another CPU): about 8 GB/s of one core's copy bandwidth, 0.5 µs",
   tlbFlushNs:
-    'estimate: flushing the migrated PTEs from the TLBs of the other CPUs running the mm (a shootdown IPI and the wait for each acknowledgement, a few µs on x86: the order Amit measures in "Optimizing the TLB Shootdown Algorithm with Page-Access Tracking", USENIX ATC 2017); a flat cost, not grown with the number of CPUs running the mm; once per MIGRATE_ASYNC migrate_pages_batch() since v6.3 (try_to_migrate() with TTU_BATCH_FLUSH, then try_to_unmap_flush()), per unmapped folio in the synchronous retries and in 6.1.y (ptep_clear_flush() as it unmaps; one PTE per folio in the scenarios)',
+    'estimate: a TLB flush of migrated PTEs that reaches other CPUs, up to the first of them: a shootdown IPI, its handler\'s flush and the wait for its acknowledgement, a few µs on x86 (the order Amit measures in "Optimizing the TLB Shootdown Algorithm with Page-Access Tracking", USENIX ATC 2017); each further CPU adds tlbFlushPerCpuNs. The CPUs are those of mm_cpumask(mm) whose task runs in the mm (should_flush_tlb() skips lazy ones; src/mm/tlb.ts). Once per MIGRATE_ASYNC migrate_pages_batch() since v6.3 (try_to_migrate() with TTU_BATCH_FLUSH, then try_to_unmap_flush()), per unmapped PTE in the synchronous retries and in 6.1.y (ptep_clear_flush() as it unmaps)',
+  tlbFlushPerCpuNs:
+    'estimate: each further CPU a shootdown interrupts: x86 sends the flush IPI to every target (smp_call_function_many_cond(), one APIC write per target CPU or per x2APIC cluster) and waits until each has run flush_tlb_func(); the handlers overlap, so a CPU adds its send and its share of the wait, about 0.1 µs. 0 for arm64, which broadcasts one TLBI to every CPU (__flush_tlb_page_nosync(), DSB in arch_tlbbatch_flush())',
+  tlbFlushLocalNs:
+    'estimate: a flush no other CPU needs (the mm runs on no other CPU): INVLPG of the page on this CPU and flush_tlb_func() around it, a few hundred cycles; arm64 broadcasts regardless, so a cost file for it sets this to tlbFlushNs',
   stepNs: 'estimate: kernel code between two scheduling points that is not itemised above',
   kworkerWakeIdleNs:
     'reschedule IPI (~2 µs) + exit from C1E (10 µs: drivers/idle/intel_idle.c, skx_cstates, exit_latency) + switching to the kworker (~2 µs); with C6 allowed the exit alone is 133 µs (same table)',
@@ -107,6 +115,8 @@ export function eventCosts(m: CostModel): Float64Array {
     [COST.REMOTE_LOCK]: m.remoteLockNs,
     [COST.MIGRATE_COPY]: m.migrateCopyNs,
     [COST.TLB_FLUSH]: m.tlbFlushNs,
+    [COST.TLB_FLUSH_CPU]: m.tlbFlushPerCpuNs,
+    [COST.TLB_FLUSH_LOCAL]: m.tlbFlushLocalNs,
   };
   for (const [k, v] of Object.entries(by)) t[Number(k)] = v;
   return t;

@@ -96,6 +96,8 @@ export interface RuntimeHooks {
 export interface TaskState {
   /** PF_MEMALLOC_PIN: set for the duration of __gup_longterm_locked(). */
   pfMemallocPin: boolean;
+  /** current->tlb_ubc: TLB flushes deferred by TTU_BATCH_FLUSH (tlb.ts), the CPUs they must reach. */
+  tlbUbc: { pending: boolean; mask: Int32Array };
 }
 
 export interface KernelCtx {

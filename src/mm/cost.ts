@@ -18,11 +18,26 @@ export const COST = {
   REMOTE_LOCK: 5,
   /** folio_mc_copy() in __migrate_folio(): one base page of a migrating folio copied. */
   MIGRATE_COPY: 6,
-  /** The TLB flush after migration entries replaced a folio's PTEs (shootdown of the CPUs running the mm). */
+  /** A TLB flush after migration entries replaced PTEs that reaches other CPUs (tlb.ts): the first of them. */
   TLB_FLUSH: 7,
+  /** Each further CPU that flush interrupts (x86: an IPI each, and the wait for each acknowledgement). */
+  TLB_FLUSH_CPU: 8,
+  /** A TLB flush no other CPU needs (the mm runs nowhere else): this CPU's own TLB. */
+  TLB_FLUSH_LOCAL: 9,
 } as const;
 export type CostEvent = (typeof COST)[keyof typeof COST];
-export const COST_EVENT_NAMES = ['batch_add', 'lruvec_lock', 'lru_move', 'drain_scan', 'queue_work', 'remote_lock', 'migrate_copy', 'tlb_flush'] as const;
+export const COST_EVENT_NAMES = [
+  'batch_add',
+  'lruvec_lock',
+  'lru_move',
+  'drain_scan',
+  'queue_work',
+  'remote_lock',
+  'migrate_copy',
+  'tlb_flush',
+  'tlb_flush_cpu',
+  'tlb_flush_local',
+] as const;
 
 /** Report `n` units of kernel work to the runtime's clock (a no-op where time is wall time). */
 export function charge(ctx: KernelCtx, ev: CostEvent, n = 1): void {

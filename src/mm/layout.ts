@@ -124,6 +124,9 @@ export const C = {
   // Scheduling points this CPU's free-run thread has passed, to the last multiple of 64 (no kernel
   // field): the drain bench's busy floor polls its doorbell as often as the CPU looks for work.
   SCHED_POINTS: 17 * LINE + 11,
+  // cpu_tlbstate.loaded_mm: the mm this CPU's task runs in, as its first VMA + 1 (V.MM_SLOT); 0
+  // when no task runs (idle, lazy TLB): the TLB flushes of tlb.ts count the CPUs they interrupt.
+  LOADED_MM: 17 * LINE + 12,
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches overflow their area');
@@ -171,6 +174,11 @@ export const V = {
   // Index in the PTE area of this VMA's page-table locks, PTL_WORDS each, one per PTRS_PER_PTE
   // of its pages (split PTE locks: one per page-table page), just before its PTEs.
   PTL_BASE: 7,
+  // The mm's first VMA + 1 (0: the record was never filled): that VMA's record holds the mm's
+  // mm_cpumask (tlb.ts), so every VMA of one mm names the same mask.
+  MM_SLOT: 8,
+  // mm_cpumask(mm), MAX_CPUS bits (in the mm's first VMA only): CPUs its tasks have run on.
+  CPUMASK: 16,
 } as const;
 /** PTEs per page-table page (x86-64 and arm64 with 4 KiB pages): one page-table lock each. */
 export const PTRS_PER_PTE = 512;
@@ -179,7 +187,8 @@ export const PTL = { OWNER: 0, NEXT: 1, HEAD: 2 } as const;
 export const PTL_WORDS = 3;
 /** The PTE-area words a VMA of `npages` takes: its page-table locks, then its PTEs. */
 export const vmaPteWords = (npages: number): number => PTL_WORDS * Math.ceil(npages / PTRS_PER_PTE) + npages;
-export const VMA_WORDS = 16;
+export const VMA_WORDS = 32;
+if (V.CPUMASK + MAX_CPUS / 32 > VMA_WORDS) throw new Error('layout: mm_cpumask overflows the VMA record');
 
 /** Page-cache object (a shmem/memfd inode or a regular file's address_space). */
 export const MAX_OBJECTS = 64;

@@ -179,7 +179,8 @@ export function* migrate_folio_unmap(ctx: KernelCtx, src: number, mode: number, 
       // Orphaned page-cache folio with fs-private data: try_to_free_buffers(), not modelled.
       if (folio_test_private(ctx, src)) break out;
     } else if (folio_mapped(ctx, src)) {
-      yield* try_to_migrate(ctx, src);
+      // v6.3+: MIGRATE_ASYNC defers the flush to one per batch (TTU_BATCH_FLUSH); 6.1.y flushes each PTE.
+      yield* try_to_migrate(ctx, src, mode === MIGRATE_ASYNC && ctx.policy.switches.migrateStyle === 'batched');
       state |= PAGE_WAS_MAPPED;
     }
     if (!folio_mapped(ctx, src)) return { rc: MIGRATEPAGE_UNMAP, u: { src, dst, state } };

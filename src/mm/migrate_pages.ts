@@ -7,7 +7,6 @@ import { YP, type KernelCtx, type KGen } from './context.js';
 import { folio_nr_pages } from './folio.js';
 import { Stat } from './layout.js';
 import { count_event } from './locks.js';
-import { charge, COST } from './cost.js';
 import {
   MIGRATE_ASYNC,
   MIGRATEPAGE_SUCCESS,
@@ -25,6 +24,7 @@ import {
   type Unmapped,
 } from './migrate.js';
 import { migrate_pages_passes } from './migrate_passes.js';
+import { try_to_unmap_flush } from './tlb.js';
 
 function remove(list: number[], folio: number): void {
   const i = list.indexOf(folio);
@@ -71,11 +71,9 @@ function* migrate_pages_batch(ctx: KernelCtx, from: number[], mode: number, ret:
   }
   nrFailed += retry;
 
-  // The TLB flush: MIGRATE_ASYNC batches unmap with TTU_BATCH_FLUSH and flush once here
-  // (try_to_unmap_flush()); the synchronous retries flush as they unmap (ptep_clear_flush()),
-  // one folio each. Then the move passes.
-  const mapped = unmapped.filter((u) => (u.state & PAGE_WAS_MAPPED) !== 0).length;
-  if (mapped > 0) charge(ctx, COST.TLB_FLUSH, mode === MIGRATE_ASYNC ? 1 : mapped);
+  // The TLB flush: MIGRATE_ASYNC unmapped with TTU_BATCH_FLUSH and flushes once here; the
+  // synchronous retries flushed as they unmapped (ptep_clear_flush()). Then the move passes.
+  try_to_unmap_flush(ctx);
   retry = 1;
   for (let pass = 0; pass < nrPass && retry && unmapped.length > 0; pass++) {
     retry = 0;

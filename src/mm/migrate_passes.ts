@@ -8,7 +8,6 @@ import { Errno } from './constants.js';
 import { YP, type KernelCtx, type KGen } from './context.js';
 import { Stat } from './layout.js';
 import { count_event } from './locks.js';
-import { charge, COST } from './cost.js';
 import {
   MIGRATEPAGE_SUCCESS,
   MIGRATEPAGE_UNMAP,
@@ -38,8 +37,6 @@ export function* migrate_pages_passes(ctx: KernelCtx, from: number[], mode: numb
       const { rc: urc, u } = yield* migrate_folio_unmap(ctx, folio, mode, force);
       let rc = urc;
       if (urc === MIGRATEPAGE_UNMAP) {
-        // 6.1.y flushes as it unmaps (ptep_clear_flush(), no batched flush): one flush per folio, mapped once in the scenarios.
-        if ((u!.state & PAGE_WAS_MAPPED) !== 0) charge(ctx, COST.TLB_FLUSH);
         // A scheduling point between unmap and move, as in the batched code (spec §8 point 5).
         yield YP.MIGRATE_STEP;
         rc = yield* migrate_folio_move(ctx, u!);

@@ -9,6 +9,7 @@ import { folio_get, folio_nr_pages, folio_put, folio_set, folio_test_anon, folio
 import { F, folioBase } from './layout.js';
 import { mlock_drain_local, mlock_vma_folio, munlock_vma_folio } from './mlock.js';
 import { folio_pte_mappings, make_migration_entry, pte_get, pte_lock, pte_set, pte_unlock, vma_flags, vma_pgoff } from './vma.js';
+import { flush_tlb_page, set_tlb_ubc_flush_pending } from './tlb.js';
 
 /** Add `nr` to _mapcount (and to LOCKED_MAPS when the VMA is VM_LOCKED). */
 function mapcount_mod(ctx: KernelCtx, folio: number, nr: number, vmaFlags: number, fn: string): void {
@@ -88,12 +89,13 @@ export function folio_dup_file_rmap_ptes(ctx: KernelCtx, folio: number, nr: numb
 
 /**
  * try_to_migrate() / try_to_migrate_one() (mm/rmap.c, v5.18+): replace every PTE mapping the
- * folio with a migration entry. Per PTE, under the PTL: remove the rmap (MUNLOCK queued in a
- * VM_LOCKED VMA), mlock_drain_local() if VM_LOCKED, drop the mapping's reference. So the
- * unmap never leaves a local mlock-batch reference behind (spec §3.8). The caller holds the
- * folio lock and an isolation reference.
+ * folio with a migration entry. Per PTE, under the PTL: the TLB flush (ptep_clear_flush(), or with
+ * TTU_BATCH_FLUSH, `batch`, deferred to try_to_unmap_flush()), remove the rmap (MUNLOCK queued in
+ * a VM_LOCKED VMA), mlock_drain_local() if VM_LOCKED, drop the mapping's reference. So the unmap
+ * never leaves a local mlock-batch reference behind (spec §3.8). The caller holds the folio lock
+ * and an isolation reference.
  */
-export function* try_to_migrate(ctx: KernelCtx, folio: number): KGen<void> {
+export function* try_to_migrate(ctx: KernelCtx, folio: number, batch: boolean): KGen<void> {
   const present = folio + 1;
   for (const m of folio_pte_mappings(ctx, folio)) {
     if (m.raw !== present) continue;
@@ -103,6 +105,8 @@ export function* try_to_migrate(ctx: KernelCtx, folio: number): KGen<void> {
       // The anon-exclusive bit travels in the migration entry; F.ANON_EXCLUSIVE of the source
       // keeps it for remove_migration_ptes().
       pte_set(ctx, m.vma, m.page, make_migration_entry(folio));
+      if (batch) set_tlb_ubc_flush_pending(ctx, m.vma);
+      else flush_tlb_page(ctx, m.vma);
       yield* folio_remove_rmap_ptes(ctx, folio, 1, m.vma);
       if (vma_flags(ctx, m.vma) & VM.LOCKED) mlock_drain_local(ctx);
       folio_put(ctx, folio, Holder.MAP, 'try_to_migrate_one');

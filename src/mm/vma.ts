@@ -16,6 +16,7 @@ import {
   PTL_WORDS,
   PTRS_PER_PTE,
   V,
+  VMA_TABLE,
   VMA_WORDS,
   objBase,
   vmaBase,
@@ -177,7 +178,21 @@ export function vma_create(ctx: KernelCtx, v: VmaSpec): number {
   w[b + V.PTE_BASE] = pteBase;
   w[b + V.PGOFF] = pgoff;
   w[b + V.MM] = v.mm ?? 0;
+  w[b + V.MM_SLOT] = mm_slot(w, id, v.mm ?? 0) + 1;
   Atomics.store(w, b + V.IN_USE, 1);
+  return id;
+}
+
+/**
+ * The VMA whose record holds mm `mm`'s mm_cpumask: its first VMA, unmapped or not (records stay
+ * until the trial's reset), else `id` itself. Plain reads of records without the footprint watch:
+ * the mask only prices TLB flushes (tlb.ts), it decides nothing.
+ */
+function mm_slot(w: Int32Array, id: number, mm: number): number {
+  for (let j = 0; j < id; j++) {
+    const r = VMA_TABLE + j * VMA_WORDS;
+    if (w[r + V.MM_SLOT] !== 0 && w[r + V.MM] === mm) return w[r + V.MM_SLOT]! - 1;
+  }
   return id;
 }
 

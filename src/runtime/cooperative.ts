@@ -12,6 +12,7 @@ import { type KernelCtx, type KGen, type RuntimeHooks, type TraceSink, YP } from
 import { C, type Dims, type Layout, watchSlots } from '../mm/layout.js';
 import { FootprintRecorder } from '../sched/footprint.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
+import { enter_lazy_tlb } from '../mm/tlb.js';
 import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
@@ -385,6 +386,7 @@ export class CooperativeRuntime {
 /**
  * A CPU's whole script as one generator: each step, with a scheduling point between two steps
  * (none after the last: the CPU's script simply ends there, and its kworker stays available).
+ * The cooperative and logical-time runtimes share it.
  */
 export function* program(ctx: KernelCtx, steps: readonly Step[]): KGen<void> {
   for (let i = 0; i < steps.length; i++) {
@@ -393,4 +395,5 @@ export function* program(ctx: KernelCtx, steps: readonly Step[]): KGen<void> {
     yield* step.run(ctx);
     if (i + 1 < steps.length) yield YP.OP_BOUNDARY;
   }
+  enter_lazy_tlb(ctx); // the task is done: its CPU idles, and TLB flushes of its mm pass it by
 }

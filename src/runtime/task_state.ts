@@ -15,6 +15,8 @@ export function resetTaskState(ctx: KernelCtx): void {
   ctx.blockedOn = null;
   ctx.blockReason = '';
   ctx.task.pfMemallocPin = false;
+  ctx.task.tlbUbc.pending = false;
+  ctx.task.tlbUbc.mask.fill(0);
 }
 
 /** What a throw from kernel code is: a KernelLivelock or KernelDeadlock a hang (watchdog), anything else an emulator crash. */

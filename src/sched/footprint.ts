@@ -89,11 +89,12 @@ function watchedGlobals(nCpus: number): Int32Array {
  * The words of a CPU region compared for writes: its fields in layout.ts C (the locks, workqueue
  * words, online bit, bh_lrus count, the runtime programs' USER words, each batch's count and
  * BATCH_GEN, which every store to the CPU's batches bumps: folio_batch.ts), not CUR_OP, STATE,
- * the drain work's time stamps or the counters (no kernel code reads them); the padding between
+ * the drain work's time stamps, LOADED_MM (it prices TLB flushes only) or the counters (no kernel
+ * code reads them); the padding between
  * them is never written. The batch entries are not copied.
  */
 const CPU_FIELDS: Int32Array = (() => {
-  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.STATS]);
+  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.LOADED_MM, C.STATS]);
   const words = new Set<number>();
   for (const v of Object.values(C)) if (!skip.has(v)) words.add(v);
   for (let k = 1; k < 4; k++) words.add(C.USER + k);
@@ -107,7 +108,9 @@ const CPU_FIELDS: Int32Array = (() => {
  * The header words of a VMA and an object record compared for writes: their fields (layout.ts V
  * and O), not the padding after them, which no code reads or writes.
  */
-const VMA_FIELDS = Math.max(...Object.values(V)) + 1;
+/** A VMA header's compared words: V up to PTL_BASE; MM_SLOT and the mm_cpumask only price TLB flushes (tlb.ts). */
+const VMA_FIELDS = V.PTL_BASE + 1;
+if (Math.max(...Object.values(V).filter((v) => v !== V.MM_SLOT && v !== V.CPUMASK)) >= VMA_FIELDS) throw new Error('footprint: a VMA field outside VMA_FIELDS');
 const OBJ_FIELDS = Math.max(...Object.values(O)) + 1;
 
 const EMPTY: readonly number[] = Object.freeze([]);

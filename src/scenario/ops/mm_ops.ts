@@ -5,11 +5,24 @@ import { page_cache_ra_order } from '../../mm/filemap.js';
 import { FOLL, pin_user_pages, unpin_user_page, unpin_user_pages } from '../../mm/gup.js';
 import { fork_vma, handle_mm_fault, unmap_vma } from '../../mm/memory.js';
 import { do_mlock, do_munlock } from '../../mm/mlock_range.js';
+import type { KernelCtx } from '../../mm/context.js';
+import { switch_mm_irqs_off } from '../../mm/tlb.js';
+import type { CompileCtx } from '../compile_ctx.js';
 import { showValue } from '../../input/problems.js';
 import { ANON, OBJECT_KINDS } from '../schema.js';
 import { list } from '../script_check.js';
 import { count, name, opTiming, page } from './args.js';
 import { defineOp } from './define.js';
+
+/**
+ * The VMA an op runs on, with this CPU's task running in its mm (a thread of that process):
+ * the TLB flushes of migration then know which CPUs they interrupt (mm/tlb.ts).
+ */
+function inMm(ctx: KernelCtx, c: CompileCtx, vma: string, path: string): number {
+  const id = c.vmaId(vma, path);
+  switch_mm_irqs_off(ctx, id);
+  return id;
+}
 
 /** The rows of fault, mlock, munlock, munmap, fork, pin, unpin, readahead (in OP_SPECS order). */
 export const MM_OPS = [
@@ -22,7 +35,7 @@ export const MM_OPS = [
     compile: (op, c) => {
       const page = op.page + c.offset;
       return function* (ctx, path) {
-        yield* handle_mm_fault(ctx, c.vmaId(op.vma, path), page, op.write);
+        yield* handle_mm_fault(ctx, inMm(ctx, c, op.vma, path), page, op.write);
       };
     },
     explain: (op) => `fault on VMA '${op.vma}' page ${op.page} (${op.write ? 'write' : 'read'})`,
@@ -36,7 +49,7 @@ export const MM_OPS = [
     check: (a, c) => (c.vmaPage(a.vma) ? { vma: a.vma, onfault: a.onfault } : undefined),
     compile: (op, c) =>
       function* (ctx, path) {
-        yield* do_mlock(ctx, c.vmaId(op.vma, path), { onfault: op.onfault });
+        yield* do_mlock(ctx, inMm(ctx, c, op.vma, path), { onfault: op.onfault });
       },
     explain: (op) => `mlock${op.onfault ? '2(MLOCK_ONFAULT)' : ''} VMA '${op.vma}'`,
   }),
@@ -49,7 +62,7 @@ export const MM_OPS = [
     check: (a, c) => (c.vmaPage(a.vma) ? { vma: a.vma } : undefined),
     compile: (op, c) =>
       function* (ctx, path) {
-        yield* do_munlock(ctx, c.vmaId(op.vma, path));
+        yield* do_munlock(ctx, inMm(ctx, c, op.vma, path));
       },
     explain: (op) => `munlock VMA '${op.vma}'`,
   }),
@@ -62,7 +75,7 @@ export const MM_OPS = [
     check: (a, c) => (c.vmaPage(a.vma) ? { vma: a.vma } : undefined),
     compile: (op, c) =>
       function* (ctx, path) {
-        yield* unmap_vma(ctx, c.vmaId(op.vma, path));
+        yield* unmap_vma(ctx, inMm(ctx, c, op.vma, path));
       },
     explain: (op) => `munmap VMA '${op.vma}'`,
   }),
@@ -86,7 +99,7 @@ export const MM_OPS = [
       // Every fork child is a process of its own: mm number 1000 + its board slot.
       const childMm = 1000 + c.names.forks.get(op.as)!;
       return function* (ctx, path) {
-        const child = fork_vma(ctx, c.vmaId(op.vma, path), childMm);
+        const child = fork_vma(ctx, inMm(ctx, c, op.vma, path), childMm);
         if (c.env.setForkChild) c.env.setForkChild(ctx, op.as, child);
         else c.trial.forks.set(op.as, child);
       };
@@ -114,7 +127,7 @@ export const MM_OPS = [
       const page = op.page + c.offset;
       const flags = FOLL.LONGTERM | (op.write ? FOLL.WRITE : 0);
       return function* (ctx, path) {
-        const vma = c.vmaId(op.vma, path);
+        const vma = inMm(ctx, c, op.vma, path);
         const pages: number[] = [];
         const rc = yield* pin_user_pages(ctx, vma, page, op.pages, flags, pages, op.fast);
         c.env.pinLog?.(ctx, rc, pages);

@@ -1,0 +1,99 @@
+// TLB shootdowns (src/mm/tlb.ts): mm_cpumask per mm, the CPUs a flush interrupts (those running
+// the mm; lazy ones skipped), the batched flush of TTU_BATCH_FLUSH, and what a pin then costs in
+// logical time as its process runs on more CPUs.
+import { afterAll, describe, expect, test } from 'vitest';
+import { DEFAULT_COSTS } from '../src/cost/model.js';
+import { COST } from '../src/mm/cost.js';
+import { C, cpuBase, V, vmaBase } from '../src/mm/layout.js';
+import { enter_lazy_tlb, flush_tlb_page, set_tlb_ubc_flush_pending, switch_mm_irqs_off, try_to_unmap_flush } from '../src/mm/tlb.js';
+import { shutdownAll } from '../src/runtime/registry.js';
+import { loadScenario } from '../src/scenario/load.js';
+import { runCells } from '../src/study/run_cells.js';
+import { PIN_STORM_DEFAULTS, pinStormCells } from '../src/study/studies.js';
+import { anonVma, kernel } from './helpers/mm.js';
+
+afterAll(async () => {
+  await shutdownAll();
+});
+
+/** A kernel of 8 CPUs whose charges are recorded: [event, units] per charge. */
+function charged() {
+  const k = kernel('v6.11', 8);
+  const log: [number, number][] = [];
+  k.ctx(0).hooks.charge = (ev, n) => log.push([ev, n]);
+  return { k, log };
+}
+
+describe('mm_cpumask and the CPUs a flush interrupts', () => {
+  test('every VMA of one mm names one mask (its first VMA holds it); another mm has its own', () => {
+    const { k } = charged();
+    const a1 = anonVma(k, 4, 0, 7);
+    const b = anonVma(k, 4, 0, 9);
+    const a2 = anonVma(k, 4, 0, 7);
+    expect([a1, b, a2].map((v) => k.w[vmaBase(v) + V.MM_SLOT])).toEqual([a1 + 1, b + 1, a1 + 1]);
+    switch_mm_irqs_off(k.ctx(3), a2);
+    switch_mm_irqs_off(k.ctx(5), b);
+    expect(k.w[vmaBase(a1) + V.CPUMASK]).toBe(1 << 3);
+    expect(k.w[vmaBase(b) + V.CPUMASK]).toBe(1 << 5);
+    expect(k.w[cpuBase(3) + C.LOADED_MM]).toBe(a1 + 1);
+  });
+
+  test('flush_tlb_page: the first other CPU running the mm costs tlbFlushNs, each further one tlbFlushPerCpuNs; lazy CPUs and CPUs in another mm are passed by', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    const b = anonVma(k, 4, 0, 2);
+    for (const cpu of [0, 1, 2, 4]) switch_mm_irqs_off(k.ctx(cpu), a);
+    switch_mm_irqs_off(k.ctx(6), b);
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([
+      [COST.TLB_FLUSH, 1],
+      [COST.TLB_FLUSH_CPU, 2],
+    ]);
+    // CPU 4's task ends (lazy), CPU 2's moves to mm b: one other CPU left.
+    enter_lazy_tlb(k.ctx(4));
+    switch_mm_irqs_off(k.ctx(2), b);
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]);
+    enter_lazy_tlb(k.ctx(1));
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
+  });
+
+  test('TTU_BATCH_FLUSH: the deferred PTEs of two mms are flushed once, to the union of their CPUs that are not lazy; nothing is left pending', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    const b = anonVma(k, 4, 0, 2);
+    for (const cpu of [0, 1, 2]) switch_mm_irqs_off(k.ctx(cpu), a);
+    for (const cpu of [5, 6]) switch_mm_irqs_off(k.ctx(cpu), b);
+    enter_lazy_tlb(k.ctx(6));
+    set_tlb_ubc_flush_pending(k.ctx(0), a);
+    set_tlb_ubc_flush_pending(k.ctx(0), a);
+    set_tlb_ubc_flush_pending(k.ctx(0), b);
+    expect(log).toEqual([]);
+    try_to_unmap_flush(k.ctx(0));
+    // CPUs 1, 2 and 5 (CPU 6 lazy, CPU 0 the flusher).
+    expect(log.splice(0)).toEqual([
+      [COST.TLB_FLUSH, 1],
+      [COST.TLB_FLUSH_CPU, 2],
+    ]);
+    try_to_unmap_flush(k.ctx(0));
+    expect(log).toEqual([]);
+  });
+});
+
+describe('a pin pays for the CPUs its process runs on (logical time)', () => {
+  test('S5 at 512 CPUs, a drain-free policy: 64 vCPUs add 60 CPUs of tlbFlushPerCpuNs to the pin over 4 vCPUs, and nothing when it is 0', async () => {
+    const s5 = loadScenario('S5');
+    const pinP50 = async (pinners: number, perCpu: number) => {
+      const cells = pinStormCells(s5, { ...PIN_STORM_DEFAULTS, policies: ['6.12.45'], hog: ['off'], cpus: [512], pinners: [pinners], trials: 1 });
+      const [o] = await runCells(cells, { mode: 'logical', costs: { ...DEFAULT_COSTS, tlbFlushPerCpuNs: perCpu } });
+      expect(o!.aggregate.failures.total).toBe(0);
+      return o!.aggregate.pinLatencyNs.p50;
+    };
+    // The other vCPUs run the guest between their pins: a flush of guest memory interrupts every one.
+    const few = await pinP50(4, 1000);
+    const many = await pinP50(64, 1000);
+    expect(Math.abs(many - few - 60_000)).toBeLessThan(0.002 * many); // HDR: 3 significant digits
+    expect(await pinP50(64, 0)).toBe(await pinP50(4, 0));
+  });
+});
