@@ -62,7 +62,11 @@ export interface DecisionRecord extends Thread {
   fp?: Footprint;
 }
 
-export const countPreemptions = (ds: readonly DecisionRecord[]): number => ds.reduce((a, d) => a + (d.preempt ? 1 : 0), 0);
+export function countPreemptions(ds: readonly DecisionRecord[]): number {
+  let n = 0;
+  for (let i = 0; i < ds.length; i++) if (ds[i]!.preempt) n++;
+  return n;
+}
 
 /**
  * The explicit part of a schedule: the decisions up to the last one that differs from the

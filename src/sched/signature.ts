@@ -19,6 +19,7 @@ export function failureKey(f: Failure): string {
 
 /** The trial's failure signature, or null when it passed. */
 export function failureSignature(r: TrialResult): string | null {
+  if (r.failures.length === 0) return null; // most runs of a hunt: no arrays made
   const keys = [...new Set(r.failures.filter(isCounted).map(failureKey))].sort();
   return keys.length ? keys.join(' | ') : null;
 }
