@@ -73,6 +73,7 @@ function count_targets(ctx: KernelCtx, at: number, loaded: (mm: number) => boole
  * all versions): an IPI to each CPU of mm_cpumask(mm) that runs this mm, waiting for all.
  */
 export function flush_tlb_page(ctx: KernelCtx, vma: number): void {
+  if (ctx.hooks.charge === undefined) return; // a runtime that prices nothing: no CPUs to count
   const { slot1, mask } = mmOf(ctx, vma);
   if (slot1 === 0) return;
   charge_flush(
@@ -86,6 +87,7 @@ export function flush_tlb_page(ctx: KernelCtx, vma: number): void {
  * and its flush deferred: arch_tlbbatch_add_pending() ORs mm_cpumask(mm) into current->tlb_ubc.
  */
 export function set_tlb_ubc_flush_pending(ctx: KernelCtx, vma: number): void {
+  if (ctx.hooks.charge === undefined) return;
   const { slot1, mask } = mmOf(ctx, vma);
   if (slot1 === 0) return;
   const ubc = ctx.task.tlbUbc;
