@@ -5,7 +5,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_COSTS } from '../src/cost/model.js';
 import { COST } from '../src/mm/cost.js';
 import { C, cpuBase, V, vmaBase } from '../src/mm/layout.js';
-import { enter_lazy_tlb, flush_tlb_page, set_tlb_ubc_flush_pending, switch_mm_irqs_off, try_to_unmap_flush } from '../src/mm/tlb.js';
+import { enter_lazy_tlb, flush_tlb_page, set_tlb_ubc_flush_pending, should_defer_flush, switch_mm_irqs_off, try_to_unmap_flush } from '../src/mm/tlb.js';
+import { wait_event } from '../src/mm/wait.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runCells } from '../src/study/run_cells.js';
@@ -49,13 +50,64 @@ describe('mm_cpumask and the CPUs a flush interrupts', () => {
       [COST.TLB_FLUSH, 1],
       [COST.TLB_FLUSH_CPU, 2],
     ]);
-    // CPU 4's task ends (lazy), CPU 2's moves to mm b: one other CPU left.
+    // CPU 4's task ends (lazy: still in the mask), CPU 2's moves to mm b (out of a's mask): one other CPU left.
     enter_lazy_tlb(k.ctx(4));
     switch_mm_irqs_off(k.ctx(2), b);
+    expect(k.w[vmaBase(a) + V.CPUMASK]).toBe((1 << 0) | (1 << 1) | (1 << 4));
+    expect(k.w[vmaBase(b) + V.CPUMASK]).toBe((1 << 2) | (1 << 6));
     flush_tlb_page(k.ctx(0), a);
     expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]);
-    enter_lazy_tlb(k.ctx(1));
+    // CPU 1 goes offline: no IPI reaches it.
+    k.w[cpuBase(1) + C.ONLINE] = 0;
     flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
+    k.w[cpuBase(1) + C.ONLINE] = 1;
+    // A flush of an mm this CPU does not run, which no other CPU runs either: nothing to flush.
+    enter_lazy_tlb(k.ctx(1));
+    flush_tlb_page(k.ctx(7), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]); // CPU 0 still runs it
+    enter_lazy_tlb(k.ctx(0));
+    flush_tlb_page(k.ctx(7), a);
+    expect(log).toEqual([]);
+  });
+
+  test('a task asleep in wait_event leaves its CPU lazy until it runs again; a spinlock waiter does not', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    for (const cpu of [0, 1]) switch_mm_irqs_off(k.ctx(cpu), a);
+    let ready = false;
+    const sleeper = wait_event(k.ctx(1), () => ready, 'mutex');
+    expect(sleeper.next().done).toBe(false); // asleep
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
+    ready = true;
+    expect(sleeper.next().done).toBe(true); // running again, in its mm
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]);
+    ready = false;
+    const spinner = wait_event(k.ctx(1), () => ready, 'pte lock', true);
+    expect(spinner.next().done).toBe(false);
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]);
+  });
+
+  test('TTU_BATCH_FLUSH is taken only when another CPU is in the mask (lazy or not); CPUs that left for another mm are not flushed', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    const b = anonVma(k, 4, 0, 2);
+    switch_mm_irqs_off(k.ctx(0), a);
+    expect(should_defer_flush(k.ctx(0), a)).toBe(false);
+    switch_mm_irqs_off(k.ctx(3), a);
+    enter_lazy_tlb(k.ctx(3));
+    expect(should_defer_flush(k.ctx(0), a)).toBe(true);
+    // CPUs 1-3 ran mm a and then moved to mm b: a batched flush of a is this CPU's own.
+    for (const cpu of [1, 2, 3]) {
+      switch_mm_irqs_off(k.ctx(cpu), a);
+      switch_mm_irqs_off(k.ctx(cpu), b);
+    }
+    expect(should_defer_flush(k.ctx(0), a)).toBe(false);
+    set_tlb_ubc_flush_pending(k.ctx(0), a);
+    try_to_unmap_flush(k.ctx(0));
     expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
   });
 

@@ -124,9 +124,11 @@ export const C = {
   // Scheduling points this CPU's free-run thread has passed, to the last multiple of 64 (no kernel
   // field): the drain bench's busy floor polls its doorbell as often as the CPU looks for work.
   SCHED_POINTS: 17 * LINE + 11,
-  // cpu_tlbstate.loaded_mm: the mm this CPU's task runs in, as its first VMA + 1 (V.MM_SLOT); 0
-  // when no task runs (idle, lazy TLB): the TLB flushes of tlb.ts count the CPUs they interrupt.
+  // cpu_tlbstate.loaded_mm: the mm this CPU's task last ran in, as its first VMA + 1 (V.MM_SLOT),
+  // 0 none; and cpu_tlbstate_shared.is_lazy: its task is done or asleep. The TLB flushes of tlb.ts
+  // count the CPUs they interrupt from them.
   LOADED_MM: 17 * LINE + 12,
+  TLB_LAZY: 17 * LINE + 13,
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches overflow their area');

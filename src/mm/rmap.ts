@@ -9,7 +9,7 @@ import { folio_get, folio_nr_pages, folio_put, folio_set, folio_test_anon, folio
 import { F, folioBase } from './layout.js';
 import { mlock_drain_local, mlock_vma_folio, munlock_vma_folio } from './mlock.js';
 import { folio_pte_mappings, make_migration_entry, pte_get, pte_lock, pte_set, pte_unlock, vma_flags, vma_pgoff } from './vma.js';
-import { flush_tlb_page, set_tlb_ubc_flush_pending } from './tlb.js';
+import { flush_tlb_page, set_tlb_ubc_flush_pending, should_defer_flush } from './tlb.js';
 
 /** Add `nr` to _mapcount (and to LOCKED_MAPS when the VMA is VM_LOCKED). */
 function mapcount_mod(ctx: KernelCtx, folio: number, nr: number, vmaFlags: number, fn: string): void {
@@ -105,7 +105,7 @@ export function* try_to_migrate(ctx: KernelCtx, folio: number, batch: boolean): 
       // The anon-exclusive bit travels in the migration entry; F.ANON_EXCLUSIVE of the source
       // keeps it for remove_migration_ptes().
       pte_set(ctx, m.vma, m.page, make_migration_entry(folio));
-      if (batch) set_tlb_ubc_flush_pending(ctx, m.vma);
+      if (batch && should_defer_flush(ctx, m.vma)) set_tlb_ubc_flush_pending(ctx, m.vma);
       else flush_tlb_page(ctx, m.vma);
       yield* folio_remove_rmap_ptes(ctx, folio, 1, m.vma);
       if (vma_flags(ctx, m.vma) & VM.LOCKED) mlock_drain_local(ctx);

@@ -69,7 +69,7 @@ export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGe
   const owner = at + l.owner;
   ctx.preempt++;
   try {
-    while (!take_at_head(ctx, l, at, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name);
+    while (!take_at_head(ctx, l, at, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name, true);
   } finally {
     ctx.preempt--;
     waiter_bit(ctx, l.waiters, false);

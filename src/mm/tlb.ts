@@ -1,68 +1,83 @@
 // TLB shootdowns when migration unmaps a folio: which CPUs a flush interrupts and what it costs in
 // logical time (arch/x86/mm/tlb.c and arch/x86/include/asm/tlbflush.h; mm/rmap.c for the batch;
-// read in 6.1.y and 6.12.y). x86 interrupts, by IPI, every CPU in mm_cpumask(mm) whose task runs
-// in that mm (should_flush_tlb(): a lazy CPU, idle with the mm still loaded, is skipped) and waits
-// for each; so the cost grows with the CPUs a process runs on. arm64 broadcasts one TLBI to every
-// CPU instead: a cost file for it sets tlbFlushPerCpuNs to 0 and tlbFlushLocalNs to tlbFlushNs.
-// Nothing here decides anything: the deterministic runtime ignores costs, and these words are
-// read and written without the footprint watch, so the exhaustive search sees none of them.
-import { atomic_fetch_or } from './access.js';
+// read in 6.1.y and 6.12.y). x86 interrupts, by IPI, every online CPU of mm_cpumask(mm) that is
+// not lazy and has that mm loaded (should_flush_tlb()), and waits for each; so the cost grows with
+// the CPUs a process runs on. A CPU is lazy while it runs no task of its own mm: idle, or its task
+// asleep. arm64 broadcasts one TLBI to every CPU instead: a cost file for it sets
+// tlbFlushPerCpuNs to 0 and tlbFlushLocalNs to tlbFlushNs. Nothing here decides anything: the
+// deterministic runtime ignores costs, and these words are read and written without the
+// footprint watch, so the exhaustive search sees none of them. Only migration's flushes are
+// priced (not munmap's or fork's).
+import { atomic_fetch_and, atomic_fetch_or } from './access.js';
 import type { KernelCtx } from './context.js';
 import { charge, COST } from './cost.js';
 import { C, CPU_WORDS, GLOBAL_WORDS, MAX_CPUS, V, VMA_TABLE, VMA_WORDS } from './layout.js';
 
 const MASK_WORDS = MAX_CPUS / 32;
 
-/** A CPU's LOADED_MM word, reached without the footprint watch (cpuBase() reports to it). */
-const loadedMm = (cpu: number): number => GLOBAL_WORDS + cpu * CPU_WORDS + C.LOADED_MM;
-/** The record of the VMA that holds `vma`'s mm's mm_cpumask (V.MM_SLOT), and its slot + 1. */
-function mmOf(ctx: KernelCtx, vma: number): { slot1: number; mask: number } {
-  const slot1 = ctx.w[VMA_TABLE + vma * VMA_WORDS + V.MM_SLOT]!;
-  return { slot1, mask: VMA_TABLE + (slot1 - 1) * VMA_WORDS + V.CPUMASK };
+/** A CPU's region, reached without the footprint watch (cpuBase() reports to it). */
+const cpuWords = (cpu: number): number => GLOBAL_WORDS + cpu * CPU_WORDS;
+/** Where mm_cpumask of the mm whose first VMA is slot1 - 1 starts (V.MM_SLOT). */
+const maskOf = (slot1: number): number => VMA_TABLE + (slot1 - 1) * VMA_WORDS + V.CPUMASK;
+/** `vma`'s mm, as its first VMA + 1 (0: a record never filled). */
+const mmOf = (ctx: KernelCtx, vma: number): number => ctx.w[VMA_TABLE + vma * VMA_WORDS + V.MM_SLOT]!;
+
+/**
+ * switch_mm_irqs_off() (arch/x86/mm/tlb.c, 6.1.y and 6.12.y): this CPU now runs a task of `vma`'s
+ * mm, called where a scenario op runs on a VMA (its CPU's task is a thread of that mm). Switching
+ * from another mm clears this CPU from the old mm_cpumask and sets it in the new one; the CPU is
+ * no longer lazy.
+ */
+export function switch_mm_irqs_off(ctx: KernelCtx, vma: number): void {
+  const next = mmOf(ctx, vma);
+  if (next === 0) return;
+  const w = ctx.w;
+  const prev = w[ctx.base + C.LOADED_MM]!;
+  const k = ctx.cpu >> 5;
+  const bit = 1 << (ctx.cpu & 31);
+  if (prev !== next) {
+    if (prev !== 0) atomic_fetch_and(ctx, maskOf(prev) + k, ~bit);
+    w[ctx.base + C.LOADED_MM] = next;
+    atomic_fetch_or(ctx, maskOf(next) + k, bit);
+  }
+  w[ctx.base + C.TLB_LAZY] = 0;
 }
 
 /**
- * switch_mm_irqs_off() (arch/x86/mm/tlb.c, all versions): this CPU now runs a task of `vma`'s mm:
- * cpumask_set_cpu(cpu, mm_cpumask(next)) and cpu_tlbstate.loaded_mm. Called where a scenario op
- * runs on a VMA (its CPU's task is a thread of that mm). Bits are never cleared: 6.1.y clears
- * prev's on a switch to another mm and 6.12.y trims a stale mask about once a second
- * (should_trim_cpumask()), but a flush skips a CPU whose loaded mm is another one either way.
+ * enter_lazy_tlb() (arch/x86/mm/tlb.c, 6.1.y and 6.12.y): the CPU runs no task of its mm (its task
+ * is done, or asleep: `lazy` false again when it wakes). The mm stays loaded and in the mask, but
+ * flushes pass the CPU by (is_lazy).
  */
-export function switch_mm_irqs_off(ctx: KernelCtx, vma: number): void {
-  const { slot1, mask } = mmOf(ctx, vma);
-  if (slot1 === 0) return;
-  const w = ctx.w;
-  w[ctx.base + C.LOADED_MM] = slot1;
-  const i = mask + (ctx.cpu >> 5);
-  const bit = 1 << (ctx.cpu & 31);
-  if ((w[i]! & bit) === 0) atomic_fetch_or(ctx, i, bit);
+export function enter_lazy_tlb(ctx: KernelCtx, lazy = true): void {
+  ctx.w[ctx.base + C.TLB_LAZY] = lazy ? 1 : 0;
 }
+/** Is this CPU lazy (no task of its mm running)? */
+export const tlb_lazy = (ctx: KernelCtx): boolean => ctx.w[ctx.base + C.TLB_LAZY] !== 0;
 
-/** enter_lazy_tlb() (arch/x86/mm/tlb.c, all versions): the CPU's task is done and it idles; flushes skip it. */
-export function enter_lazy_tlb(ctx: KernelCtx): void {
-  ctx.w[ctx.base + C.LOADED_MM] = 0;
-}
-
-/** What a flush costs for the `targets` other CPUs it interrupts (a flush of this CPU's TLB alone when none). */
-function charge_flush(ctx: KernelCtx, targets: number): void {
-  if (targets === 0) charge(ctx, COST.TLB_FLUSH_LOCAL);
-  else {
+/** What a flush costs for the `targets` other CPUs it interrupts, or `local` alone (this CPU's TLB), or nothing. */
+function charge_flush(ctx: KernelCtx, targets: number, local: boolean): void {
+  if (targets > 0) {
     charge(ctx, COST.TLB_FLUSH);
     if (targets > 1) charge(ctx, COST.TLB_FLUSH_CPU, targets - 1);
-  }
+  } else if (local) charge(ctx, COST.TLB_FLUSH_LOCAL);
 }
 
-/** The CPUs other than this one in `mask` (words from `at`) whose loaded mm passes `loaded`. */
-function count_targets(ctx: KernelCtx, at: number, loaded: (mm: number) => boolean): number {
+/**
+ * The online CPUs other than this one in the mask at `at` (or the task's tlb_ubc when at < 0) that
+ * a flush interrupts: not lazy, and with mm `slot1` loaded (0: any mm, the batched flush's
+ * info->mm == NULL).
+ */
+function count_targets(ctx: KernelCtx, at: number, slot1: number): number {
   const w = ctx.w;
   let n = 0;
   for (let k = 0; k < MASK_WORDS; k++) {
     let bits = at < 0 ? ctx.task.tlbUbc.mask[k]! : w[at + k]!;
     while (bits !== 0) {
-      const b = 31 - Math.clz32(bits & -bits);
+      const cpu = k * 32 + 31 - Math.clz32(bits & -bits);
       bits &= bits - 1;
-      const cpu = k * 32 + b;
-      if (cpu !== ctx.cpu && cpu < ctx.nCpus && loaded(w[loadedMm(cpu)]!)) n++;
+      if (cpu === ctx.cpu || cpu >= ctx.nCpus) continue;
+      const b = cpuWords(cpu);
+      if (w[b + C.ONLINE] !== 0 && w[b + C.TLB_LAZY] === 0 && (slot1 === 0 || w[b + C.LOADED_MM] === slot1)) n++;
     }
   }
   return n;
@@ -70,42 +85,58 @@ function count_targets(ctx: KernelCtx, at: number, loaded: (mm: number) => boole
 
 /**
  * flush_tlb_mm_range() for one page (ptep_clear_flush() -> flush_tlb_page(); arch/x86/mm/tlb.c,
- * all versions): an IPI to each CPU of mm_cpumask(mm) that runs this mm, waiting for all.
+ * 6.1.y and 6.12.y): an IPI to each CPU the mm runs on, waiting for all; with none, this CPU's
+ * own TLB if it has the mm loaded.
  */
 export function flush_tlb_page(ctx: KernelCtx, vma: number): void {
   if (ctx.hooks.charge === undefined) return; // a runtime that prices nothing: no CPUs to count
-  const { slot1, mask } = mmOf(ctx, vma);
+  const slot1 = mmOf(ctx, vma);
   if (slot1 === 0) return;
-  charge_flush(
-    ctx,
-    count_targets(ctx, mask, (mm) => mm === slot1),
-  );
+  charge_flush(ctx, count_targets(ctx, maskOf(slot1), slot1), ctx.w[ctx.base + C.LOADED_MM] === slot1);
 }
 
 /**
- * set_tlb_ubc_flush_pending() (mm/rmap.c, with TTU_BATCH_FLUSH; all versions): the PTE is cleared
- * and its flush deferred: arch_tlbbatch_add_pending() ORs mm_cpumask(mm) into current->tlb_ubc.
+ * should_defer_flush() with TTU_BATCH_FLUSH (mm/rmap.c; arch_tlbbatch_should_defer() in
+ * arch/x86/include/asm/tlbflush.h, 6.1.y and 6.12.y): defer only when another CPU is in
+ * mm_cpumask(mm), lazy or not; otherwise the PTE is flushed at once.
+ */
+export function should_defer_flush(ctx: KernelCtx, vma: number): boolean {
+  const slot1 = mmOf(ctx, vma);
+  if (slot1 === 0) return false;
+  const at = maskOf(slot1);
+  const own = ctx.cpu >> 5;
+  for (let k = 0; k < MASK_WORDS; k++) {
+    const bits = ctx.w[at + k]! & (k === own ? ~(1 << (ctx.cpu & 31)) : -1);
+    if (bits !== 0) return true;
+  }
+  return false;
+}
+
+/**
+ * set_tlb_ubc_flush_pending() (mm/rmap.c, with TTU_BATCH_FLUSH; 6.1.y and 6.12.y): the PTE is
+ * cleared and its flush deferred: arch_tlbbatch_add_pending() ORs mm_cpumask(mm) into
+ * current->tlb_ubc.
  */
 export function set_tlb_ubc_flush_pending(ctx: KernelCtx, vma: number): void {
   if (ctx.hooks.charge === undefined) return;
-  const { slot1, mask } = mmOf(ctx, vma);
+  const slot1 = mmOf(ctx, vma);
   if (slot1 === 0) return;
   const ubc = ctx.task.tlbUbc;
-  for (let k = 0; k < MASK_WORDS; k++) ubc.mask[k]! |= ctx.w[mask + k]!;
+  const at = maskOf(slot1);
+  for (let k = 0; k < MASK_WORDS; k++) ubc.mask[k]! |= ctx.w[at + k]!;
   ubc.pending = true;
 }
 
 /**
- * try_to_unmap_flush() (mm/rmap.c; arch_tlbbatch_flush() in arch/x86/mm/tlb.c, all versions): one
- * flush for every PTE deferred since the last, to every CPU in the batch's mask that is not lazy.
+ * try_to_unmap_flush() (mm/rmap.c; arch_tlbbatch_flush() in arch/x86/mm/tlb.c, 6.1.y and 6.12.y):
+ * one full flush for every PTE deferred since the last, to every CPU of the batch's mask that is
+ * not lazy; with none, this CPU's own TLB if it is in the mask.
  */
 export function try_to_unmap_flush(ctx: KernelCtx): void {
   const ubc = ctx.task.tlbUbc;
   if (!ubc.pending) return;
-  charge_flush(
-    ctx,
-    count_targets(ctx, -1, (mm) => mm !== 0),
-  );
+  const self = (ubc.mask[ctx.cpu >> 5]! & (1 << (ctx.cpu & 31))) !== 0;
+  charge_flush(ctx, count_targets(ctx, -1, 0), self);
   ubc.mask.fill(0);
   ubc.pending = false;
 }

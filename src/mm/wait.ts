@@ -5,20 +5,26 @@
 import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
 import { COORDINATOR, G, gw } from './layout.js';
+import { enter_lazy_tlb, tlb_lazy } from './tlb.js';
 
 /**
  * wait_event(): yield BLOCKED until `cond()` holds. `cond` must have no side effects: runtimes
- * evaluate it as often as they like.
+ * evaluate it as often as they like. The task sleeps, so its CPU turns lazy for TLB flushes
+ * (it switches to idle or a kworker: tlb.ts) until it runs again; a spinlock's waiter (`spins`)
+ * keeps its CPU.
  */
-export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string): KGen<void> {
+export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string, spins = false): KGen<void> {
   if (cond()) return;
   ctx.blockReason = reason;
   ctx.blockedOn = cond;
+  const wasLazy = tlb_lazy(ctx);
+  if (!spins) enter_lazy_tlb(ctx);
   try {
     if (ctx.hooks.blockInPlace) ctx.hooks.blockInPlace(cond);
     while (!cond()) yield YP.BLOCKED;
   } finally {
     ctx.blockedOn = null;
+    if (!spins) enter_lazy_tlb(ctx, wasLazy);
   }
 }
 

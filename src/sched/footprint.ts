@@ -89,12 +89,12 @@ function watchedGlobals(nCpus: number): Int32Array {
  * The words of a CPU region compared for writes: its fields in layout.ts C (the locks, workqueue
  * words, online bit, bh_lrus count, the runtime programs' USER words, each batch's count and
  * BATCH_GEN, which every store to the CPU's batches bumps: folio_batch.ts), not CUR_OP, STATE,
- * the drain work's time stamps, LOADED_MM (it prices TLB flushes only) or the counters (no kernel
+ * the drain work's time stamps, LOADED_MM and TLB_LAZY (they price TLB flushes only) or the counters (no kernel
  * code reads them); the padding between
  * them is never written. The batch entries are not copied.
  */
 const CPU_FIELDS: Int32Array = (() => {
-  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.LOADED_MM, C.STATS]);
+  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.LOADED_MM, C.TLB_LAZY, C.STATS]);
   const words = new Set<number>();
   for (const v of Object.values(C)) if (!skip.has(v)) words.add(v);
   for (let k = 1; k < 4; k++) words.add(C.USER + k);

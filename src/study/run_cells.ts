@@ -175,7 +175,7 @@ export async function runCellHere(cell: CellSpec, mode: 'deterministic' | 'logic
     agg.add(r);
     o.onTrial?.(r);
     // Nothing random in logical time: every further trial would be this one again.
-    if (rt instanceof LogicalRuntime && rt.lastTrialRandom === false && cell.trials > 1) {
+    if (t === 0 && rt instanceof LogicalRuntime && rt.lastTrialRandom === false && cell.trials > 1) {
       identical = true;
       break;
     }

@@ -290,7 +290,7 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
     if (identical.length > 0) {
       const asked = mine.find((c) => c.key === identical[0])!.trials;
       ctx.err.write(
-        `folio-race: ${identical.length} cell(s) ran 1 trial of ${asked}: nothing in them is random in logical time (no jitter, no seeded phase), so every trial repeats the first exactly and its copies would narrow the intervals without adding a sample${kind === 'pin-storm' ? "; --jitter-us varies the pinners' and faulters' pauses" : kind === 'drain-latency' ? '; --load busy or --spacing seeds a phase per trial' : ''} (${identical.slice(0, 3).join('; ')}${identical.length > 3 ? '; ...' : ''})\n`,
+        `folio-race: ${identical.length} cell(s) ran 1 trial of ${asked}: nothing in them is random in logical time (no jitter, no seeded phase), so every trial repeats the first exactly and its copies would narrow the intervals without adding a sample${kind === 'pin-storm' ? "; --jitter-us varies the pinners' and faulters' pauses" : kind === 'drain-latency' ? '; --spacing above 0 with --load busy, or --hogs above 1, seeds a phase per trial' : ''} (${identical.slice(0, 3).join('; ')}${identical.length > 3 ? '; ...' : ''})\n`,
       );
     }
     // Also after a crashed cell: the cells that finished are kept.
