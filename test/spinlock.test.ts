@@ -8,7 +8,9 @@ import { handle_mm_fault } from '../src/mm/memory.js';
 import { getPolicy } from '../src/mm/policy.js';
 import { InlineKernel } from '../src/runtime/inline.js';
 import { ptlBase, pte_get, pte_lock, pte_lock_spin, pte_unlock, vma_create } from '../src/mm/vma.js';
-import { anonVma, kernel, shmemObj } from './helpers/mm.js';
+import { anonVma, kernel, kernelWith, shmemObj } from './helpers/mm.js';
+import { LocalLock, local_lock, local_unlock } from '../src/mm/locks.js';
+import { drain_may_run } from '../src/mm/workqueue.js';
 
 /** Step a waiter's pte_lock(): true once it holds the lock, false while it stays blocked (a few turns). */
 function advance(g: Generator<unknown, void>): boolean {
@@ -81,6 +83,26 @@ describe('queued_spin_lock() for the page-table lock (kernel/locking/qspinlock.c
     pte_unlock(w3!, vma, 0);
     expect(k.w[at + PTL.OWNER]).toBe(0);
     expect(k.w[at + PTL.NEXT]).toBe(k.w[at + PTL.HEAD]);
+  });
+
+  test('a drain IPI may land while a CPU holds or waits for a page-table lock (interrupts stay on under spin_lock), workqueue drain work may not; inside a local lock or gup_fast neither', () => {
+    const v611 = getPolicy('v6.11');
+    for (const mech of ['ipi', 'workqueue'] as const) {
+      const k = kernelWith({ ...v611, switches: { ...v611.switches, drainMechanism: mech } }, 2);
+      const vma = anonVma(k, 1);
+      const [a, b] = [0, 1].map((c) => k.ctx(c));
+      k.run(0, pte_lock(a!, vma, 0));
+      const waiter = pte_lock(b!, vma, 0);
+      expect(advance(waiter)).toBe(false);
+      expect([drain_may_run(a!), drain_may_run(b!)], mech).toEqual(mech === 'ipi' ? [true, true] : [false, false]);
+      local_lock(a!, LocalLock.fbatches);
+      expect(drain_may_run(a!), mech).toBe(false);
+      local_unlock(a!, LocalLock.fbatches);
+      pte_unlock(a!, vma, 0);
+      expect(advance(waiter)).toBe(true);
+      pte_unlock(b!, vma, 0);
+      expect([drain_may_run(a!), drain_may_run(b!)], mech).toEqual([true, true]);
+    }
   });
 
   test('a releasing CPU that wants the lock again queues behind the waiter instead of retaking it', () => {

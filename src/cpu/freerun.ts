@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { YP, type KernelCtx, type KGen, type RuntimeHooks } from '../mm/context.js';
 import { C, COORDINATOR, CpuState, G, cpuBase } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
+import { drain_blocked, drain_may_run } from '../mm/workqueue.js';
 import { hostPerf, nowNs } from '../mm/boot.js';
 
 /** Thrown out of a CPU's kernel code when the coordinator stops the run. */
@@ -95,7 +96,7 @@ export class FreeRunCpu {
     // A wait sleeps where it is, as schedulePoint(BLOCKED) would have slept after the yield. (The
     // hooks object is this thread's own, FREE_RUN_HOOKS(w): a per-CPU closure is safe on it.)
     ctx.hooks.blockInPlace = (cond) => {
-      if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
+      if (drain_may_run(ctx) && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
       this.waitUntil(cond, Infinity);
     };
   }
@@ -125,7 +126,7 @@ export class FreeRunCpu {
       // No scheduling point and no kworker, but the run's stop word is still seen: a stretch
       // never holds the process past a stop (the watchdog's, Ctrl-C's).
       if (this.stopped()) throw new TrialAborted();
-      if (ipi && ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) {
+      if (ipi && !drain_blocked(ctx, true) && Atomics.load(ctx.w, this.pending) !== 0) {
         ctx.trace?.mark(ctx, 'ipi drain', ctx.cpu, 0);
         kworker_run_pending(ctx);
       }
@@ -152,7 +153,7 @@ export class FreeRunCpu {
     // (ONLINE, BH_LRU), which a store at every point would keep taking away from it.
     if ((++this.points & 63) === 0) ctx.w[this.pointsIdx] = this.points;
     if (this.yieldSpinNs > 0 && yp !== YP.BLOCKED) this.spin(this.yieldSpinNs);
-    if (ctx.preempt === 0 && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
+    if (drain_may_run(ctx) && Atomics.load(ctx.w, this.pending) !== 0) kworker_run_pending(ctx);
     if (yp === YP.BLOCKED && ctx.blockedOn) this.waitUntil(ctx.blockedOn, Infinity);
   }
 
@@ -182,7 +183,7 @@ export class FreeRunCpu {
     const spinUntilMs = t0 + this.spinNs / 1e6;
     for (let spins = 0; ; spins++) {
       if (cond()) return true;
-      if (this.ctx.preempt === 0 && Atomics.load(w, this.pending) !== 0) {
+      if (drain_may_run(this.ctx) && Atomics.load(w, this.pending) !== 0) {
         kworker_run_pending(this.ctx);
         continue;
       }

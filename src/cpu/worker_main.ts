@@ -179,6 +179,7 @@ export class CpuWorker {
   private runSteps(job: Job, trial: number, out: BatchResult): boolean {
     const ctx = this.ctx;
     ctx.preempt = 0;
+    ctx.ipiBlocked = 0;
     ctx.blockedOn = null;
     ctx.task.pfMemallocPin = false;
     const steps = job.steps(ctx.cpu, trial);

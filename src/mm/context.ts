@@ -111,8 +111,14 @@ export interface KernelCtx {
   readonly lay: Layout;
   policy: Policy;
   readonly task: TaskState;
-  /** > 0 inside a local-lock (preempt-disabled) section: drain work must not run here. */
+  /** > 0 with preemption off (a local lock, a spinlock held or waited for): workqueue drain work must not run here. */
   preempt: number;
+  /**
+   * > 0 where an interrupt-driven drain (drainMechanism 'ipi') must not run: interrupts off
+   * (gup_fast's local_irq_save) or this CPU's own batch lock held, which the drain takes. A
+   * spinlock alone (the page-table lock) leaves interrupts on.
+   */
+  ipiBlocked: number;
   /** While yielding BLOCKED: the condition this CPU waits for. */
   blockedOn: (() => boolean) | null;
   blockReason: string;

@@ -37,7 +37,11 @@ function batch_may_hold(ctx: KernelCtx, cpu: number, batch: number, folio: numbe
  */
 function* extract_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
   yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'extract_lock');
-  if (cpu === ctx.cpu) ctx.preempt++; // our own local lock: preemption off as local_lock()
+  if (cpu === ctx.cpu) {
+    // Our own local lock: as local_lock() counts it (cpu_unlock() releases it as local_unlock()).
+    ctx.preempt++;
+    ctx.ipiBlocked++;
+  }
 }
 
 /**

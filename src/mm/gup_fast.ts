@@ -19,7 +19,8 @@ export function* gup_fast(ctx: KernelCtx, vma: number, page: number, n: number, 
   const write = (flags & FOLL.WRITE) !== 0;
   const refFirst = ctx.policy.switches.gupFast === 'refFirst';
   const longterm = (flags & FOLL.LONGTERM) !== 0;
-  ctx.preempt++; // local_irq_save(): no kworker on this CPU until the walk ends
+  ctx.preempt++; // local_irq_save(): no kworker on this CPU until the walk ends, no drain IPI either
+  ctx.ipiBlocked++;
   try {
     let i = 0;
     for (; i < n; i++) {
@@ -40,6 +41,7 @@ export function* gup_fast(ctx: KernelCtx, vma: number, page: number, n: number, 
     }
     return i;
   } finally {
+    ctx.ipiBlocked--;
     ctx.preempt--;
   }
 }

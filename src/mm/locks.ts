@@ -55,10 +55,12 @@ function unlockWord(ctx: KernelCtx, idx: number): void {
 /** local_lock() / local_lock_irqsave() on this CPU. */
 export function local_lock(ctx: KernelCtx, which: number): void {
   ctx.preempt++;
+  ctx.ipiBlocked++;
   lockWord(ctx, ctx.base + which, ctx.cpu);
 }
 export function local_unlock(ctx: KernelCtx, which: number): void {
   unlockWord(ctx, ctx.base + which);
+  ctx.ipiBlocked--;
   ctx.preempt--;
 }
 /** Take another CPU's local lock (QPW-style remote lock; hotplug-dead or extraction only). */
@@ -105,6 +107,7 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
       () => remote_trylock(ctx, cpuBaseWord, which),
       () => Atomics.load(w, cpuBaseWord + which) === 0,
       reason,
+      true, // QPW's remote lock is a spinlock: the waiter keeps its CPU (not lazy for TLB flushes)
     );
   } finally {
     Atomics.sub(w, gw(G.LOCK_WAITING), 1);

@@ -131,9 +131,11 @@ export function batch_entries(ctx: KernelCtx, cpu: number): number {
 function* qpw_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
   yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'qpw_lock');
   ctx.preempt++; // a spinlock held: no scheduling point, no kworker on this CPU meanwhile
+  if (cpu === ctx.cpu) ctx.ipiBlocked++; // our own batch lock: a drain IPI would take it too
 }
 function qpw_unlock(ctx: KernelCtx, cpu: number, which: number): void {
   remote_unlock(ctx, cpuBase(cpu), which);
+  if (cpu === ctx.cpu) ctx.ipiBlocked--;
   ctx.preempt--;
 }
 

@@ -29,11 +29,12 @@ export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string,
 }
 
 /**
- * Sleep until `trylock()` succeeds. The wait itself only watches `isFree()` (no side effect),
- * then the lock is tried again: a lock taken inside a wait condition would be taken twice.
+ * Sleep (or with `spins`, spin) until `trylock()` succeeds. The wait itself only watches
+ * `isFree()` (no side effect), then the lock is tried again: a lock taken inside a wait
+ * condition would be taken twice.
  */
-export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: () => boolean, reason: string): KGen<void> {
-  while (!trylock()) yield* wait_event(ctx, isFree, reason);
+export function* wait_trylock(ctx: KernelCtx, trylock: () => boolean, isFree: () => boolean, reason: string, spins = false): KGen<void> {
+  while (!trylock()) yield* wait_event(ctx, isFree, reason, spins);
 }
 
 /**

@@ -52,12 +52,25 @@ export function work_pending(ctx: KernelCtx): boolean {
 }
 
 /**
+ * May this CPU's drain work run now? A workqueue item only with preemption on; an interrupt-driven
+ * drain (drainMechanism 'ipi') whenever interrupts are on and the CPU's own batch locks are free,
+ * so also while its task holds or waits for a spinlock (ctx.ipiBlocked).
+ */
+export function drain_may_run(ctx: KernelCtx): boolean {
+  return !drain_blocked(ctx, ctx.policy.switches.drainMechanism === 'ipi');
+}
+/** drain_may_run() negated, with the mechanism known (`ipi`): the runtimes' hot loops cache it. */
+export function drain_blocked(ctx: KernelCtx, ipi: boolean): boolean {
+  return (ipi ? ctx.ipiBlocked : ctx.preempt) !== 0;
+}
+
+/**
  * The kworker bound to this CPU runs its pending work item (worker_thread/process_one_work).
  * Called by the runtime only at a scheduling point with no local lock held.
  * Returns true if work ran.
  */
 export function run_pending_work(ctx: KernelCtx, fn: (ctx: KernelCtx) => void): boolean {
-  if (ctx.preempt !== 0) throw new Error(`cpu ${ctx.cpu}: kworker would run inside a local-lock section`);
+  if (!drain_may_run(ctx)) throw new Error(`cpu ${ctx.cpu}: kworker would run inside a local-lock section`);
   // Claim the pending instance (the kernel clears PENDING before running the function).
   const seq = Atomics.exchange(ctx.w, ctx.base + C.WQ_PENDING, 0);
   if (seq === 0) return false;

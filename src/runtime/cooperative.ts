@@ -13,6 +13,7 @@ import { C, type Dims, type Layout, watchSlots } from '../mm/layout.js';
 import { FootprintRecorder } from '../sched/footprint.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
 import { enter_lazy_tlb } from '../mm/tlb.js';
+import { drain_blocked } from '../mm/workqueue.js';
 import type { Policy } from '../mm/policy.js';
 import type { Job, JobEnv, JobSpec, Step } from '../job/job.js';
 import { buildJob } from '../job/jobs.js';
@@ -292,7 +293,7 @@ export class CooperativeRuntime {
         const s = cpus[c]!;
         const ctx = s.ctx;
         if (s.gen !== null && s.until <= now && (ctx.blockedOn === null || ctx.blockedOn())) out[n++] = s.task;
-        if (ctx.preempt === 0 && w[s.pendingIdx] !== 0 && (s.ipi || !s.hogging || s.until <= now)) out[n++] = s.kworker;
+        if (!drain_blocked(ctx, s.ipi) && w[s.pendingIdx] !== 0 && (s.ipi || !s.hogging || s.until <= now)) out[n++] = s.kworker;
       }
       if (out.length !== n) out.length = n;
       if (n > 0) return 'ok';

@@ -31,7 +31,7 @@ import type { Failure, TrialResult } from '../trial/result.js';
 import { type CostModel, DEFAULT_COSTS, eventCosts } from '../cost/model.js';
 import { LOCK, N_LOCKS } from '../mm/cost.js';
 import { program } from './cooperative.js';
-import { work_complete } from '../mm/workqueue.js';
+import { drain_blocked, work_complete } from '../mm/workqueue.js';
 import { Batch } from '../mm/constants.js';
 import { folio_batch_count } from '../mm/folio_batch.js';
 import { cpuTask, executeBody, idleTask, kworkerTask, lruInsertionBody, queueWorkBody, type TracepointLog } from '../trace/tracepoints.js';
@@ -320,7 +320,8 @@ export class LogicalRuntime {
     return s.gen !== null && !s.blocked && !s.lockWait ? Math.max(s.free, s.taskReady) : Infinity;
   }
   private kwStart(s: LCpu): number {
-    if (s.ctx.preempt !== 0 || this.w[s.pendingIdx] === 0) return Infinity;
+    // An IPI needs interrupts on and the batch locks free; queued work, preemption on.
+    if (drain_blocked(s.ctx, s.ipi) || this.w[s.pendingIdx] === 0) return Infinity;
     if (s.kwReady === Infinity) s.kwReady = s.free; // work found without a wake: at once
     // An IPI lands inside a running stretch; queued work waits for the next scheduling point.
     if (s.lockWait) return Infinity; // queued for the lruvec lock: released by lockGrant()

@@ -12,6 +12,7 @@ import type { Failure } from '../trial/result.js';
  */
 export function resetTaskState(ctx: KernelCtx): void {
   ctx.preempt = 0;
+  ctx.ipiBlocked = 0;
   ctx.blockedOn = null;
   ctx.blockReason = '';
   ctx.task.pfMemallocPin = false;
