@@ -13,6 +13,7 @@ import { pte_folio, pte_lock, pte_unlock } from '../../mm/vma.js';
 import { list } from '../script_check.js';
 import { name, noArgs, opTiming, page } from './args.js';
 import { defineOp, type NoFields } from './define.js';
+import { inMm } from './mm_ops.js';
 
 /** A folio op names a folio, or a VMA page whose mapped folio is meant (never both). */
 type FolioTarget = { folio?: string; vma?: string; page?: number };
@@ -63,7 +64,7 @@ const folioOp = <Name extends string>(row: { name: Name; doc: string; kernel: st
       // madvise-style: the folio mapped at the PTE, under the page-table lock; a PTE that is
       // not present (none, or a migration entry) is skipped, as madvise_cold does.
       return function* (ctx, path) {
-        const vma = c.vmaId(op.vma!, path);
+        const vma = inMm(ctx, c, op.vma!, path);
         yield* pte_lock(ctx, vma, page);
         try {
           const folio = pte_folio(ctx, vma, page);

@@ -18,7 +18,7 @@ import { defineOp } from './define.js';
  * The VMA an op runs on, with this CPU's task running in its mm (a thread of that process):
  * the TLB flushes of migration then know which CPUs they interrupt (mm/tlb.ts).
  */
-function inMm(ctx: KernelCtx, c: CompileCtx, vma: string, path: string): number {
+export function inMm(ctx: KernelCtx, c: CompileCtx, vma: string, path: string): number {
   const id = c.vmaId(vma, path);
   switch_mm_irqs_off(ctx, id);
   return id;
