@@ -115,8 +115,10 @@ export interface KernelCtx {
   preempt: number;
   /**
    * > 0 where an interrupt-driven drain (drainMechanism 'ipi') must not run: interrupts off
-   * (gup_fast's local_irq_save) or this CPU's own batch lock held, which the drain takes. A
-   * spinlock alone (the page-table lock) leaves interrupts on.
+   * (gup_fast's local_irq_save) or this CPU's own batch lock held or waited for, which the drain
+   * takes. A spinlock alone (the page-table lock) leaves interrupts on. (On !PREEMPT_RT the
+   * kernel's local_lock() only disables preemption: an IPI drain, a design of this model, needs
+   * its batch locks taken with interrupts off, so the model blocks it in every local-lock section.)
    */
   ipiBlocked: number;
   /** While yielding BLOCKED: the condition this CPU waits for. */

@@ -36,12 +36,17 @@ function batch_may_hold(ctx: KernelCtx, cpu: number, batch: number, folio: numbe
  * point (the mlock append window), so wait with trylock rather than spin.
  */
 function* extract_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'extract_lock');
-  if (cpu === ctx.cpu) {
-    // Our own local lock: as local_lock() counts it (cpu_unlock() releases it as local_unlock()).
-    ctx.preempt++;
-    ctx.ipiBlocked++;
+  // Our own local lock, counted as local_lock() counts it (cpu_unlock() releases it as
+  // local_unlock()): no drain IPI from the start of the wait, as local_lock_irqsave().
+  if (cpu === ctx.cpu) ctx.ipiBlocked++;
+  let locked = false;
+  try {
+    yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'extract_lock');
+    locked = true;
+  } finally {
+    if (!locked && cpu === ctx.cpu) ctx.ipiBlocked--;
   }
+  if (cpu === ctx.cpu) ctx.preempt++;
 }
 
 /**

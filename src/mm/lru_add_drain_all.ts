@@ -129,9 +129,15 @@ export function batch_entries(ctx: KernelCtx, cpu: number): number {
 
 /** Take `cpu`'s local lock `which` from here: sleep while the owner (or another drainer) holds it. */
 function* qpw_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'qpw_lock');
-  ctx.preempt++; // a spinlock held: no scheduling point, no kworker on this CPU meanwhile
   if (cpu === ctx.cpu) ctx.ipiBlocked++; // our own batch lock: a drain IPI would take it too
+  let locked = false;
+  try {
+    yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'qpw_lock');
+    locked = true;
+  } finally {
+    if (!locked && cpu === ctx.cpu) ctx.ipiBlocked--;
+  }
+  ctx.preempt++; // a spinlock held: no scheduling point, no kworker on this CPU meanwhile
 }
 function qpw_unlock(ctx: KernelCtx, cpu: number, which: number): void {
   remote_unlock(ctx, cpuBase(cpu), which);

@@ -6,6 +6,7 @@ import { createKernelMemory, makeCtx, NOOP_HOOKS, DEFAULT_DIMS } from '../mm/boo
 import { YP, type KernelCtx, type KGen, type RuntimeHooks, type TraceSink } from '../mm/context.js';
 import type { Dims, Layout } from '../mm/layout.js';
 import { kworker_run_pending } from '../mm/lru_add_drain_all.js';
+import { drain_may_run } from '../mm/workqueue.js';
 import type { Policy } from '../mm/policy.js';
 
 export interface InlineOptions {
@@ -72,10 +73,10 @@ export class InlineKernel {
       if (r.done) return r.value;
       this.clock += this.tick;
       this.yields[cpu]!.push(r.value);
-      if (ctx.preempt === 0) kworker_run_pending(ctx);
+      if (drain_may_run(ctx)) kworker_run_pending(ctx);
       if (r.value === YP.BLOCKED && ctx.blockedOn && !ctx.blockedOn()) {
         let progressed = false;
-        for (const other of this.ctxs) if (other !== ctx && other.preempt === 0) progressed = kworker_run_pending(other) || progressed;
+        for (const other of this.ctxs) if (other !== ctx && drain_may_run(other)) progressed = kworker_run_pending(other) || progressed;
         if (!progressed && !ctx.blockedOn()) {
           throw new Error(`cpu ${cpu}: deadlock: blocked in ${ctx.blockReason} and no other CPU can make progress`);
         }
@@ -85,6 +86,6 @@ export class InlineKernel {
 
   /** Run every CPU's pending kworker work (as if each reached a scheduling point). */
   runKworkers(): void {
-    for (const c of this.ctxs) if (c.preempt === 0) kworker_run_pending(c);
+    for (const c of this.ctxs) if (drain_may_run(c)) kworker_run_pending(c);
   }
 }
