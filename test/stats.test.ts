@@ -446,6 +446,9 @@ describe('table and progress', () => {
     p.trials(4, 1);
     p.trials(9, 2);
     expect(p.state).toMatchObject({ done: 10, failed: 2, policy: '2 threads', policyDone: 9, policyFailed: 2 });
+    // A study cell that ran 1 of its 10 trials (the others would repeat it): the total shrinks.
+    p.fewer(9);
+    expect(progressLine(p.state, 1000)).toMatch(/^stress: 10\/11 trials \(90%\)/);
     p.stop();
   });
 });

@@ -49,10 +49,15 @@ export interface ProgressState {
   policyFailed: number;
 }
 
-type ProgressEvent = { kind: 'policy'; policy: string } | { kind: 'trial'; failed: boolean } | { kind: 'totals'; done: number; failed: number };
+type ProgressEvent =
+  | { kind: 'policy'; policy: string }
+  | { kind: 'trial'; failed: boolean }
+  | { kind: 'totals'; done: number; failed: number }
+  | { kind: 'fewer'; n: number };
 
 function fold(s: ProgressState, e: ProgressEvent): ProgressState {
   if (e.kind === 'policy') return { ...s, policy: e.policy, policyDone: 0, policyFailed: 0 };
+  if (e.kind === 'fewer') return { ...s, total: Math.max(s.done, s.total - e.n) };
   // Running totals of trials run elsewhere (worker threads), since the last 'policy'.
   if (e.kind === 'totals')
     return { ...s, done: s.done - s.policyDone + e.done, failed: s.failed - s.policyFailed + e.failed, policyDone: e.done, policyFailed: e.failed };
@@ -109,6 +114,7 @@ export class StressProgress {
     return { policy: s.policy, pdone: s.policyDone, pfailed: s.policyFailed, prate: s.policyDone ? formatPct(s.policyFailed / s.policyDone) : '-' };
   }
   private drawBar(s: ProgressState): void {
+    if (this.bar && this.bar.getTotal() !== s.total) this.bar.setTotal(s.total);
     this.bar?.update(s.done, this.payload(s));
   }
 
@@ -119,6 +125,10 @@ export class StressProgress {
   /** One trial finished (pass as runStress's onTrial). */
   trial(r: TrialResult): void {
     this.events.next({ kind: 'trial', failed: trialFailed(r) });
+  }
+  /** `n` trials of the total will not run (a study cell whose other trials would repeat its first). */
+  fewer(n: number): void {
+    if (n > 0) this.events.next({ kind: 'fewer', n });
   }
   /** Trials done and failed so far since the last policy(), as running totals (from worker threads' shared counts). */
   trials(done: number, failed: number): void {

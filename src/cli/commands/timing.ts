@@ -253,7 +253,10 @@ async function runStudy(kind: StudyKind, f: TimingFlags, ctx: CliContext): Promi
       return;
     }
     done.push({ key: c.key, index: c.index, params: c.params, aggregate: o.aggregate, ...(o.identicalTrials ? { identicalTrials: o.identicalTrials } : {}) });
-    if (o.identicalTrials) identical.push(c.key);
+    if (o.identicalTrials) {
+      identical.push(c.key);
+      progress?.fewer(o.identicalTrials - o.aggregate.trials);
+    }
     if (o.trace) traces.push({ name: c.key, events: o.trace });
     ctx.out.write(`${table.row(c.key, o.aggregate)}\n`);
   };
