@@ -7,8 +7,8 @@ import { Batch, Holder, NR_BATCHES, TOMBSTONE } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { folio_put } from './folio.js';
 import { folio_batch_count, folio_batch_set_slot, folio_batch_slot } from './folio_batch.js';
-import { Stat, cpuBase } from './layout.js';
-import { BATCH_LOCK, count_event, cpu_unlock, remote_lock_wait } from './locks.js';
+import { Stat } from './layout.js';
+import { BATCH_LOCK, batch_lock_wait, count_event, cpu_unlock } from './locks.js';
 import { cpu_online } from './cpumask.js';
 import { mlock_entry_folio, mlock_folio_batch_entry } from './mlock.js';
 import { lruvec_hold_begin, lruvec_hold_release } from './lruvec.js';
@@ -36,16 +36,8 @@ function batch_may_hold(ctx: KernelCtx, cpu: number, batch: number, folio: numbe
  * point (the mlock append window), so wait with trylock rather than spin.
  */
 function* extract_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  // Our own local lock, counted as local_lock() counts it (cpu_unlock() releases it as
-  // local_unlock()): no drain IPI from the start of the wait, as local_lock_irqsave().
-  if (cpu === ctx.cpu) ctx.ipiBlocked++;
-  let locked = false;
-  try {
-    yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'extract_lock');
-    locked = true;
-  } finally {
-    if (!locked && cpu === ctx.cpu) ctx.ipiBlocked--;
-  }
+  yield* batch_lock_wait(ctx, cpu, which, 'extract_lock');
+  // Our own local lock, counted as local_lock() counts it (cpu_unlock() releases it as local_unlock()).
   if (cpu === ctx.cpu) ctx.preempt++;
 }
 

@@ -115,6 +115,23 @@ export function* remote_lock_wait(ctx: KernelCtx, cpuBaseWord: number, which: nu
   }
 }
 
+/**
+ * remote_lock_wait() for `cpu`'s batch lock `which`, which may be this CPU's own: then a drain
+ * IPI is blocked from the start of the wait, as local_lock_irqsave() blocks it (ctx.ipiBlocked;
+ * the caller's unlock lowers it again), and not left blocked if the wait ends by an exception.
+ */
+export function* batch_lock_wait(ctx: KernelCtx, cpu: number, which: number, reason: string): KGen<void> {
+  const own = cpu === ctx.cpu;
+  if (own) ctx.ipiBlocked++;
+  let locked = false;
+  try {
+    yield* remote_lock_wait(ctx, cpuBase(cpu), which, reason);
+    locked = true;
+  } finally {
+    if (!locked && own) ctx.ipiBlocked--;
+  }
+}
+
 /** spin_lock(&lruvec->lru_lock): a futex mutex (0 free, 1 held, 2 held with waiters). */
 export function lruvec_lock(ctx: KernelCtx): void {
   count_event(ctx, Stat.LRUVEC_LOCK_TAKEN);

@@ -6,7 +6,7 @@ import { NR_BATCHES } from './constants.js';
 import { YP, type DrainAllRecord, type KernelCtx, type KGen } from './context.js';
 import { folio_batch_count } from './folio_batch.js';
 import { C, G, Stat, cpuBase, gw } from './layout.js';
-import { count_event, LocalLock, remote_lock_wait, remote_unlock } from './locks.js';
+import { batch_lock_wait, count_event, LocalLock, remote_unlock } from './locks.js';
 import { cpu_online } from './cpumask.js';
 import { mlock_folio_batch, need_mlock_drain } from './mlock.js';
 import { cpu_needs_drain, lru_add_drain, lru_add_drain_cpu, lru_add_drain_per_cpu } from './swap.js';
@@ -129,14 +129,7 @@ export function batch_entries(ctx: KernelCtx, cpu: number): number {
 
 /** Take `cpu`'s local lock `which` from here: sleep while the owner (or another drainer) holds it. */
 function* qpw_lock(ctx: KernelCtx, cpu: number, which: number): KGen<void> {
-  if (cpu === ctx.cpu) ctx.ipiBlocked++; // our own batch lock: a drain IPI would take it too
-  let locked = false;
-  try {
-    yield* remote_lock_wait(ctx, cpuBase(cpu), which, 'qpw_lock');
-    locked = true;
-  } finally {
-    if (!locked && cpu === ctx.cpu) ctx.ipiBlocked--;
-  }
+  yield* batch_lock_wait(ctx, cpu, which, 'qpw_lock'); // our own batch lock: no drain IPI either
   ctx.preempt++; // a spinlock held: no scheduling point, no kworker on this CPU meanwhile
 }
 function qpw_unlock(ctx: KernelCtx, cpu: number, which: number): void {

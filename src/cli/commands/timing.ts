@@ -12,7 +12,7 @@ import { FREE_RUN_MAX_CPUS, MAX_CPUS } from '../../mm/layout.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
 import { onePolicyFrom } from '../policy_flags.js';
-import type { DrainLatencyParams, PinStormParams } from '../../study/studies.js';
+import type { DrainLatencyParams } from '../../study/studies.js';
 
 /** A --policy text for the drain-latency study, checked here and kept as text for the cells. */
 const checkedPolicyText = (raw: string): string => {
