@@ -167,3 +167,53 @@ describe('finish_fault() maps a large folio only within one page table (the lock
     expect([2, 3, 4, 5].map((p) => pte_get(ctx, vma, p) !== 0)).toEqual([true, true, true, true]);
   });
 });
+
+// The deterministic search reaches a drain IPI landing inside a fault's page-table-lock section
+// (the task stopped at yield point 1, after folio_get and before the local lock, with the PTL
+// held): under 'ipi' some interleaving runs CPU 0's kworker there; as workqueue work, none does.
+describe('a drain IPI inside a page-table-lock section (exhaustive search)', () => {
+  test('CPU 0 faults while CPU 1 drains all: only the IPI drain runs on CPU 0 while its fault holds the PTL', async () => {
+    const { parseScenarioText } = await import('../src/scenario/load.js');
+    const { DetSession } = await import('../src/sched/session.js');
+    const { explore } = await import('../src/sched/explore.js');
+    const { YP } = await import('../src/mm/context.js');
+    const s = parseScenarioText(
+      [
+        'id: ipi-under-ptl',
+        'title: a fault on CPU 0, a drain-all on CPU 1',
+        'description: a write fault on an anonymous page while another CPU drains all.',
+        'raceWindow: CPU 0 between folio_get and the local lock in folio_add_lru, its PTL held.',
+        'cpus: 2',
+        'vmas:',
+        '  - { name: heap, pages: 2 }',
+        'steps:',
+        '  0:',
+        '    - fault: { vma: heap, page: 0 }',
+        '    - fault: { vma: heap, page: 1 }',
+        '  1:',
+        '    - lru_add_drain_all: {}',
+      ].join('\n'),
+      'ipi-under-ptl.yaml',
+    );
+    const v611 = getPolicy('v6.11');
+    const insidePtl = (mech: 'ipi' | 'workqueue') => {
+      const session = new DetSession({ scenario: s, policy: { ...v611, switches: { ...v611.switches, drainMechanism: mech } }, cpus: 2 });
+      let found = 0;
+      const r = explore(session, {
+        preemptionBound: 2,
+        visit: (run) => {
+          const ds = run.decisions;
+          for (let i = 0; i + 1 < ds.length; i++) {
+            // CPU 0's task stopped after folio_get in folio_add_lru (the fault's PTL held), and CPU 0's kworker runs next.
+            if (ds[i]!.cpu === 0 && !ds[i]!.kw && ds[i]!.yp === YP.LRU_ADD_AFTER_GET && ds[i + 1]!.cpu === 0 && ds[i + 1]!.kw) found++;
+          }
+        },
+      });
+      expect(r.complete, mech).toBe(true);
+      expect(r.failures, mech).toEqual([]);
+      return found;
+    };
+    expect(insidePtl('ipi')).toBeGreaterThan(0);
+    expect(insidePtl('workqueue')).toBe(0);
+  });
+});
