@@ -411,7 +411,8 @@ export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
     try {
       pte_lock_spin(ctx, vma, table);
       try {
-        for (let p = table; p < pte_table_end(table, npages); p++) {
+        const stop = pte_table_end(table, npages);
+        for (let p = table; p < stop; p++) {
           const raw = pte_get(ctx, vma, p);
           if (raw === 0) continue;
           if (raw > 0) {

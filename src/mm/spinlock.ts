@@ -1,5 +1,5 @@
 // The kernel's queued spinlock (kernel/locking/qspinlock.c, x86 and arm64 since v4.2 and v4.19)
-// for the page-table locks (one per VMA: vma.ts). What the model keeps of it: a CPU that finds
+// for the page-table locks (one per page-table page: vma.ts). What the model keeps of it: a CPU that finds
 // the lock free and nobody queued takes it (the fast path, a cmpxchg of the whole lock word from
 // 0); any other joins the tail of the queue, and the lock goes to the queue's head when it is
 // released, so contenders get it in the order they came and a releasing CPU that wants it again
@@ -36,14 +36,24 @@ export function queued_spin_trylock(ctx: KernelCtx, l: QSpinlock, at: number): b
   return Atomics.load(w, at + l.next) === Atomics.load(w, at + l.head) && Atomics.compareExchange(w, at + l.owner, 0, ctx.cpu + 1) === 0;
 }
 
-/** Join the queue: this CPU's ticket, kept with the lock's owner word in its region for the unlock to find it. */
+/**
+ * Join the queue: this CPU's ticket, kept with the lock's owner word in its region for the unlock
+ * to find it; registered as a sleeper, with preemption off as spin_lock() has it (no workqueue
+ * drain work meanwhile). leave_queue() undoes the last two.
+ */
 function enqueue(ctx: KernelCtx, l: QSpinlock, at: number): number {
   const w = ctx.w;
   const t = Atomics.add(w, at + l.next, 1);
   const own = cpuBase(ctx.cpu);
   Atomics.store(w, own + C.SPIN_LOCK, at + l.owner);
   Atomics.store(w, own + C.SPIN_TICKET, t + 1);
+  waiter_bit(ctx, l.waiters, true);
+  ctx.preempt++;
   return t;
+}
+function leave_queue(ctx: KernelCtx, l: QSpinlock): void {
+  ctx.preempt--;
+  waiter_bit(ctx, l.waiters, false);
 }
 
 /** At the head of the queue with the lock free: take it, and the next waiter heads the queue. */
@@ -57,22 +67,19 @@ function take_at_head(ctx: KernelCtx, l: QSpinlock, at: number, t: number): bool
 
 /**
  * spin_lock() (queued_spin_lock_slowpath()) for kernel code that can yield: the fast path, else
- * queue and sleep until this CPU heads the queue and the lock is free, with preemption off as
- * spin_lock() has it (its kworker runs no drain work meanwhile).
+ * queue and wait (yielding, as a spinner: its CPU stays its own) until this CPU heads the queue
+ * and the lock is free.
  */
 export function* queued_spin_lock(ctx: KernelCtx, l: QSpinlock, at: number): KGen<void> {
   if (queued_spin_trylock(ctx, l, at)) return;
   const w = ctx.w;
   const t = enqueue(ctx, l, at);
-  waiter_bit(ctx, l.waiters, true);
   const head = at + l.head;
   const owner = at + l.owner;
-  ctx.preempt++;
   try {
     while (!take_at_head(ctx, l, at, t)) yield* wait_event(ctx, () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0, l.name, true);
   } finally {
-    ctx.preempt--;
-    waiter_bit(ctx, l.waiters, false);
+    leave_queue(ctx, l);
   }
 }
 
@@ -96,15 +103,12 @@ export function queued_spin_lock_spin(ctx: KernelCtx, l: QSpinlock, at: number):
   const block = ctx.hooks.blockInPlace;
   if (!block) throw new Error(`cpu ${ctx.cpu}: ${l.what} spun for without blockInPlace`);
   const t = enqueue(ctx, l, at);
-  waiter_bit(ctx, l.waiters, true);
   const head = at + l.head;
   const mine = () => Atomics.load(w, head) === t && Atomics.load(w, owner) === 0;
-  ctx.preempt++;
   try {
     while (!take_at_head(ctx, l, at, t)) block(mine);
   } finally {
-    ctx.preempt--;
-    waiter_bit(ctx, l.waiters, false);
+    leave_queue(ctx, l);
   }
 }
 

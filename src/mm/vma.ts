@@ -281,7 +281,8 @@ export function folio_pte_mappings(ctx: KernelCtx, folio: number): { vma: number
 // pte_offset_map_lock()/pte_unmap_unlock(): the lock of the page-table page that holds the PTE
 // (split PTE locks, pte_lockptr(): one per PTRS_PER_PTE pages of a VMA, in the PTE area before
 // its PTEs), the kernel's queued spinlock (spinlock.ts: FIFO; sleepers in the G.PTL_WAITERS
-// bitmap). A spinlock disables preemption, so drain work never runs while it is held. The model
+// bitmap). A spinlock disables preemption, so workqueue drain work never runs while it is held (a
+// drain IPI may: workqueue.ts drain_may_run()). The model
 // holds it across the yield points inside mlock_folio()/folio_add_lru(), so a contender sleeps
 // (yields BLOCKED) instead of spinning: a single-thread runtime must be able to resume the holder.
 
