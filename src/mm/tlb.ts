@@ -63,15 +63,15 @@ function charge_flush(ctx: KernelCtx, targets: number, local: boolean): void {
 }
 
 /**
- * The online CPUs other than this one in the mask at `at` (or the task's tlb_ubc when at < 0) that
- * a flush interrupts: not lazy, and with mm `slot1` loaded (0: any mm, the batched flush's
- * info->mm == NULL).
+ * The online CPUs other than this one in the mask at `mask[at..]` (an mm's in kernel memory, or
+ * the task's tlb_ubc) that a flush interrupts: not lazy, and with mm `slot1` loaded (0: any mm,
+ * the batched flush's info->mm == NULL).
  */
-function count_targets(ctx: KernelCtx, at: number, slot1: number): number {
+function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: number): number {
   const w = ctx.w;
   let n = 0;
   for (let k = 0; k < MASK_WORDS; k++) {
-    let bits = at < 0 ? ctx.task.tlbUbc.mask[k]! : w[at + k]!;
+    let bits = mask[at + k]!;
     while (bits !== 0) {
       const cpu = k * 32 + 31 - Math.clz32(bits & -bits);
       bits &= bits - 1;
@@ -92,7 +92,7 @@ export function flush_tlb_page(ctx: KernelCtx, vma: number): void {
   if (ctx.hooks.charge === undefined) return; // a runtime that prices nothing: no CPUs to count
   const slot1 = mmOf(ctx, vma);
   if (slot1 === 0) return;
-  charge_flush(ctx, count_targets(ctx, maskOf(slot1), slot1), ctx.w[ctx.base + C.LOADED_MM] === slot1);
+  charge_flush(ctx, count_targets(ctx, ctx.w, maskOf(slot1), slot1), ctx.w[ctx.base + C.LOADED_MM] === slot1);
 }
 
 /**
@@ -136,7 +136,7 @@ export function try_to_unmap_flush(ctx: KernelCtx): void {
   const ubc = ctx.task.tlbUbc;
   if (!ubc.pending) return;
   const self = (ubc.mask[ctx.cpu >> 5]! & (1 << (ctx.cpu & 31))) !== 0;
-  charge_flush(ctx, count_targets(ctx, -1, 0), self);
+  charge_flush(ctx, count_targets(ctx, ubc.mask, 0, 0), self);
   ubc.mask.fill(0);
   ubc.pending = false;
 }

@@ -89,9 +89,9 @@ function watchedGlobals(nCpus: number): Int32Array {
  * The words of a CPU region compared for writes: its fields in layout.ts C (the locks, workqueue
  * words, online bit, bh_lrus count, the runtime programs' USER words, each batch's count and
  * BATCH_GEN, which every store to the CPU's batches bumps: folio_batch.ts), not CUR_OP, STATE,
- * the drain work's time stamps, LOADED_MM and TLB_LAZY (they price TLB flushes only) or the counters (no kernel
- * code reads them); the padding between
- * them is never written. The batch entries are not copied.
+ * the drain work's time stamps or the counters (no kernel code reads them), nor LOADED_MM and
+ * TLB_LAZY (they only price TLB flushes); the padding between them is never written. The batch
+ * entries are not copied.
  */
 const CPU_FIELDS: Int32Array = (() => {
   const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.LOADED_MM, C.TLB_LAZY, C.STATS]);
@@ -106,9 +106,9 @@ const CPU_FIELDS: Int32Array = (() => {
 
 /**
  * The header words of a VMA and an object record compared for writes: their fields (layout.ts V
- * and O), not the padding after them, which no code reads or writes.
+ * and O), not the padding after them, which no code reads or writes; for a VMA not MM_SLOT and
+ * the mm_cpumask either, which only price TLB flushes (tlb.ts).
  */
-/** A VMA header's compared words: V up to PTL_BASE; MM_SLOT and the mm_cpumask only price TLB flushes (tlb.ts). */
 const VMA_FIELDS = V.PTL_BASE + 1;
 if (Math.max(...Object.values(V).filter((v) => v !== V.MM_SLOT && v !== V.CPUMASK)) >= VMA_FIELDS) throw new Error('footprint: a VMA field outside VMA_FIELDS');
 const OBJ_FIELDS = Math.max(...Object.values(O)) + 1;
