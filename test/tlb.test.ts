@@ -5,13 +5,24 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { DEFAULT_COSTS } from '../src/cost/model.js';
 import { COST } from '../src/mm/cost.js';
 import { C, cpuBase, V, vmaBase } from '../src/mm/layout.js';
-import { enter_lazy_tlb, flush_tlb_page, set_tlb_ubc_flush_pending, should_defer_flush, switch_mm_irqs_off, try_to_unmap_flush } from '../src/mm/tlb.js';
+import { fork_vma, handle_mm_fault, unmap_vma } from '../src/mm/memory.js';
+import { getPolicy, withSwitches } from '../src/mm/policy.js';
+import {
+  enter_lazy_tlb,
+  flush_tlb_page,
+  set_tlb_ubc_flush_pending,
+  should_defer_flush,
+  switch_mm_irqs_off,
+  tlb_lazy,
+  try_to_unmap_flush,
+} from '../src/mm/tlb.js';
+import { queue_work_on, run_pending_work } from '../src/mm/workqueue.js';
 import { wait_event } from '../src/mm/wait.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runCells } from '../src/study/run_cells.js';
 import { PIN_STORM_DEFAULTS, pinStormCells } from '../src/study/studies.js';
-import { anonVma, kernel } from './helpers/mm.js';
+import { anonVma, kernel, kernelWith } from './helpers/mm.js';
 
 afterAll(async () => {
   await shutdownAll();
@@ -82,6 +93,7 @@ describe('mm_cpumask and the CPUs a flush interrupts', () => {
     expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
     ready = true;
     expect(sleeper.next().done).toBe(true); // running again, in its mm
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]); // CPU 1 catches up with the flush that passed it by
     flush_tlb_page(k.ctx(0), a);
     expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]);
     ready = false;
@@ -130,6 +142,104 @@ describe('mm_cpumask and the CPUs a flush interrupts', () => {
     ]);
     try_to_unmap_flush(k.ctx(0));
     expect(log).toEqual([]);
+  });
+});
+
+describe('lazy CPUs catch up, munmap reaches them, fork flushes, a kworker runs lazy', () => {
+  test('a task that slept through no flush of its mm runs again without flushing its TLB', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    for (const cpu of [0, 1]) switch_mm_irqs_off(k.ctx(cpu), a);
+    let ready = false;
+    const sleeper = wait_event(k.ctx(1), () => ready, 'mutex');
+    expect(sleeper.next().done).toBe(false);
+    ready = true;
+    expect(sleeper.next().done).toBe(true);
+    expect(log).toEqual([]);
+    expect(tlb_lazy(k.ctx(1))).toBe(false);
+  });
+
+  test('munmap: tlb_finish_mmu() after freeing page tables interrupts the lazy CPUs too; they leave the mask for init_mm, and their task loads the mm again with a flush', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    const other = anonVma(k, 4, 0, 1); // a second VMA of the same mm: it outlives the munmap
+    for (const cpu of [0, 1, 2]) switch_mm_irqs_off(k.ctx(cpu), a);
+    k.run(0, handle_mm_fault(k.ctx(0), a, 0, true));
+    let ready = false;
+    const sleeper = wait_event(k.ctx(2), () => ready, 'mutex');
+    expect(sleeper.next().done).toBe(false); // CPU 2 lazy
+    log.length = 0;
+    k.run(0, unmap_vma(k.ctx(0), a));
+    // CPUs 1 and 2 both: freed_tables sends to the whole mask.
+    expect(log.filter(([ev]) => ev === COST.TLB_FLUSH || ev === COST.TLB_FLUSH_CPU)).toEqual([
+      [COST.TLB_FLUSH, 1],
+      [COST.TLB_FLUSH_CPU, 1],
+    ]);
+    expect(k.w[cpuBase(2) + C.LOADED_MM]).toBe(0);
+    expect(k.w[vmaBase(a) + V.CPUMASK]).toBe((1 << 0) | (1 << 1));
+    log.length = 0;
+    ready = true;
+    expect(sleeper.next().done).toBe(true);
+    expect(log).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
+    expect(k.w[cpuBase(2) + C.LOADED_MM]).toBe(a + 1);
+    expect(k.w[vmaBase(a) + V.CPUMASK]).toBe((1 << 0) | (1 << 1) | (1 << 2));
+    // A flush of the mm (through its other VMA) reaches CPU 2 again.
+    log.length = 0;
+    flush_tlb_page(k.ctx(0), other);
+    expect(log).toEqual([
+      [COST.TLB_FLUSH, 1],
+      [COST.TLB_FLUSH_CPU, 1],
+    ]);
+  });
+
+  test('munmap of a VMA that never had a PTE flushes nothing', () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    for (const cpu of [0, 1]) switch_mm_irqs_off(k.ctx(cpu), a);
+    k.run(0, unmap_vma(k.ctx(0), a));
+    expect(log.filter(([ev]) => ev === COST.TLB_FLUSH || ev === COST.TLB_FLUSH_CPU || ev === COST.TLB_FLUSH_LOCAL)).toEqual([]);
+  });
+
+  test("fork: dup_mmap() ends with flush_tlb_mm(oldmm) to the parent's other CPUs that are not lazy", () => {
+    const { k, log } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    for (const cpu of [0, 1, 2, 3]) switch_mm_irqs_off(k.ctx(cpu), a);
+    enter_lazy_tlb(k.ctx(3));
+    k.run(0, handle_mm_fault(k.ctx(0), a, 0, true));
+    log.length = 0;
+    fork_vma(k.ctx(0), a, 1000);
+    expect(log.filter(([ev]) => ev === COST.TLB_FLUSH || ev === COST.TLB_FLUSH_CPU)).toEqual([
+      [COST.TLB_FLUSH, 1],
+      [COST.TLB_FLUSH_CPU, 1],
+    ]);
+    expect(k.w[cpuBase(3) + C.TLB_STALE]).toBe(1); // passed by: it flushes when its task runs
+  });
+
+  test.each([
+    ['workqueue', true],
+    ['ipi', false],
+  ] as const)('drain work under drainMechanism %s: the CPU is lazy while it runs: %s', (mech, lazyInside) => {
+    const k = kernelWith(withSwitches(getPolicy('v6.11'), { drainMechanism: mech }), 4);
+    const log: [number, number][] = [];
+    k.ctx(0).hooks.charge = (ev, n) => log.push([ev, n]);
+    const a = anonVma(k, 4, 0, 1);
+    for (const cpu of [0, 1]) switch_mm_irqs_off(k.ctx(cpu), a);
+    queue_work_on(k.ctx(0), 1);
+    let seen: boolean | undefined;
+    let flushes: [number, number][] = [];
+    expect(
+      run_pending_work(k.ctx(1), (ctx) => {
+        seen = tlb_lazy(ctx);
+        log.length = 0;
+        flush_tlb_page(k.ctx(0), a); // CPU 0 migrates a page of the mm meanwhile
+        flushes = log.splice(0);
+      }),
+    ).toBe(true);
+    expect(seen).toBe(lazyInside);
+    expect(flushes).toEqual(lazyInside ? [[COST.TLB_FLUSH_LOCAL, 1]] : [[COST.TLB_FLUSH, 1]]);
+    expect(tlb_lazy(k.ctx(1))).toBe(false);
+    // Back in its task, CPU 1 catches up with the flush its kworker let pass.
+    expect(log).toEqual(lazyInside ? [[COST.TLB_FLUSH_LOCAL, 1]] : []);
   });
 });
 

@@ -126,9 +126,11 @@ export const C = {
   SCHED_POINTS: 17 * LINE + 11,
   // cpu_tlbstate.loaded_mm: the mm this CPU's task last ran in, as its first VMA + 1 (V.MM_SLOT),
   // 0 none; and cpu_tlbstate_shared.is_lazy: its task is done or asleep. The TLB flushes of tlb.ts
-  // count the CPUs they interrupt from them.
+  // count the CPUs they interrupt from them. TLB_STALE: a flush passed this lazy CPU by, so its
+  // tlb_gen is behind and it flushes its own TLB when its task runs again.
   LOADED_MM: 17 * LINE + 12,
   TLB_LAZY: 17 * LINE + 13,
+  TLB_STALE: 17 * LINE + 14,
   STATS: 18 * LINE, // NR_STATS words
 } as const;
 if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches overflow their area');

@@ -48,6 +48,7 @@ import {
   vma_obj,
   vma_pgoff,
 } from './vma.js';
+import { flush_tlb_mm, tlb_flush_freed_tables } from './tlb.js';
 import { wait_event } from './wait.js';
 
 /** A fault handler's "nothing mapped, go round again" (VM_FAULT_NOPAGE / VM_FAULT_RETRY). */
@@ -341,6 +342,7 @@ export function* wp_page_copy(ctx: KernelCtx, vma: number, page: number, old: nu
  */
 export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: number): KGen<void> {
   const gather: { folio: number; nr: number }[] = [];
+  let cleared = false;
   // One page-table page at a time, under its lock (zap_pmd_range() -> zap_pte_range()).
   yield* pte_walk_tables(ctx, vma, start, end, function* (first, stop) {
     let page = first;
@@ -350,6 +352,7 @@ export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: 
         page++;
         continue;
       }
+      cleared = true;
       if (raw < 0) {
         pte_set(ctx, vma, page, 0);
         page++;
@@ -364,7 +367,9 @@ export function* zap_pte_range(ctx: KernelCtx, vma: number, start: number, end: 
       page += nr;
     }
   });
-  // tlb_finish_mmu() -> free_pages_and_swap_cache(): a local drain first where the kernel has it.
+  // tlb_finish_mmu(): the TLB flush (the only caller is munmap, whose free_pgtables() freed the
+  // tables), then free_pages_and_swap_cache(): a local drain first where the kernel has it.
+  if (cleared) tlb_flush_freed_tables(ctx, vma);
   if (gather.length > 0 && ctx.policy.switches.tlbFreeDrains) lru_add_drain(ctx);
   for (const g of gather) folio_put_refs(ctx, g.folio, g.nr, Holder.MAP, 'tlb_finish_mmu');
 }
@@ -390,6 +395,13 @@ export function* unmap_vma(ctx: KernelCtx, vma: number): KGen<void> {
  * they are. Other VMAs are left to fault in the child. Returns the child's VMA.
  */
 export function fork_vma(ctx: KernelCtx, vma: number, childMm: number): number {
+  const child = copy_vma(ctx, vma, childMm);
+  flush_tlb_mm(ctx, vma); // dup_mmap() ends with flush_tlb_mm(oldmm): its anon PTEs are write-protected now
+  return child;
+}
+
+/** dup_mmap()'s copy of one VMA (vm_area_dup(), copy_page_range()), before the flush. */
+function copy_vma(ctx: KernelCtx, vma: number, childMm: number): number {
   const obj = vma_obj(ctx, vma);
   const npages = vma_npages(ctx, vma);
   const child = vma_create(ctx, {

@@ -1,13 +1,14 @@
-// TLB shootdowns when migration unmaps a folio: which CPUs a flush interrupts and what it costs in
-// logical time (arch/x86/mm/tlb.c and arch/x86/include/asm/tlbflush.h; mm/rmap.c for the batch;
-// read in 6.1.y and 6.12.y). x86 interrupts, by IPI, every online CPU of mm_cpumask(mm) that is
-// not lazy and has that mm loaded (should_flush_tlb()), and waits for each; so the cost grows with
-// the CPUs a process runs on. A CPU is lazy while it runs no task of its own mm: idle, or its task
-// asleep. arm64 broadcasts one TLBI to every CPU instead: a cost file for it sets
-// tlbFlushPerCpuNs to 0 and tlbFlushLocalNs to tlbFlushNs. Nothing here decides anything: the
-// deterministic runtime ignores costs, and these words are read and written without the
-// footprint watch, so the exhaustive search sees none of them. Only migration's flushes are
-// priced (not munmap's or fork's).
+// TLB shootdowns: which CPUs a flush interrupts and what it costs in logical time
+// (arch/x86/mm/tlb.c and arch/x86/include/asm/tlbflush.h; mm/rmap.c for migration's batch,
+// mm/mmu_gather.c for munmap, kernel/fork.c for fork; read in 6.1.y and 6.12.y). x86 interrupts,
+// by IPI, every online CPU of mm_cpumask(mm) that is not lazy and has that mm loaded
+// (should_flush_tlb()), and waits for each; so the cost grows with the CPUs a process runs on. A
+// CPU is lazy while it runs no task of its own mm: idle, its task asleep, or its kworker running;
+// a flush that passes it by leaves it to flush its own TLB when its task runs again. A flush after
+// page tables were freed (munmap) reaches the lazy CPUs too. arm64 broadcasts one TLBI to every
+// CPU instead: a cost file for it sets tlbFlushPerCpuNs to 0 and tlbFlushLocalNs to tlbFlushNs.
+// Nothing here decides anything: the deterministic runtime ignores costs, and these words are
+// read and written without the footprint watch, so the exhaustive search sees none of them.
 import { atomic_fetch_and, atomic_fetch_or } from './access.js';
 import type { KernelCtx } from './context.js';
 import { charge, COST } from './cost.js';
@@ -22,6 +23,18 @@ const maskOf = (slot1: number): number => VMA_TABLE + (slot1 - 1) * VMA_WORDS + 
 /** `vma`'s mm, as its first VMA + 1 (0: a record never filled). */
 const mmOf = (ctx: KernelCtx, vma: number): number => ctx.w[VMA_TABLE + vma * VMA_WORDS + V.MM_SLOT]!;
 
+/** Load mm `next` (first VMA + 1; 0 none) on this CPU: out of the old mm's mask, into the new one's. */
+function load_mm(ctx: KernelCtx, next: number): void {
+  const w = ctx.w;
+  const prev = w[ctx.base + C.LOADED_MM]!;
+  if (prev === next) return;
+  const k = ctx.cpu >> 5;
+  const bit = 1 << (ctx.cpu & 31);
+  if (prev !== 0) atomic_fetch_and(ctx, maskOf(prev) + k, ~bit);
+  w[ctx.base + C.LOADED_MM] = next;
+  if (next !== 0) atomic_fetch_or(ctx, maskOf(next) + k, bit);
+}
+
 /**
  * switch_mm_irqs_off() (arch/x86/mm/tlb.c, 6.1.y and 6.12.y): this CPU now runs a task of `vma`'s
  * mm, called where a scenario op runs on a VMA (its CPU's task is a thread of that mm). Switching
@@ -31,28 +44,52 @@ const mmOf = (ctx: KernelCtx, vma: number): number => ctx.w[VMA_TABLE + vma * VM
 export function switch_mm_irqs_off(ctx: KernelCtx, vma: number): void {
   const next = mmOf(ctx, vma);
   if (next === 0) return;
-  const w = ctx.w;
-  const prev = w[ctx.base + C.LOADED_MM]!;
-  const k = ctx.cpu >> 5;
-  const bit = 1 << (ctx.cpu & 31);
-  if (prev !== next) {
-    if (prev !== 0) atomic_fetch_and(ctx, maskOf(prev) + k, ~bit);
-    w[ctx.base + C.LOADED_MM] = next;
-    atomic_fetch_or(ctx, maskOf(next) + k, bit);
-  }
-  w[ctx.base + C.TLB_LAZY] = 0;
+  load_mm(ctx, next);
+  ctx.w[ctx.base + C.TLB_LAZY] = 0;
 }
 
 /**
  * enter_lazy_tlb() (arch/x86/mm/tlb.c, 6.1.y and 6.12.y): the CPU runs no task of its mm (its task
- * is done, or asleep: `lazy` false again when it wakes). The mm stays loaded and in the mask, but
- * flushes pass the CPU by (is_lazy).
+ * is done). The mm stays loaded and in the mask, but flushes pass the CPU by (is_lazy). Nothing
+ * to do on a CPU that has no user mm loaded (init_mm).
  */
-export function enter_lazy_tlb(ctx: KernelCtx, lazy = true): void {
-  ctx.w[ctx.base + C.TLB_LAZY] = lazy ? 1 : 0;
+export function enter_lazy_tlb(ctx: KernelCtx): void {
+  if (ctx.w[ctx.base + C.LOADED_MM] !== 0) ctx.w[ctx.base + C.TLB_LAZY] = 1;
 }
 /** Is this CPU lazy (no task of its mm running)? */
 export const tlb_lazy = (ctx: KernelCtx): boolean => ctx.w[ctx.base + C.TLB_LAZY] !== 0;
+
+/**
+ * context_switch() away from this CPU's task, to idle or a kernel thread (kernel/sched/core.c ->
+ * enter_lazy_tlb(), 6.1.y and 6.12.y): its task sleeps, or its kworker runs. Returns what
+ * tlb_switch_in() needs to switch back: the mm the task ran in and whether it was lazy already.
+ */
+export function tlb_switch_out(ctx: KernelCtx): number {
+  const saved = ctx.w[ctx.base + C.LOADED_MM]! * 2 + ctx.w[ctx.base + C.TLB_LAZY]!;
+  enter_lazy_tlb(ctx);
+  return saved;
+}
+
+/**
+ * context_switch() back to the task tlb_switch_out() left (switch_mm_irqs_off(), arch/x86/mm/tlb.c,
+ * 6.1.y and 6.12.y). A task that ran in an mm loads it again (a munmap flush may have moved this
+ * lazy CPU to init_mm meanwhile) and leaves lazy mode; if a flush passed the CPU by meanwhile, the
+ * mm's tlb_gen is ahead of the CPU's, and it flushes its own TLB (tlbFlushLocalNs).
+ */
+export function tlb_switch_in(ctx: KernelCtx, saved: number): void {
+  const mm = saved >> 1;
+  if ((saved & 1) !== 0 || mm === 0) return; // the task was not running in an mm before either
+  const w = ctx.w;
+  if (w[ctx.base + C.LOADED_MM] !== mm) {
+    load_mm(ctx, mm);
+    w[ctx.base + C.TLB_STALE] = 1; // choose_new_asid(): the ASID's tlb_gen is behind the mm's
+  }
+  w[ctx.base + C.TLB_LAZY] = 0;
+  if (w[ctx.base + C.TLB_STALE] !== 0) {
+    w[ctx.base + C.TLB_STALE] = 0;
+    if (ctx.hooks.charge !== undefined) charge(ctx, COST.TLB_FLUSH_LOCAL);
+  }
+}
 
 /** What a flush costs for the `targets` other CPUs it interrupts, or `local` alone (this CPU's TLB), or nothing. */
 function charge_flush(ctx: KernelCtx, targets: number, local: boolean): void {
@@ -64,10 +101,12 @@ function charge_flush(ctx: KernelCtx, targets: number, local: boolean): void {
 
 /**
  * The online CPUs other than this one in the mask at `mask[at..]` (an mm's in kernel memory, or
- * the task's tlb_ubc) that a flush interrupts: not lazy, and with mm `slot1` loaded (0: any mm,
- * the batched flush's info->mm == NULL).
+ * the task's tlb_ubc) that a flush interrupts: with mm `slot1` loaded (0: any mm, the batched
+ * flush's info->mm == NULL) and not lazy; a lazy one is marked to flush its own TLB when its task
+ * runs again. With `freedTables` (native_flush_tlb_multi()) every CPU of the mask, lazy ones
+ * included, which switch to init_mm (flush_tlb_func()) and so leave the mm's mask.
  */
-function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: number): number {
+function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: number, freedTables: boolean): number {
   const w = ctx.w;
   let n = 0;
   for (let k = 0; k < MASK_WORDS; k++) {
@@ -77,23 +116,48 @@ function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: numb
       bits &= bits - 1;
       if (cpu === ctx.cpu || cpu >= ctx.nCpus) continue;
       const b = cpuWords(cpu);
-      if (w[b + C.ONLINE] !== 0 && w[b + C.TLB_LAZY] === 0 && (slot1 === 0 || w[b + C.LOADED_MM] === slot1)) n++;
+      if (w[b + C.ONLINE] === 0) continue;
+      const loaded = w[b + C.LOADED_MM]!;
+      if (freedTables) {
+        n++;
+        if (w[b + C.TLB_LAZY] !== 0) {
+          w[b + C.TLB_LAZY] = 0;
+          w[b + C.LOADED_MM] = 0;
+          if (loaded !== 0) atomic_fetch_and(ctx, maskOf(loaded) + k, ~(1 << (cpu & 31)));
+        }
+      } else if (slot1 === 0 || loaded === slot1) {
+        if (w[b + C.TLB_LAZY] === 0) n++;
+        else w[b + C.TLB_STALE] = 1;
+      }
     }
   }
   return n;
 }
 
 /**
- * flush_tlb_mm_range() for one page (ptep_clear_flush() -> flush_tlb_page(); arch/x86/mm/tlb.c,
- * 6.1.y and 6.12.y): an IPI to each CPU the mm runs on, waiting for all; with none, this CPU's
- * own TLB if it has the mm loaded.
+ * flush_tlb_mm_range() (arch/x86/mm/tlb.c, 6.1.y and 6.12.y) of `vma`'s mm: an IPI to each CPU
+ * the mm runs on (with `freedTables`, each CPU of its mask), waiting for all; with none, this
+ * CPU's own TLB if it has the mm loaded.
  */
-export function flush_tlb_page(ctx: KernelCtx, vma: number): void {
+function flush_tlb_mm_range(ctx: KernelCtx, vma: number, freedTables: boolean): void {
   if (ctx.hooks.charge === undefined) return; // a runtime that prices nothing: no CPUs to count
   const slot1 = mmOf(ctx, vma);
   if (slot1 === 0) return;
-  charge_flush(ctx, count_targets(ctx, ctx.w, maskOf(slot1), slot1), ctx.w[ctx.base + C.LOADED_MM] === slot1);
+  charge_flush(ctx, count_targets(ctx, ctx.w, maskOf(slot1), slot1, freedTables), ctx.w[ctx.base + C.LOADED_MM] === slot1);
 }
+
+/** flush_tlb_page() (ptep_clear_flush(), mm/pgtable-generic.c; arch/x86, 6.1.y and 6.12.y): one page of `vma`'s mm. */
+export const flush_tlb_page = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, false);
+
+/** flush_tlb_mm() (arch/x86/include/asm/tlbflush.h, 6.1.y and 6.12.y): all of `vma`'s mm, as dup_mmap() ends (kernel/fork.c). */
+export const flush_tlb_mm = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, false);
+
+/**
+ * tlb_finish_mmu() -> tlb_flush_mmu() -> tlb_flush() (mm/mmu_gather.c, include/asm-generic/tlb.h,
+ * 6.1.y and 6.12.y) after munmap cleared `vma`'s PTEs and free_pgtables() freed its page tables
+ * (freed_tables): the lazy CPUs are interrupted too.
+ */
+export const tlb_flush_freed_tables = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, true);
 
 /**
  * should_defer_flush() with TTU_BATCH_FLUSH (mm/rmap.c; arch_tlbbatch_should_defer() in
@@ -136,7 +200,7 @@ export function try_to_unmap_flush(ctx: KernelCtx): void {
   const ubc = ctx.task.tlbUbc;
   if (!ubc.pending) return;
   const self = (ubc.mask[ctx.cpu >> 5]! & (1 << (ctx.cpu & 31))) !== 0;
-  charge_flush(ctx, count_targets(ctx, ubc.mask, 0, 0), self);
+  charge_flush(ctx, count_targets(ctx, ubc.mask, 0, 0, false), self);
   ubc.mask.fill(0);
   ubc.pending = false;
 }

@@ -5,7 +5,7 @@
 import type { KernelCtx, KGen } from './context.js';
 import { YP } from './context.js';
 import { COORDINATOR, G, gw } from './layout.js';
-import { enter_lazy_tlb, tlb_lazy } from './tlb.js';
+import { tlb_switch_in, tlb_switch_out } from './tlb.js';
 
 /**
  * wait_event(): yield BLOCKED until `cond()` holds. `cond` must have no side effects: runtimes
@@ -17,14 +17,13 @@ export function* wait_event(ctx: KernelCtx, cond: () => boolean, reason: string,
   if (cond()) return;
   ctx.blockReason = reason;
   ctx.blockedOn = cond;
-  const wasLazy = tlb_lazy(ctx);
-  if (!spins) enter_lazy_tlb(ctx);
+  const tlb = spins ? -1 : tlb_switch_out(ctx);
   try {
     if (ctx.hooks.blockInPlace) ctx.hooks.blockInPlace(cond);
     while (!cond()) yield YP.BLOCKED;
   } finally {
     ctx.blockedOn = null;
-    if (!spins) enter_lazy_tlb(ctx, wasLazy);
+    if (tlb >= 0) tlb_switch_in(ctx, tlb);
   }
 }
 

@@ -89,12 +89,23 @@ function watchedGlobals(nCpus: number): Int32Array {
  * The words of a CPU region compared for writes: its fields in layout.ts C (the locks, workqueue
  * words, online bit, bh_lrus count, the runtime programs' USER words, each batch's count and
  * BATCH_GEN, which every store to the CPU's batches bumps: folio_batch.ts), not CUR_OP, STATE,
- * the drain work's time stamps or the counters (no kernel code reads them), nor LOADED_MM and
- * TLB_LAZY (they only price TLB flushes); the padding between them is never written. The batch
+ * the drain work's time stamps or the counters (no kernel code reads them), nor LOADED_MM,
+ * TLB_LAZY and TLB_STALE (they only price TLB flushes); the padding between them is never written. The batch
  * entries are not copied.
  */
 const CPU_FIELDS: Int32Array = (() => {
-  const skip = new Set<number>([C.BATCHES, C.CUR_OP, C.STATE, C.DRAIN_WORK_START, C.DRAIN_WORK_END, C.SCHED_POINTS, C.LOADED_MM, C.TLB_LAZY, C.STATS]);
+  const skip = new Set<number>([
+    C.BATCHES,
+    C.CUR_OP,
+    C.STATE,
+    C.DRAIN_WORK_START,
+    C.DRAIN_WORK_END,
+    C.SCHED_POINTS,
+    C.LOADED_MM,
+    C.TLB_LAZY,
+    C.TLB_STALE,
+    C.STATS,
+  ]);
   const words = new Set<number>();
   for (const v of Object.values(C)) if (!skip.has(v)) words.add(v);
   for (let k = 1; k < 4; k++) words.add(C.USER + k);
