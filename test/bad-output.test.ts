@@ -35,6 +35,21 @@ describe('an output nobody can write is refused before the run (exit 2)', () => 
   }
 });
 
+describe('outputPathFlag: what access() cannot tell', () => {
+  test('a directory where no file can be created (/proc, even for root), an empty path, and a file taken for a directory are refused; nothing is left behind', async () => {
+    const { outputPathFlag } = await import('../src/cli/validate.js');
+    const { readdirSync, writeFileSync } = await import('node:fs');
+    expect(() => outputPathFlag('--json', '/proc/x.json')).toThrow("--json: cannot write in directory '/proc' (no file can be created there: ENOENT)");
+    expect(() => outputPathFlag('--json', '')).toThrow("--json: expected a file path, got ''");
+    const file = join(dir, 'plain.txt');
+    writeFileSync(file, 'x');
+    expect(() => outputPathFlag('--out', join(file, 'x.json'))).toThrow(`--out: '${file}' is a file, not a directory`);
+    expect(outputPathFlag('--json', join(dir, 'new.json'))).toBe(join(dir, 'new.json'));
+    expect(readdirSync(dir).filter((f) => f.includes('probe'))).toEqual([]);
+    expect(existsSync(join(dir, 'new.json'))).toBe(false);
+  });
+});
+
 describe('a write that fails at the end', () => {
   test('goes to a temporary file, named on stderr, and counts as an output failure', () => {
     let err = '';

@@ -40,6 +40,11 @@ describe('bad usage and input: exit 2 with a message', () => {
     ],
     ['missing argument', ['explain'], /^folio-race: missing required argument 'scenario'/],
     ['excess argument', ['policies', 'extra'], /^folio-race: too many arguments/],
+    [
+      'mistyped study',
+      ['study', 'drain-latncy'],
+      /^folio-race: study: no study 'drain-latncy' \(known: drain-latency, pin-storm, race-window; none for the default study\)$/m,
+    ],
     ['run with two policies', ['run', 'S1', '--policy', 'v6.11,merged'], /^folio-race: --policy: run takes exactly one policy/m],
   ];
   // Concurrent: each spawn starts node with tsx, about a second each.

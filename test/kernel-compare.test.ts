@@ -1,9 +1,10 @@
 // Reading the guest's console and judging real against emulated figures (folio-race kernel).
 import { describe, expect, test } from 'vitest';
-import { closeEnough, compareScenario, isTimedScenario, realFigures, type SideFigures } from '../src/realkernel/compare.js';
+import { closeEnough, compareScenario, isTimedScenario, realFigures, renderComparisons, type SideFigures } from '../src/realkernel/compare.js';
 import { emptyRun, parseGuestLine } from '../src/realkernel/guest_output.js';
 import { bzImageVersion, upstreamVersion } from '../src/realkernel/kernel_version.js';
 import { loadScenario } from '../src/scenario/load.js';
+import { wilson } from '../src/stats/wilson.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,19 @@ describe('judging the two sides', () => {
     const real = side({ failedTrials: 100, rate: 1, ci95: [0.963, 1], errors: { '-ENOMEM': 100 } });
     const c = compareScenario('S1', real, side({}), false);
     expect(c.comparisons.filter((x) => x.verdict === 'DISAGREE').map((x) => x.metric)).toEqual(['trials with a failed pin', 'pin errors']);
+  });
+  test('0/3 against 3/3: the intervals overlap, but neither rate lies in the other interval, so the rate is judged on too few trials, not ok', () => {
+    const few = (k: number) => side({ trials: 3, pins: 3, failedTrials: k, rate: k / 3, ci95: wilson(k, 3), errors: k ? { '-ENOMEM': k } : {} });
+    const c = compareScenario('S1', few(0), few(3), false);
+    const rate = c.comparisons.find((x) => x.metric === 'trials with a failed pin')!;
+    expect(rate.verdict).toBe('too few trials');
+    const text = renderComparisons([c], 'real', 'emulator');
+    expect(text).toContain('Too few trials to judge (1)');
+    expect(text).toMatch(/S1: trials with a failed pin: real 0\/3 .*emulator 3\/3/);
+    // With 30 trials a side the same rates are a disagreement; close rates are ok.
+    const many = (k: number) => side({ trials: 30, pins: 30, failedTrials: k, rate: k / 30, ci95: wilson(k, 30), errors: { '-ENOMEM': k } });
+    expect(compareScenario('S1', many(0), many(30), false).comparisons[0]!.verdict).toBe('DISAGREE');
+    expect(compareScenario('S1', many(10), many(12), false).comparisons[0]!.verdict).toBe('ok');
   });
   test('in a timed scenario differing rates and means are timing, but an error only the real kernel returns is not', () => {
     const real = side({ failedTrials: 9, rate: 0.09, ci95: [0.048, 0.16], errors: { '-ENOMEM': 3 }, drainWorksPerPin: 0.2 });

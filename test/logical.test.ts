@@ -175,4 +175,13 @@ describe('cost files', () => {
     expect(() => loadCostFile(f)).toThrow(/lruMoveNS/);
     expect(() => loadCostFile(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml.*ENOENT/);
   });
+  test('a cost above a second or an infinite one is refused up front (sums of such times outgrow the latency histograms mid-study)', () => {
+    const f = join(dir, 'huge.yaml');
+    writeFileSync(f, 'stepNs: 1e15\n');
+    expect(() => loadCostFile(f)).toThrow(/huge\.yaml: stepNs \(line 1\): expected a number <= 1000000000, found 1000000000000000/);
+    writeFileSync(f, 'batchAddNs: .inf\n');
+    expect(() => loadCostFile(f)).toThrow(/huge\.yaml: batchAddNs \(line 1\): expected a finite number of ns, found Infinity/);
+    writeFileSync(f, 'stepNs: 1000000000\n');
+    expect(loadCostFile(f).stepNs).toBe(1e9);
+  });
 });

@@ -42,8 +42,17 @@ describe('inline specs', () => {
   });
   test('the same variant twice runs once; two different variants with one id are refused', () => {
     expect(resolvePolicySpec('merged,merged').map((p) => p.id)).toEqual(['merged']);
-    const a = file('same.yaml', 'id: merged\nbase: merged\nswitches: { batchCapacity: 15 }\n');
-    expect(() => resolvePolicySpec(`merged,${a}`)).toThrow(/two different policies are both named 'merged'/);
+    const a = file('same.yaml', 'id: mine\nbase: merged\nswitches: { batchCapacity: 15 }\n');
+    const b = file('same2.yaml', 'id: mine\nbase: merged\nswitches: { batchCapacity: 14 }\n');
+    expect(() => resolvePolicySpec(`${a},${b}`)).toThrow(/two different policies are both named 'mine'/);
+  });
+  test("a file's variant may not take a built-in policy's or a release's id, given or from its file name: alone it would read as the built-in", () => {
+    const given = file('clash.yaml', 'id: v6.11\nbase: merged\n');
+    expect(() => resolvePolicySpec(given)).toThrow(/clash\.yaml: id \(line 1\): expected an id no built-in policy or kernel release has, found 'v6\.11'/);
+    const named = file('6.1.100.yaml', 'base: merged\n');
+    expect(() => resolvePolicySpec(named)).toThrow(
+      /6\.1\.100\.yaml: id \(line 1\): expected an id no built-in policy or kernel release has \(the id comes from the file name/,
+    );
   });
 });
 

@@ -392,6 +392,16 @@ describe('table and progress', () => {
     expect(formatPct(0.00012)).toBe('0.012%');
     expect(formatPct(0)).toBe('0%');
   });
+  test("deterministic mode: the pin columns are starred and a note says they are the scheduler's clock", () => {
+    const aggs = [aggregateTrials('v6.11', syntheticTrials())];
+    const lines = renderSummaryTable(aggs, { schedulerClock: { tickNs: 100 } }).split('\n');
+    expect(lines[0]).toMatch(/\s+pin p50\*\s+pin p99\*$/);
+    expect(lines.at(-1)).toMatch(
+      /^\* deterministic mode: on the scheduler's clock \(100 ns a decision plus the scenario's delays and hogs\), not what the kernel work costs/,
+    );
+    expect(lines[2]!.length).toBeLessThanOrEqual(lines[0]!.length);
+    expect(renderSummaryTable(aggs)).not.toContain('*');
+  });
   test('one aligned row per policy, "-" where a ratio is undefined, colour only when asked', () => {
     const aggs = [aggregateTrials('v6.11', syntheticTrials()), new PolicyAggregator('hugh-portmanteau').toJSON()];
     const t = renderSummaryTable(aggs);

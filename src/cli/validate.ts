@@ -1,8 +1,8 @@
 // Validation of command-line values. Every message names the flag and the value as typed, e.g.
 // `--cpus: expected an integer from 1 to 64, got 65`; all of them throw UsageError (exit 2).
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FREE_RUN_MAX_CPUS } from '../mm/layout.js';
 import { ALL_FAILURE_KINDS } from '../stats/aggregate.js';
 import { UsageError } from './errors.js';
@@ -22,21 +22,44 @@ export function intFlag(flag: string, raw: string, min: number, max: number): nu
 
 /**
  * A file to write, checked before any work: its directory exists and is writable, the path is not
- * a directory, and an existing file is writable. (A run is never wasted on an output it cannot
- * keep; cli/output.ts still saves the results if the write fails later.)
+ * a directory, and an existing file is writable. A new file's directory is tried by creating and
+ * removing a probe file there: access() says yes for root, and in /proc, where nothing can be
+ * created. (A run is never wasted on an output it cannot keep; cli/output.ts still saves the
+ * results if the write fails later, as on a device that is full.)
  */
 export function outputPathFlag(flag: string, raw: string): string {
+  if (raw.trim() === '') throw new UsageError(`${flag}: expected a file path, got ''`);
   const path = resolve(raw);
   const dir = statSync(dirname(path), { throwIfNoEntry: false });
-  if (!dir?.isDirectory()) throw new UsageError(`${flag}: directory '${dirname(raw)}' does not exist`);
+  if (!dir) throw new UsageError(`${flag}: directory '${dirname(raw)}' does not exist`);
+  if (!dir.isDirectory()) throw new UsageError(`${flag}: '${dirname(raw)}' is a file, not a directory`);
   const st = statSync(path, { throwIfNoEntry: false });
   if (st?.isDirectory()) throw new UsageError(`${flag}: '${raw}' is a directory`);
+  const refuse = (e: unknown): never => {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what =
+      code === 'EROFS'
+        ? 'a read-only file system'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'no write permission'
+          : code === 'ENOENT'
+            ? 'no file can be created there: ENOENT'
+            : code;
+    throw new UsageError(`${flag}: cannot write ${st ? `'${raw}'` : `in directory '${dirname(raw)}'`} (${what})`);
+  };
   try {
     accessSync(st ? path : dirname(path), constants.W_OK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'EROFS' ? 'a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'no write permission' : code;
-    throw new UsageError(`${flag}: cannot write ${st ? `'${raw}'` : `in directory '${dirname(raw)}'`} (${what})`);
+    refuse(e);
+  }
+  if (!st) {
+    const probe = join(dirname(path), `.folio-race-probe-${process.pid}-${Date.now()}`);
+    try {
+      closeSync(openSync(probe, 'wx'));
+    } catch (e) {
+      refuse(e);
+    }
+    rmSync(probe, { force: true });
   }
   return path;
 }

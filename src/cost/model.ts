@@ -7,7 +7,13 @@
 import { z } from 'zod';
 import { COST, type CostEvent } from '../mm/cost.js';
 
-const ns = z.number().finite().nonnegative();
+/** Above a second a cost prices no kernel step, and sums of such times outgrow the latency histograms. */
+export const MAX_COST_NS = 1e9;
+const ns = z
+  .number()
+  .finite({ message: 'a finite number of ns' })
+  .nonnegative({ message: 'a number of ns >= 0' })
+  .max(MAX_COST_NS, { message: `a number of ns <= ${MAX_COST_NS} (1 s)` });
 
 export const CostModelSchema = z
   .object({

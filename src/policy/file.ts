@@ -44,8 +44,16 @@ export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLooku
     if ('known' in b) pr.add(['base'], `a built-in policy or a kernel release (${b.known})`, showValue(top.base));
     else base = b;
   }
+  const id = top?.id ?? basename(file, extname(file));
+  // A variant named like a built-in would read as the built-in in every table and document.
+  if (top && !('known' in lookup(id))) {
+    pr.add(
+      ['id'],
+      `an id no built-in policy or kernel release has${top.id === undefined ? ' (the id comes from the file name when the file gives none)' : ''}`,
+      showValue(id),
+    );
+  }
   if (!pr.empty || !top || !base || !switches) throw new PolicyFileError(file, pr.list);
-  const id = top.id ?? basename(file, extname(file));
   const delta = switches as Partial<PolicySwitches>;
   const changed = changedSwitches(base, delta);
   return {

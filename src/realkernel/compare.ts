@@ -53,9 +53,11 @@ export interface SideFigures {
  * ok: the figures agree. DISAGREE: an emulator bug or a finding. timing: they differ in a
  * scenario whose outcome depends on time or interleaving (it has pauses or hogs, or the emulator's
  * rate lies strictly between 0 and 100%): TCG's emulated time and its coarse interleaving of
- * vCPUs are not the emulator's, so such a difference is reported but not counted.
+ * vCPUs are not the emulator's, so such a difference is reported but not counted. too few trials:
+ * the two failure rates' intervals overlap, but one side's rate lies outside the other's interval
+ * (0/3 against 3/3): the trials cannot tell agreement from disagreement.
  */
-export type Verdict = 'ok' | 'DISAGREE' | 'timing';
+export type Verdict = 'ok' | 'DISAGREE' | 'timing' | 'too few trials';
 
 export interface Comparison {
   metric: string;
@@ -194,11 +196,13 @@ export function compareScenario(id: string, real: SideFigures, emu: SideFigures,
   const raced = timedScenario || (emu.rate > 0 && emu.rate < 1) || (real.rate > 0 && real.rate < 1);
   const judge = (agree: boolean, sensitive: boolean): Verdict => (agree ? 'ok' : sensitive ? 'timing' : 'DISAGREE');
   const overlap = real.ci95[0] <= emu.ci95[1] && emu.ci95[0] <= real.ci95[1];
+  const inside = (x: number, ci: readonly [number, number]) => ci[0] <= x && x <= ci[1];
+  const settled = inside(real.rate, emu.ci95) && inside(emu.rate, real.ci95);
   c.push({
     metric: 'trials with a failed pin',
     real: `${real.failedTrials}/${real.trials} (${pct(real.rate)}, CI ${pct(real.ci95[0])}-${pct(real.ci95[1])})`,
     emulator: `${emu.failedTrials}/${emu.trials} (${pct(emu.rate)}, CI ${pct(emu.ci95[0])}-${pct(emu.ci95[1])})`,
-    verdict: judge(overlap, raced),
+    verdict: overlap && !settled ? 'too few trials' : judge(overlap, raced),
   });
   const realErr = Object.keys(real.errors).sort();
   const emuErr = Object.keys(emu.errors).sort();
@@ -234,11 +238,16 @@ export function renderComparisons(rows: readonly ScenarioComparison[], realLabel
   const of = (v: Verdict) => rows.flatMap((r) => r.comparisons.filter((c) => c.verdict === v).map((c) => ({ id: r.id, c })));
   const bad = of('DISAGREE');
   const timing = of('timing');
+  const unsettled = of('too few trials');
   if (bad.length > 0) {
     out.push(`DISAGREEMENTS (${bad.length}): each is an emulator bug or a finding about this kernel`);
     for (const { id, c } of bad) out.push(`  ${id}: ${c.metric}: real ${c.real}, emulator ${c.emulator}`);
   } else {
     out.push(`No disagreements in ${rows.length} scenario${rows.length === 1 ? '' : 's'}.`);
+  }
+  if (unsettled.length > 0) {
+    out.push('', `Too few trials to judge (${unsettled.length}): the rates differ, but their 95% intervals overlap; run more with --trials:`);
+    for (const { id, c } of unsettled) out.push(`  ${id}: ${c.metric}: real ${c.real}, emulator ${c.emulator}`);
   }
   if (timing.length > 0) {
     out.push(

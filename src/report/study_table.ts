@@ -2,6 +2,7 @@
 // the cell labels' width (known before the first row), the failure rate with its interval first,
 // durations in a unit that suits each value (ns, µs, ms, s), and "-" where a cell has no data.
 // p50..max are the drain-alls that drained; "call" columns every call, generation skips included.
+// "trials failed": the share of trials with a failure (a pin error, an invariant broken, a hang).
 import type { PolicyAggregate } from '../stats/aggregate.js';
 import { formatPct } from './table.js';
 
@@ -17,7 +18,7 @@ export function formatDuration(ns: number | null | undefined): string {
 }
 
 const COLS = [
-  ['fail [95% CI]', 24],
+  ['trials failed [95% CI]', 24],
   ['drains', 6],
   ['p50', 8],
   ['p90', 8],

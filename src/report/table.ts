@@ -9,6 +9,11 @@ export interface TableOptions {
   color?: boolean;
   /** Attribution lines shown per policy and kind (default 5). */
   topAttribution?: number;
+  /**
+   * The pin times are on the deterministic scheduler's clock (a tick a decision plus scripted
+   * delays), not the kernel's cost: their columns are starred and a note says so.
+   */
+  schedulerClock?: { tickNs: number };
 }
 
 const ESC = '\u001b[';
@@ -70,18 +75,24 @@ function pad(s: string, w: number, right: boolean): string {
 export function renderSummaryTable(aggs: readonly PolicyAggregate[], opts: TableOptions = {}): string {
   const color = opts.color ?? false;
   const rows = aggs.map((a) => COLUMNS.map((c) => c.cell(a)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.head.length, ...rows.map((r) => r[i]!.length)));
+  const star = opts.schedulerClock ? '*' : '';
+  const heads = COLUMNS.map((c) => (c.head.startsWith('pin p') ? c.head + star : c.head));
+  const widths = heads.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
       .map((s, i) => pad(s, widths[i]!, COLUMNS[i]!.right))
       .join('  ')
       .trimEnd();
-  const out = [paint(color, '1', line(COLUMNS.map((c) => c.head)))];
+  const out = [paint(color, '1', line(heads))];
   out.push(widths.map((w) => '-'.repeat(w)).join('  '));
   rows.forEach((r, i) => {
     const text = line(r);
     out.push(aggs[i]!.failures.total > 0 ? paint(color, '31', text) : text);
   });
+  if (opts.schedulerClock)
+    out.push(
+      `* deterministic mode: on the scheduler's clock (${opts.schedulerClock.tickNs} ns a decision plus the scenario's delays and hogs), not what the kernel work costs; compare policies of this run only (a study with --model logical prices it, free-run times this host)`,
+    );
   return out.join('\n');
 }
 

@@ -25,7 +25,9 @@ import type { DecisionRecord, Thread } from '../sched/schedule.js';
 import { indexOf, type Scheduler, type StrategyName } from '../sched/scheduler.js';
 import { makeScheduler } from '../sched/make.js';
 
-export const TICK_NS = 100;
+import { TICK_NS } from './tick.js';
+
+export { TICK_NS };
 
 export type Strategy = StrategyName;
 

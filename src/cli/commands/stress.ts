@@ -8,6 +8,7 @@ import { policiesFrom, policyOptions } from '../policy_flags.js';
 import { buildStressDoc, stringifyStressDoc } from '../../report/json.js';
 import { StressProgress } from '../../report/progress.js';
 import { renderStressReport } from '../../report/table.js';
+import { TICK_NS } from '../../runtime/tick.js';
 import { sawFailureKind, type PolicyAggregate } from '../../stats/aggregate.js';
 import { EXIT, UsageError } from '../errors.js';
 import { useColor, type CliContext } from '../io.js';
@@ -155,7 +156,12 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
     ctx.err.write(
       `folio-race: ${interruptedBy() === 'SIGTERM' ? 'terminated' : 'interrupted'}: results cover ${results.length} of ${req.policies.length} policies (the last one partly)\n`,
     );
-  tableStream.write(renderStressReport(results, { color: useColor(ctx, tableStream, req.color) }));
+  tableStream.write(
+    renderStressReport(results, {
+      color: useColor(ctx, tableStream, req.color),
+      ...(req.mode === 'deterministic' ? { schedulerClock: { tickNs: TICK_NS } } : {}),
+    }),
+  );
 
   if (req.jsonPath !== undefined) {
     const doc = buildStressDoc({
