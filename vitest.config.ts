@@ -23,6 +23,7 @@ const UNIT = [
   'report_plots',
   'rmap',
   'scenario-compile',
+  'scenario-deadlock',
   'scenario-load',
   'stats',
   'swap',

@@ -37,6 +37,19 @@ describe('lists, shards, repeats, replay files', () => {
     }
   });
 
+  test.concurrent("two CPUs each waiting for the other one's later signal: refused on load, not a watchdog rate", async ({ expect }) => {
+    const f = join(dir, 'cycle.yaml');
+    writeFileSync(
+      f,
+      'id: cycle\ntitle: t\ndescription: d\nraceWindow: r\ncpus: 3\nsteps:\n  1:\n    - wait: { name: a }\n    - signal: { name: b }\n  2:\n    - wait: { name: b }\n    - signal: { name: a }\n',
+    );
+    const r = await cli('stress', f, '--policy', 'v6.11', '--mode', 'deterministic', '--trials', '2', '--no-progress');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${f}: steps.1[0].wait.name (line 8): expected a signal some CPU can raise while CPU 1 waits here`);
+    expect(r.err).toContain("found 'b', raised only by CPU 1 at steps.1[1], after its wait for 'a' at steps.1[0]");
+    expect(r.out).not.toContain('watchdog');
+  });
+
   test('a replay file whose scenario has an unknown op is refused on load', async () => {
     const good = join(dir, 's1.replay.json');
     const made = await cli('hunt', 'S1', '--policy', 'v6.11', '--seed', '1', '--out', good);

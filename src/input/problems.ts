@@ -77,6 +77,11 @@ export function joinPath(segs: readonly (string | number)[]): string {
   return out;
 }
 
+/** `a.b[2].c` -> path segments: joinPath's inverse (op paths are kept as strings). */
+export function splitPath(path: string): (string | number)[] {
+  return [...path.matchAll(/\[(\d+)\]|[^.[\]]+/g)].map((m) => (m[1] !== undefined ? Number(m[1]) : m[0]));
+}
+
 /** Collects problems while validating; `fail()` throws them all. */
 export class Problems {
   readonly list: ScenarioProblem[] = [];

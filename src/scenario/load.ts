@@ -1,6 +1,7 @@
 // Loading and validating scenarios: a built-in by id, or a user file (.yaml/.yml/.json). The
-// schema check (zod) and the reference check (names, CPU numbers, page ranges, signals) report
-// every problem as `<file>: <path>: expected <what>, found <value>`, one line each.
+// schema check (zod) and the reference check (names, CPU numbers, page ranges, signals, a
+// signal/wait order that must deadlock) report every problem as
+// `<file>: <path>: expected <what>, found <value>`, one line each.
 import { builtinScenarioFile, builtinScenarioIds } from './builtin.js';
 import type { z } from 'zod';
 import { parseDocumentText, parseWith, readInputFile } from '../input/document.js';
@@ -20,6 +21,7 @@ import {
 } from './schema.js';
 import { NO_ARG_OPS, OP_NAMES, OP_SPECS, opRow, type Op, type OpCommon, type OpName } from './ops/index.js';
 import { list, OpCheck, type Path, type ScriptCheck, type VmaInfo } from './script_check.js';
+import { reportSyncDeadlocks } from './sync_deadlock.js';
 import { MAX_DIM } from '../mm/boot.js';
 import { MAX_SCENARIO_PAGES } from '../runtime/dims.js';
 
@@ -274,6 +276,8 @@ export function validateScenario(obj: unknown, file: string, opts: ValidateOptio
       pr.add([...w.at, 'name'], `a signal some CPU raises with a 'signal' op (raised: ${list(sc.signalsRaised)})`, showValue(w.name));
     }
   }
+  // Only on scripts read whole: an op dropped for its problem would change the order checked.
+  if (pr.empty) reportSyncDeadlocks(pr, steps);
 
   if (!pr.empty || !top) throw new ScenarioError(file, pr.list);
   return {
