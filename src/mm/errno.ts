@@ -1,9 +1,9 @@
 // Printable names of the errors emulated kernel functions return.
 import { Errno } from './constants.js';
 
+const NAMES = new Map<number, string>(Object.entries(Errno).map(([k, v]) => [v, `-${k}`]));
 export function errnoName(rc: number): string {
-  for (const [k, v] of Object.entries(Errno)) if (v === rc) return `-${k}`;
-  return String(rc);
+  return NAMES.get(rc) ?? String(rc);
 }
 
 /**
