@@ -103,6 +103,8 @@ export const PolicyAggregateSchema = z
     drainAllCallNs: LatencySummarySchema.optional(),
     trialDurationNs: LatencySummarySchema,
     stats: z.record(z.string(), z.number().int()),
+    // Optional: documents written before it existed lack it.
+    statTrials: z.record(z.string(), count).optional(),
   })
   .strict()
   .refine((a) => a.failures.total <= a.trials, { message: 'failures.total exceeds trials', path: ['failures', 'total'] });

@@ -1,10 +1,10 @@
 // `folio-race run`: one trial of a scenario under one policy on the deterministic runtime,
 // optionally traced: page_ref_* lines as ftrace prints them, then every folio's reference
 // ledger at the end, then what went wrong and who held the references.
-import { attributeRefs, describeHolders, folioAllocated, folioLabel, ledgerSummary, pageFlagsText } from '../check/ledger.js';
+import { attributeRefs, describeHolders, folioAllocated, folioLabel, forEachBatchEntry, ledgerSummary, pageFlagsText } from '../check/ledger.js';
 import { F, folioBase } from '../mm/layout.js';
 import type { Policy } from '../mm/policy.js';
-import { LRU_NAMES } from '../mm/constants.js';
+import { BATCH_NAMES, Batch, LRU_NAMES } from '../mm/constants.js';
 import type { Scenario } from '../scenario/schema.js';
 import { createTraceSink } from '../trace/sink.js';
 import { formatFtrace } from '../trace/ftrace.js';
@@ -28,6 +28,8 @@ export interface RunOneOptions {
 export interface RunOneOutcome {
   result: TrialResult;
   ledger: string[];
+  /** Entries resting in each CPU's batches at the end, and folios queued in more than one LRU batch. */
+  batches: string[];
   /** Every scheduling decision of the trial (src/sched/schedule.ts), for the schedule string. */
   decisions: DecisionRecord[];
 }
@@ -48,6 +50,37 @@ export function ledgerLines(w: Int32Array, lay: CooperativeRuntime['lay']): stri
   return lines;
 }
 
+/**
+ * The batch_occupancy measure of one trial, read from the batches at the end: per CPU its entries
+ * by batch, then every folio with entries in more than one LRU batch (any CPU's, mlock excluded).
+ */
+export function batchOccupancyLines(w: Int32Array, lay: CooperativeRuntime['lay']): string[] {
+  const perCpu = new Map<number, number[]>();
+  const lruBatchesOf = new Map<number, string[]>();
+  forEachBatchEntry(w, lay, (folio, cpu, batch) => {
+    let counts = perCpu.get(cpu);
+    if (!counts) perCpu.set(cpu, (counts = new Array<number>(BATCH_NAMES.length).fill(0)));
+    counts[batch]!++;
+    if (batch === Batch.mlock) return;
+    const where = `CPU ${cpu} ${BATCH_NAMES[batch]}`;
+    const list = lruBatchesOf.get(folio) ?? [];
+    if (!list.includes(where)) list.push(where);
+    lruBatchesOf.set(folio, list);
+  });
+  const lines: string[] = [];
+  for (const cpu of [...perCpu.keys()].sort((a, b) => a - b)) {
+    const counts = perCpu.get(cpu)!;
+    const total = counts.reduce((x, y) => x + y, 0);
+    const by = counts.flatMap((n, b) => (n ? [`${BATCH_NAMES[b]} ${n}`] : [])).join(', ');
+    lines.push(`CPU ${cpu}: ${total} entr${total === 1 ? 'y' : 'ies'} (${by})`);
+  }
+  if (lines.length === 0) lines.push('every CPU batch empty');
+  const multi = [...lruBatchesOf].filter(([, l]) => l.length > 1);
+  if (multi.length === 0) lines.push('no folio queued in more than one LRU batch');
+  for (const [f, l] of multi) lines.push(`${folioLabel(f, w[folioBase(f) + F.PFN]!)} queued in ${l.length} LRU batches: ${l.join(', ')}`);
+  return lines;
+}
+
 export async function runOne(opts: RunOneOptions): Promise<RunOneOutcome> {
   const sink = opts.trace ? createTraceSink(opts.cpus, 1 << 14) : null;
   const rt = new CooperativeRuntime({
@@ -65,5 +98,5 @@ export async function runOne(opts: RunOneOptions): Promise<RunOneOutcome> {
     const text = formatFtrace(sink.ring.read().events, { holders: true });
     for (const line of text.split('\n')) if (line) opts.out(line);
   }
-  return { result, ledger: ledgerLines(rt.w, rt.lay), decisions: rt.decisions };
+  return { result, ledger: ledgerLines(rt.w, rt.lay), batches: batchOccupancyLines(rt.w, rt.lay), decisions: rt.decisions };
 }

@@ -118,6 +118,12 @@ export interface PolicyAggregate {
   trialDurationNs: LatencySummary;
   /** Every event counter (layout.ts Stat), summed over CPUs and trials. */
   stats: Record<string, number>;
+  /**
+   * Per counter, the trials in which it moved (its per-trial sum was not 0): the k of a per-trial
+   * yes/no rate ("the write fault copied in k of n trials"). Absent from documents written
+   * before it existed.
+   */
+  statTrials?: Record<string, number>;
 }
 
 function byCounted<T>(f: (k: CountedKind) => T): Record<CountedKind, T> {
@@ -185,6 +191,10 @@ export class PolicyAggregator {
   private emuExamples: FailureExample[] = [];
   private pinsRecorded = 0;
   private readonly stats = new Array<number>(NR_STATS).fill(0);
+  /** Trials in which each counter moved. */
+  private readonly statTrials = new Array<number>(NR_STATS).fill(0);
+  /** False once an aggregate from before statTrials was folded in (then it is not written). */
+  private statTrialsKnown = true;
   readonly pinLatency = new LatencyHistogram();
   readonly drainAllLatency = new LatencyHistogram();
   readonly drainAllMutexWait = new LatencyHistogram();
@@ -226,7 +236,10 @@ export class PolicyAggregator {
     if (permitted) this.permTrials++;
     if (emulator) this.emuTrials++;
     const n = Math.min(r.stats.length, NR_STATS);
-    for (let i = 0; i < n; i++) this.stats[i]! += r.stats[i]!;
+    for (let i = 0; i < n; i++) {
+      this.stats[i]! += r.stats[i]!;
+      if (r.stats[i] !== 0) this.statTrials[i]!++;
+    }
     for (const p of r.pins) {
       this.pinsRecorded++;
       this.pinLatency.record(p.endNs - p.startNs);
@@ -264,7 +277,11 @@ export class PolicyAggregator {
     this.emuRecords += o.emuRecords;
     for (const e of o.emuExamples) pushExample(this.emuExamples, e);
     this.pinsRecorded += o.pinsRecorded;
-    for (let i = 0; i < NR_STATS; i++) this.stats[i]! += o.stats[i]!;
+    for (let i = 0; i < NR_STATS; i++) {
+      this.stats[i]! += o.stats[i]!;
+      this.statTrials[i]! += o.statTrials[i]!;
+    }
+    this.statTrialsKnown &&= o.statTrialsKnown;
     this.pinLatency.merge(o.pinLatency);
     this.drainAllLatency.merge(o.drainAllLatency);
     this.drainAllMutexWait.merge(o.drainAllMutexWait);
@@ -281,6 +298,8 @@ export class PolicyAggregator {
     const genSkips = s[Stat.DRAIN_ALL_GEN_SKIP]!;
     const stats: Record<string, number> = {};
     STAT_NAMES.forEach((name) => (stats[name] = s[Stat[name]]!));
+    const statTrials: Record<string, number> = {};
+    STAT_NAMES.forEach((name) => (statTrials[name] = this.statTrials[Stat[name]]!));
     const perm = proportion(this.permTrials, this.trials);
     return {
       policy: this.policy,
@@ -335,6 +354,7 @@ export class PolicyAggregator {
       ...(this.callKnown ? { drainAllCallNs: this.drainAllCall.summary() } : {}),
       trialDurationNs: this.trialDuration.summary(),
       stats,
+      ...(this.statTrialsKnown ? { statTrials } : {}),
     };
   }
 
@@ -359,6 +379,8 @@ export class PolicyAggregator {
     g.emuExamples = [...a.emulatorErrors.examples];
     g.pinsRecorded = a.pins.recorded;
     STAT_NAMES.forEach((name) => (g.stats[Stat[name]] = a.stats[name] ?? 0));
+    if (a.statTrials) STAT_NAMES.forEach((name) => (g.statTrials[Stat[name]] = a.statTrials![name] ?? 0));
+    else g.statTrialsKnown = false;
     g.pinLatency.merge(LatencyHistogram.fromSummary(a.pinLatencyNs));
     g.drainAllLatency.merge(LatencyHistogram.fromSummary(a.drainAllLatencyNs));
     g.drainAllMutexWait.merge(LatencyHistogram.fromSummary(a.drainAllMutexWaitNs));

@@ -13,6 +13,7 @@ import { failOnMatches } from './stress.js';
 import { renderVmstat } from '../../report/vmstat.js';
 import { ONE_KERNEL_HELP, ONE_POLICY_HELP, onePolicyFrom } from '../policy_flags.js';
 import { placeText } from '../../report/place.js';
+import { renderMeasures } from '../../report/measures.js';
 
 interface RunFlags {
   policy?: string;
@@ -67,7 +68,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         `folio-race run: ${scenario.id} under ${policy.id} on ${cpus} CPUs, seed ${seed}, strategy ${strategy}${strategy === 'pct' ? ` (depth ${depth})` : ''}\n`,
       );
       // CALL SITE (runtime owner): one traced trial.
-      const { result, ledger, decisions } = await runOne({
+      const { result, ledger, batches, decisions } = await runOne({
         scenario,
         policy,
         cpus,
@@ -79,8 +80,16 @@ export function registerRun(program: Command, ctx: CliContext): void {
       });
       ctx.out.write('\n/proc/vmstat deltas of this trial:\n');
       for (const l of renderVmstat(result.stats)) ctx.out.write(`  ${l}\n`);
+      const measures = renderMeasures(scenario.measure, [aggregateTrials(policy.id, [result])], {
+        endState: `printed below (the reference ledger${scenario.measure.includes('batch_occupancy') ? ' and the batch occupancy' : ''} at the end)`,
+      });
+      if (measures) ctx.out.write(`\n${measures}\n`);
       ctx.out.write('\nReference ledger at the end:\n');
       for (const l of ledger) ctx.out.write(`  ${l}\n`);
+      if (scenario.measure.includes('batch_occupancy')) {
+        ctx.out.write('\nBatch occupancy at the end:\n');
+        for (const l of batches) ctx.out.write(`  ${l}\n`);
+      }
       const fails = describeTrialFailures(result);
       ctx.out.write(fails.length ? `\nFailures:\n${fails.map((l) => `  ${l}\n`).join('')}` : '\nNo failures.\n');
       if (decisions && fails.length)

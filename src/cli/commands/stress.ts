@@ -8,7 +8,9 @@ import { policiesFrom, policyOptions } from '../policy_flags.js';
 import { buildStressDoc, stringifyStressDoc } from '../../report/json.js';
 import { StressProgress } from '../../report/progress.js';
 import { renderStressReport } from '../../report/table.js';
+import { renderMeasures } from '../../report/measures.js';
 import { TICK_NS } from '../../runtime/tick.js';
+import { scenarioPins } from '../../scenario/has_pin.js';
 import { sawFailureKind, type PolicyAggregate } from '../../stats/aggregate.js';
 import { EXIT, UsageError } from '../errors.js';
 import { useColor, type CliContext } from '../io.js';
@@ -33,6 +35,7 @@ export interface StressFlags {
   mode?: string;
   watchdog?: string;
   jobs?: string;
+  measures?: boolean;
 }
 
 export interface StressRequest {
@@ -53,6 +56,8 @@ export interface StressRequest {
   mode: RunMode;
   /** --mode deterministic: pool threads asked for (undefined: every core). */
   jobs: number | undefined;
+  /** --measures: the declared measures' table even for a scenario that pins (its main table covers the pin). */
+  measures: boolean;
 }
 
 export type RunMode = 'free-run' | 'deterministic';
@@ -84,6 +89,7 @@ export function parseStressFlags(scenarioArg: string, f: StressFlags): StressReq
     color: f.color,
     mode: modeFlag(f.mode),
     jobs: jobsFor(f),
+    measures: f.measures === true,
   };
 }
 
@@ -162,6 +168,13 @@ export async function runStressRequest(req: StressRequest, ctx: CliContext): Pro
       ...(req.mode === 'deterministic' ? { schedulerClock: { tickNs: TICK_NS } } : {}),
     }),
   );
+  // A scenario without a pin has no figure in the main table: its measures are its result.
+  const measures =
+    (req.measures || !scenarioPins(scenario)) &&
+    renderMeasures(scenario.measure, results, {
+      endState: `end-of-trial states, not aggregated over trials (\`folio-race run ${req.scenarioArg} --policy P\` prints them)`,
+    });
+  if (measures) tableStream.write('\n' + measures + '\n');
 
   if (req.jsonPath !== undefined) {
     const doc = buildStressDoc({
@@ -203,6 +216,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--mode <mode>', 'free-run (CPU worker threads, genuine races; default) or deterministic (seeded cooperative CPUs, on a pool of all host cores)')
     .option('--watchdog <s>', 'free-run: a trial that has not finished after s seconds ends as a watchdog finding (default 10)')
     .option('--jobs <n>', "--mode deterministic: pool threads, or 'auto' (default: every core); the results do not depend on it")
+    .option('--measures', "print the scenario's declared measures per policy (always for a scenario without a pin)")
     .option('--no-progress', 'no live progress display')
     .option('--no-color', 'no colour in the table');
 }
