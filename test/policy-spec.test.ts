@@ -8,7 +8,7 @@ import { getPolicy } from '../src/mm/policy.js';
 import { SWITCH_KEYS } from '../src/mm/policy_schema.js';
 import { checkPolicy } from '../src/policy/derive.js';
 import { resolvePolicySpec } from '../src/policy/resolve.js';
-import { releaseFor, resolveKernels } from '../src/policy/releases.js';
+import { releaseAssumption, releaseFor, resolveKernels } from '../src/policy/releases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'folio-race-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -194,6 +194,18 @@ describe('kernel releases', () => {
       '6.12.65-6.12.110',
       '6.12.111-6.12.117',
     ]);
+  });
+  test('a version past the newest release read is noted as assumed; one that was read, a line or a range is not', () => {
+    const newest = releaseFor('6.1.999');
+    expect(newest.openEnded).toBe(true);
+    expect(releaseAssumption('6.1.999')).toBe(
+      `kernel '6.1.999' is newer than ${newest.to}, the newest 6.1.y release read: it runs as ${newest.id}, assumed to keep that range's switches (folio-race kernels)`,
+    );
+    expect(releaseAssumption(newest.to)).toBeNull();
+    expect(releaseAssumption('6.1.150')).toBeNull();
+    expect(releaseAssumption('6.1.y')).toBeNull();
+    expect(releaseAssumption('merged')).toBeNull();
+    expect(releaseAssumption('5.10.1')).toBeNull(); // refused elsewhere, not noted
   });
   test('refused: unknown versions, stable lines without data, releases before v5.18', () => {
     expect(() => releaseFor('six')).toThrow(/expected a version such as/);

@@ -4,7 +4,7 @@
 // release even where a built-in policy has that name.
 import type { Command } from 'commander';
 import type { Policy } from '../mm/policy.js';
-import { resolveKernels } from '../policy/releases.js';
+import { releaseAssumption, resolveKernels } from '../policy/releases.js';
 import { resolvePolicySpec } from '../policy/resolve.js';
 import { UsageError } from './errors.js';
 
@@ -35,8 +35,22 @@ export function policiesFlag(raw: string): Policy[] {
   }
 }
 
+/** Say on stderr which listed versions lie past the releases read (their switches are assumed). */
+function noteAssumedReleases(spec: string): void {
+  for (const item of spec.split(',')) {
+    const note = releaseAssumption(item.trim());
+    if (note !== null) process.stderr.write(`folio-race: note: ${note}\n`);
+  }
+}
+
 /** The variants a command runs: --policy or --kernel (not both); `fallback` when neither is given. */
 export function policiesFrom(f: PolicyFlags, fallback?: string): Policy[] {
+  const ps = resolvedPolicies(f, fallback);
+  noteAssumedReleases(f.kernel ?? f.policy ?? '');
+  return ps;
+}
+
+function resolvedPolicies(f: PolicyFlags, fallback?: string): Policy[] {
   if (f.policy !== undefined && f.kernel !== undefined) throw new UsageError('--policy and --kernel: give one of them, not both');
   if (f.kernel !== undefined) {
     try {

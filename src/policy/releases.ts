@@ -476,6 +476,25 @@ export function releaseFor(version: string): KernelRelease {
   return hit;
 }
 
+/**
+ * The note a version past the data needs: it lies beyond the newest release checked of an
+ * open-ended range, so its switches are assumed, not read (null: the version was read, or is no
+ * single version).
+ */
+export function releaseAssumption(version: string): string | null {
+  const ver = parseVersion(version);
+  if (!ver) return null;
+  let r: KernelRelease;
+  try {
+    r = releaseFor(version);
+  } catch {
+    return null;
+  }
+  const asRead = r.line === 'mainline' ? { ...ver, patch: 0 } : ver;
+  if (!r.openEnded || compareVersions(asRead, v(r.to)) <= 0) return null;
+  return `kernel '${version}' is newer than ${r.to}, the newest ${r.line} release read: it runs as ${r.id}, assumed to keep that range's switches (folio-race kernels)`;
+}
+
 export function knownLines(): string[] {
   return [...new Set(RELEASES.map((r) => r.line))].filter((l) => l !== 'mainline');
 }
