@@ -48,10 +48,12 @@ describe('inline specs', () => {
   });
   test("a file's variant may not take a built-in policy's or a release's id, given or from its file name: alone it would read as the built-in", () => {
     const given = file('clash.yaml', 'id: v6.11\nbase: merged\n');
-    expect(() => resolvePolicySpec(given)).toThrow(/clash\.yaml: id \(line 1\): expected an id no built-in policy or kernel release has, found 'v6\.11'/);
+    expect(() => resolvePolicySpec(given)).toThrow(
+      /clash\.yaml: id \(line 1\): expected an id that names no built-in policy or kernel version, found 'v6\.11'/,
+    );
     const named = file('6.1.100.yaml', 'base: merged\n');
     expect(() => resolvePolicySpec(named)).toThrow(
-      /6\.1\.100\.yaml: id \(line 1\): expected an id no built-in policy or kernel release has \(the id comes from the file name/,
+      /6\.1\.100\.yaml: id \(line 1\): expected an id that names no built-in policy or kernel version \(the id comes from the file name/,
     );
   });
 });

@@ -16,13 +16,12 @@ import {
   tlb_lazy,
   try_to_unmap_flush,
 } from '../src/mm/tlb.js';
-import { queue_work_on, run_pending_work } from '../src/mm/workqueue.js';
 import { wait_event } from '../src/mm/wait.js';
 import { shutdownAll } from '../src/runtime/registry.js';
 import { loadScenario } from '../src/scenario/load.js';
 import { runCells } from '../src/study/run_cells.js';
 import { PIN_STORM_DEFAULTS, pinStormCells } from '../src/study/studies.js';
-import { anonVma, kernel, kernelWith } from './helpers/mm.js';
+import { anonVma, kernel } from './helpers/mm.js';
 
 afterAll(async () => {
   await shutdownAll();
@@ -200,7 +199,7 @@ describe('lazy CPUs catch up, munmap reaches them, fork flushes, a kworker runs 
     expect(log.filter(([ev]) => ev === COST.TLB_FLUSH || ev === COST.TLB_FLUSH_CPU || ev === COST.TLB_FLUSH_LOCAL)).toEqual([]);
   });
 
-  test("fork: dup_mmap() ends with flush_tlb_mm(oldmm) to the parent's other CPUs that are not lazy", () => {
+  test("fork: dup_mmap() ends with flush_tlb_mm(oldmm), which x86 sends with freed_tables: the parent's lazy CPUs too, which leave for init_mm", () => {
     const { k, log } = charged();
     const a = anonVma(k, 4, 0, 1);
     for (const cpu of [0, 1, 2, 3]) switch_mm_irqs_off(k.ctx(cpu), a);
@@ -210,36 +209,72 @@ describe('lazy CPUs catch up, munmap reaches them, fork flushes, a kworker runs 
     fork_vma(k.ctx(0), a, 1000);
     expect(log.filter(([ev]) => ev === COST.TLB_FLUSH || ev === COST.TLB_FLUSH_CPU)).toEqual([
       [COST.TLB_FLUSH, 1],
-      [COST.TLB_FLUSH_CPU, 1],
+      [COST.TLB_FLUSH_CPU, 2],
     ]);
-    expect(k.w[cpuBase(3) + C.TLB_STALE]).toBe(1); // passed by: it flushes when its task runs
+    expect(k.w[cpuBase(3) + C.LOADED_MM]).toBe(0);
+    expect(k.w[vmaBase(a) + V.CPUMASK]).toBe(0b0111);
   });
 
-  test.each([
-    ['workqueue', true],
-    ['ipi', false],
-  ] as const)('drain work under drainMechanism %s: the CPU is lazy while it runs: %s', (mech, lazyInside) => {
-    const k = kernelWith(withSwitches(getPolicy('v6.11'), { drainMechanism: mech }), 4);
-    const log: [number, number][] = [];
-    k.ctx(0).hooks.charge = (ev, n) => log.push([ev, n]);
+  test('a CPU whose kworker runs (hooks.kworkerRunning) is passed by like a lazy one, and catches up when its task next enters the mm; an interrupted CPU is up to date', () => {
+    const { k, log } = charged();
     const a = anonVma(k, 4, 0, 1);
-    for (const cpu of [0, 1]) switch_mm_irqs_off(k.ctx(cpu), a);
-    queue_work_on(k.ctx(0), 1);
-    let seen: boolean | undefined;
-    let flushes: [number, number][] = [];
-    expect(
-      run_pending_work(k.ctx(1), (ctx) => {
-        seen = tlb_lazy(ctx);
-        log.length = 0;
-        flush_tlb_page(k.ctx(0), a); // CPU 0 migrates a page of the mm meanwhile
-        flushes = log.splice(0);
-      }),
-    ).toBe(true);
-    expect(seen).toBe(lazyInside);
-    expect(flushes).toEqual(lazyInside ? [[COST.TLB_FLUSH_LOCAL, 1]] : [[COST.TLB_FLUSH, 1]]);
-    expect(tlb_lazy(k.ctx(1))).toBe(false);
-    // Back in its task, CPU 1 catches up with the flush its kworker let pass.
-    expect(log).toEqual(lazyInside ? [[COST.TLB_FLUSH_LOCAL, 1]] : []);
+    for (const cpu of [0, 1, 2]) switch_mm_irqs_off(k.ctx(cpu), a);
+    k.ctx(0).hooks.kworkerRunning = (cpu) => cpu === 1;
+    flush_tlb_page(k.ctx(0), a);
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH, 1]]); // CPU 2 only
+    expect([k.w[cpuBase(1) + C.TLB_STALE], k.w[cpuBase(2) + C.TLB_STALE]]).toEqual([1, 0]);
+    k.ctx(0).hooks.kworkerRunning = undefined;
+    switch_mm_irqs_off(k.ctx(1), a); // its next op on the mm
+    expect(log.splice(0)).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
+    switch_mm_irqs_off(k.ctx(1), a);
+    expect(log).toEqual([]);
+    // Marked stale, then interrupted by a later flush: nothing left to catch up.
+    k.w[cpuBase(2) + C.TLB_STALE] = 1;
+    flush_tlb_page(k.ctx(0), a);
+    expect(k.w[cpuBase(2) + C.TLB_STALE]).toBe(0);
+  });
+
+  test('the batched flush marks only the lazy CPUs of the mms it deferred flushes of', () => {
+    const { k } = charged();
+    const a = anonVma(k, 4, 0, 1);
+    const b = anonVma(k, 4, 0, 2);
+    for (const cpu of [0, 1, 2]) switch_mm_irqs_off(k.ctx(cpu), a);
+    set_tlb_ubc_flush_pending(k.ctx(0), a); // CPUs 0-2 in the batch's mask
+    switch_mm_irqs_off(k.ctx(2), b); // CPU 2 now runs mm b, whose tlb_gen nothing moved
+    enter_lazy_tlb(k.ctx(1));
+    enter_lazy_tlb(k.ctx(2));
+    try_to_unmap_flush(k.ctx(0));
+    expect([k.w[cpuBase(1) + C.TLB_STALE], k.w[cpuBase(2) + C.TLB_STALE]]).toEqual([1, 0]);
+  });
+
+  test('the logical runtime times each CPU in its kworker, workqueue drains only, and answers kworkerRunning from its clock', async () => {
+    const { LogicalRuntime } = await import('../src/runtime/logical.js');
+    const { dimsFor } = await import('../src/runtime/dims.js');
+    const s = loadScenario('S5');
+    type Inside = { cpus: { ctx: { hooks: { kworkerRunning?: (c: number) => boolean } }; kwFrom: number; kwUntil: number }[]; clock: number };
+    const spans = (mech: 'workqueue' | 'ipi') => {
+      const rt = new LogicalRuntime({
+        nCpus: 8,
+        policy: withSwitches(getPolicy('merged'), { drainMechanism: mech }),
+        dims: dimsFor(s, 8),
+        seed: 1,
+        costs: DEFAULT_COSTS,
+      });
+      rt.configure({ kind: 'scenario', scenario: s });
+      rt.runTrial(0);
+      return rt as unknown as Inside;
+    };
+    const wq = spans('workqueue');
+    const ran = wq.cpus.filter((c) => c.kwUntil > c.kwFrom);
+    expect(ran.length).toBeGreaterThan(0);
+    const c = ran[0]!;
+    const cpu = wq.cpus.indexOf(c);
+    const running = c.ctx.hooks.kworkerRunning!;
+    wq.clock = c.kwFrom;
+    expect(running(cpu)).toBe(true);
+    wq.clock = c.kwUntil;
+    expect(running(cpu)).toBe(false);
+    expect(spans('ipi').cpus.every((x) => x.kwUntil === 0)).toBe(true);
   });
 });
 

@@ -83,6 +83,12 @@ export interface RuntimeHooks {
    * mutex_lock() its waiter bit, and so on (a yielded wait left the generator suspended instead).
    */
   blockInPlace?(cond: () => boolean): void;
+  /**
+   * Is `cpu`'s kworker running its drain work now (the logical-time runtime runs the work as one
+   * step, so only the clock tells)? The CPU is then lazy for TLB flushes (tlb.ts): its kworker
+   * is a kernel thread. Absent: never.
+   */
+  kworkerRunning?(cpu: number): boolean;
   /** Wake every CPU sleeping on its doorbell (a scenario signal was raised). No-op single-threaded. */
   wakeAll(): void;
   /**
@@ -96,8 +102,8 @@ export interface RuntimeHooks {
 export interface TaskState {
   /** PF_MEMALLOC_PIN: set for the duration of __gup_longterm_locked(). */
   pfMemallocPin: boolean;
-  /** current->tlb_ubc: TLB flushes deferred by TTU_BATCH_FLUSH (tlb.ts), the CPUs they must reach. */
-  tlbUbc: { pending: boolean; mask: Int32Array };
+  /** current->tlb_ubc: TLB flushes deferred by TTU_BATCH_FLUSH (tlb.ts), the CPUs they must reach and the mms they are of. */
+  tlbUbc: { pending: boolean; mask: Int32Array; mms: number[] };
 }
 
 export interface KernelCtx {

@@ -36,16 +36,30 @@ function load_mm(ctx: KernelCtx, next: number): void {
 }
 
 /**
+ * This CPU runs a task of mm `mm` again (switch_mm_irqs_off(), arch/x86/mm/tlb.c, 6.1.y and
+ * 6.12.y): loaded and in the mask, not lazy. If a flush passed it by while it was lazy (or moved
+ * it to init_mm), the mm's tlb_gen is ahead of its TLB, which it flushes (tlbFlushLocalNs); after
+ * another mm, the stale mark was that mm's and is dropped (the ASID switch is not priced).
+ */
+function resume_mm(ctx: KernelCtx, mm: number): void {
+  const w = ctx.w;
+  const prev = w[ctx.base + C.LOADED_MM]!;
+  load_mm(ctx, mm);
+  w[ctx.base + C.TLB_LAZY] = 0;
+  if (w[ctx.base + C.TLB_STALE] === 0) return;
+  w[ctx.base + C.TLB_STALE] = 0;
+  if ((prev === mm || prev === 0) && ctx.hooks.charge !== undefined) charge(ctx, COST.TLB_FLUSH_LOCAL);
+}
+
+/**
  * switch_mm_irqs_off() (arch/x86/mm/tlb.c, 6.1.y and 6.12.y): this CPU now runs a task of `vma`'s
  * mm, called where a scenario op runs on a VMA (its CPU's task is a thread of that mm). Switching
  * from another mm clears this CPU from the old mm_cpumask and sets it in the new one; the CPU is
- * no longer lazy.
+ * no longer lazy, and catches up with a flush that passed it by.
  */
 export function switch_mm_irqs_off(ctx: KernelCtx, vma: number): void {
   const next = mmOf(ctx, vma);
-  if (next === 0) return;
-  load_mm(ctx, next);
-  ctx.w[ctx.base + C.TLB_LAZY] = 0;
+  if (next !== 0) resume_mm(ctx, next);
 }
 
 /**
@@ -72,23 +86,12 @@ export function tlb_switch_out(ctx: KernelCtx): number {
 
 /**
  * context_switch() back to the task tlb_switch_out() left (switch_mm_irqs_off(), arch/x86/mm/tlb.c,
- * 6.1.y and 6.12.y). A task that ran in an mm loads it again (a munmap flush may have moved this
- * lazy CPU to init_mm meanwhile) and leaves lazy mode; if a flush passed the CPU by meanwhile, the
- * mm's tlb_gen is ahead of the CPU's, and it flushes its own TLB (tlbFlushLocalNs).
+ * 6.1.y and 6.12.y): a task that ran in an mm loads it again (a munmap flush may have moved this
+ * lazy CPU to init_mm meanwhile) and catches up with any flush that passed it by (resume_mm()).
  */
 export function tlb_switch_in(ctx: KernelCtx, saved: number): void {
   const mm = saved >> 1;
-  if ((saved & 1) !== 0 || mm === 0) return; // the task was not running in an mm before either
-  const w = ctx.w;
-  if (w[ctx.base + C.LOADED_MM] !== mm) {
-    load_mm(ctx, mm);
-    w[ctx.base + C.TLB_STALE] = 1; // choose_new_asid(): the ASID's tlb_gen is behind the mm's
-  }
-  w[ctx.base + C.TLB_LAZY] = 0;
-  if (w[ctx.base + C.TLB_STALE] !== 0) {
-    w[ctx.base + C.TLB_STALE] = 0;
-    if (ctx.hooks.charge !== undefined) charge(ctx, COST.TLB_FLUSH_LOCAL);
-  }
+  if ((saved & 1) === 0 && mm !== 0) resume_mm(ctx, mm); // else the task was not running in an mm before either
 }
 
 /** What a flush costs for the `targets` other CPUs it interrupts, or `local` alone (this CPU's TLB), or nothing. */
@@ -101,13 +104,17 @@ function charge_flush(ctx: KernelCtx, targets: number, local: boolean): void {
 
 /**
  * The online CPUs other than this one in the mask at `mask[at..]` (an mm's in kernel memory, or
- * the task's tlb_ubc) that a flush interrupts: with mm `slot1` loaded (0: any mm, the batched
- * flush's info->mm == NULL) and not lazy; a lazy one is marked to flush its own TLB when its task
- * runs again. With `freedTables` (native_flush_tlb_multi()) every CPU of the mask, lazy ones
- * included, which switch to init_mm (flush_tlb_func()) and so leave the mm's mask.
+ * the task's tlb_ubc) that a flush interrupts: with mm `slot1` loaded (0: any mm of `mms`, the
+ * batched flush's info->mm == NULL) and not lazy: its task runs, and not its kworker (a kernel
+ * thread). A lazy one is marked to flush its own TLB when its task runs again; an interrupted one
+ * is up to date. With `freedTables` (native_flush_tlb_multi()) every CPU of the mask, lazy ones
+ * included, which switch to init_mm (flush_tlb_func()) and so leave the mm's mask. A CPU whose
+ * kworker runs is interrupted then but stays in the mm: the logical runtime has run that work
+ * already, and its task resumes in the mm.
  */
-function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: number, freedTables: boolean): number {
+function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: number, freedTables: boolean, mms?: readonly number[]): number {
   const w = ctx.w;
+  const kworker = ctx.hooks.kworkerRunning;
   let n = 0;
   for (let k = 0; k < MASK_WORDS; k++) {
     let bits = mask[at + k]!;
@@ -118,16 +125,26 @@ function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: numb
       const b = cpuWords(cpu);
       if (w[b + C.ONLINE] === 0) continue;
       const loaded = w[b + C.LOADED_MM]!;
+      const lazyMode = w[b + C.TLB_LAZY] !== 0;
       if (freedTables) {
         n++;
-        if (w[b + C.TLB_LAZY] !== 0) {
+        w[b + C.TLB_STALE] = 0;
+        if (lazyMode) {
           w[b + C.TLB_LAZY] = 0;
           w[b + C.LOADED_MM] = 0;
-          if (loaded !== 0) atomic_fetch_and(ctx, maskOf(loaded) + k, ~(1 << (cpu & 31)));
+          w[b + C.TLB_STALE] = 1; // its task loads the mm afresh
+          atomic_fetch_and(ctx, maskOf(loaded) + k, ~(1 << (cpu & 31)));
         }
-      } else if (slot1 === 0 || loaded === slot1) {
-        if (w[b + C.TLB_LAZY] === 0) n++;
-        else w[b + C.TLB_STALE] = 1;
+        continue;
+      }
+      // The batched flush (info->mm == NULL) reaches any CPU that is not lazy; only the mms it
+      // deferred flushes of had their tlb_gen moved on.
+      const ours = slot1 === 0 ? loaded !== 0 && (mms === undefined || mms.includes(loaded)) : loaded === slot1;
+      if (lazyMode || (kworker !== undefined && kworker(cpu))) {
+        if (ours) w[b + C.TLB_STALE] = 1;
+      } else if (ours || slot1 === 0) {
+        n++;
+        w[b + C.TLB_STALE] = 0;
       }
     }
   }
@@ -149,13 +166,19 @@ function flush_tlb_mm_range(ctx: KernelCtx, vma: number, freedTables: boolean): 
 /** flush_tlb_page() (ptep_clear_flush(), mm/pgtable-generic.c; arch/x86, 6.1.y and 6.12.y): one page of `vma`'s mm. */
 export const flush_tlb_page = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, false);
 
-/** flush_tlb_mm() (arch/x86/include/asm/tlbflush.h, 6.1.y and 6.12.y): all of `vma`'s mm, as dup_mmap() ends (kernel/fork.c). */
-export const flush_tlb_mm = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, false);
+/**
+ * flush_tlb_mm() (arch/x86/include/asm/tlbflush.h, 6.1.y and 6.12.y): all of `vma`'s mm, as
+ * dup_mmap() ends (kernel/fork.c). x86 defines it with freed_tables true, so lazy CPUs are
+ * interrupted too.
+ */
+export const flush_tlb_mm = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, true);
 
 /**
  * tlb_finish_mmu() -> tlb_flush_mmu() -> tlb_flush() (mm/mmu_gather.c, include/asm-generic/tlb.h,
  * 6.1.y and 6.12.y) after munmap cleared `vma`'s PTEs and free_pgtables() freed its page tables
- * (freed_tables): the lazy CPUs are interrupted too.
+ * (freed_tables): the lazy CPUs are interrupted too. An assumption: free_pgd_range() frees a PTE
+ * table only where no neighbouring VMA shares its 2 MiB, and the model has no addresses; a VMA
+ * that shared its tables would leave freed_tables 0 and lazy CPUs passed by.
  */
 export const tlb_flush_freed_tables = (ctx: KernelCtx, vma: number): void => flush_tlb_mm_range(ctx, vma, true);
 
@@ -188,6 +211,7 @@ export function set_tlb_ubc_flush_pending(ctx: KernelCtx, vma: number): void {
   const ubc = ctx.task.tlbUbc;
   const at = maskOf(slot1);
   for (let k = 0; k < MASK_WORDS; k++) ubc.mask[k]! |= ctx.w[at + k]!;
+  if (!ubc.mms.includes(slot1)) ubc.mms.push(slot1); // arch_tlbbatch_add_pending(): inc_mm_tlb_gen(mm)
   ubc.pending = true;
 }
 
@@ -200,7 +224,8 @@ export function try_to_unmap_flush(ctx: KernelCtx): void {
   const ubc = ctx.task.tlbUbc;
   if (!ubc.pending) return;
   const self = (ubc.mask[ctx.cpu >> 5]! & (1 << (ctx.cpu & 31))) !== 0;
-  charge_flush(ctx, count_targets(ctx, ubc.mask, 0, 0, false), self);
+  charge_flush(ctx, count_targets(ctx, ubc.mask, 0, 0, false, ubc.mms), self);
   ubc.mask.fill(0);
+  ubc.mms.length = 0;
   ubc.pending = false;
 }

@@ -7,7 +7,6 @@ import type { KernelCtx, KGen } from './context.js';
 import { wait_event } from './wait.js';
 import { COST, charge } from './cost.js';
 import { C, cpuBase } from './layout.js';
-import { tlb_switch_in, tlb_switch_out } from './tlb.js';
 
 /**
  * queue_work_on(cpu, mm_percpu_wq, lru_add_drain_work): returns the sequence to flush. The
@@ -75,14 +74,7 @@ export function run_pending_work(ctx: KernelCtx, fn: (ctx: KernelCtx) => void): 
   // Claim the pending instance (the kernel clears PENDING before running the function).
   const seq = Atomics.exchange(ctx.w, ctx.base + C.WQ_PENDING, 0);
   if (seq === 0) return false;
-  // A workqueue item runs in the kworker, a kernel thread: the CPU is lazy for TLB flushes
-  // meanwhile. An interrupt-driven drain runs on top of the task, in its mm.
-  if (ctx.policy.switches.drainMechanism === 'ipi') fn(ctx);
-  else {
-    const tlb = tlb_switch_out(ctx);
-    fn(ctx);
-    tlb_switch_in(ctx, tlb);
-  }
+  fn(ctx);
   if (ctx.hooks.deferCompletion) ctx.hooks.deferCompletion(ctx, seq);
   else work_complete(ctx, seq);
   return true;

@@ -49,7 +49,7 @@ export function validatePolicyFile(obj: unknown, file: string, lookup: BaseLooku
   if (top && !('known' in lookup(id))) {
     pr.add(
       ['id'],
-      `an id no built-in policy or kernel release has${top.id === undefined ? ' (the id comes from the file name when the file gives none)' : ''}`,
+      `an id that names no built-in policy or kernel version${top.id === undefined ? ' (the id comes from the file name when the file gives none)' : ''}`,
       showValue(id),
     );
   }

@@ -5,7 +5,7 @@
 import { STAT_NAMES } from '../mm/layout.js';
 import { VMSTAT } from '../report/vmstat.js';
 import type { PolicyAggregate } from '../stats/aggregate.js';
-import { wilson } from '../stats/wilson.js';
+import { newcombeDiff, wilson } from '../stats/wilson.js';
 import type { Op, Scenario } from '../scenario/schema.js';
 import { lineUp, parsePageRef, pinnedPfn, type LineUp } from '../trace/page_ref_lineup.js';
 import type { GuestScenarioResult } from './guest_output.js';
@@ -54,8 +54,8 @@ export interface SideFigures {
  * scenario whose outcome depends on time or interleaving (it has pauses or hogs, or the emulator's
  * rate lies strictly between 0 and 100%): TCG's emulated time and its coarse interleaving of
  * vCPUs are not the emulator's, so such a difference is reported but not counted. too few trials:
- * the two failure rates' intervals overlap, but one side's rate lies outside the other's interval
- * (0/3 against 3/3): the trials cannot tell agreement from disagreement.
+ * the failure rates show no difference, but the trials cannot rule out one of 50 points either
+ * (0/1 against 1/1, 0/3 against 1/3).
  */
 export type Verdict = 'ok' | 'DISAGREE' | 'timing' | 'too few trials';
 
@@ -182,6 +182,8 @@ export function emulatorFigures(a: PolicyAggregate, s: Scenario): SideFigures {
 
 const fmt = (x: number | null) => (x === null ? '-' : x === 0 ? '0' : x.toFixed(2));
 const pct = (x: number) => `${(x * 100).toFixed(x === 0 || x === 1 ? 0 : 1)}%`;
+/** A difference of failure rates (50 points) that trials which cannot rule it out are too few to judge. */
+const WIDE = 0.5;
 /** Means agree within 0.1 absolute or 10% of the larger. */
 export function closeEnough(a: number, b: number): boolean {
   return Math.abs(a - b) <= Math.max(0.1, 0.1 * Math.max(Math.abs(a), Math.abs(b)));
@@ -195,14 +197,16 @@ export function compareScenario(id: string, real: SideFigures, emu: SideFigures,
   const c: Comparison[] = [];
   const raced = timedScenario || (emu.rate > 0 && emu.rate < 1) || (real.rate > 0 && real.rate < 1);
   const judge = (agree: boolean, sensitive: boolean): Verdict => (agree ? 'ok' : sensitive ? 'timing' : 'DISAGREE');
-  const overlap = real.ci95[0] <= emu.ci95[1] && emu.ci95[0] <= real.ci95[1];
-  const inside = (x: number, ci: readonly [number, number]) => ci[0] <= x && x <= ci[1];
-  const settled = inside(real.rate, emu.ci95) && inside(emu.rate, real.ci95);
+  // The rates differ when the 95% interval of their difference excludes 0; it may still be too
+  // wide to rule out a large difference.
+  const [lo, hi] = newcombeDiff(real.rate, real.ci95, emu.rate, emu.ci95);
+  const same = lo <= 0 && 0 <= hi;
+  const unsettled = same && (lo <= -WIDE || hi >= WIDE);
   c.push({
     metric: 'trials with a failed pin',
     real: `${real.failedTrials}/${real.trials} (${pct(real.rate)}, CI ${pct(real.ci95[0])}-${pct(real.ci95[1])})`,
     emulator: `${emu.failedTrials}/${emu.trials} (${pct(emu.rate)}, CI ${pct(emu.ci95[0])}-${pct(emu.ci95[1])})`,
-    verdict: overlap && !settled ? 'too few trials' : judge(overlap, raced),
+    verdict: unsettled ? 'too few trials' : judge(same, raced),
   });
   const realErr = Object.keys(real.errors).sort();
   const emuErr = Object.keys(emu.errors).sort();
@@ -246,7 +250,7 @@ export function renderComparisons(rows: readonly ScenarioComparison[], realLabel
     out.push(`No disagreements in ${rows.length} scenario${rows.length === 1 ? '' : 's'}.`);
   }
   if (unsettled.length > 0) {
-    out.push('', `Too few trials to judge (${unsettled.length}): the rates differ, but their 95% intervals overlap; run more with --trials:`);
+    out.push('', `Too few trials to judge (${unsettled.length}): no difference shown, but none of 50 points ruled out either; run more with --trials:`);
     for (const { id, c } of unsettled) out.push(`  ${id}: ${c.metric}: real ${c.real}, emulator ${c.emulator}`);
   }
   if (timing.length > 0) {

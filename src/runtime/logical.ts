@@ -71,6 +71,12 @@ interface LCpu {
   /** Start of the task's last step: an IPI may land anywhere inside it. */
   lastStart: number;
   /**
+   * When its kworker last ran workqueue drain work, from its start (queued for the lock
+   * included) to its end: the CPU is lazy for TLB flushes meanwhile (hooks.kworkerRunning).
+   */
+  kwFrom: number;
+  kwUntil: number;
+  /**
    * The task stopped at a yield point inside kernel code (a race window, not a place where it
    * gives up the CPU): under voluntary preemption its CPU's kworker waits for the task's next
    * real scheduling point (an op boundary, a sleep, a wait) or its end.
@@ -214,6 +220,11 @@ export class LogicalRuntime {
       // held: its hold time is serialised here instead (taken at most when the last holder let go).
       // Completed when the kworker's step ends (its clock by then): flush_work() waits until then.
       deferCompletion: (ctx, seq) => this.completions.push(this.clock, ctx.cpu, seq),
+      // A flush at this step's clock passes by a CPU whose kworker (a kernel thread) runs then.
+      kworkerRunning: (cpu) => {
+        const s = this.cpus[cpu]!;
+        return s.kwFrom <= this.clock && this.clock < s.kwUntil;
+      },
       lockHeld: (lock, held) => {
         const i = lock * this.nodes + (this.current?.node ?? 0);
         if (held) this.clock = Math.max(this.clock, this.lockFree[i]!);
@@ -238,6 +249,8 @@ export class LogicalRuntime {
         kwTriedAt: -1,
         kwTriedStep: -1,
         lastStart: 0,
+        kwFrom: 0,
+        kwUntil: 0,
         inKernel: false,
         ipi: opts.policy.switches.drainMechanism === 'ipi',
         lockWait: false,
@@ -418,6 +431,8 @@ export class LogicalRuntime {
       s.kwSwitch = 0;
       s.kwTriedAt = -1;
       s.lastStart = 0;
+      s.kwFrom = 0;
+      s.kwUntil = 0;
       s.inKernel = false;
       s.lockWait = false;
       const steps: Step[] = job.isScripted(s.ctx.cpu) ? job.steps(s.ctx.cpu, trial) : [];
@@ -474,7 +489,12 @@ export class LogicalRuntime {
       this.clock = t + this.costs.stepNs + (kw ? s.kwSwitch : 0);
       this.stepAt = t;
       if (kw) {
+        const from = s.kwTriedAt >= 0 ? s.kwTriedAt : t;
         kworker_run_pending(s.ctx);
+        if (!s.ipi) {
+          s.kwFrom = from;
+          s.kwUntil = this.clock;
+        }
         s.kwReady = Infinity;
         s.kwSwitch = 0;
         s.kwTriedAt = -1;

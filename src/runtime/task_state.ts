@@ -18,6 +18,7 @@ export function resetTaskState(ctx: KernelCtx): void {
   ctx.task.pfMemallocPin = false;
   ctx.task.tlbUbc.pending = false;
   ctx.task.tlbUbc.mask.fill(0);
+  ctx.task.tlbUbc.mms.length = 0;
 }
 
 /** What a throw from kernel code is: a KernelLivelock or KernelDeadlock a hang (watchdog), anything else an emulator crash. */

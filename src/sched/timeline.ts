@@ -39,6 +39,8 @@ export function formatTimeline(ds: readonly DecisionRecord[], stepsOf: (cpu: num
     i = j;
   }
   lines.push('(* = preemption: the previous thread could have continued; "-> x" = the scheduling point where the CPU stopped)');
-  lines.push(`(time = the scheduler's clock: ${TICK_NS} ns a decision plus the scenario's delays and hogs, not what the kernel work costs)`);
+  lines.push(
+    `(time = the scheduler's clock: ${TICK_NS} ns a decision plus the scenario's delays and hogs (none when timeless), not what the kernel work costs)`,
+  );
   return lines;
 }

@@ -37,3 +37,14 @@ export function wilson(k: number, n: number, z: number = Z95): [number, number] 
 export function proportion(k: number, n: number): Proportion {
   return { rate: n === 0 ? 0 : k / n, ci95: wilson(k, n) };
 }
+
+/**
+ * Newcombe's hybrid score interval for the difference p1 - p2 of two independent proportions
+ * (Newcombe 1998, method 10), built from each one's Wilson interval: 95% when theirs are. It
+ * excludes 0 when the two rates differ; unlike "the two intervals overlap" it settles 0/1000
+ * against 1/1000 (no difference shown) and 0/3 against 3/3 (a difference) alike.
+ */
+export function newcombeDiff(p1: number, ci1: readonly [number, number], p2: number, ci2: readonly [number, number]): [number, number] {
+  const d = p1 - p2;
+  return [d - Math.hypot(p1 - ci1[0], ci2[1] - p2), d + Math.hypot(ci1[1] - p1, p2 - ci2[0])];
+}
