@@ -41,3 +41,27 @@ test('every § the code and docs cite is a section of docs/model.md', () => {
   const missing = [...cited].filter((c) => !sections.has(c)).sort();
   expect(missing).toEqual([]);
 });
+
+test('every YAML example in the docs loads: scenarios as the loader reads them, cost files as `--costs` does', async () => {
+  const { parseScenarioText } = await import('../src/scenario/load.js');
+  const { parseDocumentText } = await import('../src/input/document.js');
+  const { validateCostFile } = await import('../src/cost/file.js');
+  const { CostFileError } = await import('../src/input/problems.js');
+  let scenarios = 0;
+  let costs = 0;
+  for (const f of DOCS) {
+    for (const m of readFileSync(f, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)) {
+      const text = m[1]!;
+      const where = `${f.slice(ROOT.length + 1)} example`;
+      if (/^steps:/m.test(text)) {
+        expect(() => parseScenarioText(text, where), where).not.toThrow();
+        scenarios++;
+      } else if (/Ns:/.test(text)) {
+        const fail = (file: string, ps: ConstructorParameters<typeof CostFileError>[1]) => new CostFileError(file, ps);
+        expect(() => parseDocumentText(text, where, 'yaml', (o) => validateCostFile(o, where), fail), where).not.toThrow();
+        costs++;
+      }
+    }
+  }
+  expect([scenarios, costs]).toEqual([1, 2]);
+});
