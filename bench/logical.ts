@@ -98,6 +98,7 @@ export async function hostCosts(): Promise<{ costs: CostModel; how: Record<strin
     idlePollNs: 0, // per CPU count: benchLogical() costsFor()
     wakePollingNs: busyRt / 2,
     busySpacingNs: 0,
+    remoteNodeNs: 0, // one node
     numaNodes: 1, // one lruvec lock word in the emulator's shared memory
   };
   return {

@@ -42,6 +42,18 @@ describe('logical time follows from the costs and the kernel code', () => {
     expect(two.get('workqueue 8')!.max).toBe(4 * 8000);
     expect(four.get('workqueue 8')!.max).toBe(2 * 8000);
   });
+  test("another node's CPUs cost remoteNodeNs more to queue work on (a line they wrote last), not to scan; the caller's own node's do not", async () => {
+    // Caller CPU 0 on node 0 of 2: CPUs 4-7 are remote. Each has a batch: scanned and queued.
+    const scan = await latencies({ drainScanNs: 100, numaNodes: 2, remoteNodeNs: 1000 }, { cpus: [8], mechanisms: ['workqueue'] });
+    expect(scan.get('workqueue 8')!.max).toBe(8 * 100 + 4 * 1000); // the queueing's premium only
+    const queue = await latencies({ queueWorkNs: 100, numaNodes: 2, remoteNodeNs: 1000 }, { cpus: [8], mechanisms: ['workqueue'] });
+    expect(queue.get('workqueue 8')!.max).toBe(8 * 100 + 4 * 1000); // its own CPU's work too, as __lru_add_drain_all() queues it
+    const one = await latencies({ queueWorkNs: 100, numaNodes: 1, remoteNodeNs: 1000 }, { cpus: [8], mechanisms: ['workqueue'] });
+    expect(one.get('workqueue 8')!.max).toBe(8 * 100);
+    const locked = await latencies({ remoteLockNs: 100, numaNodes: 2, remoteNodeNs: 1000 }, { cpus: [8], mechanisms: ['remote-locked'] });
+    const local = await latencies({ remoteLockNs: 100, numaNodes: 2, remoteNodeNs: 0 }, { cpus: [8], mechanisms: ['remote-locked'] });
+    expect(locked.get('remote-locked 8')!.max - local.get('remote-locked 8')!.max).toBeGreaterThanOrEqual(4 * 1000);
+  });
   test('work outside the lock overlaps: kworkers woken at once finish together', async () => {
     const l = await latencies({ lruMoveNs: 1000, kworkerWakeIdleNs: 20_000 }, { cpus: [8], mechanisms: ['workqueue'] });
     // the local drain (8 µs) runs while the seven wake-ups (20 µs) are in flight; then 7 walks in turn

@@ -38,6 +38,7 @@ export const CostModelSchema = z
     idlePollNs: ns,
     wakePollingNs: ns,
     busySpacingNs: ns,
+    remoteNodeNs: ns,
     numaNodes: z.number().int().min(1).max(512),
   })
   .strict();
@@ -66,6 +67,7 @@ export const DEFAULT_COSTS: CostModel = {
   idlePollNs: 2_000,
   wakePollingNs: 1_500,
   busySpacingNs: 100_000,
+  remoteNodeNs: 100,
   numaNodes: 2,
 };
 
@@ -102,6 +104,8 @@ export const COST_SOURCES: Record<CostField, string> = {
     'waking a thread on a polling idle CPU: no IPI (the CPU has TIF_POLLING_NRFLAG set: set_nr_if_polling() in kernel/sched/core.c), no idle-state exit, one context switch (1-2 µs: lmbench lat_ctx)',
   numaNodes:
     "NUMA nodes, each with its own lruvec and so its own lru_lock (pgdat->__lruvec, or one per memcg per node: mem_cgroup_lruvec() in include/linux/memcontrol.h): a two-socket server without sub-NUMA clustering has 2. CPUs are split into nodes in order, and a CPU's batches hold folios of its own node (local allocation), so kworkers of different nodes do not contend",
+  remoteNodeNs:
+    "estimate: what writing another CPU's per-CPU data costs more when that CPU is on another NUMA node and wrote the line last (queue_work_on()'s work item and pool, a QPW or extraction remote local lock): the line crosses the socket interconnect, about 100 ns more than within a socket (the order measured in Schweizer, Besta, Hoefler, PACT 2015, as for lruvecLockNs); added to queueWorkNs and remoteLockNs for a CPU of another node. Not to drainScanNs: the scan reads lines that stay cached between scans unless their CPU wrote them, which the model does not track",
   busySpacingNs:
     'a busy CPU reaches a point where a woken kworker can run: at the wake-up (wakeup preemption) or the next tick at worst (1-4 ms at CONFIG_HZ 1000-250; sched_wakeup_granularity 1 ms scaled by CPU count before v6.6, base_slice 0.75 ms since EEVDF): 100 µs is a middle value; sweep it with --spacing',
 };

@@ -61,8 +61,12 @@ export interface RuntimeHooks {
    * the thread waits; single-thread runtimes: logical time, at the yield that follows.
    */
   sleepNs(ns: number): void;
-  /** Units of kernel work done (mm/cost.ts): the logical-time runtime advances the CPU's clock by their cost. */
-  charge?(event: number, n: number): void;
+  /**
+   * Units of kernel work done (mm/cost.ts): the logical-time runtime advances the CPU's clock by
+   * their cost; `target`: the work reads or writes CPU `target`'s per-CPU data (its cache lines),
+   * which costs more from another NUMA node.
+   */
+  charge?(event: number, n: number, target?: number): void;
   /**
    * A spinlock shared by all CPUs (mm/cost.ts LOCK) was taken (`held`) or released: the
    * logical-time runtime serialises the holders in time. Free-run contends for real.

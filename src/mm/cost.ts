@@ -43,6 +43,10 @@ export const COST_EVENT_NAMES = [
 export function charge(ctx: KernelCtx, ev: CostEvent, n = 1): void {
   ctx.hooks.charge?.(ev, n);
 }
+/** One unit of work on CPU `cpu`'s per-CPU data (its work item, a local lock), which that CPU wrote last: dearer from another node. */
+export function charge_on(ctx: KernelCtx, ev: CostEvent, cpu: number): void {
+  ctx.hooks.charge?.(ev, 1, cpu);
+}
 
 /** Spinlocks every CPU shares, whose hold times the logical-time runtime serialises. */
 export const LOCK = {

@@ -6,8 +6,8 @@ import { Batch } from './constants.js';
 import type { KernelCtx, KGen } from './context.js';
 import { KernelDeadlock } from './errno.js';
 import { wait_trylock, waiter_bit, wake_waiters } from './wait.js';
-import { COST, LOCK, charge, lock_held } from './cost.js';
-import { C, G, Stat, cpuBase, gw } from './layout.js';
+import { COST, LOCK, charge, charge_on, lock_held } from './cost.js';
+import { C, CPU_WORDS, G, GLOBAL_WORDS, Stat, cpuBase, gw } from './layout.js';
 
 /** Which local lock: offsets in the CPU region. */
 export const LocalLock = { fbatches: C.LOCK, fbatches_irq: C.LOCK_IRQ, mlock: C.MLOCK_LOCK } as const;
@@ -63,9 +63,11 @@ export function local_unlock(ctx: KernelCtx, which: number): void {
   ctx.ipiBlocked--;
   ctx.preempt--;
 }
+/** The CPU whose region starts at `cpuBaseWord` (cpuBase()'s inverse). */
+const cpuOfBase = (cpuBaseWord: number): number => (cpuBaseWord - GLOBAL_WORDS) / CPU_WORDS;
 /** Take another CPU's local lock (QPW-style remote lock; hotplug-dead or extraction only). */
 export function remote_lock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
-  charge(ctx, COST.REMOTE_LOCK);
+  charge_on(ctx, COST.REMOTE_LOCK, cpuOfBase(cpuBaseWord));
   lockWord(ctx, cpuBaseWord + which, ctx.cpu);
 }
 export function remote_unlock(ctx: KernelCtx, cpuBaseWord: number, which: number): void {
@@ -87,7 +89,7 @@ export function cpu_lock_held(ctx: KernelCtx, cpu: number, which: number): boole
 }
 /** Try once to take another CPU's local lock. */
 export function remote_trylock(ctx: KernelCtx, cpuBaseWord: number, which: number): boolean {
-  charge(ctx, COST.REMOTE_LOCK);
+  charge_on(ctx, COST.REMOTE_LOCK, cpuOfBase(cpuBaseWord));
   return Atomics.compareExchange(ctx.w, cpuBaseWord + which, 0, ctx.cpu + 1) === 0;
 }
 

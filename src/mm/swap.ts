@@ -367,6 +367,8 @@ export function lru_add_drain(ctx: KernelCtx): void {
  * batches, then need_mlock_drain() and has_bh_in_lru() (fs/buffer.c). A batch holding only tombstones still reads non-empty.
  */
 export function cpu_needs_drain(ctx: KernelCtx, cpu: number): boolean {
+  // Flat, wherever `cpu` is: lines its CPU has not written since this caller's last scan are still
+  // cached here (idle CPUs' mostly), and the model does not track caches.
   charge(ctx, COST.DRAIN_SCAN);
   return (
     folio_batch_count(ctx, cpu, Batch.lru_add) !== 0 ||

@@ -5,7 +5,7 @@
 // it. Sequence numbers in shared memory make this exact.
 import type { KernelCtx, KGen } from './context.js';
 import { wait_event } from './wait.js';
-import { COST, charge } from './cost.js';
+import { COST, charge, charge_on } from './cost.js';
 import { C, cpuBase } from './layout.js';
 
 /**
@@ -20,7 +20,7 @@ export function queue_work_on(ctx: KernelCtx, cpu: number): number {
   if (pending !== 0) return pending; // already pending: flushing waits for that instance
   const seq = Atomics.add(ctx.w, b + C.WQ_QUEUED_SEQ, 1) + 1;
   Atomics.store(ctx.w, b + C.WQ_PENDING, seq);
-  charge(ctx, COST.QUEUE_WORK);
+  charge_on(ctx, COST.QUEUE_WORK, cpu);
   ctx.hooks.wake(cpu);
   return seq;
 }

@@ -213,8 +213,10 @@ export class LogicalRuntime {
       sleepNs: (ns) => {
         if (this.current) this.current.taskReady = this.clock + ns;
       },
-      charge: (ev, n) => {
+      charge: (ev, n, target) => {
         this.clock += this.cost[ev]! * n;
+        // Another CPU's per-CPU data, on another node: its cache lines cross the interconnect.
+        if (target !== undefined && this.current !== null && this.cpus[target]!.node !== this.current.node) this.clock += this.costs.remoteNodeNs * n;
       },
       // A holder's critical section is atomic in one step, so other CPUs never see the lock
       // held: its hold time is serialised here instead (taken at most when the last holder let go).
