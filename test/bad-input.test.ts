@@ -87,6 +87,16 @@ describe('a CPU stuck in a long non-preemptible stretch (free-run)', () => {
     expect(doc.results[0]!.trials).toBe(2);
     expect(doc.results[0]!.failures.byKind.watchdog).toBe(2);
   });
+  test('a CPU in a long delay is reported as sleeping for a set time, not as waiting for a condition', async () => {
+    const f = join(dir, 'sleep.yaml');
+    writeFileSync(
+      f,
+      'id: sleep\ntitle: t\ndescription: d\nraceWindow: r\ncpus: 2\nsteps:\n  1:\n    - delay: { us: 1000000000 }\n  0:\n    - lru_add_drain_all\n',
+    );
+    const r = await cli('stress', f, '--policy', 'v6.11', '--trials', '1', '--watchdog', '1', '--no-progress');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('CPU 1 is sleeping for a set time (a delay, or the pause after an op) at steps.1[0] (delay)');
+  });
 });
 
 test('a scenario too big for the folio table is refused by the loader, with the sum', async () => {

@@ -161,9 +161,9 @@ export class FreeRunCpu {
    * Sleep until `cond()` or until `deadlineNs`, running this CPU's kworker whenever drain work
    * arrives (a sleeping task leaves its CPU to the kworker). Returns cond().
    */
-  waitUntil(cond: () => boolean, deadlineNs: number): boolean {
+  waitUntil(cond: () => boolean, deadlineNs: number, as: number = CpuState.WAITING): boolean {
     const state = this.ctx.base + C.STATE;
-    const was = Atomics.exchange(this.ctx.w, state, CpuState.WAITING);
+    const was = Atomics.exchange(this.ctx.w, state, as);
     try {
       return this.waitLoop(cond, deadlineNs);
     } finally {
@@ -204,6 +204,6 @@ export class FreeRunCpu {
   /** A preemptible delay of `us`: the task sleeps, the CPU's kworker may run meanwhile. */
   delay(us: number): void {
     if (us <= 0) return;
-    this.waitUntil(() => false, nowNs() + us * 1000);
+    this.waitUntil(() => false, nowNs() + us * 1000, CpuState.SLEEPING);
   }
 }

@@ -137,8 +137,14 @@ if (NR_BATCHES * BATCH_WORDS > C.BATCH_GEN) throw new Error('layout: batches ove
 export const CPU_WORDS = 18 * LINE + NR_STATS; // 336, a multiple of LINE
 
 /** C.STATE values: what a free-run CPU thread is doing, as the watchdog reports it. */
-export const CpuState = { RUNNING: 0, WAITING: 1, NOPREEMPT: 2, DONE: 3 } as const;
-export const CPU_STATE_NAMES = ['running', 'waiting (sleeping until a condition holds)', 'in a non-preemptible stretch', 'done with its steps'] as const;
+export const CpuState = { RUNNING: 0, WAITING: 1, NOPREEMPT: 2, DONE: 3, SLEEPING: 4 } as const;
+export const CPU_STATE_NAMES = [
+  'running',
+  'waiting (sleeping until a condition holds)',
+  'in a non-preemptible stretch',
+  'done with its steps',
+  'sleeping for a set time (a delay, or the pause after an op)',
+] as const;
 
 /** Folio record: one 128-byte record per folio (two lines), so folios never share a line. */
 export const F = {
