@@ -99,9 +99,11 @@ describe('judging the two sides', () => {
     expect(verdict(of(10, 30), of(12, 30))).toBe('ok');
     expect(verdict(of(0, 1), of(1, 1))).toBe('too few trials');
     expect(verdict(of(0, 3), of(1, 3))).toBe('too few trials');
+    expect(verdict(of(0, 3), of(0, 3))).toBe('too few trials'); // equal, but 3 trials a side cannot rule out 50 points
+    expect(verdict(of(0, 5), of(0, 5))).toBe('ok');
     const c = compareScenario('S1', of(0, 1), of(1, 1), false);
     const text = renderComparisons([c], 'real', 'emulator');
-    expect(text).toContain('Too few trials to judge (1): no difference shown, but none of 50 points ruled out either');
+    expect(text).toContain('Too few trials to judge (1): no difference shown, but a difference of 50 points is not ruled out either');
     expect(text).toMatch(/S1: trials with a failed pin: real 0\/1 .*emulator 1\/1/);
   });
   test('in a timed scenario differing rates and means are timing, but an error only the real kernel returns is not', () => {

@@ -127,11 +127,13 @@ describe('the commands print the declared measures', () => {
   test.concurrent('run: the measures of the one trial, and the batch occupancy S3 declares', async ({ expect }) => {
     const r = await cli('run', 'S3', '--seed', '1');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^v6\.11\s+lru_moves\s+PGROTATED\s+\d+\s+\S+\s+[01]\/1 trial /m);
-    expect(r.out).toMatch(/^v6\.11\s+lru_ops_dropped\s+LRU_OP_DROPPED\s/m);
+    // One trial: each counter's value, no interval (which says nothing at n = 1).
+    expect(r.out).toMatch(/^lru_moves\s+PGROTATED\s+\d+\s*$/m);
+    expect(r.out).toMatch(/^lru_ops_dropped\s+LRU_OP_DROPPED\s+\d+/m);
+    expect(r.out).not.toMatch(/\[\d+(\.\d+)?%, /);
     expect(r.out).toMatch(/^Batch occupancy at the end:\n {2}(CPU \d+: \d+ entr|every CPU batch empty)/m);
     const s4 = await cli('run', 'S4', '--seed', '1');
-    expect(s4.out).toMatch(/^v6\.11\s+cow\s+COW_COPY\s/m);
+    expect(s4.out).toMatch(/^cow\s+COW_COPY\s+1\s*$/m);
     expect(s4.out).not.toMatch(/Batch occupancy/);
   });
   test.concurrent('affected: a scenario without a pin gets its measures per range, no pin verdict', async ({ expect }) => {

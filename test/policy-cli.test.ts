@@ -72,6 +72,20 @@ describe('a policy file on the command line', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/^folio-race: --kernel: kernel '5\.15\.150': no stable history of 5\.15\.y is modelled/m);
   });
+  test.concurrent('a version past the releases read runs as the newest row and says so, on every path that takes one', async ({ expect }) => {
+    const note = /^folio-race: note: kernel '6\.1\.999' is newer than 6\.1\.\d+, the newest 6\.1\.y release read: it runs as 6\.1\.\d+-6\.1\.\d+, assumed/m;
+    const runs = await Promise.all([
+      cli('run', 'S1', '--kernel', '6.1.999', '--seed', '1'),
+      cli('stress', 'S1', '--policy', '6.1.999+batchCapacity=15', '--trials', '1', '--mode', 'deterministic', '--no-progress'),
+      cli('affected', 'S1', '--kernel', '6.1.999', '--trials', '1'),
+    ]);
+    for (const r of runs) {
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(note);
+    }
+    const read = await cli('run', 'S1', '--kernel', '6.1.192', '--seed', '1');
+    expect(read.err).not.toMatch(/note:/);
+  });
   test.concurrent('a malformed file: exit 2, the file, path and line, nothing on stdout', async ({ expect }) => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'base: merged\nswitches:\n  gupDrainRule: sometimes\n');

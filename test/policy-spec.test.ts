@@ -203,6 +203,7 @@ describe('kernel releases', () => {
     expect(releaseAssumption('6.1.999')).toBe(
       `kernel '6.1.999' is newer than ${newest.to}, the newest 6.1.y release read: it runs as ${newest.id}, assumed to keep that range's switches (folio-race kernels)`,
     );
+    expect(releaseAssumption('6.1.999+batchCapacity=15')).toMatch(/^kernel '6\.1\.999' is newer than /); // an inline variant's base
     expect(releaseAssumption(newest.to)).toBeNull();
     expect(releaseAssumption('6.1.150')).toBeNull();
     expect(releaseAssumption('6.1.y')).toBeNull();

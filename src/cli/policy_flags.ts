@@ -36,10 +36,10 @@ export function policiesFlag(raw: string): Policy[] {
 }
 
 /** Say on stderr which listed versions lie past the releases read (their switches are assumed). */
-function noteAssumedReleases(spec: string): void {
+export function noteAssumedReleases(spec: string, write: (line: string) => void = (l) => process.stderr.write(l)): void {
   for (const item of spec.split(',')) {
     const note = releaseAssumption(item.trim());
-    if (note !== null) process.stderr.write(`folio-race: note: ${note}\n`);
+    if (note !== null) write(`folio-race: note: ${note}\n`);
   }
 }
 

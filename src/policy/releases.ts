@@ -479,9 +479,10 @@ export function releaseFor(version: string): KernelRelease {
 /**
  * The note a version past the data needs: it lies beyond the newest release checked of an
  * open-ended range, so its switches are assumed, not read (null: the version was read, or is no
- * single version).
+ * single version). `spec` may be an inline variant (6.1.999+batchCapacity=15): its base counts.
  */
-export function releaseAssumption(version: string): string | null {
+export function releaseAssumption(spec: string): string | null {
+  const version = spec.split('+')[0]!.trim(); // an inline variant's base
   const ver = parseVersion(version);
   if (!ver) return null;
   let r: KernelRelease;

@@ -250,7 +250,10 @@ export function renderComparisons(rows: readonly ScenarioComparison[], realLabel
     out.push(`No disagreements in ${rows.length} scenario${rows.length === 1 ? '' : 's'}.`);
   }
   if (unsettled.length > 0) {
-    out.push('', `Too few trials to judge (${unsettled.length}): no difference shown, but none of 50 points ruled out either; run more with --trials:`);
+    out.push(
+      '',
+      `Too few trials to judge (${unsettled.length}): no difference shown, but a difference of 50 points is not ruled out either; run more with --trials:`,
+    );
     for (const { id, c } of unsettled) out.push(`  ${id}: ${c.metric}: real ${c.real}, emulator ${c.emulator}`);
   }
   if (timing.length > 0) {

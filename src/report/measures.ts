@@ -37,6 +37,10 @@ export interface MeasureFigure {
 export interface MeasureOptions {
   /** Where the end-of-trial states among the declared measures are printed (renderMeasures' note). */
   endState?: string;
+  /** One trial (`run`): each counter's value, no means or intervals (which say nothing at n = 1). */
+  single?: boolean;
+  /** Whose clock the latency measures are on, when it is not the host's (`the scheduler's clock`). */
+  clock?: string;
 }
 
 /** Measures of the state a trial ends in (not counters): not aggregated over trials. */
@@ -122,7 +126,7 @@ function fmtMean(x: number | null): string {
 
 /** `10/10 trials 100.0% [72.2%, 100.0%]`. */
 export function formatMeasureRate(r: MeasureRate): string {
-  const of = r.of === 'trials' && r.n === 1 ? 'trial' : r.of;
+  const of = r.n === 1 ? r.of.replace(/s$/, '') : r.of;
   return `${r.k}/${r.n} ${of} ${formatPct(r.rate)} [${formatPct(r.ci95[0])}, ${formatPct(r.ci95[1])}]`;
 }
 
@@ -145,6 +149,7 @@ export function measureDocLines(measures: readonly MeasureName[], indent = '  ')
  */
 export function renderMeasures(measures: readonly MeasureName[], aggs: readonly PolicyAggregate[], opts: MeasureOptions = {}): string {
   if (measures.length === 0 || aggs.length === 0) return '';
+  if (opts.single) return renderOneTrial(measures, aggs, opts);
   const head = ['policy', 'measure', 'counter', 'total', 'per trial', 'moved in k/n trials [95% CI]; detail'];
   const rows = aggs.flatMap((a) =>
     measureFigures(measures, a)
@@ -154,6 +159,21 @@ export function renderMeasures(measures: readonly MeasureName[], aggs: readonly 
   const end = measures.filter((m) => END_STATE_MEASURES.includes(m));
   const out = ["Declared measures (the scenario's `measure` list; the emulated kernel's counters, summed over the trials):", ...measureDocLines(measures)];
   if (rows.length) out.push(...renderColumns(head, rows, { right: (i) => i === 3 || i === 4 }));
+  if (end.length) out.push(`${end.join(', ')}: ${opts.endState ?? END_STATE_NOTE}`);
+  return out.join('\n');
+}
+
+/** renderMeasures() for one trial: the counters' values (a rate as k/n), and the latency figures. */
+function renderOneTrial(measures: readonly MeasureName[], aggs: readonly PolicyAggregate[], opts: MeasureOptions): string {
+  const value = (f: MeasureFigure) => (f.total !== null ? String(f.total) : f.rate ? `${f.rate.k}/${f.rate.n}` : '-');
+  const rows = aggs.flatMap((a) =>
+    measureFigures(measures, a)
+      .filter((f) => !END_STATE_MEASURES.includes(f.measure))
+      .map((f) => [f.measure, f.counter, value(f), f.note && opts.clock && f.measure.endsWith('_latency') ? `${f.note} (${opts.clock})` : (f.note ?? '')]),
+  );
+  const end = measures.filter((m) => END_STATE_MEASURES.includes(m));
+  const out = ["Declared measures (the scenario's `measure` list; the emulated kernel's counters in this trial):", ...measureDocLines(measures)];
+  if (rows.length) out.push(...renderColumns(['measure', 'counter', 'value', 'detail'], rows, { right: (i) => i === 2 }));
   if (end.length) out.push(`${end.join(', ')}: ${opts.endState ?? END_STATE_NOTE}`);
   return out.join('\n');
 }

@@ -6,6 +6,7 @@
 // declared measures instead (the counters behind `measure:`, e.g. S4's COW copies and reuses).
 import type { Command } from 'commander';
 import { RELEASES, resolveKernels } from '../../policy/releases.js';
+import { noteAssumedReleases } from '../policy_flags.js';
 import type { PolicyAggregate } from '../../stats/aggregate.js';
 import { formatPct } from '../../report/table.js';
 import { renderColumns } from '../../report/columns.js';
@@ -148,6 +149,7 @@ export function registerAffected(program: Command, ctx: CliContext): void {
       } catch (e) {
         throw new UsageError(`--kernel: ${(e as Error).message}`);
       }
+      noteAssumedReleases(f.kernel ?? '', (l) => ctx.err.write(l));
       const trials = f.trials === undefined ? 200 : trialsFlag(f.trials);
       const seed = f.seed === undefined ? 1 : seedFlag(f.seed);
       const cpusArg = f.cpus === undefined ? undefined : cpusFlag(f.cpus);

@@ -5,7 +5,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Policy } from '../../mm/policy.js';
-import { releaseFor, releasePolicy } from '../../policy/releases.js';
+import { releaseAssumption, releaseFor, releasePolicy } from '../../policy/releases.js';
 import {
   addPageRefLineUp,
   compareScenario,
@@ -74,7 +74,8 @@ function resolveVariant(f: KernelFlags, imageVersion: string | null): { policy: 
       `--kernel auto: cannot tell the kernel release of the image (${imageVersion === null ? 'no bzImage version string' : `version string '${imageVersion}'`}); give --kernel <version> or --policy`,
     );
   try {
-    return { policy: releasePolicy(releaseFor(up)), how: `the image's version ${up}` };
+    const assumed = releaseAssumption(up);
+    return { policy: releasePolicy(releaseFor(up)), how: `the image's version ${up}${assumed ? `; note: ${assumed}` : ''}` };
   } catch (e) {
     throw new UsageError(`--kernel auto: the image is ${up}: ${(e as Error).message}; give --kernel <version> or --policy`);
   }

@@ -81,6 +81,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       ctx.out.write('\n/proc/vmstat deltas of this trial:\n');
       for (const l of renderVmstat(result.stats)) ctx.out.write(`  ${l}\n`);
       const measures = renderMeasures(scenario.measure, [aggregateTrials(policy.id, [result])], {
+        single: true,
+        clock: "the scheduler's clock",
         endState: `printed below (the reference ledger${scenario.measure.includes('batch_occupancy') ? ' and the batch occupancy' : ''} at the end)`,
       });
       if (measures) ctx.out.write(`\n${measures}\n`);

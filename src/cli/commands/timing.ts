@@ -11,7 +11,7 @@ import { UsageError } from '../errors.js';
 import { FREE_RUN_MAX_CPUS, MAX_CPUS } from '../../mm/layout.js';
 import type { CliContext } from '../io.js';
 import { interruptSignal } from '../signals.js';
-import { onePolicyFrom } from '../policy_flags.js';
+import { noteAssumedReleases, onePolicyFrom } from '../policy_flags.js';
 import type { DrainLatencyParams } from '../../study/studies.js';
 
 /** A --policy text for the drain-latency study, checked here and kept as text for the cells. */
@@ -89,6 +89,7 @@ const oneOf =
 const policyId = (s: string) => {
   const n = resolvePolicySpec(s).length;
   if (n !== 1) throw new Error(`'${s}' names ${n} policies; a study takes one per list item`);
+  noteAssumedReleases(s);
   return s;
 };
 /**
