@@ -103,6 +103,18 @@ function charge_flush(ctx: KernelCtx, targets: number, local: boolean): void {
 }
 
 /**
+ * flush_tlb_func() on a lazy CPU after page tables were freed (arch/x86/mm/tlb.c, 6.1.y and
+ * 6.12.y): it switches to init_mm, out of mm `loaded`'s mask; its task loads the mm afresh.
+ */
+function leave_for_init_mm(ctx: KernelCtx, cpu: number, loaded: number): void {
+  const b = cpuWords(cpu);
+  ctx.w[b + C.TLB_LAZY] = 0;
+  ctx.w[b + C.LOADED_MM] = 0;
+  ctx.w[b + C.TLB_STALE] = 1;
+  atomic_fetch_and(ctx, maskOf(loaded) + (cpu >> 5), ~(1 << (cpu & 31)));
+}
+
+/**
  * The online CPUs other than this one in the mask at `mask[at..]` (an mm's in kernel memory, or
  * the task's tlb_ubc) that a flush interrupts: with mm `slot1` loaded (0: any mm of `mms`, the
  * batched flush's info->mm == NULL) and not lazy: its task runs, and not its kworker (a kernel
@@ -128,13 +140,8 @@ function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: numb
       const lazyMode = w[b + C.TLB_LAZY] !== 0;
       if (freedTables) {
         n++;
-        w[b + C.TLB_STALE] = 0;
-        if (lazyMode) {
-          w[b + C.TLB_LAZY] = 0;
-          w[b + C.LOADED_MM] = 0;
-          w[b + C.TLB_STALE] = 1; // its task loads the mm afresh
-          atomic_fetch_and(ctx, maskOf(loaded) + k, ~(1 << (cpu & 31)));
-        }
+        if (lazyMode) leave_for_init_mm(ctx, cpu, loaded);
+        else w[b + C.TLB_STALE] = 0;
         continue;
       }
       // The batched flush (info->mm == NULL) reaches any CPU that is not lazy; only the mms it
