@@ -218,19 +218,19 @@ export class LogicalRuntime {
         // Another CPU's per-CPU data, on another node: its cache lines cross the interconnect.
         if (target !== undefined && this.current !== null && this.cpus[target]!.node !== this.current.node) this.clock += this.costs.remoteNodeNs * n;
       },
-      // A holder's critical section is atomic in one step, so other CPUs never see the lock
-      // held: its hold time is serialised here instead (taken at most when the last holder let go).
       // Completed when the kworker's step ends (its clock by then): flush_work() waits until then.
       deferCompletion: (ctx, seq) => this.completions.push(this.clock, ctx.cpu, seq),
-      // A flush at this step's clock passes by a CPU whose kworker (a kernel thread) runs then.
-      kworkerRunning: (cpu) => {
-        const s = this.cpus[cpu]!;
-        return s.kwFrom <= this.clock && this.clock < s.kwUntil;
-      },
+      // A holder's critical section is atomic in one step, so other CPUs never see the lock
+      // held: its hold time is serialised here instead (taken at most when the last holder let go).
       lockHeld: (lock, held) => {
         const i = lock * this.nodes + (this.current?.node ?? 0);
         if (held) this.clock = Math.max(this.clock, this.lockFree[i]!);
         else this.lockFree[i] = this.clock;
+      },
+      // A flush at this step's clock passes by a CPU whose kworker (a kernel thread) runs then.
+      kworkerRunning: (cpu) => {
+        const s = this.cpus[cpu]!;
+        return s.kwFrom <= this.clock && this.clock < s.kwUntil;
       },
     };
     const tp = opts.tracepoints ?? null;
