@@ -232,6 +232,20 @@ describe('lazy CPUs catch up, munmap reaches them, fork flushes, a kworker runs 
     k.w[cpuBase(2) + C.TLB_STALE] = 1;
     flush_tlb_page(k.ctx(0), a);
     expect(k.w[cpuBase(2) + C.TLB_STALE]).toBe(0);
+    // A freed-tables flush (fork's) interrupts a CPU in its kworker; it stays in the mask and
+    // flushes when its task next enters the mm, as the switch back from init_mm would.
+    k.ctx(0).hooks.kworkerRunning = (cpu) => cpu === 1;
+    log.length = 0;
+    fork_vma(k.ctx(0), a, 1000);
+    expect(log.filter(([ev]) => ev === COST.TLB_FLUSH || ev === COST.TLB_FLUSH_CPU)).toEqual([
+      [COST.TLB_FLUSH, 1],
+      [COST.TLB_FLUSH_CPU, 1],
+    ]);
+    expect(k.w[vmaBase(a) + V.CPUMASK]).toBe(0b111);
+    k.ctx(0).hooks.kworkerRunning = undefined;
+    log.length = 0;
+    switch_mm_irqs_off(k.ctx(1), a);
+    expect(log).toEqual([[COST.TLB_FLUSH_LOCAL, 1]]);
   });
 
   test('the batched flush marks only the lazy CPUs of the mms it deferred flushes of', () => {

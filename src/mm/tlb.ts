@@ -121,8 +121,9 @@ function leave_for_init_mm(ctx: KernelCtx, cpu: number, loaded: number): void {
  * thread). A lazy one is marked to flush its own TLB when its task runs again; an interrupted one
  * is up to date. With `freedTables` (native_flush_tlb_multi()) every CPU of the mask, lazy ones
  * included, which switch to init_mm (flush_tlb_func()) and so leave the mm's mask. A CPU whose
- * kworker runs is interrupted then but stays in the mm: the logical runtime has run that work
- * already, and its task resumes in the mm.
+ * kworker runs is interrupted then but stays in the mask (the logical runtime has run that work
+ * already, and its task resumes in the mm), marked to flush when its task next enters the mm, as
+ * the switch back from init_mm would.
  */
 function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: number, freedTables: boolean, mms?: readonly number[]): number {
   const w = ctx.w;
@@ -141,7 +142,7 @@ function count_targets(ctx: KernelCtx, mask: Int32Array, at: number, slot1: numb
       if (freedTables) {
         n++;
         if (lazyMode) leave_for_init_mm(ctx, cpu, loaded);
-        else w[b + C.TLB_STALE] = 0;
+        else w[b + C.TLB_STALE] = kworker !== undefined && kworker(cpu) ? 1 : 0;
         continue;
       }
       // The batched flush (info->mm == NULL) reaches any CPU that is not lazy; only the mms it
