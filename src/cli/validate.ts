@@ -20,11 +20,19 @@ export function intFlag(flag: string, raw: string, min: number, max: number): nu
   return n;
 }
 
+/** Why a file cannot be written, as outputPathFlag() says it. */
+const WRITE_ERRORS: Record<string, string> = {
+  EROFS: 'a read-only file system',
+  EACCES: 'no write permission',
+  EPERM: 'no write permission',
+  ENOENT: 'no file can be created there: ENOENT',
+};
+
 /**
  * A file to write, checked before any work: its directory exists and is writable, the path is not
  * a directory, and an existing file is writable. A new file's directory is tried by creating and
- * removing a probe file there: access() says yes for root, and in /proc, where nothing can be
- * created. (A run is never wasted on an output it cannot keep; cli/output.ts still saves the
+ * removing a probe file there (access() says yes for root, and in /proc, where nothing can be
+ * created). (A run is never wasted on an output it cannot keep; cli/output.ts still saves the
  * results if the write fails later, as on a device that is full.)
  */
 export function outputPathFlag(flag: string, raw: string): string {
@@ -35,31 +43,16 @@ export function outputPathFlag(flag: string, raw: string): string {
   if (!dir.isDirectory()) throw new UsageError(`${flag}: '${dirname(raw)}' is a file, not a directory`);
   const st = statSync(path, { throwIfNoEntry: false });
   if (st?.isDirectory()) throw new UsageError(`${flag}: '${raw}' is a directory`);
-  const refuse = (e: unknown): never => {
-    const code = (e as NodeJS.ErrnoException).code;
-    const what =
-      code === 'EROFS'
-        ? 'a read-only file system'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'no write permission'
-          : code === 'ENOENT'
-            ? 'no file can be created there: ENOENT'
-            : code;
-    throw new UsageError(`${flag}: cannot write ${st ? `'${raw}'` : `in directory '${dirname(raw)}'`} (${what})`);
-  };
   try {
     accessSync(st ? path : dirname(path), constants.W_OK);
-  } catch (e) {
-    refuse(e);
-  }
-  if (!st) {
-    const probe = join(dirname(path), `.folio-race-probe-${process.pid}-${Date.now()}`);
-    try {
+    if (!st) {
+      const probe = join(dirname(path), `.folio-race-probe-${process.pid}-${Date.now()}`);
       closeSync(openSync(probe, 'wx'));
-    } catch (e) {
-      refuse(e);
+      rmSync(probe, { force: true });
     }
-    rmSync(probe, { force: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? '';
+    throw new UsageError(`${flag}: cannot write ${st ? `'${raw}'` : `in directory '${dirname(raw)}'`} (${WRITE_ERRORS[code] ?? code})`);
   }
   return path;
 }

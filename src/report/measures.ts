@@ -142,38 +142,50 @@ export function measureDocLines(measures: readonly MeasureName[], indent = '  ')
   return measures.map((m) => `${indent}${m}: ${MEASURES[m].doc}`);
 }
 
+/** A table layout of the declared measures: what its title says they are, its columns, one row per figure. */
+interface MeasureTable {
+  what: string;
+  head: string[];
+  right: (col: number) => boolean;
+  row: (policy: string, f: MeasureFigure) => string[];
+}
+
+/** Over many trials: per policy and figure its total, per-trial mean and, for a counter, the trials it moved in. */
+const OVER_TRIALS: MeasureTable = {
+  what: 'summed over the trials',
+  head: ['policy', 'measure', 'counter', 'total', 'per trial', 'moved in k/n trials [95% CI]; detail'],
+  right: (i) => i === 3 || i === 4,
+  row: (policy, f) => [policy, f.measure, f.counter, fmtTotal(f.total), fmtMean(f.perTrial), detail(f)],
+};
+
+/** One trial (`run`): each figure's value (a rate as k/n); no means or intervals, which say nothing at n = 1. */
+const oneTrial = (clock: string | undefined): MeasureTable => ({
+  what: 'in this trial',
+  head: ['measure', 'counter', 'value', 'detail'],
+  right: (i) => i === 2,
+  row: (_policy, f) => [
+    f.measure,
+    f.counter,
+    f.total !== null ? String(f.total) : f.rate ? `${f.rate.k}/${f.rate.n}` : '-',
+    f.note && clock && f.measure.endsWith('_latency') ? `${f.note} (${clock})` : (f.note ?? ''),
+  ],
+});
+
 /**
- * The declared measures, one row per policy and figure: counter, total, per-trial mean and, for a
- * counter, the trials in which it moved with the 95% interval; the end-of-trial states in a note
- * under the table. Empty string for no measures.
+ * The declared measures, one row per policy and figure (`opts.single`: one trial's values); the
+ * end-of-trial states in a note under the table. Empty string for no measures.
  */
 export function renderMeasures(measures: readonly MeasureName[], aggs: readonly PolicyAggregate[], opts: MeasureOptions = {}): string {
   if (measures.length === 0 || aggs.length === 0) return '';
-  if (opts.single) return renderOneTrial(measures, aggs, opts);
-  const head = ['policy', 'measure', 'counter', 'total', 'per trial', 'moved in k/n trials [95% CI]; detail'];
+  const t = opts.single ? oneTrial(opts.clock) : OVER_TRIALS;
   const rows = aggs.flatMap((a) =>
     measureFigures(measures, a)
       .filter((f) => !END_STATE_MEASURES.includes(f.measure))
-      .map((f) => [a.policy, f.measure, f.counter, fmtTotal(f.total), fmtMean(f.perTrial), detail(f)]),
+      .map((f) => t.row(a.policy, f)),
   );
   const end = measures.filter((m) => END_STATE_MEASURES.includes(m));
-  const out = ["Declared measures (the scenario's `measure` list; the emulated kernel's counters, summed over the trials):", ...measureDocLines(measures)];
-  if (rows.length) out.push(...renderColumns(head, rows, { right: (i) => i === 3 || i === 4 }));
-  if (end.length) out.push(`${end.join(', ')}: ${opts.endState ?? END_STATE_NOTE}`);
-  return out.join('\n');
-}
-
-/** renderMeasures() for one trial: the counters' values (a rate as k/n), and the latency figures. */
-function renderOneTrial(measures: readonly MeasureName[], aggs: readonly PolicyAggregate[], opts: MeasureOptions): string {
-  const value = (f: MeasureFigure) => (f.total !== null ? String(f.total) : f.rate ? `${f.rate.k}/${f.rate.n}` : '-');
-  const rows = aggs.flatMap((a) =>
-    measureFigures(measures, a)
-      .filter((f) => !END_STATE_MEASURES.includes(f.measure))
-      .map((f) => [f.measure, f.counter, value(f), f.note && opts.clock && f.measure.endsWith('_latency') ? `${f.note} (${opts.clock})` : (f.note ?? '')]),
-  );
-  const end = measures.filter((m) => END_STATE_MEASURES.includes(m));
-  const out = ["Declared measures (the scenario's `measure` list; the emulated kernel's counters in this trial):", ...measureDocLines(measures)];
-  if (rows.length) out.push(...renderColumns(['measure', 'counter', 'value', 'detail'], rows, { right: (i) => i === 2 }));
+  const out = [`Declared measures (the scenario's \`measure\` list; the emulated kernel's counters, ${t.what}):`, ...measureDocLines(measures)];
+  if (rows.length) out.push(...renderColumns(t.head, rows, { right: t.right }));
   if (end.length) out.push(`${end.join(', ')}: ${opts.endState ?? END_STATE_NOTE}`);
   return out.join('\n');
 }

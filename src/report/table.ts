@@ -4,6 +4,7 @@
 import { renderVmstatTable } from './vmstat.js';
 import { COUNTED_KINDS, type PolicyAggregate } from '../stats/aggregate.js';
 import { placeText } from './place.js';
+import { schedulerClock } from '../runtime/tick.js';
 
 export interface TableOptions {
   color?: boolean;
@@ -91,7 +92,7 @@ export function renderSummaryTable(aggs: readonly PolicyAggregate[], opts: Table
   });
   if (opts.schedulerClock)
     out.push(
-      `* deterministic mode: on the scheduler's clock (${opts.schedulerClock.tickNs} ns a decision plus the scenario's delays and hogs), not what the kernel work costs; compare policies of this run only (a study with --model logical prices it, free-run times this host)`,
+      `* deterministic mode: on ${schedulerClock(opts.schedulerClock.tickNs)}; compare policies of this run only (a study with --model logical prices it, free-run times this host)`,
     );
   return out.join('\n');
 }

@@ -5,7 +5,7 @@
 import { YP_NAMES } from '../mm/context.js';
 import type { Step } from '../job/job.js';
 import type { DecisionRecord } from './schedule.js';
-import { TICK_NS } from '../runtime/tick.js';
+import { schedulerClock } from '../runtime/tick.js';
 
 const COL = 44;
 
@@ -39,8 +39,6 @@ export function formatTimeline(ds: readonly DecisionRecord[], stepsOf: (cpu: num
     i = j;
   }
   lines.push('(* = preemption: the previous thread could have continued; "-> x" = the scheduling point where the CPU stopped)');
-  lines.push(
-    `(time = the scheduler's clock: ${TICK_NS} ns a decision plus the scenario's delays and hogs (none when timeless), not what the kernel work costs)`,
-  );
+  lines.push(`(time = ${schedulerClock()}; with --timeless delays and hogs add none)`);
   return lines;
 }
